@@ -1,0 +1,30 @@
+import type { Check, CheckResult } from './checks/check.js';
+import { runCheck } from './checks/run-check.js';
+import type { Clock } from './clock.js';
+import type { AgentIdentity } from './config/agent-config.js';
+import type { Logger } from './log.js';
+import { emitProblem, problemEvent } from './report/problem-event.js';
+
+export interface ExecutorDeps {
+  clock: Clock;
+  log: Logger;
+  identity: () => AgentIdentity;
+}
+
+/** One run of one check: run it, log its results, emit a problem event per failed IP. */
+export class CheckExecutor {
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  async execute(check: Check, signal: AbortSignal): Promise<CheckResult[]> {
+    const { spec } = check;
+    const log = this.deps.log.child({ check: spec.name, kind: spec.kind, target: spec.target.name });
+    const results = await runCheck(check, { signal, clock: this.deps.clock, log });
+    for (const result of results) {
+      // A cancelled run (shutdown, reload) says nothing about the target: no problem event.
+      const event = result.error?.code === 'ABORTED' ? undefined : problemEvent(this.deps.identity(), spec, result);
+      if (event) emitProblem(this.deps.log, event);
+      else log.debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
+    }
+    return results;
+  }
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { elapsedMs } from '../clock.js';
+import { CheckFailure } from '../errors.js';
+import type { NetDeps, ResolvedAddress } from '../net/net-deps.js';
+import type { CheckResult, CheckSpec, CoreResult, RunContext } from './check.js';
+
+/** Settings shared by every kind that resolves a host and probes each address. */
+export const addressSelectionSettings = {
+  /** Which address family to resolve and probe: `any` (default), `ipv4` or `ipv6`. */
+  ip_family: z.enum(['any', 'ipv4', 'ipv6']).default('any'),
+  /** Which resolved addresses to probe: `all` (default) or the first N in resolver order. */
+  ips: z.union([z.literal('all'), z.number().int().min(1)]).default('all'),
+};
+
+export interface AddressSelection {
+  ip_family: 'any' | 'ipv4' | 'ipv6';
+  ips: 'all' | number;
+}
+
+/** What a per-IP probe gets: the address and the moment the run started. */
+export interface IpProbe {
+  address: ResolvedAddress;
+  runStartNs: bigint;
+  resolveMs: number;
+}
+
+/**
+ * Resolves the target once per run, then probes the selected addresses concurrently, one result
+ * per address. A failed resolution yields a single result without `ip`: there is nothing to probe.
+ */
+export async function runPerIp<F extends object>(
+  spec: CheckSpec<AddressSelection>,
+  net: NetDeps,
+  ctx: RunContext,
+  probe: (target: IpProbe, base: CoreResult) => Promise<CheckResult<F>>,
+): Promise<CheckResult<F>[]> {
+  const runStartNs = ctx.clock.monotonicNs();
+  const base = baseResult(spec, ctx.clock.wallMs());
+  let addresses: ResolvedAddress[];
+  try {
+    addresses = await net.resolver.resolve(spec.target.host, spec.settings.ip_family, ctx.signal);
+  } catch (err) {
+    const durationMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
+    return [failedBeforeProbe<F>(base, durationMs, asFailure(err, 'resolve'))];
+  }
+  const resolveMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
+  if (addresses.length === 0) {
+    const error = new CheckFailure('DNS_NO_ADDRESS', `${spec.target.host} resolved to no ${spec.settings.ip_family} address`, 'resolve');
+    return [failedBeforeProbe<F>(base, resolveMs, error)];
+  }
+  const selected = spec.settings.ips === 'all' ? addresses : addresses.slice(0, spec.settings.ips);
+  return Promise.all(
+    selected.map((address) => probe({ address, runStartNs, resolveMs }, baseResult(spec, base.startedAt, address.address))),
+  );
+}
+
+function failedBeforeProbe<F extends object>(base: CoreResult, resolveMs: number, failure: CheckFailure): CheckResult<F> {
+  const result: CoreResult = { ...base, durationMs: resolveMs, phasesMs: { resolve: resolveMs }, error: failure.toCheckError() };
+  // The kind's own fields are all optional (Partial<F>); TypeScript cannot see that {} fits a generic Partial.
+  return result as CheckResult<F>;
+}
+
+/** A result with nothing measured yet; kinds fill in `ok`, phases and their own fields. */
+export function baseResult(spec: CheckSpec<unknown>, started: number | string, ip?: string): CoreResult {
+  return {
+    check: spec.name,
+    kind: spec.kind,
+    target: spec.target.name,
+    ...(ip === undefined ? {} : { ip }),
+    ok: false,
+    error: null,
+    startedAt: typeof started === 'string' ? started : new Date(started).toISOString(),
+    durationMs: 0,
+    phasesMs: {},
+  };
+}
+
+/** Turns anything an adapter threw into a `CheckFailure`; unknown throws are bugs (`INTERNAL`). */
+export function asFailure(err: unknown, phase: string): CheckFailure {
+  if (err instanceof CheckFailure) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new CheckFailure('INTERNAL', `unexpected error in ${phase}: ${message}`, phase, { cause: err });
+}

@@ -1,0 +1,27 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { addressSelectionSettings } from '../per-ip.js';
+import type { AddressSelection } from '../per-ip.js';
+
+export const tcpSettingsSchema = z.strictObject({
+  /** TCP port to connect to. Required unless the target is a URL (its port, or 443/80). */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Local address to connect from (multi-homed agents). Default: the kernel picks. */
+  source_address: z
+    .string()
+    .refine((v) => isIP(v) !== 0, 'source_address must be an IP address')
+    .optional(),
+  ...addressSelectionSettings,
+});
+
+export type TcpSettings = AddressSelection & {
+  port?: number;
+  source_address?: string;
+};
+
+/** Kind-specific fields of a tcp result record. */
+export interface TcpFields {
+  port: number;
+  /** SYN sent to connection established, in milliseconds. */
+  connectMs: number;
+}

@@ -1,0 +1,71 @@
+import { parse as parseYamlScalar } from 'yaml';
+import { UsageError } from '../errors.js';
+import { LOG_LEVELS } from '../log.js';
+import type { LogLevel } from '../log.js';
+
+/** Parsed command line: `--name value` / `--name=value` options, bare `--flag`s, positionals. */
+export interface ParsedArgs {
+  positionals: string[];
+  options: Map<string, string>;
+  flags: Set<string>;
+}
+
+/**
+ * A small parser that, unlike `util.parseArgs`, accepts options it does not know in advance:
+ * `vantage probe` takes any setting of the kind as `--setting value`.
+ */
+export function parseArgs(argv: readonly string[], flagNames: readonly string[]): ParsedArgs {
+  const out: ParsedArgs = { positionals: [], options: new Map(), flags: new Set() };
+  const aliases: Record<string, string> = { '-c': '--config', '-h': '--help', '-V': '--version' };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i] ?? '';
+    const arg = aliases[raw] ?? raw;
+    if (!arg.startsWith('--') || arg === '--') {
+      out.positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (eq !== -1) {
+      out.options.set(name, arg.slice(eq + 1));
+    } else if (flagNames.includes(name)) {
+      out.flags.add(name);
+    } else {
+      const value = argv[i + 1];
+      if (value === undefined || (value.startsWith('--') && value.length > 2)) throw new UsageError(`option --${name} needs a value`);
+      out.options.set(name, value);
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Refuses options the command does not take, naming them all. */
+export function expectOnly(args: ParsedArgs, options: readonly string[], flags: readonly string[]): void {
+  const unknown = [...args.options.keys()].filter((o) => !options.includes(o));
+  unknown.push(...[...args.flags].filter((f) => !flags.includes(f)));
+  if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`);
+}
+
+export function requireConfig(args: ParsedArgs): string {
+  const file = args.options.get('config');
+  if (!file) throw new UsageError('missing -c FILE (the config to use)');
+  return file;
+}
+
+export function logLevel(args: ParsedArgs, fallback: LogLevel): LogLevel {
+  const level = args.options.get('log-level') ?? fallback;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return level as LogLevel;
+}
+
+/** A command-line value read as a YAML scalar, so `443` is a number and `2s` a string, as in the file. */
+export function scalarValue(text: string): unknown {
+  try {
+    return parseYamlScalar(text) as unknown;
+  } catch {
+    return text;
+  }
+}

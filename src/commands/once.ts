@@ -1,0 +1,59 @@
+import { CheckExecutor } from '../check-executor.js';
+import type { CheckResult } from '../checks/check.js';
+import { builtinRegistry } from '../checks/registry.js';
+import { instantiate } from '../check-jobs.js';
+import { systemClock } from '../clock.js';
+import { ConfigError, formatDiagnostic, sortDiagnostics } from '../config/diagnostics.js';
+import { loadConfigFile } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { pino } from 'pino';
+import { systemNet } from '../net/system-net.js';
+import { Scheduler } from '../schedule/scheduler.js';
+import { expectOnly, logLevel, parseArgs, requireConfig } from './args.js';
+import { printResults } from './print.js';
+import { help } from './validate.js';
+
+export const onceHelp = `Usage: vantage once -c FILE [--json] [--log-level LEVEL]
+
+Runs every configured check once (at most max_concurrent_runs at a time), prints the
+results, and exits: 0 all ok, 1 some failed, 2 config or usage error.
+
+  --json              one result record per line (NDJSON) instead of text
+  --log-level LEVEL   logs (to stderr): fatal, error, warn, info, debug, trace, silent (default error)`;
+
+export async function onceCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, ['help', 'json']);
+  if (args.flags.has('help')) return help(onceHelp);
+  expectOnly(args, ['config', 'log-level'], ['json']);
+  const file = requireConfig(args);
+  const log = createLogger(logLevel(args, 'error'), pino.destination(2));
+  const registry = builtinRegistry();
+  let config;
+  try {
+    config = await loadConfigFile(file, { registry });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const d of sortDiagnostics(err.diagnostics)) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    return 2;
+  }
+  const net = systemNet(systemClock);
+  const executor = new CheckExecutor({ clock: systemClock, log, identity: () => config.agent });
+  const scheduler = new Scheduler(systemClock, config.maxConcurrentRuns);
+  const all: CheckResult[] = [];
+  await Promise.all(
+    config.checks.map((spec) => {
+      const check = instantiate(spec, registry, net);
+      return scheduler.runNow({
+        name: spec.name,
+        timeoutMs: spec.timeoutMs,
+        run: async (signal) => {
+          const results = await executor.execute(check, signal);
+          all.push(...results);
+          printResults(results, args.flags.has('json'));
+        },
+      });
+    }),
+  );
+  log.flush();
+  return all.every((r) => r.ok) ? 0 : 1;
+}

@@ -1,0 +1,93 @@
+import { pino } from 'pino';
+import { z } from 'zod';
+import { CheckExecutor } from '../check-executor.js';
+import type { CheckKind, CheckSpec } from '../checks/check.js';
+import { builtinRegistry } from '../checks/registry.js';
+import { systemClock } from '../clock.js';
+import { DEFAULT_TIMEOUT_MS } from '../config/agent-config.js';
+import { checkCommonShape } from '../config/schema.js';
+import { UsageError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { systemNet } from '../net/system-net.js';
+import { Scheduler } from '../schedule/scheduler.js';
+import { hostname } from 'node:os';
+import { logLevel, parseArgs, scalarValue } from './args.js';
+import { printResults } from './print.js';
+import { help } from './validate.js';
+
+export function probeHelp(): string {
+  const kinds = builtinRegistry()
+    .kinds()
+    .map((k) => `  ${k.kind.padEnd(12)}${k.summary}; settings: ${['timeout', ...Object.keys(k.settings.shape)].join(', ')}`)
+    .join('\n');
+  return `Usage: vantage probe KIND TARGET [--json] [--SETTING VALUE ...]
+
+Runs one ad-hoc check and prints its results; exit 0 ok, 1 failed, 2 usage error.
+Settings are named as in the YAML (snake_case or kebab-case), e.g.
+  vantage probe tcp example.com:443 --timeout 2s --json
+
+Kinds:
+${kinds}`;
+}
+
+const RESERVED = new Set(['json', 'help', 'log-level']);
+
+export async function probeCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, ['help', 'json']);
+  if (args.flags.has('help')) return help(probeHelp());
+  const [kindName, targetArg, ...extra] = args.positionals;
+  if (!kindName || !targetArg) throw new UsageError('usage: vantage probe KIND TARGET [--SETTING VALUE ...] (see --help)');
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${extra.join(' ')}`);
+  const registry = builtinRegistry();
+  const kind = registry.get(kindName);
+  if (!kind) throw new UsageError(`unknown kind "${kindName}" (known: ${registry.names().join(', ')})`);
+  const spec = probeSpec(kind, targetArg, args.options);
+  const log = createLogger(logLevel(args, 'error'), pino.destination(2));
+  const check = kind.create(spec as CheckSpec<Record<string, unknown>>, systemNet(systemClock));
+  const executor = new CheckExecutor({
+    clock: systemClock,
+    log,
+    identity: () => ({ id: hostname(), region: '', carrier: '', networkType: '', labels: {} }),
+  });
+  let ok = false;
+  await new Scheduler(systemClock, 1).runNow({
+    name: spec.name,
+    timeoutMs: spec.timeoutMs,
+    run: async (signal) => {
+      const results = await executor.execute(check, signal);
+      printResults(results, args.flags.has('json'));
+      ok = results.every((r) => r.ok);
+    },
+  });
+  log.flush();
+  return ok ? 0 : 1;
+}
+
+/** A check spec from the command line, validated by the same schema as the YAML. */
+function probeSpec(kind: CheckKind, targetArg: string, options: ReadonlyMap<string, string>): CheckSpec {
+  const target = kind.parseProbeTarget(targetArg);
+  const raw: Record<string, unknown> = { kind: kind.kind, ...target.settings };
+  for (const [name, value] of options) {
+    if (!RESERVED.has(name)) raw[name.replaceAll('-', '_')] = scalarValue(value);
+  }
+  const { interval: _i, cron: _c, name: _n, ...allowed } = checkCommonShape;
+  const parsed = z.strictObject({ ...allowed, ...kind.settings.shape }).safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) =>
+      i.code === 'unrecognized_keys' ? `unknown setting ${i.keys.map((k) => `--${k}`).join(', ')}` : `--${i.path.join('.')}: ${i.message}`,
+    );
+    throw new UsageError(problems.join('\n'));
+  }
+  const { kind: _k, timeout, ...settings } = parsed.data as Record<string, unknown> & { timeout?: number };
+  const spec: CheckSpec = {
+    name: `probe-${kind.kind}`,
+    kind: kind.kind,
+    target: { name: targetArg, host: target.host, ...(target.url ? { url: target.url } : {}), group: '', labels: {} },
+    schedule: { type: 'interval', intervalMs: Number.MAX_SAFE_INTEGER },
+    timeoutMs: timeout ?? DEFAULT_TIMEOUT_MS,
+    settings,
+  };
+  const problems = kind.checkSettings(spec.target, settings);
+  if (problems.length > 0) throw new UsageError(problems.map((p) => p.message).join('\n'));
+  return spec;
+}

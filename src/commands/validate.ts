@@ -1,0 +1,31 @@
+import { builtinRegistry } from '../checks/registry.js';
+import { ConfigError, formatDiagnostic, sortDiagnostics } from '../config/diagnostics.js';
+import { loadConfigFile } from '../config/load.js';
+import { expectOnly, parseArgs, requireConfig } from './args.js';
+
+export const validateHelp = `Usage: vantage validate -c FILE
+
+Checks a config file without running anything. Prints every problem as
+FILE:LINE:COL: message and exits 2, or prints a summary and exits 0.`;
+
+export async function validateCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, ['help']);
+  if (args.flags.has('help')) return help(validateHelp);
+  expectOnly(args, ['config'], []);
+  const file = requireConfig(args);
+  try {
+    const config = await loadConfigFile(file, { registry: builtinRegistry() });
+    const targets = new Set(config.checks.map((c) => c.target.name)).size;
+    process.stdout.write(`${file}: ok (${targets} targets, ${config.checks.length} checks)\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const d of sortDiagnostics(err.diagnostics)) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    return 2;
+  }
+}
+
+export function help(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}

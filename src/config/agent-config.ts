@@ -1,0 +1,52 @@
+import type { CheckSpec } from '../checks/check.js';
+
+/** Who this agent is; every series and event carries it. */
+export interface AgentIdentity {
+  id: string;
+  region: string;
+  carrier: string;
+  networkType: string;
+  /** Extra labels from `agent.labels`. */
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** A validated, frozen config. */
+export interface AgentConfig {
+  file: string;
+  agent: AgentIdentity;
+  listen: ListenAddress;
+  maxConcurrentRuns: number;
+  checks: readonly CheckSpec[];
+}
+
+export const DEFAULT_LISTEN: ListenAddress = { host: '0.0.0.0', port: 9477 };
+export const DEFAULT_INTERVAL_MS = 30_000;
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+/** Label names Vantage itself uses (or Prometheus adds at scrape): user labels may not take them. */
+export const RESERVED_LABELS = new Set([
+  'agent', 'region', 'carrier', 'network_type', 'check', 'kind', 'target', 'ip', 'phase', 'code',
+  'result', 'reason', 'group', 'le', 'quantile', 'version', 'instance', 'job',
+]);
+
+/** Parses `host:port`, `[v6]:port` or `:port` (all interfaces). */
+export function parseListen(text: string): ListenAddress | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? (m[2] || DEFAULT_LISTEN.host), port };
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,96 @@
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import type { Document, Node } from 'yaml';
+import type { Diagnostic } from './diagnostics.js';
+
+export type ConfigPath = ReadonlyArray<string | number>;
+
+/**
+ * A parsed YAML file that can say where any value came from. Keeping the `Document` (not just the
+ * plain object) is what lets every schema problem be reported as `file:line:col`.
+ */
+export class YamlSource {
+  private readonly lines = new LineCounter();
+  readonly doc: Document;
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(
+    readonly file: string,
+    text: string,
+  ) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    for (const err of [...this.doc.errors, ...this.doc.warnings]) {
+      this.diagnostics.push(this.at(err.pos[0], `YAML: ${err.message.split('\n')[0]}`));
+    }
+  }
+
+  /** A diagnostic at the value of `path` (or at its key with `onKey`, for "unknown key" problems). */
+  diagnostic(path: ConfigPath, message: string, onKey = false): Diagnostic {
+    return this.at(this.offsetOf(path, onKey), message);
+  }
+
+  at(offset: number, message: string): Diagnostic {
+    const pos = this.lines.linePos(offset);
+    return { file: this.file, line: pos.line, col: pos.col, message };
+  }
+
+  /**
+   * Replaces `${NAME}` and `${NAME:-default}` in string values with environment variables, so a
+   * DaemonSet can inject region and carrier. `$${` escapes a literal `${`. Keys are left alone.
+   */
+  interpolate(env: NodeJS.ProcessEnv): void {
+    visit(this.doc, {
+      Scalar: (key, node) => {
+        if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
+        const offset = node.range?.[0] ?? 0;
+        node.value = node.value.replace(
+          /\$(\$)?\{([^}]*)\}/g,
+          (whole: string, escaped: string | undefined, body: string) => {
+            if (escaped) return whole.slice(1);
+            const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body);
+            if (!m) {
+              this.diagnostics.push(this.at(offset, `bad variable reference "\${${body}}": use \${NAME} or \${NAME:-default}`));
+              return '';
+            }
+            const [, name = '', fallback] = m;
+            const value = env[name];
+            if (value !== undefined && value !== '') return value;
+            if (fallback !== undefined) return fallback;
+            this.diagnostics.push(
+              this.at(offset, `environment variable ${name} is not set (give a default with \${${name}:-value})`),
+            );
+            return '';
+          },
+        );
+      },
+    });
+  }
+
+  toJS(): unknown {
+    return this.doc.toJS();
+  }
+
+  private offsetOf(path: ConfigPath, onKey: boolean): number {
+    let node: unknown = this.doc.contents;
+    let offset = rangeStart(node) ?? 0;
+    for (const [i, segment] of path.entries()) {
+      const last = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+        if (!pair) return offset;
+        if (last && onKey) return rangeStart(pair.key) ?? offset;
+        node = pair.value;
+        offset = rangeStart(pair.value) ?? rangeStart(pair.key) ?? offset;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        offset = rangeStart(node) ?? offset;
+      } else {
+        return offset;
+      }
+    }
+    return offset;
+  }
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return (node as Node | null | undefined)?.range?.[0];
+}

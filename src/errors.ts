@@ -1,0 +1,74 @@
+/**
+ * The one bounded list of failure codes. A code is a metric label value and an event field, so
+ * codes are never reused for a different meaning and never built from error text. Each entry says
+ * what happened and what to do about it; the remedy is appended to messages shown to people.
+ */
+export const FAILURE_CODES = {
+  DNS_RESOLVE_FAILED: 'The name did not resolve (the resolver answered with an error). Check the name and the resolver.',
+  DNS_NXDOMAIN: 'The resolver says the name does not exist. Check the spelling and the zone.',
+  DNS_NAME_NOT_FOUND: 'The system resolver found no such name: NXDOMAIN, or no configured resolver gave an answer. Run a dns check to tell them apart.',
+  DNS_NO_ADDRESS: 'The name exists but has no address of the requested family. Check the A/AAAA records or the ip_family setting.',
+  DNS_TIMEOUT: 'The resolver did not answer before the timeout. Check the resolver and the path to it.',
+  TCP_REFUSED: 'The host answered with a reset: nothing listens on that port. Check the service and the port.',
+  TCP_TIMEOUT: 'No answer to the connection attempt before the timeout: a firewall or the path drops packets.',
+  TCP_UNREACHABLE: 'The network reported the host or network unreachable. Check routing from this agent.',
+  TCP_RESET: 'The connection was reset while it was being set up. Check the service and any middlebox in front of it.',
+  TCP_ERROR: 'The connection failed for another network reason; the message carries the system error.',
+  TIMEOUT: 'The run did not finish before its timeout. Raise timeout: or look at the slowest phase.',
+  ABORTED: 'The run was cancelled (the agent is shutting down or the check left the config).',
+  INTERNAL: 'A bug in Vantage: the check threw instead of returning a result. Please report it with the event.',
+} as const;
+
+export type FailureCode = keyof typeof FAILURE_CODES;
+
+export const failureCodes = Object.keys(FAILURE_CODES) as FailureCode[];
+
+/** The failure part of a result record. `phase` names the phase that failed (e.g. `connect`). */
+export interface CheckError {
+  code: FailureCode;
+  message: string;
+  phase: string;
+}
+
+/**
+ * A failure a check (or an adapter under it) reports. Checks catch these and turn them into a
+ * result's `error`; they never escape to the scheduler.
+ */
+export class CheckFailure extends Error {
+  override readonly name = 'CheckFailure';
+  constructor(
+    readonly code: FailureCode,
+    message: string,
+    readonly phase: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  toCheckError(): CheckError {
+    return { code: this.code, message: this.message, phase: this.phase };
+  }
+}
+
+/** A problem found in a config file or on the command line; `exitCode` 2 by convention. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Why a run's AbortSignal fired: the run's deadline passed. */
+export class RunDeadlineExceeded extends Error {
+  override readonly name = 'RunDeadlineExceeded';
+  constructor(readonly timeoutMs: number) {
+    super(`the run did not finish within its ${timeoutMs} ms timeout`);
+  }
+}
+
+/** Why a run's AbortSignal fired: the agent stops, or the check was removed by a reload. */
+export class RunCancelled extends Error {
+  override readonly name = 'RunCancelled';
+}
+
+/** True when the signal fired because of the run deadline (as opposed to a cancellation). */
+export function abortedByDeadline(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof RunDeadlineExceeded;
+}

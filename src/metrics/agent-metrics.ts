@@ -1,0 +1,69 @@
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { TargetSpec } from '../checks/check.js';
+import { AGENT_METRICS } from './catalogue.js';
+import type { MetricRegistries } from './registries.js';
+
+/** The agent's metrics about itself: build, config reloads, scheduling health. */
+export class AgentMetrics {
+  private readonly reloadSuccess: Gauge;
+  private readonly reloadTimestamp: Gauge;
+  private readonly reloads: Counter;
+  private readonly checksConfigured: Gauge;
+  private readonly skipped: Counter;
+  private readonly lag: Histogram;
+  readonly inFlight: Gauge;
+  private targetInfo: Gauge;
+  private targetLabelNames: string[] = [];
+
+  constructor(
+    private readonly registries: MetricRegistries,
+    build: { version: string },
+  ) {
+    registries.gauge(AGENT_METRICS.buildInfo).set({ version: build.version, node_version: process.version }, 1);
+    this.reloadSuccess = registries.gauge(AGENT_METRICS.reloadSuccess);
+    this.reloadTimestamp = registries.gauge(AGENT_METRICS.reloadTimestamp);
+    this.reloads = registries.counter(AGENT_METRICS.reloads);
+    this.checksConfigured = registries.gauge(AGENT_METRICS.checksConfigured);
+    this.skipped = registries.counter(AGENT_METRICS.skipped);
+    this.lag = registries.histogram(AGENT_METRICS.schedulerLag);
+    this.inFlight = registries.gauge(AGENT_METRICS.inFlight);
+    this.targetInfo = registries.gauge(AGENT_METRICS.targetInfo);
+  }
+
+  configLoaded(ok: boolean, wallMs: number): void {
+    this.reloadSuccess.set(ok ? 1 : 0);
+    this.reloads.inc({ result: ok ? 'success' : 'failure' });
+    if (ok) this.reloadTimestamp.set(wallMs / 1000);
+  }
+
+  setChecksConfigured(countByKind: ReadonlyMap<string, number>, allKinds: readonly string[]): void {
+    for (const kind of allKinds) this.checksConfigured.set({ kind }, countByKind.get(kind) ?? 0);
+  }
+
+  runSkipped(check: string, kind: string, reason: string, count: number): void {
+    this.skipped.inc({ check, kind, reason }, count);
+  }
+
+  forgetCheck(check: string, kind: string): void {
+    for (const reason of ['overlap', 'missed']) this.skipped.remove({ check, kind, reason });
+  }
+
+  schedulerLag(lagMs: number): void {
+    this.lag.observe(Math.max(0, lagMs) / 1000);
+  }
+
+  /** One series per target; its label names are the union of all targets' own label names. */
+  setTargets(targets: readonly TargetSpec[]): void {
+    const names = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
+    if (names.join(',') !== this.targetLabelNames.join(',')) {
+      this.registries.unregister(AGENT_METRICS.targetInfo.name);
+      this.targetInfo = this.registries.gauge({ ...AGENT_METRICS.targetInfo, labels: [...AGENT_METRICS.targetInfo.labels, ...names] });
+      this.targetLabelNames = names;
+    }
+    this.targetInfo.reset();
+    for (const target of targets) {
+      const extra = Object.fromEntries(names.map((n) => [n, target.labels[n] ?? '']));
+      this.targetInfo.set({ target: target.name, group: target.group, ...extra }, 1);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import type { CheckKind } from '../checks/check.js';
+
+export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+/** One metric's name, type, help and label names: declared once, pinned by a golden test. */
+export interface MetricDef {
+  name: string;
+  type: MetricType;
+  help: string;
+  labels: readonly string[];
+  buckets?: readonly number[];
+}
+
+/** Labels of every probe series (the agent's identity labels are added to every series). */
+export const PROBE_LABELS = ['check', 'kind', 'target', 'ip'] as const;
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LAG_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Probe metrics every kind records; blackbox_exporter's names where the meaning is the same. */
+export const PROBE_METRICS = {
+  success: {
+    name: 'probe_success',
+    type: 'gauge',
+    help: 'Whether the last run succeeded for this target and IP (1) or failed (0).',
+    labels: PROBE_LABELS,
+  },
+  duration: {
+    name: 'probe_duration_seconds',
+    type: 'gauge',
+    help: 'How long the last run took for this target and IP, in seconds.',
+    labels: PROBE_LABELS,
+  },
+  ipProtocol: {
+    name: 'probe_ip_protocol',
+    type: 'gauge',
+    help: 'IP version of the probed address (4 or 6).',
+    labels: PROBE_LABELS,
+  },
+  lastRun: {
+    name: 'vantage_check_last_run_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time the last run of this check started; alert when it stops moving.',
+    labels: PROBE_LABELS,
+  },
+  runs: {
+    name: 'vantage_check_runs_total',
+    type: 'counter',
+    help: 'Runs per target and IP, by result (success or failure).',
+    labels: [...PROBE_LABELS, 'result'],
+  },
+  failures: {
+    name: 'vantage_check_failures_total',
+    type: 'counter',
+    help: 'Failed runs by failure code (see the README for the list of codes).',
+    labels: [...PROBE_LABELS, 'code'],
+  },
+  latency: {
+    name: 'vantage_probe_duration_seconds',
+    type: 'histogram',
+    help: 'Distribution of run durations, in seconds, for quantiles and trends.',
+    labels: PROBE_LABELS,
+    buckets: LATENCY_BUCKETS,
+  },
+} as const satisfies Record<string, MetricDef>;
+
+/** Metrics about the agent itself. */
+export const AGENT_METRICS = {
+  buildInfo: {
+    name: 'vantage_build_info',
+    type: 'gauge',
+    help: 'Always 1; labels say which Vantage and Node.js are running.',
+    labels: ['version', 'node_version'],
+  },
+  reloadSuccess: {
+    name: 'vantage_config_last_reload_successful',
+    type: 'gauge',
+    help: 'Whether the last config (re)load succeeded (1) or was rejected, keeping the previous config (0).',
+    labels: [],
+  },
+  reloadTimestamp: {
+    name: 'vantage_config_last_reload_success_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time of the last successful config load.',
+    labels: [],
+  },
+  reloads: {
+    name: 'vantage_config_reloads_total',
+    type: 'counter',
+    help: 'Config reload attempts by result (success or failure).',
+    labels: ['result'],
+  },
+  checksConfigured: {
+    name: 'vantage_checks_configured',
+    type: 'gauge',
+    help: 'Checks in the running config, by kind.',
+    labels: ['kind'],
+  },
+  skipped: {
+    name: 'vantage_check_runs_skipped_total',
+    type: 'counter',
+    help: 'Runs that did not happen: overlap (the previous run was still going) or missed (the agent was stalled).',
+    labels: ['check', 'kind', 'reason'],
+  },
+  schedulerLag: {
+    name: 'vantage_scheduler_lag_seconds',
+    type: 'histogram',
+    help: 'Actual start minus planned start of runs, in seconds (timer lateness plus waiting for a run slot).',
+    labels: [],
+    buckets: LAG_BUCKETS,
+  },
+  inFlight: {
+    name: 'vantage_runs_in_flight',
+    type: 'gauge',
+    help: 'Runs executing now; compare with max_concurrent_runs.',
+    labels: [],
+  },
+  targetInfo: {
+    name: 'vantage_target_info',
+    type: 'gauge',
+    help: 'Always 1 per configured target; carries its group and its own labels for joins.',
+    labels: ['target', 'group'],
+  },
+} as const satisfies Record<string, MetricDef>;
+
+/** `probe_<kind>_duration_seconds{phase}`, as blackbox_exporter names its per-phase durations. */
+export function phaseMetric(kind: string): MetricDef {
+  return {
+    name: `probe_${kind}_duration_seconds`,
+    type: 'gauge',
+    help: `Duration of each phase of the last ${kind} run, in seconds.`,
+    labels: [...PROBE_LABELS, 'phase'],
+  };
+}
+
+/** Every metric Vantage defines for these kinds (process metrics from prom-client aside). */
+export function catalogue(kinds: readonly CheckKind[]): MetricDef[] {
+  const kindDefs = kinds.flatMap((kind) => [
+    phaseMetric(kind.kind),
+    ...kind.metrics.map((m): MetricDef => ({ name: m.name, type: 'gauge', help: m.help, labels: PROBE_LABELS })),
+  ]);
+  return [...Object.values(PROBE_METRICS), ...Object.values(AGENT_METRICS), ...kindDefs];
+}
+
+/** The catalogue as stable text (README table source, golden file). */
+export function renderCatalogue(defs: readonly MetricDef[]): string {
+  return [...defs]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((d) => `${d.name} ${d.type} {${d.labels.join(',')}} ${d.help}`)
+    .join('\n')
+    .concat('\n');
+}

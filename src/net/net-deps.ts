@@ -1,0 +1,40 @@
+/** The narrow ports through which checks touch the network; fakes implement them in unit tests. */
+
+export type IpFamily = 'any' | 'ipv4' | 'ipv6';
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+export interface HostResolver {
+  /**
+   * Addresses of `host` in the resolver's order (IP literals come back as themselves). Throws a
+   * `CheckFailure` with a `DNS_*` code and phase `resolve`.
+   */
+  resolve(host: string, family: IpFamily, signal: AbortSignal): Promise<ResolvedAddress[]>;
+}
+
+export interface TcpConnectRequest {
+  ip: string;
+  port: number;
+  signal: AbortSignal;
+  sourceAddress?: string;
+}
+
+export interface TcpConnectTiming {
+  /** Monotonic stamp right before the SYN was handed to the kernel. */
+  startNs: bigint;
+  /** Monotonic stamp when the connection was established. */
+  connectedNs: bigint;
+}
+
+export interface TcpConnector {
+  /** Opens and closes one TCP connection. Throws a `CheckFailure` with a `TCP_*` code, phase `connect`. */
+  connect(req: TcpConnectRequest): Promise<TcpConnectTiming>;
+}
+
+export interface NetDeps {
+  resolver: HostResolver;
+  tcp: TcpConnector;
+}

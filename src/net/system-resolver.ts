@@ -1,0 +1,69 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { abortedByDeadline, CheckFailure } from '../errors.js';
+import type { FailureCode } from '../errors.js';
+import type { HostResolver, IpFamily, ResolvedAddress } from './net-deps.js';
+
+const FAMILY: Record<IpFamily, 0 | 4 | 6> = { any: 0, ipv4: 4, ipv6: 6 };
+
+/**
+ * The system resolver (getaddrinfo via libuv): hosts file, nsswitch, the resolvers the host uses,
+ * i.e. what applications on this host see. getaddrinfo cannot be cancelled, so an abort only stops
+ * waiting; the libuv pool is enlarged at start-up (see bin/vantage.ts) so a hanging lookup does not
+ * queue the others.
+ */
+export class SystemResolver implements HostResolver {
+  async resolve(host: string, family: IpFamily, signal: AbortSignal): Promise<ResolvedAddress[]> {
+    const literal = isIP(host);
+    if (literal !== 0) {
+      if ((family === 'ipv4' && literal !== 4) || (family === 'ipv6' && literal !== 6)) {
+        throw new CheckFailure('DNS_NO_ADDRESS', `${host} is not an ${family} address`, 'resolve');
+      }
+      return [{ address: host, family: literal as 4 | 6 }];
+    }
+    signal.throwIfAborted();
+    const pending = lookup(host, { all: true, family: FAMILY[family], order: 'verbatim' });
+    try {
+      const found = await raceAbort(pending, signal);
+      return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+    } catch (err) {
+      throw toResolveFailure(host, err, signal);
+    }
+  }
+}
+
+function toResolveFailure(host: string, err: unknown, signal: AbortSignal): CheckFailure {
+  if (err instanceof CheckFailure) return err;
+  if (signal.aborted) {
+    return abortedByDeadline(signal)
+      ? new CheckFailure('DNS_TIMEOUT', `resolving ${host} did not finish before the timeout`, 'resolve')
+      : new CheckFailure('ABORTED', `resolving ${host} was cancelled`, 'resolve');
+  }
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const byErrno: Record<string, FailureCode> = {
+    ENOTFOUND: 'DNS_NAME_NOT_FOUND',
+    ENODATA: 'DNS_NO_ADDRESS',
+    ETIMEOUT: 'DNS_TIMEOUT',
+  };
+  const failure = byErrno[code] ?? 'DNS_RESOLVE_FAILED';
+  return new CheckFailure(failure, `resolving ${host} failed: ${code || String(err)}`, 'resolve', { cause: err });
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

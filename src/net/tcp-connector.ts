@@ -1,0 +1,67 @@
+import { Socket } from 'node:net';
+import type { Clock } from '../clock.js';
+import { abortedByDeadline, CheckFailure } from '../errors.js';
+import type { FailureCode } from '../errors.js';
+import type { TcpConnectRequest, TcpConnectTiming, TcpConnector } from './net-deps.js';
+
+const FAILURE_BY_ERRNO: Record<string, FailureCode> = {
+  ECONNREFUSED: 'TCP_REFUSED',
+  ETIMEDOUT: 'TCP_TIMEOUT',
+  EHOSTUNREACH: 'TCP_UNREACHABLE',
+  ENETUNREACH: 'TCP_UNREACHABLE',
+  EADDRNOTAVAIL: 'TCP_UNREACHABLE',
+  ECONNRESET: 'TCP_RESET',
+};
+
+/**
+ * Node's own sockets, connecting to an IP literal so no hidden lookup happens inside the timed
+ * phase. The connection is destroyed as soon as it is up: the check measures the handshake only,
+ * and every path (success, error, abort) releases the socket.
+ */
+export class NodeTcpConnector implements TcpConnector {
+  constructor(private readonly clock: Clock) {}
+
+  connect(req: TcpConnectRequest): Promise<TcpConnectTiming> {
+    const { ip, port, signal } = req;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(abortFailure(ip, port, signal));
+        return;
+      }
+      const socket = new Socket();
+      const finish = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        socket.removeAllListeners();
+        socket.on('error', () => undefined);
+        socket.destroy();
+      };
+      const onAbort = (): void => {
+        finish();
+        reject(abortFailure(ip, port, signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => {
+        const connectedNs = this.clock.monotonicNs();
+        finish();
+        resolve({ startNs, connectedNs });
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        finish();
+        const code = FAILURE_BY_ERRNO[err.code ?? ''] ?? 'TCP_ERROR';
+        reject(new CheckFailure(code, `connect to ${hostPort(ip, port)} failed: ${err.code ?? err.message}`, 'connect', { cause: err }));
+      });
+      const startNs = this.clock.monotonicNs();
+      socket.connect({ host: ip, port, ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}) });
+    });
+  }
+}
+
+function abortFailure(ip: string, port: number, signal: AbortSignal): CheckFailure {
+  return abortedByDeadline(signal)
+    ? new CheckFailure('TCP_TIMEOUT', `no answer from ${hostPort(ip, port)} before the timeout`, 'connect')
+    : new CheckFailure('ABORTED', `connect to ${hostPort(ip, port)} was cancelled`, 'connect');
+}
+
+export function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}

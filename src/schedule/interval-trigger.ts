@@ -1,0 +1,50 @@
+import type { Clock } from '../clock.js';
+import type { Trigger } from './trigger.js';
+
+/**
+ * Fires at wall-clock slots `offset + k * interval`, planned on the monotonic clock. Each slot is
+ * computed from the first one, never from when the previous timer happened to fire, so lateness does
+ * not accumulate (drift-free). Slots missed entirely (event loop blocked for longer than an
+ * interval) are reported, not replayed in a burst.
+ */
+export class IntervalTrigger implements Trigger {
+  private cancel: (() => void) | undefined;
+  private nextNs = 0n;
+  private readonly intervalNs: bigint;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly offsetMs: number,
+  ) {
+    this.intervalNs = BigInt(Math.round(intervalMs * 1e6));
+  }
+
+  start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void): void {
+    const wall = this.clock.wallMs();
+    const sinceSlot = (((wall - this.offsetMs) % this.intervalMs) + this.intervalMs) % this.intervalMs;
+    const untilFirstMs = sinceSlot === 0 ? 0 : this.intervalMs - sinceSlot;
+    this.nextNs = this.clock.monotonicNs() + BigInt(Math.round(untilFirstMs * 1e6));
+    const arm = (): void => {
+      const delayMs = Number(this.nextNs - this.clock.monotonicNs()) / 1e6;
+      this.cancel = this.clock.setTimer(delayMs, () => {
+        const planned = this.nextNs;
+        this.nextNs += this.intervalNs;
+        const now = this.clock.monotonicNs();
+        if (this.nextNs <= now) {
+          const missed = (now - this.nextNs) / this.intervalNs + 1n;
+          this.nextNs += missed * this.intervalNs;
+          onMissed(Number(missed));
+        }
+        arm();
+        onFire(planned);
+      });
+    };
+    arm();
+  }
+
+  stop(): void {
+    this.cancel?.();
+    this.cancel = undefined;
+  }
+}

@@ -1,0 +1,147 @@
+import type { Clock } from '../clock.js';
+import { elapsedMs } from '../clock.js';
+import { RunCancelled, RunDeadlineExceeded } from '../errors.js';
+import { Semaphore } from './semaphore.js';
+import type { Trigger } from './trigger.js';
+
+/** Something the scheduler runs. It knows nothing of checks: a name, a deadline, a run. */
+export interface RunSpec {
+  readonly name: string;
+  readonly timeoutMs: number;
+  /** One run. The signal fires at the deadline (`RunDeadlineExceeded`) or on cancel (`RunCancelled`). */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** A run spec with a trigger that says when to run it. */
+export interface Job extends RunSpec {
+  readonly trigger: Trigger;
+}
+
+export type SkipReason = 'overlap' | 'missed';
+
+export interface SchedulerEvents {
+  /** A run started `lagMs` after it was due (timer lateness plus waiting for a concurrency slot). */
+  started?(job: RunSpec, lagMs: number): void;
+  /** Runs that did not happen: the previous one was still going, or the process was stalled. */
+  skipped?(job: RunSpec, reason: SkipReason, count: number): void;
+  /** `run` threw: a bug in the job, never a probe failure. */
+  failed?(job: RunSpec, err: unknown): void;
+}
+
+interface JobState {
+  job: RunSpec;
+  trigger?: Trigger;
+  busy: boolean;
+  removed: boolean;
+  controller?: AbortController;
+  running?: Promise<void>;
+}
+
+/**
+ * Owns every job's timing: no overlapping runs of one job, a deadline per run as an AbortSignal,
+ * a global cap on concurrent runs, and a graceful stop.
+ */
+export class Scheduler {
+  private readonly jobs = new Map<string, JobState>();
+  private readonly slots: Semaphore;
+  private stopping = false;
+
+  constructor(
+    private readonly clock: Clock,
+    maxConcurrent: number,
+    private readonly events: SchedulerEvents = {},
+  ) {
+    this.slots = new Semaphore(maxConcurrent);
+  }
+
+  setMaxConcurrent(limit: number): void {
+    this.slots.setLimit(limit);
+  }
+
+  has(name: string): boolean {
+    return this.jobs.has(name);
+  }
+
+  names(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  add(job: Job): void {
+    if (this.stopping) throw new Error('scheduler is stopping');
+    if (this.jobs.has(job.name)) throw new Error(`job ${job.name} is already scheduled`);
+    const state: JobState = { job, trigger: job.trigger, busy: false, removed: false };
+    this.jobs.set(job.name, state);
+    job.trigger.start(
+      (plannedNs) => void this.fire(state, plannedNs),
+      (count) => this.events.skipped?.(job, 'missed', count),
+    );
+  }
+
+  /** Stops scheduling a job and cancels its run in flight; resolves when that run has ended. */
+  async remove(name: string, reason = 'the check was removed from the config'): Promise<void> {
+    const state = this.jobs.get(name);
+    if (!state) return;
+    this.jobs.delete(name);
+    state.removed = true;
+    state.trigger?.stop();
+    state.controller?.abort(new RunCancelled(reason));
+    await state.running;
+  }
+
+  /**
+   * Stops all triggers, cancels runs in flight and waits for them up to `deadlineMs`.
+   * Resolves true when every run ended in time.
+   */
+  async stop(deadlineMs: number): Promise<boolean> {
+    this.stopping = true;
+    const pending = [...this.jobs.keys()].map((name) => this.remove(name, 'the agent is shutting down'));
+    let cancelTimer: (() => void) | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      cancelTimer = this.clock.setTimer(deadlineMs, () => resolve(false));
+    });
+    const done = await Promise.race([Promise.all(pending).then(() => true as const), timedOut]);
+    cancelTimer?.();
+    return done;
+  }
+
+  /** Runs one job now, outside its schedule (used by `vantage once`); honours the concurrency cap. */
+  async runNow(job: RunSpec): Promise<void> {
+    const state: JobState = { job, busy: false, removed: false };
+    await this.execute(state, this.clock.monotonicNs());
+  }
+
+  private async fire(state: JobState, plannedNs: bigint): Promise<void> {
+    if (state.busy) {
+      this.events.skipped?.(state.job, 'overlap', 1);
+      return;
+    }
+    await this.execute(state, plannedNs);
+  }
+
+  private async execute(state: JobState, plannedNs: bigint): Promise<void> {
+    state.busy = true;
+    let finish: () => void = () => undefined;
+    state.running = new Promise<void>((resolve) => (finish = resolve));
+    await this.slots.acquire();
+    try {
+      if (state.removed) return;
+      this.events.started?.(state.job, elapsedMs(plannedNs, this.clock.monotonicNs()));
+      const controller = new AbortController();
+      state.controller = controller;
+      const { timeoutMs } = state.job;
+      const cancelDeadline = this.clock.setTimer(timeoutMs, () => controller.abort(new RunDeadlineExceeded(timeoutMs)));
+      try {
+        await state.job.run(controller.signal);
+      } catch (err) {
+        this.events.failed?.(state.job, err);
+      } finally {
+        cancelDeadline();
+        state.controller = undefined;
+      }
+    } finally {
+      this.slots.release();
+      state.busy = false;
+      finish();
+    }
+  }
+}

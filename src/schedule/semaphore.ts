@@ -1,0 +1,41 @@
+/** A counting semaphore with a FIFO queue, so waiting runs start in the order they were due. */
+export class Semaphore {
+  private inUse = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private limit: number) {}
+
+  acquire(): Promise<void> {
+    if (this.inUse < this.limit) {
+      this.inUse++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    this.inUse--;
+    this.drain();
+  }
+
+  /** A new limit applies at once when raised and as runs finish when lowered. */
+  setLimit(limit: number): void {
+    this.limit = limit;
+    this.drain();
+  }
+
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  get active(): number {
+    return this.inUse;
+  }
+
+  private drain(): void {
+    while (this.inUse < this.limit && this.waiters.length > 0) {
+      this.inUse++;
+      this.waiters.shift()?.();
+    }
+  }
+}
