@@ -111,7 +111,7 @@ class ConfigBuilder {
       if (!target) return;
       const seen = targetNames.get(target.name);
       if (seen) this.add([...path, 'name'], `targets[${i}].name: duplicate target name "${target.name}" (first at ${formatPath(seen)})`);
-      targetNames.set(target.name, path);
+      else targetNames.set(target.name, path);
       parsed.data.checks.forEach((rawCheck, j) => {
         const check = this.buildCheck(rawCheck, target, [...path, 'checks', j], defaults);
         if (check) checks.push(check);
@@ -156,7 +156,7 @@ class ConfigBuilder {
     if (seen) {
       this.add([...path, givenName ? 'name' : 'kind'], `${formatPath(path)}: duplicate check name "${name}" (first at ${formatPath(seen)}); give each check a distinct name:`);
     }
-    this.checkNames.set(name, path);
+    else this.checkNames.set(name, path);
     const schedule = this.buildSchedule(path, interval, cron, defaults.interval);
     const timeoutMs = timeout ?? defaults.timeout ?? DEFAULT_TIMEOUT_MS;
     if (schedule) this.checkTimeout(path, timeoutMs, schedule, timeout !== undefined);

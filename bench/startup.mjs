@@ -1,0 +1,148 @@
+// Start-up time: spawn `vantage run` until GET /metrics answers 200 with the agent's labels.
+// Peer: prometheus-blackbox-exporter, spawn until its /metrics answers 200.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fmt, freePort, LOOPBACK, pollHttp, rounded, runStandalone, spawnTracked, stopChild, summarize, VANTAGE_BIN } from './lib.mjs';
+
+const RUNS = 10;
+const READY_TIMEOUT_MS = 15_000;
+const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
+const CHECKS = 5;
+
+function vantageConfig(targetPort) {
+  const targets = Array.from(
+    { length: CHECKS },
+    (_, i) => `  - name: local-${i}
+    host: ${LOOPBACK}
+    checks:
+      - kind: tcp
+        port: ${targetPort}`,
+  ).join('\n');
+  return `agent:
+  id: bench
+  region: bench
+listen: ${LOOPBACK}:9477
+defaults:
+  interval: 5s
+  timeout: 1s
+targets:
+${targets}
+`;
+}
+
+const BLACKBOX_CONFIG = `modules:
+  tcp_connect:
+    prober: tcp
+    timeout: 1s
+`;
+
+/** Spawns one process, times spawn -> ready, then stops it and times SIGTERM -> exit. */
+async function timeOne({ cmd, args, port, ready }) {
+  const t0 = performance.now();
+  const child = spawnTracked(cmd, args, { cwd: process.cwd() });
+  try {
+    await pollHttp({ port, path: '/metrics', ready, timeoutMs: READY_TIMEOUT_MS, child });
+    const readyMs = performance.now() - t0;
+    const stopMs = await stopChild(child);
+    const { code, signal } = await child.exited;
+    return { readyMs, stopMs, exit: signal ?? code };
+  } catch (err) {
+    throw new Error(`${cmd} ${args.join(' ')}: ${err.message}\n--- its output ---\n${child.output()}`);
+  } finally {
+    await stopChild(child);
+  }
+}
+
+async function series(label, makeRun) {
+  const ready = [];
+  const stop = [];
+  const exits = new Set();
+  for (let i = 0; i < RUNS; i++) {
+    const r = await timeOne(await makeRun());
+    ready.push(r.readyMs);
+    stop.push(r.stopMs);
+    exits.add(String(r.exit));
+  }
+  return { label, ready, stop, exits: [...exits] };
+}
+
+export async function run() {
+  const dir = await mkdtemp(join(tmpdir(), 'vantage-bench-startup-'));
+  // The checks' target: a listener on 127.0.0.1 that accepts and closes.
+  const target = createServer((s) => s.destroy());
+  await new Promise((r) => target.listen(0, LOOPBACK, r));
+  try {
+    const targetPort = target.address().port;
+    const vantageCfg = join(dir, 'vantage.yaml');
+    await writeFile(vantageCfg, vantageConfig(targetPort));
+
+    const ours = await series('vantage run', async () => {
+      const port = await freePort();
+      return {
+        cmd: process.execPath,
+        args: [VANTAGE_BIN, 'run', '-c', vantageCfg, '--listen', `${LOOPBACK}:${port}`, '--log-level', 'warn'],
+        port,
+        ready: (res) => res.status === 200 && res.body.includes('agent="'),
+      };
+    });
+
+    // Reference: a bare Node HTTP server answering /metrics, to separate Node's own start-up from
+    // the agent's module loading and config work.
+    const bare = await series('node bare http (ref)', async () => {
+      const port = await freePort();
+      const code = `require('node:http').createServer((q, s) => s.end('x{agent="bare"} 1\\n')).listen(${port}, '${LOOPBACK}');`;
+      return { cmd: process.execPath, args: ['-e', code], port, ready: (res) => res.status === 200 && res.body.includes('agent="') };
+    });
+
+    let peer;
+    let peerNote;
+    if (existsSync(BLACKBOX)) {
+      const bbCfg = join(dir, 'blackbox.yml');
+      await writeFile(bbCfg, BLACKBOX_CONFIG);
+      peer = await series('blackbox_exporter', async () => {
+        const port = await freePort();
+        return {
+          cmd: BLACKBOX,
+          args: [`--web.listen-address=${LOOPBACK}:${port}`, `--config.file=${bbCfg}`, '--log.level=warn'],
+          port,
+          ready: (res) => res.status === 200,
+        };
+      });
+    } else {
+      peerNote = 'blackbox_exporter not installed (apt-get install prometheus-blackbox-exporter)';
+    }
+
+    const rows = [ours, bare, peer].filter(Boolean).map((s) => {
+      const r = summarize(s.ready);
+      const st = summarize(s.stop);
+      return [s.label, r.count, fmt(r.min, 1), fmt(r.p50, 1), fmt(r.max, 1), fmt(st.p50, 1), s.exits.join(',')];
+    });
+    const notes = [
+      `spawn -> first GET /metrics with 200 (vantage: body contains agent="), polled every 2 ms; ${CHECKS} tcp checks against a 127.0.0.1 listener`,
+      'stop = SIGTERM -> process exit (graceful shutdown); exit = exit code or signal seen',
+      '"node bare http (ref)" is a one-line Node HTTP server: the floor any Node agent pays',
+    ];
+    if (peerNote) notes.push(peerNote);
+    return {
+      title: `startup: spawn until /metrics is ready (${RUNS} runs each)`,
+      sections: [{ headers: ['process', 'runs', 'min ms', 'median ms', 'max ms', 'stop p50 ms', 'exit'], rows, notes }],
+      raw: {
+        runs: RUNS,
+        checks: CHECKS,
+        vantage: { readyMs: ours.ready, stopMs: ours.stop, summary: rounded(summarize(ours.ready)), exits: ours.exits },
+        node_bare_http: { readyMs: bare.ready, stopMs: bare.stop, summary: rounded(summarize(bare.ready)), exits: bare.exits },
+        blackbox_exporter: peer
+          ? { readyMs: peer.ready, stopMs: peer.stop, summary: rounded(summarize(peer.ready)), exits: peer.exits }
+          : { skipped: peerNote },
+      },
+    };
+  } finally {
+    await new Promise((r) => target.close(r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await runStandalone(import.meta.url, run);

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { builtinRegistry } from '../../src/checks/registry.js';
+import { ConfigError, formatDiagnostic, sortDiagnostics } from '../../src/config/diagnostics.js';
+import { parseConfig } from '../../src/config/load.js';
+
+const registry = builtinRegistry();
+
+function load(text: string, env: NodeJS.ProcessEnv = {}) {
+  return parseConfig('cfg.yaml', text, { registry, env, hostname: 'host-1' });
+}
+
+/** The formatted diagnostics of a config that must be rejected. */
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    load(text, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return sortDiagnostics(err.diagnostics).map(formatDiagnostic);
+    throw err;
+  }
+  throw new Error('config was accepted');
+}
+
+const minimal = `
+targets:
+  - name: web
+    host: 127.0.0.1
+    checks:
+      - kind: tcp
+        port: 443
+`;
+
+describe('valid configs', () => {
+  it('fills defaults: identity from the host name, 30s interval, 5s timeout, 64 runs, port 9477', () => {
+    const config = load(minimal);
+    expect(config.agent).toEqual({ id: 'host-1', region: '', carrier: '', networkType: '', labels: {} });
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 9477 });
+    expect(config.maxConcurrentRuns).toBe(64);
+    expect(config.checks).toHaveLength(1);
+    const [check] = config.checks;
+    expect(check).toMatchObject({
+      name: 'web-tcp',
+      kind: 'tcp',
+      target: { name: 'web', host: '127.0.0.1', group: '', labels: {} },
+      schedule: { type: 'interval', intervalMs: 30_000 },
+      timeoutMs: 5_000,
+      settings: { port: 443, ip_family: 'any', ips: 'all' },
+    });
+  });
+
+  it('interpolates environment variables with defaults, and keeps $${ literal', () => {
+    const config = load(
+      `
+agent:
+  id: \${POD_NAME}
+  region: \${VANTAGE_REGION:-nowhere}
+  carrier: \${VANTAGE_CARRIER:-none}
+  labels:
+    note: "cost $\${5}"
+${minimal}`,
+      { POD_NAME: 'vantage-abc12', VANTAGE_CARRIER: 'vodafone' },
+    );
+    expect(config.agent).toMatchObject({ id: 'vantage-abc12', region: 'nowhere', carrier: 'vodafone', labels: { note: 'cost ${5}' } });
+  });
+
+  it('takes a URL target, its host and the default port of its scheme', () => {
+    const config = load(`
+defaults: { interval: 10s, timeout: 2s }
+listen: "[::1]:9100"
+targets:
+  - name: api
+    url: https://[2001:db8::1]:8443/health
+    group: aws
+    labels: { service: api }
+    checks:
+      - kind: tcp
+        cron: "*/15 * * * * *"
+        name: api-port
+`);
+    expect(config.listen).toEqual({ host: '::1', port: 9100 });
+    expect(config.checks[0]).toMatchObject({
+      name: 'api-port',
+      target: { host: '2001:db8::1', url: 'https://[2001:db8::1]:8443/health', group: 'aws', labels: { service: 'api' } },
+      schedule: { type: 'cron', expression: '*/15 * * * * *' },
+      timeoutMs: 2_000,
+    });
+  });
+
+  it('is frozen', () => {
+    const config = load(minimal);
+    expect(Object.isFrozen(config.checks[0]?.target)).toBe(true);
+    expect(() => {
+      (config.agent as { id: string }).id = 'x';
+    }).toThrow();
+  });
+});
+
+describe('rejected configs name file, line, column and field', () => {
+  it('reports every mistake at once, in file order', () => {
+    const text = `agent:
+  region: eu
+  colour: blue
+defaults:
+  interval: 30x
+targets:
+  - name: web
+    host: 127.0.0.1
+    checks:
+      - kind: tcp
+        port: 99999
+      - kind: tcp
+        name: web-2
+        port: 80
+        timeout: 40s
+`;
+    expect(problems(text)).toEqual([
+      'cfg.yaml:3:3: agent.colour: unknown key "colour"',
+      'cfg.yaml:5:13: defaults.interval: "30x" is not a duration: write it like 250ms, 30s, 5m or 1h',
+      'cfg.yaml:11:15: targets[0].checks[0].port: Too big: expected number to be <=65535',
+      'cfg.yaml:15:18: targets[0].checks[1].timeout: timeout 40s must be shorter than the interval (30s), or runs would overlap',
+    ]);
+  });
+
+  it.each([
+    ['a wrong type', 'max_concurrent_runs: many\n', /max_concurrent_runs: Invalid input: expected number, received string/],
+    ['an unknown kind', 'targets: [{name: a, host: h, checks: [{kind: smtp}]}]\n', /targets\[0\]\.checks\[0\]\.kind: unknown check kind "smtp" \(known: tcp\)/],
+    ['an unknown kind setting', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, prot: 2}]}]\n', /targets\[0\]\.checks\[0\]\.prot: unknown key "prot"/],
+    ['a missing port', 'targets: [{name: a, host: h, checks: [{kind: tcp}]}]\n', /needs a port/],
+    ['host and url together', 'targets: [{name: a, host: h, url: "https://h/", checks: [{kind: tcp}]}]\n', /exactly one of host: and url:/],
+    ['a bad url', 'targets: [{name: a, url: "ftp://h/", checks: [{kind: tcp}]}]\n', /url must be an absolute http/],
+    ['a bad cron', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "every minute"}]}]\n', /is not a cron expression/],
+    ['interval and cron', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "* * * * *", interval: 1m}]}]\n', /interval: or cron:, not both/],
+    ['timeout beyond a cron gap', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "*/2 * * * * *", timeout: 3s}]}]\n', /shortest gap between cron runs \(2s\)/],
+    ['a bare-number duration', 'defaults: {interval: 30}\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n', /defaults\.interval: Invalid input: expected string, received number/],
+    ['a bad listen address', 'listen: "9477"\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n', /listen: "9477" is not HOST:PORT/],
+    ['a name that cannot be a label value', 'targets: [{name: "a b", host: h, checks: [{kind: tcp, port: 1}]}]\n', /targets\[0\]\.name: use letters, digits/],
+    ['no targets', 'targets: []\n', /at least one target/],
+    ['YAML syntax', 'targets: [\n', /^cfg\.yaml:2:1: YAML:/],
+    ['a duplicate YAML key', 'listen: ":1"\nlisten: ":2"\n', /Map keys must be unique/],
+    ['an unset variable', 'agent: {region: "${NOPE}"}\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n', /cfg\.yaml:1:17: environment variable NOPE is not set/],
+  ])('%s', (_what, text, pattern) => {
+    const found = problems(text);
+    expect(found.some((p) => pattern.test(p)), found.join('\n')).toBe(true);
+  });
+
+  it('reports duplicate target and check names with where the first one is', () => {
+    const found = problems(`targets:
+  - name: a
+    host: h
+    checks: [{kind: tcp, port: 1}, {kind: tcp, port: 2}]
+  - name: a
+    host: h2
+    checks: [{kind: tcp, port: 3, name: a-tcp}]
+`);
+    expect(found).toEqual([
+      'cfg.yaml:4:43: targets[0].checks[1]: duplicate check name "a-tcp" (first at targets[0].checks[0]); give each check a distinct name:',
+      'cfg.yaml:5:11: targets[1].name: duplicate target name "a" (first at targets[0])',
+      'cfg.yaml:7:41: targets[1].checks[0]: duplicate check name "a-tcp" (first at targets[0].checks[0]); give each check a distinct name:',
+    ]);
+  });
+
+  it.each([
+    ['not a label name', '9lives', /"9lives" is not a valid label name/],
+    ['reserved prefix', '__meta', /"__meta" is not a valid label name/],
+    ['a label Vantage sets', 'target', /"target" is a label Vantage sets itself/],
+  ])('refuses a label that is %s', (_what, name, pattern) => {
+    const found = problems(`agent: {labels: {${name}: x}}\ntargets: [{name: a, host: h, labels: {${name}: y}, checks: [{kind: tcp, port: 1}]}]\n`);
+    expect(found.filter((p) => pattern.test(p))).toHaveLength(2);
+    expect(found[0]).toMatch(/^cfg\.yaml:1:\d+: agent\.labels\./);
+  });
+});

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { RunCancelled, RunDeadlineExceeded } from '../../src/errors.js';
+import { IntervalTrigger } from '../../src/schedule/interval-trigger.js';
+import { phaseOffsetMs } from '../../src/schedule/offset.js';
+import { Scheduler } from '../../src/schedule/scheduler.js';
+import type { Job, SkipReason } from '../../src/schedule/scheduler.js';
+import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
+
+const T0 = Date.UTC(2026, 0, 1); // a multiple of every interval used here
+
+describe('phaseOffsetMs', () => {
+  it('is deterministic and inside the interval', () => {
+    expect(phaseOffsetMs('agent-a', 'web-tcp', 30_000)).toBe(phaseOffsetMs('agent-a', 'web-tcp', 30_000));
+    for (let i = 0; i < 100; i++) {
+      const offset = phaseOffsetMs(`agent-${i}`, 'web-tcp', 30_000);
+      expect(offset).toBeGreaterThanOrEqual(0);
+      expect(offset).toBeLessThan(30_000);
+    }
+  });
+
+  it('spreads a fleet of agents evenly over the interval', () => {
+    const buckets = new Array<number>(10).fill(0);
+    for (let i = 0; i < 2000; i++) {
+      const offset = phaseOffsetMs(`vantage-${i}`, 'web-tcp', 30_000);
+      buckets[Math.floor(offset / 3000)]! += 1;
+    }
+    for (const count of buckets) expect(count).toBeGreaterThan(140); // 200 expected per bucket
+  });
+});
+
+describe('IntervalTrigger', () => {
+  it('fires at offset + k * interval of wall time, planned exactly, without drift', async () => {
+    const clock = new FakeClock(T0 + 1_000);
+    const trigger = new IntervalTrigger(clock, 10_000, 2_500);
+    const planned: bigint[] = [];
+    const firedAt: number[] = [];
+    trigger.start((p) => {
+      planned.push(p);
+      firedAt.push(clock.wallMs());
+    }, () => undefined);
+    // Every timer fires 3 ms late; the schedule must not accumulate it.
+    await clock.advance(50_000, 3);
+    trigger.stop();
+    expect(firedAt.map((t) => t - T0)).toEqual([2_503, 12_503, 22_503, 32_503, 42_503]);
+    const gaps = planned.slice(1).map((p, i) => Number(p - planned[i]!) / 1e6);
+    expect(gaps).toEqual([10_000, 10_000, 10_000, 10_000]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('reports slots missed while the process was stalled instead of replaying them', async () => {
+    const clock = new FakeClock(T0);
+    const trigger = new IntervalTrigger(clock, 1_000, 0);
+    let fired = 0;
+    const missed: number[] = [];
+    trigger.start(() => fired++, (n) => missed.push(n));
+    await clock.advance(0);
+    expect(fired).toBe(1);
+    await clock.advance(1_000, 2_500); // the next timer runs 2.5 s late
+    expect(missed).toEqual([2]);
+    expect(fired).toBe(2);
+    trigger.stop();
+  });
+});
+
+/** A job whose runs finish only when the test says so. */
+function manualJob(clock: FakeClock, name: string, intervalMs: number, timeoutMs = intervalMs / 2) {
+  const runs: Array<{ signal: AbortSignal; finish: () => void; startedAt: number }> = [];
+  const job: Job = {
+    name,
+    timeoutMs,
+    trigger: new IntervalTrigger(clock, intervalMs, 0),
+    run: (signal) =>
+      new Promise<void>((resolve) => {
+        runs.push({ signal, finish: resolve, startedAt: clock.wallMs() });
+      }),
+  };
+  return { job, runs };
+}
+
+function recordingScheduler(clock: FakeClock, maxConcurrent: number) {
+  const lags: number[] = [];
+  const skips: Array<[string, SkipReason, number]> = [];
+  const scheduler = new Scheduler(clock, maxConcurrent, {
+    started: (_job, lag) => lags.push(lag),
+    skipped: (job, reason, count) => skips.push([job.name, reason, count]),
+  });
+  return { scheduler, lags, skips };
+}
+
+describe('Scheduler', () => {
+  it('never overlaps runs of one job and counts the skipped slot', async () => {
+    const clock = new FakeClock(T0);
+    const { scheduler, skips } = recordingScheduler(clock, 10);
+    const { job, runs } = manualJob(clock, 'slow', 1_000, 900);
+    scheduler.add(job);
+    await clock.advance(0);
+    expect(runs).toHaveLength(1);
+    // The deadline fires at 900 ms but the run ignores it and keeps going past the next slot.
+    await clock.advance(1_000);
+    expect(runs).toHaveLength(1);
+    expect(skips).toEqual([['slow', 'overlap', 1]]);
+    runs[0]!.finish();
+    await flushPromises();
+    await clock.advance(1_000);
+    expect(runs).toHaveLength(2);
+    runs[1]!.finish();
+    await scheduler.stop(0);
+  });
+
+  it('aborts a run at its deadline with RunDeadlineExceeded', async () => {
+    const clock = new FakeClock(T0);
+    const { scheduler } = recordingScheduler(clock, 10);
+    const { job, runs } = manualJob(clock, 'hang', 10_000, 2_500);
+    scheduler.add(job);
+    await clock.advance(2_499);
+    expect(runs[0]!.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expect(runs[0]!.signal.reason).toBeInstanceOf(RunDeadlineExceeded);
+    runs[0]!.finish();
+    await scheduler.stop(0);
+  });
+
+  it('caps concurrent runs; queued runs start in order and their lag shows the wait', async () => {
+    const clock = new FakeClock(T0);
+    const { scheduler, lags } = recordingScheduler(clock, 2);
+    const jobs = ['a', 'b', 'c', 'd'].map((n) => manualJob(clock, n, 60_000, 30_000));
+    for (const { job } of jobs) scheduler.add(job);
+    await clock.advance(0);
+    expect(jobs.map((j) => j.runs.length)).toEqual([1, 1, 0, 0]);
+    await clock.advance(200);
+    jobs[0]!.runs[0]!.finish();
+    await flushPromises();
+    expect(jobs.map((j) => j.runs.length)).toEqual([1, 1, 1, 0]);
+    await clock.advance(300);
+    jobs[1]!.runs[0]!.finish();
+    await flushPromises();
+    expect(jobs.map((j) => j.runs.length)).toEqual([1, 1, 1, 1]);
+    expect(lags).toEqual([0, 0, 200, 500]);
+    for (const j of jobs.slice(2)) j.runs[0]!.finish();
+    await scheduler.stop(0);
+  });
+
+  it('stop cancels runs in flight and waits for them within the deadline', async () => {
+    const clock = new FakeClock(T0);
+    const { scheduler } = recordingScheduler(clock, 10);
+    const { job, runs } = manualJob(clock, 'a', 60_000, 30_000);
+    scheduler.add(job);
+    await clock.advance(0);
+    const stopped = scheduler.stop(5_000);
+    expect(runs[0]!.signal.reason).toBeInstanceOf(RunCancelled);
+    runs[0]!.finish();
+    await expect(stopped).resolves.toBe(true);
+    expect(clock.pendingTimers()).toBe(0);
+    expect(() => scheduler.add(manualJob(clock, 'late', 1_000).job)).toThrow(/stopping/);
+  });
+
+  it('stop gives up on a run that ignores cancellation after the deadline', async () => {
+    const clock = new FakeClock(T0);
+    const { scheduler } = recordingScheduler(clock, 10);
+    const { job } = manualJob(clock, 'stubborn', 60_000, 30_000);
+    scheduler.add(job);
+    await clock.advance(0);
+    const stopped = scheduler.stop(5_000);
+    await clock.advance(5_000);
+    await expect(stopped).resolves.toBe(false);
+  });
+
+  it('remove stops the trigger and cancels the run; other jobs go on', async () => {
+    const clock = new FakeClock(T0);
+    const { scheduler } = recordingScheduler(clock, 10);
+    const a = manualJob(clock, 'a', 1_000, 500);
+    const b = manualJob(clock, 'b', 1_000, 500);
+    scheduler.add(a.job);
+    scheduler.add(b.job);
+    await clock.advance(0);
+    const removed = scheduler.remove('a');
+    expect(a.runs[0]!.signal.reason).toBeInstanceOf(RunCancelled);
+    a.runs[0]!.finish();
+    b.runs[0]!.finish();
+    await removed;
+    await clock.advance(3_000);
+    expect(a.runs).toHaveLength(1);
+    expect(b.runs.length).toBeGreaterThanOrEqual(2);
+    expect(scheduler.names()).toEqual(['b']);
+    for (const r of b.runs) r.finish();
+    await scheduler.stop(0);
+  });
+});
