@@ -141,30 +141,30 @@ class ConfigBuilder {
       this.add([...path, 'kind'], `${formatPath([...path, 'kind'])}: unknown check kind "${raw.kind}" (known: ${this.opts.registry.names().join(', ')})`);
       return undefined;
     }
-    const schema = z.strictObject({ ...checkCommonShape, ...kind.settings.shape });
-    const parsed = schema.safeParse(raw, { reportInput: true });
-    if (!parsed.success) {
-      this.report(path, parsed.error.issues);
-      return undefined;
-    }
-    const { kind: _kind, name: givenName, interval, cron, timeout, ...settings } = parsed.data as z.infer<typeof schema> & {
-      interval?: number;
-      timeout?: number;
-    };
+    // Common keys are parsed on their own too, so schedule and name problems are reported even
+    // when a kind setting is wrong: every mistake in one pass.
+    const common = z.looseObject(checkCommonShape).safeParse(raw);
+    const full = z.strictObject({ ...checkCommonShape, ...kind.settings.shape }).safeParse(raw, { reportInput: true });
+    if (!full.success) this.report(path, full.error.issues);
+    if (!common.success) return undefined;
+    const { name: givenName, interval, cron, timeout } = common.data;
     const name = givenName ?? `${target.name}-${kind.kind}`;
     const seen = this.checkNames.get(name);
     if (seen) {
       this.add([...path, givenName ? 'name' : 'kind'], `${formatPath(path)}: duplicate check name "${name}" (first at ${formatPath(seen)}); give each check a distinct name:`);
+    } else {
+      this.checkNames.set(name, path);
     }
-    else this.checkNames.set(name, path);
     const schedule = this.buildSchedule(path, interval, cron, defaults.interval);
     const timeoutMs = timeout ?? defaults.timeout ?? DEFAULT_TIMEOUT_MS;
     if (schedule) this.checkTimeout(path, timeoutMs, schedule, timeout !== undefined);
+    if (!full.success) return undefined;
+    const settings = Object.fromEntries(Object.entries(full.data).filter(([key]) => !(key in checkCommonShape)));
     for (const problem of kind.checkSettings(target, settings)) {
-      this.add([...path, ...problem.path], problem.message);
+      this.add([...path, ...problem.path], `${formatPath([...path, ...problem.path])}: ${problem.message}`);
     }
     if (!schedule) return undefined;
-    return { name, kind: kind.kind, target, schedule, timeoutMs, settings } satisfies CheckSpec<Record<string, unknown>> as CheckSpec;
+    return { name, kind: kind.kind, target, schedule, timeoutMs, settings };
   }
 
   private buildSchedule(path: ConfigPath, interval: number | undefined, cron: string | undefined, defaultInterval: number | undefined): ScheduleSpec | undefined {

@@ -1,0 +1,104 @@
+// The benchmark suite: runs every benchmark in turn, prints its tables, a summary of the headline
+// numbers next to the peers', and writes the raw numbers to bench/results/latest.json.
+// `npm run bench` builds first; `node bench/run.mjs` uses whatever is in dist/.
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { dirOf, fmt, installExitCleanup, killAllChildren, printResult, ROOT, table, warnIfStale } from './lib.mjs';
+import { run as metricsRender } from './metrics-render.mjs';
+import { run as schedulerLag } from './scheduler-lag.mjs';
+import { run as startup } from './startup.mjs';
+import { run as tcpConnect } from './tcp-connect.mjs';
+
+const BENCHMARKS = [
+  ['startup', startup],
+  ['scheduler-lag', schedulerLag],
+  ['metrics-render', metricsRender],
+  ['tcp-connect', tcpConnect],
+];
+
+function gitCommit() {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${sha}+dirty-src` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Headline numbers: [measure, vantage, peer, peer name]. */
+function summaryRows(results) {
+  const rows = [];
+  const r = (name) => results[name]?.raw;
+  const s = r('startup');
+  if (s) {
+    const bb = s.blackbox_exporter?.summary;
+    rows.push(['startup: spawn -> /metrics ready, median ms', fmt(s.vantage.summary.p50, 1), bb ? fmt(bb.p50, 1) : 'not installed', 'blackbox_exporter']);
+  }
+  const l = r('scheduler-lag');
+  if (l) {
+    rows.push(['scheduler lag p50 ms (1000 jobs @ 1 s)', fmt(l.vantage.summary.p50, 3), fmt(l.nodeCron.summary.p50, 3), 'node-cron 4']);
+    rows.push(['scheduler lag p99 ms (1000 jobs @ 1 s)', fmt(l.vantage.summary.p99, 3), fmt(l.nodeCron.summary.p99, 3), 'node-cron 4']);
+  }
+  const m = r('metrics-render');
+  if (m) {
+    for (const sc of m.scales.filter((x) => x.targetSeries > 0)) {
+      rows.push([`/metrics render p50 ms, ${fmt(sc.text.series, 0)} series (text)`, fmt(sc.text.ms.p50, 2), '-', '-']);
+    }
+  }
+  const t = r('tcp-connect');
+  if (t) {
+    rows.push(['tcp connect p50 us (127.0.0.1)', fmt(t.vantageConnectUs.p50, 1), t.curlConnectUs.p50 !== undefined ? fmt(t.curlConnectUs.p50, 1) : 'not installed', 'curl']);
+    rows.push(['`vantage probe tcp` wall p50 ms (start-up)', fmt(t.cliProbe.wallMs.p50, 1), '-', '-']);
+  }
+  return rows;
+}
+
+async function main() {
+  installExitCleanup();
+  warnIfStale();
+  const startedAt = new Date();
+  const env = {
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    commit: gitCommit(),
+  };
+  process.stdout.write(`Vantage benchmarks — ${startedAt.toISOString()} — node ${env.node}, ${env.cpus}, commit ${env.commit}\n\n`);
+
+  const results = {};
+  let failures = 0;
+  const t0 = performance.now();
+  for (const [name, run] of BENCHMARKS) {
+    const b0 = performance.now();
+    try {
+      const result = await run();
+      printResult(result);
+      results[name] = { durationMs: Math.round(performance.now() - b0), raw: result.raw };
+    } catch (err) {
+      failures++;
+      process.stdout.write(`== ${name}: FAILED ==\n${err?.stack ?? err}\n\n`);
+      results[name] = { durationMs: Math.round(performance.now() - b0), error: String(err?.stack ?? err) };
+    } finally {
+      await killAllChildren();
+    }
+  }
+  const totalMs = performance.now() - t0;
+
+  process.stdout.write('== summary (same run) ==\n');
+  process.stdout.write(`${table(['measure', 'vantage', 'peer', 'peer is'], summaryRows(results))}\n`);
+  const took = BENCHMARKS.map(([n]) => `${n} ${fmt((results[n]?.durationMs ?? 0) / 1000, 1)} s`).join(', ');
+  process.stdout.write(`\nsuite took ${fmt(totalMs / 1000, 1)} s (${took}); ${failures} benchmark(s) failed\n`);
+
+  const dir = join(dirOf(import.meta.url), 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'latest.json');
+  await writeFile(file, `${JSON.stringify({ startedAt: startedAt.toISOString(), totalMs: Math.round(totalMs), env, results }, null, 2)}\n`);
+  process.stdout.write(`raw numbers: ${file}\n`);
+  if (failures > 0) process.exitCode = 1;
+}
+
+await main();

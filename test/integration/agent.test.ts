@@ -1,0 +1,144 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
+import { blackholeListener, openListener, refusedPort } from '../helpers/tcp-servers.js';
+import type { Listener } from '../helpers/tcp-servers.js';
+
+let open: Listener;
+let blackhole: Listener;
+let closedPort: number;
+const agents: AgentProcess[] = [];
+const configs: Array<{ remove(): void }> = [];
+
+beforeAll(async () => {
+  [open, blackhole, closedPort] = await Promise.all([openListener(), blackholeListener(), refusedPort()]);
+});
+afterEach(() => {
+  for (const a of agents.splice(0)) a.kill();
+  for (const c of configs.splice(0)) c.remove();
+});
+afterAll(async () => {
+  await Promise.all([open?.close(), blackhole?.close()]);
+});
+
+const identity = `agent:
+  id: agent-7
+  region: \${TEST_REGION}
+  carrier: test-carrier
+  network_type: lab
+`;
+
+function target(name: string, port: number, extra = ''): string {
+  return `  - name: ${name}
+    host: 127.0.0.1
+    checks: [{kind: tcp, port: ${port}, interval: 1s, timeout: 500ms${extra}}]
+`;
+}
+
+function startAgent(text: string, args: string[] = []): { agent: AgentProcess; cfg: ReturnType<typeof tempConfig> } {
+  const cfg = tempConfig(text);
+  configs.push(cfg);
+  const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0', ...args], { TEST_REGION: 'eu-test-1' });
+  agents.push(agent);
+  return { agent, cfg };
+}
+
+const ids = 'agent="agent-7",region="eu-test-1",carrier="test-carrier",network_type="lab"';
+
+function sample(body: string, prefix: string): number | undefined {
+  const line = body.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('vantage run', () => {
+  it('schedules checks and serves their series with agent labels, in both exposition formats', async () => {
+    const { agent } = startAgent(`${identity}targets:\n${target('up', open.port)}${target('down', closedPort)}`);
+    const body = await agent.waitForMetrics((b) => b.includes('probe_success{check="up-tcp"') && b.includes('probe_success{check="down-tcp"'));
+    expect(sample(body, `probe_success{check="up-tcp",kind="tcp",target="up",ip="127.0.0.1",${ids}}`)).toBe(1);
+    expect(sample(body, `probe_success{check="down-tcp",kind="tcp",target="down",ip="127.0.0.1",${ids}}`)).toBe(0);
+    expect(sample(body, `vantage_check_failures_total{check="down-tcp",kind="tcp",target="down",ip="127.0.0.1",code="TCP_REFUSED",${ids}}`)).toBeGreaterThanOrEqual(1);
+    expect(body).toMatch(new RegExp(`probe_tcp_duration_seconds\\{check="up-tcp",kind="tcp",target="up",ip="127.0.0.1",phase="connect",${ids}\\} 0\\.\\d+`));
+    expect(sample(body, `vantage_checks_configured{kind="tcp",${ids}}`)).toBe(2);
+    expect(sample(body, `vantage_config_last_reload_successful{${ids}}`)).toBe(1);
+    expect(body).toMatch(/^process_cpu_user_seconds_total\{agent="agent-7"/m);
+
+    const problem = await agent.waitForLog((l) => l.event === 'problem');
+    expect(problem).toMatchObject({ level: 'warn', check: 'down-tcp', code: 'TCP_REFUSED', ip: '127.0.0.1', agent: { id: 'agent-7', region: 'eu-test-1' } });
+    expect(problem.eventId).toEqual(expect.any(String));
+
+    const om = await agent.scrape('application/openmetrics-text; version=1.0.0');
+    expect(om).toContain(`probe_success{check="up-tcp",kind="tcp",target="up",ip="127.0.0.1",${ids}} 1`);
+    expect(om.trimEnd().endsWith('# EOF')).toBe(true);
+
+    const port = await agent.port();
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
+  });
+
+  it('keeps the last good config when SIGHUP brings a broken file, and says why', async () => {
+    const { agent, cfg } = startAgent(`${identity}targets:\n${target('up', open.port)}`);
+    await agent.waitForMetrics((b) => b.includes('probe_success{check="up-tcp"'));
+    cfg.write(`${identity}targets:\n  - name: up\n    host: 127.0.0.1\n    checks: [{kind: tcp, port: nope}]\n`);
+    agent.child.kill('SIGHUP');
+    const rejected = await agent.waitForLog((l) => l.event === 'config_rejected');
+    expect(rejected.problems).toEqual([expect.stringMatching(/vantage\.yaml:9:32: targets\[0\]\.checks\[0\]\.port: Invalid input: expected number, received string/)]);
+    const body = await agent.waitForMetrics((b) => b.includes(`vantage_config_last_reload_successful{${ids}} 0`));
+    expect(sample(body, `vantage_config_reloads_total{result="failure",${ids}}`)).toBe(1);
+    // The old config keeps running: the check's run counter keeps going up.
+    const runsBefore = sample(body, `vantage_check_runs_total{check="up-tcp"`) ?? 0;
+    const later = await agent.waitForMetrics((b) => (sample(b, `vantage_check_runs_total{check="up-tcp"`) ?? 0) > runsBefore, 5_000);
+    expect(sample(later, `probe_success{check="up-tcp"`)).toBe(1);
+  });
+
+  it('reloads on file change: removed checks lose their series, unchanged ones keep counting', async () => {
+    const { agent, cfg } = startAgent(`${identity}targets:\n${target('keep', open.port)}${target('drop', closedPort)}`);
+    const first = await agent.waitForMetrics((b) => b.includes('probe_success{check="keep-tcp"') && b.includes('probe_success{check="drop-tcp"'));
+    const keepRuns = sample(first, 'vantage_check_runs_total{check="keep-tcp"') ?? 0;
+    cfg.write(`${identity}targets:\n${target('keep', open.port)}${target('added', open.port)}`);
+    const after = await agent.waitForMetrics((b) => b.includes('probe_success{check="added-tcp"') && !b.includes('target="drop"'), 8_000);
+    expect(after).not.toContain('check="drop-tcp"');
+    expect(sample(after, 'vantage_check_runs_total{check="keep-tcp"')).toBeGreaterThanOrEqual(keepRuns);
+    expect(sample(after, `vantage_checks_configured{kind="tcp",${ids}}`)).toBe(2);
+    expect(agent.logs.some((l) => l.msg === 'config reloaded')).toBe(true);
+  });
+
+  it('exits 0 on SIGTERM within the shutdown deadline, cancelling a hanging run', async () => {
+    const { agent } = startAgent(`${identity}targets:
+  - name: hang
+    host: 127.0.0.1
+    checks: [{kind: tcp, port: ${blackhole.port}, interval: 10s, timeout: 9s}]
+`, ['--shutdown-timeout', '2s']);
+    await agent.port();
+    // Wait until the run is in flight (its slot is within 10 s of start).
+    await agent.waitForMetrics((b) => /vantage_runs_in_flight\{[^}]*\} 1/.test(b), 12_000);
+    const sent = Date.now();
+    agent.child.kill('SIGTERM');
+    expect(await agent.waitForExit(5_000)).toBe(0);
+    expect(Date.now() - sent).toBeLessThan(2_500);
+    expect(agent.logs.find((l) => l.msg === 'stopped')).toMatchObject({ clean: true });
+    expect(agent.logs.some((l) => l.event === 'problem')).toBe(false);
+  }, 30_000);
+
+  it('exits 2 with located diagnostics when the config is bad at start', async () => {
+    const cfg = tempConfig(`targets: [{name: x, host: h, checks: [{kind: tcp}]}]\n`);
+    configs.push(cfg);
+    const { code, stderr } = await vantage(['run', '-c', cfg.file, '--listen', '127.0.0.1:0']);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${cfg.file}:1:39: targets[0].checks[0]: tcp check on target "x" needs a port (set port:, or give the target a url:)\n`);
+  });
+});
+
+describe('npm start', () => {
+  it('serves /metrics with agent labels within 5 s on the shipped default config', async () => {
+    const started = Date.now();
+    const agent = AgentProcess.start([], { VANTAGE_LISTEN: '127.0.0.1:0', VANTAGE_REGION: 'ci-region' }, ['npm', 'start', '--silent']);
+    agents.push(agent);
+    const body = await agent.waitForMetrics((b) => b.includes('region="ci-region"'), 5_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(body).toMatch(/vantage_checks_configured\{kind="tcp",agent="[^"]+",region="ci-region"/);
+    agent.kill('SIGTERM');
+    await agent.waitForExit();
+    // npm itself dies of the signal; the agent under it must have stopped cleanly.
+    expect(agent.logs.find((l) => l.msg === 'stopped')).toMatchObject({ clean: true });
+  });
+});
