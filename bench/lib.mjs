@@ -2,7 +2,8 @@
 // child processes that are always cleaned up (try/finally in each benchmark, plus a last-resort
 // kill of anything still running when this process exits or is interrupted).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -194,6 +195,19 @@ export async function pollHttp({ port, path, ready, timeoutMs, intervalMs = 2, c
 // Child processes
 
 const children = new Set();
+const tempDirs = new Set();
+
+/** A temporary directory removed by `removeTempDir`, or at exit if the benchmark is interrupted. */
+export function makeTempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir) {
+  tempDirs.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
 
 /**
  * Spawns a child whose stdout/stderr are drained into a bounded tail (shown when it fails) and
@@ -253,6 +267,7 @@ export function installExitCleanup() {
         // already gone
       }
     }
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.once(sig, () => {

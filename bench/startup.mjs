@@ -1,11 +1,10 @@
 // Start-up time: spawn `vantage run` until GET /metrics answers 200 with the agent's labels.
 // Peer: prometheus-blackbox-exporter, spawn until its /metrics answers 200.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmt, freePort, LOOPBACK, pollHttp, rounded, runStandalone, spawnTracked, stopChild, summarize, VANTAGE_BIN } from './lib.mjs';
+import { fmt, freePort, LOOPBACK, makeTempDir, removeTempDir, pollHttp, rounded, runStandalone, spawnTracked, stopChild, summarize, VANTAGE_BIN } from './lib.mjs';
 
 const RUNS = 10;
 const READY_TIMEOUT_MS = 15_000;
@@ -70,7 +69,7 @@ async function series(label, makeRun) {
 }
 
 export async function run() {
-  const dir = await mkdtemp(join(tmpdir(), 'vantage-bench-startup-'));
+  const dir = makeTempDir('vantage-bench-startup-');
   // The checks' target: a listener on 127.0.0.1 that accepts and closes.
   const target = createServer((s) => s.destroy());
   await new Promise((r) => target.listen(0, LOOPBACK, r));
@@ -141,7 +140,7 @@ export async function run() {
     };
   } finally {
     await new Promise((r) => target.close(r));
-    await rm(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }
 
