@@ -106,7 +106,7 @@ export async function run() {
           `about ${expected} runs expected in ${DURATION_MS / 1000} s; vantage: IntervalTrigger + phaseOffsetMs("${AGENT_ID}", check-N), max concurrency ${MAX_CONCURRENT}; job = one setImmediate`,
           'vantage lag = scheduler "started" event (monotonic, includes waiting for a run slot); node-cron lag = Date.now() - ctx.date (1 ms resolution)',
           `vantage failed runs: ${ours.failed}; stop(2s) clean: ${ours.clean}`,
-          `vantage runs that started BEFORE their planned time (negative lag): ${ours.lags.filter((l) => l < 0).length} of ${ours.lags.length}`,
+          `vantage runs that started BEFORE their planned time (negative lag): ${ours.lags.filter((l) => l < 0).length} of ${ours.lags.length} (libuv timers count from a cached loop time and can fire early against hrtime)`,
         ],
       },
       {

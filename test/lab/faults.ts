@@ -1,0 +1,48 @@
+import { BLACKHOLE_LAN, targetLan } from './plan.js';
+import type { LabTruth } from './plan.js';
+import { must } from './shell.js';
+
+/** nftables rulesets that make the lab's faults; one table per namespace, loaded atomically. */
+export async function applyFaults(truth: LabTruth): Promise<void> {
+  const { routers, hosts } = truth.namespaces;
+  const jobs: Array<Promise<string>> = [];
+  if (truth.silentHop > 0) {
+    // A router that forwards but never says "time exceeded": traceroute shows `*` at its hop.
+    jobs.push(load(routers[truth.silentHop - 1]!, `
+table inet lab {
+  chain lab_output {
+    type filter hook output priority 0; policy accept;
+    icmp type time-exceeded drop
+    icmpv6 type time-exceeded drop
+  }
+}`));
+  }
+  const silent = [...truth.hosts.silent, truth.dns.silent];
+  // Addresses that resolve but never answer: everything sent to them is dropped on arrival; and
+  // the blackhole LAN, routed here by the last router, vanishes without an ICMP error.
+  jobs.push(load(hosts, `
+table inet lab {
+  chain lab_prerouting {
+    type filter hook prerouting priority 0; policy accept;
+    ip daddr { ${silent.map((a) => a.v4).join(', ')} } drop
+    ip6 daddr { ${silent.map((a) => a.v6).join(', ')} } drop
+    ip daddr ${targetLan(BLACKHOLE_LAN).v4} drop
+    ip6 daddr ${targetLan(BLACKHOLE_LAN).v6} drop
+  }
+}`));
+  // Random loss towards one address on the last link, per packet (numgen random).
+  const permille = Math.round(truth.lossy.lossRate * 1000);
+  jobs.push(load(routers[routers.length - 1]!, `
+table inet lab {
+  chain lab_forward {
+    type filter hook forward priority 0; policy accept;
+    ip daddr ${truth.lossy.v4} numgen random mod 1000 < ${permille} drop
+    ip6 daddr ${truth.lossy.v6} numgen random mod 1000 < ${permille} drop
+  }
+}`));
+  await Promise.all(jobs);
+}
+
+function load(ns: string, ruleset: string): Promise<string> {
+  return must(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], ruleset);
+}
