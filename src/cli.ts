@@ -1,7 +1,3 @@
-import { onceCommand } from './commands/once.js';
-import { probeCommand } from './commands/probe.js';
-import { runCommand } from './commands/run.js';
-import { help, validateCommand } from './commands/validate.js';
 import { UsageError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -17,11 +13,14 @@ Commands:
 
 Options: --help (on every command), --version`;
 
-const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  run: runCommand,
-  once: onceCommand,
-  validate: validateCommand,
-  probe: probeCommand,
+type Command = (argv: readonly string[]) => Promise<number>;
+
+/** Loaded on demand: `vantage probe` should not pay for the agent's modules at start-up. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  once: async () => (await import('./commands/once.js')).onceCommand,
+  validate: async () => (await import('./commands/validate.js')).validateCommand,
+  probe: async () => (await import('./commands/probe.js')).probeCommand,
 };
 
 /** Runs the command line; resolves the exit code (2 for usage errors). */
@@ -31,14 +30,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return help(HELP);
-  const run = COMMANDS[command];
-  if (!run) {
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const load = COMMANDS[command];
+  if (!load) {
     process.stderr.write(`vantage: unknown command "${command}"\n\n${HELP}\n`);
     return 2;
   }
   try {
-    return await run(rest);
+    return await (await load())(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`vantage ${command}: ${err.message}\n`);

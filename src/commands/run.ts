@@ -45,6 +45,12 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     log,
     watch: !args.flags.has('no-watch'),
   });
+  // Listen for stop signals before starting, so one that arrives during start-up still ends in a
+  // clean shutdown instead of killing the process half-started.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   try {
     await agent.start();
   } catch (err) {
@@ -59,10 +65,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
   const onHup = (): void => void agent.reload();
   process.on('SIGHUP', onHup);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopSignal;
   process.off('SIGHUP', onHup);
   log.info({ signal, deadlineMs: shutdownMs }, 'shutting down');
   const clean = await agent.stop(shutdownMs);

@@ -6,11 +6,18 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Prometheus label names, minus the reserved `__` prefix. */
 export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** A duration string (`250ms`, `30s`, `5m`) parsed to milliseconds. */
+/** Longest interval or timeout accepted: a day. Longer is a typo more often than a plan. */
+export const MAX_DURATION_MS = 86_400_000;
+
+/** A duration string (`250ms`, `30s`, `5m`) parsed to milliseconds, at most a day. */
 export const durationSchema = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
     ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration: write it like 250ms, 30s, 5m or 1h` });
+    return z.NEVER;
+  }
+  if (ms > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is longer than the maximum of 24h` });
     return z.NEVER;
   }
   return ms;

@@ -1,10 +1,22 @@
 import { isIP } from 'node:net';
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import { Gauge } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import type { CheckKind, CheckResult, CheckSpec, KindMetric } from '../checks/check.js';
 import { phaseMetric, PROBE_METRICS } from './catalogue.js';
 import type { AnyMetric, MetricRegistries } from './registries.js';
 
 type Labels = Record<string, string>;
+
+interface SeriesEntry {
+  metric: AnyMetric;
+  labels: Labels;
+  lastMs: number;
+  /** Counters and histograms: kept across runs that do not touch them (see record). */
+  cumulative: boolean;
+}
+
+/** How long counters of an IP no longer seen are kept: long enough for 15-minute rate windows. */
+export const COUNTER_RETENTION_MS = 15 * 60_000;
 
 interface KindGauges {
   phases: Gauge;
@@ -25,8 +37,9 @@ export class ProbeRecorder {
   private readonly failures: Counter;
   private readonly latency: Histogram;
   private readonly byKind = new Map<string, KindGauges>();
-  /** check name -> metric -> serialized label sets written by the latest run. */
-  private readonly series = new Map<string, Map<AnyMetric, Map<string, Labels>>>();
+  /** check name -> every series it has written (metric name + labels) and when, last. */
+  private readonly series = new Map<string, Map<string, SeriesEntry>>();
+  private readonly metricIds = new Map<AnyMetric, number>();
 
   constructor(registries: MetricRegistries, kinds: readonly CheckKind[]) {
     this.success = registries.gauge(PROBE_METRICS.success);
@@ -49,11 +62,14 @@ export class ProbeRecorder {
 
   /** Records one run of a check (all its per-IP results) and drops series the run no longer has. */
   record(spec: CheckSpec<unknown>, results: readonly CheckResult[]): void {
-    const written = new Map<AnyMetric, Map<string, Labels>>();
+    const nowMs = Math.max(...results.map((r) => Date.parse(r.startedAt)));
+    let series = this.series.get(spec.name);
+    if (!series) this.series.set(spec.name, (series = new Map()));
+    const seen = new Set<string>();
     const touch = (metric: AnyMetric, labels: Labels): Labels => {
-      let sets = written.get(metric);
-      if (!sets) written.set(metric, (sets = new Map()));
-      sets.set(JSON.stringify(labels), labels);
+      const key = `${this.metricId(metric)}${JSON.stringify(labels)}`;
+      seen.add(key);
+      series.set(key, { metric, labels, lastMs: nowMs, cumulative: !(metric instanceof Gauge) });
       return labels;
     };
     const kindGauges = this.byKind.get(spec.kind);
@@ -76,37 +92,27 @@ export class ProbeRecorder {
         if (value !== undefined && Number.isFinite(value)) gauge.set(touch(gauge, labels), value);
       }
     }
-    this.keepCountersOfFailedRuns(spec.name, written);
-    this.replaceSeries(spec.name, written);
+    // Gauges describe the latest run only. Counters and histograms of an IP (or of a failure
+    // before any IP) outlive runs without it, so a single DNS failure or a rotating address pool
+    // still shows in increase() and rate(); they go once unseen for COUNTER_RETENTION_MS.
+    for (const [key, entry] of series) {
+      if (seen.has(key)) continue;
+      if (!entry.cumulative || nowMs - entry.lastMs > COUNTER_RETENTION_MS) {
+        entry.metric.remove(entry.labels);
+        series.delete(key);
+      }
+    }
   }
 
-  /** Removes every series of a check (it left the config or changed kind/target). */
+  private metricId(metric: AnyMetric): number {
+    let id = this.metricIds.get(metric);
+    if (id === undefined) this.metricIds.set(metric, (id = this.metricIds.size));
+    return id;
+  }
+
+  /** Removes every series of a check (it left the config or changed). */
   forget(checkName: string): void {
-    this.replaceSeries(checkName, new Map());
-  }
-
-  /** Counters of an IP that still answers must survive a run in which it had no failure. */
-  private keepCountersOfFailedRuns(checkName: string, written: Map<AnyMetric, Map<string, Labels>>): void {
-    const previous = this.series.get(checkName);
-    const ips = new Set([...(written.get(this.success)?.values() ?? [])].map((l) => l.ip));
-    for (const counter of [this.runs, this.failures]) {
-      for (const [key, labels] of previous?.get(counter) ?? []) {
-        if (!ips.has(labels.ip ?? '')) continue;
-        let sets = written.get(counter);
-        if (!sets) written.set(counter, (sets = new Map()));
-        sets.set(key, labels);
-      }
-    }
-  }
-
-  private replaceSeries(checkName: string, next: Map<AnyMetric, Map<string, Labels>>): void {
-    for (const [metric, sets] of this.series.get(checkName) ?? []) {
-      const keep = next.get(metric);
-      for (const [key, labels] of sets) {
-        if (!keep?.has(key)) metric.remove(labels);
-      }
-    }
-    if (next.size === 0) this.series.delete(checkName);
-    else this.series.set(checkName, next);
+    for (const entry of this.series.get(checkName)?.values() ?? []) entry.metric.remove(entry.labels);
+    this.series.delete(checkName);
   }
 }

@@ -131,6 +131,7 @@ targets:
     ['interval and cron', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "* * * * *", interval: 1m}]}]\n', /interval: or cron:, not both/],
     ['timeout beyond a cron gap', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "*/2 * * * * *", timeout: 3s}]}]\n', /shortest gap between cron runs \(2s\)/],
     ['a bare-number duration', 'defaults: {interval: 30}\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n', /defaults\.interval: Invalid input: expected string, received number/],
+    ['an interval beyond a day', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, interval: 2000h}]}]\n', /"2000h" is longer than the maximum of 24h/],
     ['a bad listen address', 'listen: "9477"\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n', /listen: "9477" is not HOST:PORT/],
     ['a name that cannot be a label value', 'targets: [{name: "a b", host: h, checks: [{kind: tcp, port: 1}]}]\n', /targets\[0\]\.name: use letters, digits/],
     ['no targets', 'targets: []\n', /at least one target/],

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckKind, CheckResult, CheckSpec } from '../../src/checks/check.js';
 import { builtinRegistry } from '../../src/checks/registry.js';
 import { catalogue, renderCatalogue } from '../../src/metrics/catalogue.js';
-import { ProbeRecorder } from '../../src/metrics/probe-recorder.js';
+import { COUNTER_RETENTION_MS, ProbeRecorder } from '../../src/metrics/probe-recorder.js';
 import { MetricRegistries } from '../../src/metrics/registries.js';
 import { AgentMetrics } from '../../src/metrics/agent-metrics.js';
 
@@ -93,17 +93,38 @@ describe('ProbeRecorder', () => {
     ]);
   });
 
-  it('drops the series of an IP that left the answers, keeps counters of IPs still there', async () => {
+  it('drops gauges of an IP that left the answers at once, its counters only after the retention', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
     const recorder = new ProbeRecorder(registries, [fakeKind as unknown as CheckKind]);
-    recorder.record(spec, [result('192.0.2.1', false), result('192.0.2.2', true)]);
-    recorder.record(spec, [result('192.0.2.1', true)]);
+    const at = (minutes: number) => ({ startedAt: new Date(Date.UTC(2026, 0, 1, 0, minutes)).toISOString() });
+    recorder.record(spec, [result('192.0.2.1', false, at(0)), result('192.0.2.2', true, at(0))]);
+    recorder.record(spec, [result('192.0.2.1', true, at(1))]);
     expect(await samples(registries, 'probe_success')).toEqual([`probe_success{check="web-fake",kind="fake",target="web",ip="192.0.2.1"} 1`]);
     expect(await samples(registries, 'vantage_check_runs_total')).toEqual([
       'vantage_check_runs_total{check="web-fake",kind="fake",target="web",ip="192.0.2.1",result="failure"} 1',
+      'vantage_check_runs_total{check="web-fake",kind="fake",target="web",ip="192.0.2.2",result="success"} 1',
       'vantage_check_runs_total{check="web-fake",kind="fake",target="web",ip="192.0.2.1",result="success"} 1',
     ]);
-    expect(await samples(registries, 'vantage_check_failures_total')).toHaveLength(1);
+    recorder.record(spec, [result('192.0.2.1', true, at(1 + COUNTER_RETENTION_MS / 60_000 + 1))]);
+    const runs = await samples(registries, 'vantage_check_runs_total');
+    expect(runs.some((l) => l.includes('192.0.2.2'))).toBe(false);
+    expect(runs.some((l) => l.includes('ip="192.0.2.1",result="success"} 2'))).toBe(true);
+  });
+
+  it('keeps per-IP counters through a run that failed before any IP (a DNS failure)', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const recorder = new ProbeRecorder(registries, [fakeKind as unknown as CheckKind]);
+    recorder.record(spec, [result('192.0.2.1', true)]);
+    recorder.record(spec, [result(undefined, false)]);
+    recorder.record(spec, [result('192.0.2.1', true)]);
+    expect(await samples(registries, 'vantage_check_runs_total')).toEqual([
+      'vantage_check_runs_total{check="web-fake",kind="fake",target="web",ip="192.0.2.1",result="success"} 2',
+      'vantage_check_runs_total{check="web-fake",kind="fake",target="web",ip="",result="failure"} 1',
+    ]);
+    expect(await samples(registries, 'vantage_check_failures_total')).toEqual([
+      'vantage_check_failures_total{check="web-fake",kind="fake",target="web",ip="",code="TCP_REFUSED"} 1',
+    ]);
+    expect(await samples(registries, 'probe_success')).toEqual([`probe_success{check="web-fake",kind="fake",target="web",ip="192.0.2.1"} 1`]);
   });
 
   it('forget removes every series of the check and nothing else', async () => {

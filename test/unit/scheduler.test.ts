@@ -186,3 +186,23 @@ describe('Scheduler', () => {
     await scheduler.stop(0);
   });
 });
+
+describe('IntervalTrigger against early timers', () => {
+  it('waits again when a timer fires before the slot, and never fires before it', async () => {
+    const clock = new FakeClock(T0);
+    // Timers that fire up to 2 ms early (half the delay for short ones), as libuv's can against hrtime.
+    const early: typeof clock = Object.assign(Object.create(clock) as FakeClock, {
+      setTimer: (ms: number, fn: () => void) => clock.setTimer(ms - Math.min(2, ms / 2), fn),
+    });
+    const trigger = new IntervalTrigger(early, 1_000, 500);
+    const firedAt: number[] = [];
+    trigger.start(() => firedAt.push(clock.wallMs() - T0), () => undefined);
+    await clock.advance(3_000);
+    trigger.stop();
+    expect(firedAt).toHaveLength(3);
+    firedAt.forEach((t, k) => {
+      expect(t).toBeGreaterThanOrEqual(500 + k * 1_000 - 1);
+      expect(t).toBeLessThanOrEqual(500 + k * 1_000);
+    });
+  });
+});
