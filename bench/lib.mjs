@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
-export const VANTAGE_BIN = join(DIST, 'bin', 'vantage.js');
+export const VANTAGE_BIN = join(DIST, 'bin', 'vantage.cjs');
 export const LOOPBACK = '127.0.0.1';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import type { Check } from './checks/check.js';
+import type { Check, CheckSpec } from './checks/check.js';
 import type { CheckRegistry } from './checks/registry.js';
 import { CheckExecutor } from './check-executor.js';
+import { createJob, instantiate } from './check-jobs.js';
 import type { Clock } from './clock.js';
 import type { AgentConfig, AgentIdentity, ListenAddress } from './config/agent-config.js';
 import { ConfigError, formatDiagnostic } from './config/diagnostics.js';
-import { parseConfig } from './config/load.js';
+import { parseConfig, readConfigText } from './config/load.js';
 import { watchConfigFile } from './config/watch.js';
 import type { Logger } from './log.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
@@ -15,7 +15,6 @@ import { MetricRegistries } from './metrics/registries.js';
 import { startMetricsServer } from './metrics/server.js';
 import type { MetricsServer } from './metrics/server.js';
 import type { NetDeps } from './net/net-deps.js';
-import { createJob, instantiate } from './check-jobs.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { VERSION } from './version.js';
 
@@ -32,8 +31,11 @@ export interface AgentOptions {
   watch?: boolean;
 }
 
+/** A scheduled check. Replaced as a whole when its schedule-relevant definition changes. */
 interface Scheduled {
+  /** What the schedule and series depend on; a change means a new job and fresh series. */
   fingerprint: string;
+  /** The current instance: swapped in place when only descriptive fields (group, labels) change. */
   check: Check;
 }
 
@@ -50,15 +52,17 @@ export class Agent {
   private readonly executor: CheckExecutor;
   private readonly scheduled = new Map<string, Scheduled>();
   private config: AgentConfig | undefined;
-  private configHash = '';
+  /** Hash of the file text last read, good or bad: a watcher event for the same text is no news. */
+  private lastSeenHash = '';
   private server: MetricsServer | undefined;
   private stopWatching: (() => void) | undefined;
-  private reloading: Promise<boolean> | undefined;
+  private reloading: Promise<boolean> = Promise.resolve(true);
+  private stopping = false;
   private ready = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.recorder = new ProbeRecorder(this.registries, opts.registry.kinds());
-    this.scheduler = new Scheduler(opts.clock, 64, {
+    this.scheduler = new Scheduler(opts.clock, 1, {
       started: (_job, lagMs) => this.agentMetrics.schedulerLag(lagMs),
       skipped: (job, reason, count) => {
         const entry = this.scheduled.get(job.name);
@@ -67,25 +71,24 @@ export class Agent {
       },
       failed: (job, err) => opts.log.error({ check: job.name, err }, 'run failed unexpectedly'),
     });
-    this.executor = new CheckExecutor({
-      clock: opts.clock,
-      log: opts.log,
-      identity: () => this.identity(),
-    });
+    this.executor = new CheckExecutor({ clock: opts.clock, log: opts.log, identity: () => this.identity() });
   }
 
-  /** Loads the config (throws `ConfigError` if it is bad), schedules checks, serves metrics. */
+  /** Loads the config (throws `ConfigError` if it is bad), serves metrics, then schedules checks. */
   async start(): Promise<ListenAddress> {
     const { config, hash } = await this.load();
-    this.apply(config, hash);
-    this.agentMetrics.configLoaded(true, this.opts.clock.wallMs());
     this.server = await startMetricsServer({
       registries: this.registries,
       listen: this.opts.listen ?? config.listen,
       isReady: () => this.ready,
     });
+    this.apply(config, hash);
     if (this.opts.watch ?? true) {
-      this.stopWatching = watchConfigFile(this.opts.configFile, () => void this.reload({ onlyIfChanged: true }));
+      this.stopWatching = watchConfigFile(
+        this.opts.configFile,
+        () => void this.reload({ onlyIfChanged: true }),
+        (err) => this.opts.log.warn({ err }, 'cannot watch the config file any more; reload with SIGHUP'),
+      );
     }
     this.ready = true;
     this.opts.log.info({ listen: this.server.address, checks: config.checks.length, version: VERSION }, 'agent started');
@@ -95,98 +98,108 @@ export class Agent {
   /**
    * Re-reads the config. A bad file keeps the running config (logged, and
    * `vantage_config_last_reload_successful` drops to 0). Resolves true when the new config applies.
+   * Reloads run one at a time, and not once the agent is stopping.
    */
   reload(opts: { onlyIfChanged?: boolean } = {}): Promise<boolean> {
-    const previous = this.reloading ?? Promise.resolve(true);
-    const next = previous.then(() => this.reloadNow(opts.onlyIfChanged ?? false));
-    this.reloading = next;
-    return next;
+    this.reloading = this.reloading.then(() => (this.stopping ? false : this.reloadNow(opts.onlyIfChanged ?? false)));
+    return this.reloading;
   }
 
   /** Stops scheduling, cancels runs in flight (waiting up to `deadlineMs`), closes the server. */
   async stop(deadlineMs: number): Promise<boolean> {
+    this.stopping = true;
     this.ready = false;
     this.stopWatching?.();
+    await this.reloading;
     const clean = await this.scheduler.stop(deadlineMs);
     await this.server?.close();
     return clean;
   }
 
   private async reloadNow(onlyIfChanged: boolean): Promise<boolean> {
+    let text: string | undefined;
     try {
-      const { config, hash } = await this.load();
-      if (onlyIfChanged && hash === this.configHash) return true;
+      text = await readConfigText(this.opts.configFile);
+      const hash = sha256(text);
+      if (onlyIfChanged && hash === this.lastSeenHash) return true;
+      this.lastSeenHash = hash;
+      const config = parseConfig(this.opts.configFile, text, { registry: this.opts.registry, env: this.opts.env ?? process.env });
       this.apply(config, hash);
       this.agentMetrics.configLoaded(true, this.opts.clock.wallMs());
       this.opts.log.info({ checks: config.checks.length }, 'config reloaded');
       return true;
     } catch (err) {
-      if (onlyIfChanged && err instanceof ConfigError && this.configHash === (await this.hashFile())) return true;
       this.agentMetrics.configLoaded(false, this.opts.clock.wallMs());
-      const problems = err instanceof ConfigError ? err.diagnostics.map(formatDiagnostic) : [String(err)];
-      this.opts.log.error({ event: 'config_rejected', problems, file: this.opts.configFile }, 'new config rejected; still running the previous one');
+      if (err instanceof ConfigError) {
+        const problems = err.diagnostics.map(formatDiagnostic);
+        this.opts.log.error({ event: 'config_rejected', problems, file: this.opts.configFile }, 'new config rejected; still running the previous one');
+      } else {
+        this.opts.log.error({ err, file: this.opts.configFile }, 'applying the new config failed; still running the previous one');
+      }
       return false;
     }
   }
 
   private async load(): Promise<{ config: AgentConfig; hash: string }> {
-    let text: string;
-    try {
-      text = await readFile(this.opts.configFile, 'utf8');
-    } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new ConfigError([{ file: this.opts.configFile, line: 1, col: 1, message: `cannot read the config file (${reason})` }]);
-    }
+    const text = await readConfigText(this.opts.configFile);
     const config = parseConfig(this.opts.configFile, text, { registry: this.opts.registry, env: this.opts.env ?? process.env });
+    this.agentMetrics.configLoaded(true, this.opts.clock.wallMs());
     return { config, hash: sha256(text) };
   }
 
-  private async hashFile(): Promise<string> {
-    try {
-      return sha256(await readFile(this.opts.configFile, 'utf8'));
-    } catch {
-      return '';
-    }
-  }
-
-  /** Makes `config` the running one; checks whose spec did not change keep their schedule. */
+  /**
+   * Makes `config` the running one. New check instances are all built first, so a failure leaves
+   * the running config untouched. Checks whose schedule-relevant definition did not change keep
+   * their job, schedule and series.
+   */
   private apply(config: AgentConfig, hash: string): void {
+    const next = new Map<string, Scheduled>();
+    for (const spec of config.checks) {
+      const current = this.scheduled.get(spec.name);
+      const fingerprint = scheduleFingerprint(spec);
+      const unchanged = current?.fingerprint === fingerprint && JSON.stringify(current.check.spec) === JSON.stringify(spec);
+      next.set(spec.name, { fingerprint, check: unchanged ? current.check : instantiate(spec, this.opts.registry, this.opts.net) });
+    }
     const previous = this.config;
     this.config = config;
-    this.configHash = hash;
-    if (previous?.listen && (previous.listen.host !== config.listen.host || previous.listen.port !== config.listen.port)) {
+    this.lastSeenHash = hash;
+    if (previous && (previous.listen.host !== config.listen.host || previous.listen.port !== config.listen.port)) {
       this.opts.log.warn({ listen: config.listen }, 'listen address changed: restart the agent to apply it');
     }
     this.registries.setDefaultLabels(identityLabels(config.agent));
     this.scheduler.setMaxConcurrent(config.maxConcurrentRuns);
-    const wanted = new Map(config.checks.map((spec) => [spec.name, spec]));
     for (const [name, entry] of this.scheduled) {
-      const spec = wanted.get(name);
-      if (spec && JSON.stringify(spec) === entry.fingerprint) continue;
-      // Forget at once: the cancelled run will not record (see runScheduled), so nothing brings them back.
+      const replacement = next.get(name);
+      if (replacement?.fingerprint === entry.fingerprint) {
+        entry.check = replacement.check;
+        next.set(name, entry);
+        continue;
+      }
+      // Forget at once: the cancelled run will not record (see runScheduled).
       this.scheduled.delete(name);
       this.recorder.forget(name);
       this.agentMetrics.forgetCheck(name, entry.check.spec.kind);
       void this.scheduler.remove(name);
     }
     const counts = new Map<string, number>();
-    for (const spec of config.checks) {
-      counts.set(spec.kind, (counts.get(spec.kind) ?? 0) + 1);
-      if (this.scheduled.has(spec.name)) continue;
-      const check = instantiate(spec, this.opts.registry, this.opts.net);
-      this.scheduled.set(spec.name, { fingerprint: JSON.stringify(spec), check });
-      this.scheduler.add(createJob(check, config.agent.id, this.opts.clock, (signal) => this.runScheduled(check, signal)));
+    for (const [name, entry] of next) {
+      counts.set(entry.check.spec.kind, (counts.get(entry.check.spec.kind) ?? 0) + 1);
+      if (this.scheduled.get(name) === entry) continue;
+      this.scheduled.set(name, entry);
+      this.scheduler.add(createJob(entry.check, config.agent.id, this.opts.clock, (signal) => this.runScheduled(entry, signal)));
     }
     this.agentMetrics.setChecksConfigured(counts, this.opts.registry.names());
     this.agentMetrics.setTargets([...new Map(config.checks.map((c) => [c.target.name, c.target])).values()]);
   }
 
-  private async runScheduled(check: Check, signal: AbortSignal): Promise<void> {
+  private async runScheduled(entry: Scheduled, signal: AbortSignal): Promise<void> {
     this.agentMetrics.inFlight.inc();
     try {
-      const results = await this.executor.execute(check, signal);
-      // A run cancelled by a reload must not write series for a check that is gone or changed.
-      if (this.scheduled.get(check.spec.name)?.check === check) this.recorder.record(check.spec, results);
+      const results = await this.executor.execute(entry.check, signal);
+      // A run cancelled by a reload or shutdown says nothing about the target, and one whose check
+      // left the config must not bring its series back.
+      const cancelled = results.every((r) => r.error?.code === 'ABORTED');
+      if (!cancelled && this.scheduled.get(entry.check.spec.name) === entry) this.recorder.record(entry.check.spec, results);
     } finally {
       this.agentMetrics.inFlight.dec();
     }
@@ -201,6 +214,12 @@ export class Agent {
 /** The labels every series carries: identity plus the agent's extra labels. */
 export function identityLabels(agent: AgentIdentity): Record<string, string> {
   return { agent: agent.id, region: agent.region, carrier: agent.carrier, network_type: agent.networkType, ...agent.labels };
+}
+
+/** What a check's job and series depend on: not the target's group or labels. */
+function scheduleFingerprint(spec: CheckSpec): string {
+  const { name, host, url } = spec.target;
+  return JSON.stringify({ kind: spec.kind, target: { name, host, url }, schedule: spec.schedule, timeoutMs: spec.timeoutMs, settings: spec.settings });
 }
 
 function sha256(text: string): string {

@@ -13,17 +13,21 @@ export interface ExecutorDeps {
 
 /** One run of one check: run it, log its results, emit a problem event per failed IP. */
 export class CheckExecutor {
+  /** One child logger per check, made on its first run. */
+  private readonly logs = new WeakMap<Check, Logger>();
+
   constructor(private readonly deps: ExecutorDeps) {}
 
   async execute(check: Check, signal: AbortSignal): Promise<CheckResult[]> {
     const { spec } = check;
-    const log = this.deps.log.child({ check: spec.name, kind: spec.kind, target: spec.target.name });
+    let log = this.logs.get(check);
+    if (!log) this.logs.set(check, (log = this.deps.log.child({ check: spec.name, kind: spec.kind, target: spec.target.name })));
     const results = await runCheck(check, { signal, clock: this.deps.clock, log });
     for (const result of results) {
       // A cancelled run (shutdown, reload) says nothing about the target: no problem event.
       const event = result.error?.code === 'ABORTED' ? undefined : problemEvent(this.deps.identity(), spec, result);
       if (event) emitProblem(this.deps.log, event);
-      else log.debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
+      else if (result.ok) log.debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
     }
     return results;
   }

@@ -12,11 +12,18 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): () => void;
 }
 
+/** setTimeout turns anything above 2^31 - 1 ms into 1 ms: longer waits are made of several. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   monotonicNs: () => process.hrtime.bigint(),
   wallMs: () => Date.now(),
   setTimer(ms, fn) {
-    const timer = setTimeout(fn, Math.max(0, ms));
+    let timer: NodeJS.Timeout;
+    const arm = (remaining: number): void => {
+      timer = setTimeout(() => (remaining > MAX_TIMER_MS ? arm(remaining - MAX_TIMER_MS) : fn()), Math.min(Math.max(0, remaining), MAX_TIMER_MS));
+    };
+    arm(ms);
     return () => clearTimeout(timer);
   },
 };
@@ -24,23 +31,4 @@ export const systemClock: Clock = {
 /** Milliseconds (fractional) between two monotonic readings. */
 export function elapsedMs(fromNs: bigint, toNs: bigint): number {
   return Number(toNs - fromNs) / 1e6;
-}
-
-/** Resolves after `ms` on `clock`, or rejects with the signal's reason when it aborts first. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      cancel();
-      reject(signal?.reason);
-    };
-    const cancel = clock.setTimer(ms, () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

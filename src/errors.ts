@@ -8,7 +8,7 @@ export const FAILURE_CODES = {
   DNS_NXDOMAIN: 'The resolver says the name does not exist. Check the spelling and the zone.',
   DNS_NAME_NOT_FOUND: 'The system resolver found no such name: NXDOMAIN, or no configured resolver gave an answer. Run a dns check to tell them apart.',
   DNS_NO_ADDRESS: 'The name exists but has no address of the requested family. Check the A/AAAA records or the ip_family setting.',
-  DNS_TIMEOUT: 'The resolver did not answer before the timeout. Check the resolver and the path to it.',
+  DNS_TIMEOUT: 'No resolver gave an answer in time (timed out or unreachable). Check the resolver and the path to it.',
   TCP_REFUSED: 'The host answered with a reset: nothing listens on that port. Check the service and the port.',
   TCP_TIMEOUT: 'No answer to the connection attempt before the timeout: a firewall or the path drops packets.',
   TCP_UNREACHABLE: 'The network reported the host or network unreachable. Check routing from this agent.',
@@ -50,7 +50,7 @@ export class CheckFailure extends Error {
   }
 }
 
-/** A problem found in a config file or on the command line; `exitCode` 2 by convention. */
+/** A mistake on the command line; the CLI prints it and exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }

@@ -40,11 +40,13 @@ export function parseArgs(argv: readonly string[], flagNames: readonly string[])
   return out;
 }
 
-/** Refuses options the command does not take, naming them all. */
-export function expectOnly(args: ParsedArgs, options: readonly string[], flags: readonly string[]): void {
+/** Refuses options the command does not take, naming them all, and any stray argument. */
+export function expectOnly(args: ParsedArgs, options: readonly string[], flags: readonly string[], positionals = 0): void {
   const unknown = [...args.options.keys()].filter((o) => !options.includes(o));
   unknown.push(...[...args.flags].filter((f) => !flags.includes(f)));
   if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`);
+  const extra = args.positionals.slice(positionals);
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${extra.join(' ')} (see --help)`);
 }
 
 export function requireConfig(args: ParsedArgs): string {

@@ -3,15 +3,13 @@ import type { CheckResult } from '../checks/check.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { instantiate } from '../check-jobs.js';
 import { systemClock } from '../clock.js';
-import { ConfigError, formatDiagnostic, sortDiagnostics } from '../config/diagnostics.js';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { pino } from 'pino';
 import { systemNet } from '../net/system-net.js';
 import { Scheduler } from '../schedule/scheduler.js';
 import { expectOnly, logLevel, parseArgs, requireConfig } from './args.js';
-import { printResults } from './print.js';
-import { help } from './validate.js';
+import { printConfigError, printHelp, printResults } from './print.js';
 
 export const onceHelp = `Usage: vantage once -c FILE [--json] [--log-level LEVEL]
 
@@ -23,7 +21,7 @@ results, and exits: 0 all ok, 1 some failed, 2 config or usage error.
 
 export async function onceCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'json']);
-  if (args.flags.has('help')) return help(onceHelp);
+  if (args.flags.has('help')) return printHelp(onceHelp);
   expectOnly(args, ['config', 'log-level'], ['json']);
   const file = requireConfig(args);
   const log = createLogger(logLevel(args, 'error'), pino.destination(2));
@@ -32,9 +30,7 @@ export async function onceCommand(argv: readonly string[]): Promise<number> {
   try {
     config = await loadConfigFile(file, { registry });
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const d of sortDiagnostics(err.diagnostics)) process.stderr.write(`${formatDiagnostic(d)}\n`);
-    return 2;
+    return printConfigError(err);
   }
   const net = systemNet(systemClock);
   const executor = new CheckExecutor({ clock: systemClock, log, identity: () => config.agent });

@@ -12,8 +12,8 @@ import { systemNet } from '../net/system-net.js';
 import { Scheduler } from '../schedule/scheduler.js';
 import { hostname } from 'node:os';
 import { logLevel, parseArgs, scalarValue } from './args.js';
-import { printResults } from './print.js';
-import { help } from './validate.js';
+import { printHelp, printResults } from './print.js';
+
 
 export function probeHelp(): string {
   const kinds = builtinRegistry()
@@ -34,7 +34,7 @@ const RESERVED = new Set(['json', 'help', 'log-level']);
 
 export async function probeCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'json']);
-  if (args.flags.has('help')) return help(probeHelp());
+  if (args.flags.has('help')) return printHelp(probeHelp());
   const [kindName, targetArg, ...extra] = args.positionals;
   if (!kindName || !targetArg) throw new UsageError('usage: vantage probe KIND TARGET [--SETTING VALUE ...] (see --help)');
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra.join(' ')}`);

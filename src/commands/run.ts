@@ -2,13 +2,13 @@ import { Agent } from '../agent.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
 import { parseListen } from '../config/agent-config.js';
-import { ConfigError, formatDiagnostic, sortDiagnostics } from '../config/diagnostics.js';
+import { ConfigError } from '../config/diagnostics.js';
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { systemNet } from '../net/system-net.js';
 import { expectOnly, logLevel, parseArgs, requireConfig } from './args.js';
-import { help } from './validate.js';
+import { printConfigError, printHelp } from './print.js';
 
 export const runHelp = `Usage: vantage run -c FILE [--listen HOST:PORT] [--log-level LEVEL] [--shutdown-timeout DURATION] [--no-watch]
 
@@ -27,14 +27,14 @@ running one kept. SIGTERM or SIGINT stop scheduling, cancel runs in flight withi
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'no-watch']);
-  if (args.flags.has('help')) return help(runHelp);
+  if (args.flags.has('help')) return printHelp(runHelp);
   expectOnly(args, ['config', 'listen', 'log-level', 'shutdown-timeout'], ['no-watch']);
   const configFile = requireConfig(args);
   const listenText = args.options.get('listen');
   const listen = listenText === undefined ? undefined : parseListen(listenText);
   if (listenText !== undefined && !listen) throw new UsageError(`--listen "${listenText}" is not HOST:PORT`);
   const shutdownMs = parseDuration(args.options.get('shutdown-timeout') ?? '10s');
-  if (shutdownMs === undefined) throw new UsageError('--shutdown-timeout must be a duration like 10s');
+  if (shutdownMs === undefined || shutdownMs > 600_000) throw new UsageError('--shutdown-timeout must be a duration like 10s, at most 10m');
   const log = createLogger(logLevel(args, 'info'));
   const agent = new Agent({
     configFile,
@@ -54,10 +54,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   try {
     await agent.start();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const d of sortDiagnostics(err.diagnostics)) process.stderr.write(`${formatDiagnostic(d)}\n`);
-      return 2;
-    }
+    if (err instanceof ConfigError) return printConfigError(err);
     log.fatal({ err }, 'agent could not start');
     log.flush();
     await agent.stop(0);

@@ -1,7 +1,7 @@
 import { builtinRegistry } from '../checks/registry.js';
-import { ConfigError, formatDiagnostic, sortDiagnostics } from '../config/diagnostics.js';
 import { loadConfigFile } from '../config/load.js';
 import { expectOnly, parseArgs, requireConfig } from './args.js';
+import { printConfigError, printHelp } from './print.js';
 
 export const validateHelp = `Usage: vantage validate -c FILE
 
@@ -10,7 +10,7 @@ FILE:LINE:COL: message and exits 2, or prints a summary and exits 0.`;
 
 export async function validateCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help']);
-  if (args.flags.has('help')) return help(validateHelp);
+  if (args.flags.has('help')) return printHelp(validateHelp);
   expectOnly(args, ['config'], []);
   const file = requireConfig(args);
   try {
@@ -19,13 +19,6 @@ export async function validateCommand(argv: readonly string[]): Promise<number> 
     process.stdout.write(`${file}: ok (${targets} targets, ${config.checks.length} checks)\n`);
     return 0;
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const d of sortDiagnostics(err.diagnostics)) process.stderr.write(`${formatDiagnostic(d)}\n`);
-    return 2;
+    return printConfigError(err);
   }
-}
-
-export function help(text: string): number {
-  process.stdout.write(`${text}\n`);
-  return 0;
 }

@@ -28,10 +28,14 @@ export const DEFAULT_LISTEN: ListenAddress = { host: '0.0.0.0', port: 9477 };
 export const DEFAULT_INTERVAL_MS = 30_000;
 export const DEFAULT_TIMEOUT_MS = 5_000;
 
-/** Label names Vantage itself uses (or Prometheus adds at scrape): user labels may not take them. */
+/**
+ * Label names user labels may not take: Vantage's own, those of prom-client's process metrics
+ * (an agent label of the same name would be silently dropped there), and Prometheus' scrape labels.
+ */
 export const RESERVED_LABELS = new Set([
   'agent', 'region', 'carrier', 'network_type', 'check', 'kind', 'target', 'ip', 'phase', 'code',
-  'result', 'reason', 'group', 'le', 'quantile', 'version', 'instance', 'job',
+  'result', 'reason', 'group', 'le', 'quantile', 'version', 'node_version', 'instance', 'job',
+  'space', 'type', 'major', 'minor', 'patch',
 ]);
 
 /** Parses `host:port`, `[v6]:port` or `:port` (all interfaces). */

@@ -1,26 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { z } from 'zod';
-import type { CheckSpec, ScheduleSpec, TargetSpec } from '../checks/check.js';
+import type { CheckSpec, TargetSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
-import {
-  DEFAULT_INTERVAL_MS,
-  DEFAULT_LISTEN,
-  DEFAULT_TIMEOUT_MS,
-  deepFreeze,
-  parseListen,
-  RESERVED_LABELS,
-} from './agent-config.js';
-import type { AgentConfig } from './agent-config.js';
+import { DEFAULT_LISTEN, deepFreeze, parseListen, RESERVED_LABELS } from './agent-config.js';
+import type { AgentConfig, AgentIdentity } from './agent-config.js';
+import { CheckEntries } from './check-entry.js';
+import type { Defaults } from './check-entry.js';
 import { ConfigError } from './diagnostics.js';
-import type { Diagnostic } from './diagnostics.js';
-import { formatDuration } from './duration.js';
-import { cronMinGapMs } from './cron-gap.js';
-import { checkCommonShape, configSchema, LABEL_NAME_PATTERN, targetSchema } from './schema.js';
-import type { RawConfig, RawTarget } from './schema.js';
+import { Reporter } from './reporter.js';
+import { agentSchema, configSchema, defaultsSchema, LABEL_NAME_PATTERN, targetSchema } from './schema.js';
+import type { RawTarget } from './schema.js';
 import { YamlSource } from './yaml-source.js';
 import type { ConfigPath } from './yaml-source.js';
-import { formatPath, issuesToDiagnostics } from './zod-diagnostics.js';
+import { formatPath } from './zod-diagnostics.js';
+import { stripBrackets } from '../net/address.js';
 
 export interface LoadOptions {
   registry: CheckRegistry;
@@ -28,186 +21,105 @@ export interface LoadOptions {
   hostname?: string;
 }
 
-/** Reads and validates a config file; every problem is reported at once in a `ConfigError`. */
-export async function loadConfigFile(file: string, opts: LoadOptions): Promise<AgentConfig> {
-  let text: string;
+/** The file's text, or a `ConfigError` at 1:1 saying why it cannot be read. */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new ConfigError([{ file, line: 1, col: 1, message: `cannot read the config file (${reason})` }]);
   }
-  return parseConfig(file, text, opts);
 }
 
-/** Validates config text; `file` is only used in diagnostics. */
+/** Reads and validates a config file; every problem is reported at once in a `ConfigError`. */
+export async function loadConfigFile(file: string, opts: LoadOptions): Promise<AgentConfig> {
+  return parseConfig(file, await readConfigText(file), opts);
+}
+
+/** Validates config text; `file` is only used in diagnostics. The result is frozen. */
 export function parseConfig(file: string, text: string, opts: LoadOptions): AgentConfig {
   const source = new YamlSource(file, text);
   if (source.diagnostics.length > 0) throw new ConfigError(source.diagnostics);
   source.interpolate(opts.env ?? process.env);
-  const builder = new ConfigBuilder(source, opts);
-  const config = builder.build();
-  if (builder.diagnostics.length > 0 || !config) throw new ConfigError(builder.diagnostics);
-  return deepFreeze(config);
+  const report = new Reporter(source);
+  const config = build(source.toJS(), report, opts);
+  if (report.diagnostics.length > 0 || !config) throw new ConfigError(report.diagnostics);
+  return deepFreeze({ ...config, file });
 }
 
-class ConfigBuilder {
-  readonly diagnostics: Diagnostic[];
-  private readonly checkNames = new Map<string, ConfigPath>();
-
-  constructor(
-    private readonly source: YamlSource,
-    private readonly opts: LoadOptions,
-  ) {
-    this.diagnostics = [...source.diagnostics];
+/**
+ * Each part (top level, agent, defaults, every target, every check) is validated on its own, so
+ * a mistake in one never hides a mistake in another, nor drops valid values others depend on.
+ */
+function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentConfig, 'file'> | undefined {
+  const top = configSchema.safeParse(data ?? {}, { reportInput: true });
+  if (!top.success) report.issues([], top.error.issues);
+  const raw = (data ?? {}) as Record<string, unknown>;
+  const agent = agentSchema.safeParse(raw.agent ?? {}, { reportInput: true });
+  if (!agent.success) report.issues(['agent'], agent.error.issues);
+  else checkLabelNames(agent.data.labels, ['agent', 'labels'], report);
+  const defaults = defaultsSchema.safeParse(raw.defaults ?? {}, { reportInput: true });
+  if (!defaults.success) report.issues(['defaults'], defaults.error.issues);
+  const checks = Array.isArray(raw.targets) ? buildTargets(raw.targets, report, opts.registry, defaults.data ?? {}) : [];
+  let listen = DEFAULT_LISTEN;
+  if (top.success && top.data.listen !== undefined) {
+    const parsed = parseListen(top.data.listen);
+    if (!parsed) report.add(['listen'], `listen: "${top.data.listen}" is not HOST:PORT (e.g. 0.0.0.0:9477 or [::]:9477)`);
+    listen = parsed ?? DEFAULT_LISTEN;
   }
+  if (!top.success || !agent.success) return undefined;
+  const identity: AgentIdentity = {
+    id: agent.data.id || (opts.hostname ?? osHostname()),
+    region: agent.data.region,
+    carrier: agent.data.carrier,
+    networkType: agent.data.network_type,
+    labels: agent.data.labels,
+  };
+  return { agent: identity, listen, maxConcurrentRuns: top.data.max_concurrent_runs, checks };
+}
 
-  build(): AgentConfig | undefined {
-    const data = this.source.toJS();
-    const top = configSchema.safeParse(data ?? {}, { reportInput: true });
-    if (!top.success) this.report([], top.error.issues);
-    const rawTargets = (data as { targets?: unknown } | null)?.targets;
-    const checks = Array.isArray(rawTargets) ? this.buildTargets(rawTargets, top.data) : [];
-    if (!top.success) return undefined;
-    const listen = this.buildListen(top.data);
-    this.checkLabelNames(top.data.agent.labels, ['agent', 'labels']);
-    return {
-      file: this.source.file,
-      agent: {
-        id: top.data.agent.id || (this.opts.hostname ?? osHostname()),
-        region: top.data.agent.region,
-        carrier: top.data.agent.carrier,
-        networkType: top.data.agent.network_type,
-        labels: top.data.agent.labels,
-      },
-      listen,
-      maxConcurrentRuns: top.data.max_concurrent_runs,
-      checks,
-    };
-  }
-
-  private buildListen(raw: RawConfig): AgentConfig['listen'] {
-    if (raw.listen === undefined) return DEFAULT_LISTEN;
-    const listen = parseListen(raw.listen);
-    if (!listen) this.add(['listen'], `listen: "${raw.listen}" is not HOST:PORT (e.g. 0.0.0.0:9477 or [::]:9477)`);
-    return listen ?? DEFAULT_LISTEN;
-  }
-
-  private buildTargets(rawTargets: unknown[], top: RawConfig | undefined): CheckSpec[] {
-    const defaults = { interval: top?.defaults.interval, timeout: top?.defaults.timeout };
-    if (defaults.interval !== undefined && defaults.timeout !== undefined && defaults.timeout >= defaults.interval) {
-      this.add(['defaults', 'timeout'], `defaults.timeout (${formatDuration(defaults.timeout)}) must be shorter than defaults.interval (${formatDuration(defaults.interval)})`);
-    }
-    const targetNames = new Map<string, ConfigPath>();
-    const checks: CheckSpec[] = [];
-    rawTargets.forEach((rawTarget, i) => {
-      const path = ['targets', i];
-      const parsed = targetSchema.safeParse(rawTarget, { reportInput: true });
-      if (!parsed.success) {
-        this.report(path, parsed.error.issues);
-        return;
-      }
-      const target = this.buildTarget(parsed.data, path);
-      if (!target) return;
+function buildTargets(rawTargets: readonly unknown[], report: Reporter, registry: CheckRegistry, defaults: Defaults): CheckSpec[] {
+  const entries = new CheckEntries(registry, report, defaults);
+  const targetNames = new Map<string, ConfigPath>();
+  const checks: CheckSpec[] = [];
+  rawTargets.forEach((rawTarget, i) => {
+    const path = ['targets', i];
+    const parsed = targetSchema.safeParse(rawTarget, { reportInput: true });
+    if (!parsed.success) report.issues(path, parsed.error.issues);
+    const target = parsed.success ? buildTarget(parsed.data, path, report) : undefined;
+    if (target) {
       const seen = targetNames.get(target.name);
-      if (seen) this.add([...path, 'name'], `targets[${i}].name: duplicate target name "${target.name}" (first at ${formatPath(seen)})`);
+      if (seen) report.add([...path, 'name'], `targets[${i}].name: duplicate target name "${target.name}" (first at ${formatPath(seen)})`);
       else targetNames.set(target.name, path);
-      parsed.data.checks.forEach((rawCheck, j) => {
-        const check = this.buildCheck(rawCheck, target, [...path, 'checks', j], defaults);
-        if (check) checks.push(check);
-      });
+    }
+    // Checks are validated even when their target is not, so their mistakes are reported too.
+    const rawChecks = (rawTarget as { checks?: unknown } | null)?.checks;
+    if (!Array.isArray(rawChecks)) return;
+    rawChecks.forEach((rawCheck, j) => {
+      const check = entries.build(rawCheck, target, [...path, 'checks', j]);
+      if (check) checks.push(check);
     });
-    return checks;
-  }
+  });
+  return checks;
+}
 
-  private buildTarget(raw: RawTarget, path: ConfigPath): TargetSpec | undefined {
-    this.checkLabelNames(raw.labels, [...path, 'labels']);
-    if ((raw.host === undefined) === (raw.url === undefined)) {
-      this.add([...path, 'name'], `${formatPath(path)}: give exactly one of host: and url:`);
-      return undefined;
-    }
-    const host = raw.host ?? new URL(raw.url ?? '').hostname.replace(/^\[|\]$/g, '');
-    return { name: raw.name, host, ...(raw.url ? { url: raw.url } : {}), group: raw.group, labels: raw.labels };
+function buildTarget(raw: RawTarget, path: ConfigPath, report: Reporter): TargetSpec | undefined {
+  checkLabelNames(raw.labels, [...path, 'labels'], report);
+  if ((raw.host === undefined) === (raw.url === undefined)) {
+    report.add([...path, 'name'], `${formatPath(path)}: give exactly one of host: and url:`);
+    return undefined;
   }
+  const host = raw.host ?? stripBrackets(new URL(raw.url ?? '').hostname);
+  return { name: raw.name, host, ...(raw.url ? { url: raw.url } : {}), group: raw.group, labels: raw.labels };
+}
 
-  private buildCheck(
-    raw: { kind: string } & Record<string, unknown>,
-    target: TargetSpec,
-    path: ConfigPath,
-    defaults: { interval: number | undefined; timeout: number | undefined },
-  ): CheckSpec | undefined {
-    const kind = this.opts.registry.get(raw.kind);
-    if (!kind) {
-      this.add([...path, 'kind'], `${formatPath([...path, 'kind'])}: unknown check kind "${raw.kind}" (known: ${this.opts.registry.names().join(', ')})`);
-      return undefined;
+function checkLabelNames(labels: Readonly<Record<string, string>>, path: ConfigPath, report: Reporter): void {
+  for (const name of Object.keys(labels)) {
+    const where = formatPath([...path, name]);
+    if (!LABEL_NAME_PATTERN.test(name) || name.startsWith('__')) {
+      report.add([...path, name], `${where}: "${name}" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)`, true);
+    } else if (RESERVED_LABELS.has(name)) {
+      report.add([...path, name], `${where}: "${name}" is a label Vantage or its process metrics set; pick another name`, true);
     }
-    // Common keys are parsed on their own too, so schedule and name problems are reported even
-    // when a kind setting is wrong: every mistake in one pass.
-    const common = z.looseObject(checkCommonShape).safeParse(raw);
-    const full = z.strictObject({ ...checkCommonShape, ...kind.settings.shape }).safeParse(raw, { reportInput: true });
-    if (!full.success) this.report(path, full.error.issues);
-    if (!common.success) return undefined;
-    const { name: givenName, interval, cron, timeout } = common.data;
-    const name = givenName ?? `${target.name}-${kind.kind}`;
-    const seen = this.checkNames.get(name);
-    if (seen) {
-      this.add([...path, givenName ? 'name' : 'kind'], `${formatPath(path)}: duplicate check name "${name}" (first at ${formatPath(seen)}); give each check a distinct name:`);
-    } else {
-      this.checkNames.set(name, path);
-    }
-    const schedule = this.buildSchedule(path, interval, cron, defaults.interval);
-    const timeoutMs = timeout ?? defaults.timeout ?? DEFAULT_TIMEOUT_MS;
-    if (schedule) this.checkTimeout(path, timeoutMs, schedule, timeout !== undefined);
-    if (!full.success) return undefined;
-    const settings = Object.fromEntries(Object.entries(full.data).filter(([key]) => !(key in checkCommonShape)));
-    for (const problem of kind.checkSettings(target, settings)) {
-      this.add([...path, ...problem.path], `${formatPath([...path, ...problem.path])}: ${problem.message}`);
-    }
-    if (!schedule) return undefined;
-    return { name, kind: kind.kind, target, schedule, timeoutMs, settings };
-  }
-
-  private buildSchedule(path: ConfigPath, interval: number | undefined, cron: string | undefined, defaultInterval: number | undefined): ScheduleSpec | undefined {
-    if (interval !== undefined && cron !== undefined) {
-      this.add([...path, 'cron'], `${formatPath(path)}: give interval: or cron:, not both`);
-      return undefined;
-    }
-    if (cron === undefined) return { type: 'interval', intervalMs: interval ?? defaultInterval ?? DEFAULT_INTERVAL_MS };
-    const gap = cronMinGapMs(cron);
-    if (typeof gap === 'string') {
-      this.add([...path, 'cron'], `${formatPath([...path, 'cron'])}: "${cron}" is not a cron expression (${gap})`);
-      return undefined;
-    }
-    return { type: 'cron', expression: cron };
-  }
-
-  private checkTimeout(path: ConfigPath, timeoutMs: number, schedule: ScheduleSpec, explicit: boolean): void {
-    const periodMs = schedule.type === 'interval' ? schedule.intervalMs : cronMinGapMs(schedule.expression);
-    if (typeof periodMs !== 'number' || timeoutMs < periodMs) return;
-    const what = schedule.type === 'interval' ? 'interval' : 'shortest gap between cron runs';
-    const field = explicit ? 'timeout' : schedule.type === 'interval' ? 'interval' : 'cron';
-    this.add(
-      [...path, field],
-      `${formatPath([...path, field])}: timeout ${formatDuration(timeoutMs)} must be shorter than the ${what} (${formatDuration(periodMs)}), or runs would overlap`,
-    );
-  }
-
-  private checkLabelNames(labels: Readonly<Record<string, string>>, path: ConfigPath): void {
-    for (const name of Object.keys(labels)) {
-      const where = formatPath([...path, name]);
-      if (!LABEL_NAME_PATTERN.test(name) || name.startsWith('__')) {
-        this.diagnostics.push(this.source.diagnostic([...path, name], `${where}: "${name}" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)`, true));
-      } else if (RESERVED_LABELS.has(name)) {
-        this.diagnostics.push(this.source.diagnostic([...path, name], `${where}: "${name}" is a label Vantage sets itself; pick another name`, true));
-      }
-    }
-  }
-
-  private report(path: ConfigPath, issues: Parameters<typeof issuesToDiagnostics>[2]): void {
-    this.diagnostics.push(...issuesToDiagnostics(this.source, path, issues));
-  }
-
-  private add(path: ConfigPath, message: string): void {
-    this.diagnostics.push(this.source.diagnostic(path, message));
   }
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -24,7 +25,16 @@ export const durationSchema = z.string().transform((text, ctx) => {
 });
 
 const nameSchema = z.string().regex(NAME_PATTERN, 'use letters, digits, "_", "." and "-" only (it becomes a label value)');
-const labelsSchema = z.record(z.string(), z.string()).default({});
+/** Label values are strings; numbers and booleans in YAML (`tier: 1`) are taken as their text. */
+const labelsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
+
+/** A host name (letters, digits, `-`, `_`, dots) or an IP literal; never a port or a URL. */
+const hostSchema = z
+  .string()
+  .refine(
+    (h) => isIP(h) !== 0 || /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(h),
+    'host must be a host name or an IP address (a port goes in the check\'s port:, a URL in url:)',
+  );
 
 export const agentSchema = z.strictObject({
   /** Agent id, the `agent` label. Empty or absent: the host name (the pod name in Kubernetes). */
@@ -63,26 +73,28 @@ export const targetSchema = z.strictObject({
   /** Unique target name, the `target` label. */
   name: nameSchema,
   /** Host name or IP address to probe. Exactly one of `host` and `url`. */
-  host: z.string().min(1).optional(),
+  host: hostSchema.optional(),
   /** URL to probe (kinds that need a host use its host name). Exactly one of `host` and `url`. */
   url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' }).optional(),
   /** Free-form group, e.g. the cloud (`aws`) or the service. */
   group: z.string().default(''),
   /** Labels for this target (on `vantage_target_info`, in events and reports). */
   labels: labelsSchema,
-  /** The checks to run against this target. */
-  checks: z.array(z.looseObject({ kind: z.string() })).min(1),
+  /** The checks to run against this target (each validated on its own, see check-entry.ts). */
+  checks: z.array(z.unknown()).min(1),
 });
 
+/** The top level; `agent`, `defaults` and each target are parsed on their own so one mistake hides none. */
 export const configSchema = z.strictObject({
-  agent: agentSchema.default({ region: '', carrier: '', network_type: '', labels: {} }),
+  agent: z.unknown().optional(),
   /** Where `/metrics`, `/healthz` and `/readyz` are served. Default `0.0.0.0:9477`. */
   listen: z.string().optional(),
-  defaults: defaultsSchema.default({}),
+  defaults: z.unknown().optional(),
   /** Cap on runs in flight at once across all checks. Default 64. */
   max_concurrent_runs: z.number().int().min(1).max(10_000).default(64),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
+export type RawAgent = z.infer<typeof agentSchema>;
 export type RawTarget = z.infer<typeof targetSchema>;

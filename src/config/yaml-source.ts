@@ -1,4 +1,5 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, Scalar, visit } from 'yaml';
+import { substitute } from './interpolate.js';
 import type { Document, Node } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 
@@ -34,33 +35,18 @@ export class YamlSource {
   }
 
   /**
-   * Replaces `${NAME}` and `${NAME:-default}` in string values with environment variables, so a
-   * DaemonSet can inject region and carrier. `$${` escapes a literal `${`. Keys are left alone.
+   * Replaces `${NAME}` and `${NAME:-default}` in values (not keys) with environment variables, so a
+   * DaemonSet can inject region and carrier. An unquoted value is re-read as YAML after
+   * substitution, so `port: ${PORT:-443}` is a number as if the number had been written.
    */
   interpolate(env: NodeJS.ProcessEnv): void {
     visit(this.doc, {
       Scalar: (key, node) => {
         if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
         const offset = node.range?.[0] ?? 0;
-        node.value = node.value.replace(
-          /\$(\$)?\{([^}]*)\}/g,
-          (whole: string, escaped: string | undefined, body: string) => {
-            if (escaped) return whole.slice(1);
-            const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body);
-            if (!m) {
-              this.diagnostics.push(this.at(offset, `bad variable reference "\${${body}}": use \${NAME} or \${NAME:-default}`));
-              return '';
-            }
-            const [, name = '', fallback] = m;
-            const value = env[name];
-            if (value !== undefined && value !== '') return value;
-            if (fallback !== undefined) return fallback;
-            this.diagnostics.push(
-              this.at(offset, `environment variable ${name} is not set (give a default with \${${name}:-value})`),
-            );
-            return '';
-          },
-        );
+        const { value, errors } = substitute(node.value, env);
+        for (const error of errors) this.diagnostics.push(this.at(offset, error));
+        node.value = node.type === Scalar.PLAIN ? plainScalar(value) : value;
       },
     });
   }
@@ -88,6 +74,20 @@ export class YamlSource {
       }
     }
     return offset;
+  }
+}
+
+/**
+ * What YAML would have made of `text` written unquoted: a number or boolean, else the string.
+ * An empty substitution stays an empty string (not null), as `${VAR:-}` means "empty by default".
+ */
+function plainScalar(text: string): unknown {
+  if (text.trim() === '') return text;
+  try {
+    const parsed: unknown = parse(text);
+    return parsed === null || ['number', 'boolean'].includes(typeof parsed) ? parsed : text;
+  } catch {
+    return text;
   }
 }
 

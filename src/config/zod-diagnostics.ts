@@ -17,7 +17,7 @@ export function issuesToDiagnostics(source: YamlSource, base: ConfigPath, issues
       for (const key of issue.keys) {
         out.push(source.diagnostic([...path, key], `${formatPath([...path, key])}: unknown key "${key}"`, true));
       }
-    } else if (issue.code === 'invalid_type' && !('input' in issue)) {
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
       out.push(source.diagnostic(path, `${where}: required ${issue.expected} is missing`, true));
     } else {
       out.push(source.diagnostic(path, `${where}: ${issue.message}`));

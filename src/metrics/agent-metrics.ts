@@ -45,7 +45,7 @@ export class AgentMetrics {
   }
 
   forgetCheck(check: string, kind: string): void {
-    for (const reason of ['overlap', 'missed']) this.skipped.remove({ check, kind, reason });
+    for (const reason of ['overlap', 'queued', 'missed']) this.skipped.remove({ check, kind, reason });
   }
 
   schedulerLag(lagMs: number): void {

@@ -99,7 +99,7 @@ export const AGENT_METRICS = {
   skipped: {
     name: 'vantage_check_runs_skipped_total',
     type: 'counter',
-    help: 'Runs that did not happen: overlap (the previous run was still going) or missed (the agent was stalled).',
+    help: 'Runs that did not happen: overlap (the previous run was still going), queued (it was still waiting for a run slot) or missed (the agent was stalled).',
     labels: ['check', 'kind', 'reason'],
   },
   schedulerLag: {

@@ -1,8 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Trigger } from './trigger.js';
 
-/** setTimeout turns anything above 2^31 - 1 ms into 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Firing this much early is accepted: re-arming would round up to a whole millisecond late. */
 const EARLY_TOLERANCE_NS = 1_000_000n;
 
@@ -31,11 +29,10 @@ export class IntervalTrigger implements Trigger {
     const untilFirstMs = sinceSlot === 0 ? 0 : this.intervalMs - sinceSlot;
     this.nextNs = this.clock.monotonicNs() + BigInt(Math.round(untilFirstMs * 1e6));
     const arm = (): void => {
-      const delayMs = Math.min(MAX_TIMER_MS, Number(this.nextNs - this.clock.monotonicNs()) / 1e6);
+      const delayMs = Number(this.nextNs - this.clock.monotonicNs()) / 1e6;
       this.cancel = this.clock.setTimer(delayMs, () => {
         // libuv measures timers from a cached loop time, so they can fire a little before the
-        // monotonic clock reaches the slot; and long waits are split below MAX_TIMER_MS. Either
-        // way: not due yet, wait again.
+        // monotonic clock reaches the slot: not due yet, wait again.
         if (this.nextNs - this.clock.monotonicNs() > EARLY_TOLERANCE_NS) {
           arm();
           return;

@@ -17,12 +17,13 @@ export interface Job extends RunSpec {
   readonly trigger: Trigger;
 }
 
-export type SkipReason = 'overlap' | 'missed';
+/** overlap: the previous run was still going; queued: it was still waiting for a run slot; missed: the process was stalled. */
+export type SkipReason = 'overlap' | 'queued' | 'missed';
 
 export interface SchedulerEvents {
   /** A run started `lagMs` after it was due (timer lateness plus waiting for a concurrency slot). */
   started?(job: RunSpec, lagMs: number): void;
-  /** Runs that did not happen: the previous one was still going, or the process was stalled. */
+  /** Runs that did not happen (see SkipReason). */
   skipped?(job: RunSpec, reason: SkipReason, count: number): void;
   /** `run` threw: a bug in the job, never a probe failure. */
   failed?(job: RunSpec, err: unknown): void;
@@ -32,6 +33,8 @@ interface JobState {
   job: RunSpec;
   trigger?: Trigger;
   busy: boolean;
+  /** Waiting for a run slot (max_concurrent_runs). */
+  queued: boolean;
   removed: boolean;
   controller?: AbortController;
   running?: Promise<void>;
@@ -58,10 +61,6 @@ export class Scheduler {
     this.slots.setLimit(limit);
   }
 
-  has(name: string): boolean {
-    return this.jobs.has(name);
-  }
-
   names(): string[] {
     return [...this.jobs.keys()];
   }
@@ -69,7 +68,7 @@ export class Scheduler {
   add(job: Job): void {
     if (this.stopping) throw new Error('scheduler is stopping');
     if (this.jobs.has(job.name)) throw new Error(`job ${job.name} is already scheduled`);
-    const state: JobState = { job, trigger: job.trigger, busy: false, removed: false };
+    const state: JobState = { job, trigger: job.trigger, busy: false, queued: false, removed: false };
     this.jobs.set(job.name, state);
     job.trigger.start(
       (plannedNs) => void this.fire(state, plannedNs),
@@ -106,13 +105,13 @@ export class Scheduler {
 
   /** Runs one job now, outside its schedule (used by `vantage once`); honours the concurrency cap. */
   async runNow(job: RunSpec): Promise<void> {
-    const state: JobState = { job, busy: false, removed: false };
+    const state: JobState = { job, busy: false, queued: false, removed: false };
     await this.execute(state, this.clock.monotonicNs());
   }
 
   private async fire(state: JobState, plannedNs: bigint): Promise<void> {
     if (state.busy) {
-      this.events.skipped?.(state.job, 'overlap', 1);
+      this.events.skipped?.(state.job, state.queued ? 'queued' : 'overlap', 1);
       return;
     }
     await this.execute(state, plannedNs);
@@ -122,7 +121,9 @@ export class Scheduler {
     state.busy = true;
     let finish: () => void = () => undefined;
     state.running = new Promise<void>((resolve) => (finish = resolve));
+    state.queued = true;
     await this.slots.acquire();
+    state.queued = false;
     try {
       if (state.removed) return;
       this.events.started?.(state.job, elapsedMs(plannedNs, this.clock.monotonicNs()));

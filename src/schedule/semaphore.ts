@@ -24,14 +24,6 @@ export class Semaphore {
     this.drain();
   }
 
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
-  get active(): number {
-    return this.inUse;
-  }
-
   private drain(): void {
     while (this.inUse < this.limit && this.waiters.length > 0) {
       this.inUse++;

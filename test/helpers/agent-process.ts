@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const BIN = new URL('../../dist/bin/vantage.js', import.meta.url).pathname;
+export const BIN = new URL('../../dist/bin/vantage.cjs', import.meta.url).pathname;
 
 export interface CliResult {
   code: number | null;

@@ -162,10 +162,92 @@ targets:
   it.each([
     ['not a label name', '9lives', /"9lives" is not a valid label name/],
     ['reserved prefix', '__meta', /"__meta" is not a valid label name/],
-    ['a label Vantage sets', 'target', /"target" is a label Vantage sets itself/],
+    ["a label Vantage sets", "target", /"target" is a label Vantage or its process metrics set/],
+    ["a label of the process metrics", "space", /"space" is a label Vantage or its process metrics set/],
   ])('refuses a label that is %s', (_what, name, pattern) => {
     const found = problems(`agent: {labels: {${name}: x}}\ntargets: [{name: a, host: h, labels: {${name}: y}, checks: [{kind: tcp, port: 1}]}]\n`);
     expect(found.filter((p) => pattern.test(p))).toHaveLength(2);
     expect(found[0]).toMatch(/^cfg\.yaml:1:\d+: agent\.labels\./);
+  });
+});
+
+describe('each part is checked on its own', () => {
+  it('a target mistake does not hide its checks\' mistakes', () => {
+    expect(problems(`targets:
+  - name: web
+    host: 127.0.0.1
+    grup: aws
+    checks:
+      - kind: tcp
+        port: 99999
+        timeout: 40s
+`)).toEqual([
+      'cfg.yaml:4:5: targets[0].grup: unknown key "grup"',
+      'cfg.yaml:7:15: targets[0].checks[0].port: Too big: expected number to be <=65535',
+      'cfg.yaml:8:18: targets[0].checks[0].timeout: timeout 40s must be shorter than the interval (30s), or runs would overlap',
+    ]);
+  });
+
+  it('a top-level mistake does not drop valid defaults', () => {
+    const found = problems(`agent: {colour: blue}
+defaults: {interval: 2m}
+targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, timeout: 45s}]}]
+`);
+    expect(found).toEqual(['cfg.yaml:1:9: agent.colour: unknown key "colour"']);
+  });
+
+  it('a check without kind is reported and the others still checked', () => {
+    const found = problems(`targets: [{name: a, host: h, checks: [{port: 1}, {kind: tcp, port: x}]}]\n`);
+    expect(found).toEqual([
+      'cfg.yaml:1:39: targets[0].checks[0].kind: required string is missing',
+      'cfg.yaml:1:68: targets[0].checks[1].port: Invalid input: expected number, received string',
+    ]);
+  });
+
+  it('blames defaults once, not every check, when only defaults make the timeout too long', () => {
+    const found = problems(`defaults: {interval: 2s}
+targets: [{name: a, host: h, checks: [{kind: tcp, port: 1}, {kind: tcp, name: b, port: 2}]}]
+`);
+    expect(found).toEqual(['cfg.yaml:1:22: defaults.interval: timeout 5s must be shorter than the interval (2s), or runs would overlap']);
+  });
+
+  it.each([['exa mple.com'], ['h:443'], ['https://h/']])('refuses host %j', (host) => {
+    expect(problems(`targets: [{name: a, host: "${host}", checks: [{kind: tcp, port: 1}]}]\n`)[0]).toMatch(/host must be a host name or an IP address/);
+  });
+
+  it('takes label values written as numbers or booleans as text', () => {
+    const config = load(`agent: {labels: {tier: 1, canary: true}}\n${minimal}`);
+    expect(config.agent.labels).toEqual({ tier: '1', canary: 'true' });
+  });
+});
+
+describe('environment interpolation', () => {
+  it('an empty default stays an empty string: an empty agent id means the host name', () => {
+    expect(load(`agent:\n  id: \${AGENT_ID:-}\n${minimal}`).agent.id).toBe('host-1');
+  });
+
+  it('types unquoted substitutions as YAML would, keeps quoted ones strings', () => {
+    const config = load(`max_concurrent_runs: \${MAX:-8}
+agent: {region: "\${REGION:-007}"}
+targets:
+  - name: a
+    host: h
+    checks:
+      - kind: tcp
+        port: \${PORT}
+`, { PORT: '8443' });
+    expect(config.maxConcurrentRuns).toBe(8);
+    expect(config.agent.region).toBe('007');
+    expect(config.checks[0]?.settings).toMatchObject({ port: 8443 });
+  });
+
+  it.each([
+    ['region: "${A:-${B}}"', /nested variable references are not supported/],
+    ['region: "a${R"', /unterminated variable reference/],
+    ['region: "${1X}"', /bad variable reference/],
+    ['region: "${EMPTY}"', /EMPTY is not set or empty/],
+  ])('reports %s', (line, pattern) => {
+    const found = problems(`agent: {${line}}\n${minimal}`, { EMPTY: '' });
+    expect(found.some((p) => pattern.test(p)), found.join('\n')).toBe(true);
   });
 });

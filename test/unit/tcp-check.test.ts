@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Check, CheckSpec } from '../../src/checks/check.js';
-import { runCheck } from '../../src/checks/run-check.js';
+import { ABANDON_GRACE_MS, runCheck } from '../../src/checks/run-check.js';
 import { tcpKind } from '../../src/checks/tcp/index.js';
 import type { TcpSettings } from '../../src/checks/tcp/tcp-settings.js';
 import { CheckFailure, RunDeadlineExceeded } from '../../src/errors.js';
@@ -89,10 +89,16 @@ describe('tcp check', () => {
     expect(result?.error?.code).toBe('DNS_NO_ADDRESS');
   });
 
-  it('takes the port from a URL target', () => {
-    expect(tcpKind.checkSettings({ name: 'a', host: 'h', url: 'https://h/', group: '', labels: {} }, { ip_family: 'any', ips: 'all' })).toEqual([]);
-    const check = tcpKind.create(spec({ port: undefined }, { url: 'http://web.example:8080/x' }), fakeNet(new FakeClock(), [], {}).net);
-    expect(check.spec.name).toBe('web-tcp');
+  it.each([
+    ['http://web.example:8080/x', 8080],
+    ['https://web.example/', 443],
+    ['http://web.example/', 80],
+  ])('takes the port from the URL target %s', async (url, port) => {
+    const clock = new FakeClock();
+    const { net, requests } = fakeNet(clock, twoAddresses, {});
+    expect(tcpKind.checkSettings({ name: 'a', host: 'h', url, group: '', labels: {} }, { ip_family: 'any', ips: 'all' })).toEqual([]);
+    await tcpKind.create(spec({ port: undefined, ips: 1 }, { url }), net).run({ signal: new AbortController().signal, clock, log: silent });
+    expect(requests.map((r) => r.port)).toEqual([port]);
   });
 
   it.each([
@@ -122,5 +128,35 @@ describe('runCheck', () => {
     controller.abort(new RunDeadlineExceeded(100));
     const [result] = await runCheck(throwing(controller.signal.reason), { signal: controller.signal, clock: new FakeClock(), log: silent });
     expect(result?.error?.code).toBe('TIMEOUT');
+  });
+});
+
+describe('runCheck and a check that ignores its signal', () => {
+  it('abandons it shortly after the deadline with a TIMEOUT record', async () => {
+    const clock = new FakeClock();
+    const stuck: Check = { spec: spec() as CheckSpec<unknown>, run: () => new Promise(() => undefined) };
+    const controller = new AbortController();
+    const pending = runCheck(stuck, { signal: controller.signal, clock, log: silent });
+    await clock.advance(1_000);
+    controller.abort(new RunDeadlineExceeded(1_000));
+    await clock.advance(ABANDON_GRACE_MS - 1);
+    let settled = false;
+    void pending.then(() => (settled = true));
+    await clock.advance(0);
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    const [result] = await pending;
+    expect(result).toMatchObject({ ok: false, error: { code: 'TIMEOUT', phase: 'run' } });
+    expect(result?.durationMs).toBe(1_000 + ABANDON_GRACE_MS);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('leaves no timer behind when the check finishes in time', async () => {
+    const clock = new FakeClock();
+    const { net } = fakeNet(clock, twoAddresses, {});
+    const controller = new AbortController();
+    await runCheck(tcpKind.create(spec(), net) as unknown as Check, { signal: controller.signal, clock, log: silent });
+    controller.abort(new RunDeadlineExceeded(1));
+    expect(clock.pendingTimers()).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { stripBrackets } from '../../net/address.js';
 import type { CheckKind, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
 import { TcpCheck } from './tcp-check.js';
 import { tcpSettingsSchema } from './tcp-settings.js';
@@ -28,11 +29,11 @@ export const tcpKind: CheckKind<TcpSettings, TcpFields> = {
   parseProbeTarget(arg: string): ProbeTarget {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
       const url = new URL(arg);
-      return { host: url.hostname.replace(/^\[|\]$/g, ''), url: arg, settings: {} };
+      return { host: stripBrackets(url.hostname), url: arg, settings: {} };
     }
     const m = /^\[([^\]]+)\]:(\d+)$/.exec(arg) ?? /^([^:]+):(\d+)$/.exec(arg);
     if (m) return { host: m[1] ?? '', settings: { port: Number(m[2]) } };
-    return { host: arg.replace(/^\[|\]$/g, ''), settings: {} };
+    return { host: stripBrackets(arg), settings: {} };
   },
 
   create(spec, net) {
