@@ -254,6 +254,19 @@ export async function killAllChildren() {
   await Promise.all([...children].map((c) => stopChild(c, 1000)));
 }
 
+const signalCleanups = new Set();
+const SIGNAL_CLEANUP_MS = 15_000;
+
+/**
+ * Registers an async clean-up (e.g. tearing down the network lab) that a signal runs before this
+ * process exits; bounded by SIGNAL_CLEANUP_MS. Returns a function that unregisters it. Normal
+ * paths must still clean up in their own finally: this only covers Ctrl-C, SIGTERM and SIGHUP.
+ */
+export function onSignalCleanup(fn) {
+  signalCleanups.add(fn);
+  return () => signalCleanups.delete(fn);
+}
+
 let cleanupInstalled = false;
 /** Last-resort cleanup: kill our children on exit, Ctrl-C, SIGTERM or an uncaught error. */
 export function installExitCleanup() {
@@ -273,7 +286,15 @@ export function installExitCleanup() {
     process.once(sig, () => {
       process.stderr.write(`\n${sig}: stopping benchmark children\n`);
       for (const c of children) c.kill('SIGKILL');
-      process.exit(130);
+      const pending = [...signalCleanups].map((fn) => Promise.resolve().then(fn));
+      if (pending.length === 0) process.exit(130);
+      process.stderr.write(`${sig}: running ${pending.length} clean-up(s) (at most ${SIGNAL_CLEANUP_MS / 1000} s; signal again to skip)\n`);
+      const timer = setTimeout(() => process.exit(130), SIGNAL_CLEANUP_MS);
+      void Promise.allSettled(pending).then((settled) => {
+        for (const r of settled) if (r.status === 'rejected') process.stderr.write(`clean-up failed: ${r.reason?.stack ?? r.reason}\n`);
+        clearTimeout(timer);
+        process.exit(130);
+      });
     });
   }
 }

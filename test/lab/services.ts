@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The project root, found from this file whether it runs from test/lab or build/lab. */
+/** The project root, found from this file whether it runs from test/lab or build-lab. */
 export const ROOT = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
@@ -13,8 +13,8 @@ export const ROOT = (() => {
 
 /** Compiled service scripts (`npm run build:lab`), and the Python responder from the source tree. */
 export const SERVICE_FILES = {
-  dns: join(ROOT, 'build/lab/services/dns-server.js'),
-  https: join(ROOT, 'build/lab/services/https-server.js'),
+  dns: join(ROOT, 'build-lab/services/dns-server.js'),
+  https: join(ROOT, 'build-lab/services/https-server.js'),
   icmp: join(ROOT, 'test/lab/services/icmp-responder.py'),
 };
 

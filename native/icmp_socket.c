@@ -1,0 +1,397 @@
+// Raw ICMP / ICMPv6 socket for Node with kernel receive timestamps.
+//
+// Why native: an RTT is only as good as its two timestamps. raw-socket stamps replies in
+// JavaScript, after the event loop gets round to them (hundreds of microseconds, milliseconds
+// under load). Here the kernel stamps each datagram on arrival (SO_TIMESTAMPNS, wall clock), and
+// the stamp is moved onto CLOCK_MONOTONIC, the clock process.hrtime() reads, right after recvmsg.
+// The send stamp is taken immediately before sendmsg. Per-packet TTL / hop limit, ToS / traffic
+// class and source address travel as ancillary data, so one socket serves every probe.
+//
+// JavaScript API (see src/net/icmp/native.ts):
+//   open(family, onPackets, onError) -> handle
+//   send(handle, buffer, address, ttl, tos, source) -> bigint monotonic send stamp (ns)
+//   setDontFragment(handle, bool)
+//   close(handle)
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#ifndef ICMP_FILTER
+#define ICMP_FILTER 1
+#endif
+
+#define MAX_PACKET 65536
+#define MAX_BATCH 2048
+
+typedef struct {
+  int fd;
+  int family;
+  int df;
+  int closing;
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref self;
+  napi_ref on_packets;
+  napi_ref on_error;
+  napi_async_context async_context;
+  unsigned char buf[MAX_PACKET];
+} icmp_socket;
+
+#define CHECK(call)                                                     \
+  do {                                                                  \
+    if ((call) != napi_ok) {                                            \
+      napi_throw_error(env, "ERR_VANTAGE_ICMP", "N-API call failed: " #call); \
+      return NULL;                                                      \
+    }                                                                   \
+  } while (0)
+
+static int64_t ts_ns(const struct timespec *ts) { return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec; }
+
+static int64_t clock_ns(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return ts_ns(&ts);
+}
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+  napi_value code, msg, error;
+  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &error);
+  napi_value errno_value;
+  napi_create_int32(env, err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_set_named_property(env, error, "code", code);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static icmp_socket *unwrap(napi_env env, napi_value value) {
+  icmp_socket *sock = NULL;
+  if (napi_get_value_external(env, value, (void **)&sock) != napi_ok || sock == NULL) {
+    napi_throw_type_error(env, "ERR_VANTAGE_ICMP", "not an ICMP socket handle");
+    return NULL;
+  }
+  return sock;
+}
+
+static void call_js(icmp_socket *sock, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = sock->env;
+  napi_value fn, recv;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
+  napi_get_global(env, &recv);  // make_callback needs an object as receiver
+  napi_value ignored;
+  // make_callback runs queued microtasks afterwards, as any I/O callback would.
+  napi_make_callback(env, sock->async_context, recv, fn, argc, argv, &ignored);
+}
+
+static void report_error(icmp_socket *sock, int err) {
+  napi_env env = sock->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value argv[2];
+  napi_create_int32(env, err, &argv[0]);
+  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &argv[1]);
+  call_js(sock, sock->on_error, 2, argv);
+  napi_close_handle_scope(env, scope);
+}
+
+// Drains the socket: one JS call per wakeup with every datagram read, each with its kernel stamp
+// already on the monotonic clock.
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  icmp_socket *sock = (icmp_socket *)handle->data;
+  if (sock->closing) return;
+  if (status < 0) {
+    uv_poll_stop(&sock->poll);
+    report_error(sock, -status);
+    return;
+  }
+  (void)events;
+  napi_env env = sock->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value packets;
+  napi_create_array(env, &packets);
+  uint32_t count = 0;
+  int failure = 0;
+  while (count < MAX_BATCH) {
+    struct sockaddr_storage from;
+    char control[512];
+    struct iovec iov = {.iov_base = sock->buf, .iov_len = sizeof sock->buf};
+    struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    ssize_t n = recvmsg(sock->fd, &msg, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) failure = errno;
+      break;
+    }
+    int64_t mono_now = clock_ns(CLOCK_MONOTONIC);
+    int64_t real_now = clock_ns(CLOCK_REALTIME);
+    int64_t stamp = mono_now;
+    int stamped = 0;
+    int hop_limit = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        // Wall-clock kernel stamp, moved onto the monotonic clock by the offset between the two
+        // clocks read just now (microseconds apart at most, so the offset is current).
+        stamp = ts_ns(&ts) - (real_now - mono_now);
+        stamped = 1;
+      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
+        memcpy(&hop_limit, CMSG_DATA(c), sizeof hop_limit);
+      }
+    }
+    char address[INET6_ADDRSTRLEN] = "";
+    if (from.ss_family == AF_INET) {
+      inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, address, sizeof address);
+    } else if (from.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, address, sizeof address);
+    }
+    napi_value packet, data, addr, stamp_value, hop, kernel;
+    void *copy;
+    napi_create_buffer_copy(env, (size_t)n, sock->buf, &copy, &data);
+    napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &addr);
+    napi_create_bigint_int64(env, stamp, &stamp_value);
+    napi_create_int32(env, hop_limit, &hop);
+    napi_get_boolean(env, stamped, &kernel);
+    napi_create_object(env, &packet);
+    napi_set_named_property(env, packet, "data", data);
+    napi_set_named_property(env, packet, "address", addr);
+    napi_set_named_property(env, packet, "stampNs", stamp_value);
+    napi_set_named_property(env, packet, "hopLimit", hop);
+    napi_set_named_property(env, packet, "kernelStamp", kernel);
+    napi_set_element(env, packets, count++, packet);
+  }
+  if (count > 0) call_js(sock, sock->on_packets, 1, &packets);
+  napi_close_handle_scope(env, scope);
+  if (failure != 0 && !sock->closing) {
+    uv_poll_stop(&sock->poll);
+    report_error(sock, failure);
+  }
+}
+
+static int set_filter(int fd, int family) {
+  if (family == 4) {
+    // ICMP_FILTER: a set bit drops that type. Keep echo reply, unreachable, time exceeded,
+    // parameter problem; drop the rest (echo requests, including our own on loopback).
+    uint32_t mask = ~((1U << ICMP_ECHOREPLY) | (1U << ICMP_DEST_UNREACH) | (1U << ICMP_TIME_EXCEEDED) | (1U << ICMP_PARAMETERPROB));
+    return setsockopt(fd, SOL_RAW, ICMP_FILTER, &mask, sizeof mask);
+  }
+  struct icmp6_filter filter;
+  ICMP6_FILTER_SETBLOCKALL(&filter);
+  ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+  ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
+  ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
+  ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
+  ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
+  return setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family = 0;
+  CHECK(napi_get_value_int32(env, argv[0], &family));
+  if (family != 4 && family != 6) {
+    napi_throw_range_error(env, "ERR_VANTAGE_ICMP", "family must be 4 or 6");
+    return NULL;
+  }
+  int fd = family == 4 ? socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)
+                       : socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int on = 1;
+  int bufsize = 4 * 1024 * 1024;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 || set_filter(fd, family) < 0 ||
+      (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0)) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt", err);
+  }
+  // Large buffers so a burst of replies from thousands of targets is not dropped (best effort:
+  // capped by net.core.rmem_max unless we may force it).
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof bufsize) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof bufsize) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+
+  icmp_socket *sock = calloc(1, sizeof *sock);
+  if (sock == NULL) {
+    close(fd);
+    napi_throw_error(env, "ERR_VANTAGE_ICMP", "out of memory");
+    return NULL;
+  }
+  sock->fd = fd;
+  sock->family = family;
+  sock->df = -1;
+  sock->env = env;
+  napi_value external, resource_name;
+  CHECK(napi_create_external(env, sock, NULL, NULL, &external));
+  CHECK(napi_create_reference(env, external, 1, &sock->self));
+  CHECK(napi_create_reference(env, argv[1], 1, &sock->on_packets));
+  CHECK(napi_create_reference(env, argv[2], 1, &sock->on_error));
+  CHECK(napi_create_string_utf8(env, "VantageIcmpSocket", NAPI_AUTO_LENGTH, &resource_name));
+  CHECK(napi_async_init(env, NULL, resource_name, &sock->async_context));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  uv_poll_init(loop, &sock->poll, fd);
+  sock->poll.data = sock;
+  uv_poll_start(&sock->poll, UV_READABLE, on_readable);
+  return external;
+}
+
+static int parse_address(int family, const char *text, struct sockaddr_storage *out, socklen_t *len) {
+  memset(out, 0, sizeof *out);
+  if (family == 4) {
+    struct sockaddr_in *sin = (struct sockaddr_in *)out;
+    sin->sin_family = AF_INET;
+    *len = sizeof *sin;
+    return inet_pton(AF_INET, text, &sin->sin_addr) == 1 ? 0 : -1;
+  }
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+  sin6->sin6_family = AF_INET6;
+  *len = sizeof *sin6;
+  return inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1 ? 0 : -1;
+}
+
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  icmp_socket *sock = unwrap(env, argv[0]);
+  if (sock == NULL) return NULL;
+  if (sock->closing) return throw_errno(env, "send", EBADF);
+  void *data;
+  size_t length;
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &length));
+  char address[INET6_ADDRSTRLEN + 1], source[INET6_ADDRSTRLEN + 1];
+  size_t copied;
+  CHECK(napi_get_value_string_utf8(env, argv[2], address, sizeof address, &copied));
+  int32_t ttl = 0, tos = 0;
+  CHECK(napi_get_value_int32(env, argv[3], &ttl));
+  CHECK(napi_get_value_int32(env, argv[4], &tos));
+  CHECK(napi_get_value_string_utf8(env, argv[5], source, sizeof source, &copied));
+
+  struct sockaddr_storage to;
+  socklen_t to_len;
+  if (parse_address(sock->family, address, &to, &to_len) < 0) return throw_errno(env, "send: bad address", EINVAL);
+
+  char control[256];
+  memset(control, 0, sizeof control);
+  struct iovec iov = {.iov_base = data, .iov_len = length};
+  struct msghdr msg = {.msg_name = &to, .msg_namelen = to_len, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  size_t used = 0;
+  int level = sock->family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
+  if (ttl > 0) {
+    c->cmsg_level = level;
+    c->cmsg_type = sock->family == 4 ? IP_TTL : IPV6_HOPLIMIT;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &ttl, sizeof(int));
+    used += CMSG_SPACE(sizeof(int));
+    c = (struct cmsghdr *)(control + used);
+  }
+  if (tos > 0) {
+    c->cmsg_level = level;
+    c->cmsg_type = sock->family == 4 ? IP_TOS : IPV6_TCLASS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &tos, sizeof(int));
+    used += CMSG_SPACE(sizeof(int));
+    c = (struct cmsghdr *)(control + used);
+  }
+  if (source[0] != '\0') {
+    if (sock->family == 4) {
+      struct in_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      if (inet_pton(AF_INET, source, &pi.ipi_spec_dst) != 1) return throw_errno(env, "send: bad source address", EINVAL);
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      used += CMSG_SPACE(sizeof pi);
+    } else {
+      struct in6_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      if (inet_pton(AF_INET6, source, &pi.ipi6_addr) != 1) return throw_errno(env, "send: bad source address", EINVAL);
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      used += CMSG_SPACE(sizeof pi);
+    }
+  }
+  msg.msg_controllen = used;
+  if (used == 0) msg.msg_control = NULL;
+
+  int64_t stamp = clock_ns(CLOCK_MONOTONIC);
+  ssize_t sent = sendmsg(sock->fd, &msg, MSG_DONTWAIT);
+  if (sent < 0) return throw_errno(env, "sendmsg", errno);
+  napi_value result;
+  CHECK(napi_create_bigint_int64(env, stamp, &result));
+  return result;
+}
+
+static napi_value js_set_dont_fragment(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  icmp_socket *sock = unwrap(env, argv[0]);
+  if (sock == NULL) return NULL;
+  bool df = false;
+  CHECK(napi_get_value_bool(env, argv[1], &df));
+  if (sock->df == (int)df) return NULL;
+  int value = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+  int rc = sock->family == 4 ? setsockopt(sock->fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, sizeof value)
+                             : setsockopt(sock->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &value, sizeof value);
+  if (rc < 0) return throw_errno(env, "setsockopt(MTU_DISCOVER)", errno);
+  sock->df = df;
+  return NULL;
+}
+
+static void on_closed(uv_handle_t *handle) {
+  icmp_socket *sock = (icmp_socket *)handle->data;
+  free(sock);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  icmp_socket *sock = unwrap(env, argv[0]);
+  if (sock == NULL || sock->closing) return NULL;
+  sock->closing = 1;
+  uv_poll_stop(&sock->poll);
+  close(sock->fd);
+  napi_async_destroy(env, sock->async_context);
+  napi_delete_reference(env, sock->on_packets);
+  napi_delete_reference(env, sock->on_error);
+  napi_delete_reference(env, sock->self);
+  uv_close((uv_handle_t *)&sock->poll, on_closed);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
+      {"setDontFragment", NULL, js_set_dont_fragment, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,52 @@
+/** A binary min-heap of deadlines: one timer serves every probe in flight (the earliest one's). */
+export class DeadlineHeap<T> {
+  private readonly items: Array<{ at: bigint; value: T }> = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): bigint | undefined {
+    return this.items[0]?.at;
+  }
+
+  push(at: bigint, value: T): void {
+    const items = this.items;
+    items.push({ at, value });
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent]!.at <= items[i]!.at) break;
+      [items[parent], items[i]] = [items[i]!, items[parent]!];
+      i = parent;
+    }
+  }
+
+  /** Removes and returns every value due at or before `now`, earliest first. */
+  popDue(now: bigint): T[] {
+    const due: T[] = [];
+    while (this.items.length > 0 && this.items[0]!.at <= now) due.push(this.pop()!);
+    return due;
+  }
+
+  private pop(): T | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let smallest = i;
+        if (l < items.length && items[l]!.at < items[smallest]!.at) smallest = l;
+        if (r < items.length && items[r]!.at < items[smallest]!.at) smallest = r;
+        if (smallest === i) break;
+        [items[smallest], items[i]] = [items[i]!, items[smallest]!];
+        i = smallest;
+      }
+    }
+    return top?.value;
+  }
+}

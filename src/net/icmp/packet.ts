@@ -1,0 +1,105 @@
+/**
+ * ICMP and ICMPv6 echo packets: building requests and reading what comes back. Everything read
+ * from the wire is bounds-checked: a short, truncated or hostile datagram yields `undefined`,
+ * never an exception.
+ */
+
+export type IcmpFamily = 4 | 6;
+
+export const ECHO_REQUEST = { 4: 8, 6: 128 } as const;
+const ECHO_REPLY = { 4: 0, 6: 129 } as const;
+const ERROR_TYPES = {
+  4: { 3: 'unreachable', 11: 'time-exceeded', 12: 'parameter-problem' },
+  6: { 1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'parameter-problem' },
+} as const;
+
+export type IcmpErrorKind = 'unreachable' | 'time-exceeded' | 'parameter-problem' | 'packet-too-big';
+
+export type IcmpMessage =
+  | { kind: 'echo-reply'; id: number; seq: number; ttl: number; from: string; payload: Buffer }
+  /** An error about one of our echo requests: `id`/`seq` come from the quoted request. */
+  | { kind: IcmpErrorKind; code: number; id: number; seq: number; ttl: number; from: string; quotedDestination: string };
+
+/** An echo request: type, code 0, checksum, identifier, sequence, then `payload`. */
+export function echoRequest(family: IcmpFamily, id: number, seq: number, payload: Buffer): Buffer {
+  const packet = Buffer.alloc(8 + payload.length);
+  packet[0] = ECHO_REQUEST[family];
+  packet.writeUInt16BE(id & 0xffff, 4);
+  packet.writeUInt16BE(seq & 0xffff, 6);
+  payload.copy(packet, 8);
+  // The kernel computes ICMPv6 checksums (they cover a pseudo-header); ICMPv4's is ours.
+  if (family === 4) packet.writeUInt16BE(inetChecksum(packet), 2);
+  return packet;
+}
+
+/** The Internet checksum (RFC 1071) of `data`. */
+export function inetChecksum(data: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < data.length; i += 2) sum += data.readUInt16BE(i);
+  if (data.length % 2 === 1) sum += (data[data.length - 1] ?? 0) << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** Reads a received datagram (IPv4 with its IP header; IPv6 from the ICMPv6 header). */
+export function parseIcmp(family: IcmpFamily, data: Buffer, from: string, hopLimit: number): IcmpMessage | undefined {
+  let icmp = data;
+  let ttl = hopLimit;
+  if (family === 4) {
+    if (data.length < 20 || data[0]! >> 4 !== 4) return undefined;
+    const ihl = (data[0]! & 0x0f) * 4;
+    if (ihl < 20 || data.length < ihl + 8) return undefined;
+    ttl = data[8]!;
+    icmp = data.subarray(ihl);
+  }
+  if (icmp.length < 8) return undefined;
+  const type = icmp[0]!;
+  const code = icmp[1]!;
+  if (type === ECHO_REPLY[family]) {
+    return { kind: 'echo-reply', id: icmp.readUInt16BE(4), seq: icmp.readUInt16BE(6), ttl, from, payload: icmp.subarray(8) };
+  }
+  const kind = (ERROR_TYPES[family] as Record<number, IcmpErrorKind | undefined>)[type];
+  if (!kind) return undefined;
+  const quoted = quotedEcho(family, icmp.subarray(8));
+  if (!quoted) return undefined;
+  return { kind, code, id: quoted.id, seq: quoted.seq, ttl, from, quotedDestination: quoted.destination };
+}
+
+/** The echo request quoted in an ICMP error: its IP header plus at least 8 bytes of ICMP. */
+function quotedEcho(family: IcmpFamily, quoted: Buffer): { id: number; seq: number; destination: string } | undefined {
+  if (family === 4) {
+    if (quoted.length < 28 || quoted[0]! >> 4 !== 4 || quoted[9] !== 1) return undefined;
+    const ihl = (quoted[0]! & 0x0f) * 4;
+    if (ihl < 20 || quoted.length < ihl + 8 || quoted[ihl] !== ECHO_REQUEST[4]) return undefined;
+    return { id: quoted.readUInt16BE(ihl + 4), seq: quoted.readUInt16BE(ihl + 6), destination: [...quoted.subarray(16, 20)].join('.') };
+  }
+  // IPv6 header (40 bytes), next header ICMPv6 (58); extension headers are not walked.
+  if (quoted.length < 48 || quoted[0]! >> 4 !== 6 || quoted[6] !== 58 || quoted[40] !== ECHO_REQUEST[6]) return undefined;
+  return { id: quoted.readUInt16BE(44), seq: quoted.readUInt16BE(46), destination: ipv6Text(quoted.subarray(24, 40)) };
+}
+
+function ipv6Text(bytes: Buffer): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  // Compress the longest run of zero groups (RFC 5952), so it compares equal to resolver output.
+  let best = { start: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > best.len && j - i > 1) best = { start: i, len: j - i };
+    i = j;
+  }
+  if (best.start === -1) return groups.join(':');
+  return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.len).join(':')}`;
+}
+
+/** Names of Destination Unreachable codes, as ping prints them. */
+export function unreachableReason(family: IcmpFamily, code: number): string {
+  const v4: Record<number, string> = { 0: 'net', 1: 'host', 2: 'protocol', 3: 'port', 4: 'fragmentation needed', 9: 'net prohibited', 10: 'host prohibited', 13: 'prohibited' };
+  const v6: Record<number, string> = { 0: 'no route', 1: 'prohibited', 2: 'beyond scope', 3: 'address', 4: 'port', 5: 'source policy', 6: 'reject route' };
+  return (family === 4 ? v4 : v6)[code] ?? `code ${code}`;
+}
