@@ -72,6 +72,8 @@ export class Agent {
       failed: (job, err) => opts.log.error({ check: job.name, err }, 'run failed unexpectedly'),
     });
     this.executor = new CheckExecutor({ clock: opts.clock, log: opts.log, identity: () => this.identity() });
+    const icmpStats = opts.net.icmp.stats?.bind(opts.net.icmp);
+    if (icmpStats) this.agentMetrics.watchIcmp(icmpStats);
   }
 
   /** Loads the config (throws `ConfigError` if it is bad), serves metrics, then schedules checks. */
@@ -112,6 +114,7 @@ export class Agent {
     this.stopWatching?.();
     await this.reloading;
     const clean = await this.scheduler.stop(deadlineMs);
+    this.opts.net.icmp.close?.();
     await this.server?.close();
     return clean;
   }

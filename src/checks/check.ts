@@ -66,11 +66,16 @@ export interface Check<F extends object = Record<string, unknown>> {
   run(ctx: RunContext): Promise<CheckResult<F>[]>;
 }
 
-/** A kind-specific gauge, set from each result. Names are in base units. */
+/**
+ * A kind-specific metric, fed from each result (names in base units). A gauge is set to the
+ * value, a counter increased by it, a histogram observes each value of an array.
+ */
 export interface KindMetric<F extends object> {
   name: string;
   help: string;
-  value(result: CheckResult<F>): number | undefined;
+  type?: 'gauge' | 'counter' | 'histogram';
+  buckets?: readonly number[];
+  value(result: CheckResult<F>): number | readonly number[] | undefined;
 }
 
 /** What `vantage probe KIND TARGET` makes of TARGET. */
@@ -101,7 +106,8 @@ export interface CheckKind<S extends object = Record<string, unknown>, F extends
   /** Phase names, in order; each becomes a `phase` label value of `probe_<kind>_duration_seconds`. */
   readonly phases: readonly string[];
   readonly metrics: readonly KindMetric<F>[];
-  checkSettings(target: TargetSpec, settings: S): SettingsProblem[];
+  /** Cross-field rules; `timeoutMs` is the check's run deadline. */
+  checkSettings(target: TargetSpec, settings: S, timeoutMs: number): SettingsProblem[];
   parseProbeTarget(arg: string): ProbeTarget;
   create(spec: CheckSpec<S>, net: NetDeps): Check<F>;
 }

@@ -50,6 +50,7 @@ export async function onceCommand(argv: readonly string[]): Promise<number> {
       });
     }),
   );
+  net.icmp.close();
   log.flush();
   return all.every((r) => r.ok) ? 0 : 1;
 }

@@ -43,7 +43,8 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
   if (!kind) throw new UsageError(`unknown kind "${kindName}" (known: ${registry.names().join(', ')})`);
   const spec = probeSpec(kind, targetArg, args.options);
   const log = createLogger(logLevel(args, 'error'), pino.destination(2));
-  const check = kind.create(spec as CheckSpec<Record<string, unknown>>, systemNet(systemClock));
+  const net = systemNet(systemClock);
+  const check = kind.create(spec as CheckSpec<Record<string, unknown>>, net);
   const executor = new CheckExecutor({
     clock: systemClock,
     log,
@@ -59,6 +60,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
       ok = results.every((r) => r.ok);
     },
   });
+  net.icmp.close();
   log.flush();
   return ok ? 0 : 1;
 }
@@ -87,7 +89,7 @@ function probeSpec(kind: CheckKind, targetArg: string, options: ReadonlyMap<stri
     timeoutMs: timeout ?? DEFAULT_TIMEOUT_MS,
     settings,
   };
-  const problems = kind.checkSettings(spec.target, settings);
+  const problems = kind.checkSettings(spec.target, settings, spec.timeoutMs);
   if (problems.length > 0) throw new UsageError(problems.map((p) => p.message).join('\n'));
   return spec;
 }

@@ -63,7 +63,7 @@ export class CheckEntries {
     if (schedule) this.checkTimeout(path, timeoutMs, schedule, { timeout: timeout !== undefined, schedule: interval !== undefined || cron !== undefined });
     if (!full.success || !target) return undefined;
     const settings = Object.fromEntries(Object.entries(full.data).filter(([key]) => !(key in checkCommonShape)));
-    for (const problem of kind.checkSettings(target, settings)) {
+    for (const problem of kind.checkSettings(target, settings, timeoutMs)) {
       this.report.add([...path, ...problem.path], `${formatPath([...path, ...problem.path])}: ${problem.message}`);
     }
     if (!schedule) return undefined;

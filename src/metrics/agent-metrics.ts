@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { TargetSpec } from '../checks/check.js';
+import type { IcmpEngineStats } from '../net/icmp/icmp-engine.js';
 import { AGENT_METRICS } from './catalogue.js';
 import type { MetricRegistries } from './registries.js';
 
@@ -28,6 +29,25 @@ export class AgentMetrics {
     this.lag = registries.histogram(AGENT_METRICS.schedulerLag);
     this.inFlight = registries.gauge(AGENT_METRICS.inFlight);
     this.targetInfo = registries.gauge(AGENT_METRICS.targetInfo);
+  }
+
+  /** Reads the ICMP engine's counters at every scrape. */
+  watchIcmp(stats: () => IcmpEngineStats): void {
+    this.registries.gauge(AGENT_METRICS.icmpAvailable, (gauge) => {
+      gauge.reset();
+      for (const [family, up] of Object.entries(stats().available)) gauge.set({ family: `ipv${family}`, implementation: 'native-kernel-timestamps' }, up ? 1 : 0);
+    });
+    this.registries.counter(AGENT_METRICS.icmpPackets, (counter) => {
+      const s = stats();
+      counter.reset();
+      for (const [event, value] of [['sent', s.sent], ['received', s.received], ['duplicate', s.duplicates], ['late', s.late], ['unmatched', s.unmatched]] as const) {
+        counter.inc({ event }, value);
+      }
+    });
+    this.registries.counter(AGENT_METRICS.icmpSocketErrors, (counter) => {
+      counter.reset();
+      counter.inc(stats().socketErrors);
+    });
   }
 
   configLoaded(ok: boolean, wallMs: number): void {

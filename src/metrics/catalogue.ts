@@ -115,6 +115,24 @@ export const AGENT_METRICS = {
     help: 'Runs executing now; compare with max_concurrent_runs.',
     labels: [],
   },
+  icmpAvailable: {
+    name: 'vantage_icmp_available',
+    type: 'gauge',
+    help: 'Whether the raw ICMP socket of a family could be opened (0: no CAP_NET_RAW, see the logs); implementation says which socket code is in use.',
+    labels: ['family', 'implementation'],
+  },
+  icmpPackets: {
+    name: 'vantage_icmp_packets_total',
+    type: 'counter',
+    help: 'ICMP engine traffic: sent requests, received answers, duplicate and late replies, and unmatched packets (unreadable or not ours).',
+    labels: ['event'],
+  },
+  icmpSocketErrors: {
+    name: 'vantage_icmp_socket_errors_total',
+    type: 'counter',
+    help: 'Raw ICMP socket failures; the socket is re-created on the next probe.',
+    labels: [],
+  },
   targetInfo: {
     name: 'vantage_target_info',
     type: 'gauge',
@@ -133,11 +151,15 @@ export function phaseMetric(kind: string): MetricDef {
   };
 }
 
+export function kindMetricDef(metric: { name: string; help: string; type?: MetricType; buckets?: readonly number[] }): MetricDef {
+  return { name: metric.name, type: metric.type ?? 'gauge', help: metric.help, labels: PROBE_LABELS, ...(metric.buckets ? { buckets: metric.buckets } : {}) };
+}
+
 /** Every metric Vantage defines for these kinds (process metrics from prom-client aside). */
 export function catalogue(kinds: readonly CheckKind[]): MetricDef[] {
   const kindDefs = kinds.flatMap((kind) => [
     phaseMetric(kind.kind),
-    ...kind.metrics.map((m): MetricDef => ({ name: m.name, type: 'gauge', help: m.help, labels: PROBE_LABELS })),
+    ...kind.metrics.map(kindMetricDef),
   ]);
   return [...Object.values(PROBE_METRICS), ...Object.values(AGENT_METRICS), ...kindDefs];
 }

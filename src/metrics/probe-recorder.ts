@@ -1,8 +1,7 @@
 import { isIP } from 'node:net';
-import { Gauge } from 'prom-client';
-import type { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { CheckKind, CheckResult, CheckSpec, KindMetric } from '../checks/check.js';
-import { phaseMetric, PROBE_METRICS } from './catalogue.js';
+import { kindMetricDef, phaseMetric, PROBE_METRICS } from './catalogue.js';
 import type { AnyMetric, MetricRegistries } from './registries.js';
 
 type Labels = Record<string, string>;
@@ -15,12 +14,26 @@ interface SeriesEntry {
   cumulative: boolean;
 }
 
+/** Feeds one kind metric: gauges are set, counters increased, histograms observe every value. */
+function recordKindMetric(metric: AnyMetric, value: number | readonly number[] | undefined, labels: () => Labels): void {
+  if (value === undefined) return;
+  if (metric instanceof Histogram) {
+    const values = typeof value === 'number' ? [value] : value;
+    const at = labels();
+    for (const v of values) if (Number.isFinite(v)) metric.observe(at, v);
+    return;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) return;
+  if (metric instanceof Counter) metric.inc(labels(), value);
+  else metric.set(labels(), value);
+}
+
 /** How long counters of an IP no longer seen are kept: long enough for 15-minute rate windows. */
 export const COUNTER_RETENTION_MS = 15 * 60_000;
 
-interface KindGauges {
+interface KindMetrics {
   phases: Gauge;
-  own: Array<{ def: KindMetric<Record<string, unknown>>; gauge: Gauge }>;
+  own: Array<{ def: KindMetric<Record<string, unknown>>; metric: AnyMetric }>;
 }
 
 /**
@@ -36,7 +49,7 @@ export class ProbeRecorder {
   private readonly runs: Counter;
   private readonly failures: Counter;
   private readonly latency: Histogram;
-  private readonly byKind = new Map<string, KindGauges>();
+  private readonly byKind = new Map<string, KindMetrics>();
   /** check name -> every series it has written (metric name + labels) and when, last. */
   private readonly series = new Map<string, Map<string, SeriesEntry>>();
   private readonly metricIds = new Map<AnyMetric, number>();
@@ -51,11 +64,8 @@ export class ProbeRecorder {
     this.latency = registries.histogram(PROBE_METRICS.latency);
     for (const kind of kinds) {
       this.byKind.set(kind.kind, {
-        phases: registries.gauge({ ...phaseMetric(kind.kind), type: 'gauge' }),
-        own: kind.metrics.map((def) => ({
-          def,
-          gauge: registries.gauge({ name: def.name, type: 'gauge', help: def.help, labels: PROBE_METRICS.success.labels }),
-        })),
+        phases: registries.create(phaseMetric(kind.kind)) as Gauge,
+        own: kind.metrics.map((def) => ({ def, metric: registries.create(kindMetricDef(def)) })),
       });
     }
   }
@@ -72,7 +82,7 @@ export class ProbeRecorder {
       series.set(key, { metric, labels, lastMs: nowMs, cumulative: !(metric instanceof Gauge) });
       return labels;
     };
-    const kindGauges = this.byKind.get(spec.kind);
+    const kindMetrics = this.byKind.get(spec.kind);
     for (const result of results) {
       const labels: Labels = { check: spec.name, kind: spec.kind, target: spec.target.name, ip: result.ip ?? '' };
       this.success.set(touch(this.success, labels), result.ok ? 1 : 0);
@@ -83,14 +93,11 @@ export class ProbeRecorder {
       this.runs.inc(touch(this.runs, { ...labels, result: result.ok ? 'success' : 'failure' }));
       if (result.error) this.failures.inc(touch(this.failures, { ...labels, code: result.error.code }));
       this.latency.observe(touch(this.latency, labels), result.durationMs / 1000);
-      if (!kindGauges) continue;
+      if (!kindMetrics) continue;
       for (const [phase, ms] of Object.entries(result.phasesMs)) {
-        kindGauges.phases.set(touch(kindGauges.phases, { ...labels, phase }), ms / 1000);
+        kindMetrics.phases.set(touch(kindMetrics.phases, { ...labels, phase }), ms / 1000);
       }
-      for (const { def, gauge } of kindGauges.own) {
-        const value = def.value(result);
-        if (value !== undefined && Number.isFinite(value)) gauge.set(touch(gauge, labels), value);
-      }
+      for (const { def, metric } of kindMetrics.own) recordKindMetric(metric, def.value(result), () => touch(metric, labels));
     }
     // Gauges describe the latest run only. Counters and histograms of an IP (or of a failure
     // before any IP) outlive runs without it, so a single DNS failure or a rotating address pool

@@ -27,25 +27,26 @@ export class MetricRegistries {
     this.openMetrics.setDefaultLabels(labels);
   }
 
-  create(def: MetricDef): AnyMetric {
+  /** `collect` (gauges and counters) runs before each render, to read values kept elsewhere. */
+  create(def: MetricDef, collect?: (metric: AnyMetric) => void): AnyMetric {
     const registers = [this.text, this.openMetrics];
     const base = { name: def.name, help: def.help, labelNames: [...def.labels], registers };
     switch (def.type) {
       case 'gauge':
-        return new Gauge(base);
+        return new Gauge({ ...base, ...(collect ? { collect(this: Gauge) { collect(this); } } : {}) });
       case 'counter':
-        return new Counter(base);
+        return new Counter({ ...base, ...(collect ? { collect(this: Counter) { collect(this); } } : {}) });
       case 'histogram':
         return new Histogram({ ...base, buckets: [...(def.buckets ?? [])] });
     }
   }
 
-  gauge(def: MetricDef & { type: 'gauge' }): Gauge {
-    return this.create(def) as Gauge;
+  gauge(def: MetricDef & { type: 'gauge' }, collect?: (gauge: Gauge) => void): Gauge {
+    return this.create(def, collect as ((m: AnyMetric) => void) | undefined) as Gauge;
   }
 
-  counter(def: MetricDef & { type: 'counter' }): Counter {
-    return this.create(def) as Counter;
+  counter(def: MetricDef & { type: 'counter' }, collect?: (counter: Counter) => void): Counter {
+    return this.create(def, collect as ((m: AnyMetric) => void) | undefined) as Counter;
   }
 
   histogram(def: MetricDef & { type: 'histogram' }): Histogram {

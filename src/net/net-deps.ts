@@ -1,4 +1,5 @@
 /** The narrow ports through which checks touch the network; fakes implement them in unit tests. */
+import type { EchoOutcome, EchoRequest, IcmpEngineStats } from './icmp/icmp-engine.js';
 
 export type IpFamily = 'any' | 'ipv4' | 'ipv6';
 
@@ -34,7 +35,17 @@ export interface TcpConnector {
   connect(req: TcpConnectRequest): Promise<TcpConnectTiming>;
 }
 
+/** The shared ICMP engine, as checks see it (see icmp/icmp-engine.ts). */
+export interface IcmpPort {
+  echo(request: EchoRequest): Promise<EchoOutcome>;
+  /** Engine counters, for the agent's own metrics. */
+  stats?(): IcmpEngineStats;
+  /** Closes the raw sockets (their poll handles would keep the process alive). */
+  close?(): void;
+}
+
 export interface NetDeps {
   resolver: HostResolver;
   tcp: TcpConnector;
+  icmp: IcmpPort;
 }

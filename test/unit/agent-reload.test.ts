@@ -35,7 +35,7 @@ function gateKind() {
   return { kind, pending };
 }
 
-const unusedNet = {} as NetDeps;
+const unusedNet = { icmp: { echo: () => Promise.reject(new Error('unused')) } } as unknown as NetDeps;
 const dirs: string[] = [];
 const agents: Agent[] = [];
 afterEach(async () => {

@@ -33,6 +33,7 @@ function fakeNet(clock: FakeClock, addresses: ResolvedAddress[], connectMs: Reco
         return addresses.filter((a) => family === 'any' || (family === 'ipv4' ? a.family === 4 : a.family === 6));
       },
     },
+    icmp: { echo: () => Promise.reject(new Error('tcp checks send no ICMP')) },
     tcp: {
       async connect(req) {
         requests.push(req);
@@ -96,7 +97,7 @@ describe('tcp check', () => {
   ])('takes the port from the URL target %s', async (url, port) => {
     const clock = new FakeClock();
     const { net, requests } = fakeNet(clock, twoAddresses, {});
-    expect(tcpKind.checkSettings({ name: 'a', host: 'h', url, group: '', labels: {} }, { ip_family: 'any', ips: 'all' })).toEqual([]);
+    expect(tcpKind.checkSettings({ name: 'a', host: 'h', url, group: '', labels: {} }, { ip_family: 'any', ips: 'all' }, 5_000)).toEqual([]);
     await tcpKind.create(spec({ port: undefined, ips: 1 }, { url }), net).run({ signal: new AbortController().signal, clock, log: silent });
     expect(requests.map((r) => r.port)).toEqual([port]);
   });

@@ -69,6 +69,7 @@ const NO_RAW_SOCKET =
  */
 export class IcmpEngine {
   private readonly sockets: Partial<Record<IcmpFamily, NativeHandle>> = {};
+  private readonly warmups: Partial<Record<IcmpFamily, Promise<void>>> = {};
   private readonly ids: number[] = [randomInt(0x10000)];
   private readonly idSet = new Set(this.ids);
   private readonly nextSeq = new Map<number, number>([[this.ids[0]!, 0]]);
@@ -93,10 +94,19 @@ export class IcmpEngine {
   }
 
   /** Sends one echo request and resolves with what came back (never rejects). */
-  echo(request: EchoRequest): Promise<EchoOutcome> {
-    if (this.closed || request.signal?.aborted) return Promise.resolve({ status: 'aborted' });
+  async echo(request: EchoRequest): Promise<EchoOutcome> {
+    if (this.closed || request.signal?.aborted) return { status: 'aborted' };
     const socket = this.socket(request.family);
-    if (socket instanceof CheckFailure) return Promise.resolve({ status: 'failed', failure: socket });
+    if (socket instanceof CheckFailure) return { status: 'failed', failure: socket };
+    // The first exchange on a fresh socket runs cold kernel and addon paths between the two
+    // stamps (milliseconds on loopback): make it a loopback echo of our own, not a target's.
+    this.warmups[request.family] ??= this.send({ address: request.family === 4 ? '127.0.0.1' : '::1', family: request.family, timeoutMs: 200 }).then(() => undefined);
+    await this.warmups[request.family];
+    return this.send(request);
+  }
+
+  private send(request: EchoRequest): Promise<EchoOutcome> {
+    if (this.closed || request.signal?.aborted) return Promise.resolve({ status: 'aborted' });
     const key = this.allocateKey();
     const payload = Buffer.alloc(Math.max(0, request.payloadSize ?? 56), 0x56);
     return new Promise((resolve) => {
@@ -156,6 +166,7 @@ export class IcmpEngine {
     const handle = this.sockets[family];
     if (!handle) return;
     delete this.sockets[family];
+    delete this.warmups[family];
     const native = this.native();
     if (!(native instanceof Error)) native.close(handle);
   }

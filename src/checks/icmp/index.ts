@@ -1,0 +1,51 @@
+import { formatDuration } from '../../config/duration.js';
+import { stripBrackets } from '../../net/address.js';
+import type { CheckKind, KindMetric, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
+import { DEFAULT_PACKET_TIMEOUT_MS, DEFAULT_SPACING_MS, icmpSettingsSchema } from './icmp-settings.js';
+import type { IcmpFields, IcmpSettings } from './icmp-settings.js';
+import { PingCheck } from './ping-check.js';
+
+/** Smokeping-like RTT buckets: from 100 µs (loopback, same rack) to 5 s (satellite, congestion). */
+export const RTT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+const seconds = (ms: number | undefined | null): number | undefined => (ms === undefined || ms === null ? undefined : ms / 1000);
+
+const metrics: KindMetric<IcmpFields>[] = [
+  { name: 'probe_icmp_packets_sent_total', type: 'counter', help: 'Echo requests sent.', value: (r) => r.sent },
+  { name: 'probe_icmp_packets_received_total', type: 'counter', help: 'Echo replies received (duplicates not counted).', value: (r) => r.received },
+  { name: 'probe_icmp_duplicate_replies_total', type: 'counter', help: 'Extra replies to an already answered request.', value: (r) => r.duplicates },
+  { name: 'probe_icmp_rtt_seconds', type: 'histogram', buckets: RTT_BUCKETS, help: 'Every reply\'s round-trip time (kernel receive stamp), seconds.', value: (r) => r.rttsMs?.map((ms) => ms / 1000) },
+  { name: 'probe_icmp_rtt_min_seconds', help: 'Shortest round-trip time of the last run.', value: (r) => seconds(r.rttMs?.min) },
+  { name: 'probe_icmp_rtt_avg_seconds', help: 'Mean round-trip time of the last run.', value: (r) => seconds(r.rttMs?.avg) },
+  { name: 'probe_icmp_rtt_max_seconds', help: 'Longest round-trip time of the last run.', value: (r) => seconds(r.rttMs?.max) },
+  { name: 'probe_icmp_rtt_stddev_seconds', help: 'Standard deviation (jitter) of the last run\'s round-trip times.', value: (r) => seconds(r.rttMs?.stddev) },
+  { name: 'probe_icmp_loss_ratio', help: 'Fraction of the last run\'s requests without a reply.', value: (r) => r.loss },
+  { name: 'probe_icmp_reply_hop_limit', help: 'TTL / hop limit of the last reply (blackbox-compatible).', value: (r) => r.replyTtl ?? undefined },
+];
+
+export const icmpKind: CheckKind<IcmpSettings, IcmpFields> = {
+  kind: 'icmp',
+  summary: 'ICMP echo (ping) to every resolved IP over one shared raw socket, kernel-timestamped RTT',
+  settings: icmpSettingsSchema,
+  phases: ['resolve', 'ping'],
+  metrics,
+
+  checkSettings(_target: TargetSpec, s: IcmpSettings, timeoutMs: number): SettingsProblem[] {
+    const spacing = s.spacing ?? DEFAULT_SPACING_MS;
+    const wait = s.packet_timeout ?? DEFAULT_PACKET_TIMEOUT_MS;
+    const needed = (s.count - 1) * spacing + wait;
+    if (needed < timeoutMs) return [];
+    return [{
+      path: ['count'],
+      message: `${s.count} requests ${formatDuration(spacing)} apart plus a ${formatDuration(wait)} packet_timeout take ${formatDuration(needed)}: more than the run timeout (${formatDuration(timeoutMs)}); lower count, spacing or packet_timeout, or raise timeout`,
+    }];
+  },
+
+  parseProbeTarget(arg: string): ProbeTarget {
+    return { host: stripBrackets(arg), settings: {} };
+  },
+
+  create(spec, net) {
+    return new PingCheck(spec, net);
+  },
+};

@@ -1,0 +1,120 @@
+import { elapsedMs } from '../../clock.js';
+import { abortedByDeadline, CheckFailure } from '../../errors.js';
+import type { EchoOutcome } from '../../net/icmp/icmp-engine.js';
+import { unreachableReason } from '../../net/icmp/packet.js';
+import type { NetDeps } from '../../net/net-deps.js';
+import type { Check, CheckResult, CheckSpec, CoreResult, RunContext } from '../check.js';
+import { runPerIp } from '../per-ip.js';
+import type { IpProbe } from '../per-ip.js';
+import { DEFAULT_PACKET_TIMEOUT_MS, DEFAULT_SPACING_MS } from './icmp-settings.js';
+import type { IcmpFields, IcmpSettings } from './icmp-settings.js';
+import { rttStats } from './rtt-stats.js';
+
+/**
+ * ICMP echo ("ping") check: resolve, then `count` echo requests per address, `spacing` apart,
+ * all through the agent's shared raw socket. RTT = kernel receive stamp minus the stamp taken
+ * right before sendmsg, so event-loop delays do not show up as network latency. A run passes
+ * when at least one reply came back; loss is reported, not failed on (alert on the loss metric).
+ */
+export class PingCheck implements Check<IcmpFields> {
+  constructor(
+    readonly spec: CheckSpec<IcmpSettings>,
+    private readonly net: NetDeps,
+  ) {}
+
+  run(ctx: RunContext): Promise<CheckResult<IcmpFields>[]> {
+    return runPerIp<IcmpFields>(this.spec, this.net, ctx, (target, base) => this.pingOne(ctx, target, base));
+  }
+
+  private async pingOne(ctx: RunContext, target: IpProbe, base: CoreResult): Promise<CheckResult<IcmpFields>> {
+    const s = this.spec.settings;
+    const spacing = s.spacing ?? DEFAULT_SPACING_MS;
+    const startNs = ctx.clock.monotonicNs();
+    let duplicates = 0;
+    const outcomes: Array<Promise<EchoOutcome>> = [];
+    for (let i = 0; i < s.count && !ctx.signal.aborted; i++) {
+      if (i > 0) await pause(ctx, spacing);
+      if (ctx.signal.aborted) break;
+      outcomes.push(
+        this.net.icmp.echo({
+          address: target.address.address,
+          family: target.address.family,
+          ttl: s.ttl,
+          tos: s.tos,
+          payloadSize: s.payload_size,
+          dontFragment: s.dont_fragment,
+          source: s.source_address ?? '',
+          timeoutMs: s.packet_timeout ?? DEFAULT_PACKET_TIMEOUT_MS,
+          signal: ctx.signal,
+          onDuplicate: () => duplicates++,
+        }),
+      );
+    }
+    const settled = await Promise.all(outcomes);
+    const pingMs = elapsedMs(startNs, ctx.clock.monotonicNs());
+    const replies = settled.filter((o): o is Extract<EchoOutcome, { status: 'reply' }> => o.status === 'reply');
+    const failed = settled.find((o): o is Extract<EchoOutcome, { status: 'failed' }> => o.status === 'failed');
+    const icmpError = settled.find((o): o is Extract<EchoOutcome, { code: number }> => 'code' in o);
+    // Requests the deadline cut short count as lost; a cancelled run reports ABORTED.
+    const cancelled = settled.some((o) => o.status === 'aborted') && !abortedByDeadline(ctx.signal);
+    const sent = settled.filter((o) => o.status !== 'failed').length;
+    const rttsMs = replies.map((r) => Number(r.rttNs) / 1e6);
+    const fields: IcmpFields = {
+      sent,
+      received: replies.length,
+      loss: sent === 0 ? 1 : (sent - replies.length) / sent,
+      duplicates,
+      rttMs: rttStats(rttsMs),
+      rttsMs,
+      replyTtl: replies.at(-1)?.ttl ?? null,
+      icmpError: icmpError
+        ? {
+            type: icmpError.status,
+            code: icmpError.code,
+            reason: icmpError.status === 'unreachable' ? unreachableReason(target.address.family, icmpError.code) : icmpError.status,
+            from: icmpError.from,
+          }
+        : null,
+    };
+    const ok = replies.length > 0;
+    const error = ok ? null : failureOf(cancelled, failed, fields, sent, target.address.address).toCheckError();
+    return {
+      ...base,
+      ...fields,
+      ok,
+      error,
+      durationMs: elapsedMs(target.runStartNs, ctx.clock.monotonicNs()),
+      phasesMs: { resolve: target.resolveMs, ping: pingMs },
+    };
+  }
+}
+
+function failureOf(
+  cancelled: boolean,
+  failed: Extract<EchoOutcome, { status: 'failed' }> | undefined,
+  fields: IcmpFields,
+  sent: number,
+  address: string,
+): CheckFailure {
+  if (cancelled) return new CheckFailure('ABORTED', `ping of ${address} was cancelled`, 'ping');
+  if (failed) return failed.failure;
+  const err = fields.icmpError;
+  if (err?.type === 'unreachable' || err?.type === 'packet-too-big') {
+    return new CheckFailure('ICMP_UNREACHABLE', `${address}: destination unreachable (${err.type === 'unreachable' ? err.reason : 'packet too big'}) from ${err.from}`, 'ping');
+  }
+  if (err?.type === 'time-exceeded') return new CheckFailure('ICMP_TTL_EXCEEDED', `${address}: time to live exceeded at ${err.from}`, 'ping');
+  if (err?.type === 'parameter-problem') return new CheckFailure('ICMP_PARAMETER_PROBLEM', `${address}: parameter problem reported by ${err.from}`, 'ping');
+  return new CheckFailure('ICMP_NO_REPLY', `no reply from ${address} to ${sent} echo request${sent === 1 ? '' : 's'}`, 'ping');
+}
+
+function pause(ctx: RunContext, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      ctx.signal.removeEventListener('abort', done);
+      cancel();
+      resolve();
+    };
+    const cancel = ctx.clock.setTimer(ms, done);
+    ctx.signal.addEventListener('abort', done, { once: true });
+  });
+}
