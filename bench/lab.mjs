@@ -12,6 +12,7 @@
 // 2001:db8::/32).
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -271,7 +272,8 @@ export async function run() {
 
   interrupted = false;
   const unregister = onSignalCleanup(removeLiveLabs);
-  const raw = { cycles: CYCLES };
+  // Every number here is sensitive to other work on the machine (user-space responders, timers).
+  const raw = { cycles: CYCLES, loadavg1mAtStart: Math.round(loadavg()[0] * 100) / 100 };
   try {
     raw.upDown = await upDownCycles(Lab);
     raw.echo = [];
@@ -399,7 +401,7 @@ function report(raw, missing, buildNote) {
     sections.push({ heading: `e) loss: skipped (${missing.ping})` });
   }
 
-  const notes = [`whole lab benchmark took ${fmt(raw.durationMs / 1000, 1)} s`];
+  const notes = [`whole lab benchmark took ${fmt(raw.durationMs / 1000, 1)} s; 1-min load average at its start ${fmt(raw.loadavg1mAtStart, 2)} (the lab's services and responders are user-space: other load shows up in every number)`];
   if (buildNote) notes.push(buildNote);
   return {
     title: 'lab: network lab build time and ground-truth accuracy (real tools in the agent namespace)',

@@ -1,11 +1,13 @@
 // The benchmark suite: runs every benchmark in turn, prints its tables, a summary of the headline
-// numbers next to the peers', and writes the raw numbers to bench/results/latest.json.
-// `npm run bench` builds first; `node bench/run.mjs` uses whatever is in dist/.
+// numbers next to the peers', limits or lab ground truth, and writes the raw numbers to
+// bench/results/latest.json. `npm run bench` builds dist/ first; `node bench/run.mjs` uses whatever
+// is in dist/. The lab benchmark compiles the network lab itself when its build is missing or stale.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { dirOf, fmt, installExitCleanup, killAllChildren, printResult, ROOT, table, warnIfStale } from './lib.mjs';
+import { run as lab } from './lab.mjs';
 import { run as metricsRender } from './metrics-render.mjs';
 import { run as schedulerLag } from './scheduler-lag.mjs';
 import { run as startup } from './startup.mjs';
@@ -16,6 +18,7 @@ const BENCHMARKS = [
   ['scheduler-lag', schedulerLag],
   ['metrics-render', metricsRender],
   ['tcp-connect', tcpConnect],
+  ['lab', lab],
 ];
 
 function gitCommit() {
@@ -28,7 +31,7 @@ function gitCommit() {
   }
 }
 
-/** Headline numbers: [measure, vantage, peer, peer name]. */
+/** Headline numbers: [measure, measured, reference, what the reference is (a peer, a limit, the lab's truth)]. */
 function summaryRows(results) {
   const rows = [];
   const r = (name) => results[name]?.raw;
@@ -41,6 +44,7 @@ function summaryRows(results) {
   if (l) {
     rows.push(['scheduler lag p50 ms (1000 jobs @ 1 s)', fmt(l.vantage.summary.p50, 3), fmt(l.nodeCron.summary.p50, 3), 'node-cron 4']);
     rows.push(['scheduler lag p99 ms (1000 jobs @ 1 s)', fmt(l.vantage.summary.p99, 3), fmt(l.nodeCron.summary.p99, 3), 'node-cron 4']);
+    rows.push(['scheduler runs started > 1 ms early', fmt(l.vantage.earlyBeyondLimit, 0), '0', 'limit (IntervalTrigger)']);
   }
   const m = r('metrics-render');
   if (m) {
@@ -52,6 +56,19 @@ function summaryRows(results) {
   if (t) {
     rows.push(['tcp connect p50 us (127.0.0.1)', fmt(t.vantageConnectUs.p50, 1), t.curlConnectUs.p50 !== undefined ? fmt(t.curlConnectUs.p50, 1) : 'not installed', 'curl']);
     rows.push(['`vantage probe tcp` wall p50 ms (start-up)', fmt(t.cliProbe.wallMs.p50, 1), '-', '-']);
+    rows.push(['`vantage probe tcp` reported connect p50 us', fmt(t.cliProbe.reportedConnectUs.p50, 1), fmt(t.vantageConnectUs.p50, 1), 'in-process p50 (warm)']);
+  }
+  const lb = r('lab');
+  if (lb?.skipped) rows.push([`network lab: skipped (${lb.skipped})`, '-', '-', '-']);
+  else if (lb) {
+    rows.push([`lab up() + down() median ms (worst of ${lb.cycles})`, `${fmt(lb.upDown.total.p50, 0)} (${fmt(lb.upDown.total.max, 0)})`, '< 10,000', 'limit (issue)']);
+    if (lb.echo.length > 0) {
+      rows.push(['lab ICMP echo: worst |ping avg - delay| ms (1/20/100 ms, v4+v6)', fmt(lb.echoWorstAbsOffsetMs, 3), '<= 1.000', 'limit (issue)']);
+      rows.push(['lab ICMP echo: worst |ping median - delay| ms', fmt(lb.echoWorstAbsMedianOffsetMs, 3), '<= 1.000', 'limit (issue)']);
+    }
+    if (lb.dns) rows.push([`lab DNS slow name: dig median Query time ms`, fmt(lb.dns.summary.p50, 1), fmt(lb.dns.configuredMs, 1), 'configured (truth)']);
+    for (const h of lb.https ?? []) rows.push([`lab HTTPS ttfb: curl median ms (${h.proto})`, fmt(h.summary.p50, 2), fmt(h.configuredMs, 2), 'configured (truth)']);
+    if (lb.loss) rows.push([`lab loss to lossy.v4, % of ${lb.loss.sent} pings`, fmt(lb.loss.measured * 100, 1), fmt(lb.loss.configured * 100, 1), 'configured (truth)']);
   }
   return rows;
 }
@@ -89,7 +106,7 @@ async function main() {
   const totalMs = performance.now() - t0;
 
   process.stdout.write('== summary (same run) ==\n');
-  process.stdout.write(`${table(['measure', 'vantage', 'peer', 'peer is'], summaryRows(results))}\n`);
+  process.stdout.write(`${table(['measure', 'measured', 'reference', 'reference is'], summaryRows(results))}\n`);
   const took = BENCHMARKS.map(([n]) => `${n} ${fmt((results[n]?.durationMs ?? 0) / 1000, 1)} s`).join(', ');
   process.stdout.write(`\nsuite took ${fmt(totalMs / 1000, 1)} s (${took}); ${failures} benchmark(s) failed\n`);
 

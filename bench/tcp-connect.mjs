@@ -127,7 +127,7 @@ export async function run() {
           ],
           notes: [
             'wall time = spawn -> exit of a fresh node process; almost all of it is Node start-up and module loading, not the probe',
-            'connectMs it reports is the first connect of a fresh process (cold code paths inside the timed section): compare with the in-process p50 above',
+            'connectMs it reports is the first timed connect of a fresh process; NodeTcpConnector first makes an untimed warm-up connect to a loopback listener of its own (cold code paths were ~2 ms before it): compare with the in-process p50 above',
           ],
         },
       ],

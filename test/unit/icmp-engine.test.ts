@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { IcmpEngine } from '../../src/net/icmp/icmp-engine.js';
+import type { NativeHandle, NativeIcmp, NativePacket } from '../../src/net/icmp/native.js';
+import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
+
+interface Sent {
+  family: 4 | 6;
+  address: string;
+  id: number;
+  seq: number;
+  ttl: number;
+  tos: number;
+  source: string;
+  stampNs: bigint;
+}
+
+/** A stand-in for the addon: records sends, lets the test deliver datagrams. */
+function fakeNative(clock: FakeClock, opts: { openError?: string; sendErrors?: string[] } = {}) {
+  const sent: Sent[] = [];
+  const sockets: Array<{ family: 4 | 6; deliver: (p: NativePacket[]) => void; fail: (errno: number, msg: string) => void; closed: boolean }> = [];
+  const sendErrors = [...(opts.sendErrors ?? [])];
+  const native: NativeIcmp = {
+    open(family, onPackets, onError) {
+      if (opts.openError) throw Object.assign(new Error(`socket: ${opts.openError}`), { code: opts.openError });
+      const s = { family, deliver: onPackets, fail: onError, closed: false };
+      sockets.push(s);
+      return s as unknown as NativeHandle;
+    },
+    send(handle, data, address, ttl, tos, source) {
+      const err = sendErrors.shift();
+      if (err) throw Object.assign(new Error(err), { code: err });
+      const family = (handle as unknown as { family: 4 | 6 }).family;
+      const stampNs = clock.monotonicNs();
+      sent.push({ family, address, id: data.readUInt16BE(4), seq: data.readUInt16BE(6), ttl, tos, source, stampNs });
+      return stampNs;
+    },
+    setDontFragment: () => undefined,
+    close(handle) {
+      (handle as unknown as { closed: boolean }).closed = true;
+    },
+  };
+  /** An IPv4 echo reply to a sent probe, stamped `afterMs` after its send. */
+  const reply4 = (probe: Sent, afterMs: number, from = probe.address, ttl = 60): NativePacket => {
+    const ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip[8] = ttl;
+    ip[9] = 1;
+    const icmp = Buffer.alloc(8);
+    icmp.writeUInt16BE(probe.id, 4);
+    icmp.writeUInt16BE(probe.seq, 6);
+    return { data: Buffer.concat([ip, icmp]), address: from, stampNs: probe.stampNs + BigInt(afterMs * 1e6), hopLimit: -1, kernelStamp: true };
+  };
+  const deliver = (family: 4 | 6, packets: NativePacket[]) => sockets.filter((s) => s.family === family && !s.closed).at(-1)?.deliver(packets);
+  return { native, sent, sockets, reply4, deliver };
+}
+
+/** The engine's first echo per family is a loopback warm-up: answer it so the real probe goes out. */
+async function warm(clock: FakeClock, fake: ReturnType<typeof fakeNative>): Promise<void> {
+  await flushPromises();
+  const warmup = fake.sent.find((s) => s.address === '127.0.0.1');
+  if (warmup) fake.deliver(4, [fake.reply4(warmup, 0.01)]);
+  await flushPromises();
+}
+
+describe('IcmpEngine', () => {
+  it('times replies from the kernel stamps and matches them by identifier and sequence', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    const a = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000, ttl: 9, tos: 184, source: '198.18.0.1' });
+    await warm(clock, fake);
+    const b = engine.echo({ address: '192.0.2.2', family: 4, timeoutMs: 1000 });
+    await flushPromises();
+    const [pa, pb] = fake.sent.slice(1);
+    expect(pa).toMatchObject({ address: '192.0.2.1', ttl: 9, tos: 184, source: '198.18.0.1' });
+    fake.deliver(4, [fake.reply4(pb!, 7.5), fake.reply4(pa!, 12.25)]);
+    expect(await a).toMatchObject({ status: 'reply', rttNs: 12_250_000n, ttl: 60, from: '192.0.2.1' });
+    expect(await b).toMatchObject({ status: 'reply', rttNs: 7_500_000n });
+    expect(engine.stats()).toMatchObject({ sent: 3, received: 3, duplicates: 0, late: 0, available: { 4: true } });
+  });
+
+  it('times out each probe at its own deadline with one timer, and counts late replies', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    const first = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 100 });
+    await warm(clock, fake);
+    await clock.advance(50);
+    const second = engine.echo({ address: '192.0.2.2', family: 4, timeoutMs: 100 });
+    await flushPromises();
+    let done = 0;
+    void first.then(() => done++);
+    void second.then(() => done++);
+    await clock.advance(51);
+    expect(done).toBe(1);
+    expect(await first).toEqual({ status: 'timeout' });
+    await clock.advance(50);
+    expect(await second).toEqual({ status: 'timeout' });
+    fake.deliver(4, [fake.reply4(fake.sent[1]!, 200)]);
+    expect(engine.stats().late).toBe(1);
+    await clock.advance(100); // past the answered warm-up's stale deadline too
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('counts duplicates and tells the probe; ignores replies from another address or another process', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    let duplicates = 0;
+    const probe = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000, onDuplicate: () => duplicates++ });
+    await warm(clock, fake);
+    const sent = fake.sent[1]!;
+    const stranger = { ...sent, id: (sent.id + 1) & 0xffff };
+    fake.deliver(4, [fake.reply4(sent, 1, '192.0.2.99'), fake.reply4(stranger, 1)]);
+    fake.deliver(4, [fake.reply4(sent, 2), fake.reply4(sent, 3), fake.reply4(sent, 4)]);
+    expect(await probe).toMatchObject({ status: 'reply', rttNs: 2_000_000n });
+    expect(duplicates).toBe(2);
+    expect(engine.stats()).toMatchObject({ duplicates: 2, unmatched: 1 });
+  });
+
+  it('uses a second identifier once 65,536 probes of the first are in flight', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    void engine.echo({ address: '127.0.0.2', family: 4, timeoutMs: 60_000 });
+    await warm(clock, fake);
+    for (let i = 0; i < 65_536; i++) void engine.echo({ address: '127.0.0.2', family: 4, timeoutMs: 60_000 });
+    for (let i = 0; i < 300; i++) await new Promise((r) => setImmediate(r));
+    const ids = new Set(fake.sent.slice(1).map((s) => s.id));
+    expect(fake.sent.length).toBe(65_538);
+    expect(ids.size).toBe(2);
+    engine.close();
+  }, 30_000);
+
+  it('names the fix when raw sockets are not allowed', async () => {
+    const clock = new FakeClock();
+    const engine = new IcmpEngine(clock, () => fakeNative(clock, { openError: 'EPERM' }).native);
+    const outcome = await engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 100 });
+    expect(outcome).toMatchObject({ status: 'failed', failure: { code: 'ICMP_UNAVAILABLE' } });
+    expect((outcome as { failure: Error }).failure.message).toMatch(/CAP_NET_RAW.*--cap-add NET_RAW.*setcap/);
+    expect(engine.stats().available).toEqual({ 4: false });
+  });
+
+  it('retries a send the kernel could not queue, and re-creates a socket that failed', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock, { sendErrors: ['', 'ENOBUFS'].filter(Boolean) });
+    const engine = new IcmpEngine(clock, () => fake.native);
+    const probe = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000 });
+    await flushPromises();
+    await clock.advance(1);
+    await warm(clock, fake);
+    await clock.advance(1);
+    fake.deliver(4, [fake.reply4(fake.sent.at(-1)!, 1)]);
+    expect((await probe).status).toBe('reply');
+    fake.sockets[0]!.fail(5, 'EIO');
+    expect(fake.sockets[0]!.closed).toBe(true);
+    void engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000 });
+    await flushPromises();
+    expect(fake.sockets).toHaveLength(2);
+    expect(engine.stats().socketErrors).toBe(1);
+    engine.close();
+  });
+
+  it('an aborted probe resolves at once and frees its key', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    const controller = new AbortController();
+    const probe = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000, signal: controller.signal });
+    await warm(clock, fake);
+    controller.abort();
+    expect(await probe).toEqual({ status: 'aborted' });
+    fake.deliver(4, [fake.reply4(fake.sent[1]!, 5)]);
+    expect(engine.stats().late).toBe(1);
+  });
+});
