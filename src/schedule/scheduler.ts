@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import { elapsedMs } from '../clock.js';
 import { RunCancelled, RunDeadlineExceeded } from '../errors.js';
@@ -128,6 +129,8 @@ export class Scheduler {
       if (state.removed) return;
       this.events.started?.(state.job, elapsedMs(plannedNs, this.clock.monotonicNs()));
       const controller = new AbortController();
+      // Every probe of a run (a ping's requests, a trace's hops) listens to this one signal.
+      setMaxListeners(0, controller.signal);
       state.controller = controller;
       const { timeoutMs } = state.job;
       const cancelDeadline = this.clock.setTimer(timeoutMs, () => controller.abort(new RunDeadlineExceeded(timeoutMs)));

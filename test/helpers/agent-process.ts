@@ -13,9 +13,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI to completion. */
+/** Runs the built CLI to completion (under `setpriv` when args start with its options). */
 export async function vantage(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = args.indexOf(process.execPath);
+  const argv = node === -1 ? [process.execPath, BIN, ...args] : ['setpriv', ...args.slice(0, node + 1), BIN, ...args.slice(node + 1)];
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += String(d)));

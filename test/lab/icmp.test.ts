@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { BIN } from '../helpers/agent-process.js';
+import { labContext } from './lab-context.js';
+
+const lab = labContext();
+
+interface IcmpRecord {
+  ip: string;
+  ok: boolean;
+  error: { code: string; message: string } | null;
+  sent: number;
+  received: number;
+  loss: number;
+  rttMs: { min: number; median: number; max: number } | null;
+}
+
+/** `vantage probe icmp` run inside the lab's agent namespace: real packets through the routers. */
+async function probe(target: string, ...settings: string[]): Promise<IcmpRecord[]> {
+  const out = await lab!.exec(lab!.truth.namespaces.agent, [process.execPath, BIN, 'probe', 'icmp', target, '--json', ...settings], 60_000);
+  return out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as IcmpRecord);
+}
+
+describe.skipIf(!lab)('icmp check in the network lab', () => {
+  const truth = lab?.truth;
+
+  it.each(['v4', 'v6'] as const)('measures the delayed responder (%s) within 1 ms of the injected delay', async (family) => {
+    const [r] = await probe(truth!.echo[family], '--count', '20', '--spacing', '20ms', '--timeout', '5s');
+    expect(r).toMatchObject({ ok: true, sent: 20, received: 20, loss: 0 });
+    // The minimum is what the path adds at best; the median also carries the user-space
+    // responder's scheduling jitter when other test files load both cores.
+    expect(r!.rttMs!.min).toBeGreaterThanOrEqual(truth!.echo.delayMs);
+    expect(r!.rttMs!.min - truth!.echo.delayMs).toBeLessThanOrEqual(1);
+    expect(r!.rttMs!.median - truth!.echo.delayMs).toBeLessThanOrEqual(2);
+  });
+
+  it('measures the lossy address\'s drop rate over 1,000 packets within 3 points', async () => {
+    const [r] = await probe(truth!.lossy.v4, '--count', '1000', '--spacing', '2ms', '--packet-timeout', '500ms', '--timeout', '10s');
+    expect(r!.sent).toBe(1000);
+    expect(Math.abs(r!.loss - truth!.lossy.lossRate)).toBeLessThan(0.03);
+  });
+
+  it.each(['v4', 'v6'] as const)('a silent IP (%s) fails with ICMP_NO_REPLY', async (family) => {
+    const [r] = await probe(truth!.hosts.silent[0]![family], '--count', '2', '--packet-timeout', '300ms');
+    expect(r).toMatchObject({ ok: false, received: 0, error: { code: 'ICMP_NO_REPLY' } });
+  });
+
+  it.each(['v4', 'v6'] as const)('an unreachable destination (%s) fails with ICMP_UNREACHABLE from the last router', async (family) => {
+    const [r] = await probe(truth!.unreachable[family], '--count', '1');
+    expect(r).toMatchObject({ ok: false, error: { code: 'ICMP_UNREACHABLE' } });
+    expect(r!.error!.message).toContain(`from ${truth!.lastRouter[family]}`);
+  });
+
+  it('a TTL too small for the path fails with ICMP_TTL_EXCEEDED at that hop', async () => {
+    const [r] = await probe(truth!.echo.v4, '--count', '1', '--ttl', '3');
+    expect(r!.error).toMatchObject({ code: 'ICMP_TTL_EXCEEDED' });
+    expect(r!.error!.message).toContain(`at ${truth!.hops[2]!.v4}`);
+  });
+
+  it('resolves a name through the lab DNS and pings every address it has', async () => {
+    const name = `multi.${truth!.dns.zone}`;
+    const records = await probe(name, '--count', '2', '--spacing', '10ms');
+    const expected = [...truth!.dns.records[name]!.a, ...truth!.dns.records[name]!.aaaa];
+    expect(records.map((r) => r.ip).sort()).toEqual([...expected].sort());
+    expect(records.every((r) => r.ok)).toBe(true);
+  });
+});
