@@ -64,7 +64,7 @@ function summaryRows(results) {
     rows.push([`lab up() + down() median ms (worst of ${lb.cycles})`, `${fmt(lb.upDown.total.p50, 0)} (${fmt(lb.upDown.total.max, 0)})`, '< 10,000', 'limit (issue)']);
     if (lb.echo.length > 0) {
       rows.push(['lab ICMP echo: worst |ping avg - delay| ms (1/20/100 ms, v4+v6)', fmt(lb.echoWorstAbsOffsetMs, 3), '<= 1.000', 'limit (issue)']);
-      rows.push(['lab ICMP echo: worst |ping median - delay| ms', fmt(lb.echoWorstAbsMedianOffsetMs, 3), '<= 1.000', 'limit (issue)']);
+      rows.push(['lab ICMP echo: worst |ping median - delay| ms (1/20 ms)', fmt(lb.echoWorstAbsMedianOffsetMs, 3), '<= 1.000', 'limit (issue)']);
     }
     if (lb.dns) rows.push([`lab DNS slow name: dig median Query time ms`, fmt(lb.dns.summary.p50, 1), fmt(lb.dns.configuredMs, 1), 'configured (truth)']);
     for (const h of lb.https ?? []) rows.push([`lab HTTPS ttfb: curl median ms (${h.proto})`, fmt(h.summary.p50, 2), fmt(h.configuredMs, 2), 'configured (truth)']);

@@ -69,6 +69,9 @@ async function curl(port) {
 async function cliProbe(port) {
   const wallMs = [];
   const reportedUs = [];
+  const durationMs = [];
+  /** durationMs - (resolve + connect phases): time inside the run that no phase accounts for. */
+  const unaccountedMs = [];
   for (let i = 0; i < CLI_RUNS; i++) {
     const t0 = performance.now();
     const child = spawnTracked(process.execPath, [VANTAGE_BIN, 'probe', 'tcp', `${LOOPBACK}:${port}`, '--json']);
@@ -82,13 +85,16 @@ async function cliProbe(port) {
         .split('\n')
         .find((l) => l.startsWith('{'));
       const rec = line ? JSON.parse(line) : undefined;
-      if (rec?.connectMs !== undefined) reportedUs.push(rec.connectMs * 1000);
+      if (rec?.connectMs === undefined) throw new Error(`vantage probe printed no connectMs:\n${child.output()}`);
+      reportedUs.push(rec.connectMs * 1000);
+      durationMs.push(rec.durationMs);
+      unaccountedMs.push(rec.durationMs - Object.values(rec.phasesMs ?? {}).reduce((a, b) => a + b, 0));
     } finally {
       clearTimeout(timer);
       await stopChild(child);
     }
   }
-  return { wallMs, reportedUs };
+  return { wallMs, reportedUs, durationMs, unaccountedMs };
 }
 
 export async function run() {
@@ -107,6 +113,8 @@ export async function run() {
     rows.push(peer ? row('curl %{time_connect}', peer) : ['curl: not installed (apt-get install curl)', '-', '-', '-', '-', '-', '-']);
     const cliWall = summarize(cli.wallMs);
     const cliReported = summarize(cli.reportedUs);
+    const cliDuration = summarize(cli.durationMs);
+    const cliUnaccounted = summarize(cli.unaccountedMs);
     return {
       title: `tcp-connect: ${CONNECTS} sequential connects to a 127.0.0.1 listener (after ${WARMUP} warm-up)`,
       sections: [
@@ -124,10 +132,13 @@ export async function run() {
           rows: [
             ['wall time, ms', cliWall.count, fmt(cliWall.p50, 1), fmt(cliWall.min, 1), fmt(cliWall.max, 1)],
             ['connectMs it reports, us', cliReported.count, fmt(cliReported.p50, 1), fmt(cliReported.min, 1), fmt(cliReported.max, 1)],
+            ['durationMs it reports, ms', cliDuration.count, fmt(cliDuration.p50, 3), fmt(cliDuration.min, 3), fmt(cliDuration.max, 3)],
+            ['  of which in no phase, ms', cliUnaccounted.count, fmt(cliUnaccounted.p50, 3), fmt(cliUnaccounted.min, 3), fmt(cliUnaccounted.max, 3)],
           ],
           notes: [
             'wall time = spawn -> exit of a fresh node process; almost all of it is Node start-up and module loading, not the probe',
             'connectMs it reports is the first timed connect of a fresh process; NodeTcpConnector first makes an untimed warm-up connect to a loopback listener of its own (cold code paths were ~2 ms before it): compare with the in-process p50 above',
+            '"in no phase" = durationMs - (resolve + connect): run time the phases do not explain (e.g. the warm-up, which runs between resolve and the timed connect)',
           ],
         },
       ],
@@ -135,7 +146,7 @@ export async function run() {
         connects: CONNECTS,
         vantageConnectUs: rounded(summarize(ours)),
         curlConnectUs: peer ? rounded(summarize(peer)) : { skipped: 'curl not installed' },
-        cliProbe: { runs: CLI_RUNS, wallMs: rounded(cliWall), reportedConnectUs: rounded(cliReported) },
+        cliProbe: { runs: CLI_RUNS, wallMs: rounded(cliWall), reportedConnectUs: rounded(cliReported), reportedDurationMs: rounded(cliDuration), unaccountedMs: rounded(cliUnaccounted) },
       },
     };
   } finally {

@@ -4,6 +4,7 @@ import type { CheckRegistry } from './checks/registry.js';
 import { CheckExecutor } from './check-executor.js';
 import { createJob, instantiate } from './check-jobs.js';
 import type { Clock } from './clock.js';
+import { DEFAULT_TRIGGERED_TRACEROUTE } from './config/agent-config.js';
 import type { AgentConfig, AgentIdentity, ListenAddress } from './config/agent-config.js';
 import { ConfigError, formatDiagnostic } from './config/diagnostics.js';
 import { parseConfig, readConfigText } from './config/load.js';
@@ -16,6 +17,7 @@ import { startMetricsServer } from './metrics/server.js';
 import type { MetricsServer } from './metrics/server.js';
 import type { NetDeps } from './net/net-deps.js';
 import { Scheduler } from './schedule/scheduler.js';
+import { TraceTrigger } from './triggered-trace.js';
 import { VERSION } from './version.js';
 
 export interface AgentOptions {
@@ -50,6 +52,7 @@ export class Agent {
   private readonly recorder: ProbeRecorder;
   private readonly scheduler: Scheduler;
   private readonly executor: CheckExecutor;
+  private readonly trigger: TraceTrigger;
   private readonly scheduled = new Map<string, Scheduled>();
   private config: AgentConfig | undefined;
   /** Hash of the file text last read, good or bad: a watcher event for the same text is no news. */
@@ -71,7 +74,8 @@ export class Agent {
       },
       failed: (job, err) => opts.log.error({ check: job.name, err }, 'run failed unexpectedly'),
     });
-    this.executor = new CheckExecutor({ clock: opts.clock, log: opts.log, identity: () => this.identity() });
+    this.trigger = new TraceTrigger(opts.net.icmp, opts.clock, DEFAULT_TRIGGERED_TRACEROUTE);
+    this.executor = new CheckExecutor({ clock: opts.clock, log: opts.log, identity: () => this.identity(), registry: opts.registry, trigger: this.trigger });
     const icmpStats = opts.net.icmp.stats?.bind(opts.net.icmp);
     if (icmpStats) this.agentMetrics.watchIcmp(icmpStats);
   }
@@ -170,6 +174,7 @@ export class Agent {
       this.opts.log.warn({ listen: config.listen }, 'listen address changed: restart the agent to apply it');
     }
     this.registries.setDefaultLabels(identityLabels(config.agent));
+    this.trigger.reconfigure(config.triggeredTraceroute);
     this.scheduler.setMaxConcurrent(config.maxConcurrentRuns);
     for (const [name, entry] of this.scheduled) {
       const replacement = next.get(name);

@@ -1,4 +1,6 @@
 import type { Check, CheckResult } from './checks/check.js';
+import type { CheckRegistry } from './checks/registry.js';
+import type { TraceTrigger } from './triggered-trace.js';
 import { runCheck } from './checks/run-check.js';
 import type { Clock } from './clock.js';
 import type { AgentIdentity } from './config/agent-config.js';
@@ -9,9 +11,12 @@ export interface ExecutorDeps {
   clock: Clock;
   log: Logger;
   identity: () => AgentIdentity;
+  registry: CheckRegistry;
+  /** Traces silent IPs of failed runs; absent: never. */
+  trigger?: TraceTrigger;
 }
 
-/** One run of one check: run it, log its results, emit a problem event per failed IP. */
+/** One run of one check: run it, trace silent IPs, log results, emit a problem event per failed IP. */
 export class CheckExecutor {
   /** One child logger per check, made on its first run. */
   private readonly logs = new WeakMap<Check, Logger>();
@@ -23,6 +28,8 @@ export class CheckExecutor {
     let log = this.logs.get(check);
     if (!log) this.logs.set(check, (log = this.deps.log.child({ check: spec.name, kind: spec.kind, target: spec.target.name })));
     const results = await runCheck(check, { signal, clock: this.deps.clock, log });
+    const kind = this.deps.registry.get(spec.kind);
+    if (kind && this.deps.trigger) await this.deps.trigger.attach(kind, results, signal);
     for (const result of results) {
       // A cancelled run (shutdown, reload) says nothing about the target: no problem event.
       const event = result.error?.code === 'ABORTED' ? undefined : problemEvent(this.deps.identity(), spec, result);

@@ -32,3 +32,20 @@ export const systemClock: Clock = {
 export function elapsedMs(fromNs: bigint, toNs: bigint): number {
   return Number(toNs - fromNs) / 1e6;
 }
+
+/** Waits `ms` on `clock`; resolves early (never rejects) when `signal` aborts. */
+export function pause(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      signal?.removeEventListener('abort', done);
+      cancel();
+      resolve();
+    };
+    const cancel = clock.setTimer(ms, done);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -20,6 +20,7 @@ export const FAILURE_CODES = {
   ICMP_PARAMETER_PROBLEM: 'A router rejected the probe\'s header (parameter problem). Check the tos and payload_size settings.',
   ICMP_UNAVAILABLE: 'This agent cannot send ICMP: raw sockets need CAP_NET_RAW (the message says how to grant it). Other check kinds keep running.',
   ICMP_SEND_FAILED: 'The kernel refused to send the probe (e.g. no route, or a source_address not on this host); the message carries the system error.',
+  TRACE_INCOMPLETE: 'The trace did not reach the destination: the path goes silent after the last responding hop (in the message). Look there: a filter or a broken route.',
   TIMEOUT: 'The run did not finish before its timeout. Raise timeout: or look at the slowest phase.',
   ABORTED: 'The run was cancelled (the agent is shutting down or the check left the config).',
   INTERNAL: 'A bug in Vantage: the check threw instead of returning a result. Please report it with the event.',

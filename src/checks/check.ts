@@ -55,6 +55,8 @@ export interface RunContext {
   signal: AbortSignal;
   clock: Clock;
   log: Logger;
+  /** Long checks (traceroute) report how far they are; the CLI draws a progress bar from it. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -108,6 +110,11 @@ export interface CheckKind<S extends object = Record<string, unknown>, F extends
   readonly metrics: readonly KindMetric<F>[];
   /** Cross-field rules; `timeoutMs` is the check's run deadline. */
   checkSettings(target: TargetSpec, settings: S, timeoutMs: number): SettingsProblem[];
+  /**
+   * Whether a failed result means "the name resolved but this IP did not answer": such results
+   * may trigger a traceroute of the IP (see triggered-trace.ts). Absent: never.
+   */
+  silentIp?(result: CheckResult<F>): boolean;
   parseProbeTarget(arg: string): ProbeTarget;
   create(spec: CheckSpec<S>, net: NetDeps): Check<F>;
 }

@@ -1,6 +1,7 @@
 import type { CheckKind } from './check.js';
 import { icmpKind } from './icmp/index.js';
 import { tcpKind } from './tcp/index.js';
+import { tracerouteKind } from './traceroute/index.js';
 
 /** An explicit set of check kinds: no global state, so tests can build one with fakes. */
 export class CheckRegistry {
@@ -29,5 +30,5 @@ export class CheckRegistry {
 /** Every kind Vantage ships. A new kind is one folder under checks/ and one entry here. */
 export function builtinRegistry(): CheckRegistry {
   // Each kind is typed by its own settings and fields; the registry holds them by the common contract.
-  return new CheckRegistry([tcpKind as unknown as CheckKind, icmpKind as unknown as CheckKind]);
+  return new CheckRegistry([tcpKind as unknown as CheckKind, icmpKind as unknown as CheckKind, tracerouteKind as unknown as CheckKind]);
 }

@@ -1,4 +1,5 @@
 import { CheckExecutor } from '../check-executor.js';
+import { TraceTrigger } from '../triggered-trace.js';
 import type { CheckResult } from '../checks/check.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { instantiate } from '../check-jobs.js';
@@ -33,7 +34,8 @@ export async function onceCommand(argv: readonly string[]): Promise<number> {
     return printConfigError(err);
   }
   const net = systemNet(systemClock);
-  const executor = new CheckExecutor({ clock: systemClock, log, identity: () => config.agent });
+  const trigger = new TraceTrigger(net.icmp, systemClock, config.triggeredTraceroute);
+  const executor = new CheckExecutor({ clock: systemClock, log, identity: () => config.agent, registry, trigger });
   const scheduler = new Scheduler(systemClock, config.maxConcurrentRuns);
   const all: CheckResult[] = [];
   await Promise.all(

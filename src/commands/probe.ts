@@ -1,10 +1,11 @@
 import { pino } from 'pino';
 import { z } from 'zod';
 import { CheckExecutor } from '../check-executor.js';
+import { TraceTrigger } from '../triggered-trace.js';
 import type { CheckKind, CheckSpec } from '../checks/check.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
-import { DEFAULT_TIMEOUT_MS } from '../config/agent-config.js';
+import { DEFAULT_TIMEOUT_MS, DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
 import { checkCommonShape } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -48,6 +49,8 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
   const executor = new CheckExecutor({
     clock: systemClock,
     log,
+    registry,
+    trigger: new TraceTrigger(net.icmp, systemClock, DEFAULT_TRIGGERED_TRACEROUTE),
     identity: () => ({ id: hostname(), region: '', carrier: '', networkType: '', labels: {} }),
   });
   let ok = false;

@@ -15,12 +15,32 @@ export interface ListenAddress {
   port: number;
 }
 
+/** Tracing an IP that resolved but stayed silent (see triggered-trace.ts). */
+export interface TriggeredTracerouteConfig {
+  enabled: boolean;
+  maxIps: number;
+  maxHops: number;
+  probesPerHop: number;
+  probeTimeoutMs: number;
+  minIntervalMs: number;
+}
+
+export const DEFAULT_TRIGGERED_TRACEROUTE: TriggeredTracerouteConfig = {
+  enabled: true,
+  maxIps: 3,
+  maxHops: 30,
+  probesPerHop: 2,
+  probeTimeoutMs: 1_000,
+  minIntervalMs: 300_000,
+};
+
 /** A validated, frozen config. */
 export interface AgentConfig {
   file: string;
   agent: AgentIdentity;
   listen: ListenAddress;
   maxConcurrentRuns: number;
+  triggeredTraceroute: TriggeredTracerouteConfig;
   checks: readonly CheckSpec[];
 }
 

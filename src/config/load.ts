@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import type { CheckSpec, TargetSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
-import { DEFAULT_LISTEN, deepFreeze, parseListen, RESERVED_LABELS } from './agent-config.js';
+import { DEFAULT_LISTEN, DEFAULT_TRIGGERED_TRACEROUTE, deepFreeze, parseListen, RESERVED_LABELS } from './agent-config.js';
 import type { AgentConfig, AgentIdentity } from './agent-config.js';
 import { CheckEntries } from './check-entry.js';
 import type { Defaults } from './check-entry.js';
@@ -75,7 +75,16 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
     networkType: agent.data.network_type,
     labels: agent.data.labels,
   };
-  return { agent: identity, listen, maxConcurrentRuns: top.data.max_concurrent_runs, checks };
+  const trace = top.data.triggered_traceroute;
+  const triggeredTraceroute = {
+    enabled: trace.enabled,
+    maxIps: trace.max_ips,
+    maxHops: trace.max_hops,
+    probesPerHop: trace.probes_per_hop,
+    probeTimeoutMs: trace.probe_timeout ?? DEFAULT_TRIGGERED_TRACEROUTE.probeTimeoutMs,
+    minIntervalMs: trace.min_interval ?? DEFAULT_TRIGGERED_TRACEROUTE.minIntervalMs,
+  };
+  return { agent: identity, listen, maxConcurrentRuns: top.data.max_concurrent_runs, triggeredTraceroute, checks };
 }
 
 function buildTargets(rawTargets: readonly unknown[], report: Reporter, registry: CheckRegistry, defaults: Defaults): CheckSpec[] {

@@ -84,6 +84,22 @@ export const targetSchema = z.strictObject({
   checks: z.array(z.unknown()).min(1),
 });
 
+/** When a silent IP triggers a traceroute of itself (see triggered-trace.ts). */
+export const triggeredTracerouteSchema = z.strictObject({
+  /** Trace silent IPs at all. Default true. */
+  enabled: z.boolean().default(true),
+  /** At most this many failing IPs traced per run. Default 3. */
+  max_ips: z.number().int().min(1).max(16).default(3),
+  /** Highest TTL probed. Default 30. */
+  max_hops: z.number().int().min(1).max(64).default(30),
+  /** Probes per hop. Default 2. */
+  probes_per_hop: z.number().int().min(1).max(10).default(2),
+  /** Longest wait for one probe. Default 1s. */
+  probe_timeout: durationSchema.optional(),
+  /** An IP is traced again only after this long. Default 5m. */
+  min_interval: durationSchema.optional(),
+});
+
 /** The top level; `agent`, `defaults` and each target are parsed on their own so one mistake hides none. */
 export const configSchema = z.strictObject({
   agent: z.unknown().optional(),
@@ -92,6 +108,7 @@ export const configSchema = z.strictObject({
   defaults: z.unknown().optional(),
   /** Cap on runs in flight at once across all checks. Default 64. */
   max_concurrent_runs: z.number().int().min(1).max(10_000).default(64),
+  triggered_traceroute: triggeredTracerouteSchema.default({ enabled: true, max_ips: 3, max_hops: 30, probes_per_hop: 2 }),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });
 

@@ -28,6 +28,12 @@ describe('echo requests', () => {
     expect(inetChecksum(p)).toBe(0); // a correct checksum sums to zero over the whole message
   });
 
+  it('keep one checksum for every sequence when asked to (Paris probing)', () => {
+    const sums = new Set([0, 1, 2, 300, 65_535].map((seq) => echoRequest(4, 0x1234, seq, Buffer.alloc(30, 7), true).readUInt16BE(2)));
+    expect(sums.size).toBe(1);
+    for (const seq of [0, 9, 65_535]) expect(inetChecksum(echoRequest(4, 0x1234, seq, Buffer.alloc(30, 7), true))).toBe(0);
+  });
+
   it('leave the ICMPv6 checksum to the kernel', () => {
     const p = echoRequest(6, 1, 2, Buffer.alloc(4));
     expect([p[0], p.readUInt16BE(2)]).toEqual([128, 0]);

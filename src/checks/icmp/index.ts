@@ -41,6 +41,8 @@ export const icmpKind: CheckKind<IcmpSettings, IcmpFields> = {
     }];
   },
 
+  silentIp: (result) => result.error?.code === 'ICMP_NO_REPLY',
+
   parseProbeTarget(arg: string): ProbeTarget {
     return { host: stripBrackets(arg), settings: {} };
   },

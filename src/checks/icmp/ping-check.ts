@@ -1,4 +1,4 @@
-import { elapsedMs } from '../../clock.js';
+import { elapsedMs, pause } from '../../clock.js';
 import { abortedByDeadline, CheckFailure } from '../../errors.js';
 import type { EchoOutcome } from '../../net/icmp/icmp-engine.js';
 import { unreachableReason } from '../../net/icmp/packet.js';
@@ -33,7 +33,7 @@ export class PingCheck implements Check<IcmpFields> {
     let duplicates = 0;
     const outcomes: Array<Promise<EchoOutcome>> = [];
     for (let i = 0; i < s.count && !ctx.signal.aborted; i++) {
-      if (i > 0) await pause(ctx, spacing);
+      if (i > 0) await pause(ctx.clock, spacing, ctx.signal);
       if (ctx.signal.aborted) break;
       outcomes.push(
         this.net.icmp.echo({
@@ -107,14 +107,3 @@ function failureOf(
   return new CheckFailure('ICMP_NO_REPLY', `no reply from ${address} to ${sent} echo request${sent === 1 ? '' : 's'}`, 'ping');
 }
 
-function pause(ctx: RunContext, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      ctx.signal.removeEventListener('abort', done);
-      cancel();
-      resolve();
-    };
-    const cancel = ctx.clock.setTimer(ms, done);
-    ctx.signal.addEventListener('abort', done, { once: true });
-  });
-}

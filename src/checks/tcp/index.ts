@@ -26,6 +26,9 @@ export const tcpKind: CheckKind<TcpSettings, TcpFields> = {
     return [{ path: [], message: `tcp check on target "${target.name}" needs a port (set port:, or give the target a url:)` }];
   },
 
+  // A connect that times out is a silent IP as much as an unanswered ping (a refused one is not).
+  silentIp: (result) => result.error?.code === 'TCP_TIMEOUT',
+
   parseProbeTarget(arg: string): ProbeTarget {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
       const url = new URL(arg);

@@ -24,6 +24,8 @@ export interface EchoRequest {
   signal?: AbortSignal;
   /** Called for each further echo reply to this probe (a duplicate). */
   onDuplicate?: () => void;
+  /** Keep the ICMP checksum independent of the sequence (flow-stable "Paris" probing). */
+  constantChecksum?: boolean;
 }
 
 export type EchoOutcome =
@@ -113,7 +115,7 @@ export class IcmpEngine {
       const entry: Pending = {
         key,
         request,
-        packet: echoRequest(request.family, key >>> 16, key & 0xffff, payload),
+        packet: echoRequest(request.family, key >>> 16, key & 0xffff, payload, request.constantChecksum ?? false),
         sentNs: 0n,
         resolve: (outcome) => {
           entry.cleanup();

@@ -20,13 +20,19 @@ export type IcmpMessage =
   /** An error about one of our echo requests: `id`/`seq` come from the quoted request. */
   | { kind: IcmpErrorKind; code: number; id: number; seq: number; ttl: number; from: string; quotedDestination: string };
 
-/** An echo request: type, code 0, checksum, identifier, sequence, then `payload`. */
-export function echoRequest(family: IcmpFamily, id: number, seq: number, payload: Buffer): Buffer {
-  const packet = Buffer.alloc(8 + payload.length);
+/**
+ * An echo request: type, code 0, checksum, identifier, sequence, then `payload`. With
+ * `constantChecksum` the first two payload bytes are set to the one's complement of the sequence,
+ * so the checksum is the same whatever the sequence: load balancers that hash the ICMP header
+ * ("Paris traceroute") then send every probe of a trace along one path.
+ */
+export function echoRequest(family: IcmpFamily, id: number, seq: number, payload: Buffer, constantChecksum = false): Buffer {
+  const packet = Buffer.alloc(8 + Math.max(payload.length, constantChecksum ? 2 : 0));
   packet[0] = ECHO_REQUEST[family];
   packet.writeUInt16BE(id & 0xffff, 4);
   packet.writeUInt16BE(seq & 0xffff, 6);
   payload.copy(packet, 8);
+  if (constantChecksum) packet.writeUInt16BE(~seq & 0xffff, 8);
   // The kernel computes ICMPv6 checksums (they cover a pseudo-header); ICMPv4's is ours.
   if (family === 4) packet.writeUInt16BE(inetChecksum(packet), 2);
   return packet;

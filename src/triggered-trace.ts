@@ -1,0 +1,78 @@
+import { setMaxListeners } from 'node:events';
+import type { CheckKind, CheckResult } from './checks/check.js';
+import { trace } from './checks/traceroute/trace.js';
+import type { TraceHop } from './checks/traceroute/trace.js';
+import type { Clock } from './clock.js';
+import type { TriggeredTracerouteConfig } from './config/agent-config.js';
+import { abortedByDeadline } from './errors.js';
+import type { IcmpPort } from './net/net-deps.js';
+
+/** What a triggered trace adds to a failed result (its `traceroute` field). */
+export interface AttachedTrace {
+  reached: boolean;
+  hops: TraceHop[];
+  routeHash: string;
+  lastRespondingHop: number;
+}
+
+/**
+ * "DNS is fine but the IP does not answer" is undiagnosable without the path, so such a failure
+ * traces the IP at once and attaches the path to the run's record and problem event. The rules:
+ * only when the name's FIRST address (resolver order, which clients try first) is silent; then
+ * the silent addresses in order, at most `maxIps` per run; an IP at most once per `minInterval`.
+ */
+export class TraceTrigger {
+  private readonly lastTraced = new Map<string, number>();
+
+  constructor(
+    private readonly icmp: IcmpPort,
+    private readonly clock: Clock,
+    private config: TriggeredTracerouteConfig,
+  ) {}
+
+  reconfigure(config: TriggeredTracerouteConfig): void {
+    this.config = config;
+  }
+
+  /** Traces the qualifying IPs of one run and sets `traceroute` on their results. */
+  async attach(kind: CheckKind, results: CheckResult[], signal: AbortSignal): Promise<void> {
+    if (!this.config.enabled || !kind.silentIp) return;
+    const isSilent = (r: CheckResult): boolean => r.ip !== undefined && !r.ok && kind.silentIp!(r);
+    const first = results[0];
+    if (!first || !isSilent(first)) return;
+    const now = this.clock.wallMs();
+    const chosen = results
+      .filter(isSilent)
+      .slice(0, this.config.maxIps)
+      .filter((r) => now - (this.lastTraced.get(r.ip!) ?? Number.NEGATIVE_INFINITY) >= this.config.minIntervalMs);
+    if (chosen.length === 0) return;
+    // The run's deadline has usually passed (the check waited for silence): the trace gets its
+    // own budget, and only a cancellation (shutdown, reload) stops it.
+    const stop = new AbortController();
+    setMaxListeners(0, stop.signal);
+    const onAbort = (): void => {
+      if (!abortedByDeadline(signal)) stop.abort(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.all(
+        chosen.map(async (result) => {
+          this.lastTraced.set(result.ip!, now);
+          const path = await trace(this.icmp, this.clock, {
+            address: result.ip!,
+            family: result.ip!.includes(':') ? 6 : 4,
+            maxHops: this.config.maxHops,
+            probesPerHop: this.config.probesPerHop,
+            probeTimeoutMs: this.config.probeTimeoutMs,
+            signal: stop.signal,
+          });
+          const attached: AttachedTrace = { reached: path.reached, hops: path.hops, routeHash: path.routeHash, lastRespondingHop: path.lastRespondingHop };
+          (result as CheckResult & { traceroute?: AttachedTrace }).traceroute = attached;
+        }),
+      );
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
