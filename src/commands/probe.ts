@@ -7,10 +7,10 @@ import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
 import { DEFAULT_TIMEOUT_MS, DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
 import { checkCommonShape } from '../config/schema.js';
-import { UsageError } from '../errors.js';
+import { RunCancelled, RunDeadlineExceeded, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { systemNet } from '../net/system-net.js';
-import { Scheduler } from '../schedule/scheduler.js';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { logLevel, parseArgs, scalarValue } from './args.js';
 import { printHelp, printResults } from './print.js';
@@ -53,19 +53,37 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
     trigger: new TraceTrigger(net.icmp, systemClock, DEFAULT_TRIGGERED_TRACEROUTE),
     identity: () => ({ id: hostname(), region: '', carrier: '', networkType: '', labels: {} }),
   });
-  let ok = false;
-  await new Scheduler(systemClock, 1).runNow({
-    name: spec.name,
-    timeoutMs: spec.timeoutMs,
-    run: async (signal) => {
-      const results = await executor.execute(check, signal);
-      printResults(results, args.flags.has('json'));
-      ok = results.every((r) => r.ok);
+  // Ctrl-C cancels the run; what was measured so far (a partial path) is still printed.
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const interrupt = (): void => controller.abort(new RunCancelled('interrupted'));
+  process.once('SIGINT', interrupt);
+  const deadline = setTimeout(() => controller.abort(new RunDeadlineExceeded(spec.timeoutMs)), spec.timeoutMs);
+  const bar = process.stderr.isTTY ? progressBar() : undefined;
+  try {
+    const results = await executor.execute(check, controller.signal, bar?.update);
+    bar?.clear();
+    printResults(results, args.flags.has('json'));
+    if (controller.signal.reason instanceof RunCancelled) return 130;
+    return results.every((r) => r.ok) ? 0 : 1;
+  } finally {
+    clearTimeout(deadline);
+    process.off('SIGINT', interrupt);
+    net.icmp.close();
+    log.flush();
+  }
+}
+
+/** A one-line progress bar on a terminal's stderr: `[#####.........] 5/30`. */
+function progressBar(): { update: (done: number, total: number) => void; clear: () => void } {
+  const width = 30;
+  return {
+    update: (done, total) => {
+      const filled = total > 0 ? Math.round((done / total) * width) : 0;
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
     },
-  });
-  net.icmp.close();
-  log.flush();
-  return ok ? 0 : 1;
+    clear: () => process.stderr.write(`\r${' '.repeat(width + 12)}\r`),
+  };
 }
 
 /** A check spec from the command line, validated by the same schema as the YAML. */

@@ -30,7 +30,8 @@ table inet lab {
     ip6 daddr ${targetLan(BLACKHOLE_LAN).v6} drop
   }
 }`));
-  // Random loss towards one address on the last link, per packet (numgen random).
+  // Random loss towards one address on the last link, per packet (numgen random); and the ECMP
+  // choice: a hash of the ICMP checksum marks the packet for one branch of the diamond.
   const permille = Math.round(truth.lossy.lossRate * 1000);
   jobs.push(load(routers[routers.length - 1]!, `
 table inet lab {
@@ -38,6 +39,10 @@ table inet lab {
     type filter hook forward priority 0; policy accept;
     ip daddr ${truth.lossy.v4} numgen random mod 1000 < ${permille} drop
     ip6 daddr ${truth.lossy.v6} numgen random mod 1000 < ${permille} drop
+  }
+  chain lab_ecmp {
+    type filter hook prerouting priority mangle; policy accept;
+    ip daddr ${truth.ecmp.v4} meta mark set jhash icmp checksum mod 2 offset 1
   }
 }`));
   await Promise.all(jobs);

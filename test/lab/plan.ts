@@ -4,8 +4,13 @@
  *
  *   agent --link0-- r1 --link1-- r2 ... rN --+-- hosts   (198.19.1.0/24: web, DNS, up/silent IPs)
  *                                            +-- echo    (198.19.2.0/24: delayed user-space responder)
- *   rN also routes 198.19.3.0/24 as `unreachable` (ICMP host unreachable) and 198.19.4.0/24 as
- *   `blackhole` (silence).
+ *   rN also routes 198.19.3.0/24 as `unreachable` (ICMP host unreachable) and 198.19.4.0/24 into
+ *   silence (dropped in the hosts namespace).
+ *
+ *   ECMP diamond (IPv4): rN --lan8-- ea --lan10--+
+ *                        rN --lan9-- eb --lan11--+-- ecmp (198.19.7.10 on its loopback)
+ *   rN picks ea or eb per packet by a hash of the ICMP checksum (nft jhash + fwmark routing), as
+ *   load balancers hash the first bytes of the transport header.
  */
 
 export interface LabSpec {
@@ -70,6 +75,9 @@ export const HOSTS_LAN = 1;
 export const ECHO_LAN = 2;
 export const UNREACHABLE_LAN = 3;
 export const BLACKHOLE_LAN = 4;
+export const ECMP_TARGET_LAN = 7;
+/** Links of the diamond: rN-ea, rN-eb, ea-ecmp, eb-ecmp. */
+export const ECMP_LINKS = { a: 8, b: 9, aTarget: 10, bTarget: 11 } as const;
 
 /** Host parts on the hosts LAN. */
 const HOST = {
@@ -97,7 +105,7 @@ export interface DnsRecordSet {
 export interface LabTruth {
   prefix: string;
   spec: ResolvedSpec;
-  namespaces: { agent: string; routers: string[]; hosts: string; echo: string };
+  namespaces: { agent: string; routers: string[]; hosts: string; echo: string; ecmpA: string; ecmpB: string; ecmp: string };
   agent: DualStack;
   /** Router j's address as traceroute shows it (its agent-facing side), hop j = index + 1. */
   hops: DualStack[];
@@ -108,6 +116,8 @@ export interface LabTruth {
   lossy: DualStack & { lossRate: number };
   unreachable: DualStack;
   blackhole: DualStack;
+  /** Behind the diamond: hop `hop` is one of `branches` depending on the probe's ICMP checksum. */
+  ecmp: { v4: string; hop: number; branches: string[] };
   dns: {
     zone: string;
     auth: DualStack;
@@ -166,6 +176,9 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
       routers: Array.from({ length: spec.routers }, (_, i) => `${prefix}r${i + 1}`),
       hosts: `${prefix}hosts`,
       echo: `${prefix}echo`,
+      ecmpA: `${prefix}ea`,
+      ecmpB: `${prefix}eb`,
+      ecmp: `${prefix}ecmp`,
     },
     agent: linkAddress(0, 'left'),
     hops: Array.from({ length: spec.routers }, (_, i) => linkAddress(i, 'right')),
@@ -176,6 +189,7 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
     lossy: { ...hostsAddr(HOST.lossy), lossRate: spec.lossRate },
     unreachable: targetAddress(UNREACHABLE_LAN, 10),
     blackhole: targetAddress(BLACKHOLE_LAN, 10),
+    ecmp: { v4: targetAddress(ECMP_TARGET_LAN, 10).v4, hop: spec.routers + 1, branches: [targetAddress(ECMP_LINKS.a, 2).v4, targetAddress(ECMP_LINKS.b, 2).v4] },
     dns: {
       zone: ZONE,
       auth: hostsAddr(HOST.dnsAuth),

@@ -1,5 +1,5 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { BLACKHOLE_LAN, ECHO_LAN, HOSTS_LAN, hostsLanAddresses, linkAddress, targetAddress, targetLan, UNREACHABLE_LAN } from './plan.js';
+import { BLACKHOLE_LAN, ECHO_LAN, ECMP_LINKS, HOSTS_LAN, hostsLanAddresses, linkAddress, targetAddress, targetLan, UNREACHABLE_LAN } from './plan.js';
 import type { LabTruth } from './plan.js';
 import { ipBatch, must, run } from './shell.js';
 
@@ -13,7 +13,7 @@ export function prefixFor(pid: number): string {
 
 export function allNamespaces(truth: LabTruth): string[] {
   const ns = truth.namespaces;
-  return [ns.agent, ...ns.routers, ns.hosts, ns.echo];
+  return [ns.agent, ...ns.routers, ns.hosts, ns.echo, ns.ecmpA, ns.ecmpB, ns.ecmp];
 }
 
 /** Lab namespaces present on the machine, grouped by prefix. */
@@ -68,7 +68,7 @@ const ECHO_SYSCTLS = [...HOST_SYSCTLS, 'net.ipv4.icmp_echo_ignore_all=1', 'net.i
 
 /** Builds namespaces, veth links, addresses and routes. Touches nothing outside the lab. */
 export async function buildTopology(truth: LabTruth): Promise<void> {
-  const { agent, routers, hosts, echo } = truth.namespaces;
+  const { agent, routers, hosts, echo, ecmpA, ecmpB, ecmp } = truth.namespaces;
   const last = routers[routers.length - 1]!;
   const n = routers.length;
   await ipBatch(allNamespaces(truth).map((ns) => `netns add ${ns}`));
@@ -76,7 +76,7 @@ export async function buildTopology(truth: LabTruth): Promise<void> {
   // DAD would otherwise hold every first IPv6 packet for about a second.
   await Promise.all(
     allNamespaces(truth).map((ns) => {
-      const role = ns === agent || ns === hosts ? HOST_SYSCTLS : ns === echo ? ECHO_SYSCTLS : ROUTER_SYSCTLS;
+      const role = ns === agent || ns === hosts || ns === ecmp ? HOST_SYSCTLS : ns === echo ? ECHO_SYSCTLS : ROUTER_SYSCTLS;
       return must(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...NO_DAD, ...role]);
     }),
   );
@@ -87,6 +87,10 @@ export async function buildTopology(truth: LabTruth): Promise<void> {
   for (let k = 0; k < n; k++) linkCmds.push(`link add l${k} netns ${chain[k]} type veth peer name l${k} netns ${chain[k + 1]}`);
   linkCmds.push(`link add t${HOSTS_LAN} netns ${last} type veth peer name t${HOSTS_LAN} netns ${hosts}`);
   linkCmds.push(`link add t${ECHO_LAN} netns ${last} type veth peer name t${ECHO_LAN} netns ${echo}`);
+  const L = ECMP_LINKS;
+  for (const [lan, left, right] of [[L.a, last, ecmpA], [L.b, last, ecmpB], [L.aTarget, ecmpA, ecmp], [L.bTarget, ecmpB, ecmp]] as const) {
+    linkCmds.push(`link add t${lan} netns ${left} type veth peer name t${lan} netns ${right}`);
+  }
   await ipBatch(linkCmds);
 
   const perNs = new Map<string, string[]>(allNamespaces(truth).map((ns) => [ns, ['link set lo up']]));
@@ -128,10 +132,47 @@ export async function buildTopology(truth: LabTruth): Promise<void> {
   add(last, `route add unreachable ${unreach.v4}`, `route add unreachable ${unreach.v6}`);
   add(last, `route add ${hole.v4} via ${hostsMain.v4}`, `route add ${hole.v6} via ${hostsMain.v6}`);
 
+  addEcmpDiamond(truth, add, addr);
   await Promise.all([...perNs].map(([ns, cmds]) => ipBatch(cmds, ns)));
 
   // `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf: processes in the agent namespace
   // then resolve through the lab's authoritative server, as an agent would through its resolver.
   await mkdir(`/etc/netns/${agent}`, { recursive: true });
   await writeFile(`/etc/netns/${agent}/resolv.conf`, `nameserver ${truth.dns.auth.v4}\noptions timeout:1 attempts:1\n`);
+}
+
+/**
+ * The diamond's addresses and routes. The last router sends the ECMP target to table 101 (via ea)
+ * or 102 (via eb) by the packet mark nft sets from the ICMP checksum (faults.ts); the return path
+ * always goes through ea, as asymmetric paths often do.
+ */
+function addEcmpDiamond(
+  truth: LabTruth,
+  add: (ns: string, ...cmds: string[]) => void,
+  addr: (ns: string, dev: string, v4: string, v6: string) => void,
+): void {
+  const { routers, ecmpA, ecmpB, ecmp } = truth.namespaces;
+  const last = routers[routers.length - 1]!;
+  const L = ECMP_LINKS;
+  const side = (lan: number, host: number) => targetAddress(lan, host);
+  addr(last, `t${L.a}`, side(L.a, 1).v4, side(L.a, 1).v6);
+  addr(last, `t${L.b}`, side(L.b, 1).v4, side(L.b, 1).v6);
+  addr(ecmpA, `t${L.a}`, side(L.a, 2).v4, side(L.a, 2).v6);
+  addr(ecmpB, `t${L.b}`, side(L.b, 2).v4, side(L.b, 2).v6);
+  addr(ecmpA, `t${L.aTarget}`, side(L.aTarget, 1).v4, side(L.aTarget, 1).v6);
+  addr(ecmpB, `t${L.bTarget}`, side(L.bTarget, 1).v4, side(L.bTarget, 1).v6);
+  addr(ecmp, `t${L.aTarget}`, side(L.aTarget, 2).v4, side(L.aTarget, 2).v6);
+  addr(ecmp, `t${L.bTarget}`, side(L.bTarget, 2).v4, side(L.bTarget, 2).v6);
+  add(ecmp, `addr add ${truth.ecmp.v4}/32 dev lo`, `route add default via ${side(L.aTarget, 1).v4}`);
+  for (const [ns, up, down] of [[ecmpA, L.a, L.aTarget], [ecmpB, L.b, L.bTarget]] as const) {
+    add(ns, `route add ${truth.ecmp.v4}/32 via ${side(down, 2).v4}`, `route add 198.18.0.0/24 via ${side(up, 1).v4}`);
+  }
+  add(
+    last,
+    `route add ${truth.ecmp.v4}/32 via ${side(L.a, 2).v4}`,
+    `route add ${truth.ecmp.v4}/32 via ${side(L.a, 2).v4} table 101`,
+    `route add ${truth.ecmp.v4}/32 via ${side(L.b, 2).v4} table 102`,
+    'rule add fwmark 1 table 101',
+    'rule add fwmark 2 table 102',
+  );
 }
