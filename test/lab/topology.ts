@@ -3,12 +3,14 @@ import { BLACKHOLE_LAN, ECHO_LAN, ECMP_LINKS, HOSTS_LAN, hostsLanAddresses, link
 import type { LabTruth } from './plan.js';
 import { ipBatch, must, run } from './shell.js';
 
-/** Names of every lab namespace start with this, then the owner's pid: `vlab<pid>-`. */
+/** Names of every lab namespace start with this, the owner's pid and a letter: `vlab<pid>a-`. */
 export const PREFIX_BASE = 'vlab';
-const PREFIX_RE = new RegExp(`^${PREFIX_BASE}(\\d+)-`);
+const PREFIX_RE = new RegExp(`^${PREFIX_BASE}(\\d+)[a-z]*-`);
+let labsMade = 0;
 
+/** A prefix no other lab of this process (nor of any live process) uses. */
 export function prefixFor(pid: number): string {
-  return `${PREFIX_BASE}${pid}-`;
+  return `${PREFIX_BASE}${pid}${String.fromCharCode(97 + (labsMade++ % 26))}-`;
 }
 
 export function allNamespaces(truth: LabTruth): string[] {

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { routeHash, trace } from '../../src/checks/traceroute/trace.js';
+import { TraceTrigger } from '../../src/triggered-trace.js';
+import { icmpKind } from '../../src/checks/icmp/index.js';
+import type { CheckKind, CheckResult } from '../../src/checks/check.js';
+import { DEFAULT_TRIGGERED_TRACEROUTE } from '../../src/config/agent-config.js';
+import type { EchoOutcome, EchoRequest } from '../../src/net/icmp/icmp-engine.js';
+import type { IcmpPort } from '../../src/net/net-deps.js';
+import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
+
+interface PathSpec {
+  /** Router addresses, hop 1 first; null for a router that sends no Time Exceeded. */
+  routers: Array<string | null>;
+  /** How the destination (one hop after the last router) answers: reply, silence, or unreachable from the last router. */
+  destination: 'reply' | 'silent' | 'unreachable';
+  rttMs: number;
+}
+
+/** A simulated path: answers each probe by its TTL after `rttMs` of fake time. */
+function fakePath(clock: FakeClock, path: PathSpec) {
+  const requests: EchoRequest[] = [];
+  const port: IcmpPort = {
+    echo: (req) => {
+      requests.push(req);
+      return new Promise<EchoOutcome>((resolve) => {
+        const ttl = req.ttl ?? 64;
+        const rttNs = BigInt(path.rttMs * 1e6);
+        let answer: EchoOutcome | undefined;
+        if (ttl <= path.routers.length) {
+          const router = path.routers[ttl - 1];
+          if (router) answer = { status: 'time-exceeded', code: 0, rttNs, from: router };
+        } else if (path.destination === 'reply') {
+          answer = { status: 'reply', rttNs, ttl: 60, from: req.address, kernelStamp: true };
+        } else if (path.destination === 'unreachable') {
+          answer = { status: 'unreachable', code: 1, rttNs, from: path.routers.at(-1)! };
+        }
+        const cancelAnswer = answer ? clock.setTimer(path.rttMs, () => resolve(answer!)) : () => undefined;
+        const cancelTimeout = clock.setTimer(req.timeoutMs, () => resolve({ status: 'timeout' }));
+        req.signal?.addEventListener('abort', () => {
+          cancelAnswer();
+          cancelTimeout();
+          resolve({ status: 'aborted' });
+        });
+      });
+    },
+  };
+  return { port, requests };
+}
+
+async function runTrace(clock: FakeClock, path: PathSpec, opts: { maxHops?: number; signal?: AbortSignal; stepsMs?: number } = {}) {
+  const { port, requests } = fakePath(clock, path);
+  const progress: Array<[number, number]> = [];
+  const started = clock.wallMs();
+  let finished = 0;
+  const result = trace(port, clock, {
+    address: '192.0.2.99',
+    family: 4,
+    maxHops: opts.maxHops ?? 30,
+    probesPerHop: 3,
+    probeTimeoutMs: 1_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onProgress: (done, total) => progress.push([done, total]),
+  }).then((r) => {
+    finished = clock.wallMs();
+    return r;
+  });
+  for (let i = 0; i < (opts.stepsMs ?? 2_000); i++) await clock.advance(1);
+  return { result: await result, elapsedMs: finished - started, requests, progress };
+}
+
+const eight = ['10.0.0.1', '10.0.1.1', '10.0.2.1', '10.0.3.1', null, '10.0.5.1', '10.0.6.1', '10.0.7.1'];
+
+describe('trace', () => {
+  it('finds every hop in about one round trip, probing all TTLs at once with one checksum', async () => {
+    const clock = new FakeClock();
+    const { result, elapsedMs, requests } = await runTrace(clock, { routers: eight.map((r) => r ?? '10.0.4.1'), destination: 'reply', rttMs: 20 });
+    expect(result.reached).toBe(true);
+    expect(result.hops.map((h) => h.addresses[0])).toEqual([...eight.map((r) => r ?? '10.0.4.1'), '192.0.2.99']);
+    expect(result.hops.every((h) => h.loss === 0 && h.rttMs.length === 3)).toBe(true);
+    expect(elapsedMs).toBeLessThanOrEqual(20 + 2 * 10 + 2);
+    expect(requests.every((r) => r.constantChecksum === true)).toBe(true);
+    expect(Math.max(...requests.map((r) => r.ttl ?? 0))).toBe(30);
+  });
+
+  it('marks a silent hop * and gives it a few round trips once the destination answered, not the timeout', async () => {
+    const clock = new FakeClock();
+    const { result, elapsedMs } = await runTrace(clock, { routers: eight, destination: 'reply', rttMs: 20 });
+    expect(result.reached).toBe(true);
+    expect(result.hops[4]).toMatchObject({ ttl: 5, addresses: [], loss: 1 });
+    expect(result.lastRespondingHop).toBe(9);
+    expect(elapsedMs).toBeLessThan(20 + 5 * 20 + 5);
+  });
+
+  it('ends a blackholed destination one timeout after the start, keeping a short silent tail', async () => {
+    const clock = new FakeClock();
+    const { result, elapsedMs } = await runTrace(clock, { routers: eight, destination: 'silent', rttMs: 20 });
+    expect(result.reached).toBe(false);
+    expect(result.lastRespondingHop).toBe(8);
+    expect(result.hops.map((h) => h.addresses[0] ?? '*').slice(7)).toEqual(['10.0.7.1', '*', '*', '*']);
+    expect(elapsedMs).toBeLessThanOrEqual(1_000 + 2 * 10 + 2);
+  });
+
+  it('stops at an unreachable and marks it', async () => {
+    const clock = new FakeClock();
+    const { result } = await runTrace(clock, { routers: eight, destination: 'unreachable', rttMs: 5 });
+    expect(result.reached).toBe(false);
+    expect(result.hops.at(-1)).toMatchObject({ ttl: 9, addresses: ['10.0.7.1'], unreachable: 'host' });
+  });
+
+  it('honours max hops, reports progress up to the destination hop', async () => {
+    const clock = new FakeClock();
+    const { result, requests, progress } = await runTrace(clock, { routers: eight, destination: 'reply', rttMs: 5 }, { maxHops: 4 });
+    expect(Math.max(...requests.map((r) => r.ttl ?? 0))).toBe(4);
+    expect(result.hops).toHaveLength(4 + 0);
+    expect(result.reached).toBe(false);
+    expect(progress.at(-1)).toEqual([4, 4]);
+  });
+
+  it('returns the partial path when cancelled', async () => {
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    clock.setTimer(10, () => controller.abort());
+    const { result } = await runTrace(clock, { routers: eight, destination: 'reply', rttMs: 5 }, { signal: controller.signal, stepsMs: 50 });
+    expect(result.hops.slice(0, 4).map((h) => h.addresses[0])).toEqual(eight.slice(0, 4));
+  });
+
+  it('route hash changes with the route, not with RTTs', () => {
+    const hop = (a: string, rtt: number) => ({ ttl: 1, addresses: [a], rttMs: [rtt], loss: 0 });
+    expect(routeHash([hop('10.0.0.1', 1)])).toBe(routeHash([hop('10.0.0.1', 9)]));
+    expect(routeHash([hop('10.0.0.1', 1)])).not.toBe(routeHash([hop('10.0.0.2', 1)]));
+  });
+});
+
+describe('TraceTrigger', () => {
+  const silent = (ip: string): CheckResult => ({ check: 'c', kind: 'icmp', target: 't', ip, ok: false, error: { code: 'ICMP_NO_REPLY', message: '', phase: 'ping' }, startedAt: '', durationMs: 1, phasesMs: {} });
+  const fine = (ip: string): CheckResult => ({ ...silent(ip), ok: true, error: null });
+
+  async function attach(trigger: TraceTrigger, clock: FakeClock, results: CheckResult[]) {
+    const done = trigger.attach(icmpKind as unknown as CheckKind, results, new AbortController().signal);
+    for (let i = 0; i < 1_200; i++) await clock.advance(1);
+    await done;
+    await flushPromises();
+    return results.map((r) => ('traceroute' in r ? r.ip : null)).filter(Boolean);
+  }
+
+  it('traces only when the first address is silent, at most three, each IP once per interval', async () => {
+    const clock = new FakeClock();
+    const { port, requests } = fakePath(clock, { routers: eight, destination: 'silent', rttMs: 5 });
+    const trigger = new TraceTrigger(port, clock, DEFAULT_TRIGGERED_TRACEROUTE);
+    expect(await attach(trigger, clock, [fine('192.0.2.1'), silent('192.0.2.2')])).toEqual([]);
+    expect(requests).toHaveLength(0);
+    const traced = await attach(trigger, clock, [silent('192.0.2.2'), fine('192.0.2.1'), silent('192.0.2.3'), silent('192.0.2.4'), silent('192.0.2.5')]);
+    expect(traced).toEqual(['192.0.2.2', '192.0.2.3', '192.0.2.4']);
+    expect(await attach(trigger, clock, [silent('192.0.2.2'), silent('192.0.2.5')])).toEqual(['192.0.2.5']);
+    trigger.reconfigure({ ...DEFAULT_TRIGGERED_TRACEROUTE, enabled: false });
+    await clock.advance(DEFAULT_TRIGGERED_TRACEROUTE.minIntervalMs);
+    expect(await attach(trigger, clock, [silent('192.0.2.9')])).toEqual([]);
+  });
+});
