@@ -1,4 +1,4 @@
-import { BLACKHOLE_LAN, targetLan } from './plan.js';
+import { BLACKHOLE_LAN, targetLan, UNREACHABLE_LAN } from './plan.js';
 import type { LabTruth } from './plan.js';
 import { must } from './shell.js';
 
@@ -39,6 +39,8 @@ table inet lab {
     type filter hook forward priority 0; policy accept;
     ip daddr ${truth.lossy.v4} numgen random mod 1000 < ${permille} drop
     ip6 daddr ${truth.lossy.v6} numgen random mod 1000 < ${permille} drop
+    ip daddr ${targetLan(UNREACHABLE_LAN).v4} reject with icmp type host-unreachable
+    ip6 daddr ${targetLan(UNREACHABLE_LAN).v6} reject with icmpv6 type addr-unreachable
   }
   chain lab_ecmp {
     type filter hook prerouting priority mangle; policy accept;

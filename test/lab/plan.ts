@@ -4,8 +4,8 @@
  *
  *   agent --link0-- r1 --link1-- r2 ... rN --+-- hosts   (198.19.1.0/24: web, DNS, up/silent IPs)
  *                                            +-- echo    (198.19.2.0/24: delayed user-space responder)
- *   rN also routes 198.19.3.0/24 as `unreachable` (ICMP host unreachable) and 198.19.4.0/24 into
- *   silence (dropped in the hosts namespace).
+ *   rN rejects 198.19.3.0/24 with ICMP host unreachable, and 198.19.4.0/24 goes into silence
+ *   (dropped in the hosts namespace).
  *
  *   ECMP diamond (IPv4): rN --lan8-- ea --lan10--+
  *                        rN --lan9-- eb --lan11--+-- ecmp (198.19.7.10 on its loopback)
@@ -160,6 +160,8 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
       a: [silent[0]!.v4, up[0]!.v4, silent[1]!.v4, silent[2]!.v4, silent[3]!.v4],
       aaaa: [silent[0]!.v6, up[0]!.v6],
     },
+    // First record answers, a later one is silent: a failure that must NOT trigger a trace.
+    [`mixed.${ZONE}`]: { a: [up[1]!.v4, silent[1]!.v4], aaaa: [up[1]!.v6, silent[1]!.v6] },
     [`unreachable.${ZONE}`]: { a: [targetAddress(UNREACHABLE_LAN, 10).v4], aaaa: [targetAddress(UNREACHABLE_LAN, 10).v6] },
     [`blackhole.${ZONE}`]: { a: [targetAddress(BLACKHOLE_LAN, 10).v4], aaaa: [targetAddress(BLACKHOLE_LAN, 10).v6] },
     [`lossy.${ZONE}`]: { a: [hostsAddr(HOST.lossy).v4], aaaa: [hostsAddr(HOST.lossy).v6] },

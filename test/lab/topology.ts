@@ -125,15 +125,14 @@ export async function buildTopology(truth: LabTruth): Promise<void> {
     add(ns, `route add default via ${gw.v4}`, `route add default via ${gw.v6}`);
   }
   for (const a of hostsLanAddresses()) add(hosts, `addr add ${a.v4}/24 dev t${HOSTS_LAN}`, `addr add ${a.v6}/64 dev t${HOSTS_LAN} nodad`);
-  // Fault routes on the last router: ICMP host unreachable for one LAN; another LAN is routed on
-  // to the hosts namespace, which drops it (faults.ts). A `blackhole` route would not do: Linux
-  // discards such packets before the TTL check, so the last router itself would go silent.
-  const unreach = targetLan(UNREACHABLE_LAN);
-  const hole = targetLan(BLACKHOLE_LAN);
+  // The unreachable and blackhole LANs are routed on to the hosts namespace; on the way, the last
+  // router rejects one (ICMP host unreachable, faults.ts) and the hosts namespace drops the other.
+  // Not `unreachable`/`blackhole` routes: Linux rate-limits their errors per host with a global
+  // sysctl a lab must not touch, and discards blackholed packets before the TTL check.
   const hostsMain = targetAddress(HOSTS_LAN, 2);
-  add(last, `route add unreachable ${unreach.v4}`, `route add unreachable ${unreach.v6}`);
-  add(last, `route add ${hole.v4} via ${hostsMain.v4}`, `route add ${hole.v6} via ${hostsMain.v6}`);
-
+  for (const lan of [targetLan(UNREACHABLE_LAN), targetLan(BLACKHOLE_LAN)]) {
+    add(last, `route add ${lan.v4} via ${hostsMain.v4}`, `route add ${lan.v6} via ${hostsMain.v6}`);
+  }
   addEcmpDiamond(truth, add, addr);
   await Promise.all([...perNs].map(([ns, cmds]) => ipBatch(cmds, ns)));
 

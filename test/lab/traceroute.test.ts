@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { BIN } from '../helpers/agent-process.js';
+import { labContext } from './lab-context.js';
+
+const lab = labContext();
+
+interface Hop {
+  ttl: number;
+  addresses: string[];
+}
+interface Record {
+  ip: string;
+  ok: boolean;
+  error: { code: string; message: string } | null;
+  reached?: boolean;
+  hops?: Hop[];
+  lastRespondingHop?: number;
+  traceroute?: { hops: Hop[]; lastRespondingHop: number };
+}
+
+const vantage = async (...args: string[]): Promise<Record[]> => {
+  const out = await lab!.exec(lab!.truth.namespaces.agent, [process.execPath, BIN, ...args, '--json'], 60_000);
+  return out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record);
+};
+const path = (hops: Hop[]) => hops.map((h) => h.addresses[0] ?? '*');
+
+/** Hop addresses from `traceroute -n -q1` output, `*` for silence. */
+function classicHops(out: string): string[] {
+  return out.split('\n').slice(1).filter((l) => /^\s*\d+\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] ?? '');
+}
+
+describe.skipIf(!lab)('traceroute in the network lab', () => {
+  const truth = lab?.truth;
+
+  it.each(['v4', 'v6'] as const)('finds the hops the lab reports and traceroute -I -n prints (%s), * at the silent router', async (family) => {
+    const target = truth!.hosts.up[0]![family];
+    const [r] = await vantage('probe', 'traceroute', target);
+    const expected = [...truth!.hops.map((h, i) => (i + 1 === truth!.silentHop ? '*' : h[family])), target];
+    expect(r).toMatchObject({ ok: true, reached: true, lastRespondingHop: expected.length });
+    expect(path(r!.hops!)).toEqual(expected);
+    const classic = await lab!.exec(truth!.namespaces.agent, ['traceroute', family === 'v6' ? '-6' : '-4', '-I', '-n', '-q', '1', '-w', '1', target]);
+    expect(classicHops(classic.stdout)).toEqual(expected);
+  });
+
+  it('stops a blackholed destination at the last router and names it', async () => {
+    const [r] = await vantage('probe', 'traceroute', truth!.blackhole.v4, '--probe-timeout', '500ms');
+    expect(r).toMatchObject({ ok: false, reached: false, lastRespondingHop: truth!.hops.length, error: { code: 'TRACE_INCOMPLETE' } });
+    expect(r!.error!.message).toContain(`hop ${truth!.hops.length} (${truth!.lastRouter.v4})`);
+    expect(path(r!.hops!).slice(truth!.hops.length)).toEqual(['*', '*', '*']);
+  });
+
+  it.each(['v4', 'v6'] as const)('marks an unreachable answer (%s) and ends the path there', async (family) => {
+    const [r] = await vantage('probe', 'traceroute', truth!.unreachable[family]);
+    const last = r!.hops!.at(-1) as Hop & { unreachable?: string };
+    expect(r!.error?.code).toBe('ICMP_UNREACHABLE');
+    // The last router forwards (hop 8 answers Time Exceeded) and rejects one hop later.
+    expect(last).toMatchObject({ ttl: truth!.hops.length + 1, addresses: [truth!.lastRouter[family]] });
+    expect(last.unreachable).toBeTruthy();
+  });
+
+  it('honours max hops', async () => {
+    const [r] = await vantage('probe', 'traceroute', truth!.hosts.up[0]!.v4, '--max-hops', '3');
+    expect(r!.hops!.map((h) => h.ttl)).toEqual([1, 2, 3]);
+    expect(r!.reached).toBe(false);
+  });
+
+  it('keeps one branch of the ECMP diamond per trace, where classic traceroute shows both', async () => {
+    const hop = truth!.ecmp.hop;
+    for (let i = 0; i < 8; i++) {
+      const [r] = await vantage('probe', 'traceroute', truth!.ecmp.v4, '--probes-per-hop', '3');
+      expect(r!.hops![hop - 1]!.addresses).toHaveLength(1);
+      expect(truth!.ecmp.branches).toContain(r!.hops![hop - 1]!.addresses[0]);
+    }
+    let classicSawBoth = 0;
+    for (let i = 0; i < 8; i++) {
+      const out = await lab!.exec(truth!.namespaces.agent, ['traceroute', '-I', '-n', '-q', '3', '-w', '1', truth!.ecmp.v4]);
+      const line = out.stdout.split('\n').find((l) => new RegExp(`^\\s*${hop}\\s`).test(l)) ?? '';
+      if (truth!.ecmp.branches.every((b) => line.includes(b))) classicSawBoth++;
+    }
+    expect(classicSawBoth).toBeGreaterThan(0);
+  });
+
+  it('traces the silent IPs of a name whose first address is silent, three at most; not when the first answers', async () => {
+    const partial = `partial.${truth!.dns.zone}`;
+    const records = await vantage('probe', 'icmp', partial, '--ip-family', 'ipv4', '--ips', 'all', '--count', '1', '--packet-timeout', '300ms');
+    const silent = truth!.dns.records[partial]!.a.filter((ip) => truth!.hosts.silent.some((s) => s.v4 === ip));
+    expect(records.map((r) => r.ip)).toEqual(truth!.dns.records[partial]!.a);
+    const traced = records.filter((r) => r.traceroute).map((r) => r.ip);
+    expect(traced).toEqual(silent.slice(0, 3));
+    const one = records.find((r) => r.ip === traced[0])!.traceroute!;
+    expect(one.lastRespondingHop).toBe(truth!.hops.length);
+    expect(path(one.hops).slice(0, truth!.hops.length)).toEqual(truth!.hops.map((h, i) => (i + 1 === truth!.silentHop ? '*' : h.v4)));
+
+    const mixed = await vantage('probe', 'icmp', `mixed.${truth!.dns.zone}`, '--ip-family', 'ipv4', '--ips', 'all', '--count', '1', '--packet-timeout', '300ms');
+    expect(mixed.map((r) => r.ok)).toEqual([true, false]);
+    expect(mixed.some((r) => r.traceroute)).toBe(false);
+  });
+});
