@@ -77,6 +77,8 @@ export interface KindMetric<F extends object> {
   help: string;
   type?: 'gauge' | 'counter' | 'histogram';
   buckets?: readonly number[];
+  /** One extra label with a bounded set of values (an rcode, a hijack reason); no series without a value. */
+  label?: { name: string; value(result: CheckResult<F>): string | undefined };
   value(result: CheckResult<F>): number | readonly number[] | undefined;
 }
 

@@ -151,8 +151,9 @@ export function phaseMetric(kind: string): MetricDef {
   };
 }
 
-export function kindMetricDef(metric: { name: string; help: string; type?: MetricType; buckets?: readonly number[] }): MetricDef {
-  return { name: metric.name, type: metric.type ?? 'gauge', help: metric.help, labels: PROBE_LABELS, ...(metric.buckets ? { buckets: metric.buckets } : {}) };
+export function kindMetricDef(metric: { name: string; help: string; type?: MetricType; buckets?: readonly number[]; label?: { name: string } }): MetricDef {
+  const labels = metric.label ? [...PROBE_LABELS, metric.label.name] : PROBE_LABELS;
+  return { name: metric.name, type: metric.type ?? 'gauge', help: metric.help, labels, ...(metric.buckets ? { buckets: metric.buckets } : {}) };
 }
 
 /** Every metric Vantage defines for these kinds (process metrics from prom-client aside). */

@@ -97,7 +97,12 @@ export class ProbeRecorder {
       for (const [phase, ms] of Object.entries(result.phasesMs)) {
         kindMetrics.phases.set(touch(kindMetrics.phases, { ...labels, phase }), ms / 1000);
       }
-      for (const { def, metric } of kindMetrics.own) recordKindMetric(metric, def.value(result), () => touch(metric, labels));
+      for (const { def, metric } of kindMetrics.own) {
+        const extra = def.label ? def.label.value(result) : undefined;
+        if (def.label && extra === undefined) continue;
+        const own = def.label ? { ...labels, [def.label.name]: extra! } : labels;
+        recordKindMetric(metric, def.value(result), () => touch(metric, own));
+      }
     }
     // Gauges describe the latest run only. Counters and histograms of an IP (or of a failure
     // before any IP) outlive runs without it, so a single DNS failure or a rotating address pool

@@ -7,3 +7,22 @@ export function stripBrackets(host: string): string {
 export function hostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
+
+/** RFC 5952 text of a 16-byte IPv6 address (lower case, longest zero run compressed). */
+export function ipv6FromBytes(bytes: Buffer): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  let best = { start: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > best.len && j - i > 1) best = { start: i, len: j - i };
+    i = j;
+  }
+  if (best.start === -1) return groups.join(':');
+  return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.len).join(':')}`;
+}

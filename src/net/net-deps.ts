@@ -1,4 +1,5 @@
 /** The narrow ports through which checks touch the network; fakes implement them in unit tests. */
+import type { DnsExchange, DnsQueryRequest } from './dns/dns-client.js';
 import type { EchoOutcome, EchoRequest, IcmpEngineStats } from './icmp/icmp-engine.js';
 
 export type IpFamily = 'any' | 'ipv4' | 'ipv6';
@@ -44,8 +45,14 @@ export interface IcmpPort {
   close?(): void;
 }
 
+/** DNS queries over our own transport (see dns/dns-client.ts). */
+export interface DnsQueryPort {
+  query(request: DnsQueryRequest): Promise<DnsExchange>;
+}
+
 export interface NetDeps {
   resolver: HostResolver;
   tcp: TcpConnector;
   icmp: IcmpPort;
+  dns: DnsQueryPort;
 }

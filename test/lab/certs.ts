@@ -9,6 +9,8 @@ export interface LabCerts {
   valid: { cert: string; key: string };
   expired: { cert: string; key: string };
   wrongName: { cert: string; key: string };
+  /** For the DNS server's DoT and DoH listeners. */
+  dns: { cert: string; key: string };
 }
 
 /**
@@ -16,7 +18,7 @@ export interface LabCerts {
  * the web name and addresses, expired (validity entirely in the past), and valid but for another
  * name. `openssl ca` is used because OpenSSL 3.0's `x509 -req` cannot set a past start date.
  */
-export async function makeCerts(names: { name: string; wrongName: string; ips: string[] }): Promise<LabCerts> {
+export async function makeCerts(names: { name: string; wrongName: string; ips: string[]; dnsName: string; dnsIps: string[] }): Promise<LabCerts> {
   const dir = await mkdtemp(join(tmpdir(), 'vantage-lab-ca-'));
   const p = (f: string): string => join(dir, f);
   await writeFile(p('index.txt'), '');
@@ -51,5 +53,6 @@ commonName = supplied
     valid: await issue('valid', names.name, san, ['-days', '2']),
     expired: await issue('expired', names.name, san, ['-startdate', '20200101000000Z', '-enddate', '20200201000000Z']),
     wrongName: await issue('wrong', names.wrongName, `DNS:${names.wrongName}`, ['-days', '2']),
+    dns: await issue('dns', names.dnsName, [`DNS:${names.dnsName}`, ...names.dnsIps.map((ip) => `IP:${ip}`)].join(','), ['-days', '2']),
   };
 }

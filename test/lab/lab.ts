@@ -59,7 +59,13 @@ export class Lab {
       await lab.saveState();
       await buildTopology(draft);
       await applyFaults(draft);
-      const certs = await makeCerts({ name: draft.https.name, wrongName: draft.https.wrongName, ips: [draft.https.v4, draft.https.v6] });
+      const certs = await makeCerts({
+        name: draft.https.name,
+        wrongName: draft.https.wrongName,
+        ips: [draft.https.v4, draft.https.v6],
+        dnsName: draft.dns.tlsName,
+        dnsIps: [draft.dns.auth.v4, draft.dns.auth.v6],
+      });
       state.dirs.push(certs.dir);
       state.truth = labTruth(prefix, resolved, certs.caFile);
       const truthFile = join(certs.dir, 'truth.json');
@@ -69,7 +75,7 @@ export class Lab {
       const { hosts, echo } = state.truth.namespaces;
       const opts = { detached: state.persistent, onSpawn: (pid: number) => state.pids.push(pid) };
       await Promise.all([
-        startService(hosts, [process.execPath, SERVICE_FILES.dns, 'auth', truthFile], opts),
+        startService(hosts, [process.execPath, SERVICE_FILES.dns, 'auth', truthFile, certsFile], opts),
         startService(hosts, [process.execPath, SERVICE_FILES.dns, 'hijack', truthFile], opts),
         startService(hosts, [process.execPath, SERVICE_FILES.https, truthFile, certsFile], opts),
         startService(echo, ['python3', SERVICE_FILES.icmp, String(resolved.echoDelayMs), String(resolved.echoDropRate)], opts),

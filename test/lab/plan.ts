@@ -134,6 +134,10 @@ export interface LabTruth {
     /** Names the hijacking resolver answers with HIJACK_ADDRESS instead of the real records. */
     hijackedNames: string[];
     hijackAddress: DualStack;
+    /** The authoritative server also speaks DoT (port 853) and DoH (https://…/dns-query, port 443) under this name. */
+    tlsName: string;
+    dotPort: number;
+    dohPath: string;
   };
   https: DualStack & {
     name: string;
@@ -168,6 +172,8 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
     [`alias.${ZONE}`]: { a: [web.v4], aaaa: [web.v6], cname: `alias2.${ZONE}` },
     [`alias2.${ZONE}`]: { a: [web.v4], aaaa: [web.v6], cname: `web.${ZONE}` },
     [`slow.${ZONE}`]: { a: [web.v4], aaaa: [web.v6] },
+    // The authoritative server's own name, for DoT/DoH certificates and URLs.
+    [`dns.${ZONE}`]: { a: [hostsAddr(HOST.dnsAuth).v4], aaaa: [hostsAddr(HOST.dnsAuth).v6] },
     [`big.${ZONE}`]: { a: big, aaaa: [] },
   };
   return {
@@ -206,6 +212,9 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
       bigName: `big.${ZONE}`,
       hijackedNames: [`web.${ZONE}`],
       hijackAddress: HIJACK_ADDRESS,
+      tlsName: `dns.${ZONE}`,
+      dotPort: 853,
+      dohPath: '/dns-query',
     },
     https: {
       ...web,

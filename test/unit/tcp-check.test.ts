@@ -34,6 +34,7 @@ function fakeNet(clock: FakeClock, addresses: ResolvedAddress[], connectMs: Reco
       },
     },
     icmp: { echo: () => Promise.reject(new Error('tcp checks send no ICMP')) },
+    dns: { query: () => Promise.reject(new Error('tcp checks send no DNS')) },
     tcp: {
       async connect(req) {
         requests.push(req);

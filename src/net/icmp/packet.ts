@@ -1,3 +1,5 @@
+import { ipv6FromBytes } from '../address.js';
+
 /**
  * ICMP and ICMPv6 echo packets: building requests and reading what comes back. Everything read
  * from the wire is bounds-checked: a short, truncated or hostile datagram yields `undefined`,
@@ -81,26 +83,7 @@ function quotedEcho(family: IcmpFamily, quoted: Buffer): { id: number; seq: numb
   }
   // IPv6 header (40 bytes), next header ICMPv6 (58); extension headers are not walked.
   if (quoted.length < 48 || quoted[0]! >> 4 !== 6 || quoted[6] !== 58 || quoted[40] !== ECHO_REQUEST[6]) return undefined;
-  return { id: quoted.readUInt16BE(44), seq: quoted.readUInt16BE(46), destination: ipv6Text(quoted.subarray(24, 40)) };
-}
-
-function ipv6Text(bytes: Buffer): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  // Compress the longest run of zero groups (RFC 5952), so it compares equal to resolver output.
-  let best = { start: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > best.len && j - i > 1) best = { start: i, len: j - i };
-    i = j;
-  }
-  if (best.start === -1) return groups.join(':');
-  return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.len).join(':')}`;
+  return { id: quoted.readUInt16BE(44), seq: quoted.readUInt16BE(46), destination: ipv6FromBytes(quoted.subarray(24, 40)) };
 }
 
 /** Names of Destination Unreachable codes, as ping prints them. */

@@ -4,7 +4,10 @@
  * an address). UDP and TCP on the same addresses; answers larger than the client's UDP size are
  * truncated (TC) so clients must retry over TCP. dns2 is used for the wire format only.
  *
- * Usage: node dns-server.js MODE TRUTH_JSON_FILE
+ * The authoritative server also answers DNS over TLS (port 853) and DNS over HTTPS (POST or GET
+ * /dns-query on port 443) when given the lab's certificates.
+ *
+ * Usage: node dns-server.js MODE TRUTH_JSON_FILE [CERTS_JSON_FILE]
  */
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo } from 'node:dgram';
@@ -12,12 +15,15 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { Packet } from 'dns2';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTlsServer } from 'node:tls';
+import type { LabCerts } from '../certs.js';
 import type { LabTruth } from '../plan.js';
 
 type Mode = 'auth' | 'hijack';
 type Resource = InstanceType<typeof Packet.Resource>;
 
-const [mode, truthFile] = process.argv.slice(2) as [Mode, string];
+const [mode, truthFile, certsFile] = process.argv.slice(2) as [Mode, string, string | undefined];
 const truth = JSON.parse(readFileSync(truthFile, 'utf8')) as LabTruth;
 const dns = truth.dns;
 const TTL = 300;
@@ -111,6 +117,51 @@ function handle(buf: Buffer, udp: boolean, send: (reply: Buffer) => void): void 
   else send(reply);
 }
 
+/** Length-prefixed messages on a stream (TCP and DoT alike). */
+function serveStream(socket: Socket): void {
+  let pending = Buffer.alloc(0);
+  socket.on('error', () => undefined);
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+      const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
+      pending = pending.subarray(2 + message.length);
+      handle(message, false, (reply) => {
+        const framed = Buffer.alloc(2 + reply.length);
+        framed.writeUInt16BE(reply.length, 0);
+        reply.copy(framed, 2);
+        if (!socket.destroyed) socket.write(framed);
+      });
+    }
+  });
+}
+
+async function listenTls(address: string, certs: LabCerts): Promise<void> {
+  const options = { cert: readFileSync(certs.dns.cert), key: readFileSync(certs.dns.key) };
+  const dot = createTlsServer(options, serveStream);
+  dot.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve, reject) => dot.once('error', reject).listen(dns.dotPort, address, () => resolve()));
+  const doh = createHttpsServer(options, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://lab');
+    if (url.pathname !== dns.dohPath) {
+      res.writeHead(404).end();
+      return;
+    }
+    const reply = (body: Buffer): void => {
+      handle(body, false, (answer) => res.writeHead(200, { 'content-type': 'application/dns-message' }).end(answer));
+    };
+    if (req.method === 'GET') {
+      reply(Buffer.from(url.searchParams.get('dns') ?? '', 'base64url'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => reply(Buffer.concat(chunks)));
+  });
+  doh.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve, reject) => doh.once('error', reject).listen(443, address, () => resolve()));
+}
+
 async function listen(address: string): Promise<void> {
   const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
   udp.on('message', (msg: Buffer, from: RemoteInfo) => handle(msg, true, (reply) => udp.send(reply, from.port, from.address)));
@@ -118,23 +169,7 @@ async function listen(address: string): Promise<void> {
     udp.once('error', reject);
     udp.bind(dns.port, address, () => resolve());
   });
-  const tcp = createServer((socket: Socket) => {
-    let pending = Buffer.alloc(0);
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
-        const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
-        pending = pending.subarray(2 + message.length);
-        handle(message, false, (reply) => {
-          const framed = Buffer.alloc(2 + reply.length);
-          framed.writeUInt16BE(reply.length, 0);
-          reply.copy(framed, 2);
-          if (!socket.destroyed) socket.write(framed);
-        });
-      }
-    });
-  });
+  const tcp = createServer(serveStream);
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(dns.port, address, () => resolve());
@@ -143,4 +178,8 @@ async function listen(address: string): Promise<void> {
 
 const server = mode === 'auth' ? dns.auth : dns.hijack;
 await Promise.all([listen(server.v4), listen(server.v6)]);
+if (certsFile) {
+  const certs = JSON.parse(readFileSync(certsFile, 'utf8')) as LabCerts;
+  await Promise.all([listenTls(server.v4, certs), listenTls(server.v6, certs)]);
+}
 process.stdout.write(`${JSON.stringify({ ready: true, service: `dns-${mode}` })}\n`);

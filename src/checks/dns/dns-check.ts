@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { elapsedMs } from '../../clock.js';
+import { CheckFailure } from '../../errors.js';
+import type { DnsExchange } from '../../net/dns/dns-client.js';
+import { rcodeName } from '../../net/dns/dns-message.js';
+import type { NetDeps } from '../../net/net-deps.js';
+import type { Check, CheckResult, CheckSpec, RunContext } from '../check.js';
+import { asFailure, baseResult } from '../per-ip.js';
+import { cidrMatcher, disagreement, isBogon } from './answer-checks.js';
+import type { DnsFields, DnsSettings, HijackEvidence } from './dns-settings.js';
+import { parseResolver } from './resolver-spec.js';
+import type { ResolverSpec } from './resolver-spec.js';
+
+type Outcome = { fields: Omit<DnsFields, 'hijack' | 'answersChanged'>; phasesMs: Record<string, number> };
+
+/**
+ * DNS check: the name asked of every configured resolver (the system resolver, plain UDP/TCP
+ * servers, DoT, DoH), one record each, with rcode, flags, answers, the CNAME chain and who
+ * answered. Beyond "does it resolve": hijack detection by expected ranges, a reference resolver,
+ * an NXDOMAIN probe and bogon answers, each with its own code and both answer sets as evidence.
+ */
+export class DnsCheck implements Check<DnsFields> {
+  private readonly resolvers: ResolverSpec[];
+  private readonly lastAnswers = new Map<string, string>();
+  private readonly ca: string | undefined;
+  private readonly inExpectedRanges: ((address: string) => boolean) | undefined;
+
+  constructor(
+    readonly spec: CheckSpec<DnsSettings>,
+    private readonly net: NetDeps,
+  ) {
+    this.resolvers = spec.settings.resolver.map((r) => parseResolver(r) as ResolverSpec);
+    this.ca = spec.settings.ca_file ? readFileSync(spec.settings.ca_file, 'utf8') : undefined;
+    this.inExpectedRanges = spec.settings.expect ? cidrMatcher(spec.settings.expect) : undefined;
+  }
+
+  async run(ctx: RunContext): Promise<CheckResult<DnsFields>[]> {
+    const s = this.spec.settings;
+    const name = s.cache_bust ? `vb-${randomBytes(4).toString('hex')}.${this.spec.target.host}` : this.spec.target.host;
+    const reference = s.hijack.reference ? this.ask(ctx, parseResolver(s.hijack.reference) as ResolverSpec, name).catch(() => undefined) : undefined;
+    return Promise.all(this.resolvers.map((resolver) => this.checkResolver(ctx, resolver, name, reference)));
+  }
+
+  private async checkResolver(ctx: RunContext, resolver: ResolverSpec, name: string, reference: Promise<Outcome | undefined> | undefined): Promise<CheckResult<DnsFields>> {
+    const startNs = ctx.clock.monotonicNs();
+    const base = baseResult(this.spec, ctx.clock.wallMs(), resolver.kind === 'server' && isIP(resolver.host) ? resolver.host : undefined);
+    const empty: DnsFields = { resolver: resolver.label, transport: resolver.kind === 'system' ? 'system' : resolver.transport, server: '', query: name, rcode: '', flags: null, answers: [], cnameChain: [], addresses: [], authorityCount: 0, additionalCount: 0, hijack: null, answersChanged: false };
+    let outcome: Outcome;
+    try {
+      outcome = await this.ask(ctx, resolver, name);
+    } catch (err) {
+      const failure = asFailure(err, 'request');
+      const durationMs = elapsedMs(startNs, ctx.clock.monotonicNs());
+      return { ...base, ...empty, error: failure.toCheckError(), durationMs, phasesMs: { request: durationMs } };
+    }
+    const problem = this.validate(outcome) ?? (await this.detectHijack(ctx, resolver, outcome, reference));
+    const hijack = problem && 'reason' in problem ? problem : null;
+    const failure = problem instanceof CheckFailure ? problem : hijack ? hijackFailure(hijack, resolver.label) : undefined;
+    const answerKey = [...outcome.fields.answers.map((a) => `${a.type} ${a.data}`)].sort().join('\n');
+    const previous = this.lastAnswers.get(resolver.label);
+    this.lastAnswers.set(resolver.label, answerKey);
+    return {
+      ...base,
+      ...outcome.fields,
+      hijack,
+      answersChanged: previous !== undefined && previous !== answerKey,
+      ok: !failure,
+      error: failure ? failure.toCheckError() : null,
+      durationMs: elapsedMs(startNs, ctx.clock.monotonicNs()),
+      phasesMs: outcome.phasesMs,
+    };
+  }
+
+  /** One query to one resolver. Throws `CheckFailure` when there is no usable answer at all. */
+  private async ask(ctx: RunContext, resolver: ResolverSpec, name: string): Promise<Outcome> {
+    const type = this.spec.settings.type;
+    const startNs = ctx.clock.monotonicNs();
+    if (resolver.kind === 'system') {
+      const found = await this.net.resolver.resolve(name, type === 'AAAA' ? 'ipv6' : 'ipv4', ctx.signal);
+      const addresses = found.map((a) => a.address);
+      return {
+        fields: { resolver: 'system', transport: 'system', server: 'system', query: name, rcode: 'NOERROR', flags: null, answers: addresses.map((data) => ({ name, type, data, ttl: 0 })), cnameChain: [name], addresses, authorityCount: 0, additionalCount: 0 },
+        phasesMs: { request: elapsedMs(startNs, ctx.clock.monotonicNs()) },
+      };
+    }
+    let address = resolver.host;
+    const phasesMs: Record<string, number> = {};
+    if (isIP(address) === 0) {
+      address = (await this.net.resolver.resolve(resolver.host, 'any', ctx.signal))[0]?.address ?? '';
+      phasesMs.resolve = elapsedMs(startNs, ctx.clock.monotonicNs());
+    }
+    const exchange: DnsExchange = await this.net.dns.query({
+      server: { transport: resolver.transport, address, port: resolver.port, ...(resolver.serverName ? { serverName: resolver.serverName } : {}), ...(resolver.path ? { path: resolver.path } : {}), ...(this.ca ? { ca: this.ca } : {}) },
+      name,
+      type,
+      ...(this.spec.settings.udp_size > 0 ? { ednsUdpSize: this.spec.settings.udp_size } : {}),
+      signal: ctx.signal,
+    });
+    const m = exchange.message;
+    const answers = m.answers.map((a) => ({ name: a.name, type: a.type, data: a.data, ttl: a.ttl }));
+    const cnameChain = [name, ...answers.filter((a) => a.type === 'CNAME').map((a) => a.data.replace(/\.$/, ''))];
+    return {
+      fields: {
+        resolver: resolver.label,
+        transport: exchange.transport,
+        server: exchange.server,
+        query: name,
+        rcode: rcodeName(m.rcode),
+        flags: { aa: m.flags.aa, tc: m.flags.tc, ra: m.flags.ra, ad: m.flags.ad },
+        answers,
+        cnameChain,
+        addresses: answers.filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => a.data),
+        authorityCount: m.authorities.length,
+        additionalCount: m.additionals.length,
+      },
+      phasesMs: { ...phasesMs, ...exchange.phasesMs },
+    };
+  }
+
+  /** Response code, count, exact set and regex: plain validation, before any hijack question. */
+  private validate(outcome: Outcome): CheckFailure | undefined {
+    const s = this.spec.settings;
+    const f = outcome.fields;
+    const accepted = s.cache_bust ? [...s.accept_rcodes, 'NXDOMAIN'] : s.accept_rcodes;
+    if (!accepted.includes(f.rcode)) {
+      const code = f.rcode === 'NXDOMAIN' ? 'DNS_NXDOMAIN' : 'DNS_RCODE';
+      return new CheckFailure(code, `${f.resolver} answered ${f.rcode} for ${f.query} (accepted: ${accepted.join(', ')})`, 'request');
+    }
+    const ofType = f.answers.filter((a) => a.type === s.type);
+    const minimum = s.min_answers ?? (!s.cache_bust && (s.type === 'A' || s.type === 'AAAA') ? 1 : 0);
+    if (ofType.length < minimum) {
+      return new CheckFailure(f.rcode === 'NOERROR' && ofType.length === 0 ? 'DNS_NO_ADDRESS' : 'DNS_TOO_FEW_ANSWERS', `${f.resolver} gave ${ofType.length} ${s.type} answer(s) for ${f.query}, expected at least ${minimum}`, 'request');
+    }
+    if (s.expect_answers) {
+      const got = ofType.map((a) => a.data.replace(/\.$/, '')).sort();
+      const want = s.expect_answers.map((a) => a.replace(/\.$/, '')).sort();
+      if (got.join('\n') !== want.join('\n')) return new CheckFailure('DNS_ANSWER_MISMATCH', `${f.resolver} answered [${got.join(', ')}], expected [${want.join(', ')}]`, 'request');
+    }
+    if (s.expect_regex) {
+      const re = new RegExp(s.expect_regex);
+      const bad = ofType.find((a) => !re.test(a.data));
+      if (bad) return new CheckFailure('DNS_ANSWER_MISMATCH', `${f.resolver} answered ${bad.data}, which does not match /${s.expect_regex}/`, 'request');
+    }
+    return undefined;
+  }
+
+  private async detectHijack(ctx: RunContext, resolver: ResolverSpec, outcome: Outcome, reference: Promise<Outcome | undefined> | undefined): Promise<HijackEvidence | undefined> {
+    const s = this.spec.settings;
+    const got = outcome.fields.addresses;
+    if (s.hijack.bogons) {
+      const bogus = got.filter(isBogon);
+      if (bogus.length > 0) return { reason: 'bogon_answer', expected: ['public addresses'], got };
+    }
+    if (this.inExpectedRanges && got.some((a) => !this.inExpectedRanges!(a))) {
+      return { reason: 'unexpected_answer', expected: [...(s.expect ?? [])], got };
+    }
+    const ref = reference ? await reference : undefined;
+    if (ref && disagreement(got, ref.fields.addresses) > s.hijack.tolerance) {
+      return { reason: 'resolver_disagreement', expected: ref.fields.addresses, got };
+    }
+    if (s.hijack.nxdomain_probe && !s.cache_bust) {
+      const probeName = `vantage-nx-${randomBytes(4).toString('hex')}.${this.spec.target.host}`;
+      try {
+        const nx = await this.ask(ctx, resolver, probeName);
+        if (nx.fields.rcode !== 'NXDOMAIN' && nx.fields.answers.length > 0) {
+          return { reason: 'nxdomain_rewrite', expected: [`NXDOMAIN for ${probeName}`], got: nx.fields.answers.map((a) => a.data) };
+        }
+      } catch {
+        // The probe itself failing says nothing about rewriting.
+      }
+    }
+    return undefined;
+  }
+}
+
+const HIJACK_CODES = {
+  unexpected_answer: 'DNS_HIJACK_UNEXPECTED_ANSWER',
+  resolver_disagreement: 'DNS_HIJACK_DISAGREEMENT',
+  nxdomain_rewrite: 'DNS_HIJACK_NXDOMAIN_REWRITE',
+  bogon_answer: 'DNS_HIJACK_BOGON',
+} as const;
+
+function hijackFailure(h: HijackEvidence, resolver: string): CheckFailure {
+  return new CheckFailure(HIJACK_CODES[h.reason], `${resolver}: ${h.reason.replace('_', ' ')}: got [${h.got.join(', ')}], expected [${h.expected.join(', ')}]`, 'request');
+}

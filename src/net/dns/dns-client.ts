@@ -1,0 +1,292 @@
+import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { request as httpsRequest } from 'node:https';
+import { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { Clock } from '../../clock.js';
+import { elapsedMs } from '../../clock.js';
+import { abortedByDeadline, CheckFailure } from '../../errors.js';
+import type { FailureCode } from '../../errors.js';
+import { hostPort } from '../address.js';
+import { DnsParseError, decodeMessage, encodeQuery } from './dns-message.js';
+import type { DnsMessage } from './dns-message.js';
+
+export type DnsTransport = 'udp' | 'tcp' | 'tls' | 'https';
+
+export interface DnsServer {
+  transport: DnsTransport;
+  /** IP address to send to (for https: the address the URL's host is pinned to). */
+  address: string;
+  port: number;
+  /** TLS server name (tls, https); https: also the Host. */
+  serverName?: string;
+  /** DoH URL path (https). */
+  path?: string;
+  /** Extra CA certificates to trust (PEM), for private resolvers. */
+  ca?: string;
+}
+
+export interface DnsQueryRequest {
+  server: DnsServer;
+  name: string;
+  type: string;
+  /** EDNS UDP payload size to advertise; undefined sends no OPT record. */
+  ednsUdpSize?: number;
+  signal: AbortSignal;
+}
+
+export interface DnsExchange {
+  message: DnsMessage;
+  /** What carried the answer: `tcp` after a truncated UDP answer. */
+  transport: DnsTransport;
+  /** `ip:port` the answer came from. */
+  server: string;
+  /** ms: connect (tcp, tls, https), tls (tls, https), request (query sent to answer read), tcp_retry. */
+  phasesMs: Record<string, number>;
+  responseBytes: number;
+}
+
+const MAX_MESSAGE = 65_535;
+
+/**
+ * Our own DNS transport (dns2's client has no TCP timeout and a fixed id 0): a fresh socket and a
+ * random id per query, answers from another source or with another id or question ignored,
+ * every transport bounded by the run's signal, timings on the monotonic clock, TCP after a
+ * truncated UDP answer. Throws `CheckFailure` with a DNS_* code.
+ */
+export class DnsClient {
+  /**
+   * One untimed exchange with a loopback echo of our own, at creation: the first query of a
+   * process otherwise runs cold code (socket setup, encoder, decoder) between its stamps, several
+   * milliseconds that would be blamed on the resolver.
+   */
+  private readonly warmed: Promise<void> = this.warmUp();
+
+  constructor(private readonly clock: Clock) {}
+
+  async query(req: DnsQueryRequest): Promise<DnsExchange> {
+    await this.warmed;
+    return this.exchange(req);
+  }
+
+  private async warmUp(): Promise<void> {
+    const echo = createSocket('udp4');
+    try {
+      // Answers a query with itself, QR set: a well-formed empty NOERROR response.
+      echo.on('message', (msg, from) => {
+        const reply = Buffer.from(msg);
+        reply[2] = (reply[2] ?? 0) | 0x80;
+        echo.send(reply, from.port, from.address);
+      });
+      await new Promise<void>((resolve, reject) => echo.once('error', reject).bind(0, '127.0.0.1', resolve));
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 1_000);
+      const { port } = echo.address();
+      await this.exchange({ server: { transport: 'udp', address: '127.0.0.1', port }, name: 'warm-up.invalid', type: 'A', ednsUdpSize: 1232, signal: controller.signal }).catch(() => undefined);
+      clearTimeout(timer);
+    } catch {
+      // No loopback: the first query is merely a little slow.
+    } finally {
+      echo.close();
+    }
+  }
+
+  private async exchange(req: DnsQueryRequest): Promise<DnsExchange> {
+    const id = randomInt(0x10000);
+    const wire = encodeQuery({ id, name: req.name, type: req.type, ...(req.ednsUdpSize ? { ednsUdpSize: req.ednsUdpSize } : {}) });
+    const check = (message: DnsMessage): boolean =>
+      message.response && message.id === id && message.question?.name.toLowerCase().replace(/\.$/, '') === req.name.toLowerCase().replace(/\.$/, '') && message.question.type === req.type.toUpperCase();
+    const { server } = req;
+    try {
+      switch (server.transport) {
+        case 'udp': {
+          const udp = await this.udp(server, wire, check, req.signal);
+          if (!udp.message.flags.tc) return udp;
+          // Truncated: the whole answer only fits a stream (RFC 7766).
+          const tcp = await this.stream(server, wire, check, req.signal, false);
+          return { ...tcp, transport: 'tcp', phasesMs: { udp: udp.phasesMs.request ?? 0, ...tcp.phasesMs } };
+        }
+        case 'tcp':
+          return await this.stream(server, wire, check, req.signal, false);
+        case 'tls':
+          return await this.stream(server, wire, check, req.signal, true);
+        case 'https':
+          return await this.https(server, wire, check, req.signal);
+      }
+    } catch (err) {
+      throw asDnsFailure(err, server, req.signal);
+    }
+  }
+
+  private udp(server: DnsServer, wire: Buffer, check: (m: DnsMessage) => boolean, signal: AbortSignal): Promise<DnsExchange> {
+    return new Promise((resolve, reject) => {
+      const socket = createSocket(server.address.includes(':') ? 'udp6' : 'udp4');
+      let sentNs = 0n;
+      const done = (err: unknown, value?: DnsExchange): void => {
+        signal.removeEventListener('abort', onAbort);
+        socket.removeAllListeners();
+        socket.on('error', () => undefined);
+        socket.close();
+        if (value) resolve(value);
+        else reject(err);
+      };
+      const onAbort = (): void => done(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.on('error', (err) => done(err));
+      socket.on('message', (msg, from) => {
+        const at = this.clock.monotonicNs();
+        // connect() makes the kernel drop other sources; the id and question guard against the rest.
+        if (from.address !== server.address || from.port !== server.port) return;
+        let message: DnsMessage;
+        try {
+          message = decodeMessage(msg);
+        } catch (err) {
+          done(err);
+          return;
+        }
+        if (!check(message)) return;
+        done(undefined, { message, transport: 'udp', server: hostPort(from.address, from.port), phasesMs: { request: elapsedMs(sentNs, at) }, responseBytes: msg.length });
+      });
+      socket.connect(server.port, server.address, () => {
+        if (signal.aborted) return;
+        sentNs = this.clock.monotonicNs();
+        socket.send(wire);
+      });
+    });
+  }
+
+  /** TCP or TLS: two-byte length framing (RFC 1035 4.2.2). */
+  private stream(server: DnsServer, wire: Buffer, check: (m: DnsMessage) => boolean, signal: AbortSignal, tls: boolean): Promise<DnsExchange> {
+    return new Promise((resolve, reject) => {
+      const startNs = this.clock.monotonicNs();
+      const phases: Record<string, number> = {};
+      let sentNs = 0n;
+      let received = Buffer.alloc(0);
+      const socket = tls
+        ? tlsConnect({ host: server.address, port: server.port, servername: server.serverName ?? server.address, ...(server.ca ? { ca: server.ca } : {}), ALPNProtocols: ['dot'] })
+        : new Socket().connect(server.port, server.address);
+      const done = (err: unknown, value?: DnsExchange): void => {
+        signal.removeEventListener('abort', onAbort);
+        socket.removeAllListeners();
+        socket.on('error', () => undefined);
+        socket.destroy();
+        if (value) resolve(value);
+        else reject(err);
+      };
+      const onAbort = (): void => done(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => (phases.connect = elapsedMs(startNs, this.clock.monotonicNs())));
+      const send = (): void => {
+        const framed = Buffer.alloc(2 + wire.length);
+        framed.writeUInt16BE(wire.length, 0);
+        wire.copy(framed, 2);
+        sentNs = this.clock.monotonicNs();
+        socket.write(framed);
+      };
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
+        if (tls) phases.tls = elapsedMs(startNs, this.clock.monotonicNs()) - (phases.connect ?? 0);
+        send();
+      });
+      socket.on('error', (err) => done(err));
+      socket.on('end', () => done(new DnsParseError('the server closed the connection before a whole answer')));
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+          const length = received.readUInt16BE(0);
+          const frame = received.subarray(2, 2 + length);
+          received = received.subarray(2 + length);
+          let message: DnsMessage;
+          try {
+            message = decodeMessage(frame);
+          } catch (err) {
+            done(err);
+            return;
+          }
+          if (!check(message)) continue;
+          phases.request = elapsedMs(sentNs, this.clock.monotonicNs());
+          done(undefined, { message, transport: tls ? 'tls' : 'tcp', server: hostPort(server.address, server.port), phasesMs: phases, responseBytes: frame.length });
+          return;
+        }
+        if (received.length > MAX_MESSAGE + 2) done(new DnsParseError('answer larger than a DNS message can be'));
+      });
+    });
+  }
+
+  /** DNS over HTTPS (RFC 8484): POST application/dns-message, the host pinned to `address`. */
+  private https(server: DnsServer, wire: Buffer, check: (m: DnsMessage) => boolean, signal: AbortSignal): Promise<DnsExchange> {
+    return new Promise((resolve, reject) => {
+      const startNs = this.clock.monotonicNs();
+      const phases: Record<string, number> = {};
+      let sentNs = 0n;
+      const host = server.serverName ?? server.address;
+      const req = httpsRequest({
+        host: server.address,
+        port: server.port,
+        path: server.path ?? '/dns-query',
+        method: 'POST',
+        servername: host,
+        headers: { host, 'content-type': 'application/dns-message', accept: 'application/dns-message', 'content-length': wire.length },
+        agent: false,
+        signal,
+        ...(server.ca ? { ca: server.ca } : {}),
+      });
+      req.once('socket', (socket) => {
+        socket.once('connect', () => (phases.connect = elapsedMs(startNs, this.clock.monotonicNs())));
+        socket.once('secureConnect', () => {
+          phases.tls = elapsedMs(startNs, this.clock.monotonicNs()) - (phases.connect ?? 0);
+          sentNs = this.clock.monotonicNs();
+        });
+      });
+      req.on('error', (err) => reject(signal.aborted ? signal.reason : err));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_MESSAGE) req.destroy(new DnsParseError('answer larger than a DNS message can be'));
+          else chunks.push(c);
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          if (res.statusCode !== 200) {
+            reject(new CheckFailure('DNS_RESOLVE_FAILED', `DoH server answered HTTP ${res.statusCode}`, 'request'));
+            return;
+          }
+          try {
+            const body = Buffer.concat(chunks);
+            const message = decodeMessage(body);
+            if (!check(message)) throw new DnsParseError('the answer does not match the query (id or question)');
+            phases.request = elapsedMs(sentNs || startNs, this.clock.monotonicNs());
+            resolve({ message, transport: 'https', server: hostPort(server.address, server.port), phasesMs: phases, responseBytes: body.length });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+      req.end(wire);
+    });
+  }
+}
+
+const FAILURE_BY_ERRNO: Record<string, FailureCode> = {
+  ECONNREFUSED: 'DNS_CONNECT_FAILED',
+  ECONNRESET: 'DNS_CONNECT_FAILED',
+  EHOSTUNREACH: 'DNS_CONNECT_FAILED',
+  ENETUNREACH: 'DNS_CONNECT_FAILED',
+};
+
+function asDnsFailure(err: unknown, server: DnsServer, signal: AbortSignal): CheckFailure {
+  const where = `${server.transport}://${hostPort(server.address, server.port)}`;
+  if (err instanceof CheckFailure) return err;
+  if (signal.aborted && (err === signal.reason || (err as Error)?.name === 'AbortError')) {
+    return abortedByDeadline(signal)
+      ? new CheckFailure('DNS_TIMEOUT', `no answer from ${where} before the timeout`, 'request')
+      : new CheckFailure('ABORTED', `query to ${where} was cancelled`, 'request');
+  }
+  if (err instanceof DnsParseError) return new CheckFailure('DNS_MALFORMED', `unreadable answer from ${where}: ${err.message}`, 'request', { cause: err });
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (code.startsWith('ERR_TLS') || code.includes('CERT') || /certificate|handshake/i.test((err as Error).message)) {
+    return new CheckFailure('DNS_TLS_FAILED', `TLS with ${where} failed: ${(err as Error).message}`, 'tls', { cause: err });
+  }
+  return new CheckFailure(FAILURE_BY_ERRNO[code] ?? 'DNS_RESOLVE_FAILED', `query to ${where} failed: ${code || (err as Error).message}`, 'request', { cause: err });
+}
