@@ -10,12 +10,25 @@ const BOGONS: Array<[string, number, 'ipv4' | 'ipv6']> = [
   ['2001:db8::', 32, 'ipv6'], ['fc00::', 7, 'ipv6'], ['fe80::', 10, 'ipv6'], ['ff00::', 8, 'ipv6'],
 ];
 
-const bogonList = new BlockList();
-for (const [net, prefix, type] of BOGONS) bogonList.addSubnet(net, prefix, type);
+/**
+ * One BlockList per family: a single list would match IPv4 addresses against IPv6 ranges such as
+ * ::ffff:0:0/96 (it treats them as v4-mapped), so 8.8.8.8 would look like a bogon.
+ */
+function familyLists(subnets: ReadonlyArray<{ net: string; prefix: number; type: 'ipv4' | 'ipv6' }>): (address: string) => boolean {
+  const lists = { ipv4: new BlockList(), ipv6: new BlockList() };
+  for (const { net, prefix, type } of subnets) lists[type].addSubnet(net, prefix, type);
+  return (address) => {
+    const family = isIP(address);
+    if (family === 0) return false;
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    return lists[type].check(address, type);
+  };
+}
+
+const inBogons = familyLists(BOGONS.map(([net, prefix, type]) => ({ net, prefix, type })));
 
 export function isBogon(address: string): boolean {
-  const family = isIP(address);
-  return family !== 0 && bogonList.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return inBogons(address);
 }
 
 /** Parses `a.b.c.d/n` or `v6::/n` (a bare address is a /32 or /128); a string says what is wrong. */
@@ -31,15 +44,7 @@ export function parseCidr(text: string): { net: string; prefix: number; type: 'i
 
 /** A set of ranges, for "is every answer where we expect it". */
 export function cidrMatcher(cidrs: readonly string[]): (address: string) => boolean {
-  const list = new BlockList();
-  for (const text of cidrs) {
-    const c = parseCidr(text);
-    if (typeof c !== 'string') list.addSubnet(c.net, c.prefix, c.type);
-  }
-  return (address) => {
-    const family = isIP(address);
-    return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
-  };
+  return familyLists(cidrs.map(parseCidr).filter((c): c is Exclude<ReturnType<typeof parseCidr>, string> => typeof c !== 'string'));
 }
 
 /** Fraction of `ours` that `reference` does not contain (0 = agree). */
