@@ -68,14 +68,17 @@ async function throughput({ targets: n, rate, durationMs, timeoutMs = 1000 }) {
   const targets = Array.from({ length: n }, (_, i) => loopbackTarget(i));
   const rtts = [];
   const outcomes = {};
+  let nonPositive = 0;
   let sent = 0;
   let settled = 0;
   let rssPeak = process.memoryUsage().rss;
   const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
   const record = (o) => {
     settled++;
-    if (o.status === 'reply') rtts.push(Number(o.rttNs) / 1e3);
-    else outcomes[o.status] = (outcomes[o.status] ?? 0) + 1;
+    if (o.status === 'reply') {
+      rtts.push(Number(o.rttNs) / 1e3);
+      if (o.rttNs <= 0n) nonPositive++;
+    } else outcomes[o.status] = (outcomes[o.status] ?? 0) + 1;
   };
   const stats0 = eng.stats();
   const cpu0 = process.cpuUsage();
@@ -122,6 +125,7 @@ async function throughput({ targets: n, rate, durationMs, timeoutMs = 1000 }) {
     sent,
     received: rtts.length,
     outcomes,
+    nonPositiveRtts: nonPositive,
     windowMs,
     totalMs,
     cpuUserS: cpu.user / 1e6,
