@@ -10,15 +10,9 @@
 // Needs root (namespaces, nftables). Every command is bounded; every lab is torn down in finally
 // and on SIGINT/SIGTERM/SIGHUP. Traffic stays inside the lab's namespaces (198.18.0.0/15,
 // 2001:db8::/32).
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { fmt, installExitCleanup, onSignalCleanup, ROOT, rounded, runStandalone, summarize } from './lib.mjs';
-
-const execFileP = promisify(execFile);
+import { execFileP, labDown, labUp, loadLab, must, toolMissing, withLab, withLabCleanup } from './labkit.mjs';
+import { fmt, installExitCleanup, rounded, runStandalone, summarize } from './lib.mjs';
 
 const CYCLES = 5;
 const UP_DOWN_LIMIT_MS = 10_000;
@@ -32,119 +26,8 @@ const TTFB_MS = 150;
 const LOSS_PINGS = 1000;
 const LOSS_INTERVAL_S = '0.002';
 
-const LAB_DIR = join(ROOT, 'test', 'lab');
-const LAB_TSCONFIG = join(ROOT, 'tsconfig.lab.json');
-/** The lab's compiled entry, in tsconfig.lab.json's outDir (it moved from build/lab to build-lab). */
-const LAB_BUILD = join(ROOT, labOutDir(), 'lab.js');
-/** Sources tsconfig.lab.json leaves out: editing them must not force a rebuild. */
-const NOT_BUILT = (name) => name.endsWith('.test.ts') || name === 'global-setup.ts' || name === 'lab-context.ts';
-
 // ---------------------------------------------------------------------------------------------
-// Build
-
-function labOutDir() {
-  try {
-    return JSON.parse(readFileSync(LAB_TSCONFIG, 'utf8')).compilerOptions?.outDir ?? 'build-lab';
-  } catch {
-    return 'build-lab';
-  }
-}
-
-function newestLabSource(dir = LAB_DIR) {
-  let max = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) max = Math.max(max, newestLabSource(p));
-    else if (entry.name.endsWith('.ts') && !NOT_BUILT(entry.name)) max = Math.max(max, statSync(p).mtimeMs);
-  }
-  return max;
-}
-
-/**
- * `npm run bench` only builds dist/: compile the lab (tsconfig.lab.json) when its lab.js is missing
- * or older than its sources (or the tsconfig). Returns a note for the report, or undefined.
- */
-async function ensureLabBuild() {
-  const builtMs = existsSync(LAB_BUILD) ? statSync(LAB_BUILD).mtimeMs : 0;
-  const sourceMs = Math.max(newestLabSource(), statSync(LAB_TSCONFIG).mtimeMs);
-  if (builtMs >= sourceMs) return undefined;
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const why = builtMs === 0 ? 'missing' : 'older than test/lab';
-  const out = relative(ROOT, dirname(LAB_BUILD));
-  const t0 = performance.now();
-  try {
-    await execFileP(process.execPath, [tsc, '-p', LAB_TSCONFIG], { cwd: ROOT, timeout: 120_000, maxBuffer: 4 << 20 });
-  } catch (err) {
-    // tsc still emits on type errors: carry on with what it wrote when lab.js is there.
-    const output = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || err.message;
-    if (!existsSync(LAB_BUILD) || statSync(LAB_BUILD).mtimeMs < sourceMs) throw new Error(`building the lab (tsc -p tsconfig.lab.json) failed:\n${output}`);
-    return `${out}/ was ${why}: rebuilt with tsc -p tsconfig.lab.json, which reported errors (numbers are for what it emitted):\n    ${output.split('\n').slice(0, 5).join('\n    ')}`;
-  }
-  return `${out}/ was ${why}: rebuilt with tsc -p tsconfig.lab.json (${fmt((performance.now() - t0) / 1000, 1)} s)`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Labs that are always removed
-
-/** Every lab this process has started and not yet removed (as promises: up() may be in flight). */
-const live = new Set();
-let interrupted = false;
-
-async function labUp(Lab, spec) {
-  if (interrupted) throw new Error('interrupted: not starting another lab');
-  const pending = Lab.up(spec);
-  live.add(pending);
-  try {
-    return await pending;
-  } catch (err) {
-    live.delete(pending); // up() removes what it built before it throws
-    throw err;
-  }
-}
-
-async function labDown(lab) {
-  try {
-    await lab.down();
-  } finally {
-    for (const p of live) if ((await p.catch(() => undefined)) === lab) live.delete(p);
-  }
-}
-
-/** On a signal: start no new lab, wait for any up() in flight, remove everything. */
-async function removeLiveLabs() {
-  interrupted = true;
-  await Promise.allSettled([...live].map(async (p) => (await p).down()));
-  live.clear();
-}
-
-/** Runs `fn(lab)` on a fresh lab and always removes it. */
-async function withLab(Lab, spec, fn) {
-  const lab = await labUp(Lab, spec);
-  try {
-    return await fn(lab);
-  } finally {
-    await labDown(lab);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tools and parsing
-
-async function toolMissing(argv) {
-  try {
-    await execFileP(argv[0], argv.slice(1), { timeout: 5000 });
-    return undefined;
-  } catch (err) {
-    return err.code === 'ENOENT' ? `${argv[0]} not installed` : undefined;
-  }
-}
-
-/** Runs a command in a namespace; throws with its output when it exits non-zero (unless `okCodes`). */
-async function must(lab, ns, argv, { timeoutMs = 20_000, okCodes = [0] } = {}) {
-  const r = await lab.exec(ns, argv, { timeoutMs });
-  if (!okCodes.includes(r.code)) throw new Error(`${argv.join(' ')} in ${ns} exited ${r.code}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
+// Parsing
 
 /** iputils ping -q summary: transmitted, received and the rtt line (ms). */
 function parsePing(out) {
@@ -261,23 +144,18 @@ async function loss(lab) {
 
 export async function run() {
   installExitCleanup();
-  if (process.getuid?.() !== 0) return skipped('the network lab needs root (network namespaces, nftables)');
   const t0 = performance.now();
-  const buildNote = await ensureLabBuild();
-  const { Lab, labSupport } = await import(pathToFileURL(LAB_BUILD).href);
-  const support = await labSupport();
-  if (!support.ok) return skipped(support.reason, buildNote);
+  const { Lab, skipped: why, buildNote } = await loadLab();
+  if (why) return skipped(why, buildNote);
   const missing = {
     ping: await toolMissing(['ping', '-V']),
     dig: await toolMissing(['dig', '-v']),
     curl: await toolMissing(['curl', '--version']),
   };
 
-  interrupted = false;
-  const unregister = onSignalCleanup(removeLiveLabs);
   // Every number here is sensitive to other work on the machine (user-space responders, timers).
   const raw = { cycles: CYCLES, loadavg1mAtStart: Math.round(loadavg()[0] * 100) / 100 };
-  try {
+  await withLabCleanup(async () => {
     raw.upDown = await upDownCycles(Lab);
     raw.echo = [];
     if (!missing.ping) {
@@ -297,10 +175,7 @@ export async function run() {
         if (!missing.curl) raw.https = await httpsTtfb(lab);
       });
     }
-  } finally {
-    await removeLiveLabs();
-    unregister();
-  }
+  });
   raw.durationMs = Math.round(performance.now() - t0);
   return report(raw, missing, buildNote);
 }

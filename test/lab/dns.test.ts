@@ -56,7 +56,7 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
   it.each([
     ['tcp', (a: string) => `tcp://${a}`],
     ['tls', (a: string) => `tls://${a}#${lab!.truth.dns.tlsName}`],
-    ['https', (a: string) => `https://${lab!.truth.dns.tlsName}${lab!.truth.dns.dohPath}`],
+    ['https', (_address: string) => `https://${lab!.truth.dns.tlsName}${lab!.truth.dns.dohPath}`],
   ])('asks over %s', async (transport, resolver) => {
     const [r] = await probeDns(zone('web'), '--resolver', resolver(dns!.auth.v4), '--ca-file', truth!.https.caFile);
     expect(r).toMatchObject({ ok: true, transport, addresses: [truth!.https.v4] });
