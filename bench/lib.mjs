@@ -236,6 +236,34 @@ export function spawnTracked(cmd, args, opts = {}) {
   return child;
 }
 
+/**
+ * Runs a command to completion under spawnTracked (killed with SIGKILL after `timeoutMs`, and at
+ * exit if interrupted), keeping its whole output. Resolves { code, signal, stdout, stderr, wallMs,
+ * timedOut }; wallMs is spawn -> exit.
+ */
+export async function execTracked(cmd, args, { timeoutMs = 30_000, ...opts } = {}) {
+  const t0 = performance.now();
+  const child = spawnTracked(cmd, args, opts);
+  const out = { stdout: [], stderr: [] };
+  child.stdout?.on('data', (c) => out.stdout.push(c));
+  child.stderr?.on('data', (c) => out.stderr.push(c));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  try {
+    const { code, signal, error } = await child.exited;
+    if (error) throw error;
+    const wallMs = performance.now() - t0;
+    // 'exit' can come before the pipes are drained: wait for them to close.
+    await Promise.all([child.stdout, child.stderr].map((s) => (s && !s.closed ? new Promise((r) => s.once('close', r)) : undefined)));
+    return { code, signal, stdout: Buffer.concat(out.stdout).toString('utf8'), stderr: Buffer.concat(out.stderr).toString('utf8'), wallMs, timedOut };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with how long the child took to exit (ms). */
 export async function stopChild(child, graceMs = 3000) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return 0;

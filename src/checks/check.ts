@@ -38,6 +38,8 @@ export interface CoreResult {
   target: string;
   /** The address probed, for per-IP checks; absent when the run failed before choosing one. */
   ip?: string;
+  /** Where the probed addresses came from when not the system resolver (a dns check of the target). */
+  addressSource?: string;
   ok: boolean;
   error: CheckError | null;
   /** Wall-clock start, ISO 8601. */

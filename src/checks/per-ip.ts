@@ -25,8 +25,9 @@ export interface IpProbe {
 }
 
 /**
- * Resolves the target once per run, then probes the selected addresses concurrently, one result
- * per address. A failed resolution yields a single result without `ip`: there is nothing to probe.
+ * Resolves the target once per run (or takes the addresses the target's dns check just found),
+ * then probes the selected addresses concurrently, one result per address. A failed resolution
+ * yields a single result without `ip`: there is nothing to probe.
  */
 export async function runPerIp<F extends object>(
   spec: CheckSpec<AddressSelection>,
@@ -37,8 +38,9 @@ export async function runPerIp<F extends object>(
   const runStartNs = ctx.clock.monotonicNs();
   const base = baseResult(spec, ctx.clock.wallMs());
   let addresses: ResolvedAddress[];
+  const fromDnsCheck = net.addressBook?.lookup(spec.target.name, spec.settings.ip_family);
   try {
-    addresses = await net.resolver.resolve(spec.target.host, spec.settings.ip_family, ctx.signal);
+    addresses = fromDnsCheck?.addresses ?? (await net.resolver.resolve(spec.target.host, spec.settings.ip_family, ctx.signal));
   } catch (err) {
     const durationMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
     return [failedBeforeProbe<F>(base, durationMs, asFailure(err, 'resolve'))];
@@ -50,7 +52,9 @@ export async function runPerIp<F extends object>(
   }
   const selected = spec.settings.ips === 'all' ? addresses : addresses.slice(0, spec.settings.ips);
   return Promise.all(
-    selected.map((address) => probe({ address, runStartNs, resolveMs }, baseResult(spec, base.startedAt, address.address))),
+    selected.map((address) =>
+      probe({ address, runStartNs, resolveMs }, { ...baseResult(spec, base.startedAt, address.address), ...(fromDnsCheck ? { addressSource: fromDnsCheck.source } : {}) }),
+    ),
   );
 }
 

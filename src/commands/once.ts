@@ -1,6 +1,6 @@
 import { CheckExecutor } from '../check-executor.js';
 import { TraceTrigger } from '../triggered-trace.js';
-import type { CheckResult } from '../checks/check.js';
+import type { CheckResult, CheckSpec } from '../checks/check.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { instantiate } from '../check-jobs.js';
 import { systemClock } from '../clock.js';
@@ -38,20 +38,24 @@ export async function onceCommand(argv: readonly string[]): Promise<number> {
   const executor = new CheckExecutor({ clock: systemClock, log, identity: () => config.agent, registry, trigger });
   const scheduler = new Scheduler(systemClock, config.maxConcurrentRuns);
   const all: CheckResult[] = [];
-  await Promise.all(
-    config.checks.map((spec) => {
-      const check = instantiate(spec, registry, net);
-      return scheduler.runNow({
-        name: spec.name,
-        timeoutMs: spec.timeoutMs,
-        run: async (signal) => {
-          const results = await executor.execute(check, signal);
-          all.push(...results);
-          printResults(results, args.flags.has('json'));
-        },
-      });
-    }),
-  );
+  const runAll = (specs: readonly CheckSpec[]) =>
+    Promise.all(
+      specs.map((spec) => {
+        const check = instantiate(spec, registry, net);
+        return scheduler.runNow({
+          name: spec.name,
+          timeoutMs: spec.timeoutMs,
+          run: async (signal) => {
+            const results = await executor.execute(check, signal);
+            all.push(...results);
+            printResults(results, args.flags.has('json'));
+          },
+        });
+      }),
+    );
+  // DNS checks first: the addresses they find are what the other checks of their target probe.
+  await runAll(config.checks.filter((c) => c.kind === 'dns'));
+  await runAll(config.checks.filter((c) => c.kind !== 'dns'));
   net.icmp.close();
   log.flush();
   return all.every((r) => r.ok) ? 0 : 1;

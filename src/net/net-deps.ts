@@ -1,4 +1,5 @@
 /** The narrow ports through which checks touch the network; fakes implement them in unit tests. */
+import type { AddressBook } from './address-book.js';
 import type { DnsExchange, DnsQueryRequest } from './dns/dns-client.js';
 import type { EchoOutcome, EchoRequest, IcmpEngineStats } from './icmp/icmp-engine.js';
 
@@ -55,4 +56,6 @@ export interface NetDeps {
   tcp: TcpConnector;
   icmp: IcmpPort;
   dns: DnsQueryPort;
+  /** Addresses a target's dns check found, used by its other checks (see address-book.ts). */
+  addressBook?: AddressBook;
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { AddressBook } from './address-book.js';
 import { DnsClient } from './dns/dns-client.js';
 import { IcmpEngine } from './icmp/icmp-engine.js';
 import type { NetDeps } from './net-deps.js';
@@ -7,5 +8,11 @@ import { NodeTcpConnector } from './tcp-connector.js';
 
 /** The real network adapters. The ICMP engine opens its raw sockets on first use. */
 export function systemNet(clock: Clock): NetDeps & { icmp: IcmpEngine } {
-  return { resolver: new SystemResolver(), tcp: new NodeTcpConnector(clock), icmp: new IcmpEngine(clock), dns: new DnsClient(clock) };
+  return {
+    resolver: new SystemResolver(),
+    tcp: new NodeTcpConnector(clock),
+    icmp: new IcmpEngine(clock),
+    dns: new DnsClient(clock),
+    addressBook: new AddressBook(() => clock.wallMs()),
+  };
 }

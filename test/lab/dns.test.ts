@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/agent-process.js';
 import { labContext } from './lab-context.js';
@@ -113,5 +115,30 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
   it('cache-busts with a random label and accepts its NXDOMAIN', async () => {
     const [r] = await probeDns(zone('web'), '--resolver', dns!.auth.v4, '--cache-bust', 'true');
     expect(r).toMatchObject({ ok: true, rcode: 'NXDOMAIN' });
+  });
+});
+
+describe.skipIf(!lab)('dns answers feed the target\'s other checks', () => {
+  it('the icmp check of a target probes exactly the addresses its dns check found', async () => {
+    const { truth, exec } = lab!;
+    const name = `multi.${truth.dns.zone}`;
+    const config = `targets:
+  - name: multi
+    host: ${name}
+    checks:
+      - {kind: dns, resolver: "${truth.dns.auth.v4}"}
+      - {kind: icmp, ip_family: ipv4, count: 1}
+`;
+    const file = `${tmpdir()}/vantage-feed-${process.pid}.yaml`;
+    writeFileSync(file, config);
+    try {
+      const out = await exec(truth.namespaces.agent, [process.execPath, BIN, 'once', '-c', file, '--json'], 30_000);
+      const records = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; ip?: string; ok: boolean; addressSource?: string });
+      const icmp = records.filter((r) => r.kind === 'icmp');
+      expect(icmp.map((r) => r.ip).sort()).toEqual([...truth.dns.records[name]!.a].sort());
+      expect(icmp.every((r) => r.ok && r.addressSource === `dns check multi-dns via ${truth.dns.auth.v4}`)).toBe(true);
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 });

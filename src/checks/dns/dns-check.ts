@@ -40,7 +40,14 @@ export class DnsCheck implements Check<DnsFields> {
     const s = this.spec.settings;
     const name = s.cache_bust ? `vb-${randomBytes(4).toString('hex')}.${this.spec.target.host}` : this.spec.target.host;
     const reference = s.hijack.reference ? this.ask(ctx, parseResolver(s.hijack.reference) as ResolverSpec, name).catch(() => undefined) : undefined;
-    return Promise.all(this.resolvers.map((resolver) => this.checkResolver(ctx, resolver, name, reference)));
+    const results = await Promise.all(this.resolvers.map((resolver) => this.checkResolver(ctx, resolver, name, reference)));
+    // The first resolver (in config order) that passed tells the target's other checks what to probe.
+    const trusted = results.find((r) => r.ok && (r.addresses?.length ?? 0) > 0);
+    if (trusted && !s.cache_bust && (s.type === 'A' || s.type === 'AAAA')) {
+      const validForMs = this.spec.schedule.type === 'interval' ? this.spec.schedule.intervalMs : 60_000;
+      this.net.addressBook?.publish(this.spec.target.name, s.type === 'A' ? 4 : 6, trusted.addresses ?? [], validForMs + this.spec.timeoutMs, `dns check ${this.spec.name} via ${trusted.resolver}`);
+    }
+    return results;
   }
 
   private async checkResolver(ctx: RunContext, resolver: ResolverSpec, name: string, reference: Promise<Outcome | undefined> | undefined): Promise<CheckResult<DnsFields>> {
