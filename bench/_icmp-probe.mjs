@@ -1,4 +1,4 @@
-// Helper process for bench/icmp.mjs (not a benchmark on its own): runs Vantage's IcmpEngine (from
+// Helper process for bench/icmp.mjs and bench/traceroute.mjs (not a benchmark on its own): runs Vantage's IcmpEngine (from
 // dist/) in a process of its own, so its CPU time and memory are only the engine's, and so it can
 // run inside a lab namespace (`ip netns exec <agent-ns> node bench/_icmp-probe.mjs MODE JSON`).
 // Prints one JSON line on stdout and exits. Modes:
@@ -13,6 +13,8 @@
 //   blackbox {port, echo, path, count, intervalMs}
 //       the same interleaved probes through blackbox_exporter's /probe?module=icmp (it listens on
 //       127.0.0.1 of this namespace), reading probe_icmp_duration_seconds{phase="rtt"}.
+//   trace {address, runs, maxHops, probesPerHop, probeTimeoutMs}
+//       `runs` traces with the agent's trace() on one warm engine (for bench/traceroute.mjs).
 // Addresses: 127.0.0.0/8 and the lab's 198.18.0.0/15 and 2001:db8::/32 only (the caller passes them).
 import { request, Agent } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -304,7 +306,30 @@ async function blackbox({ port, echo, path, count, intervalMs }) {
 
 // ---------------------------------------------------------------------------------------------
 
-const MODES = { throughput, accuracy, blackbox };
+/** `runs` traces of one address with the agent's trace() on a warm engine (no process start-up in the numbers). */
+async function traceMode({ address, family = 4, runs, maxHops = 30, probesPerHop = 3, probeTimeoutMs = 1000, pauseMs = 50 }) {
+  const { trace } = await import(pathToFileURL(join(DIST, 'checks', 'traceroute', 'trace.js')).href);
+  const { systemClock } = await import(pathToFileURL(join(DIST, 'clock.js')).href);
+  const eng = await engine();
+  const out = [];
+  for (let i = 0; i < runs; i++) {
+    if (i > 0) await sleep(pauseMs);
+    const t0 = performance.now();
+    const r = await trace(eng, systemClock, { address, family, maxHops, probesPerHop, probeTimeoutMs });
+    out.push({
+      ms: performance.now() - t0,
+      reached: r.reached,
+      lastRespondingHop: r.lastRespondingHop,
+      hops: r.hops.map((h) => ({ ttl: h.ttl, addresses: h.addresses, answered: h.rttMs.length, maxRttMs: h.rttMs.length ? Math.max(...h.rttMs) : null, ...(h.unreachable ? { unreachable: h.unreachable } : {}) })),
+    });
+  }
+  eng.close();
+  return { address, probesPerHop, probeTimeoutMs, runs: out };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const MODES = { throughput, accuracy, blackbox, trace: traceMode };
 try {
   if (!MODES[mode]) throw new Error(`unknown mode ${mode}: one of ${Object.keys(MODES).join(', ')}`);
   const result = await MODES[mode](args);

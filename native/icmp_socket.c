@@ -47,6 +47,7 @@ typedef struct {
   napi_ref on_packets;
   napi_ref on_error;
   napi_async_context async_context;
+  void *box;
   unsigned char buf[MAX_PACKET];
 } icmp_socket;
 
@@ -81,13 +82,39 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-static icmp_socket *unwrap(napi_env env, napi_value value) {
-  icmp_socket *sock = NULL;
-  if (napi_get_value_external(env, value, (void **)&sock) != napi_ok || sock == NULL) {
+// What the JS handle points at. It outlives the socket: close() empties it, and the garbage
+// collector frees it, so a handle used after close() is refused instead of reading freed memory.
+#define HANDLE_MAGIC 0x766e7470u
+typedef struct {
+  uint32_t magic;
+  icmp_socket *sock;
+} handle_box;
+
+static void finalize_box(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  handle_box *box = (handle_box *)data;
+  box->magic = 0;
+  free(box);
+}
+
+static handle_box *unbox(napi_env env, napi_value value) {
+  handle_box *box = NULL;
+  if (napi_get_value_external(env, value, (void **)&box) != napi_ok || box == NULL || box->magic != HANDLE_MAGIC) {
     napi_throw_type_error(env, "ERR_VANTAGE_ICMP", "not an ICMP socket handle");
     return NULL;
   }
-  return sock;
+  return box;
+}
+
+static icmp_socket *unwrap(napi_env env, napi_value value) {
+  handle_box *box = unbox(env, value);
+  if (box == NULL) return NULL;
+  if (box->sock == NULL) {
+    throw_errno(env, "ICMP socket is closed", EBADF);
+    return NULL;
+  }
+  return box->sock;
 }
 
 static void call_js(icmp_socket *sock, napi_ref fn_ref, size_t argc, napi_value *argv) {
@@ -98,6 +125,14 @@ static void call_js(icmp_socket *sock, napi_ref fn_ref, size_t argc, napi_value 
   napi_value ignored;
   // make_callback runs queued microtasks afterwards, as any I/O callback would.
   napi_make_callback(env, sock->async_context, recv, fn, argc, argv, &ignored);
+  // A throw in the callback must surface as an uncaught exception now, not from the next
+  // unrelated call into this addon.
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
 }
 
 static void report_error(icmp_socket *sock, int err) {
@@ -238,8 +273,18 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   sock->family = family;
   sock->df = -1;
   sock->env = env;
+  handle_box *box = calloc(1, sizeof *box);
+  if (box == NULL) {
+    close(fd);
+    free(sock);
+    napi_throw_error(env, "ERR_VANTAGE_ICMP", "out of memory");
+    return NULL;
+  }
+  box->magic = HANDLE_MAGIC;
+  box->sock = sock;
+  sock->box = box;
   napi_value external, resource_name;
-  CHECK(napi_create_external(env, sock, NULL, NULL, &external));
+  CHECK(napi_create_external(env, box, finalize_box, NULL, &external));
   CHECK(napi_create_reference(env, external, 1, &sock->self));
   CHECK(napi_create_reference(env, argv[1], 1, &sock->on_packets));
   CHECK(napi_create_reference(env, argv[2], 1, &sock->on_error));
@@ -363,6 +408,8 @@ static napi_value js_set_dont_fragment(napi_env env, napi_callback_info info) {
 
 static void on_closed(uv_handle_t *handle) {
   icmp_socket *sock = (icmp_socket *)handle->data;
+  // Destroyed here, not in close(): close() may run inside this socket's own callback.
+  napi_async_destroy(sock->env, sock->async_context);
   free(sock);
 }
 
@@ -370,12 +417,13 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  icmp_socket *sock = unwrap(env, argv[0]);
-  if (sock == NULL || sock->closing) return NULL;
+  handle_box *box = unbox(env, argv[0]);
+  if (box == NULL || box->sock == NULL) return NULL;
+  icmp_socket *sock = box->sock;
+  box->sock = NULL;
   sock->closing = 1;
   uv_poll_stop(&sock->poll);
   close(sock->fd);
-  napi_async_destroy(env, sock->async_context);
   napi_delete_reference(env, sock->on_packets);
   napi_delete_reference(env, sock->on_error);
   napi_delete_reference(env, sock->self);

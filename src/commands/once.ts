@@ -53,10 +53,13 @@ export async function onceCommand(argv: readonly string[]): Promise<number> {
         });
       }),
     );
-  // DNS checks first: the addresses they find are what the other checks of their target probe.
-  await runAll(config.checks.filter((c) => c.kind === 'dns'));
-  await runAll(config.checks.filter((c) => c.kind !== 'dns'));
-  net.icmp.close();
-  log.flush();
+  try {
+    // DNS checks first: the addresses they find are what the other checks of their target probe.
+    await runAll(config.checks.filter((c) => c.kind === 'dns'));
+    await runAll(config.checks.filter((c) => c.kind !== 'dns'));
+  } finally {
+    net.icmp.close();
+    log.flush();
+  }
   return all.every((r) => r.ok) ? 0 : 1;
 }

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** `[2001:db8::1]` -> `2001:db8::1` (URL host names keep IPv6 brackets). */
 export function stripBrackets(host: string): string {
   return host.replace(/^\[(.*)\]$/, '$1');
@@ -25,4 +27,12 @@ export function ipv6FromBytes(bytes: Buffer): string {
   }
   if (best.start === -1) return groups.join(':');
   return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.len).join(':')}`;
+}
+
+/** The canonical text of an IP literal (RFC 5952 for IPv6), or undefined if it is not one. */
+export function canonicalIp(text: string): string | undefined {
+  const family = isIP(text);
+  if (family === 4) return text;
+  if (family === 6) return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  return undefined;
 }

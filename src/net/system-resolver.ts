@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { abortedByDeadline, CheckFailure } from '../errors.js';
+import { canonicalIp } from './address.js';
 import type { FailureCode } from '../errors.js';
 import type { HostResolver, IpFamily, ResolvedAddress } from './net-deps.js';
 
@@ -26,7 +27,7 @@ export class SystemResolver implements HostResolver {
       if ((family === 'ipv4' && literal !== 4) || (family === 'ipv6' && literal !== 6)) {
         throw new CheckFailure('DNS_NO_ADDRESS', `${host} is not an ${family} address`, 'resolve');
       }
-      return [{ address: host, family: literal as 4 | 6 }];
+      return [{ address: canonicalIp(host) ?? host, family: literal as 4 | 6 }];
     }
     try {
       signal.throwIfAborted();

@@ -21,7 +21,6 @@ describe.skipIf(!root)('ICMP engine on loopback', () => {
       expect(o.status).toBe('reply');
       if (o.status === 'reply') {
         expect(o.from).toBe(targets[i]);
-        expect(o.kernelStamp).toBe(true);
         expect(Number(o.rttNs)).toBeGreaterThan(0);
       }
     });
@@ -41,9 +40,26 @@ describe.skipIf(!root)('ICMP engine on loopback', () => {
     }
   });
 
+  it('a reply the kernel stamped in time is a reply, even when the event loop was busy past the deadline', async () => {
+    await engine.echo({ address: '127.0.0.1', family: 4, timeoutMs: 1_000 });
+    const outcomes: Array<Promise<{ status: string }>> = [];
+    for (let i = 0; i < 5; i++) {
+      outcomes.push(engine.echo({ address: `127.3.0.${i + 1}`, family: 4, timeoutMs: 50 }));
+      await new Promise((r) => setImmediate(r)); // let it go out
+      const until = performance.now() + 80; // then hog the loop beyond its deadline
+      while (performance.now() < until);
+    }
+    expect((await Promise.all(outcomes)).map((o) => o.status)).toEqual(Array(5).fill('reply'));
+  });
+
+  it('answers to a non-canonical IPv6 literal', async () => {
+    const outcome = await engine.echo({ address: '0:0:0:0:0:0:0:1', family: 6, timeoutMs: 1_000 });
+    expect(outcome).toMatchObject({ status: 'reply', from: '::1' });
+  });
+
   it('IPv6 to ::1, reading the reply\'s hop limit', async () => {
     const outcome = await engine.echo({ address: '::1', family: 6, timeoutMs: 1_000 });
-    expect(outcome).toMatchObject({ status: 'reply', from: '::1', ttl: 64, kernelStamp: true });
+    expect(outcome).toMatchObject({ status: 'reply', from: '::1', ttl: 64 });
   });
 });
 

@@ -77,7 +77,7 @@ describe.skipIf(!lab)('traceroute in the network lab', () => {
       const line = out.stdout.split('\n').find((l) => new RegExp(`^\\s*${hop}\\s`).test(l)) ?? '';
       if (truth!.ecmp.branches.every((b) => line.includes(b))) classicSawBoth++;
     }
-    expect(classicSawBoth).toBeGreaterThan(0);
+    expect(classicSawBoth).toBeGreaterThanOrEqual(4); // "in most runs" (FIELD-NOTES)
   });
 
   it('traces the silent IPs of a name whose first address is silent, three at most; not when the first answers', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IcmpEngine } from '../../src/net/icmp/icmp-engine.js';
+import { inetChecksum } from '../../src/net/icmp/packet.js';
 import type { NativeHandle, NativeIcmp, NativePacket } from '../../src/net/icmp/native.js';
 import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
 
@@ -48,6 +49,7 @@ function fakeNative(clock: FakeClock, opts: { openError?: string; sendErrors?: s
     const icmp = Buffer.alloc(8);
     icmp.writeUInt16BE(probe.id, 4);
     icmp.writeUInt16BE(probe.seq, 6);
+    icmp.writeUInt16BE(inetChecksum(icmp), 2);
     return { data: Buffer.concat([ip, icmp]), address: from, stampNs: probe.stampNs + BigInt(afterMs * 1e6), hopLimit: -1, kernelStamp: true };
   };
   const deliver = (family: 4 | 6, packets: NativePacket[]) => sockets.filter((s) => s.family === family && !s.closed).at(-1)?.deliver(packets);
@@ -173,4 +175,79 @@ describe('IcmpEngine', () => {
     fake.deliver(4, [fake.reply4(fake.sent[1]!, 5)]);
     expect(engine.stats().late).toBe(1);
   });
+
+  it('matches an ICMP error to the probe it quotes, only if it quotes that probe\'s destination', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    const probe = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000, ttl: 3 });
+    await warm(clock, fake);
+    const sent = fake.sent[1]!;
+    const timeExceeded = (destination: number[]) => {
+      const request = Buffer.alloc(8);
+      request[0] = 8;
+      request.writeUInt16BE(sent.id, 4);
+      request.writeUInt16BE(sent.seq, 6);
+      const quoted = Buffer.concat([Buffer.from([0x45, 0, 0, 28, 0, 0, 0, 0, 1, 1, 0, 0, 198, 18, 0, 1, ...destination]), request]);
+      const icmp = Buffer.concat([Buffer.from([11, 0, 0, 0, 0, 0, 0, 0]), quoted]);
+      icmp.writeUInt16BE(inetChecksum(icmp), 2);
+      const ip = Buffer.alloc(20);
+      ip[0] = 0x45;
+      ip[8] = 62;
+      ip[9] = 1;
+      return { data: Buffer.concat([ip, icmp]), address: '198.18.2.2', stampNs: sent.stampNs + 3_000_000n, hopLimit: -1, kernelStamp: true };
+    };
+    fake.deliver(4, [timeExceeded([192, 0, 2, 99])]);
+    fake.deliver(4, [timeExceeded([192, 0, 2, 1])]);
+    expect(await probe).toEqual({ status: 'time-exceeded', code: 0, rttNs: 3_000_000n, from: '198.18.2.2' });
+    expect(engine.stats().unmatched).toBe(1);
+  });
+
+  it('never hands out a key again while a late or duplicate reply to it could still come', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    void engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 10 });
+    await warm(clock, fake);
+    for (let i = 0; i < 3; i++) {
+      const p = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 10 });
+      await flushPromises();
+      await clock.advance(11);
+      expect(await p).toEqual({ status: 'timeout' });
+    }
+    const keys = fake.sent.map((s) => s.id * 65536 + s.seq);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('paces sends: at most 256 per event-loop turn', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    void engine.echo({ address: '127.0.0.2', family: 4, timeoutMs: 60_000 });
+    await warm(clock, fake);
+    for (let i = 0; i < 2_000; i++) void engine.echo({ address: '127.0.0.2', family: 4, timeoutMs: 60_000 });
+    const perTurn: number[] = [];
+    let last = fake.sent.length;
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setImmediate(r));
+      perTurn.push(fake.sent.length - last);
+      last = fake.sent.length;
+    }
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(256);
+    expect(fake.sent.length).toBe(2_002);
+    engine.close();
+  });
+
+  it('pings the canonical form of an IPv6 literal and refuses a v4-mapped one', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    void engine.echo({ address: '2001:0DB8:0:0::0001', family: 6, timeoutMs: 1000 });
+    await flushPromises();
+    expect(fake.sent.at(-1)?.address).toBe('::1'); // the warm-up goes first
+    const mapped = await engine.echo({ address: '::ffff:127.0.0.1', family: 6, timeoutMs: 1000 });
+    expect(mapped).toMatchObject({ status: 'failed', failure: { code: 'ICMP_SEND_FAILED' } });
+    engine.close();
+  });
 });
+

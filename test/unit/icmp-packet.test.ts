@@ -42,9 +42,8 @@ describe('echo requests', () => {
 
 describe('parseIcmp', () => {
   it('reads an IPv4 echo reply with its TTL', () => {
-    const reply = icmpV4(0, 0, Buffer.alloc(0));
-    reply.writeUInt16BE(0x1234, 4);
-    reply.writeUInt16BE(9, 6);
+    const reply = Buffer.from([0, 0, 0, 0, 0x12, 0x34, 0, 9]);
+    reply.writeUInt16BE(inetChecksum(reply), 2);
     const datagram = Buffer.concat([ipv4Header(57, [192, 0, 2, 1], [198, 18, 0, 1], reply.length), reply]);
     expect(parseIcmp(4, datagram, '192.0.2.1', -1)).toMatchObject({ kind: 'echo-reply', id: 0x1234, seq: 9, ttl: 57, from: '192.0.2.1' });
   });
@@ -69,6 +68,11 @@ describe('parseIcmp', () => {
     expect(parseIcmp(6, msg, '2001:db8:0:7::2', 64)).toMatchObject({ kind: 'unreachable', code: 3, id: 0x0102, seq: 5, ttl: 64, quotedDestination: '2001:db8:1:3::10' });
     expect(unreachableReason(6, 3)).toBe('address');
     expect(unreachableReason(4, 1)).toBe('host');
+  });
+
+  it('drops an IPv4 reply whose checksum is wrong (raw sockets see datagrams before the kernel checks them)', () => {
+    const reply = Buffer.from([0, 0, 0x12, 0x34, 0x12, 0x34, 0, 9]);
+    expect(parseIcmp(4, Buffer.concat([ipv4Header(57, [192, 0, 2, 1], [198, 18, 0, 1], 8), reply]), '192.0.2.1', -1)).toBeUndefined();
   });
 
   it.each([

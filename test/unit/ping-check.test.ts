@@ -38,7 +38,7 @@ function net(outcomes: EchoOutcome[], requests: EchoRequest[] = []): NetDeps {
   };
 }
 
-const reply = (ms: number, ttl = 60): EchoOutcome => ({ status: 'reply', rttNs: BigInt(Math.round(ms * 1e6)), ttl, from: '192.0.2.1', kernelStamp: true });
+const reply = (ms: number, ttl = 60): EchoOutcome => ({ status: 'reply', rttNs: BigInt(Math.round(ms * 1e6)), ttl, from: '192.0.2.1'});
 
 async function run(settings: Partial<IcmpSettings>, outcomes: EchoOutcome[], requests?: EchoRequest[]) {
   const clock = new FakeClock();

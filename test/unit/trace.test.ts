@@ -30,7 +30,7 @@ function fakePath(clock: FakeClock, path: PathSpec) {
           const router = path.routers[ttl - 1];
           if (router) answer = { status: 'time-exceeded', code: 0, rttNs, from: router };
         } else if (path.destination === 'reply') {
-          answer = { status: 'reply', rttNs, ttl: 60, from: req.address, kernelStamp: true };
+          answer = { status: 'reply', rttNs, ttl: 60, from: req.address};
         } else if (path.destination === 'unreachable') {
           answer = { status: 'unreachable', code: 1, rttNs, from: path.routers.at(-1)! };
         }
@@ -77,7 +77,7 @@ describe('trace', () => {
     expect(result.reached).toBe(true);
     expect(result.hops.map((h) => h.addresses[0])).toEqual([...eight.map((r) => r ?? '10.0.4.1'), '192.0.2.99']);
     expect(result.hops.every((h) => h.loss === 0 && h.rttMs.length === 3)).toBe(true);
-    expect(elapsedMs).toBeLessThanOrEqual(20 + 2 * 10 + 2);
+    expect(elapsedMs).toBeLessThanOrEqual(20 + 2); // one round trip: all rounds go out at once
     expect(requests.every((r) => r.constantChecksum === true)).toBe(true);
     expect(Math.max(...requests.map((r) => r.ttl ?? 0))).toBe(30);
   });
@@ -137,7 +137,7 @@ describe('TraceTrigger', () => {
 
   async function attach(trigger: TraceTrigger, clock: FakeClock, results: CheckResult[]) {
     const done = trigger.attach(icmpKind as unknown as CheckKind, results, new AbortController().signal);
-    for (let i = 0; i < 1_200; i++) await clock.advance(1);
+    for (let i = 0; i < 2_500; i++) await clock.advance(1);
     await done;
     await flushPromises();
     return results.map((r) => ('traceroute' in r ? r.ip : null)).filter(Boolean);

@@ -1,7 +1,8 @@
 import { stripBrackets } from '../../net/address.js';
-import type { CheckKind, KindMetric, ProbeTarget } from '../check.js';
+import { formatDuration } from '../../config/duration.js';
+import type { CheckKind, KindMetric, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
 import { TracerouteCheck } from './traceroute-check.js';
-import { tracerouteSettingsSchema } from './traceroute-settings.js';
+import { DEFAULT_PROBE_TIMEOUT_MS, tracerouteSettingsSchema } from './traceroute-settings.js';
 import type { TracerouteFields, TracerouteSettings } from './traceroute-settings.js';
 
 const metrics: KindMetric<TracerouteFields>[] = [
@@ -19,7 +20,11 @@ export const tracerouteKind: CheckKind<TracerouteSettings, TracerouteFields> = {
   settings: tracerouteSettingsSchema,
   phases: ['resolve', 'trace'],
   metrics,
-  checkSettings: () => [],
+  checkSettings(_target: TargetSpec, s: TracerouteSettings, timeoutMs: number): SettingsProblem[] {
+    const probeTimeout = s.probe_timeout ?? DEFAULT_PROBE_TIMEOUT_MS;
+    if (probeTimeout < timeoutMs) return [];
+    return [{ path: ['probe_timeout'], message: `probe_timeout ${formatDuration(probeTimeout)} must be shorter than the run timeout ${formatDuration(timeoutMs)}, or a silent path is cut short` }];
+  },
   parseProbeTarget(arg: string): ProbeTarget {
     return { host: stripBrackets(arg), settings: {} };
   },

@@ -17,7 +17,11 @@ export interface TraceOptions {
   probesPerHop: number;
   /** Longest wait for one probe. */
   probeTimeoutMs: number;
-  /** Pause between rounds, so one router is asked for one error per round (Linux rate-limits them). */
+  /**
+   * Pause between rounds. Default 0: Linux rate-limits ICMP errors with a token bucket (a burst of
+   * about 6, then about 1/s), so a 3-probe round back to back costs a router the same tokens as
+   * three spaced rounds; the time is better saved.
+   */
   roundGapMs?: number;
   /** A silent hop is given up this many round trips after a later hop answered (traceroute's "HERE" factor). */
   adaptiveFactor?: number;
@@ -47,20 +51,28 @@ export interface TraceResult {
   lastRespondingHop: number;
   /** Probes that could not be sent (no raw socket...), if any: the trace then says nothing. */
   failure?: CheckFailure;
+  /** The caller's signal ended the trace early (deadline or cancellation): the path is partial. */
+  cancelled?: boolean;
 }
+
+/**
+ * Least wait for silent hops once the destination answered: routers make ICMP errors on their slow
+ * path (often tens of ms after the destination's own reply), and 100 ms is still a tenth of a timeout.
+ */
+const GIVE_UP_FLOOR_MS = 100;
 
 /** Trailing silent hops kept after the last answer, to show where the path goes dark. */
 const SILENT_TAIL = 3;
 
 /**
- * ICMP-echo traceroute with every TTL in flight at once: a trace takes about one round trip (plus
- * the pacing between rounds), not hops × timeout. Probes of one trace share identifier and checksum
+ * ICMP-echo traceroute with every TTL in flight at once: a trace takes about one round trip, not
+ * hops × timeout. Probes of one trace share identifier and checksum
  * (Paris-style), so per-flow load balancers keep them on one path. Hops beyond the first Echo Reply
  * are dropped; once the destination answered, silent hops are given up after `adaptiveFactor`
  * round trips instead of the full timeout.
  */
 export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): Promise<TraceResult> {
-  const gapMs = opts.roundGapMs ?? 10;
+  const gapMs = opts.roundGapMs ?? 0;
   const factor = opts.adaptiveFactor ?? 5;
   const giveUp = new AbortController();
   setMaxListeners(0, giveUp.signal); // every probe of the trace listens to it
@@ -69,11 +81,19 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
   const outcomes: Array<Array<EchoOutcome | undefined>> = Array.from({ length: opts.maxHops + 1 }, () => []);
   let destinationHop = Number.POSITIVE_INFINITY;
   let slowestAnswerMs = 0;
+  let allSent = false;
   let cancelGiveUp: (() => void) | undefined;
   const settledHops = new Set<number>();
   const progress = (): void => {
     const total = Number.isFinite(destinationHop) ? destinationHop : opts.maxHops;
     opts.onProgress?.([...settledHops].filter((t) => t <= total).length, total);
+  };
+  // Once the destination answered and every round is out, what is still silent below it gets a
+  // few of the slowest round trips seen, not the whole timeout; re-armed as slower answers come in.
+  const armGiveUp = (): void => {
+    if (!allSent || !Number.isFinite(destinationHop) || giveUp.signal.aborted) return;
+    cancelGiveUp?.();
+    cancelGiveUp = clock.setTimer(Math.max(GIVE_UP_FLOOR_MS, factor * slowestAnswerMs), () => giveUp.abort());
   };
 
   const probe = async (ttl: number, round: number): Promise<void> => {
@@ -90,10 +110,7 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
     if (outcome.status === 'reply' || outcome.status === 'unreachable') destinationHop = Math.min(destinationHop, ttl);
     if ('rttNs' in outcome) {
       slowestAnswerMs = Math.max(slowestAnswerMs, Number(outcome.rttNs) / 1e6);
-      // The destination answered: what is still silent below it gets a few round trips, not the timeout.
-      if (Number.isFinite(destinationHop) && !cancelGiveUp) {
-        cancelGiveUp = clock.setTimer(Math.max(20, factor * slowestAnswerMs), () => giveUp.abort());
-      }
+      armGiveUp();
     }
     if (outcomes[ttl]!.filter(Boolean).length === opts.probesPerHop) settledHops.add(ttl);
     progress();
@@ -102,15 +119,17 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
   const pending: Array<Promise<void>> = [];
   try {
     for (let round = 0; round < opts.probesPerHop && !giveUp.signal.aborted; round++) {
-      if (round > 0) await pause(clock, gapMs, giveUp.signal);
+      if (round > 0 && gapMs > 0) await pause(clock, gapMs, giveUp.signal);
       for (let ttl = 1; ttl <= opts.maxHops && ttl <= destinationHop && !giveUp.signal.aborted; ttl++) pending.push(probe(ttl, round));
     }
+    allSent = true;
+    armGiveUp();
     await Promise.all(pending);
   } finally {
     cancelGiveUp?.();
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  return summarise(outcomes, opts, destinationHop);
+  return { ...summarise(outcomes, opts, destinationHop), ...(opts.signal?.aborted ? { cancelled: true } : {}) };
 }
 
 function summarise(outcomes: Array<Array<EchoOutcome | undefined>>, opts: TraceOptions, destinationHop: number): TraceResult {
@@ -143,8 +162,12 @@ function summarise(outcomes: Array<Array<EchoOutcome | undefined>>, opts: TraceO
   };
 }
 
+/**
+ * Hash of the responding hops (TTL and lowest address): silent hops and the silent tail are left
+ * out, so one rate-limited router does not look like a new route.
+ */
 export function routeHash(hops: readonly TraceHop[]): string {
-  const path = hops.map((h) => [...h.addresses].sort()[0] ?? '*').join('>');
+  const path = hops.filter((h) => h.addresses.length > 0).map((h) => `${h.ttl}=${[...h.addresses].sort()[0]}`).join('>');
   return createHash('sha256').update(path).digest('hex').slice(0, 12);
 }
 

@@ -1,5 +1,5 @@
 import { elapsedMs } from '../../clock.js';
-import { CheckFailure } from '../../errors.js';
+import { abortedByDeadline, CheckFailure } from '../../errors.js';
 import type { NetDeps } from '../../net/net-deps.js';
 import type { Check, CheckResult, CheckSpec, CoreResult, RunContext } from '../check.js';
 import { runPerIp } from '../per-ip.js';
@@ -39,10 +39,17 @@ export class TracerouteCheck implements Check<TracerouteFields> {
       signal: ctx.signal,
       ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
     });
+    const cancelled = result.cancelled === true && !abortedByDeadline(ctx.signal);
+    const partial = result.cancelled === true || result.failure !== undefined;
     const previous = this.lastRoute.get(target.address.address);
-    this.lastRoute.set(target.address.address, result.routeHash);
-    const fields = traceFields(result, previous);
-    const error = fields.reached ? null : traceFailure(result, target.address.address).toCheckError();
+    // A partial path is no evidence of a new route.
+    if (!partial) this.lastRoute.set(target.address.address, result.routeHash);
+    const fields = traceFields(result, partial ? undefined : previous);
+    const error = fields.reached
+      ? null
+      : cancelled
+        ? new CheckFailure('ABORTED', `trace of ${target.address.address} was cancelled`, 'trace').toCheckError()
+        : traceFailure(result, target.address.address).toCheckError();
     return {
       ...base,
       ...fields,

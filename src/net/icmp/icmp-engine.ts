@@ -1,11 +1,12 @@
-import { randomInt } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { CheckFailure } from '../../errors.js';
+import { canonicalIp } from '../address.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { loadNativeIcmp } from './native.js';
 import type { NativeHandle, NativeIcmp, NativePacket } from './native.js';
 import { echoRequest, parseIcmp } from './packet.js';
 import type { IcmpErrorKind, IcmpFamily } from './packet.js';
+import { ProbeKeys } from './probe-keys.js';
 
 export interface EchoRequest {
   address: string;
@@ -19,17 +20,17 @@ export interface EchoRequest {
   dontFragment?: boolean;
   /** Source address to send from; '' = the kernel's choice. */
   source?: string;
-  /** How long to wait for an answer, from the send stamp. */
+  /** How long to wait for an answer, from the moment the probe is asked for. */
   timeoutMs: number;
   signal?: AbortSignal;
   /** Called for each further echo reply to this probe (a duplicate). */
   onDuplicate?: () => void;
-  /** Keep the ICMP checksum independent of the sequence (flow-stable "Paris" probing). */
+  /** One ICMP checksum for every probe, whatever its identifier and sequence ("Paris" probing). */
   constantChecksum?: boolean;
 }
 
 export type EchoOutcome =
-  | { status: 'reply'; rttNs: bigint; ttl: number; from: string; kernelStamp: boolean }
+  | { status: 'reply'; rttNs: bigint; ttl: number; from: string }
   | { status: IcmpErrorKind; code: number; rttNs: bigint; from: string }
   | { status: 'timeout' }
   | { status: 'aborted' }
@@ -49,15 +50,15 @@ export interface IcmpEngineStats {
 interface Pending {
   key: number;
   request: EchoRequest;
+  address: string;
   packet: Buffer;
+  /** Monotonic stamp right before sendmsg; 0 while queued. */
   sentNs: bigint;
-  resolve: (outcome: EchoOutcome) => void;
-  cleanup: () => void;
+  deadlineNs: bigint;
+  settle: (outcome: EchoOutcome) => void;
 }
 
-/** After an answer or a timeout a key is remembered this long, to count duplicates and late replies. */
-const RECENT_NS = 30_000_000_000n;
-/** Sends per event-loop turn: bursts beyond this yield, so replies and timers are not starved. */
+/** Sends per event-loop turn: a burst beyond this waits a turn, so replies and timers are read. */
 const SEND_BURST = 256;
 
 const NO_RAW_SOCKET =
@@ -65,19 +66,16 @@ const NO_RAW_SOCKET =
 
 /**
  * One raw socket per address family for the whole agent, shared by every ping and traceroute:
- * probes are told apart by (identifier, sequence), with a random identifier per process and more
- * identifiers when more than 65,536 probes are in flight. Deadlines live in one heap behind one
- * timer. RTTs are kernel receive stamp minus the stamp taken right before sendmsg.
+ * probes are told apart by (identifier, sequence) (see probe-keys.ts). Sends are queued and paced;
+ * deadlines live in one heap behind one timer and are judged after the socket has been read, so a
+ * busy event loop never turns a reply the kernel stamped in time into a timeout. RTT = kernel
+ * receive stamp minus the stamp taken right before sendmsg.
  */
 export class IcmpEngine {
   private readonly sockets: Partial<Record<IcmpFamily, NativeHandle>> = {};
   private readonly warmups: Partial<Record<IcmpFamily, Promise<void>>> = {};
-  private readonly ids: number[] = [randomInt(0x10000)];
-  private readonly idSet = new Set(this.ids);
-  private readonly nextSeq = new Map<number, number>([[this.ids[0]!, 0]]);
   private readonly pending = new Map<number, Pending>();
-  private readonly recent = new Map<number, { answered: boolean; onDuplicate?: () => void }>();
-  private readonly recentQueue: Array<{ key: number; at: bigint }> = [];
+  private readonly keys = new ProbeKeys((key) => this.pending.has(key));
   private readonly deadlines = new DeadlineHeap<Pending>();
   private readonly sendQueue: Pending[] = [];
   private cancelTimer: (() => void) | undefined;
@@ -98,60 +96,73 @@ export class IcmpEngine {
   /** Sends one echo request and resolves with what came back (never rejects). */
   async echo(request: EchoRequest): Promise<EchoOutcome> {
     if (this.closed || request.signal?.aborted) return { status: 'aborted' };
+    const address = canonicalIp(request.address);
+    if (!address || (request.family === 6) !== address.includes(':') || address.startsWith('::ffff:')) {
+      return { status: 'failed', failure: new CheckFailure('ICMP_SEND_FAILED', `${request.address} is not an IPv${request.family} address to ping (use the plain IPv4 form of a v4-mapped address)`, 'ping') };
+    }
     const socket = this.socket(request.family);
     if (socket instanceof CheckFailure) return { status: 'failed', failure: socket };
     // The first exchange on a fresh socket runs cold kernel and addon paths between the two
     // stamps (milliseconds on loopback): make it a loopback echo of our own, not a target's.
-    this.warmups[request.family] ??= this.send({ address: request.family === 4 ? '127.0.0.1' : '::1', family: request.family, timeoutMs: 200 }).then(() => undefined);
+    this.warmups[request.family] ??= this.enqueue({ address: request.family === 4 ? '127.0.0.1' : '::1', family: request.family, timeoutMs: 200 }, request.family === 4 ? '127.0.0.1' : '::1').then(() => undefined);
     await this.warmups[request.family];
-    return this.send(request);
-  }
-
-  private send(request: EchoRequest): Promise<EchoOutcome> {
-    if (this.closed || request.signal?.aborted) return Promise.resolve({ status: 'aborted' });
-    const key = this.allocateKey();
-    const payload = Buffer.alloc(Math.max(0, request.payloadSize ?? 56), 0x56);
-    return new Promise((resolve) => {
-      const entry: Pending = {
-        key,
-        request,
-        packet: echoRequest(request.family, key >>> 16, key & 0xffff, payload, request.constantChecksum ?? false),
-        sentNs: 0n,
-        resolve: (outcome) => {
-          entry.cleanup();
-          resolve(outcome);
-        },
-        cleanup: () => undefined,
-      };
-      if (request.signal) {
-        const onAbort = (): void => this.settle(entry, { status: 'aborted' }, false);
-        request.signal.addEventListener('abort', onAbort, { once: true });
-        entry.cleanup = () => request.signal?.removeEventListener('abort', onAbort);
-      }
-      this.pending.set(key, entry);
-      this.sendQueue.push(entry);
-      this.flush();
-    });
+    return this.enqueue(request, address);
   }
 
   /** Closes the sockets; probes in flight resolve as aborted. */
   close(): void {
     this.closed = true;
     this.cancelTimer?.();
-    for (const entry of [...this.pending.values()]) this.settle(entry, { status: 'aborted' }, false);
+    for (const entry of [...this.pending.values()]) entry.settle({ status: 'aborted' });
     for (const family of [4, 6] as const) this.closeSocket(family);
+  }
+
+  private enqueue(request: EchoRequest, address: string): Promise<EchoOutcome> {
+    if (this.closed || request.signal?.aborted) return Promise.resolve({ status: 'aborted' });
+    const key = this.keys.allocate();
+    const payload = Buffer.alloc(Math.max(0, request.payloadSize ?? 56), 0x56);
+    const now = this.clock.monotonicNs();
+    return new Promise((resolve) => {
+      const onAbort = (): void => entry.settle({ status: 'aborted' });
+      const entry: Pending = {
+        key,
+        request,
+        address,
+        packet: echoRequest(request.family, key >>> 16, key & 0xffff, payload, request.constantChecksum ?? false),
+        sentNs: 0n,
+        // Queueing counts against the timeout: a probe never waits longer than asked for.
+        deadlineNs: now + BigInt(Math.round(request.timeoutMs * 1e6)),
+        settle: (outcome) => {
+          if (this.pending.get(key) !== entry) return;
+          this.pending.delete(key);
+          request.signal?.removeEventListener('abort', onAbort);
+          const answered = outcome.status !== 'timeout' && outcome.status !== 'aborted' && outcome.status !== 'failed';
+          this.keys.finish(key, { answered, address, ...(request.onDuplicate ? { onDuplicate: request.onDuplicate } : {}) }, this.clock.monotonicNs());
+          resolve(outcome);
+        },
+      };
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(key, entry);
+      this.sendQueue.push(entry);
+      this.deadlines.push(entry.deadlineNs, entry);
+      this.armTimer();
+      this.scheduleFlush(0);
+    });
   }
 
   private socket(family: IcmpFamily): NativeHandle | CheckFailure {
     const open = this.sockets[family];
     if (open) return open;
     const native = this.native();
-    if (native instanceof Error) return new CheckFailure('ICMP_UNAVAILABLE', native.message, 'ping');
+    if (native instanceof Error) {
+      this.counters.available[family] = false;
+      return new CheckFailure('ICMP_UNAVAILABLE', native.message, 'ping');
+    }
     try {
       const handle = native.open(
         family,
         (packets) => this.onPackets(family, packets),
-        (errno, message) => this.onSocketError(family, errno, message),
+        () => this.onSocketError(family),
       );
       this.sockets[family] = handle;
       this.counters.available[family] = true;
@@ -174,65 +185,9 @@ export class IcmpEngine {
   }
 
   /** A receive error closes the socket; the next probe opens a new one. */
-  private onSocketError(family: IcmpFamily, _errno: number, _message: string): void {
+  private onSocketError(family: IcmpFamily): void {
     this.counters.socketErrors++;
     this.closeSocket(family);
-  }
-
-  private allocateKey(): number {
-    for (const id of this.ids) {
-      const seq = this.nextSeq.get(id) ?? 0;
-      const key = id * 0x10000 + seq;
-      if (this.pending.has(key)) continue;
-      this.nextSeq.set(id, (seq + 1) & 0xffff);
-      return key;
-    }
-    // Every identifier has 65,536 probes in flight: take another one.
-    let id = randomInt(0x10000);
-    while (this.idSet.has(id)) id = randomInt(0x10000);
-    this.ids.push(id);
-    this.idSet.add(id);
-    this.nextSeq.set(id, 1);
-    return id * 0x10000;
-  }
-
-  private flush(): void {
-    const native = this.native();
-    let budget = SEND_BURST;
-    while (this.sendQueue.length > 0 && budget-- > 0) {
-      const entry = this.sendQueue[0]!;
-      if (this.pending.get(entry.key) !== entry) {
-        this.sendQueue.shift();
-        continue;
-      }
-      const { request } = entry;
-      const handle = this.socket(request.family);
-      if (handle instanceof CheckFailure || native instanceof Error) {
-        this.sendQueue.shift();
-        this.settle(entry, { status: 'failed', failure: handle instanceof CheckFailure ? handle : new CheckFailure('ICMP_UNAVAILABLE', String(native), 'ping') }, false);
-        continue;
-      }
-      try {
-        native.setDontFragment(handle, request.dontFragment ?? false);
-        entry.sentNs = native.send(handle, entry.packet, request.address, request.ttl ?? 0, request.tos ?? 0, request.source ?? '');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS') {
-          // Socket buffer full: pause a millisecond and go on; the stamp is taken at the real send.
-          this.scheduleFlush(1);
-          return;
-        }
-        this.sendQueue.shift();
-        this.settle(entry, { status: 'failed', failure: new CheckFailure('ICMP_SEND_FAILED', `sending to ${request.address} failed: ${(err as Error).message}`, 'ping', { cause: err }) }, false);
-        continue;
-      }
-      this.sendQueue.shift();
-      this.counters.sent++;
-      const deadline = entry.sentNs + BigInt(Math.round(request.timeoutMs * 1e6));
-      this.deadlines.push(deadline, entry);
-      this.armTimer();
-    }
-    if (this.sendQueue.length > 0) this.scheduleFlush(0);
   }
 
   private scheduleFlush(ms: number): void {
@@ -246,51 +201,78 @@ export class IcmpEngine {
     else this.clock.setTimer(ms, run);
   }
 
+  /** Sends at most SEND_BURST queued probes, then yields a turn for the rest. */
+  private flush(): void {
+    const native = this.native();
+    let budget = SEND_BURST;
+    while (this.sendQueue.length > 0 && budget > 0) {
+      const entry = this.sendQueue[0]!;
+      if (this.pending.get(entry.key) !== entry) {
+        this.sendQueue.shift();
+        continue;
+      }
+      const { request } = entry;
+      const handle = this.socket(request.family);
+      if (handle instanceof CheckFailure || native instanceof Error) {
+        this.sendQueue.shift();
+        entry.settle({ status: 'failed', failure: handle instanceof CheckFailure ? handle : new CheckFailure('ICMP_UNAVAILABLE', String(native), 'ping') });
+        continue;
+      }
+      try {
+        native.setDontFragment(handle, request.dontFragment ?? false);
+        entry.sentNs = native.send(handle, entry.packet, entry.address, request.ttl ?? 0, request.tos ?? 0, request.source ?? '');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS') {
+          // Socket buffer full: try again in a millisecond (the deadline keeps running).
+          this.scheduleFlush(1);
+          return;
+        }
+        this.sendQueue.shift();
+        entry.settle({ status: 'failed', failure: new CheckFailure('ICMP_SEND_FAILED', `sending to ${entry.address} failed: ${(err as Error).message}`, 'ping', { cause: err }) });
+        continue;
+      }
+      this.sendQueue.shift();
+      this.counters.sent++;
+      budget--;
+    }
+    if (this.sendQueue.length > 0) this.scheduleFlush(0);
+  }
+
   private onPackets(family: IcmpFamily, packets: NativePacket[]): void {
     for (const packet of packets) {
-      const message = parseIcmp(family, packet.data, packet.address, packet.hopLimit);
-      if (!message || !this.idSet.has(message.id)) {
-        // Other processes' pings, and anything we cannot read, pass through the socket too.
-        if (message) continue;
-        this.counters.unmatched++;
-        continue;
-      }
-      const key = message.id * 0x10000 + message.seq;
-      const entry = this.pending.get(key);
-      const fromTarget = message.kind === 'echo-reply' ? message.from === entry?.request.address : message.quotedDestination === entry?.request.address;
-      if (entry && fromTarget) {
-        const rttNs = packet.stampNs - entry.sentNs;
-        this.counters.received++;
-        this.settle(
-          entry,
-          message.kind === 'echo-reply'
-            ? { status: 'reply', rttNs, ttl: message.ttl, from: message.from, kernelStamp: packet.kernelStamp }
-            : { status: message.kind, code: message.code, rttNs, from: message.from },
-          true,
-        );
-        continue;
-      }
-      const seen = this.recent.get(key);
-      if (seen?.answered && message.kind === 'echo-reply') {
-        this.counters.duplicates++;
-        seen.onDuplicate?.();
-      } else if (seen && !seen.answered) {
-        this.counters.late++;
-      } else {
+      try {
+        this.onPacket(family, packet);
+      } catch {
+        // One unreadable datagram must not cost the others in the batch.
         this.counters.unmatched++;
       }
     }
   }
 
-  /** Ends a probe once; remembers its key for a while to recognise duplicates and late replies. */
-  private settle(entry: Pending, outcome: EchoOutcome, answered: boolean): void {
-    if (this.pending.get(entry.key) !== entry) return;
-    this.pending.delete(entry.key);
-    const now = this.clock.monotonicNs();
-    this.recent.set(entry.key, { answered, ...(entry.request.onDuplicate ? { onDuplicate: entry.request.onDuplicate } : {}) });
-    this.recentQueue.push({ key: entry.key, at: now + RECENT_NS });
-    while (this.recentQueue.length > 0 && this.recentQueue[0]!.at <= now) this.recent.delete(this.recentQueue.shift()!.key);
-    entry.resolve(outcome);
+  private onPacket(family: IcmpFamily, packet: NativePacket): void {
+    const message = parseIcmp(family, packet.data, packet.address, packet.hopLimit);
+    if (!message) {
+      this.counters.unmatched++;
+      return;
+    }
+    // Other processes' pings reach this socket too: not ours, not counted.
+    if (!this.keys.ours(message.id)) return;
+    const key = message.id * 0x10000 + message.seq;
+    const entry = this.pending.get(key);
+    const about = message.kind === 'echo-reply' ? message.from : message.quotedDestination;
+    const rttNs = entry ? packet.stampNs - entry.sentNs : 0n;
+    if (entry && entry.sentNs > 0n && about === entry.address && rttNs > 0n) {
+      this.counters.received++;
+      entry.settle(message.kind === 'echo-reply' ? { status: 'reply', rttNs, ttl: message.ttl, from: message.from } : { status: message.kind, code: message.code, rttNs, from: message.from });
+      return;
+    }
+    const finished = this.keys.recent(key);
+    if (finished?.address !== about) this.counters.unmatched++;
+    else if (finished.answered && message.kind === 'echo-reply') {
+      this.counters.duplicates++;
+      finished.onDuplicate?.();
+    } else if (!finished.answered) this.counters.late++;
   }
 
   private armTimer(): void {
@@ -302,8 +284,12 @@ export class IcmpEngine {
     this.cancelTimer = this.clock.setTimer(Math.ceil(delayMs), () => {
       this.timerAt = undefined;
       this.cancelTimer = undefined;
-      for (const entry of this.deadlines.popDue(this.clock.monotonicNs())) this.settle(entry, { status: 'timeout' }, false);
-      this.armTimer();
+      // libuv runs timers before it reads sockets: judge deadlines after this turn's reads, so a
+      // reply that arrived while the loop was busy counts as the reply it is.
+      setImmediate(() => {
+        for (const entry of this.deadlines.popDue(this.clock.monotonicNs())) entry.settle({ status: 'timeout' });
+        this.armTimer();
+      });
     });
   }
 }

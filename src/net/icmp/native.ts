@@ -10,7 +10,10 @@ export interface NativePacket {
   stampNs: bigint;
   /** IPv6 hop limit of the received datagram (-1 for IPv4: read it from the header). */
   hopLimit: number;
-  /** False when the kernel gave no stamp (the first datagram on a fresh socket may lack one). */
+  /**
+   * Whether a timestamp control message came with the datagram. Nearly always true: with
+   * SO_TIMESTAMPNS the kernel stamps an unstamped datagram at the read instead.
+   */
   kernelStamp: boolean;
 }
 

@@ -24,9 +24,9 @@ export type IcmpMessage =
 
 /**
  * An echo request: type, code 0, checksum, identifier, sequence, then `payload`. With
- * `constantChecksum` the first two payload bytes are set to the one's complement of the sequence,
- * so the checksum is the same whatever the sequence: load balancers that hash the ICMP header
- * ("Paris traceroute") then send every probe of a trace along one path.
+ * `constantChecksum` the first two payload bytes are set so that identifier, sequence and those
+ * bytes always sum to the same value: the checksum is then the same for every probe, so load
+ * balancers that hash the ICMP header ("Paris traceroute") send a whole trace along one path.
  */
 export function echoRequest(family: IcmpFamily, id: number, seq: number, payload: Buffer, constantChecksum = false): Buffer {
   const packet = Buffer.alloc(8 + Math.max(payload.length, constantChecksum ? 2 : 0));
@@ -34,7 +34,12 @@ export function echoRequest(family: IcmpFamily, id: number, seq: number, payload
   packet.writeUInt16BE(id & 0xffff, 4);
   packet.writeUInt16BE(seq & 0xffff, 6);
   payload.copy(packet, 8);
-  if (constantChecksum) packet.writeUInt16BE(~seq & 0xffff, 8);
+  if (constantChecksum) {
+    // Compensate identifier and sequence, so the checksum is the same for every process too:
+    // a restart must not move the trace to another ECMP branch.
+    const folded = (id & 0xffff) + (seq & 0xffff);
+    packet.writeUInt16BE(~((folded & 0xffff) + (folded >>> 16)) & 0xffff, 8);
+  }
   // The kernel computes ICMPv6 checksums (they cover a pseudo-header); ICMPv4's is ours.
   if (family === 4) packet.writeUInt16BE(inetChecksum(packet), 2);
   return packet;
@@ -59,6 +64,8 @@ export function parseIcmp(family: IcmpFamily, data: Buffer, from: string, hopLim
     if (ihl < 20 || data.length < ihl + 8) return undefined;
     ttl = data[8]!;
     icmp = data.subarray(ihl);
+    // Raw IPv4 sockets see datagrams before the kernel checks them: drop a corrupted one.
+    if (inetChecksum(icmp) !== 0) return undefined;
   }
   if (icmp.length < 8) return undefined;
   const type = icmp[0]!;

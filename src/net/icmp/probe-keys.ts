@@ -1,0 +1,61 @@
+import { randomInt } from 'node:crypto';
+
+/** What is remembered of a finished probe, to recognise duplicates and late replies. */
+export interface FinishedProbe {
+  answered: boolean;
+  address: string;
+  onDuplicate?: () => void;
+}
+
+/** After an answer or a timeout a key is remembered this long. */
+const RECENT_NS = 30_000_000_000n;
+
+/**
+ * (identifier, sequence) keys of probes, as one number `id * 65536 + seq`. A key is not handed
+ * out again while it is in flight or still remembered as recently finished: a late or duplicate
+ * reply to an old probe must never be taken for a new one. When an identifier has no free
+ * sequence left, another random identifier is added (more than 65,536 probes per 30 s window).
+ */
+export class ProbeKeys {
+  private readonly ids: number[] = [randomInt(0x10000)];
+  private readonly idSet = new Set(this.ids);
+  private readonly nextSeq = new Map<number, number>([[this.ids[0]!, 0]]);
+  private readonly finished = new Map<number, FinishedProbe>();
+  private readonly expiry: Array<{ key: number; at: bigint }> = [];
+
+  constructor(private readonly inUse: (key: number) => boolean) {}
+
+  ours(id: number): boolean {
+    return this.idSet.has(id);
+  }
+
+  allocate(): number {
+    for (const id of this.ids) {
+      const seq = this.nextSeq.get(id) ?? 0;
+      const key = id * 0x10000 + seq;
+      if (this.inUse(key) || this.finished.has(key)) continue;
+      this.nextSeq.set(id, (seq + 1) & 0xffff);
+      return key;
+    }
+    let id = randomInt(0x10000);
+    while (this.idSet.has(id)) id = randomInt(0x10000);
+    this.ids.push(id);
+    this.idSet.add(id);
+    this.nextSeq.set(id, 1);
+    return id * 0x10000;
+  }
+
+  /** Remembers a finished probe until RECENT_NS after `nowNs`, forgetting those past their time. */
+  finish(key: number, probe: FinishedProbe, nowNs: bigint): void {
+    this.finished.set(key, probe);
+    this.expiry.push({ key, at: nowNs + RECENT_NS });
+    while (this.expiry.length > 0 && this.expiry[0]!.at <= nowNs) {
+      const { key: old } = this.expiry.shift()!;
+      this.finished.delete(old);
+    }
+  }
+
+  recent(key: number): FinishedProbe | undefined {
+    return this.finished.get(key);
+  }
+}
