@@ -221,7 +221,7 @@ async function accuracy({ echo, path, count, intervalMs, timeoutMs = 1000, infli
     const o = await eng.echo({ address, family, timeoutMs });
     statuses[o.status] = (statuses[o.status] ?? 0) + 1;
     into[i] = o.status === 'reply' ? Number(o.rttNs) / 1e3 : null;
-    if (o.status === 'reply' && !o.kernelStamp) statuses.noKernelStamp = (statuses.noKernelStamp ?? 0) + 1;
+    if (o.status === 'reply' && o.kernelStamp === false) statuses.noKernelStamp = (statuses.noKernelStamp ?? 0) + 1;
   };
   const probes = [];
   const t0 = performance.now();
@@ -312,12 +312,23 @@ async function traceMode({ address, family = 4, runs, maxHops = 30, probesPerHop
   const { systemClock } = await import(pathToFileURL(join(DIST, 'clock.js')).href);
   const eng = await engine();
   const out = [];
+  let lastAnswerAt = 0;
+  // The engine as trace() sees it, noting when the last answer (reply or ICMP error) came in.
+  const port = {
+    echo: async (request) => {
+      const o = await eng.echo(request);
+      if ('rttNs' in o) lastAnswerAt = performance.now();
+      return o;
+    },
+  };
   for (let i = 0; i < runs; i++) {
     if (i > 0) await sleep(pauseMs);
     const t0 = performance.now();
-    const r = await trace(eng, systemClock, { address, family, maxHops, probesPerHop, probeTimeoutMs });
+    lastAnswerAt = t0;
+    const r = await trace(port, systemClock, { address, family, maxHops, probesPerHop, probeTimeoutMs });
     out.push({
       ms: performance.now() - t0,
+      lastAnswerMs: lastAnswerAt - t0,
       reached: r.reached,
       lastRespondingHop: r.lastRespondingHop,
       hops: r.hops.map((h) => ({ ttl: h.ttl, addresses: h.addresses, answered: h.rttMs.length, maxRttMs: h.rttMs.length ? Math.max(...h.rttMs) : null, ...(h.unreachable ? { unreachable: h.unreachable } : {}) })),

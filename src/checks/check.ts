@@ -82,6 +82,8 @@ export interface KindMetric<F extends object> {
   /** One extra label with a bounded set of values (an rcode, a hijack reason); no series without a value. */
   label?: { name: string; value(result: CheckResult<F>): string | undefined };
   value(result: CheckResult<F>): number | readonly number[] | undefined;
+  /** Several series of the labelled metric from one result (a value per phase); replaces label.value/value. */
+  series?(result: CheckResult<F>): Array<{ label: string; value: number }>;
 }
 
 /** What `vantage probe KIND TARGET` makes of TARGET. */
@@ -111,6 +113,8 @@ export interface CheckKind<S extends object = Record<string, unknown>, F extends
   readonly settings: z.ZodObject;
   /** Phase names, in order; each becomes a `phase` label value of `probe_<kind>_duration_seconds`. */
   readonly phases: readonly string[];
+  /** Name of the per-phase gauge when blackbox_exporter's differs (`probe_http_duration_seconds`). */
+  readonly phaseMetricName?: string;
   readonly metrics: readonly KindMetric<F>[];
   /** Cross-field rules; `timeoutMs` is the check's run deadline. */
   checkSettings(target: TargetSpec, settings: S, timeoutMs: number): SettingsProblem[];

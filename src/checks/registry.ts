@@ -1,5 +1,6 @@
 import type { CheckKind } from './check.js';
 import { dnsKind } from './dns/index.js';
+import { httpsKind } from './https/index.js';
 import { icmpKind } from './icmp/index.js';
 import { tcpKind } from './tcp/index.js';
 import { tracerouteKind } from './traceroute/index.js';
@@ -36,5 +37,6 @@ export function builtinRegistry(): CheckRegistry {
     icmpKind as unknown as CheckKind,
     tracerouteKind as unknown as CheckKind,
     dnsKind as unknown as CheckKind,
+    httpsKind as unknown as CheckKind,
   ]);
 }

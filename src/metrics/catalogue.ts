@@ -142,9 +142,9 @@ export const AGENT_METRICS = {
 } as const satisfies Record<string, MetricDef>;
 
 /** `probe_<kind>_duration_seconds{phase}`, as blackbox_exporter names its per-phase durations. */
-export function phaseMetric(kind: string): MetricDef {
+export function phaseMetric(kind: string, name = `probe_${kind}_duration_seconds`): MetricDef {
   return {
-    name: `probe_${kind}_duration_seconds`,
+    name,
     type: 'gauge',
     help: `Duration of each phase of the last ${kind} run, in seconds.`,
     labels: [...PROBE_LABELS, 'phase'],
@@ -159,7 +159,7 @@ export function kindMetricDef(metric: { name: string; help: string; type?: Metri
 /** Every metric Vantage defines for these kinds (process metrics from prom-client aside). */
 export function catalogue(kinds: readonly CheckKind[]): MetricDef[] {
   const kindDefs = kinds.flatMap((kind) => [
-    phaseMetric(kind.kind),
+    phaseMetric(kind.kind, kind.phaseMetricName),
     ...kind.metrics.map(kindMetricDef),
   ]);
   return [...Object.values(PROBE_METRICS), ...Object.values(AGENT_METRICS), ...kindDefs];

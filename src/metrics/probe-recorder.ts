@@ -64,7 +64,7 @@ export class ProbeRecorder {
     this.latency = registries.histogram(PROBE_METRICS.latency);
     for (const kind of kinds) {
       this.byKind.set(kind.kind, {
-        phases: registries.create(phaseMetric(kind.kind)) as Gauge,
+        phases: registries.create(phaseMetric(kind.kind, kind.phaseMetricName)) as Gauge,
         own: kind.metrics.map((def) => ({ def, metric: registries.create(kindMetricDef(def)) })),
       });
     }
@@ -98,6 +98,10 @@ export class ProbeRecorder {
         kindMetrics.phases.set(touch(kindMetrics.phases, { ...labels, phase }), ms / 1000);
       }
       for (const { def, metric } of kindMetrics.own) {
+        if (def.series && def.label) {
+          for (const one of def.series(result)) recordKindMetric(metric, one.value, () => touch(metric, { ...labels, [def.label!.name]: one.label }));
+          continue;
+        }
         const extra = def.label ? def.label.value(result) : undefined;
         if (def.label && extra === undefined) continue;
         const own = def.label ? { ...labels, [def.label.name]: extra! } : labels;

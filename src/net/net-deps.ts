@@ -1,6 +1,7 @@
 /** The narrow ports through which checks touch the network; fakes implement them in unit tests. */
 import type { AddressBook } from './address-book.js';
 import type { DnsExchange, DnsQueryRequest } from './dns/dns-client.js';
+import type { HttpsExchange, HttpsRequest } from './http/https-client.js';
 import type { EchoOutcome, EchoRequest, IcmpEngineStats } from './icmp/icmp-engine.js';
 
 export type IpFamily = 'any' | 'ipv4' | 'ipv6';
@@ -56,6 +57,7 @@ export interface NetDeps {
   tcp: TcpConnector;
   icmp: IcmpPort;
   dns: DnsQueryPort;
+  https: { exchange(request: HttpsRequest): Promise<HttpsExchange> };
   /** Addresses a target's dns check found, used by its other checks (see address-book.ts). */
   addressBook?: AddressBook;
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { AddressBook } from './address-book.js';
 import { DnsClient } from './dns/dns-client.js';
+import { HttpsClient } from './http/https-client.js';
 import { IcmpEngine } from './icmp/icmp-engine.js';
 import type { NetDeps } from './net-deps.js';
 import { SystemResolver } from './system-resolver.js';
@@ -13,6 +14,7 @@ export function systemNet(clock: Clock): NetDeps & { icmp: IcmpEngine } {
     tcp: new NodeTcpConnector(clock),
     icmp: new IcmpEngine(clock),
     dns: new DnsClient(clock),
+    https: new HttpsClient(clock),
     addressBook: new AddressBook(() => clock.wallMs()),
   };
 }

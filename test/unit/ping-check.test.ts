@@ -29,6 +29,7 @@ function net(outcomes: EchoOutcome[], requests: EchoRequest[] = []): NetDeps {
     resolver: { resolve: async (host) => [{ address: host, family: 4 }] },
     tcp: { connect: () => Promise.reject(new Error('unused')) },
     dns: { query: () => Promise.reject(new Error('unused')) },
+    https: { exchange: () => Promise.reject(new Error('unused')) },
     icmp: {
       echo: async (req) => {
         requests.push(req);

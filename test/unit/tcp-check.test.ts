@@ -35,6 +35,7 @@ function fakeNet(clock: FakeClock, addresses: ResolvedAddress[], connectMs: Reco
     },
     icmp: { echo: () => Promise.reject(new Error('tcp checks send no ICMP')) },
     dns: { query: () => Promise.reject(new Error('tcp checks send no DNS')) },
+    https: { exchange: () => Promise.reject(new Error('tcp checks send no HTTP')) },
     tcp: {
       async connect(req) {
         requests.push(req);

@@ -1,0 +1,225 @@
+import { request as httpRequest } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
+import { isIP, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import type { Clock } from '../../clock.js';
+import { elapsedMs } from '../../clock.js';
+import { abortedByDeadline, CheckFailure } from '../../errors.js';
+import type { FailureCode } from '../../errors.js';
+import { hostPort } from '../address.js';
+import { tlsFacts } from './tls-facts.js';
+import type { TlsFacts } from './tls-facts.js';
+
+export interface HttpsRequest {
+  url: URL;
+  /** The address to connect to; the URL's host name stays the SNI and Host. */
+  ip: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Offer HTTP/2 by ALPN (`auto`), or insist on one protocol. */
+  httpVersion: 'auto' | '1.1' | '2';
+  /** Bytes of the body kept for validation; the rest is counted, not stored. */
+  keepBodyBytes: number;
+  ca?: string;
+  clientCert?: { cert: string; key: string };
+  sourceAddress?: string;
+  signal: AbortSignal;
+}
+
+export interface HttpsExchange {
+  status: number;
+  httpVersion: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  bodyBytes: number;
+  tls: TlsFacts | null;
+  /** connect, tls, request (written), firstByte, headers (complete), transfer, from the connection start. */
+  phasesMs: Record<string, number>;
+}
+
+/** What the exchange had reached when it failed: phases so far, TLS facts if any. */
+export class HttpsFailure extends CheckFailure {
+  constructor(
+    failure: CheckFailure,
+    readonly phasesMs: Record<string, number>,
+    readonly tls: TlsFacts | null,
+  ) {
+    super(failure.code, failure.message, failure.phase, { cause: failure.cause });
+  }
+}
+
+const TLS_ERROR_CODES: Record<string, FailureCode> = {
+  CERT_HAS_EXPIRED: 'TLS_CERT_EXPIRED',
+  CERT_NOT_YET_VALID: 'TLS_CERT_EXPIRED',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS_CERT_NAME_MISMATCH',
+};
+
+/**
+ * One HTTP exchange on a fresh connection we own, so every phase is stamped where it happens: the
+ * socket's connect, the TLS handshake, the request written, the first read from the socket after
+ * that (the true first byte; got and most clients stamp when headers are parsed, or when they
+ * start waiting), headers complete, and the body's end. HTTP/1.1 or HTTP/2 by ALPN on that same
+ * connection (for HTTP/2 the first byte is the response's HEADERS frame: the session owns the
+ * socket's reads). Certificates are checked but a bad one is a result with its code, not a throw.
+ */
+export class HttpsClient {
+  constructor(private readonly clock: Clock) {}
+
+  exchange(req: HttpsRequest): Promise<HttpsExchange> {
+    const startNs = this.clock.monotonicNs();
+    const phasesMs: Record<string, number> = {};
+    const stamp = (phase: string): void => {
+      phasesMs[phase] ??= elapsedMs(startNs, this.clock.monotonicNs());
+    };
+    let tls: TlsFacts | null = null;
+    let currentPhase = 'connect';
+    const secure = req.url.protocol === 'https:';
+    const port = Number(req.url.port || (secure ? 443 : 80));
+    const host = req.url.hostname.replace(/^\[|\]$/g, '');
+    return new Promise<HttpsExchange>((resolve, reject) => {
+      const cleanups: Array<() => void> = [];
+      const fail = (failure: CheckFailure): void => {
+        for (const c of cleanups) c();
+        reject(new HttpsFailure(failure, phasesMs, tls));
+      };
+      const done = (value: Omit<HttpsExchange, 'phasesMs'>): void => {
+        for (const c of cleanups) c();
+        resolve({ ...value, phasesMs });
+      };
+      const onAbort = (): void =>
+        fail(
+          abortedByDeadline(req.signal)
+            ? new CheckFailure(secure && currentPhase === 'tls' ? 'TLS_HANDSHAKE' : 'HTTP_TIMEOUT', `no ${currentPhase === 'firstByte' ? 'response' : currentPhase} from ${hostPort(req.ip, port)} before the timeout`, currentPhase)
+            : new CheckFailure('ABORTED', `request to ${req.url.href} was cancelled`, currentPhase),
+        );
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      cleanups.push(() => req.signal.removeEventListener('abort', onAbort));
+
+      const alpn = req.httpVersion === '2' ? ['h2'] : req.httpVersion === '1.1' ? ['http/1.1'] : ['h2', 'http/1.1'];
+      const socket: Socket = secure
+        ? tlsConnect({
+            host: req.ip,
+            port,
+            ...(isIP(host) === 0 ? { servername: host } : {}),
+            ALPNProtocols: alpn,
+            rejectUnauthorized: false,
+            ...(req.ca ? { ca: req.ca } : {}),
+            ...(req.clientCert ? { cert: req.clientCert.cert, key: req.clientCert.key } : {}),
+            ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}),
+          })
+        : new Socket().connect({ host: req.ip, port, ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}) });
+      cleanups.push(() => socket.destroy());
+      socket.on('error', (err: NodeJS.ErrnoException) => fail(socketFailure(err, currentPhase, req, port)));
+      socket.once('connect', () => {
+        stamp('connect');
+        currentPhase = secure ? 'tls' : 'request';
+        if (!secure) this.send(req, socket, 'http/1.1', stamp, (p) => (currentPhase = p), done, fail, null);
+      });
+      if (!secure) return;
+      socket.once('secureConnect', () => {
+        stamp('tls');
+        const tlsSocket = socket as TLSSocket;
+        tls = tlsFacts(tlsSocket);
+        if (!tlsSocket.authorized) {
+          const code = TLS_ERROR_CODES[tls.error ?? ''] ?? 'TLS_CERT_UNTRUSTED';
+          fail(new CheckFailure(code, `certificate of ${host} at ${hostPort(req.ip, port)} is not valid: ${tls.error}`, 'tls'));
+          return;
+        }
+        currentPhase = 'request';
+        this.send(req, socket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1', stamp, (p) => (currentPhase = p), done, fail, tls);
+      });
+    });
+  }
+
+  private send(
+    req: HttpsRequest,
+    socket: Socket,
+    protocol: 'h2' | 'http/1.1',
+    stamp: (phase: string) => void,
+    setPhase: (phase: string) => void,
+    done: (value: Omit<HttpsExchange, 'phasesMs'>) => void,
+    fail: (failure: CheckFailure) => void,
+    tls: TlsFacts | null,
+  ): void {
+    const path = `${req.url.pathname}${req.url.search}`;
+    const body = req.body === undefined ? undefined : Buffer.from(req.body);
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let bodyBytes = 0;
+    const collect = (chunk: Buffer): void => {
+      bodyBytes += chunk.length;
+      if (kept < req.keepBodyBytes) {
+        const part = chunk.subarray(0, req.keepBodyBytes - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+    };
+    const finish = (status: number, httpVersion: string, headers: IncomingHttpHeaders): void => {
+      stamp('transfer');
+      done({ status, httpVersion, headers, body: Buffer.concat(chunks), bodyBytes, tls });
+    };
+    const protocolError = (err: Error): void => fail(new CheckFailure('HTTP_PROTOCOL_ERROR', `${req.url.href}: ${err.message}`, 'response', { cause: err }));
+
+    if (protocol === 'h2') {
+      const session = http2Connect(req.url.origin, { createConnection: () => socket });
+      session.on('error', protocolError);
+      const stream = session.request({ ':method': req.method, ':path': path, ...lowerCase(req.headers) });
+      stream.on('error', protocolError);
+      stream.once('finish', () => {
+        stamp('request');
+        setPhase('firstByte');
+      });
+      stream.once('response', (headers) => {
+        stamp('firstByte');
+        stamp('headers');
+        setPhase('transfer');
+        stream.on('data', collect);
+        stream.once('end', () => {
+          finish(Number(headers[':status']), '2', headers as IncomingHttpHeaders);
+          session.close();
+        });
+      });
+      stream.end(body);
+      return;
+    }
+    // No agent: with `createConnection` and no agent, Node uses our (already TLS) socket as is.
+    const request = httpRequest({
+      method: req.method,
+      path,
+      headers: { host: req.url.host, ...req.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+      createConnection: () => socket,
+    });
+    request.on('error', protocolError);
+    request.once('finish', () => {
+      stamp('request');
+      setPhase('firstByte');
+      // The first read after the request went out: the real first byte, before any parsing.
+      socket.once('data', () => stamp('firstByte'));
+    });
+    request.once('response', (res: IncomingMessage) => {
+      stamp('headers');
+      setPhase('transfer');
+      res.on('data', collect);
+      res.once('end', () => finish(res.statusCode ?? 0, res.httpVersion, res.headers));
+      res.on('error', protocolError);
+    });
+    request.end(body);
+  }
+}
+
+function lowerCase(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function socketFailure(err: NodeJS.ErrnoException, phase: string, req: HttpsRequest, port: number): CheckFailure {
+  const where = hostPort(req.ip, port);
+  if (phase === 'connect') {
+    const code: FailureCode = err.code === 'ECONNREFUSED' ? 'HTTP_CONNECT_REFUSED' : 'HTTP_CONNECT_FAILED';
+    return new CheckFailure(code, `connect to ${where} failed: ${err.code ?? err.message}`, 'connect', { cause: err });
+  }
+  if (phase === 'tls') return new CheckFailure('TLS_HANDSHAKE', `TLS handshake with ${where} failed: ${err.message}`, 'tls', { cause: err });
+  return new CheckFailure('HTTP_PROTOCOL_ERROR', `${req.url.href} via ${where}: ${err.code ?? err.message} during ${phase}`, phase, { cause: err });
+}
