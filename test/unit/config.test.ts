@@ -122,7 +122,7 @@ targets:
 
   it.each([
     ['a wrong type', 'max_concurrent_runs: many\n', /max_concurrent_runs: Invalid input: expected number, received string/],
-    ['an unknown kind', 'targets: [{name: a, host: h, checks: [{kind: smtp}]}]\n', /targets\[0\]\.checks\[0\]\.kind: unknown check kind "smtp" \(known: tcp, icmp, traceroute, dns\)/],
+    ['an unknown kind', 'targets: [{name: a, host: h, checks: [{kind: smtp}]}]\n', /targets\[0\]\.checks\[0\]\.kind: unknown check kind "smtp" \(known: tcp, icmp, traceroute, dns, https\)/],
     ['an unknown kind setting', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, prot: 2}]}]\n', /targets\[0\]\.checks\[0\]\.prot: unknown key "prot"/],
     ['a missing port', 'targets: [{name: a, host: h, checks: [{kind: tcp}]}]\n', /needs a port/],
     ['host and url together', 'targets: [{name: a, host: h, url: "https://h/", checks: [{kind: tcp}]}]\n', /exactly one of host: and url:/],
