@@ -196,8 +196,9 @@ export class HttpsClient {
     request.once('finish', () => {
       stamp('request');
       setPhase('firstByte');
-      // The first read after the request went out: the real first byte, before any parsing.
-      socket.once('data', () => stamp('firstByte'));
+      // The first read after the request went out: the real first byte. Prepended, so it runs
+      // before the HTTP parser's own listener turns the same chunk into a 'response'.
+      socket.prependOnceListener('data', () => stamp('firstByte'));
     });
     request.once('response', (res: IncomingMessage) => {
       stamp('headers');
