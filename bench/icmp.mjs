@@ -7,6 +7,8 @@
 //      rate (-i 0.1, -p per target, -C), under /usr/bin/time; blackbox_exporter driven by
 //      BB_CONCURRENCY concurrent /probe requests, BB_PROBES in all, its CPU from /proc/<pid>/stat;
 //      and Vantage paced at blackbox_exporter's rate, for CPU per probe at the same rate.
+//   a2) sustained: RATE probes/s for 40 s in 5 s windows (the engine remembers finished probe keys
+//      for 30 s: a 5 s run never sees what happens when they start to expire).
 //   b) RTT accuracy in the network lab (Lab.up({ echoDelayMs: 20 })): from inside the agent
 //      namespace, ACC_COUNT probes to the delayed echo responder interleaved with as many to a
 //      kernel-answered host at the same depth (the path RTT), while tcpdump on the agent's link
@@ -36,6 +38,8 @@ const ECHO_DELAY_MS = 20;
 const INFLIGHT_TARGETS = 1000;
 const LOOPBACK_LOAD = { targets: 1000, rate: 5000 };
 const BUSY_FRACTION = 0.2;
+/** Past the engine's 30 s memory of finished probe keys: what "sustained" has to survive. */
+const SUSTAINED = { targets: 1000, rate: RATE, durationMs: 40_000, windowMs: 5000, killAfterStallMs: 20_000 };
 const AIMS = { rate: 10_000, cpuPer1k: 0.04, vsBlackbox: 25, errMedianUs: 50, errP99Us: 1000 };
 
 const HELPER = join(ROOT, 'bench', '_icmp-probe.mjs');
@@ -221,8 +225,36 @@ function vantageRow(r, mode) {
     rssMiB: r.rssPeakMiB,
     rttUs: r.rttUs,
     nonPositiveRtts: r.nonPositiveRtts,
+    unmatched: r.engine.unmatched,
+    missed: r.missed,
     outcomes: r.outcomes,
   };
+}
+
+/**
+ * RATE probes/s for SUSTAINED.durationMs in windows; the helper streams each window, so a run that
+ * stalls (and is killed SUSTAINED.killAfterStallMs after it should have ended) still reports.
+ */
+async function sustainedRun() {
+  const { targets, rate, durationMs, windowMs, killAfterStallMs } = SUSTAINED;
+  const args = { targets, rate, durationMs, windowMs, timeoutMs: TIMEOUT_MS, hardLimitMs: durationMs + killAfterStallMs + 10_000 };
+  const r = await execTracked(process.execPath, [HELPER, 'throughput', JSON.stringify(args)], { timeoutMs: durationMs + killAfterStallMs });
+  const lines = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return undefined;
+      }
+    })
+    .filter(Boolean);
+  const windows = lines.filter((l) => l.window).map((l) => l.window);
+  const summary = lines.find((l) => !l.window);
+  if (!summary && !r.timedOut) throw new Error(`_icmp-probe throughput (sustained) exited ${r.signal ?? r.code}:\n${r.stderr.slice(-3000)}`);
+  const lastEndS = windows.length ? windows.at(-1).startS + windows.at(-1).seconds : 0;
+  return { ...SUSTAINED, windows, summary, killed: r.timedOut, wallS: r.wallMs / 1000, silentForS: r.timedOut ? r.wallMs / 1000 - lastEndS : 0 };
 }
 
 async function loopbackThroughput(dir, have) {
@@ -430,6 +462,7 @@ export async function run() {
   const raw = { rate: RATE, durationMs: DURATION_MS, have };
   try {
     raw.loopback = await loopbackThroughput(dir, have);
+    raw.sustained = await sustainedRun();
     const { Lab, skipped, buildNote } = await loadLab();
     raw.labBuildNote = buildNote;
     if (skipped) raw.accuracySkipped = skipped;
@@ -478,7 +511,31 @@ function report(raw) {
   });
   const verdicts = aims(raw);
   const neg = lb.filter((r) => r.nonPositiveRtts > 0);
-  if (neg.length > 0) sections[0].notes.push(`vantage reported RTTs <= 0 (impossible; see the bug note): ${neg.map((r) => `${fmt(r.nonPositiveRtts, 0)} of ${fmt(r.received, 0)} (${fmt(r.targets, 0)} targets, ${r.mode})`).join('; ')}`);
+  if (neg.length > 0) sections[0].notes.push(`vantage reported RTTs <= 0 (impossible): ${neg.map((r) => `${fmt(r.nonPositiveRtts, 0)} of ${fmt(r.received, 0)} (${fmt(r.targets, 0)} targets, ${r.mode})`).join('; ')}`);
+  const unmatched = lb.filter((r) => r.unmatched > 0);
+  if (unmatched.length > 0) {
+    sections[0].notes.push(
+      `vantage's engine counted replies it could not match to a probe in flight (on loopback: replies whose kernel stamp, moved onto the monotonic clock, fell before the send stamp; they are dropped and the probe times out): ${unmatched.map((r) => `${fmt(r.unmatched, 0)} (${fmt(r.targets, 0)} targets, ${r.mode})`).join('; ')}`,
+    );
+  }
+
+  const st = raw.sustained;
+  if (st) {
+    const full = st.windows.filter((w) => w.seconds >= (st.windowMs / 1000) * 0.9);
+    sections.push({
+      heading: `a2) sustained: ${fmt(st.rate, 0)} probes/s offered to ${fmt(st.targets, 0)} loopback targets for ${fmt(st.durationMs / 1000, 0)} s (past the engine's 30 s memory of finished probe keys), ${fmt(st.windowMs / 1000, 0)} s windows`,
+      headers: ['window from s', 'seconds', 'sent/s', 'answered/s', 'CPU % of a core', 'longest loop stall ms', 'RSS MiB'],
+      rows: [
+        ...st.windows.map((w) => [fmt(w.startS, 1), fmt(w.seconds, 1), fmt(w.sent / w.seconds, 0), fmt(w.received / w.seconds, 0), fmt((w.cpuS / w.seconds) * 100, 0), fmt(w.maxGapMs, 1), fmt(w.rssMiB, 0)]),
+        ...(st.killed ? [[`killed at ${fmt(st.wallS, 1)} s`, fmt(st.silentForS, 1), '-', '-', '-', `> ${fmt(st.silentForS * 1000, 0)}`, '-']] : []),
+      ],
+      notes: [
+        'paced by a timer (1 ms, or 10 probes apart at low rates) that never sends more than 100 ms worth at once: a stalled loop skips probes instead of bursting them',
+        st.summary ? `whole run: ${fmt(st.summary.sent, 0)} sent, ${fmt(st.summary.received, 0)} answered, ${fmt(st.summary.missed, 0)} skipped while the loop was stalled, longest stall ${fmt(st.summary.maxLoopGapMs, 0)} ms` : `no summary: the helper made no progress for ${fmt(st.silentForS, 1)} s and was killed ${fmt(st.killAfterStallMs / 1000, 0)} s after its run should have ended`,
+        `worst full window: ${full.length ? fmt(Math.min(...full.map((w) => w.sent / w.seconds)), 0) : '-'} sent/s`,
+      ],
+    });
+  }
 
   if (raw.accuracy) {
     const rows = raw.accuracy.rows;
@@ -547,11 +604,26 @@ function aims(raw) {
     const worstRate = Math.min(...paced.map(rate));
     const lost = paced.reduce((a, r) => a + r.sent - r.received, 0);
     out.push({
-      aim: `>= ${fmt(AIMS.rate, 0)} probes/s sustained, no loss (paced, 1k-10k targets)`,
+      aim: `>= ${fmt(AIMS.rate, 0)} probes/s for ${fmt(DURATION_MS / 1000, 0)} s, no loss (paced, 1k-10k targets)`,
       measured: `${fmt(worstRate, 0)}/s worst, ${fmt(lost, 0)} lost; closed loop ${fmt(Math.min(...max.map(rate)), 0)}/s`,
       target: `>= ${fmt(AIMS.rate * 0.99, 0)}/s, 0 lost`,
       met: worstRate >= AIMS.rate * 0.99 && lost === 0,
     });
+    const st = raw.sustained;
+    if (st) {
+      const full = st.windows.filter((w) => w.seconds >= (st.windowMs / 1000) * 0.9);
+      const worst = full.length ? Math.min(...full.map((w) => w.sent / w.seconds)) : NaN;
+      const stalled = st.killed || (st.summary?.maxLoopGapMs ?? 0) > 1000;
+      const lostSt = st.summary ? st.summary.sent - st.summary.received : NaN;
+      out.push({
+        aim: `  ... sustained for ${fmt(st.durationMs / 1000, 0)} s (${fmt(st.targets, 0)} targets)`,
+        measured: st.killed
+          ? `last window reported ended at ${fmt(st.windows.length ? st.windows.at(-1).startS + st.windows.at(-1).seconds : 0, 0)} s; then no progress for ${fmt(st.silentForS, 0)} s (killed)`
+          : `${fmt(worst, 0)}/s worst full window, ${fmt(lostSt, 0)} lost, ${fmt(st.summary.missed, 0)} skipped, longest stall ${fmt(st.summary.maxLoopGapMs, 0)} ms`,
+        target: `>= ${fmt(AIMS.rate * 0.99, 0)}/s every window, 0 lost`,
+        met: !stalled && worst >= AIMS.rate * 0.99 && lostSt === 0 && st.summary.missed === 0,
+      });
+    }
     const worstCpu = Math.max(...paced.map(per1k));
     out.push({ aim: `CPU s per 1k probes at ${fmt(RATE, 0)}/s (worst N)`, measured: fmt(worstCpu, 4), target: `<= ${AIMS.cpuPer1k}`, met: worstCpu <= AIMS.cpuPer1k });
     const fp = lb.filter((r) => r.tool === 'fping');

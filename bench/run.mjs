@@ -7,11 +7,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { dirOf, fmt, installExitCleanup, killAllChildren, printResult, ROOT, table, warnIfStale } from './lib.mjs';
+import { run as icmp } from './icmp.mjs';
 import { run as lab } from './lab.mjs';
 import { run as metricsRender } from './metrics-render.mjs';
 import { run as schedulerLag } from './scheduler-lag.mjs';
 import { run as startup } from './startup.mjs';
 import { run as tcpConnect } from './tcp-connect.mjs';
+import { run as traceroute } from './traceroute.mjs';
 
 const BENCHMARKS = [
   ['startup', startup],
@@ -19,6 +21,8 @@ const BENCHMARKS = [
   ['metrics-render', metricsRender],
   ['tcp-connect', tcpConnect],
   ['lab', lab],
+  ['icmp', icmp],
+  ['traceroute', traceroute],
 ];
 
 function gitCommit() {
@@ -69,6 +73,53 @@ function summaryRows(results) {
     if (lb.dns) rows.push([`lab DNS slow name: dig median Query time ms`, fmt(lb.dns.summary.p50, 1), fmt(lb.dns.configuredMs, 1), 'configured (truth)']);
     for (const h of lb.https ?? []) rows.push([`lab HTTPS ttfb: curl median ms (${h.proto})`, fmt(h.summary.p50, 2), fmt(h.configuredMs, 2), 'configured (truth)']);
     if (lb.loss) rows.push([`lab loss to lossy.v4, % of ${lb.loss.sent} pings`, fmt(lb.loss.measured * 100, 1), fmt(lb.loss.configured * 100, 1), 'configured (truth)']);
+  }
+  const ic = r('icmp');
+  if (ic?.skipped) rows.push([`icmp: skipped (${ic.skipped})`, '-', '-', '-']);
+  else if (ic) {
+    const lb = ic.loopback ?? [];
+    const n = Math.max(...lb.map((x) => x.targets));
+    const ours = lb.find((x) => x.tool === 'vantage' && x.targets === n && x.mode.startsWith('paced') && !x.mode.includes('blackbox'));
+    const max = lb.find((x) => x.tool === 'vantage' && x.targets === n && x.mode.startsWith('closed'));
+    const fp = lb.find((x) => x.tool === 'fping' && x.targets === n);
+    const bb = lb.find((x) => x.tool === 'blackbox_exporter');
+    const atBb = lb.find((x) => x.tool === 'vantage' && x.mode.includes('blackbox'));
+    if (ours) {
+      rows.push([`icmp: probes/s, ${fmt(n, 0)} loopback targets (paced; closed loop)`, `${fmt(ours.probesPerS, 0)}; ${max ? fmt(max.probesPerS, 0) : '-'}`, fp ? fmt(fp.probesPerS, 0) : 'not installed', 'fping, same offered rate']);
+      rows.push([`icmp: CPU s per 1k probes @ ${fmt(ours.probesPerS, 0)}/s`, fmt(ours.cpuSPer1k, 4), fp ? fmt(fp.cpuSPer1k, 4) : 'not installed', 'fping']);
+    }
+    if (bb && atBb) rows.push([`icmp: CPU s per 1k probes @ ${fmt(bb.probesPerS, 0)}/s`, fmt(atBb.cpuSPer1k, 4), fmt(bb.cpuSPer1k, 4), 'blackbox_exporter (100 concurrent)']);
+    const st = ic.sustained;
+    if (st) {
+      const full = st.windows.filter((w) => w.seconds >= (st.windowMs / 1000) * 0.9);
+      const worst = full.length ? Math.min(...full.map((w) => w.sent / w.seconds)) : NaN;
+      rows.push([`icmp: sustained ${fmt(st.durationMs / 1000, 0)} s, worst ${fmt(st.windowMs / 1000, 0)} s window probes/s`, st.killed ? `stalled (killed after ${fmt(st.silentForS, 0)} s silent)` : `${fmt(worst, 0)} (stall ${fmt(st.summary?.maxLoopGapMs, 0)} ms)`, `>= ${fmt(st.rate * 0.99, 0)}`, 'aim (issue)']);
+    }
+    const acc = ic.accuracy?.rows ?? [];
+    const both = acc.find((x) => x.tool === 'vantage' && x.load?.inflight > 0 && x.load?.busy);
+    const ping = acc.find((x) => x.tool === 'ping');
+    const bbAcc = acc.find((x) => x.tool === 'blackbox_exporter');
+    if (both) {
+      rows.push(['icmp RTT error vs capture, median us (1k in flight, loop busy)', fmt(both.errCaptureUs.p50, 1), ping ? fmt(ping.errCaptureUs.p50, 1) : '-', 'iputils ping (idle)']);
+      rows.push(['icmp RTT error vs capture, p99 |err| us (same)', fmt(both.errCaptureAbsUs.p99, 1), ping ? fmt(ping.errCaptureAbsUs.p99, 1) : '-', 'iputils ping (idle)']);
+      if (bbAcc) rows.push(['icmp RTT error vs capture, median / p99 |err| us', `${fmt(both.errCaptureUs.p50, 1)} / ${fmt(both.errCaptureAbsUs.p99, 1)}`, `${fmt(bbAcc.errCaptureUs.p50, 1)} / ${fmt(bbAcc.errCaptureAbsUs.p99, 1)}`, 'blackbox_exporter (idle)']);
+    }
+    for (const a of (ic.aims ?? []).filter((x) => x.met === false)) rows.push([`icmp aim NOT met: ${a.aim.trim()}`, a.measured, a.target, 'aim (issue 4)']);
+  }
+  const tr = r('traceroute');
+  if (tr?.skipped) rows.push([`traceroute: skipped (${tr.skipped})`, '-', '-', '-']);
+  else if (tr) {
+    const wallOf = (t, tool) => {
+      const runs = (t?.tools?.[tool] ?? []).map((x) => x.wallMs).filter(Number.isFinite).sort((a, b) => a - b);
+      return runs.length ? runs[Math.floor((runs.length - 1) / 2)] : NaN;
+    };
+    const t30 = tr.lab2?.targets?.[0];
+    if (t30) rows.push([`traceroute 30 hops, ~20 ms RTT: ms (warm trace; traceroute wall)`, fmt(t30.warm?.[3]?.ms?.p50, 1), fmt(wallOf(t30, 'traceroute -I -n'), 1), 'traceroute -I -n']);
+    for (const t of tr.lab1?.targets ?? []) {
+      const cli = (t.tools['vantage probe traceroute'] ?? []).map((x) => x.traceMs).filter(Number.isFinite).sort((a, b) => a - b);
+      rows.push([`traceroute ${t.label}: ms (in record; peer wall)`, fmt(cli[Math.floor((cli.length - 1) / 2)], 1), fmt(wallOf(t, 'traceroute -I -n'), 1), 'traceroute -I -n']);
+    }
+    for (const a of tr.aims ?? []) rows.push([`traceroute aim: ${a.aim.trim()}`, a.met ? 'met' : 'NOT met', a.target, 'aim (issue 5)']);
   }
   return rows;
 }

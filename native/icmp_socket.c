@@ -174,8 +174,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) failure = errno;
       break;
     }
+    // The wall clock read on both sides of the monotonic read: their midpoint is the wall time
+    // of that read, even if the thread was interrupted in between (a one-sided pair skews it).
+    int64_t real_before = clock_ns(CLOCK_REALTIME);
     int64_t mono_now = clock_ns(CLOCK_MONOTONIC);
-    int64_t real_now = clock_ns(CLOCK_REALTIME);
+    int64_t real_after = clock_ns(CLOCK_REALTIME);
+    int64_t real_now = real_before + (real_after - real_before) / 2;
     int64_t stamp = mono_now;
     int stamped = 0;
     int hop_limit = -1;
@@ -186,6 +190,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         // Wall-clock kernel stamp, moved onto the monotonic clock by the offset between the two
         // clocks read just now (microseconds apart at most, so the offset is current).
         stamp = ts_ns(&ts) - (real_now - mono_now);
+        // A wall-clock step between arrival and this read would move the stamp: fall back to now.
+        if (stamp > mono_now || mono_now - stamp > 60000000000LL) stamp = mono_now;
         stamped = 1;
       } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
         memcpy(&hop_limit, CMSG_DATA(c), sizeof hop_limit);

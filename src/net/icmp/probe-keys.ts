@@ -20,8 +20,8 @@ export class ProbeKeys {
   private readonly ids: number[] = [randomInt(0x10000)];
   private readonly idSet = new Set(this.ids);
   private readonly nextSeq = new Map<number, number>([[this.ids[0]!, 0]]);
-  private readonly finished = new Map<number, FinishedProbe>();
-  private readonly expiry: Array<{ key: number; at: bigint }> = [];
+  /** Finished probes in the order they finished (a key is never re-added while present). */
+  private readonly finished = new Map<number, FinishedProbe & { forgetAt: bigint }>();
 
   constructor(private readonly inUse: (key: number) => boolean) {}
 
@@ -45,14 +45,17 @@ export class ProbeKeys {
     return id * 0x10000;
   }
 
-  /** Remembers a finished probe until RECENT_NS after `nowNs`, forgetting those past their time. */
+  /**
+   * Remembers a finished probe for RECENT_NS and forgets those past their time: they are the
+   * oldest entries of the Map, so this costs only the entries it removes (a queue with shift()
+   * here froze the loop at 300,000 entries).
+   */
   finish(key: number, probe: FinishedProbe, nowNs: bigint): void {
-    this.finished.set(key, probe);
-    this.expiry.push({ key, at: nowNs + RECENT_NS });
-    while (this.expiry.length > 0 && this.expiry[0]!.at <= nowNs) {
-      const { key: old } = this.expiry.shift()!;
+    for (const [old, entry] of this.finished) {
+      if (entry.forgetAt > nowNs) break;
       this.finished.delete(old);
     }
+    this.finished.set(key, { ...probe, forgetAt: nowNs + RECENT_NS });
   }
 
   recent(key: number): FinishedProbe | undefined {
