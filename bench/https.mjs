@@ -30,6 +30,7 @@ export async function run() {
       const base = `https://${t.https.name}`;
       const rows = [];
       const raw = {};
+      const verdicts = [];
       const probe = async (tool, url, version) => {
         const { stdout } = await execFileP('ip', ['netns', 'exec', agent, process.execPath, join(ROOT, 'bench', '_https-probe.mjs'), tool, url, t.https.v4, t.https.caFile, String(N), version], { timeout: 120_000 });
         return JSON.parse(stdout);
@@ -77,6 +78,7 @@ export async function run() {
             // HTTP/2 sends a header block in one HEADERS frame: there the delay truly is before the first byte.
             const expected = c.phase === 'headers' && tool.includes('h2') ? 'firstByte' : c.phase;
             rows.push([c.what, tool, ...PHASES.map((p) => (Number.isFinite(medians[p]) ? fmt(medians[p], 2) : '-')), where, c.phase ? (where === expected ? 'yes' : 'NO') : '-']);
+            if (c.phase === 'headers') verdicts.push({ injected: c.what, tool, landed: where, expected });
           }
         }
       } finally {
@@ -97,7 +99,7 @@ export async function run() {
             ],
           },
         ],
-        raw: rounded(raw),
+        raw: { ...rounded(raw), verdicts },
       };
     }),
   );

@@ -13,6 +13,8 @@ import { run as metricsRender } from './metrics-render.mjs';
 import { run as schedulerLag } from './scheduler-lag.mjs';
 import { run as startup } from './startup.mjs';
 import { run as tcpConnect } from './tcp-connect.mjs';
+import { run as dns } from './dns.mjs';
+import { run as https } from './https.mjs';
 import { run as traceroute } from './traceroute.mjs';
 
 const BENCHMARKS = [
@@ -23,6 +25,8 @@ const BENCHMARKS = [
   ['lab', lab],
   ['icmp', icmp],
   ['traceroute', traceroute],
+  ['dns', dns],
+  ['https', https],
 ];
 
 function gitCommit() {
@@ -120,6 +124,15 @@ function summaryRows(results) {
       rows.push([`traceroute ${t.label}: ms (in record; peer wall)`, fmt(cli[Math.floor((cli.length - 1) / 2)], 1), fmt(wallOf(t, 'traceroute -I -n'), 1), 'traceroute -I -n']);
     }
     for (const a of tr.aims ?? []) rows.push([`traceroute aim: ${a.aim.trim()}`, a.met ? 'met' : 'NOT met', a.target, 'aim (issue 5)']);
+  }
+  const dn = r('dns');
+  if (dn) {
+    const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    const slow = Object.entries(dn).find(([k]) => k.startsWith('udp slow'))?.[1];
+    if (slow) rows.push(['dns: 200 ms name over UDP, median ms (ours; dig)', fmt(med(slow.ours.times), 2), slow.dig ? fmt(med(slow.dig), 0) : '-', 'dig (whole ms)']);
+  }
+  for (const v of r('https')?.verdicts ?? []) {
+    rows.push([`https: ${v.injected} lands in (${v.tool})`, v.landed, v.expected, 'the phase the lab server delays']);
   }
   return rows;
 }
