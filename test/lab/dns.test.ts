@@ -103,8 +103,9 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
   it('times the delayed name at its delay plus the path (a server timer\'s lateness aside)', async () => {
     const [slow] = await probeDns(dns!.slowName, '--resolver', dns!.auth.v4);
     expect(slow!.phasesMs.request).toBeGreaterThanOrEqual(dns!.slowDelayMs);
-    // Path ~0.2 ms plus the lab server's setTimeout lateness (~1 ms); the benchmark compares with dig.
-    expect(slow!.phasesMs.request! - dns!.slowDelayMs).toBeLessThanOrEqual(3);
+    // Path ~0.2 ms plus the lab server's setTimeout lateness (~1 ms quiet, ~5 ms with the whole suite
+    // loading both cores); bench/dns.mjs compares the exact figure with dig's.
+    expect(slow!.phasesMs.request! - dns!.slowDelayMs).toBeLessThanOrEqual(10);
   });
 
   it('asks the system resolver (the agent namespace resolves through the lab)', async () => {
