@@ -22,6 +22,11 @@ export class DeadlineHeap<T> {
     }
   }
 
+  /** Drops values from the top while `stale` says so (lazy deletion of settled entries). */
+  dropWhile(stale: (value: T) => boolean): void {
+    while (this.items.length > 0 && stale(this.items[0]!.value)) this.pop();
+  }
+
   /** Removes and returns every value due at or before `now`, earliest first. */
   popDue(now: bigint): T[] {
     const due: T[] = [];
