@@ -3,13 +3,12 @@
 // Why native: an RTT is only as good as its two timestamps. raw-socket stamps replies in
 // JavaScript, after the event loop gets round to them (hundreds of microseconds, milliseconds
 // under load). Here the kernel stamps each datagram on arrival (SO_TIMESTAMPNS, wall clock), and
-// the stamp is moved onto CLOCK_MONOTONIC, the clock process.hrtime() reads, right after recvmsg.
-// The send stamp is taken immediately before sendmsg. Per-packet TTL / hop limit, ToS / traffic
+// the send stamp is taken on the same clock immediately before sendmsg. Per-packet TTL / hop limit, ToS / traffic
 // class and source address travel as ancillary data, so one socket serves every probe.
 //
 // JavaScript API (see src/net/icmp/native.ts):
 //   open(family, onPackets, onError) -> handle
-//   send(handle, buffer, address, ttl, tos, source) -> bigint monotonic send stamp (ns)
+//   send(handle, buffer, address, ttl, tos, source) -> bigint wall-clock send stamp (ns)
 //   setDontFragment(handle, bool)
 //   close(handle)
 #define _GNU_SOURCE
@@ -174,13 +173,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) failure = errno;
       break;
     }
-    // The wall clock read on both sides of the monotonic read: their midpoint is the wall time
-    // of that read, even if the thread was interrupted in between (a one-sided pair skews it).
-    int64_t real_before = clock_ns(CLOCK_REALTIME);
-    int64_t mono_now = clock_ns(CLOCK_MONOTONIC);
-    int64_t real_after = clock_ns(CLOCK_REALTIME);
-    int64_t real_now = real_before + (real_after - real_before) / 2;
-    int64_t stamp = mono_now;
+    // The kernel stamps arrivals on the wall clock; sends are stamped on the same clock (js_send),
+    // so an RTT is a difference of one clock: no conversion between clocks (whose offset drifts
+    // while the clock is slewed) can skew it.
+    int64_t stamp = clock_ns(CLOCK_REALTIME);
     int stamped = 0;
     int hop_limit = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
@@ -189,9 +185,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         memcpy(&ts, CMSG_DATA(c), sizeof ts);
         // Wall-clock kernel stamp, moved onto the monotonic clock by the offset between the two
         // clocks read just now (microseconds apart at most, so the offset is current).
-        stamp = ts_ns(&ts) - (real_now - mono_now);
-        // A wall-clock step between arrival and this read would move the stamp: fall back to now.
-        if (stamp > mono_now || mono_now - stamp > 60000000000LL) stamp = mono_now;
+        stamp = ts_ns(&ts);
         stamped = 1;
       } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
         memcpy(&hop_limit, CMSG_DATA(c), sizeof hop_limit);
@@ -387,7 +381,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   msg.msg_controllen = used;
   if (used == 0) msg.msg_control = NULL;
 
-  int64_t stamp = clock_ns(CLOCK_MONOTONIC);
+  // Wall clock, as the kernel's receive stamps are (see on_readable).
+  int64_t stamp = clock_ns(CLOCK_REALTIME);
   ssize_t sent = sendmsg(sock->fd, &msg, MSG_DONTWAIT);
   if (sent < 0) return throw_errno(env, "sendmsg", errno);
   napi_value result;

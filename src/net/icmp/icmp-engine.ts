@@ -52,7 +52,7 @@ interface Pending {
   request: EchoRequest;
   address: string;
   packet: Buffer;
-  /** Monotonic stamp right before sendmsg; 0 while queued. */
+  /** Wall-clock stamp right before sendmsg (the clock of the kernel's receive stamps); 0 while queued. */
   sentNs: bigint;
   deadlineNs: bigint;
   settle: (outcome: EchoOutcome) => void;
@@ -69,7 +69,8 @@ const NO_RAW_SOCKET =
  * probes are told apart by (identifier, sequence) (see probe-keys.ts). Sends are queued and paced;
  * deadlines live in one heap behind one timer and are judged after the socket has been read, so a
  * busy event loop never turns a reply the kernel stamped in time into a timeout. RTT = kernel
- * receive stamp minus the stamp taken right before sendmsg.
+ * receive stamp minus the stamp taken right before sendmsg, both on the wall clock (deadlines use
+ * the monotonic clock).
  */
 export class IcmpEngine {
   private readonly sockets: Partial<Record<IcmpFamily, NativeHandle>> = {};

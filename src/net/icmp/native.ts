@@ -6,7 +6,7 @@ export interface NativePacket {
   data: Buffer;
   /** Source address of the datagram. */
   address: string;
-  /** Kernel receive stamp on the monotonic clock (`process.hrtime.bigint()`), ns. */
+  /** Kernel receive stamp, wall clock (CLOCK_REALTIME) ns: compare only with `send()`'s stamps. */
   stampNs: bigint;
   /** IPv6 hop limit of the received datagram (-1 for IPv4: read it from the header). */
   hopLimit: number;
@@ -22,7 +22,7 @@ export type NativeHandle = object & { readonly __brand?: 'NativeIcmpHandle' };
 /** The addon in native/icmp_socket.c (built by node-gyp during npm ci). */
 export interface NativeIcmp {
   open(family: 4 | 6, onPackets: (packets: NativePacket[]) => void, onError: (errno: number, message: string) => void): NativeHandle;
-  /** Sends one datagram; returns the monotonic stamp taken right before sendmsg. Throws errno errors (`code`). */
+  /** Sends one datagram; returns the wall-clock stamp (ns) taken right before sendmsg. Throws errno errors (`code`). */
   send(handle: NativeHandle, data: Buffer, address: string, ttl: number, tos: number, source: string): bigint;
   setDontFragment(handle: NativeHandle, dontFragment: boolean): void;
   close(handle: NativeHandle): void;
