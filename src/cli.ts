@@ -10,6 +10,7 @@ Commands:
   once -c FILE       run every configured check once, print results; exit 0 ok, 1 failed, 2 bad config
   validate -c FILE   check a config; print every problem as FILE:LINE:COL: message
   probe KIND TARGET  run one ad-hoc check (vantage probe tcp example.com:443 --json)
+  diagnose TARGET... the report for a support ticket: DNS, ping, path, HTTPS, agent identity, egress IP
 
 Options: --help (on every command), --version`;
 
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   once: async () => (await import('./commands/once.js')).onceCommand,
   validate: async () => (await import('./commands/validate.js')).validateCommand,
   probe: async () => (await import('./commands/probe.js')).probeCommand,
+  diagnose: async () => (await import('./commands/diagnose.js')).diagnoseCommand,
 };
 
 /** Runs the command line; resolves the exit code (2 for usage errors). */

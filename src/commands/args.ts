@@ -6,7 +6,10 @@ import type { LogLevel } from '../log.js';
 /** Parsed command line: `--name value` / `--name=value` options, bare `--flag`s, positionals. */
 export interface ParsedArgs {
   positionals: string[];
+  /** The last value of each option. */
   options: Map<string, string>;
+  /** Every value of each option, for repeatable ones (`--resolver A --resolver B`). */
+  all: Map<string, string[]>;
   flags: Set<string>;
 }
 
@@ -15,7 +18,11 @@ export interface ParsedArgs {
  * `vantage probe` takes any setting of the kind as `--setting value`.
  */
 export function parseArgs(argv: readonly string[], flagNames: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { positionals: [], options: new Map(), flags: new Set() };
+  const out: ParsedArgs = { positionals: [], options: new Map(), all: new Map(), flags: new Set() };
+  const set = (name: string, value: string): void => {
+    out.options.set(name, value);
+    out.all.set(name, [...(out.all.get(name) ?? []), value]);
+  };
   const aliases: Record<string, string> = { '-c': '--config', '-h': '--help', '-V': '--version' };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] ?? '';
@@ -27,13 +34,13 @@ export function parseArgs(argv: readonly string[], flagNames: readonly string[])
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     if (eq !== -1) {
-      out.options.set(name, arg.slice(eq + 1));
+      set(name, arg.slice(eq + 1));
     } else if (flagNames.includes(name)) {
       out.flags.add(name);
     } else {
       const value = argv[i + 1];
       if (value === undefined || (value.startsWith('--') && value.length > 2)) throw new UsageError(`option --${name} needs a value`);
-      out.options.set(name, value);
+      set(name, value);
       i++;
     }
   }

@@ -1,0 +1,151 @@
+import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
+import type { CheckKind, CheckResult, CheckSpec } from '../checks/check.js';
+import type { CheckRegistry } from '../checks/registry.js';
+import { CheckExecutor } from '../check-executor.js';
+import type { Clock } from '../clock.js';
+import type { AgentIdentity, TriggeredTracerouteConfig } from '../config/agent-config.js';
+import { DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
+import { RunDeadlineExceeded, UsageError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { NetDeps } from '../net/net-deps.js';
+import { TraceTrigger } from '../triggered-trace.js';
+import { verdict } from './verdict.js';
+
+export interface DiagnoseOptions {
+  /** Resolvers asked besides the system resolver (resolver specs, as in the dns kind). */
+  resolvers: string[];
+  /** Echo requests per IP. */
+  count: number;
+  /** auto: the triggered-traceroute rule; always: trace the first IP; never. */
+  traceroute: 'auto' | 'always' | 'never';
+  /** Deadline of each step. */
+  timeoutMs: number;
+  /** URLs that answer with the caller's public IP (e.g. https://checkip.amazonaws.com). */
+  egressUrls: string[];
+  /** Extra CA file for HTTPS targets (private CAs). */
+  caFile?: string;
+  signal: AbortSignal;
+  onProgress?: (step: string) => void;
+}
+
+export interface DiagnoseDeps {
+  registry: CheckRegistry;
+  net: NetDeps;
+  clock: Clock;
+  log: Logger;
+  identity: AgentIdentity;
+}
+
+export interface TargetDiagnosis {
+  target: string;
+  verdict: string;
+  dns: CheckResult[];
+  ping: CheckResult[];
+  traceroute: CheckResult[];
+  https: CheckResult[];
+}
+
+export interface DiagnosisReport {
+  time: { utc: string; local: string };
+  agent: AgentIdentity;
+  egress: { public: Array<{ url: string; address: string | null; error: string | null }>; interfaces: Array<{ name: string; address: string }> };
+  targets: TargetDiagnosis[];
+}
+
+/**
+ * `vantage diagnose`: what support needs when "users can't reach the servers": per target, DNS
+ * through the system resolver and the given ones (hijack checks on), ping to every IP, the
+ * triggered traceroute by the usual rule, HTTPS phases for URLs; plus who and where this agent is.
+ */
+export async function diagnose(targets: readonly string[], opts: DiagnoseOptions, deps: DiagnoseDeps): Promise<DiagnosisReport> {
+  const now = new Date(deps.clock.wallMs());
+  const trigger: TriggeredTracerouteConfig = { ...DEFAULT_TRIGGERED_TRACEROUTE, enabled: opts.traceroute === 'auto', minIntervalMs: 0 };
+  const executor = new CheckExecutor({
+    clock: deps.clock,
+    log: deps.log,
+    identity: () => deps.identity,
+    registry: deps.registry,
+    trigger: new TraceTrigger(deps.net.icmp, deps.clock, trigger),
+  });
+  const run = async (kindName: string, target: string, host: string, url: string | undefined, settings: Record<string, unknown>): Promise<CheckResult[]> => {
+    const kind = deps.registry.get(kindName)!;
+    const spec = makeSpec(kind, target, host, url, settings, opts.timeoutMs);
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(opts.signal.reason);
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+    const timer = deps.clock.setTimer(opts.timeoutMs, () => controller.abort(new RunDeadlineExceeded(opts.timeoutMs)));
+    try {
+      return await executor.execute(kind.create(spec, deps.net), controller.signal);
+    } finally {
+      timer();
+      opts.signal.removeEventListener('abort', onAbort);
+    }
+  };
+
+  const egress = diagnoseEgress(opts);
+  const reports: TargetDiagnosis[] = [];
+  for (const raw of targets) {
+    if (opts.signal.aborted) break;
+    const url = /^[a-z]+:\/\//i.test(raw) ? new URL(raw) : undefined;
+    const host = (url?.hostname ?? raw).replace(/^\[|\]$/g, '');
+    const report: TargetDiagnosis = { target: raw, verdict: '', dns: [], ping: [], traceroute: [], https: [] };
+    if (isIP(host) === 0) {
+      opts.onProgress?.(`${raw}: DNS`);
+      const resolver = ['system', ...opts.resolvers];
+      const hijack = { reference: 'system', nxdomain_probe: true };
+      report.dns.push(...(await run('dns', raw, host, undefined, { resolver, type: 'A', hijack })));
+      report.dns.push(...(await run('dns', raw, host, undefined, { resolver, type: 'AAAA', hijack, min_answers: 0 })));
+    }
+    if (!opts.signal.aborted) {
+      opts.onProgress?.(`${raw}: ping${opts.traceroute === 'auto' ? ' (and traceroute of silent IPs)' : ''}`);
+      report.ping = await run('icmp', raw, host, undefined, { count: opts.count, spacing: '100ms', packet_timeout: '1s' });
+    }
+    if (!opts.signal.aborted && opts.traceroute === 'always') {
+      opts.onProgress?.(`${raw}: traceroute`);
+      report.traceroute = await run('traceroute', raw, host, undefined, { ips: 1, probe_timeout: '1s' });
+    }
+    if (!opts.signal.aborted && url) {
+      opts.onProgress?.(`${raw}: HTTPS`);
+      report.https = await run('https', raw, host, url.href, { accept_status: ['200-499'], ...(opts.caFile ? { ca_file: opts.caFile } : {}) });
+    }
+    report.verdict = verdict(report.dns, report.ping, report.https);
+    reports.push(report);
+  }
+  return {
+    time: { utc: now.toISOString(), local: now.toString() },
+    agent: deps.identity,
+    egress: await egress,
+    targets: reports,
+  };
+}
+
+function makeSpec(kind: CheckKind, target: string, host: string, url: string | undefined, raw: Record<string, unknown>, timeoutMs: number): CheckSpec<Record<string, unknown>> {
+  const parsed = kind.settings.safeParse(raw);
+  if (!parsed.success) throw new UsageError(`${kind.kind}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return {
+    name: `diagnose-${kind.kind}`,
+    kind: kind.kind,
+    target: { name: target, host, ...(url ? { url } : {}), group: '', labels: {} },
+    schedule: { type: 'interval', intervalMs: 86_400_000 },
+    timeoutMs,
+    settings: parsed.data as Record<string, unknown>,
+  };
+}
+
+/** The agent's addresses: what echo services see (its public egress IP) and its interfaces. */
+async function diagnoseEgress(opts: DiagnoseOptions): Promise<DiagnosisReport['egress']> {
+  const interfaces = Object.entries(networkInterfaces()).flatMap(([name, list]) => (list ?? []).filter((a) => !a.internal).map((a) => ({ name, address: a.address })));
+  const asked = await Promise.all(
+    opts.egressUrls.map(async (url) => {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) });
+        const text = (await res.text()).trim().slice(0, 100);
+        return isIP(text) !== 0 ? { url, address: text, error: null } : { url, address: null, error: `answered "${text.slice(0, 40)}", not an address` };
+      } catch (err) {
+        return { url, address: null, error: (err as Error).message };
+      }
+    }),
+  );
+  return { public: asked, interfaces };
+}
