@@ -17,6 +17,8 @@ import { startMetricsServer } from './metrics/server.js';
 import type { MetricsServer } from './metrics/server.js';
 import type { NetDeps } from './net/net-deps.js';
 import { Scheduler } from './schedule/scheduler.js';
+import type { EventSink } from './report/event-sinks.js';
+import { createSinks } from './report/sink-factory.js';
 import { TraceTrigger } from './triggered-trace.js';
 import { VERSION } from './version.js';
 
@@ -53,6 +55,8 @@ export class Agent {
   private readonly scheduler: Scheduler;
   private readonly executor: CheckExecutor;
   private readonly trigger: TraceTrigger;
+  private sinks: EventSink[] = [];
+  private sinksKey = '[]';
   private readonly scheduled = new Map<string, Scheduled>();
   private config: AgentConfig | undefined;
   /** Hash of the file text last read, good or bad: a watcher event for the same text is no news. */
@@ -75,7 +79,8 @@ export class Agent {
       failed: (job, err) => opts.log.error({ check: job.name, err }, 'run failed unexpectedly'),
     });
     this.trigger = new TraceTrigger(opts.net.icmp, opts.clock, DEFAULT_TRIGGERED_TRACEROUTE);
-    this.executor = new CheckExecutor({ clock: opts.clock, log: opts.log, identity: () => this.identity(), registry: opts.registry, trigger: this.trigger });
+    this.executor = new CheckExecutor({ clock: opts.clock, log: opts.log, identity: () => this.identity(), registry: opts.registry, trigger: this.trigger, sinks: () => this.sinks });
+    this.agentMetrics.watchSinks(() => this.sinks);
     const icmpStats = opts.net.icmp.stats?.bind(opts.net.icmp);
     if (icmpStats) this.agentMetrics.watchIcmp(icmpStats);
   }
@@ -119,6 +124,7 @@ export class Agent {
     await this.reloading;
     const clean = await this.scheduler.stop(deadlineMs);
     this.opts.net.icmp.close?.();
+    await Promise.all(this.sinks.map((sink) => sink.close(Math.min(deadlineMs, 5_000))));
     await this.server?.close();
     return clean;
   }
@@ -175,6 +181,13 @@ export class Agent {
     }
     this.registries.setDefaultLabels(identityLabels(config.agent));
     this.trigger.reconfigure(config.triggeredTraceroute);
+    const sinksKey = JSON.stringify(config.eventSinks);
+    if (sinksKey !== this.sinksKey) {
+      const old = this.sinks;
+      this.sinks = createSinks(config.eventSinks, this.opts.clock, this.opts.log);
+      this.sinksKey = sinksKey;
+      for (const sink of old) void sink.close(5_000);
+    }
     this.scheduler.setMaxConcurrent(config.maxConcurrentRuns);
     for (const [name, entry] of this.scheduled) {
       const replacement = next.get(name);

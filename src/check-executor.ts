@@ -1,5 +1,6 @@
 import type { Check, CheckResult } from './checks/check.js';
 import type { CheckRegistry } from './checks/registry.js';
+import type { EventSink } from './report/event-sinks.js';
 import type { TraceTrigger } from './triggered-trace.js';
 import { runCheck } from './checks/run-check.js';
 import type { Clock } from './clock.js';
@@ -14,6 +15,8 @@ export interface ExecutorDeps {
   registry: CheckRegistry;
   /** Traces silent IPs of failed runs; absent: never. */
   trigger?: TraceTrigger;
+  /** Sinks that get every problem event besides the log. */
+  sinks?: () => readonly EventSink[];
 }
 
 /** One run of one check: run it, trace silent IPs, log results, emit a problem event per failed IP. */
@@ -33,7 +36,10 @@ export class CheckExecutor {
     for (const result of results) {
       // A cancelled run (shutdown, reload) says nothing about the target: no problem event.
       const event = result.error?.code === 'ABORTED' ? undefined : problemEvent(this.deps.identity(), spec, result);
-      if (event) emitProblem(this.deps.log, event);
+      if (event) {
+        emitProblem(this.deps.log, event);
+        for (const sink of this.deps.sinks?.() ?? []) sink.send(event);
+      }
       else if (result.ok) log.debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
     }
     return results;

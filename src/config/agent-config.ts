@@ -1,4 +1,5 @@
 import type { CheckSpec } from '../checks/check.js';
+import type { EventSinkConfig } from './schema.js';
 
 /** Who this agent is; every series and event carries it. */
 export interface AgentIdentity {
@@ -41,6 +42,8 @@ export interface AgentConfig {
   listen: ListenAddress;
   maxConcurrentRuns: number;
   triggeredTraceroute: TriggeredTracerouteConfig;
+  /** Problem-event sinks besides stdout, as configured (snake_case, see schema.ts). */
+  eventSinks: readonly EventSinkConfig[];
   checks: readonly CheckSpec[];
 }
 

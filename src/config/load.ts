@@ -84,7 +84,7 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
     probeTimeoutMs: trace.probe_timeout ?? DEFAULT_TRIGGERED_TRACEROUTE.probeTimeoutMs,
     minIntervalMs: trace.min_interval ?? DEFAULT_TRIGGERED_TRACEROUTE.minIntervalMs,
   };
-  return { agent: identity, listen, maxConcurrentRuns: top.data.max_concurrent_runs, triggeredTraceroute, checks };
+  return { agent: identity, listen, maxConcurrentRuns: top.data.max_concurrent_runs, triggeredTraceroute, eventSinks: top.data.events.sinks, checks };
 }
 
 function buildTargets(rawTargets: readonly unknown[], report: Reporter, registry: CheckRegistry, defaults: Defaults): CheckSpec[] {

@@ -100,6 +100,32 @@ export const triggeredTracerouteSchema = z.strictObject({
   min_interval: durationSchema.optional(),
 });
 
+/** Where problem events go besides the log (stdout): a rotated JSONL file, an HTTP collector. */
+export const eventSinkSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('file'),
+    /** File to append JSON lines to. */
+    path: z.string().min(1),
+    /** Rotate when the file would grow past this many bytes. Default 10 MiB. */
+    max_bytes: z.number().int().min(1_024).default(10_485_760),
+    /** Files kept, the current one included. Default 5. */
+    max_files: z.number().int().min(1).max(100).default(5),
+  }),
+  z.strictObject({
+    type: z.literal('http'),
+    /** Collector URL; events are POSTed as JSON arrays. */
+    url: z.url({ protocol: /^https?$/ }),
+    /** Request headers (e.g. an authorization token; redacted in logs). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Events per request. Default 100. */
+    batch_size: z.number().int().min(1).max(10_000).default(100),
+    /** Longest wait before a partial batch is sent. Default 5s. */
+    flush_interval: durationSchema.optional(),
+    /** Events held while the collector is down; more are dropped and counted. Default 10000. */
+    max_queue: z.number().int().min(1).max(1_000_000).default(10_000),
+  }),
+]);
+
 /** The top level; `agent`, `defaults` and each target are parsed on their own so one mistake hides none. */
 export const configSchema = z.strictObject({
   agent: z.unknown().optional(),
@@ -108,10 +134,13 @@ export const configSchema = z.strictObject({
   defaults: z.unknown().optional(),
   /** Cap on runs in flight at once across all checks. Default 64. */
   max_concurrent_runs: z.number().int().min(1).max(10_000).default(64),
+  /** Problem-event sinks besides stdout. */
+  events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).default({ sinks: [] }),
   triggered_traceroute: triggeredTracerouteSchema.default({ enabled: true, max_ips: 3, max_hops: 30, probes_per_hop: 2 }),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
+export type EventSinkConfig = z.infer<typeof eventSinkSchema>;
 export type RawAgent = z.infer<typeof agentSchema>;
 export type RawTarget = z.infer<typeof targetSchema>;

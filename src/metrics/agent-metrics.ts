@@ -1,6 +1,7 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { TargetSpec } from '../checks/check.js';
 import type { IcmpEngineStats } from '../net/icmp/icmp-engine.js';
+import type { EventSink } from '../report/event-sinks.js';
 import { AGENT_METRICS } from './catalogue.js';
 import type { MetricRegistries } from './registries.js';
 
@@ -47,6 +48,18 @@ export class AgentMetrics {
     this.registries.counter(AGENT_METRICS.icmpSocketErrors, (counter) => {
       counter.reset();
       counter.inc(stats().socketErrors);
+    });
+  }
+
+  /** Reads the event sinks' queues and drop counts at every scrape. */
+  watchSinks(sinks: () => readonly EventSink[]): void {
+    this.registries.counter(AGENT_METRICS.sinkDropped, (counter) => {
+      counter.reset();
+      for (const sink of sinks()) counter.inc({ sink: sink.name }, sink.dropped());
+    });
+    this.registries.gauge(AGENT_METRICS.sinkQueued, (gauge) => {
+      gauge.reset();
+      for (const sink of sinks()) gauge.set({ sink: sink.name }, sink.queued());
     });
   }
 

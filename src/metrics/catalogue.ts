@@ -133,6 +133,18 @@ export const AGENT_METRICS = {
     help: 'Raw ICMP socket failures; the socket is re-created on the next probe.',
     labels: [],
   },
+  sinkDropped: {
+    name: 'vantage_event_sink_dropped_total',
+    type: 'counter',
+    help: 'Problem events a sink dropped because its bounded queue was full (the collector was down too long).',
+    labels: ['sink'],
+  },
+  sinkQueued: {
+    name: 'vantage_event_sink_queued',
+    type: 'gauge',
+    help: 'Problem events waiting in a sink\'s queue.',
+    labels: ['sink'],
+  },
   targetInfo: {
     name: 'vantage_target_info',
     type: 'gauge',

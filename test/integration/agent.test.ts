@@ -1,3 +1,9 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
 import { run as runCommand } from '../lab/shell.js';
@@ -120,6 +126,41 @@ describe('vantage run', () => {
     expect(Date.now() - sent).toBeLessThan(2_500);
     expect(agent.logs.find((l) => l.msg === 'stopped')).toMatchObject({ clean: true });
     expect(agent.logs.some((l) => l.event === 'problem')).toBe(false);
+  }, 30_000);
+
+  it('hands each problem event to the file and HTTP sinks, once, with the id the log has', async () => {
+    const posted: Array<Record<string, unknown>> = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        posted.push(...(JSON.parse(Buffer.concat(chunks).toString()) as Array<Record<string, unknown>>));
+        res.writeHead(204).end();
+      });
+    });
+    collector.listen(0, '127.0.0.1');
+    await once(collector, 'listening');
+    const dir = mkdtempSync(join(tmpdir(), 'vantage-sinks-'));
+    try {
+      const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/events`;
+      const sinks = `events:\n  sinks:\n    - {type: file, path: ${dir}/events.jsonl}\n    - {type: http, url: "${url}", flush_interval: 200ms}\n`;
+      const { agent } = startAgent(`${identity}${sinks}targets:\n${target('down', closedPort)}`);
+      const problem = await agent.waitForLog((l) => l.event === 'problem');
+      const deadline = Date.now() + 5_000;
+      while (!posted.some((e) => e.eventId === problem.eventId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      agent.child.kill('SIGTERM');
+      expect(await agent.waitForExit(5_000)).toBe(0);
+
+      const filed = readFileSync(join(dir, 'events.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const logged = agent.logs.filter((l) => l.event === 'problem').map((l) => l.eventId);
+      expect(filed.map((e) => e.eventId)).toEqual(logged);
+      expect(filed[0]).toMatchObject({ eventId: problem.eventId, check: 'down-tcp', code: 'TCP_REFUSED', ip: '127.0.0.1' });
+      // Shutdown flushes the HTTP queue: every logged event reached the collector exactly once.
+      expect(posted.map((e) => e.eventId).sort()).toEqual([...logged].sort());
+    } finally {
+      collector.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 
   it('exits 2 with located diagnostics when the config is bad at start', async () => {

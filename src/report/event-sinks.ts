@@ -1,0 +1,170 @@
+import { appendFile, rename, stat } from 'node:fs/promises';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { ProblemEvent } from './problem-event.js';
+
+/** Where problem events go besides the log. */
+export interface EventSink {
+  readonly name: string;
+  send(event: ProblemEvent): void;
+  /** Events dropped because the sink could not keep up (bounded queue). */
+  dropped(): number;
+  queued(): number;
+  /** Tries to deliver what is queued (bounded by `deadlineMs`), then stops. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/**
+ * JSON lines appended to a file, rotated by size: `events.jsonl` -> `events.jsonl.1` -> ... up to
+ * `maxFiles`. Writes are serialised so lines never interleave and rotation never loses one.
+ */
+export class FileSink implements EventSink {
+  readonly name: string;
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly maxBytes: number,
+    private readonly maxFiles: number,
+    private readonly log: Logger,
+  ) {
+    this.name = `file:${path}`;
+  }
+
+  send(event: ProblemEvent): void {
+    this.pending++;
+    const line = `${JSON.stringify(event)}\n`;
+    this.chain = this.chain
+      .then(async () => {
+        const size = await stat(this.path).then((s) => s.size, () => 0);
+        if (size > 0 && size + line.length > this.maxBytes) await this.rotate();
+        await appendFile(this.path, line);
+      })
+      .catch((err: unknown) => this.log.error({ err, sink: this.name }, 'writing a problem event failed'))
+      .finally(() => this.pending--);
+  }
+
+  private async rotate(): Promise<void> {
+    for (let i = this.maxFiles - 1; i >= 1; i--) {
+      await rename(i === 1 ? this.path : `${this.path}.${i - 1}`, `${this.path}.${i}`).catch(() => undefined);
+    }
+    if (this.maxFiles <= 1) await rename(this.path, `${this.path}.1`).catch(() => undefined);
+  }
+
+  dropped(): number {
+    return 0;
+  }
+
+  queued(): number {
+    return this.pending;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+  }
+}
+
+export interface HttpSinkOptions {
+  url: string;
+  headers: Record<string, string>;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxQueue: number;
+  /** First retry delay; doubles up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  requestTimeoutMs: number;
+}
+
+/**
+ * Events POSTed as a JSON array in batches. A batch leaves the queue only when the endpoint
+ * answered 2xx, so a sink that fails and recovers gets every event exactly once, in order; failures
+ * are retried with exponential back-off. The queue is bounded: when full, new events are dropped
+ * and counted (a dead sink never grows memory).
+ */
+export class HttpSink implements EventSink {
+  readonly name: string;
+  private readonly queue: ProblemEvent[] = [];
+  private droppedCount = 0;
+  private sending = false;
+  private cancelTimer: (() => void) | undefined;
+  private backoff: number;
+  private closed = false;
+
+  constructor(
+    private readonly opts: HttpSinkOptions,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.name = `http:${new URL(opts.url).origin}`;
+    this.backoff = opts.backoffMs;
+  }
+
+  send(event: ProblemEvent): void {
+    if (this.queue.length >= this.opts.maxQueue) {
+      this.droppedCount++;
+      return;
+    }
+    this.queue.push(event);
+    if (this.queue.length >= this.opts.batchSize) void this.flush();
+    else this.schedule(this.opts.flushIntervalMs);
+  }
+
+  dropped(): number {
+    return this.droppedCount;
+  }
+
+  queued(): number {
+    return this.queue.length;
+  }
+
+  async close(deadlineMs: number): Promise<void> {
+    this.closed = true;
+    this.cancelTimer?.();
+    const until = this.clock.wallMs() + deadlineMs;
+    while (this.queue.length > 0 && this.clock.wallMs() < until) {
+      if (!(await this.flush())) break;
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.cancelTimer || this.closed) return;
+    this.cancelTimer = this.clock.setTimer(ms, () => {
+      this.cancelTimer = undefined;
+      void this.flush();
+    });
+  }
+
+  /** Sends the head batch; resolves true if it was delivered. */
+  private async flush(): Promise<boolean> {
+    if (this.sending || this.queue.length === 0) return false;
+    this.sending = true;
+    const batch = this.queue.slice(0, this.opts.batchSize);
+    let delivered = false;
+    try {
+      const res = await fetch(this.opts.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...this.opts.headers },
+        body: JSON.stringify(batch),
+        signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      delivered = res.ok;
+      if (!delivered) this.log.warn({ sink: this.name, status: res.status }, 'event sink refused a batch; will retry');
+    } catch (err) {
+      this.log.warn({ sink: this.name, err: (err as Error).message }, 'event sink unreachable; will retry');
+    } finally {
+      this.sending = false;
+    }
+    if (delivered) {
+      this.queue.splice(0, batch.length);
+      this.backoff = this.opts.backoffMs;
+      if (this.queue.length > 0) this.schedule(0);
+    } else {
+      this.schedule(this.backoff);
+      this.backoff = Math.min(this.opts.maxBackoffMs, this.backoff * 2);
+    }
+    return delivered;
+  }
+}
