@@ -20,6 +20,9 @@ import { Scheduler } from './schedule/scheduler.js';
 import type { EventSink } from './report/event-sinks.js';
 import { createSinks } from './report/sink-factory.js';
 import { TraceTrigger } from './triggered-trace.js';
+import { DiagnoseEndpoint } from './diagnose/diagnose-endpoint.js';
+import { askEgress } from './egress/egress-lookup.js';
+import { EgressMonitor } from './egress/egress-monitor.js';
 import { VERSION } from './version.js';
 
 export interface AgentOptions {
@@ -55,6 +58,8 @@ export class Agent {
   private readonly scheduler: Scheduler;
   private readonly executor: CheckExecutor;
   private readonly trigger: TraceTrigger;
+  private readonly egress: EgressMonitor;
+  private readonly diagnoseEndpoint: DiagnoseEndpoint;
   private sinks: EventSink[] = [];
   private sinksKey = '[]';
   private readonly scheduled = new Map<string, Scheduled>();
@@ -81,6 +86,19 @@ export class Agent {
     this.trigger = new TraceTrigger(opts.net.icmp, opts.clock, DEFAULT_TRIGGERED_TRACEROUTE);
     this.executor = new CheckExecutor({ clock: opts.clock, log: opts.log, identity: () => this.identity(), registry: opts.registry, trigger: this.trigger, sinks: () => this.sinks });
     this.agentMetrics.watchSinks(() => this.sinks);
+    this.egress = new EgressMonitor({
+      clock: opts.clock,
+      log: opts.log,
+      identity: () => this.identity(),
+      ask: askEgress,
+      looked: (address) => this.agentMetrics.egressLooked(address),
+      changed: (event) => {
+        this.agentMetrics.egressChanged();
+        opts.log.warn(event, `egress IP changed from ${event.previous} to ${event.current}`);
+        for (const sink of this.sinks) sink.send(event);
+      },
+    });
+    this.diagnoseEndpoint = new DiagnoseEndpoint({ registry: opts.registry, net: opts.net, clock: opts.clock, log: opts.log, config: () => this.config });
     const icmpStats = opts.net.icmp.stats?.bind(opts.net.icmp);
     if (icmpStats) this.agentMetrics.watchIcmp(icmpStats);
   }
@@ -92,6 +110,7 @@ export class Agent {
       registries: this.registries,
       listen: this.opts.listen ?? config.listen,
       isReady: () => this.ready,
+      diagnose: (query, wantsJson) => this.diagnoseEndpoint.handle(query, wantsJson),
     });
     this.apply(config, hash);
     if (this.opts.watch ?? true) {
@@ -122,6 +141,8 @@ export class Agent {
     this.ready = false;
     this.stopWatching?.();
     await this.reloading;
+    this.egress.stop();
+    this.diagnoseEndpoint.stop();
     const clean = await this.scheduler.stop(deadlineMs);
     this.opts.net.icmp.close?.();
     await Promise.all(this.sinks.map((sink) => sink.close(Math.min(deadlineMs, 5_000))));
@@ -188,6 +209,7 @@ export class Agent {
       this.sinksKey = sinksKey;
       for (const sink of old) void sink.close(5_000);
     }
+    this.egress.reconfigure(config.egress);
     this.scheduler.setMaxConcurrent(config.maxConcurrentRuns);
     for (const [name, entry] of this.scheduled) {
       const replacement = next.get(name);

@@ -35,6 +35,19 @@ export const DEFAULT_TRIGGERED_TRACEROUTE: TriggeredTracerouteConfig = {
   minIntervalMs: 300_000,
 };
 
+export interface EgressConfig {
+  urls: readonly string[];
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export interface DiagnoseEndpointConfig {
+  enabled: boolean;
+  minIntervalMs: number;
+  resolvers: readonly string[];
+  count: number;
+}
+
 /** A validated, frozen config. */
 export interface AgentConfig {
   file: string;
@@ -44,6 +57,8 @@ export interface AgentConfig {
   triggeredTraceroute: TriggeredTracerouteConfig;
   /** Problem-event sinks besides stdout, as configured (snake_case, see schema.ts). */
   eventSinks: readonly EventSinkConfig[];
+  egress: EgressConfig;
+  diagnoseEndpoint: DiagnoseEndpointConfig;
   checks: readonly CheckSpec[];
 }
 

@@ -67,6 +67,14 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
     if (!parsed) report.add(['listen'], `listen: "${top.data.listen}" is not HOST:PORT (e.g. 0.0.0.0:9477 or [::]:9477)`);
     listen = parsed ?? DEFAULT_LISTEN;
   }
+  if (top.success) {
+    // Resolver specs are the dns kind's: let it judge them now rather than at the first report.
+    const dns = opts.registry.get('dns');
+    top.data.diagnose_endpoint.resolvers.forEach((resolver, i) => {
+      const parsed = dns?.settings.safeParse({ resolver: [resolver] });
+      if (parsed && !parsed.success) report.add(['diagnose_endpoint', 'resolvers', i], `diagnose_endpoint.resolvers[${i}]: ${parsed.error.issues[0]?.message ?? 'not a resolver'}`);
+    });
+  }
   if (!top.success || !agent.success) return undefined;
   const identity: AgentIdentity = {
     id: agent.data.id || (opts.hostname ?? osHostname()),
@@ -84,7 +92,17 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
     probeTimeoutMs: trace.probe_timeout ?? DEFAULT_TRIGGERED_TRACEROUTE.probeTimeoutMs,
     minIntervalMs: trace.min_interval ?? DEFAULT_TRIGGERED_TRACEROUTE.minIntervalMs,
   };
-  return { agent: identity, listen, maxConcurrentRuns: top.data.max_concurrent_runs, triggeredTraceroute, eventSinks: top.data.events.sinks, checks };
+  const { egress, diagnose_endpoint: endpoint } = top.data;
+  return {
+    agent: identity,
+    listen,
+    maxConcurrentRuns: top.data.max_concurrent_runs,
+    triggeredTraceroute,
+    eventSinks: top.data.events.sinks,
+    egress: { urls: egress.urls, intervalMs: egress.interval ?? 300_000, timeoutMs: egress.timeout ?? 10_000 },
+    diagnoseEndpoint: { enabled: endpoint.enabled, minIntervalMs: endpoint.min_interval ?? 30_000, resolvers: endpoint.resolvers, count: endpoint.count },
+    checks,
+  };
 }
 
 function buildTargets(rawTargets: readonly unknown[], report: Reporter, registry: CheckRegistry, defaults: Defaults): CheckSpec[] {

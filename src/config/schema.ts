@@ -126,6 +126,28 @@ export const eventSinkSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Scheduled lookups of the agent's public egress IP. */
+export const egressSchema = z.strictObject({
+  /** Echo services answering with the caller's address, asked in this order (e.g. https://checkip.amazonaws.com). Empty: no lookups. */
+  urls: z.array(z.url({ protocol: /^https?$/ })).default([]),
+  /** Time between lookups. Default 5m. */
+  interval: durationSchema.optional(),
+  /** Deadline of one lookup. Default 10s. */
+  timeout: durationSchema.optional(),
+});
+
+/** `GET /diagnose?target=NAME` on the metrics listener. */
+export const diagnoseEndpointSchema = z.strictObject({
+  /** Serve it at all. Default false: a report sends real traffic, so it is opt-in. */
+  enabled: z.boolean().default(false),
+  /** Reports start at most this often (one at a time; others get 429). Default 30s. */
+  min_interval: durationSchema.optional(),
+  /** Resolvers asked besides the system resolver. */
+  resolvers: z.array(z.string().min(1)).default([]),
+  /** Echo requests per IP. Default 3. */
+  count: z.number().int().min(1).max(20).default(3),
+});
+
 /** The top level; `agent`, `defaults` and each target are parsed on their own so one mistake hides none. */
 export const configSchema = z.strictObject({
   agent: z.unknown().optional(),
@@ -136,6 +158,8 @@ export const configSchema = z.strictObject({
   max_concurrent_runs: z.number().int().min(1).max(10_000).default(64),
   /** Problem-event sinks besides stdout. */
   events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).default({ sinks: [] }),
+  egress: egressSchema.default({ urls: [] }),
+  diagnose_endpoint: diagnoseEndpointSchema.default({ enabled: false, resolvers: [], count: 3 }),
   triggered_traceroute: triggeredTracerouteSchema.default({ enabled: true, max_ips: 3, max_hops: 30, probes_per_hop: 2 }),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });

@@ -1,4 +1,3 @@
-import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import type { CheckKind, CheckResult, CheckSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
@@ -10,6 +9,8 @@ import { RunDeadlineExceeded, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { NetDeps } from '../net/net-deps.js';
 import { TraceTrigger } from '../triggered-trace.js';
+import { askEgress, interfaceAddresses } from '../egress/egress-lookup.js';
+import type { EgressAnswer } from '../egress/egress-lookup.js';
 import { verdict } from './verdict.js';
 
 export interface DiagnoseOptions {
@@ -49,7 +50,7 @@ export interface TargetDiagnosis {
 export interface DiagnosisReport {
   time: { utc: string; local: string };
   agent: AgentIdentity;
-  egress: { public: Array<{ url: string; address: string | null; error: string | null }>; interfaces: Array<{ name: string; address: string }> };
+  egress: { public: EgressAnswer[]; interfaces: Array<{ name: string; address: string }> };
   targets: TargetDiagnosis[];
 }
 
@@ -135,17 +136,5 @@ function makeSpec(kind: CheckKind, target: string, host: string, url: string | u
 
 /** The agent's addresses: what echo services see (its public egress IP) and its interfaces. */
 async function diagnoseEgress(opts: DiagnoseOptions): Promise<DiagnosisReport['egress']> {
-  const interfaces = Object.entries(networkInterfaces()).flatMap(([name, list]) => (list ?? []).filter((a) => !a.internal).map((a) => ({ name, address: a.address })));
-  const asked = await Promise.all(
-    opts.egressUrls.map(async (url) => {
-      try {
-        const res = await fetch(url, { signal: AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) });
-        const text = (await res.text()).trim().slice(0, 100);
-        return isIP(text) !== 0 ? { url, address: text, error: null } : { url, address: null, error: `answered "${text.slice(0, 40)}", not an address` };
-      } catch (err) {
-        return { url, address: null, error: (err as Error).message };
-      }
-    }),
-  );
-  return { public: asked, interfaces };
+  return { public: await askEgress(opts.egressUrls, opts.timeoutMs, opts.signal), interfaces: interfaceAddresses() };
 }

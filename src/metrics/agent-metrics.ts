@@ -15,6 +15,9 @@ export class AgentMetrics {
   private readonly lag: Histogram;
   readonly inFlight: Gauge;
   private targetInfo: Gauge;
+  private readonly egressInfo: Gauge;
+  private readonly egressChanges: Counter;
+  private readonly egressLookups: Counter;
   private targetLabelNames: string[] = [];
 
   constructor(
@@ -30,6 +33,9 @@ export class AgentMetrics {
     this.lag = registries.histogram(AGENT_METRICS.schedulerLag);
     this.inFlight = registries.gauge(AGENT_METRICS.inFlight);
     this.targetInfo = registries.gauge(AGENT_METRICS.targetInfo);
+    this.egressInfo = registries.gauge(AGENT_METRICS.egressInfo);
+    this.egressChanges = registries.counter(AGENT_METRICS.egressChanges);
+    this.egressLookups = registries.counter(AGENT_METRICS.egressLookups);
   }
 
   /** Reads the ICMP engine's counters at every scrape. */
@@ -61,6 +67,18 @@ export class AgentMetrics {
       gauge.reset();
       for (const sink of sinks()) gauge.set({ sink: sink.name }, sink.queued());
     });
+  }
+
+  /** A scheduled egress lookup ended; `address` null: no echo service gave one (the last stays). */
+  egressLooked(address: string | null): void {
+    this.egressLookups.inc({ result: address === null ? 'failure' : 'success' });
+    if (address === null) return;
+    this.egressInfo.reset();
+    this.egressInfo.set({ address }, 1);
+  }
+
+  egressChanged(): void {
+    this.egressChanges.inc();
   }
 
   configLoaded(ok: boolean, wallMs: number): void {

@@ -145,6 +145,24 @@ export const AGENT_METRICS = {
     help: 'Problem events waiting in a sink\'s queue.',
     labels: ['sink'],
   },
+  egressInfo: {
+    name: 'vantage_egress_ip_info',
+    type: 'gauge',
+    help: 'The public address echo services last saw this agent come from (always 1; the address is the label). Absent until a lookup succeeds.',
+    labels: ['address'],
+  },
+  egressChanges: {
+    name: 'vantage_egress_ip_changes_total',
+    type: 'counter',
+    help: 'Times the egress IP changed between two successful lookups (carrier NAT pool, failover, VPN).',
+    labels: [],
+  },
+  egressLookups: {
+    name: 'vantage_egress_ip_lookups_total',
+    type: 'counter',
+    help: 'Scheduled egress-IP lookups: success (some echo service answered with an address) or failure (none did).',
+    labels: ['result'],
+  },
   targetInfo: {
     name: 'vantage_target_info',
     type: 'gauge',

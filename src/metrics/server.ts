@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/agent-config.js';
+import type { EndpointReply } from '../diagnose/diagnose-endpoint.js';
 import type { MetricRegistries } from './registries.js';
 
 export interface MetricsServer {
@@ -15,9 +16,11 @@ export interface MetricsServerOptions {
   listen: ListenAddress;
   /** Ready once a config is loaded and checks are scheduled. */
   isReady(): boolean;
+  /** `/diagnose`; absent: 404. */
+  diagnose?(query: URLSearchParams, wantsJson: boolean): Promise<EndpointReply>;
 }
 
-/** `/metrics` (Prometheus text, or OpenMetrics when the scraper asks for it), `/healthz`, `/readyz`. */
+/** `/metrics` (Prometheus text, or OpenMetrics when the scraper asks for it), `/healthz`, `/readyz`, `/diagnose`. */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const server = createServer((req, res) => {
     handle(opts, req, res).catch((err: unknown) => {
@@ -36,7 +39,8 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
 }
 
 async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const url = new URL(req.url ?? '/', 'http://agent');
+  const path = url.pathname;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
@@ -56,12 +60,18 @@ async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: Ser
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
       return;
     }
+    case '/diagnose': {
+      if (!opts.diagnose) break;
+      const wantsJson = url.searchParams.get('format') === 'json' || /application\/json/.test(req.headers.accept ?? '');
+      const reply = await opts.diagnose(url.searchParams, wantsJson);
+      res.writeHead(reply.status, reply.headers).end(req.method === 'HEAD' ? undefined : reply.body);
+      return;
+    }
     case '/':
       res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Vantage</h1><p><a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a> <a href="/readyz">/readyz</a></p>\n');
       return;
-    default:
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -2,11 +2,15 @@ import { appendFile, rename, stat } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { ProblemEvent } from './problem-event.js';
+import type { EgressChangeEvent } from '../egress/egress-monitor.js';
+
+/** What sinks carry: problem events and egress-IP changes, told apart by `event`. */
+export type AgentEvent = ProblemEvent | EgressChangeEvent;
 
 /** Where problem events go besides the log. */
 export interface EventSink {
   readonly name: string;
-  send(event: ProblemEvent): void;
+  send(event: AgentEvent): void;
   /** Events dropped because the sink could not keep up (bounded queue). */
   dropped(): number;
   queued(): number;
@@ -32,7 +36,7 @@ export class FileSink implements EventSink {
     this.name = `file:${path}`;
   }
 
-  send(event: ProblemEvent): void {
+  send(event: AgentEvent): void {
     this.pending++;
     const line = `${JSON.stringify(event)}\n`;
     this.chain = this.chain
@@ -85,7 +89,7 @@ export interface HttpSinkOptions {
  */
 export class HttpSink implements EventSink {
   readonly name: string;
-  private readonly queue: ProblemEvent[] = [];
+  private readonly queue: AgentEvent[] = [];
   private droppedCount = 0;
   private sending = false;
   private cancelTimer: (() => void) | undefined;
@@ -101,7 +105,7 @@ export class HttpSink implements EventSink {
     this.backoff = opts.backoffMs;
   }
 
-  send(event: ProblemEvent): void {
+  send(event: AgentEvent): void {
     if (this.queue.length >= this.opts.maxQueue) {
       this.droppedCount++;
       return;

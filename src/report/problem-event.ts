@@ -6,6 +6,8 @@ import { FAILURE_CODES } from '../errors.js';
 
 /** One failed run of one check for one IP, with everything a support engineer needs to act on it. */
 export interface ProblemEvent {
+  /** What log pipelines and sinks match on. */
+  event: 'problem';
   /** Unique per event (UUID v4): quote it in a ticket to find the exact run. */
   eventId: string;
   /** When the failed run started (the log line's own `time` is when it was written). */
@@ -33,6 +35,7 @@ export function problemEvent(agent: AgentIdentity, spec: CheckSpec<unknown>, res
   if (!result.error) return undefined;
   const evidence = Object.fromEntries(Object.entries(result).filter(([k]) => !CORE_KEYS.has(k as keyof CoreResult)));
   return {
+    event: 'problem',
     eventId: randomUUID(),
     startedAt: result.startedAt,
     agent,
@@ -53,5 +56,5 @@ export function problemEvent(agent: AgentIdentity, spec: CheckSpec<unknown>, res
 
 /** Logs the event as one JSON line at warn level: `event: "problem"` is what log pipelines match on. */
 export function emitProblem(log: Logger, event: ProblemEvent): void {
-  log.warn({ event: 'problem', ...event }, `${event.check} ${event.ip ?? event.host}: ${event.code}: ${event.message}`);
+  log.warn(event, `${event.check} ${event.ip ?? event.host}: ${event.code}: ${event.message}`);
 }

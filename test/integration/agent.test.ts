@@ -13,11 +13,12 @@ import type { Listener } from '../helpers/tcp-servers.js';
 let open: Listener;
 let blackhole: Listener;
 let closedPort: number;
+let refusedPortForEcho: number;
 const agents: AgentProcess[] = [];
 const configs: Array<{ remove(): void }> = [];
 
 beforeAll(async () => {
-  [open, blackhole, closedPort] = await Promise.all([openListener(), blackholeListener(), refusedPort()]);
+  [open, blackhole, closedPort, refusedPortForEcho] = await Promise.all([openListener(), blackholeListener(), refusedPort(), refusedPort()]);
 });
 afterEach(() => {
   for (const a of agents.splice(0)) a.kill();
@@ -161,6 +162,58 @@ describe('vantage run', () => {
       collector.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 30_000);
+
+  it('re-asks the egress echo service: info metric, change counter and an event when the address moves', async () => {
+    let address = '198.18.0.5';
+    const echo = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(`${address}\n`));
+    echo.listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/`;
+      const egress = `egress:\n  urls: ["http://127.0.0.1:${refusedPortForEcho}/", "${url}"]\n  interval: 300ms\n`;
+      const { agent } = startAgent(`${identity}${egress}targets:\n${target('up', open.port)}`);
+      let body = await agent.waitForMetrics((b) => b.includes('vantage_egress_ip_info{address="198.18.0.5"'));
+      expect(sample(body, `vantage_egress_ip_changes_total{${ids}}`)).toBe(0);
+      address = '2001:db8::7';
+      body = await agent.waitForMetrics((b) => b.includes('vantage_egress_ip_info{address="2001:db8::7"'));
+      expect(body).not.toContain('address="198.18.0.5"');
+      expect(sample(body, `vantage_egress_ip_changes_total{${ids}}`)).toBe(1);
+      expect(sample(body, `vantage_egress_ip_lookups_total{result="success",${ids}}`)).toBeGreaterThanOrEqual(2);
+      const change = await agent.waitForLog((l) => l.event === 'egress_change');
+      expect(change).toMatchObject({ previous: '198.18.0.5', current: '2001:db8::7', agent: { id: 'agent-7' } });
+      expect((change.answers as Array<{ error: string | null }>)[0]!.error).toMatch(/ECONNREFUSED/);
+    } finally {
+      echo.close();
+    }
+  }, 30_000);
+
+  it('serves /diagnose for configured targets only, one report at a time, and only when enabled', async () => {
+    const endpoint = 'diagnose_endpoint:\n  enabled: true\n  min_interval: 60s\n  count: 2\n';
+    const { agent } = startAgent(`${identity}${endpoint}targets:\n${target('up', open.port)}`);
+    const port = await agent.port();
+    const base = `http://127.0.0.1:${port}/diagnose`;
+    const unknown = await fetch(`${base}?target=198.18.0.1`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toMatch(/no target named "198.18.0.1"/);
+    expect((await fetch(base)).status).toBe(400);
+
+    const [first, second] = await Promise.all([fetch(`${base}?target=up&format=json`), new Promise((r) => setTimeout(r, 20)).then(() => fetch(`${base}?target=up`))]);
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('60');
+    expect(first.status).toBe(200);
+    const report = (await first.json()) as { agent: { region: string }; targets: Array<{ target: string; verdict: string; ping: Array<{ ip: string; ok: boolean }> }> };
+    expect(report.agent.region).toBe('eu-test-1');
+    expect(report.targets).toHaveLength(1);
+    expect(report.targets[0]).toMatchObject({ target: '127.0.0.1', ping: [{ ip: '127.0.0.1', ok: process.getuid?.() === 0 }] });
+    const again = await fetch(`${base}?target=up`);
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(50);
+
+    const { agent: off } = startAgent(`${identity}targets:\n${target('up', open.port)}`);
+    const disabled = await fetch(`http://127.0.0.1:${await off.port()}/diagnose?target=up`);
+    expect(disabled.status).toBe(404);
+    expect(await disabled.text()).toMatch(/diagnose_endpoint.enabled/);
   }, 30_000);
 
   it('exits 2 with located diagnostics when the config is bad at start', async () => {

@@ -17,7 +17,7 @@ afterEach(() => {
 });
 
 function event(n: number): ProblemEvent {
-  return { eventId: `id-${n}`, startedAt: new Date(0).toISOString(), agent: { id: 'a', region: '', carrier: '', networkType: '', labels: {} }, check: 'c', kind: 'tcp', target: 't', group: '', host: 'h', ip: null, code: 'TCP_TIMEOUT', phase: 'connect', message: `event ${n}`, hint: '', durationMs: 1, evidence: {} };
+  return { event: 'problem', eventId: `id-${n}`, startedAt: new Date(0).toISOString(), agent: { id: 'a', region: '', carrier: '', networkType: '', labels: {} }, check: 'c', kind: 'tcp', target: 't', group: '', host: 'h', ip: null, code: 'TCP_TIMEOUT', phase: 'connect', message: `event ${n}`, hint: '', durationMs: 1, evidence: {} };
 }
 
 /** A collector that answers 500 to its first `failures` requests. */

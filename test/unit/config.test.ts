@@ -251,3 +251,19 @@ targets:
     expect(found.some((p) => pattern.test(p)), found.join('\n')).toBe(true);
   });
 });
+
+describe('egress and the diagnose endpoint', () => {
+  it('are off by default and take durations and lists when set', () => {
+    expect(load(minimal)).toMatchObject({ egress: { urls: [], intervalMs: 300_000, timeoutMs: 10_000 }, diagnoseEndpoint: { enabled: false, minIntervalMs: 30_000, resolvers: [], count: 3 } });
+    const config = load(`egress:\n  urls: [https://checkip.amazonaws.com]\n  interval: 1m\ndiagnose_endpoint: {enabled: true, min_interval: 5s, resolvers: ["198.18.0.53"]}\n${minimal}`);
+    expect(config.egress).toEqual({ urls: ['https://checkip.amazonaws.com'], intervalMs: 60_000, timeoutMs: 10_000 });
+    expect(config.diagnoseEndpoint).toEqual({ enabled: true, minIntervalMs: 5_000, resolvers: ['198.18.0.53'], count: 3 });
+  });
+
+  it('name the line of a bad echo URL and of a resolver the dns kind would reject', () => {
+    expect(problems(`egress:\n  urls: [ftp://x]\n${minimal}`)).toEqual([expect.stringMatching(/^cfg\.yaml:2:\d+: egress\.urls\[0\]/)]);
+    const [resolver, ...rest] = problems(`diagnose_endpoint:\n  resolvers: ["not a resolver"]\n${minimal}`);
+    expect(rest).toEqual([]);
+    expect(resolver).toMatch(/^cfg\.yaml:2:\d+: diagnose_endpoint\.resolvers\[0\]: .*not a resolver/);
+  });
+});

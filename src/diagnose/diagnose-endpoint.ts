@@ -1,0 +1,85 @@
+import type { CheckRegistry } from '../checks/registry.js';
+import type { Clock } from '../clock.js';
+import type { AgentConfig } from '../config/agent-config.js';
+import type { Logger } from '../log.js';
+import type { NetDeps } from '../net/net-deps.js';
+import { diagnose } from './diagnose.js';
+import { renderDiagnosis } from './render.js';
+
+export interface EndpointReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface DiagnoseEndpointDeps {
+  registry: CheckRegistry;
+  net: NetDeps;
+  clock: Clock;
+  log: Logger;
+  config(): AgentConfig | undefined;
+}
+
+/** Each step of a report (DNS, ping, trace, HTTPS) gets this long. */
+const STEP_TIMEOUT_MS = 10_000;
+
+/**
+ * `GET /diagnose?target=NAME`: the `vantage diagnose` report for a target of the running config.
+ * Only configured targets, looked up by name, are probed, so the endpoint cannot be turned
+ * against arbitrary hosts; one report runs at a time and reports start at most every
+ * `min_interval`, so a scraper loop or a curious crowd cannot turn it into a traffic source.
+ */
+export class DiagnoseEndpoint {
+  private running: AbortController | undefined;
+  private lastStartMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly deps: DiagnoseEndpointDeps) {}
+
+  async handle(query: URLSearchParams, wantsJson: boolean): Promise<EndpointReply> {
+    const config = this.deps.config();
+    if (!config?.diagnoseEndpoint.enabled) return text(404, 'the diagnose endpoint is off; set diagnose_endpoint.enabled: true to serve it\n');
+    const name = query.get('target');
+    if (!name) return text(400, 'give the target: /diagnose?target=NAME (a target name from the config)\n');
+    const spec = config.checks.find((c) => c.target.name === name);
+    if (!spec) return text(404, `no target named "${name}" in the config; only configured targets can be diagnosed\n`);
+    const now = this.deps.clock.wallMs();
+    const waitMs = this.running ? config.diagnoseEndpoint.minIntervalMs : this.lastStartMs + config.diagnoseEndpoint.minIntervalMs - now;
+    if (waitMs > 0) {
+      return { ...text(429, `a report ${this.running ? 'is running' : 'ran recently'}; try again in ${Math.ceil(waitMs / 1000)} s\n`), headers: { 'content-type': 'text/plain', 'retry-after': String(Math.ceil(waitMs / 1000)) } };
+    }
+    this.lastStartMs = now;
+    const controller = new AbortController();
+    this.running = controller;
+    this.deps.log.info({ target: name }, 'diagnose report requested');
+    try {
+      const caFile = config.checks.find((c) => c.target.name === name && c.kind === 'https')?.settings as { ca_file?: string } | undefined;
+      const report = await diagnose(
+        [spec.target.url ?? spec.target.host],
+        {
+          resolvers: [...config.diagnoseEndpoint.resolvers],
+          count: config.diagnoseEndpoint.count,
+          traceroute: 'auto',
+          timeoutMs: STEP_TIMEOUT_MS,
+          egressUrls: [...config.egress.urls],
+          ...(caFile?.ca_file ? { caFile: caFile.ca_file } : {}),
+          signal: controller.signal,
+        },
+        { registry: this.deps.registry, net: this.deps.net, clock: this.deps.clock, log: this.deps.log, identity: config.agent },
+      );
+      return wantsJson
+        ? { status: 200, headers: { 'content-type': 'application/json' }, body: `${JSON.stringify(report, null, 2)}\n` }
+        : text(200, renderDiagnosis(report));
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** Cancels a running report (shutdown): it answers with what it has. */
+  stop(): void {
+    this.running?.abort();
+  }
+}
+
+function text(status: number, body: string): EndpointReply {
+  return { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };
+}

@@ -1,0 +1,37 @@
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+
+export interface EgressAnswer {
+  url: string;
+  address: string | null;
+  error: string | null;
+}
+
+/** Echo services answer with a bare address; anything longer is a captive portal or an error page. */
+const MAX_ANSWER_CHARS = 100;
+
+/**
+ * Asks each echo service (e.g. https://checkip.amazonaws.com) which address it saw this agent
+ * come from: the public egress IP after NAT, which no local interface shows.
+ */
+export async function askEgress(urls: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<EgressAnswer[]> {
+  return Promise.all(
+    urls.map(async (url) => {
+      const deadline = AbortSignal.timeout(timeoutMs);
+      try {
+        const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline, redirect: 'error' });
+        const text = (await res.text()).trim().slice(0, MAX_ANSWER_CHARS);
+        if (!res.ok) return { url, address: null, error: `HTTP ${res.status}` };
+        return isIP(text) !== 0 ? { url, address: text, error: null } : { url, address: null, error: `answered "${text.slice(0, 40)}", not an address` };
+      } catch (err) {
+        const cause = (err as Error & { cause?: Error }).cause;
+        return { url, address: null, error: cause ? `${(err as Error).message}: ${cause.message}` : (err as Error).message };
+      }
+    }),
+  );
+}
+
+/** Non-loopback interface addresses: what the agent's own host says it is. */
+export function interfaceAddresses(): Array<{ name: string; address: string }> {
+  return Object.entries(networkInterfaces()).flatMap(([name, list]) => (list ?? []).filter((a) => !a.internal).map((a) => ({ name, address: a.address })));
+}
