@@ -16,6 +16,7 @@ import { run as tcpConnect } from './tcp-connect.mjs';
 import { run as dns } from './dns.mjs';
 import { run as https } from './https.mjs';
 import { run as traceroute } from './traceroute.mjs';
+import { run as diagnose } from './diagnose.mjs';
 
 const BENCHMARKS = [
   ['startup', startup],
@@ -27,6 +28,7 @@ const BENCHMARKS = [
   ['traceroute', traceroute],
   ['dns', dns],
   ['https', https],
+  ['diagnose', diagnose],
 ];
 
 function gitCommit() {
