@@ -4,7 +4,7 @@
 // traceroute -I the first three silent IPv4 addresses (in parallel). Same count, per-probe wait and
 // trace limits for both. Needs root (the lab); the lab is removed in finally and on signals.
 import { join } from 'node:path';
-import { execFileP, loadLab, must, toolMissing, withLab, withLabCleanup } from './labkit.mjs';
+import { loadLab, must, toolMissing, withLab, withLabCleanup } from './labkit.mjs';
 import { fmt, ROOT, rounded, runStandalone, summarize } from './lib.mjs';
 
 const RUNS = 3;
