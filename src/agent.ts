@@ -97,6 +97,7 @@ export class Agent {
         opts.log.warn(event, `egress IP changed from ${event.previous} to ${event.current}`);
         for (const sink of this.sinks) sink.send(event);
       },
+      forgotten: () => this.agentMetrics.egressForgotten(),
     });
     this.diagnoseEndpoint = new DiagnoseEndpoint({ registry: opts.registry, net: opts.net, clock: opts.clock, log: opts.log, config: () => this.config });
     const icmpStats = opts.net.icmp.stats?.bind(opts.net.icmp);

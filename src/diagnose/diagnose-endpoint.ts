@@ -32,17 +32,20 @@ const STEP_TIMEOUT_MS = 10_000;
 export class DiagnoseEndpoint {
   private running: AbortController | undefined;
   private lastStartMs = Number.NEGATIVE_INFINITY;
+  private stopped = false;
 
   constructor(private readonly deps: DiagnoseEndpointDeps) {}
 
   async handle(query: URLSearchParams, wantsJson: boolean): Promise<EndpointReply> {
     const config = this.deps.config();
+    if (this.stopped) return text(503, 'the agent is shutting down\n');
     if (!config?.diagnoseEndpoint.enabled) return text(404, 'the diagnose endpoint is off; set diagnose_endpoint.enabled: true to serve it\n');
     const name = query.get('target');
     if (!name) return text(400, 'give the target: /diagnose?target=NAME (a target name from the config)\n');
     const spec = config.checks.find((c) => c.target.name === name);
     if (!spec) return text(404, `no target named "${name}" in the config; only configured targets can be diagnosed\n`);
-    const now = this.deps.clock.wallMs();
+    // Monotonic: a wall-clock step must not lock the endpoint out (or open it early).
+    const now = Number(this.deps.clock.monotonicNs() / 1_000_000n);
     const waitMs = this.running ? config.diagnoseEndpoint.minIntervalMs : this.lastStartMs + config.diagnoseEndpoint.minIntervalMs - now;
     if (waitMs > 0) {
       return { ...text(429, `a report ${this.running ? 'is running' : 'ran recently'}; try again in ${Math.ceil(waitMs / 1000)} s\n`), headers: { 'content-type': 'text/plain', 'retry-after': String(Math.ceil(waitMs / 1000)) } };
@@ -74,8 +77,9 @@ export class DiagnoseEndpoint {
     }
   }
 
-  /** Cancels a running report (shutdown): it answers with what it has. */
+  /** Cancels a running report (shutdown: it answers with what it has) and refuses new ones. */
   stop(): void {
+    this.stopped = true;
     this.running?.abort();
   }
 }

@@ -19,8 +19,10 @@ export async function askEgress(urls: readonly string[], timeoutMs: number, sign
     urls.map(async (url) => {
       const deadline = AbortSignal.timeout(timeoutMs);
       try {
-        const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline, redirect: 'error' });
-        const text = (await res.text()).trim().slice(0, MAX_ANSWER_CHARS);
+        // A redirect is a captive portal or a moved service, not an answer: say so, follow nothing.
+        const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline, redirect: 'manual' });
+        const text = (await readAtMost(res, MAX_ANSWER_CHARS)).trim();
+        if (res.status >= 300 && res.status < 400) return { url, address: null, error: `HTTP ${res.status} redirect to ${res.headers.get('location') ?? '?'}: give the final URL` };
         if (!res.ok) return { url, address: null, error: `HTTP ${res.status}` };
         return isIP(text) !== 0 ? { url, address: text, error: null } : { url, address: null, error: `answered "${text.slice(0, 40)}", not an address` };
       } catch (err) {
@@ -29,6 +31,21 @@ export async function askEgress(urls: readonly string[], timeoutMs: number, sign
       }
     }),
   );
+}
+
+/** The first `limit` characters of the body; the rest is never downloaded. */
+async function readAtMost(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (text.length < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel().catch(() => undefined);
+  return text.slice(0, limit);
 }
 
 /** Non-loopback interface addresses: what the agent's own host says it is. */

@@ -24,6 +24,8 @@ export interface EgressMonitorDeps {
   /** A lookup finished: `address` is null when no service answered with one. */
   looked(address: string | null): void;
   changed(event: EgressChangeEvent): void;
+  /** Lookups were turned off: the last address is no longer known. */
+  forgotten(): void;
 }
 
 /**
@@ -49,7 +51,12 @@ export class EgressMonitor {
     if (JSON.stringify(config) === JSON.stringify(this.config)) return;
     this.stop();
     this.config = config;
-    if (config.urls.length > 0) void this.lookup();
+    if (config.urls.length > 0) {
+      void this.lookup();
+    } else if (this.known !== undefined) {
+      this.known = undefined;
+      this.deps.forgotten();
+    }
   }
 
   stop(): void {
@@ -63,19 +70,31 @@ export class EgressMonitor {
     const config = this.config;
     const controller = new AbortController();
     this.inFlight = controller;
-    const answers = await this.deps.ask(config.urls, config.timeoutMs, controller.signal);
-    if (controller.signal.aborted) return;
-    this.inFlight = undefined;
+    try {
+      const answers = await this.deps.ask(config.urls, config.timeoutMs, controller.signal);
+      if (controller.signal.aborted) return;
+      this.decide(answers);
+    } catch (err) {
+      this.deps.log.error({ err }, 'egress IP lookup failed unexpectedly; trying again at the next interval');
+    } finally {
+      if (!controller.signal.aborted) {
+        this.inFlight = undefined;
+        this.cancelTimer = this.deps.clock.setTimer(config.intervalMs, () => void this.lookup());
+      }
+    }
+  }
+
+  private decide(answers: EgressAnswer[]): void {
     const address = answers.find((a) => a.address !== null)?.address ?? null;
     this.deps.looked(address);
     if (address === null) {
       this.deps.log.warn({ answers }, 'egress IP lookup failed: no echo service answered with an address; check egress.urls and outbound HTTPS');
-    } else {
-      if (this.known !== undefined && address !== this.known) {
-        this.deps.changed({ event: 'egress_change', eventId: randomUUID(), time: new Date(this.deps.clock.wallMs()).toISOString(), agent: this.deps.identity(), previous: this.known, current: address, answers });
-      }
-      this.known = address;
+      return;
     }
-    this.cancelTimer = this.deps.clock.setTimer(config.intervalMs, () => void this.lookup());
+    const previous = this.known;
+    this.known = address;
+    if (previous !== undefined && address !== previous) {
+      this.deps.changed({ event: 'egress_change', eventId: randomUUID(), time: new Date(this.deps.clock.wallMs()).toISOString(), agent: this.deps.identity(), previous, current: address, answers });
+    }
   }
 }

@@ -77,6 +77,11 @@ export class AgentMetrics {
     this.egressInfo.set({ address }, 1);
   }
 
+  /** Egress lookups were turned off: no address is claimed any more. */
+  egressForgotten(): void {
+    this.egressInfo.reset();
+  }
+
   egressChanged(): void {
     this.egressChanges.inc();
   }

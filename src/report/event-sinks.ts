@@ -1,4 +1,5 @@
 import { appendFile, rename, stat } from 'node:fs/promises';
+import { pause } from '../clock.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { ProblemEvent } from './problem-event.js';
@@ -91,9 +92,11 @@ export class HttpSink implements EventSink {
   readonly name: string;
   private readonly queue: AgentEvent[] = [];
   private droppedCount = 0;
-  private sending = false;
+  private inFlight: Promise<boolean> | undefined;
   private cancelTimer: (() => void) | undefined;
   private backoff: number;
+  /** Monotonic ms before which a failed collector is not tried again (back-off). */
+  private retryAtMs = 0;
   private closed = false;
 
   constructor(
@@ -111,7 +114,7 @@ export class HttpSink implements EventSink {
       return;
     }
     this.queue.push(event);
-    if (this.queue.length >= this.opts.batchSize) void this.flush();
+    if (this.queue.length >= this.opts.batchSize && this.nowMs() >= this.retryAtMs) void this.flush();
     else this.schedule(this.opts.flushIntervalMs);
   }
 
@@ -123,27 +126,53 @@ export class HttpSink implements EventSink {
     return this.queue.length;
   }
 
+  /**
+   * Delivers what is queued within `deadlineMs` (waiting for a send in flight, retrying with
+   * back-off), then counts what is left as dropped: nothing disappears uncounted.
+   */
   async close(deadlineMs: number): Promise<void> {
     this.closed = true;
     this.cancelTimer?.();
-    const until = this.clock.wallMs() + deadlineMs;
-    while (this.queue.length > 0 && this.clock.wallMs() < until) {
-      if (!(await this.flush())) break;
+    this.cancelTimer = undefined;
+    const until = this.nowMs() + deadlineMs;
+    while (this.queue.length > 0) {
+      await this.inFlight;
+      const left = until - this.nowMs();
+      if (left <= 0 || this.queue.length === 0) break;
+      if (!(await this.flush(left))) await pause(this.clock, Math.min(this.backoff, until - this.nowMs()));
     }
+    if (this.queue.length > 0) {
+      this.log.warn({ sink: this.name, dropped: this.queue.length }, 'event sink closed with undelivered events; they are counted as dropped');
+      this.droppedCount += this.queue.splice(0).length;
+    }
+  }
+
+  private nowMs(): number {
+    return Number(this.clock.monotonicNs() / 1_000_000n);
   }
 
   private schedule(ms: number): void {
     if (this.cancelTimer || this.closed) return;
     this.cancelTimer = this.clock.setTimer(ms, () => {
       this.cancelTimer = undefined;
-      void this.flush();
+      // A timer set before a failure must not cut the back-off short.
+      const wait = this.retryAtMs - this.nowMs();
+      if (wait > 0) this.schedule(wait);
+      else void this.flush();
     });
   }
 
-  /** Sends the head batch; resolves true if it was delivered. */
-  private async flush(): Promise<boolean> {
-    if (this.sending || this.queue.length === 0) return false;
-    this.sending = true;
+  /** Sends the head batch (one send at a time); resolves true if it was delivered. */
+  private flush(budgetMs = this.opts.requestTimeoutMs): Promise<boolean> {
+    if (this.inFlight) return this.inFlight;
+    if (this.queue.length === 0) return Promise.resolve(false);
+    this.inFlight = this.post(Math.min(budgetMs, this.opts.requestTimeoutMs)).finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async post(timeoutMs: number): Promise<boolean> {
     const batch = this.queue.slice(0, this.opts.batchSize);
     let delivered = false;
     try {
@@ -151,21 +180,21 @@ export class HttpSink implements EventSink {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...this.opts.headers },
         body: JSON.stringify(batch),
-        signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       await res.arrayBuffer().catch(() => undefined);
       delivered = res.ok;
       if (!delivered) this.log.warn({ sink: this.name, status: res.status }, 'event sink refused a batch; will retry');
     } catch (err) {
       this.log.warn({ sink: this.name, err: (err as Error).message }, 'event sink unreachable; will retry');
-    } finally {
-      this.sending = false;
     }
     if (delivered) {
       this.queue.splice(0, batch.length);
       this.backoff = this.opts.backoffMs;
+      this.retryAtMs = 0;
       if (this.queue.length > 0) this.schedule(0);
     } else {
+      this.retryAtMs = this.nowMs() + this.backoff;
       this.schedule(this.backoff);
       this.backoff = Math.min(this.opts.maxBackoffMs, this.backoff * 2);
     }

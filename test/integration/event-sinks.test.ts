@@ -67,6 +67,46 @@ describe('HTTP event sink', () => {
     await new Promise((r) => setTimeout(r, 100));
     await http.close(100);
     expect(sink.received).toEqual([]);
+    // Closing with events still queued counts them: nothing disappears uncounted.
+    expect(http.queued()).toBe(0);
+    expect(http.dropped()).toBe(100);
+  });
+
+  it('backs off from a failing collector instead of posting once per event', async () => {
+    const sink = await collector(Number.POSITIVE_INFINITY);
+    const http = new HttpSink({ ...options(sink.url), backoffMs: 400, maxBackoffMs: 400 }, systemClock, log);
+    for (let i = 0; i < 60; i++) {
+      http.send(event(i));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // ~300 ms of events past batch_size: one failed post, then silence for the 400 ms back-off.
+    expect(sink.requests()).toBeLessThanOrEqual(2);
+    await http.close(0);
+  });
+
+  it('drains on close while a post is in flight, and a hanging collector cannot stretch the deadline', async () => {
+    let release: (() => void) | undefined;
+    const healthy = await collector(0);
+    const gate = createServer((req, res) => {
+      req.resume();
+      release = () => res.writeHead(204).end();
+    });
+    servers.push(gate);
+    gate.listen(0, '127.0.0.1');
+    await once(gate, 'listening');
+
+    const draining = new HttpSink(options(healthy.url), systemClock, log);
+    for (let i = 0; i < 20; i++) draining.send(event(i));
+    await draining.close(2_000);
+    expect(healthy.received).toEqual(Array.from({ length: 20 }, (_, i) => `id-${i}`));
+
+    const hanging = new HttpSink({ ...options(`http://127.0.0.1:${(gate.address() as { port: number }).port}/`), requestTimeoutMs: 10_000 }, systemClock, log);
+    for (let i = 0; i < 3; i++) hanging.send(event(i));
+    const t0 = Date.now();
+    await hanging.close(300);
+    expect(Date.now() - t0).toBeLessThan(1_500);
+    expect(hanging.dropped()).toBe(3);
+    release?.();
   });
 });
 

@@ -52,7 +52,10 @@ describe('HTTP exchange on loopback', () => {
     expect(x.phasesMs.connect).toBeGreaterThan(0);
     expect(x.phasesMs.request).toBeGreaterThanOrEqual(x.phasesMs.connect!);
     expect(x.phasesMs.firstByte).toBeGreaterThanOrEqual(x.phasesMs.request!);
-    expect(x.phasesMs.transfer! - x.phasesMs.headers!).toBeGreaterThanOrEqual(79);
+    // The server's 80 ms pause inside the body lands in transfer. Its start is the moment the
+    // headers were read, which a loaded event loop can delay, so the bound keeps a margin.
+    expect(x.phasesMs.transfer! - x.phasesMs.headers!).toBeGreaterThanOrEqual(40);
+    expect(x.phasesMs.transfer).toBeGreaterThanOrEqual(79);
   });
 
   it('ends a server that accepts and never answers at the timeout, coded by the phase it stalled in, and frees the socket', async () => {

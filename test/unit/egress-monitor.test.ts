@@ -15,6 +15,7 @@ function setup() {
   const asked: number[] = [];
   const looked: Array<string | null> = [];
   const changes: EgressChangeEvent[] = [];
+  let forgotten = 0;
   const monitor = new EgressMonitor({
     clock,
     log: createLogger('silent'),
@@ -25,8 +26,9 @@ function setup() {
     },
     looked: (address) => looked.push(address),
     changed: (event) => changes.push(event),
+    forgotten: () => forgotten++,
   });
-  return { clock, monitor, asked, looked, changes, answer: (a: Record<string, string | null>) => (answers = a) };
+  return { clock, monitor, asked, looked, changes, forgotten: () => forgotten, answer: (a: Record<string, string | null>) => (answers = a) };
 }
 
 describe('EgressMonitor', () => {
@@ -77,5 +79,30 @@ describe('EgressMonitor', () => {
     t.monitor.stop();
     await t.clock.advance(10_000);
     expect(t.asked).toHaveLength(2);
+    expect(t.forgotten()).toBe(0);
+    t.monitor.reconfigure({ urls: [], intervalMs: 1_000, timeoutMs: 1_000 });
+    expect(t.forgotten()).toBe(1);
+    expect(t.monitor.address).toBeUndefined();
+  });
+
+  it('keeps its schedule when a callback throws', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const monitor = new EgressMonitor({
+      clock,
+      log: createLogger('silent'),
+      identity: () => identity,
+      ask: async (list) => list.map((url) => ({ url, address: `198.18.0.${++calls}`, error: null })),
+      looked: () => {
+        throw new Error('metrics broke');
+      },
+      changed: () => undefined,
+      forgotten: () => undefined,
+    });
+    monitor.reconfigure({ urls, intervalMs: 1_000, timeoutMs: 1_000 });
+    await clock.advance(0);
+    await clock.advance(3_000);
+    // Four lookups (0, 1, 2, 3 s) of two services each.
+    expect(calls).toBe(8);
   });
 });
