@@ -16,9 +16,10 @@
 //   trace {address, runs, maxHops, probesPerHop, probeTimeoutMs}
 //       `runs` traces with the agent's trace() on one warm engine (for bench/traceroute.mjs).
 // Addresses: 127.0.0.0/8 and the lab's 198.18.0.0/15 and 2001:db8::/32 only (the caller passes them).
-import { request, Agent } from 'node:http';
+import { Agent } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { httpGet } from './lib.mjs';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const [mode, json] = process.argv.slice(2);
@@ -287,32 +288,12 @@ async function accuracy({ echo, path, count, intervalMs, timeoutMs = 1000, infli
 
 async function blackbox({ port, echo, path, count, intervalMs }) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const get = (target) =>
-    new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: `/probe?module=icmp&target=${encodeURIComponent(target)}`, agent, timeout: 5000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', reject);
-      req.end();
-    });
+  const get = async (target) => (await httpGet(port, `/probe?module=icmp&target=${encodeURIComponent(target)}`, 5000, agent)).body;
   // Ready when /metrics answers (bounded).
   const ready0 = performance.now();
   for (;;) {
     try {
-      await new Promise((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path: '/metrics', timeout: 500 }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        });
-        req.on('error', reject);
-        req.on('timeout', () => req.destroy(new Error('timeout')));
-        req.end();
-      });
+      await httpGet(port, '/metrics', 500);
       break;
     } catch (err) {
       if (performance.now() - ready0 > 10_000) throw new Error(`blackbox_exporter on 127.0.0.1:${port} not ready: ${err.message}`);

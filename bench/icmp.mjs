@@ -21,10 +21,10 @@
 // (raw sockets, namespaces). Every process is bounded in time and killed at exit; the lab is
 // removed in finally and on signals.
 import { readFile, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { execFileP, loadLab, withLab, withLabCleanup } from './labkit.mjs';
-import { delay, execTracked, fmt, freePort, LOOPBACK, makeTempDir, pollHttp, removeTempDir, ROOT, rounded, runStandalone, spawnTracked, stopChild, summarize } from './lib.mjs';
+import { delay, execTracked, fmt, httpGet, freePort, LOOPBACK, makeTempDir, pollHttp, removeTempDir, ROOT, rounded, runStandalone, spawnTracked, stopChild, summarize } from './lib.mjs';
 
 const TARGET_COUNTS = [1000, 5000, 10_000];
 const DURATION_MS = 5000;
@@ -157,19 +157,7 @@ async function fping(targetsFile, n, dir) {
 /** BB_PROBES /probe requests, BB_CONCURRENCY at a time, over the targets in turn. */
 async function blackboxLoad(bb, n) {
   const agent = new Agent({ keepAlive: true, maxSockets: BB_CONCURRENCY });
-  const get = (target) =>
-    new Promise((resolve, reject) => {
-      const req = request({ host: LOOPBACK, port: bb.port, path: `/probe?module=icmp&target=${target}`, agent, timeout: 10_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', reject);
-      req.end();
-    });
+  const get = async (target) => (await httpGet(bb.port, `/probe?module=icmp&target=${target}`, 10_000, agent)).body;
   const rtts = [];
   let next = 0;
   let ok = 0;

@@ -153,9 +153,9 @@ export function freePort() {
 }
 
 /** One GET on 127.0.0.1 without keep-alive; resolves { status, body } or rejects on a socket error. */
-export function httpGet(port, path, timeoutMs = 2000) {
+export function httpGet(port, path, timeoutMs = 2000, agent = false) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: LOOPBACK, port, path, method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+    const req = request({ host: LOOPBACK, port, path, method: 'GET', agent, timeout: timeoutMs }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
