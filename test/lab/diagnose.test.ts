@@ -38,6 +38,18 @@ describe.skipIf(!lab)('vantage diagnose in the network lab', () => {
     expect(text.split('\n')[0]).toMatch(new RegExp(`^${name.replaceAll('.', '\\.')}: DNS ok via 1 resolver \\(system\\)`));
   });
 
+  it('traces the first record alone when only it is silent, and three of five when three are', async () => {
+    const truth = lab!.truth;
+    const traced = async (name: string): Promise<string[]> => {
+      const run = await lab!.exec(truth.namespaces.agent, [process.execPath, BIN, 'diagnose', name, '--json', '--count', '2', '--timeout', '3s'], 60_000);
+      const report = JSON.parse(run.stdout) as Report;
+      return report.targets[0]!.ping.filter((r) => r.traceroute).map((r) => r.ip);
+    };
+    const silent = truth.hosts.silent.map((h) => h.v4);
+    expect(await traced(`firstsilent.${truth.dns.zone}`)).toEqual([silent[0]]);
+    expect(await traced(`threeoffive.${truth.dns.zone}`)).toEqual(silent.slice(0, 3));
+  });
+
   it('names the hijacking resolver in the verdict', async () => {
     const truth = lab!.truth;
     const { report } = await diagnose(`https://${truth.https.name}/`, '--resolver', truth.dns.hijack.v4, '--ca-file', truth.https.caFile);

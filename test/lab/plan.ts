@@ -164,6 +164,9 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
       a: [silent[0]!.v4, up[0]!.v4, silent[1]!.v4, silent[2]!.v4, silent[3]!.v4],
       aaaa: [silent[0]!.v6, up[0]!.v6],
     },
+    // Only the first record silent: its trace alone. Three silent of five: three traces.
+    [`firstsilent.${ZONE}`]: { a: [silent[0]!.v4, up[0]!.v4, up[1]!.v4], aaaa: [up[0]!.v6] },
+    [`threeoffive.${ZONE}`]: { a: [silent[0]!.v4, up[0]!.v4, silent[1]!.v4, up[1]!.v4, silent[2]!.v4], aaaa: [up[0]!.v6] },
     // First record answers, a later one is silent: a failure that must NOT trigger a trace.
     [`mixed.${ZONE}`]: { a: [up[1]!.v4, silent[1]!.v4], aaaa: [up[1]!.v6, silent[1]!.v6] },
     [`unreachable.${ZONE}`]: { a: [targetAddress(UNREACHABLE_LAN, 10).v4], aaaa: [targetAddress(UNREACHABLE_LAN, 10).v6] },
