@@ -55,7 +55,8 @@ export class DiagnoseEndpoint {
     this.running = controller;
     this.deps.log.info({ target: name }, 'diagnose report requested');
     try {
-      const caFile = config.checks.find((c) => c.target.name === name && c.kind === 'https')?.settings as { ca_file?: string } | undefined;
+      // A private CA the target's https check trusts is trusted by its report too.
+      const https = config.checks.find((c) => c.target.name === name && c.kind === 'https')?.settings as { ca_file?: string } | undefined;
       const report = await diagnose(
         [spec.target.url ?? spec.target.host],
         {
@@ -64,7 +65,7 @@ export class DiagnoseEndpoint {
           traceroute: 'auto',
           timeoutMs: STEP_TIMEOUT_MS,
           egressUrls: [...config.egress.urls],
-          ...(caFile?.ca_file ? { caFile: caFile.ca_file } : {}),
+          ...(https?.ca_file ? { caFile: https.ca_file } : {}),
           signal: controller.signal,
         },
         { registry: this.deps.registry, net: this.deps.net, clock: this.deps.clock, log: this.deps.log, identity: config.agent },
