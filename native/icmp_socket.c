@@ -312,6 +312,16 @@ static int parse_address(int family, const char *text, struct sockaddr_storage *
   return inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1 ? 0 : -1;
 }
 
+/* Appends one ancillary-data item at `*used` in `control` (zeroed, 256 bytes: room for all three). */
+static void append_cmsg(char *control, size_t *used, int level, int type, const void *data, size_t size) {
+  struct cmsghdr *c = (struct cmsghdr *)(control + *used);
+  c->cmsg_level = level;
+  c->cmsg_type = type;
+  c->cmsg_len = CMSG_LEN(size);
+  memcpy(CMSG_DATA(c), data, size);
+  *used += CMSG_SPACE(size);
+}
+
 static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -338,44 +348,21 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   memset(control, 0, sizeof control);
   struct iovec iov = {.iov_base = data, .iov_len = length};
   struct msghdr msg = {.msg_name = &to, .msg_namelen = to_len, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   size_t used = 0;
   int level = sock->family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
-  if (ttl > 0) {
-    c->cmsg_level = level;
-    c->cmsg_type = sock->family == 4 ? IP_TTL : IPV6_HOPLIMIT;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &ttl, sizeof(int));
-    used += CMSG_SPACE(sizeof(int));
-    c = (struct cmsghdr *)(control + used);
-  }
-  if (tos > 0) {
-    c->cmsg_level = level;
-    c->cmsg_type = sock->family == 4 ? IP_TOS : IPV6_TCLASS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &tos, sizeof(int));
-    used += CMSG_SPACE(sizeof(int));
-    c = (struct cmsghdr *)(control + used);
-  }
+  if (ttl > 0) append_cmsg(control, &used, level, sock->family == 4 ? IP_TTL : IPV6_HOPLIMIT, &ttl, sizeof ttl);
+  if (tos > 0) append_cmsg(control, &used, level, sock->family == 4 ? IP_TOS : IPV6_TCLASS, &tos, sizeof tos);
   if (source[0] != '\0') {
     if (sock->family == 4) {
       struct in_pktinfo pi;
       memset(&pi, 0, sizeof pi);
       if (inet_pton(AF_INET, source, &pi.ipi_spec_dst) != 1) return throw_errno(env, "send: bad source address", EINVAL);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof pi);
-      memcpy(CMSG_DATA(c), &pi, sizeof pi);
-      used += CMSG_SPACE(sizeof pi);
+      append_cmsg(control, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
     } else {
       struct in6_pktinfo pi;
       memset(&pi, 0, sizeof pi);
       if (inet_pton(AF_INET6, source, &pi.ipi6_addr) != 1) return throw_errno(env, "send: bad source address", EINVAL);
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof pi);
-      memcpy(CMSG_DATA(c), &pi, sizeof pi);
-      used += CMSG_SPACE(sizeof pi);
+      append_cmsg(control, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
     }
   }
   msg.msg_controllen = used;
