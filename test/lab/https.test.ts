@@ -42,14 +42,18 @@ describe.skipIf(!lab)('https check in the network lab', () => {
     const [r] = await probe(url(`/headers/${DELAY}`), '--http-version', '1.1');
     expect(r!.ok).toBe(true);
     expect(r!.phasesMs.firstByte).toBeLessThan(SLACK);
-    expect(r!.phasesMs.headers).toBeGreaterThanOrEqual(DELAY - 1);
+    // The pause is on the wire between two reads; a busy loop may read the first one late, which
+    // moves time across the boundary, never out of the pair.
+    expect(r!.phasesMs.firstByte! + r!.phasesMs.headers!).toBeGreaterThanOrEqual(DELAY - 1);
+    expect(r!.phasesMs.headers).toBeGreaterThan(DELAY - SLACK);
     expect(r!.phasesMs.headers! - DELAY).toBeLessThan(SLACK);
   });
 
   it('puts a delay in the body into transfer', async () => {
     const [r] = await probe(url(`/body/${DELAY}`), '--http-version', '1.1');
     expect(r!.phasesMs.firstByte).toBeLessThan(SLACK);
-    expect(r!.phasesMs.transfer).toBeGreaterThanOrEqual(DELAY - 1);
+    expect(r!.phasesMs.headers! + r!.phasesMs.transfer!).toBeGreaterThanOrEqual(DELAY - 1);
+    expect(r!.phasesMs.transfer).toBeGreaterThan(DELAY - SLACK);
     expect(r!.phasesMs.transfer! - DELAY).toBeLessThan(SLACK);
   });
 
