@@ -22,7 +22,8 @@ export async function vantage(args: string[], env: NodeJS.ProcessEnv = {}): Prom
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
   child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': only then has all of stdout and stderr arrived.
+  const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
 }
 
@@ -49,7 +50,8 @@ export class AgentProcess {
       }
       for (const w of this.waiters) w();
     });
-    child.on('exit', (code) => {
+    // 'close', not 'exit': a test that reads the logs after the exit must find the last lines.
+    child.on('close', (code) => {
       this.exitCode = code;
       for (const w of this.waiters) w();
     });

@@ -102,10 +102,11 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
 
   it('times the delayed name at its delay plus the path (a server timer\'s lateness aside)', async () => {
     const [slow] = await probeDns(dns!.slowName, '--resolver', dns!.auth.v4);
+    // Causal: the query is stamped before it is sent and the lab answers at least the delay later.
     expect(slow!.phasesMs.request).toBeGreaterThanOrEqual(dns!.slowDelayMs);
-    // Path ~0.2 ms plus the lab server's setTimeout lateness (~1 ms quiet, ~5 ms with the whole suite
-    // loading both cores); bench/dns.mjs compares the exact figure with dig's.
-    expect(slow!.phasesMs.request! - dns!.slowDelayMs).toBeLessThanOrEqual(10);
+    // Path ~0.2 ms plus the lab server's timer lateness (~1 ms quiet, 12 ms seen with both cores
+    // busy): a generous bound here, bench/dns.mjs compares the exact figure with dig's.
+    expect(slow!.phasesMs.request! - dns!.slowDelayMs).toBeLessThan(50);
   });
 
   it('asks the system resolver (the agent namespace resolves through the lab)', async () => {

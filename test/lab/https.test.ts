@@ -25,36 +25,40 @@ describe.skipIf(!lab)('https check in the network lab', () => {
   const truth = lab?.truth;
   const url = (path: string, port = truth!.https.ports.valid) => `https://${truth!.https.name}:${port}${path}`;
   const DELAY = 150;
-  // The lab server's timer fires late and its first request runs cold code: a phase carries a few
-  // ms besides the injected delay. bench/https.mjs compares the exact figures with curl's.
-  const SLACK = 15;
+  /**
+   * What a test can promise without timing the machine: the handshake is stamped before the request
+   * is written and the lab pauses at least DELAY after the request arrives, so the phases after the
+   * handshake hold all of it (a causal bound). Which phase holds it is told apart by halves: a late
+   * read (a preempted loop; seen in CI: 1.7 and 5 ms) moves milliseconds across a boundary, a stamp
+   * in the wrong place moves the whole delay. bench/https.mjs measures the error against curl's.
+   */
+  const afterHandshake = (r: HttpsRecordOut): number =>
+    r.phasesMs.request! + r.phasesMs.firstByte! + r.phasesMs.headers! + r.phasesMs.transfer!;
+  const expectDelayIn = (r: HttpsRecordOut, phase: 'firstByte' | 'headers' | 'transfer'): void => {
+    expect(afterHandshake(r)).toBeGreaterThanOrEqual(DELAY);
+    expect(r.phasesMs[phase]).toBeGreaterThan(DELAY / 2);
+    expect(r.phasesMs[phase]).toBeLessThan(DELAY * 1.5);
+    for (const other of ['request', 'firstByte', 'headers', 'transfer'] as const) {
+      if (other !== phase) expect(r.phasesMs[other], other).toBeLessThan(DELAY / 2);
+    }
+  };
 
   it.each(['2', '1.1'])('puts a delay before the first byte into firstByte (HTTP/%s)', async (version) => {
     const [r] = await probe(url(`/ttfb/${DELAY}`), '--http-version', version);
     expect(r).toMatchObject({ ok: true, status: 200, httpVersion: version, tls: { authorized: true, alpn: version === '2' ? 'h2' : 'http/1.1' } });
-    expect(r!.phasesMs.firstByte).toBeGreaterThanOrEqual(DELAY);
-    expect(r!.phasesMs.firstByte! - DELAY).toBeLessThan(SLACK);
-    expect(r!.phasesMs.headers).toBeLessThan(SLACK);
-    expect(r!.phasesMs.transfer).toBeLessThan(SLACK);
+    expectDelayIn(r!, 'firstByte');
   });
 
   it('puts a delay between the status line and the other headers into headers, not firstByte (HTTP/1.1)', async () => {
     const [r] = await probe(url(`/headers/${DELAY}`), '--http-version', '1.1');
     expect(r!.ok).toBe(true);
-    expect(r!.phasesMs.firstByte).toBeLessThan(SLACK);
-    // The pause is on the wire between two reads; a busy loop may read the first one late, which
-    // moves time across the boundary, never out of the pair.
-    expect(r!.phasesMs.firstByte! + r!.phasesMs.headers!).toBeGreaterThanOrEqual(DELAY - 1);
-    expect(r!.phasesMs.headers).toBeGreaterThan(DELAY - SLACK);
-    expect(r!.phasesMs.headers! - DELAY).toBeLessThan(SLACK);
+    expectDelayIn(r!, 'headers');
   });
 
   it('puts a delay in the body into transfer', async () => {
     const [r] = await probe(url(`/body/${DELAY}`), '--http-version', '1.1');
-    expect(r!.phasesMs.firstByte).toBeLessThan(SLACK);
-    expect(r!.phasesMs.headers! + r!.phasesMs.transfer!).toBeGreaterThanOrEqual(DELAY - 1);
-    expect(r!.phasesMs.transfer).toBeGreaterThan(DELAY - SLACK);
-    expect(r!.phasesMs.transfer! - DELAY).toBeLessThan(SLACK);
+    expect(r!.ok).toBe(true);
+    expectDelayIn(r!, 'transfer');
   });
 
   it('reports an expired and a wrong-name certificate with their codes and the TLS facts', async () => {

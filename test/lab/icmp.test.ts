@@ -27,16 +27,18 @@ describe.skipIf(!lab)('icmp check in the network lab', () => {
     const [r] = await probe(truth!.echo[family], '--count', '20', '--spacing', '20ms', '--timeout', '5s');
     expect(r).toMatchObject({ ok: true, sent: 20, received: 20, loss: 0 });
     // The minimum is what the path adds at best; the median also carries the user-space
-    // responder's scheduling jitter when other test files load both cores.
+    // responder's scheduling jitter when other test files load both cores (bench/icmp.mjs
+    // measures the error against packet captures).
     expect(r!.rttMs!.min).toBeGreaterThanOrEqual(truth!.echo.delayMs);
     expect(r!.rttMs!.min - truth!.echo.delayMs).toBeLessThanOrEqual(1);
-    expect(r!.rttMs!.median - truth!.echo.delayMs).toBeLessThanOrEqual(2);
+    expect(r!.rttMs!.median - truth!.echo.delayMs).toBeLessThanOrEqual(5);
   });
 
-  it('measures the lossy address\'s drop rate over 1,000 packets within 3 points', async () => {
-    const [r] = await probe(truth!.lossy.v4, '--count', '1000', '--spacing', '2ms', '--packet-timeout', '500ms', '--timeout', '10s');
+  it('measures the lossy address\'s drop rate over 1,000 packets within 4 points', async () => {
+    const [r] = await probe(truth!.lossy.v4, '--count', '1000', '--spacing', '2ms', '--packet-timeout', '500ms', '--timeout', '30s');
     expect(r!.sent).toBe(1000);
-    expect(Math.abs(r!.loss - truth!.lossy.lossRate)).toBeLessThan(0.03);
+    // 4 standard deviations of a binomial over 1,000 packets at 10 %: chance alone fails 1 in 16,000.
+    expect(Math.abs(r!.loss - truth!.lossy.lossRate)).toBeLessThan(0.04);
   });
 
   it.each(['v4', 'v6'] as const)('a silent IP (%s) fails with ICMP_NO_REPLY', async (family) => {

@@ -6,11 +6,9 @@ import { run } from './shell.js';
 const lab = labContext();
 const d = describe.skipIf(!lab);
 
-/** Loss and min/avg RTT from iputils ping's summary line. */
-function pingStats(out: string): { loss: number; min: number; avg: number } {
-  const loss = Number(/([\d.]+)% packet loss/.exec(out)?.[1]);
-  const [, min, avg] = /= ([\d.]+)\/([\d.]+)\//.exec(out) ?? [];
-  return { loss: loss / 100, min: Number(min), avg: Number(avg) };
+/** The loss fraction from iputils ping's summary line. */
+function pingLoss(out: string): number {
+  return Number(/([\d.]+)% packet loss/.exec(out)?.[1]) / 100;
 }
 
 /** Hop addresses from `traceroute -n -q1` output; `*` for a silent hop. */
@@ -27,25 +25,25 @@ d('network lab self-test with real tools', () => {
   const agent = truth.namespaces.agent;
 
   it.each(['v4', 'v6'] as const)('ping (%s) to the delayed responder shows the configured delay within 1 ms', async (family) => {
-    const out = await exec(agent, ['ping', family === 'v6' ? '-6' : '-4', '-c', '20', '-i', '0.05', '-q', truth.echo[family]]);
-    const { loss, min, avg } = pingStats(out.stdout);
-    expect(loss).toBe(0);
-    // min is the delay plus the path; avg also carries the user-space responder's scheduling
-    // jitter when other test files load both cores (seen: +1.5 ms under a parallel suite).
-    expect(min).toBeGreaterThanOrEqual(truth.echo.delayMs);
-    expect(min - truth.echo.delayMs).toBeLessThanOrEqual(1);
-    expect(avg - truth.echo.delayMs).toBeLessThanOrEqual(2);
+    const out = await exec(agent, ['ping', family === 'v6' ? '-6' : '-4', '-c', '20', '-i', '0.05', truth.echo[family]]);
+    const rtts = [...out.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    expect(rtts).toHaveLength(20);
+    // min is the delay plus the path; the median also carries the user-space responder's scheduling
+    // jitter when other test files load both cores (one reply 25 ms late would move a mean 1.25 ms).
+    expect(rtts[0]).toBeGreaterThanOrEqual(truth.echo.delayMs);
+    expect(rtts[0]! - truth.echo.delayMs).toBeLessThanOrEqual(1);
+    expect(rtts[10]! - truth.echo.delayMs).toBeLessThanOrEqual(5);
   });
 
   it.each(['v4', 'v6'] as const)('traceroute -I (%s) lists the router addresses the lab reports, * at the silent hop', async (family) => {
     const target = truth.hosts.up[0]![family];
-    const out = await exec(agent, ['traceroute', family === 'v6' ? '-6' : '-4', '-I', '-n', '-q', '1', '-w', '1', target]);
+    const out = await exec(agent, ['traceroute', family === 'v6' ? '-6' : '-4', '-I', '-n', '-q', '1', '-w', '1,0,0', target]);
     const expected = truth.hops.map((h, i) => (i + 1 === truth.silentHop ? '*' : h[family]));
     expect(traceHops(out.stdout)).toEqual([...expected, target]);
   });
 
   it('traceroute to a blackholed destination ends in silence after the last router', async () => {
-    const out = await exec(agent, ['traceroute', '-I', '-n', '-q', '1', '-w', '1', '-m', String(truth.hops.length + 2), truth.blackhole.v4]);
+    const out = await exec(agent, ['traceroute', '-I', '-n', '-q', '1', '-w', '1,0,0', '-m', String(truth.hops.length + 2), truth.blackhole.v4]);
     const hops = traceHops(out.stdout);
     expect(hops.slice(0, truth.hops.length).at(-1)).toBe(truth.lastRouter.v4);
     expect(hops.slice(truth.hops.length)).toEqual(['*', '*']);
@@ -58,15 +56,15 @@ d('network lab self-test with real tools', () => {
 
   it('silent IPs resolve in DNS but never answer; their neighbours do', async () => {
     const silent = await exec(agent, ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-q', truth.hosts.silent[0]!.v4]);
-    expect(pingStats(silent.stdout).loss).toBe(1);
+    expect(pingLoss(silent.stdout)).toBe(1);
     const up = await exec(agent, ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-q', truth.hosts.up[0]!.v4]);
-    expect(pingStats(up.stdout).loss).toBe(0);
+    expect(pingLoss(up.stdout)).toBe(0);
   });
 
   it('drops the configured fraction of packets to the lossy address', async () => {
     const out = await exec(agent, ['ping', '-c', '1000', '-i', '0.002', '-W', '1', '-q', truth.lossy.v4], 30_000);
-    // Binomial, n = 1000: three standard deviations of a 10 % rate are about 2.8 points.
-    expect(Math.abs(pingStats(out.stdout).loss - truth.lossy.lossRate)).toBeLessThan(0.03);
+    // Binomial, n = 1000: four standard deviations of a 10 % rate are about 3.8 points.
+    expect(Math.abs(pingLoss(out.stdout) - truth.lossy.lossRate)).toBeLessThan(0.04);
   });
 
   const dig = (server: string, ...args: string[]) => exec(agent, ['dig', '+tries=1', '+time=2', `@${server}`, ...args]);
@@ -133,7 +131,9 @@ d('network lab self-test with real tools', () => {
     expect(headers.total - headers.appconnect).toBeGreaterThanOrEqual(150);
     const body = timings((await curl(url('/body/150'))).stdout);
     expect(body.start - body.appconnect).toBeLessThan(100);
-    expect(body.total - body.start).toBeGreaterThanOrEqual(140);
+    // From the handshake, not from the first byte: curl may read the first part late on a busy
+    // machine, which moves time before the boundary but cannot shorten the pause after it.
+    expect(body.total - body.appconnect).toBeGreaterThanOrEqual(150);
   });
 
   it('follows the redirect chain; serves expired and wrong-name certificates that fail verification', async () => {

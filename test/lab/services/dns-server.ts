@@ -19,6 +19,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTlsServer } from 'node:tls';
 import type { LabCerts } from '../certs.js';
 import type { LabTruth } from '../plan.js';
+import { afterAtLeast } from './pause.js';
 
 type Mode = 'auth' | 'hijack';
 type Resource = InstanceType<typeof Packet.Resource>;
@@ -113,7 +114,7 @@ function handle(buf: Buffer, udp: boolean, send: (reply: Buffer) => void): void 
   }
   const { response, delayMs } = answer(query);
   const reply = encode(query, response, udp);
-  if (delayMs > 0) setTimeout(() => send(reply), delayMs);
+  if (delayMs > 0) afterAtLeast(delayMs, () => send(reply));
   else send(reply);
 }
 

@@ -16,13 +16,14 @@ import { createSecureServer } from 'node:http2';
 import type { Http2ServerRequest } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { LabTruth } from '../plan.js';
+import { afterAtLeast } from './pause.js';
 import type { LabCerts } from '../certs.js';
 
 type Req = Http2ServerRequest | IncomingMessage;
 /** What both protocols' response objects offer (Node types them separately). */
 interface Res {
   writeHead(status: number, headers?: Record<string, string>): Res;
-  write(chunk: string): boolean;
+  write(chunk: string, done: () => void): boolean;
   end(chunk?: string): void;
 }
 
@@ -34,7 +35,7 @@ const BODY = 'vantage lab body\n'.repeat(64);
 function route(req: Req, res: Res): void {
   const [, head = '', arg = ''] = (req.url ?? '/').split('?')[0]!.split('/');
   const n = Number(arg);
-  const later = (fn: () => void): void => void setTimeout(fn, Number.isFinite(n) ? n : 0);
+  const later = (fn: () => void): void => afterAtLeast(Number.isFinite(n) ? n : 0, fn);
   switch (head) {
     case 'ttfb':
       later(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'));
@@ -43,16 +44,15 @@ function route(req: Req, res: Res): void {
       if (req.httpVersion === '1.1') {
         // Bypass Node's response writer to split the header block on the wire.
         const socket = (req as IncomingMessage).socket;
-        socket.write('HTTP/1.1 200 OK\r\n');
-        later(() => socket.end('content-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n'));
+        // The pause starts once the first part is handed to the kernel, so the wire gap is at least MS.
+        socket.write('HTTP/1.1 200 OK\r\n', () => later(() => socket.end('content-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n')));
       } else {
         later(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'));
       }
       return;
     case 'body': {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(BODY.length) });
-      res.write(BODY.slice(0, BODY.length / 2));
-      later(() => res.end(BODY.slice(BODY.length / 2)));
+      res.write(BODY.slice(0, BODY.length / 2), () => later(() => res.end(BODY.slice(BODY.length / 2))));
       return;
     }
     case 'redirect':
