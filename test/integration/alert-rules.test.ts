@@ -1,0 +1,129 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { AgentProcess, tempConfig } from '../helpers/agent-process.js';
+import { openListener, refusedPort } from '../helpers/tcp-servers.js';
+import type { Listener } from '../helpers/tcp-servers.js';
+import { run } from '../lab/shell.js';
+import { catalogueNames, promqlMetricNames } from '../helpers/promql.js';
+
+const RULES = resolve('deploy/prometheus/vantage-rules.yaml');
+const RULE_TESTS = resolve('deploy/prometheus/vantage-rules.test.yaml');
+
+interface RuleFile { groups: Array<{ name: string; rules: Array<{ alert?: string; expr: string; annotations?: Record<string, string> }> }> }
+interface RuleTests { tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }> }
+
+const rules = parse(readFileSync(RULES, 'utf8')) as RuleFile;
+const alerts = rules.groups.flatMap((g) => g.rules);
+
+async function promtool(args: string[]): Promise<{ code: number | null; out: string }> {
+  const r = await run(['promtool', ...args], { timeoutMs: 60_000 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new Error('promtool is missing: apt-get install prometheus (.ci/run does)');
+    throw err;
+  });
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+describe('alert rules (deploy/prometheus)', () => {
+  it('load in Prometheus (promtool check rules)', async () => {
+    const r = await promtool(['check', 'rules', RULES]);
+    expect(r.out).toContain(`SUCCESS: ${alerts.length} rules found`);
+    expect(r.code).toBe(0);
+  });
+
+  it('pass their promtool unit tests, and every alert has a situation where it fires', async () => {
+    const r = await promtool(['test', 'rules', RULE_TESTS]);
+    expect(r.out).toContain('SUCCESS');
+    expect(r.code).toBe(0);
+    const tests = parse(readFileSync(RULE_TESTS, 'utf8')) as RuleTests;
+    const fired = new Set(tests.tests.flatMap((t) => t.alert_rule_test ?? []).filter((t) => t.exp_alerts.length > 0).map((t) => t.alertname));
+    expect([...new Set(alerts.map((a) => a.alert))].filter((name) => !fired.has(name!))).toEqual([]);
+  });
+
+  it('only use metrics the agent exports', () => {
+    const known = catalogueNames();
+    const unknown = alerts.flatMap((a) => promqlMetricNames(a.expr)).filter((name) => !known.has(name));
+    expect(unknown).toEqual([]);
+  });
+});
+
+/**
+ * The rules against what a real agent exports: its scrape, held still for half an hour, is the
+ * input. Catches a label the rules group by that the agent does not set, or a renamed series,
+ * which the hand-written unit tests above cannot.
+ */
+describe('alert rules on a real agent scrape', () => {
+  let open: Listener;
+  let agent: AgentProcess;
+  let cfg: ReturnType<typeof tempConfig>;
+  let dir: string;
+  const up = 'agent="edge-1",region="eu-test-1",carrier="test-carrier",network_type="lab"';
+
+  beforeAll(async () => {
+    open = await openListener();
+    const closed = await refusedPort();
+    dir = mkdtempSync(join(tmpdir(), 'vantage-rules-'));
+    cfg = tempConfig(`agent: {id: edge-1, region: eu-test-1, carrier: test-carrier, network_type: lab}
+targets:
+  - {name: reachable, host: 127.0.0.1, checks: [{kind: tcp, port: ${open.port}, interval: 1s, timeout: 500ms}]}
+  - {name: refused, host: 127.0.0.1, checks: [{kind: tcp, port: ${closed}, interval: 1s, timeout: 500ms}]}
+`);
+    agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0']);
+  });
+  afterAll(async () => {
+    agent?.kill();
+    cfg?.remove();
+    rmSync(dir, { recursive: true, force: true });
+    await open?.close();
+  });
+
+  it('fires the unreachable alert for the refused target only, with the agent identity on it', async () => {
+    const scrape = await agent.waitForMetrics((b) => b.includes('probe_success{check="refused-tcp"') && b.includes('probe_success{check="reachable-tcp"'));
+    const series = scrape
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map((l) => {
+        const cut = l.lastIndexOf(' ');
+        const name = l.slice(0, cut).split('{')[0]!;
+        // The agent keeps running: its counters go on counting (one more a minute), gauges hold still.
+        const counting = /_(total|count|bucket)$/.test(name);
+        return { series: l.slice(0, cut), values: `${l.slice(cut + 1)}${counting ? '+1' : ''}x30` };
+      });
+    // Labels and selectors are what this test is about; the annotation texts are the unit tests'.
+    const labelsOnly = { groups: rules.groups.map((g) => ({ ...g, rules: g.rules.map(({ annotations: _, ...rule }) => rule) })) };
+    writeFileSync(join(dir, 'rules.yaml'), JSON.stringify(labelsOnly));
+    writeFileSync(join(dir, 'scrape.test.yaml'), JSON.stringify({
+      rule_files: [join(dir, 'rules.yaml')],
+      evaluation_interval: '1m',
+      tests: [{
+        interval: '1m',
+        input_series: series,
+        alert_rule_test: [
+          {
+            eval_time: '5m',
+            alertname: 'VantageTargetUnreachable',
+            exp_alerts: [{ exp_labels: labelsOf(series, 'probe_success{check="refused-tcp"', { severity: 'warning' }) }],
+          },
+          { eval_time: '5m', alertname: 'VantageChecksNotRunning', exp_alerts: [] },
+          { eval_time: '5m', alertname: 'VantageConfigRejected', exp_alerts: [] },
+          { eval_time: '30m', alertname: 'VantageIntermittentFailures', exp_alerts: [] },
+        ],
+      }],
+    }));
+    expect(labelsOf(series, 'probe_success{check="refused-tcp"', {})).toMatchObject({ agent: 'edge-1', region: 'eu-test-1', carrier: 'test-carrier', target: 'refused', kind: 'tcp', ip: '127.0.0.1' });
+    expect(scrape).toContain(`vantage_checks_configured{kind="tcp",${up}} 2`);
+    const r = await promtool(['test', 'rules', join(dir, 'scrape.test.yaml')]);
+    expect(r.out).toContain('SUCCESS');
+    expect(r.code).toBe(0);
+  }, 30_000);
+});
+
+/** The labels of the scraped series that starts with `prefix`, plus `extra`. */
+function labelsOf(series: Array<{ series: string }>, prefix: string, extra: Record<string, string>): Record<string, string> {
+  const line = series.find((s) => s.series.startsWith(prefix));
+  if (!line) throw new Error(`no series ${prefix} in the scrape`);
+  const labels = Object.fromEntries([...line.series.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+  return { ...labels, ...extra };
+}
