@@ -7,7 +7,7 @@ import { AgentProcess, tempConfig } from '../helpers/agent-process.js';
 import { openListener, refusedPort } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
 import { run } from '../lab/shell.js';
-import { catalogueNames, promqlMetricNames } from '../helpers/promql.js';
+import { catalogue, groupingLabels, promqlMetricNames } from '../helpers/promql.js';
 
 const RULES = resolve('deploy/prometheus/vantage-rules.yaml');
 const RULE_TESTS = resolve('deploy/prometheus/vantage-rules.test.yaml');
@@ -42,10 +42,15 @@ describe('alert rules (deploy/prometheus)', () => {
     expect([...new Set(alerts.map((a) => a.alert))].filter((name) => !fired.has(name!))).toEqual([]);
   });
 
-  it('only use metrics the agent exports', () => {
-    const known = catalogueNames();
+  it('only use metrics the agent exports, grouped by labels those metrics have', () => {
+    const known = catalogue();
     const unknown = alerts.flatMap((a) => promqlMetricNames(a.expr)).filter((name) => !known.has(name));
     expect(unknown).toEqual([]);
+    for (const a of alerts) {
+      const names = promqlMetricNames(a.expr);
+      const labels = new Set(names.flatMap((n) => [...known.get(n)!]));
+      expect(groupingLabels(a.expr).filter((l) => !labels.has(l)), a.alert).toEqual([]);
+    }
   });
 });
 
