@@ -71,6 +71,7 @@ export class Agent {
   private reloading: Promise<boolean> = Promise.resolve(true);
   private stopping = false;
   private ready = false;
+  private icmpOpened = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.recorder = new ProbeRecorder(this.registries, opts.registry.kinds());
@@ -183,6 +184,19 @@ export class Agent {
   }
 
   /**
+   * With ping or traceroute checks configured, a missing CAP_NET_RAW is said once at start-up (a
+   * log line with the fix, vantage_icmp_available 0), not first found by a probe minutes later.
+   */
+  private openIcmpSockets(config: AgentConfig): void {
+    if (this.icmpOpened || !config.checks.some((c) => c.kind === 'icmp' || c.kind === 'traceroute')) return;
+    this.icmpOpened = true;
+    for (const family of [4, 6] as const) {
+      const failure = this.opts.net.icmp.open?.(family);
+      if (failure) this.opts.log.warn({ code: failure.code, family: `ipv${family}` }, failure.message);
+    }
+  }
+
+  /**
    * Makes `config` the running one. New check instances are all built first, so a failure leaves
    * the running config untouched. Checks whose schedule-relevant definition did not change keep
    * their job, schedule and series.
@@ -202,6 +216,7 @@ export class Agent {
       this.opts.log.warn({ listen: config.listen }, 'listen address changed: restart the agent to apply it');
     }
     this.registries.setDefaultLabels(identityLabels(config.agent));
+    this.openIcmpSockets(config);
     this.trigger.reconfigure(config.triggeredTraceroute);
     const sinksKey = JSON.stringify(config.eventSinks);
     if (sinksKey !== this.sinksKey) {

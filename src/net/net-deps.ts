@@ -1,4 +1,5 @@
 /** The narrow ports through which checks touch the network; fakes implement them in unit tests. */
+import type { CheckFailure } from '../errors.js';
 import type { AddressBook } from './address-book.js';
 import type { DnsExchange, DnsQueryRequest } from './dns/dns-client.js';
 import type { HttpsExchange, HttpsRequest } from './http/https-client.js';
@@ -43,6 +44,8 @@ export interface IcmpPort {
   echo(request: EchoRequest): Promise<EchoOutcome>;
   /** Engine counters, for the agent's own metrics. */
   stats?(): IcmpEngineStats;
+  /** Opens the family's raw socket now instead of at the first probe; says why it cannot. */
+  open?(family: 4 | 6): CheckFailure | null;
   /** Closes the raw sockets (their poll handles would keep the process alive). */
   close?(): void;
 }

@@ -42,6 +42,11 @@ describe('alert rules (deploy/prometheus)', () => {
     expect([...new Set(alerts.map((a) => a.alert))].filter((name) => !fired.has(name!))).toEqual([]);
   });
 
+  it('are each listed in the README', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    expect(alerts.map((a) => a.alert!).filter((name) => !readme.includes(`| \`${name}\` |`))).toEqual([]);
+  });
+
   it('only use metrics the agent exports, grouped by labels those metrics have', () => {
     const known = catalogue();
     const unknown = alerts.flatMap((a) => promqlMetricNames(a.expr)).filter((name) => !known.has(name));

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { IcmpEngine } from '../../src/net/icmp/icmp-engine.js';
-import { tempConfig, vantage } from '../helpers/agent-process.js';
+import { AgentProcess, BIN, tempConfig, vantage } from '../helpers/agent-process.js';
 import { openListener } from '../helpers/tcp-servers.js';
 
 const root = process.getuid?.() === 0;
@@ -87,6 +87,22 @@ describe.skipIf(!root)('vantage without CAP_NET_RAW', { timeout: 20_000 }, () =>
     } finally {
       cfg.remove();
       await listener.close();
+    }
+  });
+
+  it('the agent says so at start-up, before any ping has run: one log line with the fix, and the metric', async () => {
+    // New Year's midnight: the check is configured but does not run during the test.
+    const cfg = tempConfig('targets:\n  - {name: local, host: 127.0.0.1, checks: [{kind: icmp, cron: "0 0 1 1 *"}]}\n');
+    const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0'], {}, ['setpriv', '--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, BIN]);
+    try {
+      const warning = await agent.waitForLog((l) => l.code === 'ICMP_UNAVAILABLE' && l.family === 'ipv4');
+      expect(warning.msg).toMatch(/CAP_NET_RAW/);
+      const body = await agent.waitForMetrics((b) => b.includes('vantage_icmp_available{'));
+      expect(body).toMatch(/vantage_icmp_available\{family="ipv4",[^}]*\} 0/);
+      expect(body).not.toMatch(/vantage_check_runs_total\{/);
+    } finally {
+      agent.kill();
+      cfg.remove();
     }
   });
 });

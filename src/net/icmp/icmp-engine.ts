@@ -110,6 +110,12 @@ export class IcmpEngine {
     return this.enqueue(request, address);
   }
 
+  /** Opens the family's raw socket now, so a missing capability shows at start-up, not at a probe. */
+  open(family: IcmpFamily): CheckFailure | null {
+    const socket = this.socket(family);
+    return socket instanceof CheckFailure ? socket : null;
+  }
+
   /** Closes the sockets; probes in flight resolve as aborted. */
   close(): void {
     this.closed = true;

@@ -1,0 +1,170 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Service } from 'kubernetes-models/v1/Service';
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { AgentProcess, vantage } from '../helpers/agent-process.js';
+import { run } from '../lab/shell.js';
+
+const CHART = resolve('helm/vantage');
+const HELM = existsSync(resolve('.tools/helm')) ? resolve('.tools/helm') : 'helm';
+const BIN = resolve('dist/bin/vantage.cjs');
+
+type Manifest = { kind: string; metadata: { name: string }; spec?: unknown; data?: Record<string, string> };
+type Container = {
+  args: string[];
+  env: Array<{ name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }>;
+  ports: Array<{ name: string; containerPort: number }>;
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+  securityContext: { capabilities: { drop: string[]; add?: string[] }; runAsUser: number; runAsNonRoot: boolean; readOnlyRootFilesystem: boolean };
+  volumeMounts: Array<{ name: string; mountPath: string }>;
+};
+type PodSpec = { containers: Container[]; volumes: Array<{ name: string; configMap?: { name: string } }>; terminationGracePeriodSeconds: number };
+type Workload = Manifest & { spec: { replicas?: number; template: { spec: PodSpec } } };
+
+/** The Kubernetes (and Prometheus Operator) schema of each kind the chart renders. */
+const MODELS: Record<string, new (data: never) => { validate(): void }> = { ConfigMap, Service, DaemonSet, Deployment, PrometheusRule, ServiceMonitor };
+
+async function helm(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return run([HELM, ...args], { timeoutMs: 60_000 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new Error('helm is missing: run `npm run tools` (it fetches one into .tools/)');
+    throw err;
+  });
+}
+
+async function render(...set: string[]): Promise<Manifest[]> {
+  const r = await helm(['template', 'edge', CHART, ...set.flatMap((s) => ['--set', s])]);
+  expect(r.code, r.stderr).toBe(0);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Manifest).filter(Boolean);
+}
+
+const byKind = (docs: Manifest[], kind: string): Manifest[] => docs.filter((d) => d.kind === kind);
+const workload = (docs: Manifest[]): Workload => docs.find((d) => d.kind === 'DaemonSet' || d.kind === 'Deployment') as Workload;
+const envOf = (c: Container, name: string) => c.env.find((e) => e.name === name);
+
+describe('helm chart (helm/vantage)', () => {
+  it('passes helm lint --strict in both modes', async () => {
+    for (const mode of ['daemonset', 'deployment']) {
+      const r = await helm(['lint', '--strict', CHART, '--set', `mode=${mode}`]);
+      expect(r.stdout + r.stderr).toContain('0 chart(s) failed');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('renders objects the Kubernetes and Prometheus Operator schemas accept', async () => {
+    const docs = await render('prometheusRule.enabled=true', 'serviceMonitor.enabled=true', 'grafanaDashboard.enabled=true');
+    expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'DaemonSet', 'PrometheusRule', 'Service', 'ServiceMonitor']);
+    for (const doc of [...docs, ...(await render('mode=deployment'))]) {
+      const Model = MODELS[doc.kind];
+      expect(Model, doc.kind).toBeDefined();
+      expect(() => new Model!(doc as never).validate(), `${doc.kind} ${doc.metadata.name}`).not.toThrow();
+    }
+  });
+
+  it('runs a daemonset agent per node: node name as id, NET_RAW only, probes on the metrics port, config from the ConfigMap', async () => {
+    const docs = await render('identity.region=eu-west-1', 'identity.carrier=vodafone-de');
+    const ds = workload(docs);
+    expect(ds.kind).toBe('DaemonSet');
+    const pod = ds.spec.template.spec;
+    const c = pod.containers[0]!;
+    expect(envOf(c, 'VANTAGE_AGENT_ID')?.valueFrom?.fieldRef.fieldPath).toBe('spec.nodeName');
+    expect(envOf(c, 'VANTAGE_REGION')?.value).toBe('eu-west-1');
+    expect(c.securityContext).toMatchObject({ capabilities: { drop: ['ALL'], add: ['NET_RAW'] }, runAsUser: 0, readOnlyRootFilesystem: true });
+    const port = c.ports.find((p) => p.name === 'metrics')!;
+    expect(port.containerPort).toBe(9477);
+    expect([c.livenessProbe.httpGet, c.readinessProbe.httpGet]).toEqual([{ path: '/healthz', port: 'metrics' }, { path: '/readyz', port: 'metrics' }]);
+    // -c names a file in the directory the ConfigMap is mounted at (a directory, so updates arrive).
+    const mount = c.volumeMounts.find((m) => m.name === 'config')!;
+    expect(c.args).toEqual(['run', '-c', `${mount.mountPath}/vantage.yaml`]);
+    expect(pod.volumes.find((v) => v.name === 'config')?.configMap?.name).toBe(byKind(docs, 'ConfigMap')[0]!.metadata.name);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(10);
+    const config = parse(byKind(docs, 'ConfigMap')[0]!.data!['vantage.yaml']!) as { listen: string };
+    expect(config.listen).toBe(`0.0.0.0:${port.containerPort}`);
+  });
+
+  it('runs a deployment per region/carrier: pod name as id, and no capability at all without icmp', async () => {
+    const dep = workload(await render('mode=deployment', 'replicas=2', 'icmp.enabled=false'));
+    expect(dep.kind).toBe('Deployment');
+    expect(dep.spec.replicas).toBe(2);
+    const c = dep.spec.template.spec.containers[0]!;
+    expect(envOf(c, 'VANTAGE_AGENT_ID')?.valueFrom?.fieldRef.fieldPath).toBe('metadata.name');
+    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'] });
+    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534 });
+  });
+
+  it('ships the same alert rules and dashboard as deploy/', async () => {
+    const docs = await render('prometheusRule.enabled=true', 'grafanaDashboard.enabled=true');
+    const rule = byKind(docs, 'PrometheusRule')[0] as Manifest & { spec: { groups: unknown } };
+    expect(rule.spec.groups).toEqual((parse(readFileSync('deploy/prometheus/vantage-rules.yaml', 'utf8')) as { groups: unknown }).groups);
+    const dashboard = byKind(docs, 'ConfigMap').find((d) => d.metadata.name.endsWith('-dashboard'))!;
+    expect(JSON.parse(dashboard.data!['vantage-overview.json']!)).toEqual(JSON.parse(readFileSync('deploy/grafana/vantage-overview.json', 'utf8')));
+  });
+
+  it('refuses bad values and names the field', async () => {
+    const mode = await helm(['template', 'edge', CHART, '--set', 'mode=statefulset']);
+    expect(mode.code).not.toBe(0);
+    expect(mode.stderr).toMatch(/- mode: mode must be one of the following: "daemonset", "deployment"/);
+    const listen = await helm(['template', 'edge', CHART, '--set', 'config.listen=0.0.0.0:1']);
+    expect(listen.code).not.toBe(0);
+    expect(listen.stderr).toContain('config.listen');
+    const typo = await helm(['template', 'edge', CHART, '--set', 'identiy.region=x']);
+    expect(typo.stderr).toMatch(/identiy/);
+  });
+});
+
+/**
+ * The rendered pod, run as a process: its config file, its environment and its probes. The
+ * default targets are public endpoints and tests may only send traffic to loopback or to
+ * namespaces they made, so the agent runs in a fresh namespace with nothing but loopback.
+ */
+describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', () => {
+  const ns = `vantage-helm-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'vantage-helm-'));
+  const agents: AgentProcess[] = [];
+  beforeAll(async () => {
+    await run(['ip', 'netns', 'add', ns]);
+    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  });
+  afterEach(() => {
+    for (const a of agents.splice(0)) a.kill();
+  });
+  afterAll(async () => {
+    await run(['ip', 'netns', 'delete', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('validates, starts, answers its probes and labels its series with the release identity', async () => {
+    const docs = await render('identity.region=eu-west-1', 'identity.carrier=vodafone-de', 'identity.networkType=mobile-4g');
+    const c = workload(docs).spec.template.spec.containers[0]!;
+    const file = join(dir, 'vantage.yaml');
+    writeFileSync(file, byKind(docs, 'ConfigMap')[0]!.data!['vantage.yaml']!);
+    // What the kubelet would put in the environment (the downward API gives the node name).
+    const env = Object.fromEntries(c.env.map((e) => [e.name, e.value ?? 'node-a']));
+    const validate = await vantage(['validate', '-c', file], env);
+    expect(validate.stderr).toBe('');
+    expect(validate.code).toBe(0);
+
+    const args = c.args.map((a) => (a.endsWith('/vantage.yaml') ? file : a));
+    const agent = AgentProcess.start(['netns', 'exec', ns, process.execPath, BIN, ...args], env, ['ip']);
+    agents.push(agent);
+    const port = c.ports.find((p) => p.name === 'metrics')!.containerPort;
+    expect(await agent.port()).toBe(port);
+    const get = async (path: string) => {
+      const r = await run(['ip', 'netns', 'exec', ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}${path}`]);
+      return r.stdout;
+    };
+    expect(await get(c.livenessProbe.httpGet.path)).toBe('200');
+    expect(await get(c.readinessProbe.httpGet.path)).toBe('200');
+    const metrics = await run(['ip', 'netns', 'exec', ns, 'curl', '-s', `http://127.0.0.1:${port}/metrics`]);
+    expect(metrics.stdout).toMatch(/vantage_checks_configured\{kind="https",agent="node-a",region="eu-west-1",carrier="vodafone-de",network_type="mobile-4g"\} 2/);
+    // Root in its own namespace holds NET_RAW, as the chart's container does: the ICMP socket opens.
+    expect(metrics.stdout).toMatch(/vantage_icmp_available\{family="ipv4",[^}]*\} 1/);
+  }, 30_000);
+});
