@@ -8,6 +8,9 @@ FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+# Build against the headers of the Node.js in this image (they ship in /usr/local/include/node):
+# the same ABI as the runtime stage, and no header download, so the build works offline.
+ENV npm_config_nodedir=/usr/local
 WORKDIR /src
 COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json ./
 COPY native ./native
