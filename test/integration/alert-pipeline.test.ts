@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { AgentProcess, tempConfig } from '../helpers/agent-process.js';
+import { openListener, refusedPort } from '../helpers/tcp-servers.js';
+import type { Listener } from '../helpers/tcp-servers.js';
+import { run } from '../lab/shell.js';
+
+/**
+ * Agents -> a real Prometheus (scraping them, evaluating deploy/prometheus/vantage-rules.yaml) ->
+ * a real Alertmanager (deploy/alertmanager/alertmanager.example.yaml) -> a webhook. Three agents
+ * on three carriers: all fail "api" (the endpoint is down), only one fails "web" (its carrier).
+ * The rules' `for` and the routing timers are scaled from minutes to seconds, keeping their order.
+ */
+
+interface Notification { path: string; body: { alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }> } }
+interface RuleFile { groups: Array<{ rules: Array<{ for?: string }> }> }
+
+const dir = mkdtempSync(join(tmpdir(), 'vantage-alerts-'));
+const children: ChildProcess[] = [];
+const agents: AgentProcess[] = [];
+const configs: Array<{ remove(): void }> = [];
+const received: Notification[] = [];
+let webhook: Server;
+let open: Listener;
+let prometheusPort: number;
+
+async function freePort(): Promise<number> {
+  const l = await openListener();
+  await l.close();
+  return l.port;
+}
+
+function daemon(argv: string[]): ChildProcess {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log = (log + String(d)).slice(-4000)));
+  child.on('exit', (code) => {
+    if (code !== null && code !== 0) console.error(`${argv[0]} exited ${code}:\n${log}`);
+  });
+  children.push(child);
+  return child;
+}
+
+/** Minutes to seconds: "3m" -> "3s". */
+const scaled = (d: string): string => {
+  const m = /^(\d+)m$/.exec(d);
+  if (!m) throw new Error(`unexpected duration ${d} in the rules`);
+  return `${m[1]}s`;
+};
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; notifications so far: ${JSON.stringify(received.map((n) => [n.path, n.body.alerts.map((a) => a.labels)]))}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+beforeAll(async () => {
+  webhook = createServer((req, res) => {
+    let text = '';
+    req.on('data', (d: Buffer) => (text += String(d)));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', body: JSON.parse(text) as Notification['body'] });
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}`;
+
+  open = await openListener();
+  const refused = await refusedPort();
+  const agentPorts: number[] = [];
+  const carriers = [['a', 'eu', 'red', refused], ['b', 'us', 'blue', open.port], ['c', 'ap', 'green', open.port]] as const;
+  for (const [id, region, carrier, webPort] of carriers) {
+    const cfg = tempConfig(`agent: {id: ${id}, region: ${region}, carrier: ${carrier}, network_type: lab}
+targets:
+  - {name: api, host: 127.0.0.1, checks: [{kind: tcp, port: ${refused}, interval: 1s, timeout: 500ms}]}
+  - {name: web, host: 127.0.0.1, checks: [{kind: tcp, port: ${webPort}, interval: 1s, timeout: 500ms}]}
+`);
+    configs.push(cfg);
+    const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0']);
+    agents.push(agent);
+    agentPorts.push(await agent.port());
+  }
+
+  const rules = parse(readFileSync('deploy/prometheus/vantage-rules.yaml', 'utf8')) as RuleFile;
+  for (const rule of rules.groups.flatMap((g) => g.rules)) if (rule.for) rule.for = scaled(rule.for);
+  writeFileSync(join(dir, 'rules.yaml'), stringify(rules));
+
+  const am = parse(readFileSync('deploy/alertmanager/alertmanager.example.yaml', 'utf8')) as {
+    route: Record<string, unknown> & { routes: Array<Record<string, unknown>> };
+    receivers: Array<{ webhook_configs: Array<{ url: string }> }>;
+  };
+  for (const route of [am.route, ...am.route.routes]) {
+    for (const key of ['group_wait', 'group_interval', 'repeat_interval']) if (typeof route[key] === 'string') route[key] = '1s';
+  }
+  for (const receiver of am.receivers) for (const w of receiver.webhook_configs) w.url = `${hook}${new URL(w.url).pathname}`;
+  writeFileSync(join(dir, 'alertmanager.yaml'), stringify(am));
+  const amPort = await freePort();
+  daemon(['prometheus-alertmanager', `--config.file=${join(dir, 'alertmanager.yaml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']);
+
+  writeFileSync(join(dir, 'prometheus.yaml'), stringify({
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    rule_files: [join(dir, 'rules.yaml')],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
+    scrape_configs: [{ job_name: 'vantage', static_configs: [{ targets: agentPorts.map((p) => `127.0.0.1:${p}`) }] }],
+  }));
+  prometheusPort = await freePort();
+  daemon(['prometheus', `--config.file=${join(dir, 'prometheus.yaml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`]);
+}, 30_000);
+
+afterAll(async () => {
+  for (const a of agents) a.kill();
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of configs) c.remove();
+  await new Promise((r) => webhook?.close(r));
+  await open?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const alertsIn = (path: string) => received.filter((n) => n.path === path).flatMap((n) => n.body.alerts);
+
+describe('alert pipeline: agents, Prometheus, Alertmanager', () => {
+  it('ships an Alertmanager config that amtool accepts', async () => {
+    const r = await run(['amtool', 'check-config', resolve('deploy/alertmanager/alertmanager.example.yaml')]);
+    expect(r.stdout).toContain('SUCCESS');
+    expect(r.stdout).toContain('4 inhibit rules');
+    expect(r.code).toBe(0);
+  });
+
+  it('pages for the endpoint down everywhere, tickets the one carrier that cannot reach web, and inhibits the per-agent alerts', async () => {
+    const everywhere = await until('the page for api', () => alertsIn('/page').find((a) => a.labels.alertname === 'VantageTargetDownEverywhere'), 40_000);
+    expect(everywhere).toMatchObject({ status: 'firing', labels: { target: 'api', kind: 'tcp', severity: 'critical' }, annotations: { summary: 'api (tcp) fails from 100% of vantage points' } });
+    const local = await until('the ticket for web', () => alertsIn('/ticket').find((a) => a.labels.alertname === 'VantageTargetDownLocally'), 40_000);
+    expect(local).toMatchObject({ labels: { target: 'web', region: 'eu', carrier: 'red', severity: 'warning' }, annotations: { summary: 'web (tcp) fails from eu on red only' } });
+
+    // Prometheus fires the per-agent alerts (four: api from a, b, c; web from a) ...
+    const firing = await until('VantageTargetUnreachable firing in Prometheus', async () => {
+      const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/alerts`);
+      const { data } = (await res.json()) as { data: { alerts: Array<{ state: string; labels: Record<string, string> }> } };
+      const unreachable = data.alerts.filter((a) => a.labels.alertname === 'VantageTargetUnreachable' && a.state === 'firing');
+      return unreachable.length === 4 ? unreachable : undefined;
+    }, 20_000);
+    expect(firing.map((a) => `${a.labels.target}@${a.labels.agent}`).sort()).toEqual(['api@a', 'api@b', 'api@c', 'web@a']);
+    // ... and Alertmanager holds them back: the endpoint (or the carrier) alert says it all.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(received.flatMap((n) => n.body.alerts).filter((a) => a.labels.alertname === 'VantageTargetUnreachable')).toEqual([]);
+    expect(received.flatMap((n) => n.body.alerts).filter((a) => a.labels.alertname === 'VantageTargetDownLocally' && a.labels.target === 'api')).toEqual([]);
+  }, 90_000);
+});
