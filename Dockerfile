@@ -4,7 +4,7 @@
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
-# node-gyp compiles the ICMP addon (native/icmp_socket.c) during npm ci.
+# node-gyp compiles the ICMP addon (native/icmp_socket.c).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -12,11 +12,14 @@ RUN apt-get update \
 # the same ABI as the runtime stage, and no header download, so the build works offline.
 ENV npm_config_nodedir=/usr/local
 WORKDIR /src
-COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json ./
+# Dependencies and the addon first: they change less often than the TypeScript, so an edit under
+# src/ reuses this layer. No dependency needs an install script; the addon is built explicitly.
+COPY package.json package-lock.json binding.gyp ./
 COPY native ./native
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm run build:native
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# npm ci builds the addon and, through `prepare`, the TypeScript; then the dev tools go.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
@@ -27,7 +30,9 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/Release/vantage_icmp.node ./build/Release/vantage_icmp.node
 COPY config ./config
 EXPOSE 9477
-HEALTHCHECK --interval=30s --timeout=3s \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9477/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The shipped config listens on $VANTAGE_LISTEN (default 0.0.0.0:9477); a config of your own
+# with another listen: needs its own health check.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
+  CMD ["node", "-e", "const port = (process.env.VANTAGE_LISTEN || '0.0.0.0:9477').split(':').pop(); fetch('http://127.0.0.1:' + port + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/bin/vantage.cjs"]
 CMD ["run", "-c", "/app/config/vantage.yaml"]

@@ -84,6 +84,9 @@ for _ in $(seq 50); do docker exec vantage-verify node -e "$get" http://127.0.0.
 docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/readyz "" | head -1
 docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/metrics 'region="eu-verify"' | grep '^vantage_checks_configured' \
   || fail "metrics with the identity from the environment"
+for _ in $(seq 45); do [ "$(docker inspect vantage-verify --format '{{.State.Health.Status}}')" = healthy ] && break; sleep 1; done
+echo "HEALTHCHECK: $(docker inspect vantage-verify --format '{{.State.Health.Status}}')"
+[ "$(docker inspect vantage-verify --format '{{.State.Health.Status}}')" = healthy ] || fail "HEALTHCHECK not healthy"
 started=$(date +%s%N)
 docker stop -t 20 vantage-verify >/dev/null
 code=$(docker inspect vantage-verify --format '{{.State.ExitCode}}')

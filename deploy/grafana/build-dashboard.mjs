@@ -53,8 +53,9 @@ function stat(title, description, unit, expr, thresholds, w = 6) {
     w,
     h: 5,
     fieldConfig: { defaults: { unit, thresholds: { mode: 'absolute', steps: thresholds.map(([color, value]) => ({ color, value })) } }, overrides: [] },
-    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'area', textMode: 'value' },
-    targets: [{ refId: 'A', expr, instant: false }],
+    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'none', textMode: 'value' },
+    // One value over the whole range: an instant query, not one evaluation per graph step.
+    targets: [{ refId: 'A', expr, instant: true }],
   };
 }
 

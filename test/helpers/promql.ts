@@ -23,7 +23,17 @@ export function catalogue(): Map<string, Set<string>> {
 
 /** The agent's series names a PromQL expression reads (ours all start with probe_ or vantage_). */
 export function promqlMetricNames(expr: string): string[] {
-  return [...expr.matchAll(/\b(?:probe|vantage)_[a-z0-9_]+\b/g)].map((m) => m[0]);
+  return identifiers(expr).filter((name) => /^(probe|vantage)_/.test(name) && !name.includes(':'));
+}
+
+/** Recorded series an expression reads: by convention their names have colons. */
+export function recordedNames(expr: string): string[] {
+  return identifiers(expr).filter((name) => name.includes(':'));
+}
+
+function identifiers(expr: string): string[] {
+  // Label values and annotations are strings: leave them out.
+  return [...expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)].map((m) => m[0]);
 }
 
 /** Labels named in `by (...)` and `on (...)` clauses. */

@@ -45,6 +45,8 @@ function daemon(argv: string[]): ChildProcess {
   child.on('exit', (code) => {
     if (code !== null && code !== 0) console.error(`${argv[0]} exited ${code}:\n${log}`);
   });
+  // A missing binary is an 'error' event; unhandled, it would take the test worker down.
+  child.on('error', (err) => console.error(`${argv[0]} did not start (${err.message}): .ci/run installs prometheus and prometheus-alertmanager`));
   children.push(child);
   return child;
 }

@@ -26,8 +26,8 @@ type Container = {
   securityContext: { capabilities: { drop: string[]; add?: string[] }; runAsUser: number; runAsNonRoot: boolean; readOnlyRootFilesystem: boolean };
   volumeMounts: Array<{ name: string; mountPath: string }>;
 };
-type PodSpec = { containers: Container[]; volumes: Array<{ name: string; configMap?: { name: string } }>; terminationGracePeriodSeconds: number };
-type Workload = Manifest & { spec: { replicas?: number; template: { spec: PodSpec } } };
+type PodSpec = { containers: Container[]; volumes: Array<{ name: string; configMap?: { name: string } }>; terminationGracePeriodSeconds: number; hostNetwork: boolean; dnsPolicy?: string };
+type Workload = Manifest & { spec: { replicas?: number; strategy?: { type: string }; template: { spec: PodSpec } } };
 
 /** The Kubernetes (and Prometheus Operator) schema of each kind the chart renders. */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = { ConfigMap, Service, DaemonSet, Deployment, PrometheusRule, ServiceMonitor };
@@ -99,6 +99,20 @@ describe('helm chart (helm/vantage)', () => {
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534 });
   });
 
+  it('names a single-replica deployment\'s agent after the release, so its series survive rollouts', async () => {
+    const one = workload(await render('mode=deployment'));
+    expect(envOf(one.spec.template.spec.containers[0]!, 'VANTAGE_AGENT_ID')).toEqual({ name: 'VANTAGE_AGENT_ID', value: 'edge-vantage' });
+    const named = workload(await render('identity.agentId=probe-fra-1'));
+    expect(envOf(named.spec.template.spec.containers[0]!, 'VANTAGE_AGENT_ID')).toEqual({ name: 'VANTAGE_AGENT_ID', value: 'probe-fra-1' });
+  });
+
+  it('probes from the node with hostNetwork: its resolver, and no surge that would need its port twice', async () => {
+    const dep = workload(await render('mode=deployment', 'hostNetwork=true'));
+    expect(dep.spec.template.spec).toMatchObject({ hostNetwork: true, dnsPolicy: 'Default' });
+    expect(dep.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(workload(await render('mode=deployment')).spec.template.spec.dnsPolicy).toBeUndefined();
+  });
+
   it('ships the same alert rules and dashboard as deploy/', async () => {
     const docs = await render('prometheusRule.enabled=true', 'grafanaDashboard.enabled=true');
     const rule = byKind(docs, 'PrometheusRule')[0] as Manifest & { spec: { groups: unknown } };
@@ -116,6 +130,12 @@ describe('helm chart (helm/vantage)', () => {
     expect(listen.stderr).toContain('config.listen');
     const typo = await helm(['template', 'edge', CHART, '--set', 'identiy.region=x']);
     expect(typo.stderr).toMatch(/identiy/);
+    const id = await helm(['template', 'edge', CHART, '--set', 'config.agent.region=x']);
+    expect(id.code).not.toBe(0);
+    expect(id.stderr).toContain('config.agent.region');
+    const monitor = await helm(['template', 'edge', CHART, '--set', 'serviceMonitor.enabled=true', '--set', 'service.enabled=false']);
+    expect(monitor.code).not.toBe(0);
+    expect(monitor.stderr).toContain('serviceMonitor.enabled needs service.enabled');
   });
 });
 
@@ -126,9 +146,10 @@ describe('helm chart (helm/vantage)', () => {
  */
 describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', () => {
   const ns = `vantage-helm-${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'vantage-helm-'));
+  let dir = '';
   const agents: AgentProcess[] = [];
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vantage-helm-'));
     await run(['ip', 'netns', 'add', ns]);
     await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
   });
@@ -137,7 +158,7 @@ describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', ()
   });
   afterAll(async () => {
     await run(['ip', 'netns', 'delete', ns]);
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('validates, starts, answers its probes and labels its series with the release identity', async () => {

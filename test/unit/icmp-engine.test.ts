@@ -143,6 +143,15 @@ describe('IcmpEngine', () => {
     expect(engine.stats().available).toEqual({ 4: false });
   });
 
+  it('treats a kernel without the family as absent, not as a missing capability', async () => {
+    const clock = new FakeClock();
+    const engine = new IcmpEngine(clock, () => fakeNative(clock, { openError: 'EAFNOSUPPORT' }).native);
+    const failure = engine.open(6);
+    expect(failure).toMatchObject({ code: 'ICMP_UNAVAILABLE' });
+    expect(failure!.message).toMatch(/no IPv6 \(EAFNOSUPPORT\)/);
+    expect(engine.stats().available).toEqual({});
+  });
+
   it('retries a send the kernel could not queue, and re-creates a socket that failed', async () => {
     const clock = new FakeClock();
     const fake = fakeNative(clock, { sendErrors: ['', 'ENOBUFS'].filter(Boolean) });

@@ -176,6 +176,12 @@ export class IcmpEngine {
       return handle;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAFNOSUPPORT') {
+        // A kernel without this family (ipv6.disable=1) is not a missing capability: no metric
+        // says "unavailable", so VantageIcmpUnavailable stays quiet on IPv4-only nodes.
+        delete this.counters.available[family];
+        return new CheckFailure('ICMP_UNAVAILABLE', `this kernel has no IPv${family} (EAFNOSUPPORT): probe the target's other family (ip_family)`, 'ping', { cause: err });
+      }
       this.counters.available[family] = false;
       const message = code === 'EPERM' || code === 'EACCES' ? NO_RAW_SOCKET : `cannot open a raw ICMPv${family === 4 ? 4 : 6} socket: ${(err as Error).message}`;
       return new CheckFailure('ICMP_UNAVAILABLE', message, 'ping', { cause: err });
