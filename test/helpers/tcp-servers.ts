@@ -30,11 +30,33 @@ export async function openListener(opts: { hang?: boolean } = {}): Promise<Liste
   };
 }
 
-/** A loopback port nothing listens on (bound, then released). */
-export async function refusedPort(): Promise<number> {
-  const listener = await openListener();
-  await listener.close();
-  return listener.port;
+/**
+ * A loopback port that refuses connections and stays refused for the test: a python3 socket bound
+ * but never listening holds it (the kernel answers SYNs with RST), so no other process can take
+ * it meanwhile, as one could a port that was bound and released.
+ */
+export async function refusedListener(): Promise<Listener> {
+  const { port, stop } = await pythonSocket(false);
+  return { port, close: stop };
+}
+
+/** A python3 TCP socket on 127.0.0.1 held until `stop`: listening with backlog 0, or only bound. */
+async function pythonSocket(listen: boolean): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn('python3', ['-c', [
+    'import socket, sys',
+    `s = socket.socket(); s.bind(("127.0.0.1", 0))${listen ? '; s.listen(0)' : ''}`,
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return {
+    port: Number(String(chunk).trim()),
+    stop: async () => {
+      child.stdin?.end();
+      child.kill();
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
 }
 
 /**
@@ -43,14 +65,7 @@ export async function refusedPort(): Promise<number> {
  * accepts, so the listener is a python3 socket with backlog 0 that never calls accept().
  */
 export async function blackholeListener(): Promise<Listener> {
-  const child: ChildProcess = spawn('python3', ['-c', [
-    'import socket, sys, time',
-    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
-    'print(s.getsockname()[1], flush=True)',
-    'sys.stdin.read()',
-  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  const port = Number(String(chunk).trim());
+  const { port, stop } = await pythonSocket(true);
   // Fill the accept queue (backlog 0 holds one completed connection, a second may be in flight).
   const fillers: Socket[] = [];
   for (let i = 0; i < 2; i++) {
@@ -64,9 +79,7 @@ export async function blackholeListener(): Promise<Listener> {
     port,
     close: async () => {
       for (const s of fillers) s.destroy();
-      child.stdin?.end();
-      child.kill();
-      if (child.exitCode === null) await once(child, 'exit');
+      await stop();
     },
   };
 }

@@ -7,25 +7,29 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
 import { run as runCommand } from '../lab/shell.js';
-import { blackholeListener, openListener, refusedPort } from '../helpers/tcp-servers.js';
+import { blackholeListener, openListener, refusedListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
 
 let open: Listener;
 let blackhole: Listener;
+let refused: Listener;
+let refusedForEcho: Listener;
 let closedPort: number;
 let refusedPortForEcho: number;
 const agents: AgentProcess[] = [];
 const configs: Array<{ remove(): void }> = [];
 
 beforeAll(async () => {
-  [open, blackhole, closedPort, refusedPortForEcho] = await Promise.all([openListener(), blackholeListener(), refusedPort(), refusedPort()]);
+  [open, blackhole, refused, refusedForEcho] = await Promise.all([openListener(), blackholeListener(), refusedListener(), refusedListener()]);
+  closedPort = refused.port;
+  refusedPortForEcho = refusedForEcho.port;
 });
 afterEach(() => {
   for (const a of agents.splice(0)) a.kill();
   for (const c of configs.splice(0)) c.remove();
 });
 afterAll(async () => {
-  await Promise.all([open?.close(), blackhole?.close()]);
+  await Promise.all([open?.close(), blackhole?.close(), refused?.close(), refusedForEcho?.close()]);
 });
 
 const identity = `agent:

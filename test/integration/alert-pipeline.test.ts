@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { AgentProcess, tempConfig } from '../helpers/agent-process.js';
-import { openListener, refusedPort } from '../helpers/tcp-servers.js';
+import { openListener, refusedListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
 import { run } from '../lab/shell.js';
 
@@ -30,6 +30,7 @@ const configs: Array<{ remove(): void }> = [];
 const received: Notification[] = [];
 let webhook: Server;
 let open: Listener;
+let refused: Listener;
 let prometheusPort: number;
 
 async function freePort(): Promise<number> {
@@ -81,13 +82,13 @@ beforeAll(async () => {
   const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}`;
 
   open = await openListener();
-  const refused = await refusedPort();
+  refused = await refusedListener();
   const agentPorts: number[] = [];
-  const carriers = [['a', 'eu', 'red', refused], ['b', 'us', 'blue', open.port], ['c', 'ap', 'green', open.port]] as const;
+  const carriers = [['a', 'eu', 'red', refused.port], ['b', 'us', 'blue', open.port], ['c', 'ap', 'green', open.port]] as const;
   for (const [id, region, carrier, webPort] of carriers) {
     const cfg = tempConfig(`agent: {id: ${id}, region: ${region}, carrier: ${carrier}, network_type: lab}
 targets:
-  - {name: api, host: 127.0.0.1, checks: [{kind: tcp, port: ${refused}, interval: 1s, timeout: 500ms}]}
+  - {name: api, host: 127.0.0.1, checks: [{kind: tcp, port: ${refused.port}, interval: 1s, timeout: 500ms}]}
   - {name: web, host: 127.0.0.1, checks: [{kind: tcp, port: ${webPort}, interval: 1s, timeout: 500ms}]}
 `);
     configs.push(cfg);
@@ -127,7 +128,7 @@ afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   for (const c of configs) c.remove();
   await new Promise((r) => webhook?.close(r));
-  await open?.close();
+  await Promise.all([open?.close(), refused?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AgentProcess, tempConfig } from '../helpers/agent-process.js';
-import { openListener, refusedPort } from '../helpers/tcp-servers.js';
+import { openListener, refusedListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
 import { run } from '../lab/shell.js';
 import { catalogue, groupingLabels, promqlMetricNames, recordedNames } from '../helpers/promql.js';
@@ -74,6 +74,7 @@ describe('alert rules (deploy/prometheus)', () => {
  */
 describe('alert rules on a real agent scrape', () => {
   let open: Listener;
+  let closed: Listener;
   let agent: AgentProcess;
   let cfg: ReturnType<typeof tempConfig>;
   let dir: string;
@@ -81,12 +82,12 @@ describe('alert rules on a real agent scrape', () => {
 
   beforeAll(async () => {
     open = await openListener();
-    const closed = await refusedPort();
+    closed = await refusedListener();
     dir = mkdtempSync(join(tmpdir(), 'vantage-rules-'));
     cfg = tempConfig(`agent: {id: edge-1, region: eu-test-1, carrier: test-carrier, network_type: lab}
 targets:
   - {name: reachable, host: 127.0.0.1, checks: [{kind: tcp, port: ${open.port}, interval: 1s, timeout: 500ms}]}
-  - {name: refused, host: 127.0.0.1, checks: [{kind: tcp, port: ${closed}, interval: 1s, timeout: 500ms}]}
+  - {name: refused, host: 127.0.0.1, checks: [{kind: tcp, port: ${closed.port}, interval: 1s, timeout: 500ms}]}
 `);
     agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0']);
   });
@@ -94,7 +95,7 @@ targets:
     agent?.kill();
     cfg?.remove();
     rmSync(dir, { recursive: true, force: true });
-    await open?.close();
+    await Promise.all([open?.close(), closed?.close()]);
   });
 
   it('fires the unreachable alert for the refused target only, with the agent identity on it', async () => {

@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempConfig, vantage } from '../helpers/agent-process.js';
-import { openListener, refusedPort } from '../helpers/tcp-servers.js';
+import { openListener, refusedListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
 
 let open: Listener;
+let closed: Listener;
 let closedPort: number;
 beforeAll(async () => {
   open = await openListener();
-  closedPort = await refusedPort();
+  closed = await refusedListener();
+  closedPort = closed.port;
 });
 afterAll(async () => {
-  await open?.close();
+  await Promise.all([open?.close(), closed?.close()]);
 });
 
 describe('vantage once', () => {

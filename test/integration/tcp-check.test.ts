@@ -6,7 +6,7 @@ import { systemClock } from '../../src/clock.js';
 import { RunDeadlineExceeded } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { systemNet } from '../../src/net/system-net.js';
-import { blackholeListener, openListener, refusedPort } from '../helpers/tcp-servers.js';
+import { blackholeListener, openListener, refusedListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
 
 const log = createLogger('silent');
@@ -65,8 +65,13 @@ describe('tcp check against real listeners on loopback', () => {
   });
 
   it('reports a closed port as TCP_REFUSED', async () => {
-    const [result] = await run(spec('127.0.0.1', await refusedPort()));
-    expect(result).toMatchObject({ ok: false, error: { code: 'TCP_REFUSED', phase: 'connect' } });
+    const refused = await refusedListener();
+    try {
+      const [result] = await run(spec('127.0.0.1', refused.port));
+      expect(result).toMatchObject({ ok: false, error: { code: 'TCP_REFUSED', phase: 'connect' } });
+    } finally {
+      await refused.close();
+    }
   });
 
   it('counts a server that accepts and then says nothing as up: only the handshake is timed', async () => {
