@@ -7,10 +7,10 @@ import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
 import { DEFAULT_TIMEOUT_MS, DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
 import { checkCommonShape } from '../config/schema.js';
-import { RunCancelled, RunDeadlineExceeded, UsageError } from '../errors.js';
+import { RunCancelled, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { systemNet } from '../net/system-net.js';
-import { setMaxListeners } from 'node:events';
+import { runDeadline } from '../schedule/run-deadline.js';
 import { hostname } from 'node:os';
 import { logLevel, parseArgs, scalarValue } from './args.js';
 import { printHelp, printResults } from './print.js';
@@ -54,11 +54,9 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
     identity: () => ({ id: hostname(), region: '', carrier: '', networkType: '', labels: {} }),
   });
   // Ctrl-C cancels the run; what was measured so far (a partial path) is still printed.
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
+  const { controller, release } = runDeadline(systemClock, spec.timeoutMs);
   const interrupt = (): void => controller.abort(new RunCancelled('interrupted'));
   process.once('SIGINT', interrupt);
-  const deadline = setTimeout(() => controller.abort(new RunDeadlineExceeded(spec.timeoutMs)), spec.timeoutMs);
   const bar = process.stderr.isTTY ? progressBar() : undefined;
   try {
     const results = await executor.execute(check, controller.signal, bar?.update);
@@ -67,7 +65,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
     if (controller.signal.reason instanceof RunCancelled) return 130;
     return results.every((r) => r.ok) ? 0 : 1;
   } finally {
-    clearTimeout(deadline);
+    release();
     process.off('SIGINT', interrupt);
     net.icmp.close();
     log.flush();

@@ -1,13 +1,15 @@
 import { isIP } from 'node:net';
 import type { CheckKind, CheckResult, CheckSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
-import { CheckExecutor } from '../check-executor.js';
+import { runCheck } from '../checks/run-check.js';
 import type { Clock } from '../clock.js';
 import type { AgentIdentity, TriggeredTracerouteConfig } from '../config/agent-config.js';
 import { DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
-import { RunDeadlineExceeded, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { AddressBook } from '../net/address-book.js';
 import type { NetDeps } from '../net/net-deps.js';
+import { runDeadline } from '../schedule/run-deadline.js';
 import { TraceTrigger } from '../triggered-trace.js';
 import { askEgress, interfaceAddresses } from '../egress/egress-lookup.js';
 import type { EgressAnswer } from '../egress/egress-lookup.js';
@@ -62,25 +64,21 @@ export interface DiagnosisReport {
 export async function diagnose(targets: readonly string[], opts: DiagnoseOptions, deps: DiagnoseDeps): Promise<DiagnosisReport> {
   const now = new Date(deps.clock.wallMs());
   const trigger: TriggeredTracerouteConfig = { ...DEFAULT_TRIGGERED_TRACEROUTE, enabled: opts.traceroute === 'auto', minIntervalMs: 0 };
-  const executor = new CheckExecutor({
-    clock: deps.clock,
-    log: deps.log,
-    identity: () => deps.identity,
-    registry: deps.registry,
-    trigger: new TraceTrigger(deps.net.icmp, deps.clock, trigger),
-  });
+  const traces = new TraceTrigger(deps.net.icmp, deps.clock, trigger);
+  // The report's own address book: its dns steps feed its ping and traceroute, never the agent's
+  // checks of a target with the same name.
+  const net: NetDeps = { ...deps.net, addressBook: new AddressBook(() => deps.clock.wallMs()) };
+  // Not CheckExecutor: a report's failures are findings in the report, not problem events.
   const run = async (kindName: string, target: string, host: string, url: string | undefined, settings: Record<string, unknown>): Promise<CheckResult[]> => {
     const kind = deps.registry.get(kindName)!;
     const spec = makeSpec(kind, target, host, url, settings, opts.timeoutMs);
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(opts.signal.reason);
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    const timer = deps.clock.setTimer(opts.timeoutMs, () => controller.abort(new RunDeadlineExceeded(opts.timeoutMs)));
+    const { controller, release } = runDeadline(deps.clock, opts.timeoutMs, opts.signal);
     try {
-      return await executor.execute(kind.create(spec, deps.net), controller.signal);
+      const results = await runCheck(kind.create(spec, net), { signal: controller.signal, clock: deps.clock, log: deps.log });
+      await traces.attach(kind, results, controller.signal);
+      return results;
     } finally {
-      timer();
-      opts.signal.removeEventListener('abort', onAbort);
+      release();
     }
   };
 

@@ -1,7 +1,7 @@
-import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import { elapsedMs } from '../clock.js';
-import { RunCancelled, RunDeadlineExceeded } from '../errors.js';
+import { RunCancelled } from '../errors.js';
+import { runDeadline } from './run-deadline.js';
 import { Semaphore } from './semaphore.js';
 import type { Trigger } from './trigger.js';
 
@@ -128,18 +128,14 @@ export class Scheduler {
     try {
       if (state.removed) return;
       this.events.started?.(state.job, elapsedMs(plannedNs, this.clock.monotonicNs()));
-      const controller = new AbortController();
-      // Every probe of a run (a ping's requests, a trace's hops) listens to this one signal.
-      setMaxListeners(0, controller.signal);
+      const { controller, release } = runDeadline(this.clock, state.job.timeoutMs);
       state.controller = controller;
-      const { timeoutMs } = state.job;
-      const cancelDeadline = this.clock.setTimer(timeoutMs, () => controller.abort(new RunDeadlineExceeded(timeoutMs)));
       try {
         await state.job.run(controller.signal);
       } catch (err) {
         this.events.failed?.(state.job, err);
       } finally {
-        cancelDeadline();
+        release();
         state.controller = undefined;
       }
     } finally {
