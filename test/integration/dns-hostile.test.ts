@@ -10,14 +10,14 @@ import { CheckFailure, RunDeadlineExceeded } from '../../src/errors.js';
 import { DnsClient } from '../../src/net/dns/dns-client.js';
 import { decodeMessage } from '../../src/net/dns/dns-message.js';
 
-/** A reply to `query` (QR set) with `answer` appended as raw bytes and ANCOUNT 1. */
+/** A reply to `query` (QR set) with `answer` appended as raw bytes and ANCOUNT 1 (0 without one). */
 function replyWith(query: Buffer, answer: Buffer, opts: { id?: number; tc?: boolean } = {}): Buffer {
   const questionEnd = 12 + query.subarray(12).indexOf(0) + 5;
   const head = Buffer.from(query.subarray(0, questionEnd));
   if (opts.id !== undefined) head.writeUInt16BE(opts.id, 0);
   head[2] = 0x81 | (opts.tc ? 0x02 : 0);
   head[3] = 0x80;
-  head.writeUInt16BE(1, 6);
+  head.writeUInt16BE(answer.length > 0 ? 1 : 0, 6);
   head.writeUInt16BE(0, 10);
   return Buffer.concat([head, answer]);
 }
@@ -47,6 +47,8 @@ function behave(query: Buffer, send: (b: Buffer) => void, side: UdpSocket | unde
 }
 
 const portOf = { udp: 0, tcp: 0, clientPort: 0 };
+/** Queries for tc.test that reached the TCP side: the retry after a truncated UDP answer. */
+let tcRetries = 0;
 let udp: UdpSocket;
 let side: UdpSocket;
 let tcp: Server;
@@ -59,7 +61,6 @@ beforeAll(async () => {
     portOf.clientPort = from.port;
     behave(msg, (b) => udp.send(b, from.port, from.address), side);
   });
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
   await new Promise<void>((r) => side.bind(0, '127.0.0.1', r));
   tcp = createServer((s) => {
     streams.add(s);
@@ -69,6 +70,7 @@ beforeAll(async () => {
       const q = chunk.subarray(2);
       const label = q.subarray(13, 13 + q[12]!).toString();
       if (label === 'tc') {
+        tcRetries++;
         // The TCP retry of a truncated answer gets a looping one.
         const body = replyWith(q, LOOP);
         s.write(Buffer.concat([Buffer.from([body.length >> 8, body.length & 0xff]), body]));
@@ -80,8 +82,10 @@ beforeAll(async () => {
   });
   tcp.listen(0, '127.0.0.1');
   await once(tcp, 'listening');
-  portOf.udp = (udp.address()).port;
   portOf.tcp = (tcp.address() as { port: number }).port;
+  // UDP on the same port number, as a real server: the TCP retry goes to the port UDP used.
+  await new Promise<void>((r) => udp.bind(portOf.tcp, '127.0.0.1', r));
+  portOf.udp = (udp.address()).port;
 });
 
 afterAll(() => {
@@ -143,6 +147,7 @@ describe('DNS transport against a hostile local server', () => {
 
   it('retries a truncated answer over TCP, where a looping answer is refused', async () => {
     const err = await failure(ask('tc.test'));
+    expect(tcRetries).toBe(1);
     expect(err.code).toBe('DNS_MALFORMED');
   });
 

@@ -129,6 +129,7 @@ describe('helm chart (helm/vantage)', () => {
     expect(listen.code).not.toBe(0);
     expect(listen.stderr).toContain('config.listen');
     const typo = await helm(['template', 'edge', CHART, '--set', 'identiy.region=x']);
+    expect(typo.code).not.toBe(0);
     expect(typo.stderr).toMatch(/identiy/);
     const id = await helm(['template', 'edge', CHART, '--set', 'config.agent.region=x']);
     expect(id.code).not.toBe(0);

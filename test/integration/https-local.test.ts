@@ -66,6 +66,8 @@ describe('HTTP exchange on loopback', () => {
     const err = await exchange(hangPort, 300).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpsFailure);
     expect(err).toMatchObject({ code: 'HTTP_TIMEOUT', phase: 'firstByte' });
+    // At the timeout, not before it (an early give-up would also be HTTP_TIMEOUT) and not long after.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(299);
     expect(performance.now() - started).toBeLessThan(600);
     await new Promise((r) => setImmediate(r));
     expect(process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length - sockets.size).toBeLessThanOrEqual(before);

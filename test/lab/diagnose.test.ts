@@ -55,6 +55,7 @@ describe.skipIf(!lab)('vantage diagnose in the network lab', () => {
     const { report } = await diagnose(`https://${truth.https.name}/`, '--resolver', truth.dns.hijack.v4, '--ca-file', truth.https.caFile);
     const [t] = report.targets;
     expect(t!.verdict).toContain(`DNS HIJACKED at ${truth.dns.hijack.v4} (resolver disagreement)`);
+    expect(t!.https.length).toBeGreaterThan(0);
     expect(t!.https.every((r) => r.ok && r.status === 200)).toBe(true);
     expect(Date.parse(report.time.utc)).not.toBeNaN();
   });

@@ -154,7 +154,7 @@ describe('IcmpEngine', () => {
 
   it('retries a send the kernel could not queue, and re-creates a socket that failed', async () => {
     const clock = new FakeClock();
-    const fake = fakeNative(clock, { sendErrors: ['', 'ENOBUFS'].filter(Boolean) });
+    const fake = fakeNative(clock, { sendErrors: ['ENOBUFS'] });
     const engine = new IcmpEngine(clock, () => fake.native);
     const probe = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000 });
     await flushPromises();
@@ -254,6 +254,8 @@ describe('IcmpEngine', () => {
     void engine.echo({ address: '2001:0DB8:0:0::0001', family: 6, timeoutMs: 1000 });
     await flushPromises();
     expect(fake.sent.at(-1)?.address).toBe('::1'); // the warm-up goes first
+    await clock.advance(200); // the warm-up's timeout: then the probe itself
+    expect(fake.sent.at(-1)?.address).toBe('2001:db8::1');
     const mapped = await engine.echo({ address: '::ffff:127.0.0.1', family: 6, timeoutMs: 1000 });
     expect(mapped).toMatchObject({ status: 'failed', failure: { code: 'ICMP_SEND_FAILED' } });
     engine.close();

@@ -120,7 +120,10 @@ describe('trace', () => {
     const clock = new FakeClock();
     const controller = new AbortController();
     clock.setTimer(10, () => controller.abort());
-    const { result } = await runTrace(clock, { routers: eight, destination: 'reply', rttMs: 5 }, { signal: controller.signal, stepsMs: 50 });
+    // A silent destination: without the cancel the trace would wait out its 1 s probe timeout.
+    const { result, elapsedMs } = await runTrace(clock, { routers: eight, destination: 'silent', rttMs: 5 }, { signal: controller.signal, stepsMs: 50 });
+    expect(elapsedMs).toBeLessThanOrEqual(11);
+    expect(result).toMatchObject({ cancelled: true, reached: false });
     expect(result.hops.slice(0, 4).map((h) => h.addresses[0])).toEqual(eight.slice(0, 4));
   });
 
