@@ -255,7 +255,6 @@ async function accuracy({ echo, path, count, intervalMs, timeoutMs = 1000, infli
     const o = await eng.echo({ address, family, timeoutMs });
     statuses[o.status] = (statuses[o.status] ?? 0) + 1;
     into[i] = o.status === 'reply' ? Number(o.rttNs) / 1e3 : null;
-    if (o.status === 'reply' && o.kernelStamp === false) statuses.noKernelStamp = (statuses.noKernelStamp ?? 0) + 1;
   };
   const probes = [];
   const t0 = performance.now();

@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -46,7 +45,6 @@ typedef struct {
   napi_ref on_packets;
   napi_ref on_error;
   napi_async_context async_context;
-  void *box;
   unsigned char buf[MAX_PACKET];
 } icmp_socket;
 
@@ -145,11 +143,10 @@ static void report_error(icmp_socket *sock, int err) {
   napi_close_handle_scope(env, scope);
 }
 
-// Drains the socket: one JS call per wakeup with every datagram read, each with its kernel stamp
-// already on the monotonic clock.
+// Drains the socket: one JS call per wakeup with every datagram read, each with its kernel
+// receive stamp (wall clock, like the send stamps).
 static void on_readable(uv_poll_t *handle, int status, int events) {
   icmp_socket *sock = (icmp_socket *)handle->data;
-  if (sock->closing) return;
   if (status < 0) {
     uv_poll_stop(&sock->poll);
     report_error(sock, -status);
@@ -176,40 +173,36 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     // The kernel stamps arrivals on the wall clock; sends are stamped on the same clock (js_send),
     // so an RTT is a difference of one clock: no conversion between clocks (whose offset drifts
     // while the clock is slewed) can skew it.
-    int64_t stamp = clock_ns(CLOCK_REALTIME);
-    int stamped = 0;
+    int64_t stamp = 0;
     int hop_limit = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
         struct timespec ts;
         memcpy(&ts, CMSG_DATA(c), sizeof ts);
-        // Wall-clock kernel stamp, moved onto the monotonic clock by the offset between the two
-        // clocks read just now (microseconds apart at most, so the offset is current).
         stamp = ts_ns(&ts);
-        stamped = 1;
       } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
         memcpy(&hop_limit, CMSG_DATA(c), sizeof hop_limit);
       }
     }
+    // With SO_TIMESTAMPNS every datagram carries its stamp; the read time is a last resort.
+    if (stamp == 0) stamp = clock_ns(CLOCK_REALTIME);
     char address[INET6_ADDRSTRLEN] = "";
     if (from.ss_family == AF_INET) {
       inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, address, sizeof address);
     } else if (from.ss_family == AF_INET6) {
       inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, address, sizeof address);
     }
-    napi_value packet, data, addr, stamp_value, hop, kernel;
+    napi_value packet, data, addr, stamp_value, hop;
     void *copy;
     napi_create_buffer_copy(env, (size_t)n, sock->buf, &copy, &data);
     napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &addr);
     napi_create_bigint_int64(env, stamp, &stamp_value);
     napi_create_int32(env, hop_limit, &hop);
-    napi_get_boolean(env, stamped, &kernel);
     napi_create_object(env, &packet);
     napi_set_named_property(env, packet, "data", data);
     napi_set_named_property(env, packet, "address", addr);
     napi_set_named_property(env, packet, "stampNs", stamp_value);
     napi_set_named_property(env, packet, "hopLimit", hop);
-    napi_set_named_property(env, packet, "kernelStamp", kernel);
     napi_set_element(env, packets, count++, packet);
   }
   if (count > 0) call_js(sock, sock->on_packets, 1, &packets);
@@ -282,7 +275,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   box->magic = HANDLE_MAGIC;
   box->sock = sock;
-  sock->box = box;
   napi_value external, resource_name;
   CHECK(napi_create_external(env, box, finalize_box, NULL, &external));
   CHECK(napi_create_reference(env, external, 1, &sock->self));
@@ -328,7 +320,6 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   icmp_socket *sock = unwrap(env, argv[0]);
   if (sock == NULL) return NULL;
-  if (sock->closing) return throw_errno(env, "send", EBADF);
   void *data;
   size_t length;
   CHECK(napi_get_buffer_info(env, argv[1], &data, &length));

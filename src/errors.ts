@@ -102,3 +102,11 @@ export class RunCancelled extends Error {
 export function abortedByDeadline(signal: AbortSignal): boolean {
   return signal.aborted && signal.reason instanceof RunDeadlineExceeded;
 }
+
+/**
+ * The failure of a step its run's signal stopped: the kind's timeout code when the deadline fired,
+ * ABORTED when the run was cancelled (shutdown, reload, Ctrl-C), which says nothing of the target.
+ */
+export function abortFailure(signal: AbortSignal, phase: string, timeout: { code: FailureCode; message: string }, cancelledMessage: string): CheckFailure {
+  return abortedByDeadline(signal) ? new CheckFailure(timeout.code, timeout.message, phase) : new CheckFailure('ABORTED', cancelledMessage, phase);
+}

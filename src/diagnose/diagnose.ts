@@ -14,6 +14,7 @@ import { TraceTrigger } from '../triggered-trace.js';
 import { askEgress, interfaceAddresses } from '../egress/egress-lookup.js';
 import type { EgressAnswer } from '../egress/egress-lookup.js';
 import { verdict } from './verdict.js';
+import { stripBrackets } from '../net/address.js';
 
 export interface DiagnoseOptions {
   /** Resolvers asked besides the system resolver (resolver specs, as in the dns kind). */
@@ -87,7 +88,7 @@ export async function diagnose(targets: readonly string[], opts: DiagnoseOptions
   for (const raw of targets) {
     if (opts.signal.aborted) break;
     const url = /^[a-z]+:\/\//i.test(raw) ? new URL(raw) : undefined;
-    const host = (url?.hostname ?? raw).replace(/^\[|\]$/g, '');
+    const host = stripBrackets(url?.hostname ?? raw);
     const report: TargetDiagnosis = { target: raw, verdict: '', dns: [], ping: [], traceroute: [], https: [] };
     if (isIP(host) === 0) {
       opts.onProgress?.(`${raw}: DNS`);

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { abortedByDeadline, CheckFailure } from '../errors.js';
+import { abortFailure, CheckFailure } from '../errors.js';
 import { canonicalIp } from './address.js';
 import type { FailureCode } from '../errors.js';
 import type { HostResolver, IpFamily, ResolvedAddress } from './net-deps.js';
@@ -55,7 +55,7 @@ export class SystemResolver implements HostResolver {
  * EAI_AGAIN is "no resolver gave a usable answer in time" (timeout or unreachable resolver);
  * EAI_FAIL is a resolver's hard error (e.g. SERVFAIL).
  */
-export const FAILURE_BY_GAI_ERROR: Record<string, FailureCode> = {
+const FAILURE_BY_GAI_ERROR: Record<string, FailureCode> = {
   ENOTFOUND: 'DNS_NAME_NOT_FOUND',
   EAI_AGAIN: 'DNS_TIMEOUT',
   EAI_FAIL: 'DNS_RESOLVE_FAILED',
@@ -64,9 +64,7 @@ export const FAILURE_BY_GAI_ERROR: Record<string, FailureCode> = {
 function toResolveFailure(host: string, err: unknown, signal: AbortSignal): CheckFailure {
   if (err instanceof CheckFailure) return err;
   if (signal.aborted) {
-    return abortedByDeadline(signal)
-      ? new CheckFailure('DNS_TIMEOUT', `resolving ${host} did not finish before the timeout`, 'resolve')
-      : new CheckFailure('ABORTED', `resolving ${host} was cancelled`, 'resolve');
+    return abortFailure(signal, 'resolve', { code: 'DNS_TIMEOUT', message: `resolving ${host} did not finish before the timeout` }, `resolving ${host} was cancelled`);
   }
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const failure = FAILURE_BY_GAI_ERROR[code] ?? 'DNS_RESOLVE_FAILED';
@@ -74,7 +72,7 @@ function toResolveFailure(host: string, err: unknown, signal: AbortSignal): Chec
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
-export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);

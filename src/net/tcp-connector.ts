@@ -1,6 +1,6 @@
 import { createServer, Socket } from 'node:net';
 import type { Clock } from '../clock.js';
-import { abortedByDeadline, CheckFailure } from '../errors.js';
+import { abortFailure, CheckFailure } from '../errors.js';
 import type { FailureCode } from '../errors.js';
 import { hostPort } from './address.js';
 import type { TcpConnectRequest, TcpConnectTiming, TcpConnector } from './net-deps.js';
@@ -37,7 +37,7 @@ export class NodeTcpConnector implements TcpConnector {
     const { ip, port, signal } = req;
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
-        reject(abortFailure(ip, port, signal));
+        reject(connectAborted(ip, port, signal));
         return;
       }
       const socket = new Socket();
@@ -49,7 +49,7 @@ export class NodeTcpConnector implements TcpConnector {
       };
       const onAbort = (): void => {
         finish();
-        reject(abortFailure(ip, port, signal));
+        reject(connectAborted(ip, port, signal));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       socket.once('connect', () => {
@@ -88,8 +88,6 @@ async function warmUp(): Promise<void> {
   }
 }
 
-function abortFailure(ip: string, port: number, signal: AbortSignal): CheckFailure {
-  return abortedByDeadline(signal)
-    ? new CheckFailure('TCP_TIMEOUT', `no answer from ${hostPort(ip, port)} before the timeout`, 'connect')
-    : new CheckFailure('ABORTED', `connect to ${hostPort(ip, port)} was cancelled`, 'connect');
+function connectAborted(ip: string, port: number, signal: AbortSignal): CheckFailure {
+  return abortFailure(signal, 'connect', { code: 'TCP_TIMEOUT', message: `no answer from ${hostPort(ip, port)} before the timeout` }, `connect to ${hostPort(ip, port)} was cancelled`);
 }

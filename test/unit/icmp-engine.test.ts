@@ -50,7 +50,7 @@ function fakeNative(clock: FakeClock, opts: { openError?: string; sendErrors?: s
     icmp.writeUInt16BE(probe.id, 4);
     icmp.writeUInt16BE(probe.seq, 6);
     icmp.writeUInt16BE(inetChecksum(icmp), 2);
-    return { data: Buffer.concat([ip, icmp]), address: from, stampNs: probe.stampNs + BigInt(afterMs * 1e6), hopLimit: -1, kernelStamp: true };
+    return { data: Buffer.concat([ip, icmp]), address: from, stampNs: probe.stampNs + BigInt(afterMs * 1e6), hopLimit: -1 };
   };
   const deliver = (family: 4 | 6, packets: NativePacket[]) => sockets.filter((s) => s.family === family && !s.closed).at(-1)?.deliver(packets);
   return { native, sent, sockets, reply4, deliver };
@@ -204,7 +204,7 @@ describe('IcmpEngine', () => {
       ip[0] = 0x45;
       ip[8] = 62;
       ip[9] = 1;
-      return { data: Buffer.concat([ip, icmp]), address: '198.18.2.2', stampNs: sent.stampNs + 3_000_000n, hopLimit: -1, kernelStamp: true };
+      return { data: Buffer.concat([ip, icmp]), address: '198.18.2.2', stampNs: sent.stampNs + 3_000_000n, hopLimit: -1 };
     };
     fake.deliver(4, [timeExceeded([192, 0, 2, 99])]);
     fake.deliver(4, [timeExceeded([192, 0, 2, 1])]);

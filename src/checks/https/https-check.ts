@@ -8,6 +8,7 @@ import type { Check, CheckResult, CheckSpec, CoreResult, RunContext } from '../c
 import { asFailure, runPerIp } from '../per-ip.js';
 import type { IpProbe } from '../per-ip.js';
 import type { HttpsFields, HttpsSettings, RedirectHop } from './https-settings.js';
+import { stripBrackets } from '../../net/address.js';
 
 /** Cumulative stamps of the exchange, in order: each phase is the gap to the previous one. */
 const STAMPS = ['connect', 'tls', 'request', 'firstByte', 'headers', 'transfer'] as const;
@@ -93,7 +94,7 @@ export class HttpsCheck implements Check<HttpsFields> {
         const next = new URL(location, url);
         if (next.hostname !== url.hostname) {
           try {
-            ip = (await this.net.resolver.resolve(next.hostname.replace(/^\[|\]$/g, ''), target.address.family === 6 ? 'ipv6' : 'ipv4', ctx.signal))[0]?.address ?? ip;
+            ip = (await this.net.resolver.resolve(stripBrackets(next.hostname), target.address.family === 6 ? 'ipv6' : 'ipv4', ctx.signal))[0]?.address ?? ip;
           } catch (err) {
             return this.finished(base, target, ctx, fields(exchange), phases(exchange.phasesMs), asFailure(err, 'redirect'));
           }

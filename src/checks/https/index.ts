@@ -2,6 +2,7 @@ import type { CheckKind, KindMetric, ProbeTarget } from '../check.js';
 import { HttpsCheck } from './https-check.js';
 import { httpsSettingsSchema } from './https-settings.js';
 import type { HttpsFields, HttpsSettings } from './https-settings.js';
+import { stripBrackets } from '../../net/address.js';
 
 const PHASE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const TIMED_PHASES = ['dns', 'connect', 'tls', 'request', 'firstByte', 'headers', 'transfer'];
@@ -37,7 +38,7 @@ export const httpsKind: CheckKind<HttpsSettings, HttpsFields> = {
   silentIp: (result) => result.error?.code === 'HTTP_TIMEOUT' && result.error.phase === 'connect',
   parseProbeTarget(arg: string): ProbeTarget {
     const url = new URL(/^[a-z]+:\/\//i.test(arg) ? arg : `https://${arg}`);
-    return { host: url.hostname.replace(/^\[|\]$/g, ''), url: url.href, settings: {} };
+    return { host: stripBrackets(url.hostname), url: url.href, settings: {} };
   },
   create(spec, net) {
     return new HttpsCheck(spec, net);

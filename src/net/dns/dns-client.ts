@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import type { EventEmitter } from 'node:events';
 import { request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Clock } from '../../clock.js';
 import { elapsedMs } from '../../clock.js';
-import { abortedByDeadline, CheckFailure } from '../../errors.js';
+import { abortFailure, CheckFailure } from '../../errors.js';
 import type { FailureCode } from '../../errors.js';
 import { hostPort } from '../address.js';
 import { DnsParseError, decodeMessage, encodeQuery } from './dns-message.js';
@@ -60,9 +61,11 @@ export class DnsClient {
    * process otherwise runs cold code (socket setup, encoder, decoder) between its stamps, several
    * milliseconds that would be blamed on the resolver.
    */
-  private readonly warmed: Promise<void> = this.warmUp();
+  private readonly warmed: Promise<void>;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Clock) {
+    this.warmed = this.warmUp();
+  }
 
   async query(req: DnsQueryRequest): Promise<DnsExchange> {
     await this.warmed;
@@ -94,8 +97,10 @@ export class DnsClient {
   private async exchange(req: DnsQueryRequest): Promise<DnsExchange> {
     const id = randomInt(0x10000);
     const wire = encodeQuery({ id, name: req.name, type: req.type, ...(req.ednsUdpSize ? { ednsUdpSize: req.ednsUdpSize } : {}) });
+    const name = req.name.toLowerCase().replace(/\.$/, '');
+    const type = req.type.toUpperCase();
     const check = (message: DnsMessage): boolean =>
-      message.response && message.id === id && message.question?.name.toLowerCase().replace(/\.$/, '') === req.name.toLowerCase().replace(/\.$/, '') && message.question.type === req.type.toUpperCase();
+      message.response && message.id === id && message.question?.name.toLowerCase().replace(/\.$/, '') === name && message.question.type === type;
     const { server } = req;
     try {
       switch (server.transport) {
@@ -122,16 +127,7 @@ export class DnsClient {
     return new Promise((resolve, reject) => {
       const socket = createSocket(server.address.includes(':') ? 'udp6' : 'udp4');
       let sentNs = 0n;
-      const done = (err: unknown, value?: DnsExchange): void => {
-        signal.removeEventListener('abort', onAbort);
-        socket.removeAllListeners();
-        socket.on('error', () => undefined);
-        socket.close();
-        if (value) resolve(value);
-        else reject(err);
-      };
-      const onAbort = (): void => done(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const done = settleOnce(socket, () => socket.close(), signal, resolve, reject);
       socket.on('error', (err) => done(err));
       socket.on('message', (msg, from) => {
         const at = this.clock.monotonicNs();
@@ -165,16 +161,7 @@ export class DnsClient {
       const socket = tls
         ? tlsConnect({ host: server.address, port: server.port, servername: server.serverName ?? server.address, ...(server.ca ? { ca: server.ca } : {}), ALPNProtocols: ['dot'] })
         : new Socket().connect(server.port, server.address);
-      const done = (err: unknown, value?: DnsExchange): void => {
-        signal.removeEventListener('abort', onAbort);
-        socket.removeAllListeners();
-        socket.on('error', () => undefined);
-        socket.destroy();
-        if (value) resolve(value);
-        else reject(err);
-      };
-      const onAbort = (): void => done(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const done = settleOnce(socket, () => socket.destroy(), signal, resolve, reject);
       socket.once('connect', () => (phases.connect = elapsedMs(startNs, this.clock.monotonicNs())));
       const send = (): void => {
         const framed = Buffer.alloc(2 + wire.length);
@@ -275,13 +262,29 @@ const FAILURE_BY_ERRNO: Record<string, FailureCode> = {
   ENETUNREACH: 'DNS_CONNECT_FAILED',
 };
 
+/**
+ * How a UDP or stream query settles, once: off the signal, the socket silenced and released, then
+ * resolved or rejected. The signal aborting settles it with its reason.
+ */
+function settleOnce(socket: EventEmitter, release: () => void, signal: AbortSignal, resolve: (value: DnsExchange) => void, reject: (err: unknown) => void): (err: unknown, value?: DnsExchange) => void {
+  const done = (err: unknown, value?: DnsExchange): void => {
+    signal.removeEventListener('abort', onAbort);
+    socket.removeAllListeners();
+    socket.on('error', () => undefined);
+    release();
+    if (value) resolve(value);
+    else reject(err);
+  };
+  const onAbort = (): void => done(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return done;
+}
+
 function asDnsFailure(err: unknown, server: DnsServer, signal: AbortSignal): CheckFailure {
   const where = `${server.transport}://${hostPort(server.address, server.port)}`;
   if (err instanceof CheckFailure) return err;
   if (signal.aborted && (err === signal.reason || (err as Error)?.name === 'AbortError')) {
-    return abortedByDeadline(signal)
-      ? new CheckFailure('DNS_TIMEOUT', `no answer from ${where} before the timeout`, 'request')
-      : new CheckFailure('ABORTED', `query to ${where} was cancelled`, 'request');
+    return abortFailure(signal, 'request', { code: 'DNS_TIMEOUT', message: `no answer from ${where} before the timeout` }, `query to ${where} was cancelled`);
   }
   if (err instanceof DnsParseError) return new CheckFailure('DNS_MALFORMED', `unreadable answer from ${where}: ${err.message}`, 'request', { cause: err });
   const code = (err as NodeJS.ErrnoException).code ?? '';

@@ -6,9 +6,9 @@ import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { Clock } from '../../clock.js';
 import { elapsedMs } from '../../clock.js';
-import { abortedByDeadline, CheckFailure } from '../../errors.js';
+import { abortFailure, CheckFailure } from '../../errors.js';
 import type { FailureCode } from '../../errors.js';
-import { hostPort } from '../address.js';
+import { hostPort, stripBrackets } from '../address.js';
 import { tlsFacts } from './tls-facts.js';
 import type { TlsFacts } from './tls-facts.js';
 
@@ -78,7 +78,7 @@ export class HttpsClient {
     let currentPhase = 'connect';
     const secure = req.url.protocol === 'https:';
     const port = Number(req.url.port || (secure ? 443 : 80));
-    const host = req.url.hostname.replace(/^\[|\]$/g, '');
+    const host = stripBrackets(req.url.hostname);
     return new Promise<HttpsExchange>((resolve, reject) => {
       const cleanups: Array<() => void> = [];
       const fail = (failure: CheckFailure): void => {
@@ -91,9 +91,12 @@ export class HttpsClient {
       };
       const onAbort = (): void =>
         fail(
-          abortedByDeadline(req.signal)
-            ? new CheckFailure(secure && currentPhase === 'tls' ? 'TLS_HANDSHAKE' : 'HTTP_TIMEOUT', `no ${currentPhase === 'firstByte' ? 'response' : currentPhase} from ${hostPort(req.ip, port)} before the timeout`, currentPhase)
-            : new CheckFailure('ABORTED', `request to ${req.url.href} was cancelled`, currentPhase),
+          abortFailure(
+            req.signal,
+            currentPhase,
+            { code: secure && currentPhase === 'tls' ? 'TLS_HANDSHAKE' : 'HTTP_TIMEOUT', message: `no ${currentPhase === 'firstByte' ? 'response' : currentPhase} from ${hostPort(req.ip, port)} before the timeout` },
+            `request to ${req.url.href} was cancelled`,
+          ),
         );
       req.signal.addEventListener('abort', onAbort, { once: true });
       cleanups.push(() => req.signal.removeEventListener('abort', onAbort));

@@ -2,10 +2,6 @@
 export class DeadlineHeap<T> {
   private readonly items: Array<{ at: bigint; value: T }> = [];
 
-  get size(): number {
-    return this.items.length;
-  }
-
   peek(): bigint | undefined {
     return this.items[0]?.at;
   }

@@ -47,6 +47,13 @@ export interface IcmpEngineStats {
   available: Partial<Record<IcmpFamily, boolean>>;
 }
 
+/** A family's raw socket, the addon that opened it, and its DF setting (one syscall per change). */
+interface OpenSocket {
+  native: NativeIcmp;
+  handle: NativeHandle;
+  dontFragment: boolean | undefined;
+}
+
 interface Pending {
   key: number;
   request: EchoRequest;
@@ -73,7 +80,7 @@ const NO_RAW_SOCKET =
  * the monotonic clock).
  */
 export class IcmpEngine {
-  private readonly sockets: Partial<Record<IcmpFamily, NativeHandle>> = {};
+  private readonly sockets: Partial<Record<IcmpFamily, OpenSocket>> = {};
   private readonly warmups: Partial<Record<IcmpFamily, Promise<void>>> = {};
   private readonly pending = new Map<number, Pending>();
   private readonly keys = new ProbeKeys((key) => this.pending.has(key));
@@ -157,7 +164,7 @@ export class IcmpEngine {
     });
   }
 
-  private socket(family: IcmpFamily): NativeHandle | CheckFailure {
+  private socket(family: IcmpFamily): OpenSocket | CheckFailure {
     const open = this.sockets[family];
     if (open) return open;
     const native = this.native();
@@ -171,9 +178,10 @@ export class IcmpEngine {
         (packets) => this.onPackets(family, packets),
         () => this.onSocketError(family),
       );
-      this.sockets[family] = handle;
+      const open: OpenSocket = { native, handle, dontFragment: undefined };
+      this.sockets[family] = open;
       this.counters.available[family] = true;
-      return handle;
+      return open;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAFNOSUPPORT') {
@@ -189,12 +197,11 @@ export class IcmpEngine {
   }
 
   private closeSocket(family: IcmpFamily): void {
-    const handle = this.sockets[family];
-    if (!handle) return;
+    const open = this.sockets[family];
+    if (!open) return;
     delete this.sockets[family];
     delete this.warmups[family];
-    const native = this.native();
-    if (!(native instanceof Error)) native.close(handle);
+    open.native.close(open.handle);
   }
 
   /** A receive error closes the socket; the next probe opens a new one. */
@@ -216,7 +223,6 @@ export class IcmpEngine {
 
   /** Sends at most SEND_BURST queued probes, then yields a turn for the rest. */
   private flush(): void {
-    const native = this.native();
     let budget = SEND_BURST;
     while (this.sendQueue.length > 0 && budget > 0) {
       const entry = this.sendQueue[0]!;
@@ -225,15 +231,19 @@ export class IcmpEngine {
         continue;
       }
       const { request } = entry;
-      const handle = this.socket(request.family);
-      if (handle instanceof CheckFailure || native instanceof Error) {
+      const socket = this.socket(request.family);
+      if (socket instanceof CheckFailure) {
         this.sendQueue.shift();
-        entry.settle({ status: 'failed', failure: handle instanceof CheckFailure ? handle : new CheckFailure('ICMP_UNAVAILABLE', String(native), 'ping') });
+        entry.settle({ status: 'failed', failure: socket });
         continue;
       }
       try {
-        native.setDontFragment(handle, request.dontFragment ?? false);
-        entry.sentNs = native.send(handle, entry.packet, entry.address, request.ttl ?? 0, request.tos ?? 0, request.source ?? '');
+        const dontFragment = request.dontFragment ?? false;
+        if (socket.dontFragment !== dontFragment) {
+          socket.native.setDontFragment(socket.handle, dontFragment);
+          socket.dontFragment = dontFragment;
+        }
+        entry.sentNs = socket.native.send(socket.handle, entry.packet, entry.address, request.ttl ?? 0, request.tos ?? 0, request.source ?? '');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS') {

@@ -10,11 +10,6 @@ export interface NativePacket {
   stampNs: bigint;
   /** IPv6 hop limit of the received datagram (-1 for IPv4: read it from the header). */
   hopLimit: number;
-  /**
-   * Whether a timestamp control message came with the datagram. Nearly always true: with
-   * SO_TIMESTAMPNS the kernel stamps an unstamped datagram at the read instead.
-   */
-  kernelStamp: boolean;
 }
 
 export type NativeHandle = object & { readonly __brand?: 'NativeIcmpHandle' };

@@ -8,7 +8,7 @@ import { ipv6FromBytes } from '../address.js';
 
 export type IcmpFamily = 4 | 6;
 
-export const ECHO_REQUEST = { 4: 8, 6: 128 } as const;
+const ECHO_REQUEST = { 4: 8, 6: 128 } as const;
 const ECHO_REPLY = { 4: 0, 6: 129 } as const;
 const ERROR_TYPES = {
   4: { 3: 'unreachable', 11: 'time-exceeded', 12: 'parameter-problem' },
