@@ -107,14 +107,14 @@ export class Agent {
 
   /** Loads the config (throws `ConfigError` if it is bad), serves metrics, then schedules checks. */
   async start(): Promise<ListenAddress> {
-    const { config, hash } = await this.load();
+    const config = await this.load();
     this.server = await startMetricsServer({
       registries: this.registries,
       listen: this.opts.listen ?? config.listen,
       isReady: () => this.ready,
       diagnose: (query, wantsJson) => this.diagnoseEndpoint.handle(query, wantsJson),
     });
-    this.apply(config, hash);
+    this.apply(config);
     if (this.opts.watch ?? true) {
       this.stopWatching = watchConfigFile(
         this.opts.configFile,
@@ -160,7 +160,7 @@ export class Agent {
       if (onlyIfChanged && hash === this.lastSeenHash) return true;
       this.lastSeenHash = hash;
       const config = parseConfig(this.opts.configFile, text, { registry: this.opts.registry, env: this.opts.env ?? process.env });
-      this.apply(config, hash);
+      this.apply(config);
       this.agentMetrics.configLoaded(true, this.opts.clock.wallMs());
       this.opts.log.info({ checks: config.checks.length }, 'config reloaded');
       return true;
@@ -176,11 +176,12 @@ export class Agent {
     }
   }
 
-  private async load(): Promise<{ config: AgentConfig; hash: string }> {
+  private async load(): Promise<AgentConfig> {
     const text = await readConfigText(this.opts.configFile);
     const config = parseConfig(this.opts.configFile, text, { registry: this.opts.registry, env: this.opts.env ?? process.env });
+    this.lastSeenHash = sha256(text);
     this.agentMetrics.configLoaded(true, this.opts.clock.wallMs());
-    return { config, hash: sha256(text) };
+    return config;
   }
 
   /**
@@ -201,7 +202,7 @@ export class Agent {
    * the running config untouched. Checks whose schedule-relevant definition did not change keep
    * their job, schedule and series.
    */
-  private apply(config: AgentConfig, hash: string): void {
+  private apply(config: AgentConfig): void {
     const next = new Map<string, Scheduled>();
     for (const spec of config.checks) {
       const current = this.scheduled.get(spec.name);
@@ -211,7 +212,6 @@ export class Agent {
     }
     const previous = this.config;
     this.config = config;
-    this.lastSeenHash = hash;
     if (previous && (previous.listen.host !== config.listen.host || previous.listen.port !== config.listen.port)) {
       this.opts.log.warn({ listen: config.listen }, 'listen address changed: restart the agent to apply it');
     }
@@ -271,7 +271,7 @@ export class Agent {
 }
 
 /** The labels every series carries: identity plus the agent's extra labels. */
-export function identityLabels(agent: AgentIdentity): Record<string, string> {
+function identityLabels(agent: AgentIdentity): Record<string, string> {
   return { agent: agent.id, region: agent.region, carrier: agent.carrier, network_type: agent.networkType, ...agent.labels };
 }
 

@@ -15,7 +15,7 @@ export function instantiate(spec: CheckSpec, registry: CheckRegistry, net: NetDe
   return kind.create(spec as CheckSpec<Record<string, unknown>>, net);
 }
 
-export function triggerFor(spec: CheckSpec, agentId: string, clock: Clock): Trigger {
+function triggerFor(spec: CheckSpec, agentId: string, clock: Clock): Trigger {
   if (spec.schedule.type === 'cron') return new CronTrigger(clock, spec.schedule.expression);
   const { intervalMs } = spec.schedule;
   return new IntervalTrigger(clock, intervalMs, phaseOffsetMs(agentId, spec.name, intervalMs));

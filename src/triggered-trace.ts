@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { CheckKind, CheckResult } from './checks/check.js';
 import { trace } from './checks/traceroute/trace.js';
 import type { TraceHop } from './checks/traceroute/trace.js';
@@ -58,7 +57,6 @@ export class TraceTrigger {
     // The run's deadline has usually passed (the check waited for silence): the trace gets its
     // own budget, and only a cancellation (shutdown, reload) stops it.
     const stop = new AbortController();
-    setMaxListeners(0, stop.signal);
     const onAbort = (): void => {
       if (!abortedByDeadline(signal)) stop.abort(signal.reason);
     };

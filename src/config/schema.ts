@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
 /** Names of things that become label values: readable, no spaces, no quoting needed anywhere. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Prometheus label names, minus the reserved `__` prefix. */
 export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Longest interval or timeout accepted: a day. Longer is a typo more often than a plan. */
-export const MAX_DURATION_MS = 86_400_000;
+const MAX_DURATION_MS = 86_400_000;
 
 /** A duration string (`250ms`, `30s`, `5m`) parsed to milliseconds, at most a day. */
 export const durationSchema = z.string().transform((text, ctx) => {

@@ -3,6 +3,7 @@ import type { TargetSpec } from '../checks/check.js';
 import type { IcmpEngineStats } from '../net/icmp/icmp-engine.js';
 import type { EventSink } from '../report/event-sinks.js';
 import { AGENT_METRICS } from './catalogue.js';
+import { SKIP_REASONS } from '../schedule/scheduler.js';
 import type { MetricRegistries } from './registries.js';
 
 /** The agent's metrics about itself: build, config reloads, scheduling health. */
@@ -101,7 +102,7 @@ export class AgentMetrics {
   }
 
   forgetCheck(check: string, kind: string): void {
-    for (const reason of ['overlap', 'queued', 'missed']) this.skipped.remove({ check, kind, reason });
+    for (const reason of SKIP_REASONS) this.skipped.remove({ check, kind, reason });
   }
 
   schedulerLag(lagMs: number): void {

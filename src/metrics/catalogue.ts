@@ -1,6 +1,6 @@
 import type { CheckKind } from '../checks/check.js';
 
-export type MetricType = 'gauge' | 'counter' | 'histogram';
+type MetricType = 'gauge' | 'counter' | 'histogram';
 
 /** One metric's name, type, help and label names: declared once, pinned by a golden test. */
 export interface MetricDef {
@@ -12,7 +12,7 @@ export interface MetricDef {
 }
 
 /** Labels of every probe series (the agent's identity labels are added to every series). */
-export const PROBE_LABELS = ['check', 'kind', 'target', 'ip'] as const;
+const PROBE_LABELS = ['check', 'kind', 'target', 'ip'] as const;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LAG_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];

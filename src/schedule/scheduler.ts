@@ -19,7 +19,8 @@ export interface Job extends RunSpec {
 }
 
 /** overlap: the previous run was still going; queued: it was still waiting for a run slot; missed: the process was stalled. */
-export type SkipReason = 'overlap' | 'queued' | 'missed';
+export const SKIP_REASONS = ['overlap', 'queued', 'missed'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface SchedulerEvents {
   /** A run started `lagMs` after it was due (timer lateness plus waiting for a concurrency slot). */

@@ -18,7 +18,7 @@ function spec(settings: Partial<IcmpSettings> = {}): CheckSpec<IcmpSettings> {
     target: { name: 'web', host: '192.0.2.1', group: '', labels: {} },
     schedule: { type: 'interval', intervalMs: 30_000 },
     timeoutMs: 5_000,
-    settings: { count: 4, spacing: 10, payload_size: 56, ttl: 64, dont_fragment: false, tos: 0, ip_family: 'any', ips: 'all', ...settings },
+    settings: { count: 4, spacing: 10, packet_timeout: 1_000, payload_size: 56, ttl: 64, dont_fragment: false, tos: 0, ip_family: 'any', ips: 'all', ...settings },
   };
 }
 

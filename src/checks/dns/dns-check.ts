@@ -26,6 +26,9 @@ export class DnsCheck implements Check<DnsFields> {
   private readonly lastAnswers = new Map<string, string>();
   private readonly ca: string | undefined;
   private readonly inExpectedRanges: ((address: string) => boolean) | undefined;
+  private readonly reference: ResolverSpec | undefined;
+  private readonly expectRegex: RegExp | undefined;
+  private readonly expectedAnswers: string | undefined;
 
   constructor(
     readonly spec: CheckSpec<DnsSettings>,
@@ -34,13 +37,19 @@ export class DnsCheck implements Check<DnsFields> {
     this.resolvers = spec.settings.resolver.map((r) => parseResolver(r) as ResolverSpec);
     this.ca = spec.settings.ca_file ? readFileSync(spec.settings.ca_file, 'utf8') : undefined;
     this.inExpectedRanges = spec.settings.expect ? cidrMatcher(spec.settings.expect) : undefined;
+    this.reference = spec.settings.hijack.reference ? (parseResolver(spec.settings.hijack.reference) as ResolverSpec) : undefined;
+    this.expectRegex = spec.settings.expect_regex ? new RegExp(spec.settings.expect_regex) : undefined;
+    this.expectedAnswers = spec.settings.expect_answers?.map((a) => a.replace(/\.$/, '')).sort().join('\n');
   }
 
   async run(ctx: RunContext): Promise<CheckResult<DnsFields>[]> {
     const s = this.spec.settings;
     const name = s.cache_bust ? `vb-${randomBytes(4).toString('hex')}.${this.spec.target.host}` : this.spec.target.host;
-    const reference = s.hijack.reference ? this.ask(ctx, parseResolver(s.hijack.reference) as ResolverSpec, name).catch(() => undefined) : undefined;
-    const results = await Promise.all(this.resolvers.map((resolver) => this.checkResolver(ctx, resolver, name, reference)));
+    const asks = this.resolvers.map((resolver) => this.ask(ctx, resolver, name));
+    // A reference that is also one of the checked resolvers is asked once, not twice.
+    const listed = this.reference ? this.resolvers.findIndex((r) => r.label === this.reference!.label) : -1;
+    const reference = this.reference ? (listed >= 0 ? asks[listed]! : this.ask(ctx, this.reference, name)).catch(() => undefined) : undefined;
+    const results = await Promise.all(this.resolvers.map((resolver, i) => this.checkResolver(ctx, resolver, name, asks[i]!, reference)));
     // The first resolver (in config order) that passed tells the target's other checks what to probe.
     const trusted = results.find((r) => r.ok && (r.addresses?.length ?? 0) > 0);
     if (trusted && !s.cache_bust && (s.type === 'A' || s.type === 'AAAA')) {
@@ -50,13 +59,13 @@ export class DnsCheck implements Check<DnsFields> {
     return results;
   }
 
-  private async checkResolver(ctx: RunContext, resolver: ResolverSpec, name: string, reference: Promise<Outcome | undefined> | undefined): Promise<CheckResult<DnsFields>> {
+  private async checkResolver(ctx: RunContext, resolver: ResolverSpec, name: string, asked: Promise<Outcome>, reference: Promise<Outcome | undefined> | undefined): Promise<CheckResult<DnsFields>> {
     const startNs = ctx.clock.monotonicNs();
     const base = baseResult(this.spec, ctx.clock.wallMs(), resolver.kind === 'server' && isIP(resolver.host) ? resolver.host : undefined);
     const empty: DnsFields = { resolver: resolver.label, transport: resolver.kind === 'system' ? 'system' : resolver.transport, server: '', query: name, rcode: '', flags: null, answers: [], cnameChain: [], addresses: [], authorityCount: 0, additionalCount: 0, hijack: null, answersChanged: false };
     let outcome: Outcome;
     try {
-      outcome = await this.ask(ctx, resolver, name);
+      outcome = await asked;
     } catch (err) {
       const failure = asFailure(err, 'request');
       const durationMs = elapsedMs(startNs, ctx.clock.monotonicNs());
@@ -140,13 +149,12 @@ export class DnsCheck implements Check<DnsFields> {
     if (ofType.length < minimum) {
       return new CheckFailure(f.rcode === 'NOERROR' && ofType.length === 0 ? 'DNS_NO_ADDRESS' : 'DNS_TOO_FEW_ANSWERS', `${f.resolver} gave ${ofType.length} ${s.type} answer(s) for ${f.query}, expected at least ${minimum}`, 'request');
     }
-    if (s.expect_answers) {
+    if (this.expectedAnswers !== undefined) {
       const got = ofType.map((a) => a.data.replace(/\.$/, '')).sort();
-      const want = s.expect_answers.map((a) => a.replace(/\.$/, '')).sort();
-      if (got.join('\n') !== want.join('\n')) return new CheckFailure('DNS_ANSWER_MISMATCH', `${f.resolver} answered [${got.join(', ')}], expected [${want.join(', ')}]`, 'request');
+      if (got.join('\n') !== this.expectedAnswers) return new CheckFailure('DNS_ANSWER_MISMATCH', `${f.resolver} answered [${got.join(', ')}], expected [${this.expectedAnswers.split('\n').join(', ')}]`, 'request');
     }
-    if (s.expect_regex) {
-      const re = new RegExp(s.expect_regex);
+    if (this.expectRegex && s.expect_regex) {
+      const re = this.expectRegex;
       const bad = ofType.find((a) => !re.test(a.data));
       if (bad) return new CheckFailure('DNS_ANSWER_MISMATCH', `${f.resolver} answered ${bad.data}, which does not match /${s.expect_regex}/`, 'request');
     }

@@ -15,7 +15,7 @@ const cidrSchema = z.string().superRefine((text, ctx) => {
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
 });
 
-export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'PTR', 'SRV', 'CAA'] as const;
+const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'PTR', 'SRV', 'CAA'] as const;
 
 export const dnsSettingsSchema = z.strictObject({
   /** Resolvers to ask, each giving its own record: `system` (default), IP[:PORT], udp://, tcp://, tls://IP#NAME, https://HOST/PATH. */

@@ -23,6 +23,8 @@ export class HttpsCheck implements Check<HttpsFields> {
   private readonly url: URL;
   private readonly ca?: string;
   private readonly clientCert?: { cert: string; key: string };
+  private readonly bodyRegex: RegExp | undefined;
+  private readonly headerRegex: RegExp | undefined;
 
   constructor(
     readonly spec: CheckSpec<HttpsSettings>,
@@ -32,6 +34,8 @@ export class HttpsCheck implements Check<HttpsFields> {
     const s = spec.settings;
     if (s.ca_file) this.ca = readFileSync(s.ca_file, 'utf8');
     if (s.client_cert_file && s.client_key_file) this.clientCert = { cert: readFileSync(s.client_cert_file, 'utf8'), key: readFileSync(s.client_key_file, 'utf8') };
+    this.bodyRegex = s.body_regex ? new RegExp(s.body_regex) : undefined;
+    this.headerRegex = s.header_regex ? new RegExp(s.header_regex, 'i') : undefined;
   }
 
   run(ctx: RunContext): Promise<CheckResult<HttpsFields>[]> {
@@ -116,11 +120,11 @@ export class HttpsCheck implements Check<HttpsFields> {
       return new CheckFailure('HTTP_STATUS', `${this.url.href} answered ${x.status} (accepted: ${s.accept_status.join(', ')})`, 'response');
     }
     if (x.bodyBytes > s.max_body_bytes) return new CheckFailure('HTTP_BODY_TOO_LARGE', `body of ${x.bodyBytes} bytes, more than max_body_bytes ${s.max_body_bytes}`, 'transfer');
-    if (s.body_regex && !new RegExp(s.body_regex).test(x.body.toString('utf8'))) {
+    if (this.bodyRegex && !this.bodyRegex.test(x.body.toString('utf8'))) {
       return new CheckFailure('HTTP_BODY_MISMATCH', `the body does not match /${s.body_regex}/`, 'transfer');
     }
-    if (s.header_regex) {
-      const re = new RegExp(s.header_regex, 'i');
+    const re = this.headerRegex;
+    if (re) {
       const lines = Object.entries(x.headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${k}: ${one ?? ''}`));
       if (!lines.some((l) => re.test(l))) return new CheckFailure('HTTP_HEADER_MISMATCH', `no header matches /${s.header_regex}/`, 'headers');
     }

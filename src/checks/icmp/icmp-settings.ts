@@ -9,9 +9,9 @@ export const icmpSettingsSchema = z.strictObject({
   /** Echo requests per address per run. Default 3. */
   count: z.number().int().min(1).max(1000).default(3),
   /** Time between two requests to one address. Default 100ms. */
-  spacing: durationSchema.optional(),
+  spacing: durationSchema.default(100),
   /** How long to wait for each reply, from its send. Default 1s. */
-  packet_timeout: durationSchema.optional(),
+  packet_timeout: durationSchema.default(1_000),
   /** Payload bytes after the ICMP header (as ping -s). Default 56. */
   payload_size: z.number().int().min(0).max(65_000).default(56),
   /** TTL / hop limit of the requests. Default 64. */
@@ -25,13 +25,10 @@ export const icmpSettingsSchema = z.strictObject({
   ...addressSelectionSettings,
 });
 
-export const DEFAULT_SPACING_MS = 100;
-export const DEFAULT_PACKET_TIMEOUT_MS = 1_000;
-
 export type IcmpSettings = AddressSelection & {
   count: number;
-  spacing?: number;
-  packet_timeout?: number;
+  spacing: number;
+  packet_timeout: number;
   payload_size: number;
   ttl: number;
   dont_fragment: boolean;

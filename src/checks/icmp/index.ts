@@ -1,12 +1,12 @@
 import { formatDuration } from '../../config/duration.js';
 import { stripBrackets } from '../../net/address.js';
 import type { CheckKind, KindMetric, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
-import { DEFAULT_PACKET_TIMEOUT_MS, DEFAULT_SPACING_MS, icmpSettingsSchema } from './icmp-settings.js';
+import { icmpSettingsSchema } from './icmp-settings.js';
 import type { IcmpFields, IcmpSettings } from './icmp-settings.js';
 import { PingCheck } from './ping-check.js';
 
 /** Smokeping-like RTT buckets: from 100 µs (loopback, same rack) to 5 s (satellite, congestion). */
-export const RTT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const RTT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 const seconds = (ms: number | undefined | null): number | undefined => (ms === undefined || ms === null ? undefined : ms / 1000);
 
@@ -31,8 +31,8 @@ export const icmpKind: CheckKind<IcmpSettings, IcmpFields> = {
   metrics,
 
   checkSettings(_target: TargetSpec, s: IcmpSettings, timeoutMs: number): SettingsProblem[] {
-    const spacing = s.spacing ?? DEFAULT_SPACING_MS;
-    const wait = s.packet_timeout ?? DEFAULT_PACKET_TIMEOUT_MS;
+    const spacing = s.spacing;
+    const wait = s.packet_timeout;
     const needed = (s.count - 1) * spacing + wait;
     if (needed < timeoutMs) return [];
     return [{

@@ -6,7 +6,6 @@ import type { NetDeps } from '../../net/net-deps.js';
 import type { Check, CheckResult, CheckSpec, CoreResult, RunContext } from '../check.js';
 import { runPerIp } from '../per-ip.js';
 import type { IpProbe } from '../per-ip.js';
-import { DEFAULT_PACKET_TIMEOUT_MS, DEFAULT_SPACING_MS } from './icmp-settings.js';
 import type { IcmpFields, IcmpSettings } from './icmp-settings.js';
 import { rttStats } from './rtt-stats.js';
 
@@ -28,7 +27,7 @@ export class PingCheck implements Check<IcmpFields> {
 
   private async pingOne(ctx: RunContext, target: IpProbe, base: CoreResult): Promise<CheckResult<IcmpFields>> {
     const s = this.spec.settings;
-    const spacing = s.spacing ?? DEFAULT_SPACING_MS;
+    const spacing = s.spacing;
     const startNs = ctx.clock.monotonicNs();
     let duplicates = 0;
     const outcomes: Array<Promise<EchoOutcome>> = [];
@@ -44,7 +43,7 @@ export class PingCheck implements Check<IcmpFields> {
           payloadSize: s.payload_size,
           dontFragment: s.dont_fragment,
           source: s.source_address ?? '',
-          timeoutMs: s.packet_timeout ?? DEFAULT_PACKET_TIMEOUT_MS,
+          timeoutMs: s.packet_timeout,
           signal: ctx.signal,
           onDuplicate: () => duplicates++,
         }),

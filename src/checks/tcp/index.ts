@@ -7,7 +7,7 @@ import type { TcpFields, TcpSettings } from './tcp-settings.js';
 const URL_DEFAULT_PORT: Record<string, number> = { 'https:': 443, 'http:': 80 };
 
 /** The port a tcp check connects to: its own setting, else the target URL's. */
-export function tcpPort(target: TargetSpec, settings: TcpSettings): number | undefined {
+function tcpPort(target: TargetSpec, settings: TcpSettings): number | undefined {
   if (settings.port !== undefined) return settings.port;
   if (!target.url) return undefined;
   const url = new URL(target.url);

@@ -2,7 +2,7 @@ import { stripBrackets } from '../../net/address.js';
 import { formatDuration } from '../../config/duration.js';
 import type { CheckKind, KindMetric, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
 import { TracerouteCheck } from './traceroute-check.js';
-import { DEFAULT_PROBE_TIMEOUT_MS, tracerouteSettingsSchema } from './traceroute-settings.js';
+import { tracerouteSettingsSchema } from './traceroute-settings.js';
 import type { TracerouteFields, TracerouteSettings } from './traceroute-settings.js';
 
 const metrics: KindMetric<TracerouteFields>[] = [
@@ -21,7 +21,7 @@ export const tracerouteKind: CheckKind<TracerouteSettings, TracerouteFields> = {
   phases: ['resolve', 'trace'],
   metrics,
   checkSettings(_target: TargetSpec, s: TracerouteSettings, timeoutMs: number): SettingsProblem[] {
-    const probeTimeout = s.probe_timeout ?? DEFAULT_PROBE_TIMEOUT_MS;
+    const probeTimeout = s.probe_timeout;
     if (probeTimeout < timeoutMs) return [];
     return [{ path: ['probe_timeout'], message: `probe_timeout ${formatDuration(probeTimeout)} must be shorter than the run timeout ${formatDuration(timeoutMs)}, or a silent path is cut short` }];
   },

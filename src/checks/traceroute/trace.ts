@@ -85,8 +85,9 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
   let cancelGiveUp: (() => void) | undefined;
   const settledHops = new Set<number>();
   const progress = (): void => {
+    if (!opts.onProgress) return;
     const total = Number.isFinite(destinationHop) ? destinationHop : opts.maxHops;
-    opts.onProgress?.([...settledHops].filter((t) => t <= total).length, total);
+    opts.onProgress([...settledHops].filter((t) => t <= total).length, total);
   };
   // Once the destination answered and every round is out, what is still silent below it gets a
   // few of the slowest round trips seen, not the whole timeout; re-armed as slower answers come in.

@@ -6,7 +6,6 @@ import { runPerIp } from '../per-ip.js';
 import type { IpProbe } from '../per-ip.js';
 import { trace } from './trace.js';
 import type { TraceResult } from './trace.js';
-import { DEFAULT_PROBE_TIMEOUT_MS } from './traceroute-settings.js';
 import type { TracerouteFields, TracerouteSettings } from './traceroute-settings.js';
 
 /**
@@ -35,7 +34,7 @@ export class TracerouteCheck implements Check<TracerouteFields> {
       family: target.address.family,
       maxHops: s.max_hops,
       probesPerHop: s.probes_per_hop,
-      probeTimeoutMs: s.probe_timeout ?? DEFAULT_PROBE_TIMEOUT_MS,
+      probeTimeoutMs: s.probe_timeout,
       signal: ctx.signal,
       ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
     });
@@ -61,7 +60,7 @@ export class TracerouteCheck implements Check<TracerouteFields> {
   }
 }
 
-export function traceFields(result: TraceResult, previousHash?: string): TracerouteFields {
+function traceFields(result: TraceResult, previousHash?: string): TracerouteFields {
   return {
     reached: result.reached,
     hops: result.hops,
@@ -72,7 +71,7 @@ export function traceFields(result: TraceResult, previousHash?: string): Tracero
   };
 }
 
-export function traceFailure(result: TraceResult, address: string): CheckFailure {
+function traceFailure(result: TraceResult, address: string): CheckFailure {
   if (result.failure) return result.failure;
   const last = result.hops.at(-1);
   if (last?.unreachable) {

@@ -10,18 +10,16 @@ export const tracerouteSettingsSchema = z.strictObject({
   /** Probes per hop. Default 3. */
   probes_per_hop: z.number().int().min(1).max(10).default(3),
   /** Longest wait for one probe's answer. Default 1s. */
-  probe_timeout: durationSchema.optional(),
+  probe_timeout: durationSchema.default(1_000),
   ...addressSelectionSettings,
   /** Which resolved addresses to trace: the first N (default 1) or `all`. */
   ips: z.union([z.literal('all'), z.number().int().min(1)]).default(1),
 });
 
-export const DEFAULT_PROBE_TIMEOUT_MS = 1_000;
-
 export type TracerouteSettings = AddressSelection & {
   max_hops: number;
   probes_per_hop: number;
-  probe_timeout?: number;
+  probe_timeout: number;
 };
 
 /** Kind-specific fields of a traceroute result record. */
