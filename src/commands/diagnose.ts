@@ -1,13 +1,12 @@
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
-import type { AgentIdentity } from '../config/agent-config.js';
+import { hostIdentity } from '../config/agent-config.js';
 import { loadConfigFile } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
-import { diagnose } from '../diagnose/diagnose.js';
-import { renderDiagnosis } from '../diagnose/render.js';
+import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from '../diagnose/diagnose.js';
+import { renderDiagnosis, renderDiagnosisJson } from '../diagnose/render.js';
 import { RunCancelled, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { systemNet } from '../net/system-net.js';
@@ -43,10 +42,11 @@ export async function diagnoseCommand(argv: readonly string[]): Promise<number> 
   if (!Number.isInteger(count) || count < 1 || count > 100) throw new UsageError('--count must be 1..100');
   const traceroute = args.options.get('traceroute') ?? 'auto';
   if (traceroute !== 'auto' && traceroute !== 'always' && traceroute !== 'never') throw new UsageError('--traceroute must be auto, always or never');
-  const timeoutMs = parseDuration(args.options.get('timeout') ?? '10s');
+  const timeout = args.options.get('timeout');
+  const timeoutMs = timeout === undefined ? DEFAULT_STEP_TIMEOUT_MS : parseDuration(timeout);
   if (timeoutMs === undefined || timeoutMs > 300_000) throw new UsageError('--timeout must be a duration like 10s, at most 5m');
   const registry = builtinRegistry();
-  let identity: AgentIdentity = { id: hostname(), region: '', carrier: '', networkType: '', labels: {} };
+  let identity = hostIdentity();
   const configFile = args.options.get('config');
   if (configFile) {
     try {
@@ -69,7 +69,7 @@ export async function diagnoseCommand(argv: readonly string[]): Promise<number> 
       { registry, net, clock: systemClock, log, identity },
     );
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-    process.stdout.write(args.flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : renderDiagnosis(report));
+    process.stdout.write(args.flags.has('json') ? renderDiagnosisJson(report) : renderDiagnosis(report));
     if (controller.signal.aborted) return 130;
     const allOk = report.targets.every((t) => [...t.dns, ...t.ping, ...t.https].every((r) => r.ok));
     return allOk ? 0 : 1;

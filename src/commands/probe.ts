@@ -5,13 +5,12 @@ import { TraceTrigger } from '../triggered-trace.js';
 import type { CheckKind, CheckSpec } from '../checks/check.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
-import { DEFAULT_TIMEOUT_MS, DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
+import { DEFAULT_TIMEOUT_MS, DEFAULT_TRIGGERED_TRACEROUTE, hostIdentity } from '../config/agent-config.js';
 import { checkCommonShape } from '../config/schema.js';
 import { RunCancelled, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { systemNet } from '../net/system-net.js';
 import { runDeadline } from '../schedule/run-deadline.js';
-import { hostname } from 'node:os';
 import { logLevel, parseArgs, scalarValue } from './args.js';
 import { printHelp, printResults } from './print.js';
 
@@ -51,7 +50,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
     log,
     registry,
     trigger: new TraceTrigger(net.icmp, systemClock, DEFAULT_TRIGGERED_TRACEROUTE),
-    identity: () => ({ id: hostname(), region: '', carrier: '', networkType: '', labels: {} }),
+    identity: hostIdentity,
   });
   // Ctrl-C cancels the run; what was measured so far (a partial path) is still printed.
   const { controller, release } = runDeadline(systemClock, spec.timeoutMs);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { CheckSpec } from '../checks/check.js';
 import type { EventSinkConfig } from './schema.js';
 
@@ -9,6 +10,11 @@ export interface AgentIdentity {
   networkType: string;
   /** Extra labels from `agent.labels`. */
   labels: Readonly<Record<string, string>>;
+}
+
+/** The identity of a one-off command run without a config: the host name, nothing else. */
+export function hostIdentity(): AgentIdentity {
+  return { id: hostname(), region: '', carrier: '', networkType: '', labels: {} };
 }
 
 export interface ListenAddress {

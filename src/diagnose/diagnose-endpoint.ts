@@ -3,8 +3,8 @@ import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import type { NetDeps } from '../net/net-deps.js';
-import { diagnose } from './diagnose.js';
-import { renderDiagnosis } from './render.js';
+import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from './diagnose.js';
+import { renderDiagnosis, renderDiagnosisJson } from './render.js';
 
 export interface EndpointReply {
   status: number;
@@ -19,9 +19,6 @@ export interface DiagnoseEndpointDeps {
   log: Logger;
   config(): AgentConfig | undefined;
 }
-
-/** Each step of a report (DNS, ping, trace, HTTPS) gets this long. */
-const STEP_TIMEOUT_MS = 10_000;
 
 /**
  * `GET /diagnose?target=NAME`: the `vantage diagnose` report for a target of the running config.
@@ -42,13 +39,16 @@ export class DiagnoseEndpoint {
     if (!config?.diagnoseEndpoint.enabled) return text(404, 'the diagnose endpoint is off; set diagnose_endpoint.enabled: true to serve it\n');
     const name = query.get('target');
     if (!name) return text(400, 'give the target: /diagnose?target=NAME (a target name from the config)\n');
-    const spec = config.checks.find((c) => c.target.name === name);
+    const ofTarget = config.checks.filter((c) => c.target.name === name);
+    const spec = ofTarget[0];
     if (!spec) return text(404, `no target named "${name}" in the config; only configured targets can be diagnosed\n`);
     // Monotonic: a wall-clock step must not lock the endpoint out (or open it early).
     const now = Number(this.deps.clock.monotonicNs() / 1_000_000n);
     const waitMs = this.running ? config.diagnoseEndpoint.minIntervalMs : this.lastStartMs + config.diagnoseEndpoint.minIntervalMs - now;
     if (waitMs > 0) {
-      return { ...text(429, `a report ${this.running ? 'is running' : 'ran recently'}; try again in ${Math.ceil(waitMs / 1000)} s\n`), headers: { 'content-type': 'text/plain', 'retry-after': String(Math.ceil(waitMs / 1000)) } };
+      const seconds = Math.ceil(waitMs / 1000);
+      const reply = text(429, `a report ${this.running ? 'is running' : 'ran recently'}; try again in ${seconds} s\n`);
+      return { ...reply, headers: { ...reply.headers, 'retry-after': String(seconds) } };
     }
     this.lastStartMs = now;
     const controller = new AbortController();
@@ -56,14 +56,14 @@ export class DiagnoseEndpoint {
     this.deps.log.info({ target: name }, 'diagnose report requested');
     try {
       // A private CA the target's https check trusts is trusted by its report too.
-      const https = config.checks.find((c) => c.target.name === name && c.kind === 'https')?.settings as { ca_file?: string } | undefined;
+      const https = ofTarget.find((c) => c.kind === 'https')?.settings as { ca_file?: string } | undefined;
       const report = await diagnose(
         [spec.target.url ?? spec.target.host],
         {
           resolvers: [...config.diagnoseEndpoint.resolvers],
           count: config.diagnoseEndpoint.count,
           traceroute: 'auto',
-          timeoutMs: STEP_TIMEOUT_MS,
+          timeoutMs: DEFAULT_STEP_TIMEOUT_MS,
           egressUrls: [...config.egress.urls],
           ...(https?.ca_file ? { caFile: https.ca_file } : {}),
           signal: controller.signal,
@@ -71,7 +71,7 @@ export class DiagnoseEndpoint {
         { registry: this.deps.registry, net: this.deps.net, clock: this.deps.clock, log: this.deps.log, identity: config.agent },
       );
       return wantsJson
-        ? { status: 200, headers: { 'content-type': 'application/json' }, body: `${JSON.stringify(report, null, 2)}\n` }
+        ? { status: 200, headers: { 'content-type': 'application/json' }, body: renderDiagnosisJson(report) }
         : text(200, renderDiagnosis(report));
     } finally {
       this.running = undefined;

@@ -16,6 +16,9 @@ import type { EgressAnswer } from '../egress/egress-lookup.js';
 import { verdict } from './verdict.js';
 import { stripBrackets } from '../net/address.js';
 
+/** Each step's deadline unless told otherwise (`--timeout`). */
+export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
+
 export interface DiagnoseOptions {
   /** Resolvers asked besides the system resolver (resolver specs, as in the dns kind). */
   resolvers: string[];

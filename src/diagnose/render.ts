@@ -12,6 +12,11 @@ function dnsLine(r: CheckResult): string {
   return `${status} ${f.resolver ?? '?'} ${type} ${answers} (${r.durationMs.toFixed(1)} ms)${why}`;
 }
 
+/** The report as one JSON document (`--json`, and GET /diagnose?format=json). */
+export function renderDiagnosisJson(report: DiagnosisReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
 /** The report as text to paste into a ticket: verdicts first, then the evidence. */
 export function renderDiagnosis(report: DiagnosisReport): string {
   const lines: string[] = [];
