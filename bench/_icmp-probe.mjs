@@ -17,11 +17,8 @@
 //       `runs` traces with the agent's trace() on one warm engine (for bench/traceroute.mjs).
 // Addresses: 127.0.0.0/8 and the lab's 198.18.0.0/15 and 2001:db8::/32 only (the caller passes them).
 import { Agent } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { httpGet } from './lib.mjs';
+import { delay as sleep, httpGet, loadDist, loopbackTarget, summarize } from './lib.mjs';
 
-const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const [mode, json] = process.argv.slice(2);
 const args = JSON.parse(json ?? '{}');
 /** Hard bound on this process, whatever happens (the parent also kills it). */
@@ -31,11 +28,9 @@ setTimeout(() => {
   process.exit(3);
 }, HARD_LIMIT_MS).unref();
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 async function engine() {
-  const { IcmpEngine } = await import(pathToFileURL(join(DIST, 'net', 'icmp', 'icmp-engine.js')).href);
-  const { systemClock } = await import(pathToFileURL(join(DIST, 'clock.js')).href);
+  const { IcmpEngine } = await loadDist('net/icmp/icmp-engine.js');
+  const { systemClock } = await loadDist('clock.js');
   const eng = new IcmpEngine(systemClock);
   // Opens the socket and runs its warm-up outside any measurement.
   const first = await eng.echo({ address: '127.0.0.1', family: 4, timeoutMs: 1000 });
@@ -43,26 +38,6 @@ async function engine() {
   return eng;
 }
 
-/** The i-th distinct loopback address: 127.1.0.1, 127.1.0.2, ... (host parts 0 and 255 skipped). */
-function loopbackTarget(i) {
-  const block = Math.floor(i / 254);
-  return `127.${1 + (block >> 8)}.${block & 255}.${1 + (i % 254)}`;
-}
-
-/** Sorted-array percentile (linear interpolation), NaN when empty. */
-function pct(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const idx = (sorted.length - 1) * (p / 100);
-  const lo = Math.floor(idx);
-  return sorted[lo] + (sorted[Math.ceil(idx)] - sorted[lo]) * (idx - lo);
-}
-
-function usSummary(values) {
-  const s = Float64Array.from(values).sort();
-  let sum = 0;
-  for (const v of s) sum += v;
-  return { count: s.length, min: s[0] ?? NaN, mean: s.length ? sum / s.length : NaN, p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -168,7 +143,7 @@ async function throughput({ targets: n, rate, durationMs, timeoutMs = 1000, wind
     cpuSystemS: cpu.system / 1e6,
     rssPeakMiB: rssPeak / 2 ** 20,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
-    rttUs: usSummary(rtts),
+    rttUs: summarize(rtts),
     engine: { sent: stats.sent - stats0.sent, received: stats.received - stats0.received, duplicates: stats.duplicates, late: stats.late, unmatched: stats.unmatched, socketErrors: stats.socketErrors },
   };
 }
@@ -321,8 +296,8 @@ async function blackbox({ port, echo, path, count, intervalMs }) {
 
 /** `runs` traces of one address with the agent's trace() on a warm engine (no process start-up in the numbers). */
 async function traceMode({ address, family = 4, runs, maxHops = 30, probesPerHop = 3, probeTimeoutMs = 1000, pauseMs = 50 }) {
-  const { trace } = await import(pathToFileURL(join(DIST, 'checks', 'traceroute', 'trace.js')).href);
-  const { systemClock } = await import(pathToFileURL(join(DIST, 'clock.js')).href);
+  const { trace } = await loadDist('checks/traceroute/trace.js');
+  const { systemClock } = await loadDist('clock.js');
   const eng = await engine();
   const out = [];
   let lastAnswerAt = 0;

@@ -4,7 +4,7 @@
 // block and inside the body. Needs root (the lab); every lab is removed in finally and on signals.
 import { join } from 'node:path';
 import { execFileP, loadLab, must, toolMissing, withLab, withLabCleanup } from './labkit.mjs';
-import { delay, fmt, makeTempDir, removeTempDir, ROOT, rounded, runStandalone, spawnTracked, stopChild, summarize } from './lib.mjs';
+import { delay, fmt, makeTempDir, median, removeTempDir, ROOT, rounded, runStandalone, spawnTracked, stopChild } from './lib.mjs';
 import { writeFileSync } from 'node:fs';
 
 const N = 10;
@@ -17,7 +17,6 @@ const CASES = [
 ];
 const PHASES = ['connect', 'tls', 'request', 'firstByte', 'headers', 'transfer'];
 
-const median = (xs) => summarize(xs.filter((x) => Number.isFinite(x))).p50;
 
 export async function run() {
   const loaded = await loadLab();

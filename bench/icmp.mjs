@@ -24,7 +24,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { execFileP, loadLab, withLab, withLabCleanup } from './labkit.mjs';
-import { delay, execTracked, fmt, httpGet, freePort, LOOPBACK, makeTempDir, pollHttp, removeTempDir, ROOT, rounded, runStandalone, spawnTracked, stopChild, summarize } from './lib.mjs';
+import { delay, execTracked, fmt, httpGet, freePort, icmpProbe, installed, LOOPBACK, loopbackTarget, makeTempDir, pollHttp, removeTempDir, ROOT, rounded, runStandalone, spawnTracked, stopChild, summarize } from './lib.mjs';
 
 const TARGET_COUNTS = [1000, 5000, 10_000];
 const DURATION_MS = 5000;
@@ -57,33 +57,9 @@ const BLACKBOX_CONFIG = `modules:
 // ---------------------------------------------------------------------------------------------
 // Processes and tools
 
-/** The i-th distinct loopback address, as _icmp-probe.mjs numbers them. */
-function loopbackTarget(i) {
-  const block = Math.floor(i / 254);
-  return `127.${1 + (block >> 8)}.${block & 255}.${1 + (i % 254)}`;
-}
-
-/** Runs bench/_icmp-probe.mjs (in namespace `ns` if given) and returns its JSON. */
-async function helper(mode, args, { ns, timeoutMs = 60_000 } = {}) {
-  const argv = [process.execPath, HELPER, mode, JSON.stringify({ ...args, hardLimitMs: timeoutMs - 2000 })];
-  const r = ns ? await execTracked('ip', ['netns', 'exec', ns, ...argv], { timeoutMs }) : await execTracked(argv[0], argv.slice(1), { timeoutMs });
-  const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`_icmp-probe ${mode} exited ${r.signal ?? r.code}${r.timedOut ? ' (timed out)' : ''}:\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`);
-  return JSON.parse(line);
-}
-
 async function which(path) {
   try {
     await execFileP('test', ['-x', path]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function installed(cmd) {
-  try {
-    await execFileP('sh', ['-c', `command -v ${cmd}`]);
     return true;
   } catch {
     return false;
@@ -252,8 +228,8 @@ async function loopbackThroughput(dir, have) {
     for (const n of TARGET_COUNTS) {
       const targetsFile = join(dir, `targets-${n}.txt`);
       await writeFile(targetsFile, `${Array.from({ length: n }, (_, i) => loopbackTarget(i)).join('\n')}\n`);
-      rows.push(vantageRow(await helper('throughput', { targets: n, rate: RATE, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), `paced ${fmt(RATE, 0)}/s`));
-      rows.push(vantageRow(await helper('throughput', { targets: n, rate: 0, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), 'closed loop (max)'));
+      rows.push(vantageRow(await icmpProbe('throughput', { targets: n, rate: RATE, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), `paced ${fmt(RATE, 0)}/s`));
+      rows.push(vantageRow(await icmpProbe('throughput', { targets: n, rate: 0, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), 'closed loop (max)'));
       if (have.fping) rows.push(await fping(targetsFile, n, dir));
       if (bb) {
         const b = await blackboxLoad(bb, n);
@@ -261,7 +237,7 @@ async function loopbackThroughput(dir, have) {
         if (n === TARGET_COUNTS[0] && b.received > 0) {
           // Vantage at blackbox_exporter's own rate: CPU per probe "at the same rate".
           const rate = Math.max(1, Math.round(b.sent / b.seconds));
-          rows.push(vantageRow(await helper('throughput', { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), `paced ${fmt(rate, 0)}/s (= blackbox_exporter)`));
+          rows.push(vantageRow(await icmpProbe('throughput', { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), `paced ${fmt(rate, 0)}/s (= blackbox_exporter)`));
         }
       }
     }
@@ -414,7 +390,7 @@ async function accuracy(Lab, dir, have) {
       rows.push(accuracyRow(label, res, capture, truth, extra(res)));
     };
     for (const [label, load] of scenarios) {
-      await captured(label, () => helper('accuracy', { ...probeArgs, ...load }, { ns }), (r) => ({ tool: 'vantage', load: r.load, statuses: r.statuses, engine: r.engine }));
+      await captured(label, () => icmpProbe('accuracy', { ...probeArgs, ...load }, { ns }), (r) => ({ tool: 'vantage', load: r.load, statuses: r.statuses, engine: r.engine }));
     }
     if (have.ping) {
       await captured(
@@ -431,7 +407,7 @@ async function accuracy(Lab, dir, have) {
     if (have.blackbox) {
       const bb = await startBlackbox(dir, { ns });
       try {
-        await captured('blackbox_exporter icmp', () => helper('blackbox', { ...probeArgs, port: bb.port }, { ns }), () => ({ tool: 'blackbox_exporter' }));
+        await captured('blackbox_exporter icmp', () => icmpProbe('blackbox', { ...probeArgs, port: bb.port }, { ns }), () => ({ tool: 'blackbox_exporter' }));
       } finally {
         await stopChild(bb.child);
       }

@@ -13,7 +13,7 @@ export const execFileP = promisify(execFile);
 const LAB_DIR = join(ROOT, 'test', 'lab');
 const LAB_TSCONFIG = join(ROOT, 'tsconfig.lab.json');
 /** The lab's compiled entry, in tsconfig.lab.json's outDir (it moved from build/lab to build-lab). */
-export const LAB_BUILD = join(ROOT, labOutDir(), 'lab.js');
+const LAB_BUILD = join(ROOT, labOutDir(), 'lab.js');
 /** Sources tsconfig.lab.json leaves out: editing them must not force a rebuild. */
 const NOT_BUILT = (name) => name.endsWith('.test.ts') || name === 'global-setup.ts' || name === 'lab-context.ts';
 
@@ -42,7 +42,7 @@ function newestLabSource(dir = LAB_DIR) {
  * `npm run bench` only builds dist/: compile the lab (tsconfig.lab.json) when its lab.js is missing
  * or older than its sources (or the tsconfig). Returns a note for the report, or undefined.
  */
-export async function ensureLabBuild() {
+async function ensureLabBuild() {
   const builtMs = existsSync(LAB_BUILD) ? statSync(LAB_BUILD).mtimeMs : 0;
   const sourceMs = Math.max(newestLabSource(), statSync(LAB_TSCONFIG).mtimeMs);
   if (builtMs >= sourceMs) return undefined;
@@ -102,7 +102,7 @@ export async function labDown(lab) {
 }
 
 /** Waits for any up() in flight and removes every lab this process started. */
-export async function removeLiveLabs() {
+async function removeLiveLabs() {
   await Promise.allSettled([...live].map(async (p) => (await p).down()));
   live.clear();
 }

@@ -6,13 +6,19 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
 export const VANTAGE_BIN = join(DIST, 'bin', 'vantage.cjs');
 export const LOOPBACK = '127.0.0.1';
+
+/** The i-th distinct loopback address: 127.1.0.1, 127.1.0.2, ... (host parts 0 and 255 skipped). */
+export function loopbackTarget(i) {
+  const block = Math.floor(i / 254);
+  return `127.${1 + (block >> 8)}.${block & 255}.${1 + (i % 254)}`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Compiled code
@@ -74,6 +80,11 @@ export function summarize(values) {
     p99: percentile(sorted, 99),
     max: n ? sorted[n - 1] : NaN,
   };
+}
+
+/** The interpolated median (the p50 of summarize) of the finite values. */
+export function median(values) {
+  return summarize(values.filter((v) => Number.isFinite(v))).p50;
 }
 
 /** Rounds every number of a summary for the JSON file (keeps it readable). */
@@ -327,6 +338,22 @@ export function installExitCleanup() {
   }
 }
 
-export function dirOf(metaUrl) {
-  return dirname(fileURLToPath(metaUrl));
+// ---------------------------------------------------------------------------------------------
+// Tools and helper processes
+
+/** Whether `cmd` is on the PATH. */
+export async function installed(cmd) {
+  const r = await execTracked('sh', ['-c', `command -v ${cmd}`], { timeoutMs: 5_000 });
+  return r.code === 0;
+}
+
+const ICMP_PROBE = join(ROOT, 'bench', '_icmp-probe.mjs');
+
+/** Runs bench/_icmp-probe.mjs MODE (in namespace `ns` if given) and returns the JSON it prints last. */
+export async function icmpProbe(mode, args, { ns, timeoutMs = 60_000 } = {}) {
+  const argv = [process.execPath, ICMP_PROBE, mode, JSON.stringify({ ...args, hardLimitMs: timeoutMs - 2000 })];
+  const r = ns ? await execTracked('ip', ['netns', 'exec', ns, ...argv], { timeoutMs }) : await execTracked(argv[0], argv.slice(1), { timeoutMs });
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`_icmp-probe ${mode} exited ${r.signal ?? r.code}${r.timedOut ? ' (timed out)' : ''}:\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`);
+  return JSON.parse(line);
 }

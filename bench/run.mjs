@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { dirOf, fmt, installExitCleanup, killAllChildren, printResult, ROOT, table, warnIfStale } from './lib.mjs';
+import { fmt, installExitCleanup, killAllChildren, median, printResult, ROOT, table, warnIfStale } from './lib.mjs';
 import { run as icmp } from './icmp.mjs';
 import { run as lab } from './lab.mjs';
 import { run as metricsRender } from './metrics-render.mjs';
@@ -115,23 +115,19 @@ function summaryRows(results) {
   const tr = r('traceroute');
   if (tr?.skipped) rows.push([`traceroute: skipped (${tr.skipped})`, '-', '-', '-']);
   else if (tr) {
-    const wallOf = (t, tool) => {
-      const runs = (t?.tools?.[tool] ?? []).map((x) => x.wallMs).filter(Number.isFinite).sort((a, b) => a - b);
-      return runs.length ? runs[Math.floor((runs.length - 1) / 2)] : NaN;
-    };
+    const wallOf = (t, tool) => median((t?.tools?.[tool] ?? []).map((x) => x.wallMs));
     const t30 = tr.lab2?.targets?.[0];
     if (t30) rows.push([`traceroute 30 hops, ~20 ms RTT: ms (warm trace; traceroute wall)`, fmt(t30.warm?.[3]?.ms?.p50, 1), fmt(wallOf(t30, 'traceroute -I -n'), 1), 'traceroute -I -n']);
     for (const t of tr.lab1?.targets ?? []) {
-      const cli = (t.tools['vantage probe traceroute'] ?? []).map((x) => x.traceMs).filter(Number.isFinite).sort((a, b) => a - b);
-      rows.push([`traceroute ${t.label}: ms (in record; peer wall)`, fmt(cli[Math.floor((cli.length - 1) / 2)], 1), fmt(wallOf(t, 'traceroute -I -n'), 1), 'traceroute -I -n']);
+      const cli = median((t.tools['vantage probe traceroute'] ?? []).map((x) => x.traceMs));
+      rows.push([`traceroute ${t.label}: ms (in record; peer wall)`, fmt(cli, 1), fmt(wallOf(t, 'traceroute -I -n'), 1), 'traceroute -I -n']);
     }
     for (const a of tr.aims ?? []) rows.push([`traceroute aim: ${a.aim.trim()}`, a.met ? 'met' : 'NOT met', a.target, 'aim (issue 5)']);
   }
   const dn = r('dns');
   if (dn) {
-    const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
     const slow = Object.entries(dn).find(([k]) => k.startsWith('udp slow'))?.[1];
-    if (slow) rows.push(['dns: 200 ms name over UDP, median ms (ours; dig)', fmt(med(slow.ours.times), 2), slow.dig ? fmt(med(slow.dig), 0) : '-', 'dig (whole ms)']);
+    if (slow) rows.push(['dns: 200 ms name over UDP, median ms (ours; dig)', fmt(median(slow.ours.times), 2), slow.dig ? fmt(median(slow.dig), 0) : '-', 'dig (whole ms)']);
   }
   for (const v of r('https')?.verdicts ?? []) {
     rows.push([`https: ${v.injected} lands in (${v.tool})`, v.landed, v.expected, 'the phase the lab server delays']);
@@ -176,7 +172,7 @@ async function main() {
   const took = BENCHMARKS.map(([n]) => `${n} ${fmt((results[n]?.durationMs ?? 0) / 1000, 1)} s`).join(', ');
   process.stdout.write(`\nsuite took ${fmt(totalMs / 1000, 1)} s (${took}); ${failures} benchmark(s) failed\n`);
 
-  const dir = join(dirOf(import.meta.url), 'results');
+  const dir = join(ROOT, 'bench', 'results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'latest.json');
   await writeFile(file, `${JSON.stringify({ startedAt: startedAt.toISOString(), totalMs: Math.round(totalMs), env, results }, null, 2)}\n`);

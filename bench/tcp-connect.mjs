@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { fmt, LOOPBACK, loadDist, rounded, runStandalone, spawnTracked, stopChild, summarize, VANTAGE_BIN } from './lib.mjs';
+import { fmt, installed, LOOPBACK, loadDist, rounded, runStandalone, spawnTracked, stopChild, summarize, VANTAGE_BIN } from './lib.mjs';
 
 const CONNECTS = 200;
 const WARMUP = 5;
@@ -41,15 +41,6 @@ async function nodeConnector(port) {
     if (i >= WARMUP) us.push(Number(connectedNs - startNs) / 1e3);
   }
   return us;
-}
-
-async function curlAvailable() {
-  try {
-    await execFileP('curl', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** curl's time_connect (seconds, microsecond resolution), one process per connect. */
@@ -101,7 +92,7 @@ export async function run() {
   const listener = await startListener();
   try {
     const ours = await nodeConnector(listener.port);
-    const hasCurl = await curlAvailable();
+    const hasCurl = await installed('curl');
     const peer = hasCurl ? await curl(listener.port) : undefined;
     const cli = await cliProbe(listener.port);
 

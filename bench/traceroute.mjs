@@ -9,15 +9,13 @@
 // and no silent hop, so the echo host is hop 30 with a 20 ms round trip: "a 30-hop trace in one
 // round trip + 10 ms". Hop lists are compared with `traceroute -I -n`'s. Every command is bounded;
 // labs are removed in finally and on signals; traffic stays in 198.18.0.0/15.
-import { execFileP, loadLab, withLab, withLabCleanup } from './labkit.mjs';
-import { execTracked, fmt, rounded, runStandalone, summarize, VANTAGE_BIN, ROOT } from './lib.mjs';
-import { join } from 'node:path';
+import { loadLab, withLab, withLabCleanup } from './labkit.mjs';
+import { execTracked, fmt, icmpProbe, installed, rounded, runStandalone, summarize, VANTAGE_BIN } from './lib.mjs';
 
 const RUNS = 3;
 const WARM_RUNS = 10;
 const TOOL_TIMEOUT_MS = 120_000;
 const LAB2 = { routers: 29, silentHop: 0 };
-const HELPER = join(ROOT, 'bench', '_icmp-probe.mjs');
 /** Vantage's default probe_timeout (README); the CLI runs use the defaults, the warm runs pass it. */
 const VANTAGE_TIMEOUT_MS = 1000;
 /** Timer lateness allowed on top of a timeout (libuv timers are ms-grained and run late). */
@@ -109,12 +107,8 @@ async function runVantageCli(lab, target) {
 }
 
 async function runVantageWarm(lab, target, probesPerHop) {
-  const ns = lab.truth.namespaces.agent;
-  const args = JSON.stringify({ address: target, runs: WARM_RUNS, probesPerHop, probeTimeoutMs: VANTAGE_TIMEOUT_MS, hardLimitMs: 60_000 });
-  const r = await execTracked('ip', ['netns', 'exec', ns, process.execPath, HELPER, 'trace', args], { timeoutMs: 65_000 });
-  const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`_icmp-probe trace exited ${r.signal ?? r.code}:\n${r.stderr.slice(-2000)}`);
-  return JSON.parse(line).runs;
+  const args = { address: target, runs: WARM_RUNS, probesPerHop, probeTimeoutMs: VANTAGE_TIMEOUT_MS };
+  return (await icmpProbe('trace', args, { ns: lab.truth.namespaces.agent, timeoutMs: 62_000 })).runs;
 }
 
 /** Every tool on one target: vantage CLI and peers RUNS times (peers once when `peersOnce`), vantage warm WARM_RUNS times. */
@@ -139,20 +133,11 @@ async function traceTarget(lab, label, target, have, { peersOnce = false, concur
   return results;
 }
 
-async function have(bin) {
-  try {
-    await execFileP('sh', ['-c', `command -v ${bin}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function run() {
   const t0 = performance.now();
   const { Lab, skipped, buildNote } = await loadLab();
   if (skipped) return { title: 'traceroute: time to complete and hop lists in the lab', sections: [], notes: [`skipped: ${skipped}`], raw: { skipped } };
-  const tools = { traceroute: await have('traceroute'), mtr: await have('mtr'), scamper: await have('scamper') };
+  const tools = { traceroute: await installed('traceroute'), mtr: await installed('mtr'), scamper: await installed('scamper') };
   const raw = { runs: RUNS, warmRuns: WARM_RUNS, tools };
   await withLabCleanup(async () => {
     raw.lab1 = await withLab(Lab, {}, async (lab) => {

@@ -7,6 +7,11 @@ import { join } from 'node:path';
 
 export const BIN = new URL('../../dist/bin/vantage.cjs', import.meta.url).pathname;
 
+/** NDJSON (what `--json` prints) as records. */
+export function jsonLines<T>(text: string): T[] {
+  return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;

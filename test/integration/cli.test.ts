@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempConfig, vantage } from '../helpers/agent-process.js';
+import { jsonLines, tempConfig, vantage } from '../helpers/agent-process.js';
 import { openListener, refusedListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
 
@@ -30,7 +30,7 @@ targets:
     try {
       const { code, stdout } = await vantage(['once', '-c', cfg.file, '--json']);
       expect(code).toBe(1);
-      const records = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const records = jsonLines<Record<string, unknown>>(stdout);
       expect(records).toHaveLength(2);
       const up = records.find((r) => r.target === 'up');
       const down = records.find((r) => r.target === 'down');

@@ -9,12 +9,11 @@ import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitorin
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { AgentProcess, vantage } from '../helpers/agent-process.js';
+import { AgentProcess, BIN, vantage } from '../helpers/agent-process.js';
 import { run } from '../lab/shell.js';
 
 const CHART = resolve('helm/vantage');
 const HELM = existsSync(resolve('.tools/helm')) ? resolve('.tools/helm') : 'helm';
-const BIN = resolve('dist/bin/vantage.cjs');
 
 type Manifest = { kind: string; metadata: { name: string }; spec?: unknown; data?: Record<string, string> };
 type Container = {

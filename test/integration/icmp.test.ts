@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { IcmpEngine } from '../../src/net/icmp/icmp-engine.js';
-import { AgentProcess, BIN, tempConfig, vantage } from '../helpers/agent-process.js';
+import { AgentProcess, BIN, jsonLines, tempConfig, vantage } from '../helpers/agent-process.js';
 import { openListener } from '../helpers/tcp-servers.js';
 
 const root = process.getuid?.() === 0;
@@ -79,7 +79,7 @@ describe.skipIf(!root)('vantage without CAP_NET_RAW', { timeout: 20_000 }, () =>
     try {
       const { code, stdout } = await withoutRaw(['once', '-c', cfg.file, '--json']);
       expect(code).toBe(1);
-      const records = stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; ok: boolean; error: { code: string; message: string } | null });
+      const records = jsonLines<{ kind: string; ok: boolean; error: { code: string; message: string } | null }>(stdout);
       expect(records.find((r) => r.kind === 'tcp')?.ok).toBe(true);
       const icmp = records.find((r) => r.kind === 'icmp');
       expect(icmp?.error?.code).toBe('ICMP_UNAVAILABLE');

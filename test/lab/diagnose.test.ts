@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/agent-process.js';
 import { labContext } from './lab-context.js';
 
 const lab = labContext();
@@ -16,8 +15,8 @@ interface Report {
 }
 
 async function diagnose(...args: string[]): Promise<{ code: number | null; report: Report; text: string }> {
-  const json = await lab!.exec(lab!.truth.namespaces.agent, [process.execPath, BIN, 'diagnose', ...args, '--json', '--count', '2', '--timeout', '3s'], 60_000);
-  const text = await lab!.exec(lab!.truth.namespaces.agent, [process.execPath, BIN, 'diagnose', ...args, '--count', '1', '--timeout', '3s'], 60_000);
+  const json = await lab!.vantage(['diagnose', ...args, '--json', '--count', '2', '--timeout', '3s']);
+  const text = await lab!.vantage(['diagnose', ...args, '--count', '1', '--timeout', '3s']);
   return { code: json.code, report: JSON.parse(json.stdout) as Report, text: text.stdout };
 }
 
@@ -41,7 +40,7 @@ describe.skipIf(!lab)('vantage diagnose in the network lab', () => {
   it('traces the first record alone when only it is silent, and three of five when three are', async () => {
     const truth = lab!.truth;
     const traced = async (name: string): Promise<string[]> => {
-      const run = await lab!.exec(truth.namespaces.agent, [process.execPath, BIN, 'diagnose', name, '--json', '--count', '2', '--timeout', '3s'], 60_000);
+      const run = await lab!.vantage(['diagnose', name, '--json', '--count', '2', '--timeout', '3s']);
       const report = JSON.parse(run.stdout) as Report;
       return report.targets[0]!.ping.filter((r) => r.traceroute).map((r) => r.ip);
     };

@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/agent-process.js';
+import { jsonLines } from '../helpers/agent-process.js';
 import { labContext } from './lab-context.js';
 
 const lab = labContext();
@@ -24,8 +24,7 @@ interface DnsRecordOut {
 }
 
 async function probeDns(name: string, ...settings: string[]): Promise<DnsRecordOut[]> {
-  const out = await lab!.exec(lab!.truth.namespaces.agent, [process.execPath, BIN, 'probe', 'dns', name, '--json', ...settings], 30_000);
-  return out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as DnsRecordOut);
+  return jsonLines<DnsRecordOut>((await lab!.vantage(['probe', 'dns', name, '--json', ...settings], 30_000)).stdout);
 }
 
 describe.skipIf(!lab)('dns check in the network lab', () => {
@@ -122,7 +121,7 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
 
 describe.skipIf(!lab)('dns answers feed the target\'s other checks', () => {
   it('the icmp check of a target probes exactly the addresses its dns check found', async () => {
-    const { truth, exec } = lab!;
+    const { truth } = lab!;
     const name = `multi.${truth.dns.zone}`;
     const config = `targets:
   - name: multi
@@ -134,8 +133,8 @@ describe.skipIf(!lab)('dns answers feed the target\'s other checks', () => {
     const file = `${tmpdir()}/vantage-feed-${process.pid}.yaml`;
     writeFileSync(file, config);
     try {
-      const out = await exec(truth.namespaces.agent, [process.execPath, BIN, 'once', '-c', file, '--json'], 30_000);
-      const records = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; ip?: string; ok: boolean; addressSource?: string });
+      const out = await lab!.vantage(['once', '-c', file, '--json'], 30_000);
+      const records = jsonLines<{ kind: string; ip?: string; ok: boolean; addressSource?: string }>(out.stdout);
       const icmp = records.filter((r) => r.kind === 'icmp');
       expect(icmp.map((r) => r.ip).sort()).toEqual([...truth.dns.records[name]!.a].sort());
       expect(icmp.every((r) => r.ok && r.addressSource === `dns check multi-dns via ${truth.dns.auth.v4}`)).toBe(true);

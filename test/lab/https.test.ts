@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/agent-process.js';
+import { jsonLines } from '../helpers/agent-process.js';
 import { labContext } from './lab-context.js';
 
 const lab = labContext();
@@ -17,8 +17,8 @@ interface HttpsRecordOut {
 }
 
 async function probe(url: string, ...settings: string[]): Promise<HttpsRecordOut[]> {
-  const out = await lab!.exec(lab!.truth.namespaces.agent, [process.execPath, BIN, 'probe', 'https', url, '--json', '--ca-file', lab!.truth.https.caFile, '--ip-family', 'ipv4', ...settings], 30_000);
-  return out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as HttpsRecordOut);
+  const out = await lab!.vantage(['probe', 'https', url, '--json', '--ca-file', lab!.truth.https.caFile, '--ip-family', 'ipv4', ...settings], 30_000);
+  return jsonLines<HttpsRecordOut>(out.stdout);
 }
 
 describe.skipIf(!lab)('https check in the network lab', () => {
@@ -83,8 +83,8 @@ describe.skipIf(!lab)('https check in the network lab', () => {
   });
 
   it('probes every resolved IP, v4 and v6, with the host name kept for SNI', async () => {
-    const out = await lab!.exec(truth!.namespaces.agent, [process.execPath, BIN, 'probe', 'https', url('/'), '--json', '--ca-file', truth!.https.caFile], 30_000);
-    const records = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as HttpsRecordOut);
+    const out = await lab!.vantage(['probe', 'https', url('/'), '--json', '--ca-file', truth!.https.caFile], 30_000);
+    const records = jsonLines<HttpsRecordOut>(out.stdout);
     expect(records.map((r) => r.ip).sort()).toEqual([truth!.https.v4, truth!.https.v6].sort());
     expect(records.every((r) => r.ok && r.tls?.authorized)).toBe(true);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/agent-process.js';
+import { jsonLines } from '../helpers/agent-process.js';
 import { labContext } from './lab-context.js';
 
 const lab = labContext();
@@ -16,8 +16,7 @@ interface IcmpRecord {
 
 /** `vantage probe icmp` run inside the lab's agent namespace: real packets through the routers. */
 async function probe(target: string, ...settings: string[]): Promise<IcmpRecord[]> {
-  const out = await lab!.exec(lab!.truth.namespaces.agent, [process.execPath, BIN, 'probe', 'icmp', target, '--json', ...settings], 60_000);
-  return out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as IcmpRecord);
+  return jsonLines<IcmpRecord>((await lab!.vantage(['probe', 'icmp', target, '--json', ...settings])).stdout);
 }
 
 describe.skipIf(!lab)('icmp check in the network lab', () => {

@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import { BIN } from '../helpers/agent-process.js';
 import type { LabTruth } from './plan.js';
 import { run } from './shell.js';
 import type { RunResult } from './shell.js';
@@ -10,12 +11,26 @@ declare module 'vitest' {
   }
 }
 
-/** The lab for this test file: its truth and `exec`, or undefined (tests then skip). */
-export function labContext(): { truth: LabTruth; exec: (ns: string, argv: readonly string[], timeoutMs?: number) => Promise<RunResult> } | undefined {
+/** Hop addresses (`*` for silence) from `traceroute -n -q 1` output. */
+export function classicHops(out: string): string[] {
+  return out.split('\n').slice(1).filter((l) => /^\s*\d+\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] ?? '');
+}
+
+export interface LabContext {
+  truth: LabTruth;
+  exec: (ns: string, argv: readonly string[], timeoutMs?: number) => Promise<RunResult>;
+  /** The built `vantage` CLI in the agent namespace. */
+  vantage: (args: readonly string[], timeoutMs?: number) => Promise<RunResult>;
+}
+
+/** The lab for this test file: its truth, `exec` and `vantage`, or undefined (tests then skip). */
+export function labContext(): LabContext | undefined {
   const provided = inject('lab');
   if (!('truth' in provided)) return undefined;
+  const exec: LabContext['exec'] = (ns, argv, timeoutMs) => run(['ip', 'netns', 'exec', ns, ...argv], timeoutMs === undefined ? {} : { timeoutMs });
   return {
     truth: provided.truth,
-    exec: (ns, argv, timeoutMs) => run(['ip', 'netns', 'exec', ns, ...argv], timeoutMs === undefined ? {} : { timeoutMs }),
+    exec,
+    vantage: (args, timeoutMs = 60_000) => exec(provided.truth.namespaces.agent, [process.execPath, BIN, ...args], timeoutMs),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Lab, removeLeftovers } from './lab.js';
-import { labContext } from './lab-context.js';
+import { classicHops, labContext } from './lab-context.js';
 import { run } from './shell.js';
 
 const lab = labContext();
@@ -12,14 +12,6 @@ function pingLoss(out: string): number {
 }
 
 /** Hop addresses from `traceroute -n -q1` output; `*` for a silent hop. */
-function traceHops(out: string): string[] {
-  return out
-    .split('\n')
-    .slice(1)
-    .filter((l) => /^\s*\d+\s/.test(l))
-    .map((l) => l.trim().split(/\s+/)[1] ?? '');
-}
-
 d('network lab self-test with real tools', () => {
   const { truth, exec } = lab!;
   const agent = truth.namespaces.agent;
@@ -39,12 +31,12 @@ d('network lab self-test with real tools', () => {
     const target = truth.hosts.up[0]![family];
     const out = await exec(agent, ['traceroute', family === 'v6' ? '-6' : '-4', '-I', '-n', '-q', '1', '-w', '1,0,0', target]);
     const expected = truth.hops.map((h, i) => (i + 1 === truth.silentHop ? '*' : h[family]));
-    expect(traceHops(out.stdout)).toEqual([...expected, target]);
+    expect(classicHops(out.stdout)).toEqual([...expected, target]);
   });
 
   it('traceroute to a blackholed destination ends in silence after the last router', async () => {
     const out = await exec(agent, ['traceroute', '-I', '-n', '-q', '1', '-w', '1,0,0', '-m', String(truth.hops.length + 2), truth.blackhole.v4]);
-    const hops = traceHops(out.stdout);
+    const hops = classicHops(out.stdout);
     expect(hops.slice(0, truth.hops.length).at(-1)).toBe(truth.lastRouter.v4);
     expect(hops.slice(truth.hops.length)).toEqual(['*', '*']);
   });

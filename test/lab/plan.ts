@@ -28,7 +28,7 @@ export interface LabSpec {
   dnsDelayMs?: number;
 }
 
-export type ResolvedSpec = Required<LabSpec>;
+type ResolvedSpec = Required<LabSpec>;
 
 export function resolveSpec(spec: LabSpec = {}): ResolvedSpec {
   const resolved = {
@@ -44,7 +44,7 @@ export function resolveSpec(spec: LabSpec = {}): ResolvedSpec {
   return resolved;
 }
 
-export interface DualStack {
+interface DualStack {
   v4: string;
   v6: string;
 }
@@ -70,12 +70,12 @@ export function targetLan(t: number): DualStack {
   return { v4: `198.19.${t}.0/24`, v6: `2001:db8:1:${t.toString(16)}::/64` };
 }
 
-export const ZONE = 'lab.test';
+const ZONE = 'lab.test';
 export const HOSTS_LAN = 1;
 export const ECHO_LAN = 2;
 export const UNREACHABLE_LAN = 3;
 export const BLACKHOLE_LAN = 4;
-export const ECMP_TARGET_LAN = 7;
+const ECMP_TARGET_LAN = 7;
 /** Links of the diamond: rN-ea, rN-eb, ea-ecmp, eb-ecmp. */
 export const ECMP_LINKS = { a: 8, b: 9, aTarget: 10, bTarget: 11 } as const;
 
@@ -93,9 +93,9 @@ const HOST = {
 } as const;
 
 /** Where the hijacking resolver sends hijacked names and rewritten NXDOMAINs. */
-export const HIJACK_ADDRESS: DualStack = { v4: '198.19.6.66', v6: '2001:db8:1:6::66' };
+const HIJACK_ADDRESS: DualStack = { v4: '198.19.6.66', v6: '2001:db8:1:6::66' };
 
-export interface DnsRecordSet {
+interface DnsRecordSet {
   a: string[];
   aaaa: string[];
   /** CNAME target, when the name is an alias. */

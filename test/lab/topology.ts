@@ -4,7 +4,7 @@ import type { LabTruth } from './plan.js';
 import { ipBatch, must, run } from './shell.js';
 
 /** Names of every lab namespace start with this, the owner's pid and a letter: `vlab<pid>a-`. */
-export const PREFIX_BASE = 'vlab';
+const PREFIX_BASE = 'vlab';
 const PREFIX_RE = new RegExp(`^${PREFIX_BASE}(\\d+)[a-z]*-`);
 let labsMade = 0;
 

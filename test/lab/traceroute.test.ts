@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/agent-process.js';
-import { labContext } from './lab-context.js';
+import { jsonLines } from '../helpers/agent-process.js';
+import { classicHops, labContext } from './lab-context.js';
 
 const lab = labContext();
 
@@ -19,16 +19,11 @@ interface Record {
 }
 
 const vantage = async (...args: string[]): Promise<Record[]> => {
-  const out = await lab!.exec(lab!.truth.namespaces.agent, [process.execPath, BIN, ...args, '--json'], 60_000);
-  return out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record);
+  return jsonLines<Record>((await lab!.vantage([...args, '--json'])).stdout);
 };
 const path = (hops: Hop[]) => hops.map((h) => h.addresses[0] ?? '*');
 
 /** Hop addresses from `traceroute -n -q1` output, `*` for silence. */
-function classicHops(out: string): string[] {
-  return out.split('\n').slice(1).filter((l) => /^\s*\d+\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] ?? '');
-}
-
 describe.skipIf(!lab)('traceroute in the network lab', () => {
   const truth = lab?.truth;
 
