@@ -10,6 +10,20 @@ export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Longest interval or timeout accepted: a day. Longer is a typo more often than a plan. */
 const MAX_DURATION_MS = 86_400_000;
 
+/** A regular expression given as a string, refused at load time when it does not compile. */
+export const regexSchema = (setting: string) =>
+  z.string().refine((r) => {
+    try {
+      new RegExp(r);
+      return true;
+    } catch {
+      return false;
+    }
+  }, `${setting} is not a valid regular expression`);
+
+/** A local address to send from (multi-homed agents); the kernel picks when absent. */
+export const sourceAddressSchema = z.string().refine((v) => isIP(v) !== 0, 'source_address must be an IP address').optional();
+
 /** A duration string (`250ms`, `30s`, `5m`) parsed to milliseconds, at most a day. */
 export const durationSchema = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);

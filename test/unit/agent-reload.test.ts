@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Agent } from '../../src/agent.js';
@@ -9,6 +6,7 @@ import { baseResult } from '../../src/checks/per-ip.js';
 import { CheckRegistry } from '../../src/checks/registry.js';
 import { createLogger } from '../../src/log.js';
 import type { NetDeps } from '../../src/net/net-deps.js';
+import { tempConfig } from '../helpers/agent-process.js';
 import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
 
 /** A kind whose runs finish when the test releases them (or at once with `hold: false`). */
@@ -36,11 +34,11 @@ function gateKind() {
 }
 
 const unusedNet = { icmp: { echo: () => Promise.reject(new Error('unused')) } } as unknown as NetDeps;
-const dirs: string[] = [];
+const configs: Array<{ remove(): void }> = [];
 const agents: Agent[] = [];
 afterEach(async () => {
   for (const a of agents.splice(0)) await a.stop(0);
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const c of configs.splice(0)) c.remove();
 });
 
 function config(checks: string): string {
@@ -48,17 +46,15 @@ function config(checks: string): string {
 }
 
 async function startAgent(text: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'vantage-agent-'));
-  dirs.push(dir);
-  const file = join(dir, 'vantage.yaml');
-  writeFileSync(file, text);
+  const cfg = tempConfig(text);
+  configs.push(cfg);
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const gate = gateKind();
-  const agent = new Agent({ configFile: file, registry: new CheckRegistry([gate.kind]), net: unusedNet, clock, log: createLogger('silent'), watch: false });
+  const agent = new Agent({ configFile: cfg.file, registry: new CheckRegistry([gate.kind]), net: unusedNet, clock, log: createLogger('silent'), watch: false });
   agents.push(agent);
   const { port } = await agent.start();
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return { agent, clock, gate, scrape, write: (t: string) => writeFileSync(file, t) };
+  return { agent, clock, gate, scrape, write: cfg.write };
 }
 
 const runs = (body: string, check: string) => Number(/ (\d+)$/.exec(body.split('\n').find((l) => l.startsWith(`vantage_check_runs_total{check="${check}"`)) ?? '')?.[1] ?? 0);

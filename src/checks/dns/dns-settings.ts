@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { regexSchema } from '../../config/schema.js';
 import type { DnsRecord } from '../../net/dns/dns-message.js';
 import { parseCidr } from './answer-checks.js';
 import { parseResolver } from './resolver-spec.js';
@@ -33,17 +34,7 @@ export const dnsSettingsSchema = z.strictObject({
   /** The answer data must be exactly this set (any type). */
   expect_answers: z.array(z.string()).optional(),
   /** Every answer's data must match this regular expression. */
-  expect_regex: z
-    .string()
-    .refine((r) => {
-      try {
-        new RegExp(r);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expect_regex is not a valid regular expression')
-    .optional(),
+  expect_regex: regexSchema('expect_regex').optional(),
   /** At least this many answers (of the queried type). Default 1 for A/AAAA queries, else 0. */
   min_answers: z.number().int().min(0).optional(),
   /** Query a fresh random label under the name, to time an uncached resolution (NXDOMAIN accepted). */

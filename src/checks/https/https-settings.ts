@@ -1,18 +1,9 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { regexSchema, sourceAddressSchema } from '../../config/schema.js';
 import type { TlsFacts } from '../../net/http/tls-facts.js';
 import { addressSelectionSettings } from '../per-ip.js';
 import type { AddressSelection } from '../per-ip.js';
 
-const regexSchema = (what: string) =>
-  z.string().refine((r) => {
-    try {
-      new RegExp(r);
-      return true;
-    } catch {
-      return false;
-    }
-  }, `${what} is not a valid regular expression`);
 
 /** `200`, `2xx`, `200-299`. */
 const statusSchema = z.union([z.number().int().min(100).max(599), z.string().regex(/^([1-5]xx|\d{3}(-\d{3})?)$/, 'write a status as 200, 2xx or 200-299')]);
@@ -48,7 +39,7 @@ export const httpsSettingsSchema = z.strictObject({
   client_cert_file: z.string().optional(),
   client_key_file: z.string().optional(),
   /** Local address to connect from. */
-  source_address: z.string().refine((v) => isIP(v) !== 0, 'source_address must be an IP address').optional(),
+  source_address: sourceAddressSchema,
   ...addressSelectionSettings,
 });
 

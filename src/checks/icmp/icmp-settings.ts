@@ -1,6 +1,5 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import { durationSchema } from '../../config/schema.js';
+import { durationSchema, sourceAddressSchema } from '../../config/schema.js';
 import { addressSelectionSettings } from '../per-ip.js';
 import type { AddressSelection } from '../per-ip.js';
 import type { RttStats } from './rtt-stats.js';
@@ -21,7 +20,7 @@ export const icmpSettingsSchema = z.strictObject({
   /** ToS / traffic class byte (e.g. 184 for DSCP EF). Default 0. */
   tos: z.number().int().min(0).max(255).default(0),
   /** Local address to send from. Default: the kernel's choice. */
-  source_address: z.string().refine((v) => isIP(v) !== 0, 'source_address must be an IP address').optional(),
+  source_address: sourceAddressSchema,
   ...addressSelectionSettings,
 });
 

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { sourceAddressSchema } from '../../config/schema.js';
 import { addressSelectionSettings } from '../per-ip.js';
 import type { AddressSelection } from '../per-ip.js';
 
@@ -7,10 +7,7 @@ export const tcpSettingsSchema = z.strictObject({
   /** TCP port to connect to. Required unless the target is a URL (its port, or 443/80). */
   port: z.number().int().min(1).max(65535).optional(),
   /** Local address to connect from (multi-homed agents). Default: the kernel picks. */
-  source_address: z
-    .string()
-    .refine((v) => isIP(v) !== 0, 'source_address must be an IP address')
-    .optional(),
+  source_address: sourceAddressSchema,
   ...addressSelectionSettings,
 });
 
