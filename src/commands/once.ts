@@ -1,8 +1,8 @@
-import { CheckExecutor } from '../check-executor.js';
-import { TraceTrigger } from '../triggered-trace.js';
+import { CheckExecutor } from '../agent/check-executor.js';
+import { TraceTrigger } from '../agent/triggered-trace.js';
 import type { CheckResult, CheckSpec } from '../checks/check.js';
 import { builtinRegistry } from '../checks/registry.js';
-import { instantiate } from '../check-jobs.js';
+import { instantiate } from '../agent/check-jobs.js';
 import { systemClock } from '../clock.js';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger } from '../log.js';

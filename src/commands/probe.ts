@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { z } from 'zod';
-import { CheckExecutor } from '../check-executor.js';
-import { TraceTrigger } from '../triggered-trace.js';
+import { CheckExecutor } from '../agent/check-executor.js';
+import { TraceTrigger } from '../agent/triggered-trace.js';
 import type { CheckKind, CheckSpec } from '../checks/check.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';

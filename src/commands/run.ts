@@ -1,4 +1,4 @@
-import { Agent } from '../agent.js';
+import { Agent } from '../agent/agent.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
 import { parseListen } from '../config/agent-config.js';

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { CheckKind, CheckResult, CheckSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
-import { runCheck } from '../checks/run-check.js';
+import { runCheck } from '../agent/run-check.js';
 import type { Clock } from '../clock.js';
 import type { AgentIdentity, TriggeredTracerouteConfig } from '../config/agent-config.js';
 import { DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { AddressBook } from '../net/address-book.js';
 import type { NetDeps } from '../net/net-deps.js';
 import { runDeadline } from '../schedule/run-deadline.js';
-import { TraceTrigger } from '../triggered-trace.js';
+import { TraceTrigger } from '../agent/triggered-trace.js';
 import { askEgress, interfaceAddresses } from '../egress/egress-lookup.js';
 import type { EgressAnswer } from '../egress/egress-lookup.js';
 import { verdict } from './verdict.js';

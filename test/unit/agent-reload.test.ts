@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Agent } from '../../src/agent.js';
+import { Agent } from '../../src/agent/agent.js';
 import type { CheckKind, CheckResult } from '../../src/checks/check.js';
 import { baseResult } from '../../src/checks/per-ip.js';
 import { CheckRegistry } from '../../src/checks/registry.js';

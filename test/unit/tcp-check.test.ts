@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Check, CheckSpec } from '../../src/checks/check.js';
-import { ABANDON_GRACE_MS, runCheck } from '../../src/checks/run-check.js';
+import { ABANDON_GRACE_MS, runCheck } from '../../src/agent/run-check.js';
 import { tcpKind } from '../../src/checks/tcp/index.js';
 import type { TcpSettings } from '../../src/checks/tcp/tcp-settings.js';
 import { CheckFailure, RunDeadlineExceeded } from '../../src/errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { routeHash, trace } from '../../src/checks/traceroute/trace.js';
-import { TraceTrigger } from '../../src/triggered-trace.js';
+import { TraceTrigger } from '../../src/agent/triggered-trace.js';
 import { icmpKind } from '../../src/checks/icmp/index.js';
 import type { CheckKind, CheckResult } from '../../src/checks/check.js';
 import { DEFAULT_TRIGGERED_TRACEROUTE } from '../../src/config/agent-config.js';

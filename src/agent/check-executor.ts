@@ -1,12 +1,12 @@
-import type { Check, CheckResult } from './checks/check.js';
-import type { CheckRegistry } from './checks/registry.js';
-import type { EventSink } from './report/event-sinks.js';
+import type { Check, CheckResult } from '../checks/check.js';
+import type { CheckRegistry } from '../checks/registry.js';
+import type { EventSink } from '../report/event-sinks.js';
 import type { TraceTrigger } from './triggered-trace.js';
-import { runCheck } from './checks/run-check.js';
-import type { Clock } from './clock.js';
-import type { AgentIdentity } from './config/agent-config.js';
-import type { Logger } from './log.js';
-import { emitProblem, problemEvent } from './report/problem-event.js';
+import { runCheck } from './run-check.js';
+import type { Clock } from '../clock.js';
+import type { AgentIdentity } from '../config/agent-config.js';
+import type { Logger } from '../log.js';
+import { emitProblem, problemEvent } from '../report/problem-event.js';
 
 export interface ExecutorDeps {
   clock: Clock;

@@ -1,12 +1,12 @@
-import type { Check, CheckSpec } from './checks/check.js';
-import type { CheckRegistry } from './checks/registry.js';
-import type { Clock } from './clock.js';
-import type { NetDeps } from './net/net-deps.js';
-import { CronTrigger } from './schedule/cron-trigger.js';
-import { IntervalTrigger } from './schedule/interval-trigger.js';
-import { phaseOffsetMs } from './schedule/offset.js';
-import type { Job } from './schedule/scheduler.js';
-import type { Trigger } from './schedule/trigger.js';
+import type { Check, CheckSpec } from '../checks/check.js';
+import type { CheckRegistry } from '../checks/registry.js';
+import type { Clock } from '../clock.js';
+import type { NetDeps } from '../net/net-deps.js';
+import { CronTrigger } from '../schedule/cron-trigger.js';
+import { IntervalTrigger } from '../schedule/interval-trigger.js';
+import { phaseOffsetMs } from '../schedule/offset.js';
+import type { Job } from '../schedule/scheduler.js';
+import type { Trigger } from '../schedule/trigger.js';
 
 /** Builds the runnable check for a validated spec. */
 export function instantiate(spec: CheckSpec, registry: CheckRegistry, net: NetDeps): Check {

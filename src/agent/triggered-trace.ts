@@ -1,12 +1,12 @@
-import type { CheckKind, CheckResult } from './checks/check.js';
-import { trace } from './checks/traceroute/trace.js';
-import type { TraceHop } from './checks/traceroute/trace.js';
-import type { Clock } from './clock.js';
-import type { TriggeredTracerouteConfig } from './config/agent-config.js';
-import { abortedByDeadline } from './errors.js';
-import type { CheckError } from './errors.js';
-import { Semaphore } from './schedule/semaphore.js';
-import type { IcmpPort } from './net/net-deps.js';
+import type { CheckKind, CheckResult } from '../checks/check.js';
+import { trace } from '../checks/traceroute/trace.js';
+import type { TraceHop } from '../checks/traceroute/trace.js';
+import type { Clock } from '../clock.js';
+import type { TriggeredTracerouteConfig } from '../config/agent-config.js';
+import { abortedByDeadline } from '../errors.js';
+import type { CheckError } from '../errors.js';
+import { Semaphore } from '../schedule/semaphore.js';
+import type { IcmpPort } from '../net/net-deps.js';
 
 /** What a triggered trace adds to a failed result (its `traceroute` field). */
 export type AttachedTrace =

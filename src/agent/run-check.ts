@@ -1,8 +1,8 @@
 import { elapsedMs } from '../clock.js';
 import { abortedByDeadline } from '../errors.js';
 import type { CheckError } from '../errors.js';
-import type { Check, CheckResult, RunContext } from './check.js';
-import { baseResult } from './per-ip.js';
+import type { Check, CheckResult, RunContext } from '../checks/check.js';
+import { baseResult } from '../checks/per-ip.js';
 
 /** How long a check may take to wind down after its signal fires before it is abandoned. */
 export const ABANDON_GRACE_MS = 250;
