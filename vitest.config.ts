@@ -13,7 +13,9 @@ export default defineConfig({
       { test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { test: { ...shared, name: 'integration', include: ['test/integration/**/*.test.ts'] } },
       // Tests that need the network lab (namespaces, routers, lab servers): built once for the tier.
-      { test: { ...shared, name: 'lab', include: ['test/lab/**/*.test.ts'], globalSetup: ['test/lab/global-setup.ts'] } },
+      {
+        test: { ...shared, name: 'lab', include: ['test/lab/**/*.test.ts'], globalSetup: ['test/lab/global-setup.ts'] },
+      },
     ],
   },
 });

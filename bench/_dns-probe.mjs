@@ -14,7 +14,13 @@ for (let i = 0; i < Number(count); i++) {
   const signal = AbortSignal.timeout(3_000);
   try {
     const answer = await client.query({
-      server: { transport, address, port: Number(port), ...(serverName ? { serverName } : {}), ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}) },
+      server: {
+        transport,
+        address,
+        port: Number(port),
+        ...(serverName ? { serverName } : {}),
+        ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
+      },
       name,
       type: 'A',
       ednsUdpSize: 1232,

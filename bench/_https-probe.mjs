@@ -15,16 +15,33 @@ if (tool === 'vantage') {
   const { systemClock } = await loadDist('clock.js');
   const client = new HttpsClient(systemClock);
   for (let i = 0; i < Number(count); i++) {
-    const x = await client.exchange({ url: new URL(url), ip, method: 'GET', headers: {}, httpVersion, keepBodyBytes: 1 << 20, ca, signal: AbortSignal.timeout(5_000) });
+    const x = await client.exchange({
+      url: new URL(url),
+      ip,
+      method: 'GET',
+      headers: {},
+      httpVersion,
+      keepBodyBytes: 1 << 20,
+      ca,
+      signal: AbortSignal.timeout(5_000),
+    });
     // Cumulative stamps to phase durations, as the check reports them.
     const p = x.phasesMs;
-    runs.push({ connect: p.connect, tls: p.tls - p.connect, request: p.request - p.tls, firstByte: p.firstByte - p.request, headers: p.headers - p.firstByte, transfer: p.transfer - p.headers });
+    runs.push({
+      connect: p.connect,
+      tls: p.tls - p.connect,
+      request: p.request - p.tls,
+      firstByte: p.firstByte - p.request,
+      headers: p.headers - p.firstByte,
+      transfer: p.transfer - p.headers,
+    });
   }
 } else {
   // got as its users run it: retries off, a fresh connection each time, its own timings.
   for (let i = 0; i < Number(count); i++) {
     const res = await got(url, {
-      dnsLookup: (_host, options, callback) => (options?.all ? callback(null, [{ address: ip, family: 4 }]) : callback(null, ip, 4)),
+      dnsLookup: (_host, options, callback) =>
+        options?.all ? callback(null, [{ address: ip, family: 4 }]) : callback(null, ip, 4),
       https: { certificateAuthority: ca },
       agent: { https: new Agent({ keepAlive: false, maxCachedSessions: 0 }) },
       retry: { limit: 0 },
@@ -32,7 +49,14 @@ if (tool === 'vantage') {
       http2: false,
     });
     const p = res.timings.phases;
-    runs.push({ connect: p.tcp, tls: p.tls, request: p.request, firstByte: p.firstByte, headers: 0, transfer: p.download });
+    runs.push({
+      connect: p.tcp,
+      tls: p.tls,
+      request: p.request,
+      firstByte: p.firstByte,
+      headers: 0,
+      transfer: p.download,
+    });
   }
 }
 process.stdout.write(`${JSON.stringify(runs)}\n`);

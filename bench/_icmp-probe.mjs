@@ -38,7 +38,6 @@ async function engine() {
   return eng;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 
 async function throughput({ targets: n, rate, durationMs, timeoutMs = 1000, windowMs: reportEveryMs = 0 }) {
@@ -68,7 +67,15 @@ async function throughput({ targets: n, rate, durationMs, timeoutMs = 1000, wind
   let w = { at: t0, sent: 0, received: 0, cpu: process.cpuUsage(), maxGapMs: 0 };
   const closeWindow = (now) => {
     const cpu = process.cpuUsage(w.cpu);
-    const win = { startS: (w.at - t0) / 1000, seconds: (now - w.at) / 1000, sent: sent - w.sent, received: rtts.length - w.received, cpuS: (cpu.user + cpu.system) / 1e6, maxGapMs: w.maxGapMs, rssMiB: process.memoryUsage().rss / 2 ** 20 };
+    const win = {
+      startS: (w.at - t0) / 1000,
+      seconds: (now - w.at) / 1000,
+      sent: sent - w.sent,
+      received: rtts.length - w.received,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      maxGapMs: w.maxGapMs,
+      rssMiB: process.memoryUsage().rss / 2 ** 20,
+    };
     windows.push(win);
     // Streamed as well: if the process has to be killed (a stalled loop), the windows so far remain.
     process.stdout.write(`${JSON.stringify({ window: win })}\n`);
@@ -144,7 +151,14 @@ async function throughput({ targets: n, rate, durationMs, timeoutMs = 1000, wind
     rssPeakMiB: rssPeak / 2 ** 20,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     rttUs: summarize(rtts),
-    engine: { sent: stats.sent - stats0.sent, received: stats.received - stats0.received, duplicates: stats.duplicates, late: stats.late, unmatched: stats.unmatched, socketErrors: stats.socketErrors },
+    engine: {
+      sent: stats.sent - stats0.sent,
+      received: stats.received - stats0.received,
+      duplicates: stats.duplicates,
+      late: stats.late,
+      unmatched: stats.unmatched,
+      socketErrors: stats.socketErrors,
+    },
   };
 }
 
@@ -162,7 +176,12 @@ async function busyLoad(fraction, stop) {
   const { Registry, Gauge } = await import('prom-client');
   const registry = new Registry();
   for (let g = 0; g < 20; g++) {
-    const gauge = new Gauge({ name: `bench_busy_${g}`, help: 'load for the accuracy benchmark', labelNames: ['target', 'phase'], registers: [registry] });
+    const gauge = new Gauge({
+      name: `bench_busy_${g}`,
+      help: 'load for the accuracy benchmark',
+      labelNames: ['target', 'phase'],
+      registers: [registry],
+    });
     for (let i = 0; i < 1000; i++) gauge.set({ target: `target-${i}`, phase: 'rtt' }, i);
   }
   await registry.metrics(); // warm
@@ -179,10 +198,27 @@ async function busyLoad(fraction, stop) {
     longestMs = Math.max(longestMs, d);
     await sleep(Math.max(1, (d * (1 - fraction)) / fraction));
   }
-  return { renders, seriesRendered: 20_000, busyFraction: busyMs / (performance.now() - t0), longestRenderMs: longestMs };
+  return {
+    renders,
+    seriesRendered: 20_000,
+    busyFraction: busyMs / (performance.now() - t0),
+    longestRenderMs: longestMs,
+  };
 }
 
-async function accuracy({ echo, path, count, intervalMs, timeoutMs = 1000, inflight = 0, blackholeV4, blackholeV6, loopbackTargets = 0, loopbackRate = 0, busyFraction = 0 }) {
+async function accuracy({
+  echo,
+  path,
+  count,
+  intervalMs,
+  timeoutMs = 1000,
+  inflight = 0,
+  blackholeV4,
+  blackholeV6,
+  loopbackTargets = 0,
+  loopbackRate = 0,
+  busyFraction = 0,
+}) {
   const eng = await engine();
   const stop = { stopped: false };
   const loads = [];
@@ -212,7 +248,8 @@ async function accuracy({ echo, path, count, intervalMs, timeoutMs = 1000, infli
         const tick = () => {
           if (stop.stopped) return resolve();
           const due = Math.floor(((performance.now() - t0) * loopbackRate) / 1000);
-          while (loopbackSent < due) eng.echo({ address: targets[loopbackSent++ % targets.length], family: 4, timeoutMs: 1000 });
+          while (loopbackSent < due)
+            eng.echo({ address: targets[loopbackSent++ % targets.length], family: 4, timeoutMs: 1000 });
           setTimeout(tick, 1);
         };
         tick();
@@ -253,7 +290,14 @@ async function accuracy({ echo, path, count, intervalMs, timeoutMs = 1000, infli
     pathUs: Array.from({ length: count }, (_, i) => pathUs[i] ?? null),
     statuses,
     measuredMs,
-    load: { inflight, inflightMinAtSend: inflight > 0 ? inflightMin : 0, loopbackTargets, loopbackRate, loopbackSent, busy: busyStats },
+    load: {
+      inflight,
+      inflightMinAtSend: inflight > 0 ? inflightMin : 0,
+      loopbackTargets,
+      loopbackRate,
+      loopbackSent,
+      busy: busyStats,
+    },
     engine: stats,
   };
 }
@@ -262,7 +306,8 @@ async function accuracy({ echo, path, count, intervalMs, timeoutMs = 1000, infli
 
 async function blackbox({ port, echo, path, count, intervalMs }) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const get = async (target) => (await httpGet(port, `/probe?module=icmp&target=${encodeURIComponent(target)}`, 5000, agent)).body;
+  const get = async (target) =>
+    (await httpGet(port, `/probe?module=icmp&target=${encodeURIComponent(target)}`, 5000, agent)).body;
   // Ready when /metrics answers (bounded).
   const ready0 = performance.now();
   for (;;) {
@@ -270,7 +315,8 @@ async function blackbox({ port, echo, path, count, intervalMs }) {
       await httpGet(port, '/metrics', 500);
       break;
     } catch (err) {
-      if (performance.now() - ready0 > 10_000) throw new Error(`blackbox_exporter on 127.0.0.1:${port} not ready: ${err.message}`);
+      if (performance.now() - ready0 > 10_000)
+        throw new Error(`blackbox_exporter on 127.0.0.1:${port} not ready: ${err.message}`);
       await sleep(20);
     }
   }
@@ -295,7 +341,15 @@ async function blackbox({ port, echo, path, count, intervalMs }) {
 // ---------------------------------------------------------------------------------------------
 
 /** `runs` traces of one address with the agent's trace() on a warm engine (no process start-up in the numbers). */
-async function traceMode({ address, family = 4, runs, maxHops = 30, probesPerHop = 3, probeTimeoutMs = 1000, pauseMs = 50 }) {
+async function traceMode({
+  address,
+  family = 4,
+  runs,
+  maxHops = 30,
+  probesPerHop = 3,
+  probeTimeoutMs = 1000,
+  pauseMs = 50,
+}) {
   const { trace } = await loadDist('checks/traceroute/trace.js');
   const { systemClock } = await loadDist('clock.js');
   const eng = await engine();
@@ -319,7 +373,13 @@ async function traceMode({ address, family = 4, runs, maxHops = 30, probesPerHop
       lastAnswerMs: lastAnswerAt - t0,
       reached: r.reached,
       lastRespondingHop: r.lastRespondingHop,
-      hops: r.hops.map((h) => ({ ttl: h.ttl, addresses: h.addresses, answered: h.rttMs.length, maxRttMs: h.rttMs.length ? Math.max(...h.rttMs) : null, ...(h.unreachable ? { unreachable: h.unreachable } : {}) })),
+      hops: r.hops.map((h) => ({
+        ttl: h.ttl,
+        addresses: h.addresses,
+        answered: h.rttMs.length,
+        maxRttMs: h.rttMs.length ? Math.max(...h.rttMs) : null,
+        ...(h.unreachable ? { unreachable: h.unreachable } : {}),
+      })),
     });
   }
   eng.close();

@@ -22,7 +22,23 @@ export async function run() {
       const agent = t.namespaces.agent;
       const auth = t.dns.auth.v4;
       const ours = async (transport, port, name, extra = []) => {
-        const { stdout } = await execFileP('ip', ['netns', 'exec', agent, process.execPath, join(ROOT, 'bench', '_dns-probe.mjs'), transport, auth, String(port), name, String(QUERIES), ...extra], { timeout: 120_000 });
+        const { stdout } = await execFileP(
+          'ip',
+          [
+            'netns',
+            'exec',
+            agent,
+            process.execPath,
+            join(ROOT, 'bench', '_dns-probe.mjs'),
+            transport,
+            auth,
+            String(port),
+            name,
+            String(QUERIES),
+            ...extra,
+          ],
+          { timeout: 120_000 },
+        );
         return JSON.parse(stdout);
       };
       const dig = async (tcp, name) => {
@@ -36,7 +52,12 @@ export async function run() {
       const raw = {};
       const fast = `web.${t.dns.zone}`;
       const slow = t.dns.slowName;
-      for (const [transport, port, extra] of [['udp', 53, []], ['tcp', 53, []], ['tls', t.dns.dotPort, [t.dns.tlsName, t.https.caFile]], ['https', 443, [t.dns.tlsName, t.https.caFile]]]) {
+      for (const [transport, port, extra] of [
+        ['udp', 53, []],
+        ['tcp', 53, []],
+        ['tls', t.dns.dotPort, [t.dns.tlsName, t.https.caFile]],
+        ['https', 443, [t.dns.tlsName, t.https.caFile]],
+      ]) {
         for (const name of [fast, slow]) {
           const o = await ours(transport, port, name, extra);
           const s = summarize(o.times);
@@ -44,18 +65,38 @@ export async function run() {
           const d = digged ? summarize(digged) : undefined;
           const delay = name === slow ? t.dns.slowDelayMs : 0;
           raw[`${transport} ${name}`] = { ours: o, dig: digged };
-          rows.push([transport, name === slow ? `slow (${delay} ms)` : 'fast', String(o.times.length), fmt(s.p50, 3), fmt(s.p99, 3), fmt(s.p50 - delay, 3), d ? fmt(d.p50, 0) : '-', d ? fmt(d.p50 - delay, 0) : '-', String(o.failures)]);
+          rows.push([
+            transport,
+            name === slow ? `slow (${delay} ms)` : 'fast',
+            String(o.times.length),
+            fmt(s.p50, 3),
+            fmt(s.p99, 3),
+            fmt(s.p50 - delay, 3),
+            d ? fmt(d.p50, 0) : '-',
+            d ? fmt(d.p50 - delay, 0) : '-',
+            String(o.failures),
+          ]);
         }
       }
       return {
-        title: 'dns: query time against the lab\'s authoritative server (ours vs dig, same namespace, same run)',
+        title: "dns: query time against the lab's authoritative server (ours vs dig, same namespace, same run)",
         sections: [
           {
-            headers: ['transport', 'name', 'n', 'ours p50 ms', 'ours p99 ms', 'ours p50 - delay', 'dig p50 ms', 'dig p50 - delay', 'failures'],
+            headers: [
+              'transport',
+              'name',
+              'n',
+              'ours p50 ms',
+              'ours p99 ms',
+              'ours p50 - delay',
+              'dig p50 ms',
+              'dig p50 - delay',
+              'failures',
+            ],
             rows,
             notes: [
               `${QUERIES} queries each, sequential; ours = the record's request phase (monotonic stamps around send and receive; tcp/tls/https exclude connect and TLS), dig = its Query time (whole ms)`,
-              'the slow name is delayed by the lab server\'s setTimeout (about +1 ms late); the path adds ~0.1-0.2 ms',
+              "the slow name is delayed by the lab server's setTimeout (about +1 ms late); the path adds ~0.1-0.2 ms",
             ],
           },
         ],

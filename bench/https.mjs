@@ -4,7 +4,18 @@
 // block and inside the body. Needs root (the lab); every lab is removed in finally and on signals.
 import { join } from 'node:path';
 import { execFileP, loadLab, must, toolMissing, withLab, withLabCleanup } from './labkit.mjs';
-import { delay, fmt, makeTempDir, median, removeTempDir, ROOT, rounded, runStandalone, spawnTracked, stopChild } from './lib.mjs';
+import {
+  delay,
+  fmt,
+  makeTempDir,
+  median,
+  removeTempDir,
+  ROOT,
+  rounded,
+  runStandalone,
+  spawnTracked,
+  stopChild,
+} from './lib.mjs';
 import { writeFileSync } from 'node:fs';
 
 const N = 10;
@@ -16,7 +27,6 @@ const CASES = [
   { path: `/body/${DELAY}`, what: `${DELAY} ms inside the body`, phase: 'transfer' },
 ];
 const PHASES = ['connect', 'tls', 'request', 'firstByte', 'headers', 'transfer'];
-
 
 export async function run() {
   const loaded = await loadLab();
@@ -31,15 +41,52 @@ export async function run() {
       const raw = {};
       const verdicts = [];
       const probe = async (tool, url, version) => {
-        const { stdout } = await execFileP('ip', ['netns', 'exec', agent, process.execPath, join(ROOT, 'bench', '_https-probe.mjs'), tool, url, t.https.v4, t.https.caFile, String(N), version], { timeout: 120_000 });
+        const { stdout } = await execFileP(
+          'ip',
+          [
+            'netns',
+            'exec',
+            agent,
+            process.execPath,
+            join(ROOT, 'bench', '_https-probe.mjs'),
+            tool,
+            url,
+            t.https.v4,
+            t.https.caFile,
+            String(N),
+            version,
+          ],
+          { timeout: 120_000 },
+        );
         return JSON.parse(stdout);
       };
       const curl = async (url) => {
         const out = [];
         for (let i = 0; i < N; i++) {
-          const w = await must(lab, agent, ['curl', '-s', '-o', '/dev/null', '--http1.1', '--cacert', t.https.caFile, '-w', '%{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total}', url]);
-          const [connect, app, pre, start, total] = w.trim().split(' ').map((v) => Number(v) * 1000);
-          out.push({ connect, tls: app - connect, request: pre - app, firstByte: start - pre, headers: null, transfer: total - start });
+          const w = await must(lab, agent, [
+            'curl',
+            '-s',
+            '-o',
+            '/dev/null',
+            '--http1.1',
+            '--cacert',
+            t.https.caFile,
+            '-w',
+            '%{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total}',
+            url,
+          ]);
+          const [connect, app, pre, start, total] = w
+            .trim()
+            .split(' ')
+            .map((v) => Number(v) * 1000);
+          out.push({
+            connect,
+            tls: app - connect,
+            request: pre - app,
+            firstByte: start - pre,
+            headers: null,
+            transfer: total - start,
+          });
         }
         return out;
       };
@@ -47,16 +94,38 @@ export async function run() {
       let bbDir;
       if (blackbox) {
         bbDir = makeTempDir('vantage-bench-bb-');
-        writeFileSync(join(bbDir, 'bb.yml'), `modules:\n  http_lab:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n      tls_config:\n        ca_file: ${t.https.caFile}\n`);
-        bb = spawnTracked('ip', ['netns', 'exec', agent, 'prometheus-blackbox-exporter', `--config.file=${join(bbDir, 'bb.yml')}`, '--web.listen-address=127.0.0.1:9115']);
+        writeFileSync(
+          join(bbDir, 'bb.yml'),
+          `modules:\n  http_lab:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n      tls_config:\n        ca_file: ${t.https.caFile}\n`,
+        );
+        bb = spawnTracked('ip', [
+          'netns',
+          'exec',
+          agent,
+          'prometheus-blackbox-exporter',
+          `--config.file=${join(bbDir, 'bb.yml')}`,
+          '--web.listen-address=127.0.0.1:9115',
+        ]);
         await delay(500);
       }
       const blackboxRuns = async (url) => {
         const out = [];
         for (let i = 0; i < N; i++) {
-          const body = await must(lab, agent, ['curl', '-s', `http://127.0.0.1:9115/probe?module=http_lab&target=${encodeURIComponent(url)}`]);
-          const phase = (name) => Number(new RegExp(`probe_http_duration_seconds\\{phase="${name}"\\} ([\\d.e-]+)`).exec(body)?.[1]) * 1000;
-          out.push({ connect: phase('connect'), tls: phase('tls'), request: null, firstByte: phase('processing'), headers: null, transfer: phase('transfer') });
+          const body = await must(lab, agent, [
+            'curl',
+            '-s',
+            `http://127.0.0.1:9115/probe?module=http_lab&target=${encodeURIComponent(url)}`,
+          ]);
+          const phase = (name) =>
+            Number(new RegExp(`probe_http_duration_seconds\\{phase="${name}"\\} ([\\d.e-]+)`).exec(body)?.[1]) * 1000;
+          out.push({
+            connect: phase('connect'),
+            tls: phase('tls'),
+            request: null,
+            firstByte: phase('processing'),
+            headers: null,
+            transfer: phase('transfer'),
+          });
         }
         return out;
       };
@@ -76,7 +145,13 @@ export async function run() {
             const where = c.phase ? PHASES.filter((p) => (medians[p] ?? 0) > DELAY / 2).join('+') || 'none' : '-';
             // HTTP/2 sends a header block in one HEADERS frame: there the delay truly is before the first byte.
             const expected = c.phase === 'headers' && tool.includes('h2') ? 'firstByte' : c.phase;
-            rows.push([c.what, tool, ...PHASES.map((p) => (Number.isFinite(medians[p]) ? fmt(medians[p], 2) : '-')), where, c.phase ? (where === expected ? 'yes' : 'NO') : '-']);
+            rows.push([
+              c.what,
+              tool,
+              ...PHASES.map((p) => (Number.isFinite(medians[p]) ? fmt(medians[p], 2) : '-')),
+              where,
+              c.phase ? (where === expected ? 'yes' : 'NO') : '-',
+            ]);
             if (c.phase === 'headers') verdicts.push({ injected: c.what, tool, landed: where, expected });
           }
         }
@@ -94,7 +169,9 @@ export async function run() {
               'vantage: firstByte = first socket read after the request was written (HTTP/2: the HEADERS frame); headers = until the header block is complete',
               'curl: firstByte = time_starttransfer - time_pretransfer (it has no separate header phase); got: timings.phases (whole ms, firstByte when headers are parsed)',
               'blackbox_exporter: probe_http_duration_seconds phases; processing = until headers are parsed',
-              blackbox ? 'blackbox_exporter ran in the agent namespace on 127.0.0.1:9115' : 'blackbox_exporter not installed (apt-get install prometheus-blackbox-exporter)',
+              blackbox
+                ? 'blackbox_exporter ran in the agent namespace on 127.0.0.1:9115'
+                : 'blackbox_exporter not installed (apt-get install prometheus-blackbox-exporter)',
             ],
           },
         ],

@@ -24,7 +24,26 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { execFileP, loadLab, withLab, withLabCleanup } from './labkit.mjs';
-import { delay, execTracked, fmt, httpGet, freePort, icmpProbe, installed, LOOPBACK, loopbackTarget, makeTempDir, pollHttp, removeTempDir, ROOT, rounded, runStandalone, spawnTracked, stopChild, summarize } from './lib.mjs';
+import {
+  delay,
+  execTracked,
+  fmt,
+  httpGet,
+  freePort,
+  icmpProbe,
+  installed,
+  LOOPBACK,
+  loopbackTarget,
+  makeTempDir,
+  pollHttp,
+  removeTempDir,
+  ROOT,
+  rounded,
+  runStandalone,
+  spawnTracked,
+  stopChild,
+  summarize,
+} from './lib.mjs';
 
 const TARGET_COUNTS = [1000, 5000, 10_000];
 const DURATION_MS = 5000;
@@ -100,10 +119,33 @@ async function fping(targetsFile, n, dir) {
   const periodMs = Math.max(10, Math.round((n / RATE) * 1000));
   const count = Math.max(1, Math.round(DURATION_MS / periodMs));
   const timeFile = join(dir, `fping-${n}.time`);
-  const args = ['-o', timeFile, '-f', '%U %S %M %e', 'fping', '-C', String(count), '-q', '-i', String(1000 / RATE), '-p', String(periodMs), '-t', String(TIMEOUT_MS), '-f', targetsFile];
+  const args = [
+    '-o',
+    timeFile,
+    '-f',
+    '%U %S %M %e',
+    'fping',
+    '-C',
+    String(count),
+    '-q',
+    '-i',
+    String(1000 / RATE),
+    '-p',
+    String(periodMs),
+    '-t',
+    String(TIMEOUT_MS),
+    '-f',
+    targetsFile,
+  ];
   const r = await execTracked(TIME, args, { timeoutMs: 120_000 });
-  if (r.timedOut || (r.code !== 0 && r.code !== 1)) throw new Error(`fping exited ${r.signal ?? r.code}:\n${r.stderr.slice(-2000)}`);
-  const [user, system, maxRssKb, elapsed] = (await readFile(timeFile, 'utf8')).trim().split('\n').at(-1).split(' ').map(Number);
+  if (r.timedOut || (r.code !== 0 && r.code !== 1))
+    throw new Error(`fping exited ${r.signal ?? r.code}:\n${r.stderr.slice(-2000)}`);
+  const [user, system, maxRssKb, elapsed] = (await readFile(timeFile, 'utf8'))
+    .trim()
+    .split('\n')
+    .at(-1)
+    .split(' ')
+    .map(Number);
   const rtts = [];
   let sent = 0;
   let lost = 0;
@@ -116,7 +158,8 @@ async function fping(targetsFile, n, dir) {
       else rtts.push(Number(v) * 1000);
     }
   }
-  if (sent !== n * count) throw new Error(`fping: expected ${n * count} results, parsed ${sent}:\n${r.stderr.slice(0, 1000)}`);
+  if (sent !== n * count)
+    throw new Error(`fping: expected ${n * count} results, parsed ${sent}:\n${r.stderr.slice(0, 1000)}`);
   return {
     tool: 'fping',
     mode: `-C ${count} -i ${1000 / RATE} -p ${periodMs}`,
@@ -162,7 +205,17 @@ async function blackboxLoad(bb, n) {
   const cpuS = (await procCpuS(bb.child.pid)) - cpu0;
   agent.destroy();
   const mem = await procMemMiB(bb.child.pid);
-  return { tool: 'blackbox_exporter', mode: `${BB_CONCURRENCY} concurrent /probe`, targets: n, sent: ok + failed, received: ok, seconds, cpuS, rssMiB: mem.hwm, rttUs: summarize(rtts) };
+  return {
+    tool: 'blackbox_exporter',
+    mode: `${BB_CONCURRENCY} concurrent /probe`,
+    targets: n,
+    sent: ok + failed,
+    received: ok,
+    seconds,
+    cpuS,
+    rssMiB: mem.hwm,
+    rttUs: summarize(rtts),
+  };
 }
 
 async function startBlackbox(dir, { ns } = {}) {
@@ -201,8 +254,17 @@ function vantageRow(r, mode) {
  */
 async function sustainedRun() {
   const { targets, rate, durationMs, windowMs, killAfterStallMs } = SUSTAINED;
-  const args = { targets, rate, durationMs, windowMs, timeoutMs: TIMEOUT_MS, hardLimitMs: durationMs + killAfterStallMs + 10_000 };
-  const r = await execTracked(process.execPath, [HELPER, 'throughput', JSON.stringify(args)], { timeoutMs: durationMs + killAfterStallMs });
+  const args = {
+    targets,
+    rate,
+    durationMs,
+    windowMs,
+    timeoutMs: TIMEOUT_MS,
+    hardLimitMs: durationMs + killAfterStallMs + 10_000,
+  };
+  const r = await execTracked(process.execPath, [HELPER, 'throughput', JSON.stringify(args)], {
+    timeoutMs: durationMs + killAfterStallMs,
+  });
   const lines = r.stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -216,9 +278,17 @@ async function sustainedRun() {
     .filter(Boolean);
   const windows = lines.filter((l) => l.window).map((l) => l.window);
   const summary = lines.find((l) => !l.window);
-  if (!summary && !r.timedOut) throw new Error(`_icmp-probe throughput (sustained) exited ${r.signal ?? r.code}:\n${r.stderr.slice(-3000)}`);
+  if (!summary && !r.timedOut)
+    throw new Error(`_icmp-probe throughput (sustained) exited ${r.signal ?? r.code}:\n${r.stderr.slice(-3000)}`);
   const lastEndS = windows.length ? windows.at(-1).startS + windows.at(-1).seconds : 0;
-  return { ...SUSTAINED, windows, summary, killed: r.timedOut, wallS: r.wallMs / 1000, silentForS: r.timedOut ? r.wallMs / 1000 - lastEndS : 0 };
+  return {
+    ...SUSTAINED,
+    windows,
+    summary,
+    killed: r.timedOut,
+    wallS: r.wallMs / 1000,
+    silentForS: r.timedOut ? r.wallMs / 1000 - lastEndS : 0,
+  };
 }
 
 async function loopbackThroughput(dir, have) {
@@ -228,8 +298,18 @@ async function loopbackThroughput(dir, have) {
     for (const n of TARGET_COUNTS) {
       const targetsFile = join(dir, `targets-${n}.txt`);
       await writeFile(targetsFile, `${Array.from({ length: n }, (_, i) => loopbackTarget(i)).join('\n')}\n`);
-      rows.push(vantageRow(await icmpProbe('throughput', { targets: n, rate: RATE, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), `paced ${fmt(RATE, 0)}/s`));
-      rows.push(vantageRow(await icmpProbe('throughput', { targets: n, rate: 0, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), 'closed loop (max)'));
+      rows.push(
+        vantageRow(
+          await icmpProbe('throughput', { targets: n, rate: RATE, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }),
+          `paced ${fmt(RATE, 0)}/s`,
+        ),
+      );
+      rows.push(
+        vantageRow(
+          await icmpProbe('throughput', { targets: n, rate: 0, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }),
+          'closed loop (max)',
+        ),
+      );
       if (have.fping) rows.push(await fping(targetsFile, n, dir));
       if (bb) {
         const b = await blackboxLoad(bb, n);
@@ -237,7 +317,12 @@ async function loopbackThroughput(dir, have) {
         if (n === TARGET_COUNTS[0] && b.received > 0) {
           // Vantage at blackbox_exporter's own rate: CPU per probe "at the same rate".
           const rate = Math.max(1, Math.round(b.sent / b.seconds));
-          rows.push(vantageRow(await icmpProbe('throughput', { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }), `paced ${fmt(rate, 0)}/s (= blackbox_exporter)`));
+          rows.push(
+            vantageRow(
+              await icmpProbe('throughput', { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }),
+              `paced ${fmt(rate, 0)}/s (= blackbox_exporter)`,
+            ),
+          );
         }
       }
     }
@@ -253,7 +338,25 @@ async function loopbackThroughput(dir, have) {
 /** tcpdump on `iface` in `ns`, ICMP to/from `hosts` only, nanosecond kernel stamps, to `file`. */
 async function startCapture(ns, iface, hosts, file) {
   const filter = `icmp and (${hosts.map((h) => `host ${h}`).join(' or ')})`;
-  const child = spawnTracked('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-B', '8192', '-Z', 'root', '--time-stamp-precision=nano', '-w', file, filter]);
+  const child = spawnTracked('ip', [
+    'netns',
+    'exec',
+    ns,
+    'tcpdump',
+    '-i',
+    iface,
+    '-n',
+    '-U',
+    '--immediate-mode',
+    '-B',
+    '8192',
+    '-Z',
+    'root',
+    '--time-stamp-precision=nano',
+    '-w',
+    file,
+    filter,
+  ]);
   const t0 = performance.now();
   while (!child.output().includes('listening on')) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`tcpdump exited:\n${child.output()}`);
@@ -283,7 +386,7 @@ function readPcap(buf) {
   if (buf.readUInt32LE(20) !== 1) throw new Error(`link type ${buf.readUInt32LE(20)} is not Ethernet`);
   const packets = [];
   let sec0;
-  for (let off = 24; off + 16 <= buf.length; ) {
+  for (let off = 24; off + 16 <= buf.length;) {
     const sec = buf.readUInt32LE(off);
     const nsec = buf.readUInt32LE(off + 4);
     const len = buf.readUInt32LE(off + 8);
@@ -310,8 +413,11 @@ function readPcap(buf) {
 /** On-the-wire RTT (us) of every echo request to `host`, in send order; null when unanswered. */
 function wireRtts(packets, host) {
   const replies = new Map();
-  for (const p of packets) if (p.type === 0 && p.src === host && !replies.has(`${p.id}/${p.seq}`)) replies.set(`${p.id}/${p.seq}`, p.tNs);
-  return packets.filter((p) => p.type === 8 && p.dst === host).map((p) => (replies.has(`${p.id}/${p.seq}`) ? (replies.get(`${p.id}/${p.seq}`) - p.tNs) / 1e3 : null));
+  for (const p of packets)
+    if (p.type === 0 && p.src === host && !replies.has(`${p.id}/${p.seq}`)) replies.set(`${p.id}/${p.seq}`, p.tNs);
+  return packets
+    .filter((p) => p.type === 8 && p.dst === host)
+    .map((p) => (replies.has(`${p.id}/${p.seq}`) ? (replies.get(`${p.id}/${p.seq}`) - p.tNs) / 1e3 : null));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,7 +425,8 @@ function wireRtts(packets, host) {
 
 const parsePingTimes = (out, count) => {
   const times = Array(count).fill(null);
-  for (const m of out.matchAll(/icmp_seq=(\d+) .*time=([\d.]+) ms/g)) if (Number(m[1]) <= count) times[Number(m[1]) - 1] = Number(m[2]) * 1000;
+  for (const m of out.matchAll(/icmp_seq=(\d+) .*time=([\d.]+) ms/g))
+    if (Number(m[1]) <= count) times[Number(m[1]) - 1] = Number(m[2]) * 1000;
   return times;
 };
 
@@ -340,7 +447,9 @@ function accuracyRow(label, res, capture, truth, extra = {}) {
   const errConfigured = replies.map((v) => v - truth.echo.delayMs * 1000 - pathMedian);
   const wireReplies = wireEcho.filter((v) => v !== null);
   // What the responder itself adds beyond the configured delay, on the wire (not a tool's error).
-  const responderLate = wireReplies.map((v) => v - truth.echo.delayMs * 1000 - summarize(wirePath.filter((x) => x !== null)).p50);
+  const responderLate = wireReplies.map(
+    (v) => v - truth.echo.delayMs * 1000 - summarize(wirePath.filter((x) => x !== null)).p50,
+  );
   return {
     label,
     sent: res.echoUs.length,
@@ -367,9 +476,23 @@ async function accuracy(Lab, dir, have) {
     const iface = /\bdev (\S+)/.exec(route)?.[1];
     if (!iface) throw new Error(`no route to ${truth.echo.v4} in ${ns}: ${route}`);
     const hosts = [truth.echo.v4, truth.hosts.up[0].v4];
-    const probeArgs = { echo: truth.echo.v4, path: truth.hosts.up[0].v4, count: ACC_COUNT, intervalMs: ACC_INTERVAL_MS, timeoutMs: 1000 };
-    const blackhole = { blackholeV4: truth.blackhole.v4.split('.').slice(0, 3).join('.'), blackholeV6: truth.blackhole.v6.replace(/::[0-9a-f]+$/, '::') };
-    const inflight = { inflight: INFLIGHT_TARGETS, ...blackhole, loopbackTargets: LOOPBACK_LOAD.targets, loopbackRate: LOOPBACK_LOAD.rate };
+    const probeArgs = {
+      echo: truth.echo.v4,
+      path: truth.hosts.up[0].v4,
+      count: ACC_COUNT,
+      intervalMs: ACC_INTERVAL_MS,
+      timeoutMs: 1000,
+    };
+    const blackhole = {
+      blackholeV4: truth.blackhole.v4.split('.').slice(0, 3).join('.'),
+      blackholeV6: truth.blackhole.v6.replace(/::[0-9a-f]+$/, '::'),
+    };
+    const inflight = {
+      inflight: INFLIGHT_TARGETS,
+      ...blackhole,
+      loopbackTargets: LOOPBACK_LOAD.targets,
+      loopbackRate: LOOPBACK_LOAD.rate,
+    };
     const scenarios = [
       ['vantage, idle', {}],
       [`vantage, ${fmt(INFLIGHT_TARGETS, 0)} targets in flight`, inflight],
@@ -390,16 +513,44 @@ async function accuracy(Lab, dir, have) {
       rows.push(accuracyRow(label, res, capture, truth, extra(res)));
     };
     for (const [label, load] of scenarios) {
-      await captured(label, () => icmpProbe('accuracy', { ...probeArgs, ...load }, { ns }), (r) => ({ tool: 'vantage', load: r.load, statuses: r.statuses, engine: r.engine }));
+      await captured(
+        label,
+        () => icmpProbe('accuracy', { ...probeArgs, ...load }, { ns }),
+        (r) => ({ tool: 'vantage', load: r.load, statuses: r.statuses, engine: r.engine }),
+      );
     }
     if (have.ping) {
       await captured(
         'iputils ping (reference)',
         async () => {
-          const ping = (target) => execTracked('ip', ['netns', 'exec', ns, 'ping', '-4', '-n', '-c', String(ACC_COUNT), '-i', String(ACC_INTERVAL_MS / 1000), '-W', '1', target], { timeoutMs: 30_000 });
+          const ping = (target) =>
+            execTracked(
+              'ip',
+              [
+                'netns',
+                'exec',
+                ns,
+                'ping',
+                '-4',
+                '-n',
+                '-c',
+                String(ACC_COUNT),
+                '-i',
+                String(ACC_INTERVAL_MS / 1000),
+                '-W',
+                '1',
+                target,
+              ],
+              { timeoutMs: 30_000 },
+            );
           const [e, p] = [await ping(truth.echo.v4), await ping(truth.hosts.up[0].v4)];
           const avg = (out) => Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1] ?? NaN) * 1000;
-          return { echoUs: parsePingTimes(e.stdout, ACC_COUNT), pathUs: parsePingTimes(p.stdout, ACC_COUNT), echoAvgUs: avg(e.stdout), pathAvgUs: avg(p.stdout) };
+          return {
+            echoUs: parsePingTimes(e.stdout, ACC_COUNT),
+            pathUs: parsePingTimes(p.stdout, ACC_COUNT),
+            echoAvgUs: avg(e.stdout),
+            pathAvgUs: avg(p.stdout),
+          };
         },
         (r) => ({ tool: 'ping', summaryAvgUs: { echo: r.echoAvgUs, path: r.pathAvgUs } }),
       );
@@ -407,7 +558,11 @@ async function accuracy(Lab, dir, have) {
     if (have.blackbox) {
       const bb = await startBlackbox(dir, { ns });
       try {
-        await captured('blackbox_exporter icmp', () => icmpProbe('blackbox', { ...probeArgs, port: bb.port }, { ns }), () => ({ tool: 'blackbox_exporter' }));
+        await captured(
+          'blackbox_exporter icmp',
+          () => icmpProbe('blackbox', { ...probeArgs, port: bb.port }, { ns }),
+          () => ({ tool: 'blackbox_exporter' }),
+        );
       } finally {
         await stopChild(bb.child);
       }
@@ -421,7 +576,12 @@ async function accuracy(Lab, dir, have) {
 export async function run() {
   const t0 = performance.now();
   if (process.getuid?.() !== 0) return skippedResult('raw ICMP sockets, fping -f and the lab need root');
-  const have = { fping: (await installed('fping')) && (await which(TIME)), blackbox: await which(BLACKBOX), ping: await installed('ping'), tcpdump: await installed('tcpdump') };
+  const have = {
+    fping: (await installed('fping')) && (await which(TIME)),
+    blackbox: await which(BLACKBOX),
+    ping: await installed('ping'),
+    tcpdump: await installed('tcpdump'),
+  };
   const dir = makeTempDir('vantage-bench-icmp-');
   const raw = { rate: RATE, durationMs: DURATION_MS, have };
   try {
@@ -440,7 +600,12 @@ export async function run() {
 }
 
 function skippedResult(reason) {
-  return { title: 'icmp: ICMP engine throughput and RTT accuracy', sections: [], notes: [`skipped: ${reason}`], raw: { skipped: reason } };
+  return {
+    title: 'icmp: ICMP engine throughput and RTT accuracy',
+    sections: [],
+    notes: [`skipped: ${reason}`],
+    raw: { skipped: reason },
+  };
 }
 
 const per1k = (r) => (r.sent > 0 ? (r.cpuS / r.sent) * 1000 : NaN);
@@ -451,7 +616,19 @@ function report(raw) {
   const lb = raw.loopback;
   sections.push({
     heading: `a) loopback: distinct 127.x.y.z targets, ${fmt(DURATION_MS / 1000, 0)} s per run, each tool in a process of its own (${fmt(RATE, 0)}/s offered where paced)`,
-    headers: ['targets', 'tool', 'mode', 'sent', 'probes/s', 'loss %', 'CPU s', 'CPU s / 1k probes', 'peak RSS MiB', 'RTT p50 us', 'RTT p99 us'],
+    headers: [
+      'targets',
+      'tool',
+      'mode',
+      'sent',
+      'probes/s',
+      'loss %',
+      'CPU s',
+      'CPU s / 1k probes',
+      'peak RSS MiB',
+      'RTT p50 us',
+      'RTT p99 us',
+    ],
     rows: lb.map((r) => [
       fmt(r.targets, 0),
       r.tool,
@@ -468,14 +645,17 @@ function report(raw) {
     notes: [
       'probes/s = probes sent / send window (fping and blackbox_exporter: / their whole run); loss = probes without an echo reply',
       "vantage: CPU = process.cpuUsage() of its process over the run (engine + the pacing loop), RSS = peak sampled every 100 ms (Node's own ~45 MiB included)",
-      "fping: /usr/bin/time's %U + %S and %M (max RSS), RTTs from -C (us resolution below 1 ms); blackbox_exporter: utime + stime from /proc/<pid>/stat over the run, VmHWM, RTT = probe_icmp_duration_seconds{phase=\"rtt\"}",
+      'fping: /usr/bin/time\'s %U + %S and %M (max RSS), RTTs from -C (us resolution below 1 ms); blackbox_exporter: utime + stime from /proc/<pid>/stat over the run, VmHWM, RTT = probe_icmp_duration_seconds{phase="rtt"}',
       ...(raw.have.fping ? [] : ['fping: not installed (apt-get install fping time)']),
       ...(raw.have.blackbox ? [] : ['blackbox_exporter: not installed (apt-get install prometheus-blackbox-exporter)']),
     ],
   });
   const verdicts = aims(raw);
   const neg = lb.filter((r) => r.nonPositiveRtts > 0);
-  if (neg.length > 0) sections[0].notes.push(`vantage reported RTTs <= 0 (impossible): ${neg.map((r) => `${fmt(r.nonPositiveRtts, 0)} of ${fmt(r.received, 0)} (${fmt(r.targets, 0)} targets, ${r.mode})`).join('; ')}`);
+  if (neg.length > 0)
+    sections[0].notes.push(
+      `vantage reported RTTs <= 0 (impossible): ${neg.map((r) => `${fmt(r.nonPositiveRtts, 0)} of ${fmt(r.received, 0)} (${fmt(r.targets, 0)} targets, ${r.mode})`).join('; ')}`,
+    );
   const unmatched = lb.filter((r) => r.unmatched > 0);
   if (unmatched.length > 0) {
     sections[0].notes.push(
@@ -488,14 +668,44 @@ function report(raw) {
     const full = st.windows.filter((w) => w.seconds >= (st.windowMs / 1000) * 0.9);
     sections.push({
       heading: `a2) sustained: ${fmt(st.rate, 0)} probes/s offered to ${fmt(st.targets, 0)} loopback targets for ${fmt(st.durationMs / 1000, 0)} s (past the engine's 30 s memory of finished probe keys), ${fmt(st.windowMs / 1000, 0)} s windows`,
-      headers: ['window from s', 'seconds', 'sent/s', 'answered/s', 'CPU % of a core', 'longest loop stall ms', 'RSS MiB'],
+      headers: [
+        'window from s',
+        'seconds',
+        'sent/s',
+        'answered/s',
+        'CPU % of a core',
+        'longest loop stall ms',
+        'RSS MiB',
+      ],
       rows: [
-        ...st.windows.map((w) => [fmt(w.startS, 1), fmt(w.seconds, 1), fmt(w.sent / w.seconds, 0), fmt(w.received / w.seconds, 0), fmt((w.cpuS / w.seconds) * 100, 0), fmt(w.maxGapMs, 1), fmt(w.rssMiB, 0)]),
-        ...(st.killed ? [[`killed at ${fmt(st.wallS, 1)} s`, fmt(st.silentForS, 1), '-', '-', '-', `> ${fmt(st.silentForS * 1000, 0)}`, '-']] : []),
+        ...st.windows.map((w) => [
+          fmt(w.startS, 1),
+          fmt(w.seconds, 1),
+          fmt(w.sent / w.seconds, 0),
+          fmt(w.received / w.seconds, 0),
+          fmt((w.cpuS / w.seconds) * 100, 0),
+          fmt(w.maxGapMs, 1),
+          fmt(w.rssMiB, 0),
+        ]),
+        ...(st.killed
+          ? [
+              [
+                `killed at ${fmt(st.wallS, 1)} s`,
+                fmt(st.silentForS, 1),
+                '-',
+                '-',
+                '-',
+                `> ${fmt(st.silentForS * 1000, 0)}`,
+                '-',
+              ],
+            ]
+          : []),
       ],
       notes: [
         'paced by a timer (1 ms, or 10 probes apart at low rates) that never sends more than 100 ms worth at once: a stalled loop skips probes instead of bursting them',
-        st.summary ? `whole run: ${fmt(st.summary.sent, 0)} sent, ${fmt(st.summary.received, 0)} answered, ${fmt(st.summary.missed, 0)} skipped while the loop was stalled, longest stall ${fmt(st.summary.maxLoopGapMs, 0)} ms` : `no summary: the helper made no progress for ${fmt(st.silentForS, 1)} s and was killed ${fmt(st.killAfterStallMs / 1000, 0)} s after its run should have ended`,
+        st.summary
+          ? `whole run: ${fmt(st.summary.sent, 0)} sent, ${fmt(st.summary.received, 0)} answered, ${fmt(st.summary.missed, 0)} skipped while the loop was stalled, longest stall ${fmt(st.summary.maxLoopGapMs, 0)} ms`
+          : `no summary: the helper made no progress for ${fmt(st.silentForS, 1)} s and was killed ${fmt(st.killAfterStallMs / 1000, 0)} s after its run should have ended`,
         `worst full window: ${full.length ? fmt(Math.min(...full.map((w) => w.sent / w.seconds)), 0) : '-'} sent/s`,
       ],
     });
@@ -505,7 +715,17 @@ function report(raw) {
     const rows = raw.accuracy.rows;
     sections.push({
       heading: `b) RTT accuracy: ${ACC_COUNT} echoes to the delayed responder ${raw.accuracy.truth.echo} (${raw.accuracy.truth.delayMs} ms) + ${ACC_COUNT} to ${raw.accuracy.truth.path} (kernel echo, path RTT), interleaved every ${ACC_INTERVAL_MS / 2} ms, from the agent namespace; error in us`,
-      headers: ['tool / condition', 'recv/sent', 'RTT p50 us', 'path p50 us', 'err vs capture p50', 'p99 |err|', 'max |err|', 'err vs configured p50', 'p99 |err|'],
+      headers: [
+        'tool / condition',
+        'recv/sent',
+        'RTT p50 us',
+        'path p50 us',
+        'err vs capture p50',
+        'p99 |err|',
+        'max |err|',
+        'err vs configured p50',
+        'p99 |err|',
+      ],
       rows: rows.map((r) => [
         r.label,
         `${r.received}/${r.sent}`,
@@ -519,17 +739,28 @@ function report(raw) {
       ]),
       notes: [
         `ground truth: tcpdump on ${raw.accuracy.truth.iface} (kernel stamps, ns) in the agent namespace; err vs capture = reported RTT - (reply stamp - request stamp), probe by probe`,
-        'err vs configured = reported RTT - configured delay - the same tool\'s median path RTT; it also holds the user-space responder\'s own lateness (below), common to every tool',
+        "err vs configured = reported RTT - configured delay - the same tool's median path RTT; it also holds the user-space responder's own lateness (below), common to every tool",
         `responder lateness on the wire (capture RTT - delay - capture path p50), median / p99 us: ${rows.map((r) => `${r.label.replace(/ \(reference\)$/, '')} ${fmt(r.responderLateUs.p50, 0)} / ${fmt(r.responderLateUs.p99, 0)}`).join('; ')}`,
         `in flight: ${fmt(INFLIGHT_TARGETS, 0)} blackholed lab addresses (the /24, then the v6 /64) each with a probe pending at all times (1 s timeout), plus ${fmt(LOOPBACK_LOAD.targets, 0)} loopback targets answering ${fmt(LOOPBACK_LOAD.rate, 0)} probes/s, same process and sockets`,
         ...rows
           .filter((r) => r.load?.busy)
-          .map((r) => `${r.label}: loop busy ${fmt(r.load.busy.busyFraction * 100, 1)} % (${r.load.busy.renders} renders of 20,000 series, longest ${fmt(r.load.busy.longestRenderMs, 1)} ms)`),
+          .map(
+            (r) =>
+              `${r.label}: loop busy ${fmt(r.load.busy.busyFraction * 100, 1)} % (${r.load.busy.renders} renders of 20,000 series, longest ${fmt(r.load.busy.longestRenderMs, 1)} ms)`,
+          ),
         ...rows
           .filter((r) => r.summaryAvgUs)
-          .map((r) => `iputils ping prints 1 decimal at 10-100 ms, so its per-probe echo errors are quantised to 100 us; from its summary avg (3 decimals) its mean echo error vs capture is ${fmt(r.summaryAvgUs.echo - r.wireEchoMeanUs, 1)} us`),
+          .map(
+            (r) =>
+              `iputils ping prints 1 decimal at 10-100 ms, so its per-probe echo errors are quantised to 100 us; from its summary avg (3 decimals) its mean echo error vs capture is ${fmt(r.summaryAvgUs.echo - r.wireEchoMeanUs, 1)} us`,
+          ),
         'blackbox_exporter: one /probe at a time (keep-alive HTTP from a helper in the namespace), RTT = probe_icmp_duration_seconds{phase="rtt"}',
-        ...rows.filter((r) => r.captured.dropped > 0 || !r.captured.matched).map((r) => `${r.label}: capture ${r.captured.matched ? '' : 'did not match the probes one to one; '}${r.captured.dropped} packets dropped by the kernel`),
+        ...rows
+          .filter((r) => r.captured.dropped > 0 || !r.captured.matched)
+          .map(
+            (r) =>
+              `${r.label}: capture ${r.captured.matched ? '' : 'did not match the probes one to one; '}${r.captured.dropped} packets dropped by the kernel`,
+          ),
       ],
     });
   } else {
@@ -544,15 +775,26 @@ function report(raw) {
   const notes = [`whole icmp benchmark took ${fmt(raw.durationMs / 1000, 1)} s`];
   if (raw.labBuildNote) notes.push(raw.labBuildNote);
   return {
-    title: 'icmp: ICMP engine throughput, CPU and memory on loopback; RTT accuracy against a packet capture (peers in the same run)',
+    title:
+      'icmp: ICMP engine throughput, CPU and memory on loopback; RTT accuracy against a packet capture (peers in the same run)',
     sections,
     notes,
     raw: {
       ...raw,
-      loopback: lb.map((r) => ({ ...rounded({ ...r, rttUs: undefined, outcomes: undefined }), rttUs: rounded(r.rttUs), outcomes: r.outcomes, probesPerS: Math.round(rate(r)), cpuSPer1k: Math.round(per1k(r) * 1e5) / 1e5 })),
+      loopback: lb.map((r) => ({
+        ...rounded({ ...r, rttUs: undefined, outcomes: undefined }),
+        rttUs: rounded(r.rttUs),
+        outcomes: r.outcomes,
+        probesPerS: Math.round(rate(r)),
+        cpuSPer1k: Math.round(per1k(r) * 1e5) / 1e5,
+      })),
       accuracy: raw.accuracy && {
         ...raw.accuracy,
-        rows: raw.accuracy.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v && typeof v === 'object' && 'p50' in v ? rounded(v, 2) : v]))),
+        rows: raw.accuracy.rows.map((r) =>
+          Object.fromEntries(
+            Object.entries(r).map(([k, v]) => [k, v && typeof v === 'object' && 'p50' in v ? rounded(v, 2) : v]),
+          ),
+        ),
       },
     },
   };
@@ -589,15 +831,35 @@ function aims(raw) {
       });
     }
     const worstCpu = Math.max(...paced.map(per1k));
-    out.push({ aim: `CPU s per 1k probes at ${fmt(RATE, 0)}/s (worst N)`, measured: fmt(worstCpu, 4), target: `<= ${AIMS.cpuPer1k}`, met: worstCpu <= AIMS.cpuPer1k });
+    out.push({
+      aim: `CPU s per 1k probes at ${fmt(RATE, 0)}/s (worst N)`,
+      measured: fmt(worstCpu, 4),
+      target: `<= ${AIMS.cpuPer1k}`,
+      met: worstCpu <= AIMS.cpuPer1k,
+    });
     const fp = lb.filter((r) => r.tool === 'fping');
-    if (fp.length) out.push({ aim: 'CPU per probe below fping (same N, same offered rate)', measured: paced.map((r) => `${fmt(per1k(r), 4)} vs ${fmt(per1k(fp.find((f) => f.targets === r.targets) ?? {}), 4)}`).join(', '), target: 'vantage < fping', met: paced.every((r) => per1k(r) < per1k(fp.find((f) => f.targets === r.targets) ?? { cpuS: Infinity, sent: 1 })) });
+    if (fp.length)
+      out.push({
+        aim: 'CPU per probe below fping (same N, same offered rate)',
+        measured: paced
+          .map((r) => `${fmt(per1k(r), 4)} vs ${fmt(per1k(fp.find((f) => f.targets === r.targets) ?? {}), 4)}`)
+          .join(', '),
+        target: 'vantage < fping',
+        met: paced.every(
+          (r) => per1k(r) < per1k(fp.find((f) => f.targets === r.targets) ?? { cpuS: Infinity, sent: 1 }),
+        ),
+      });
   }
   const bb = lb.find((r) => r.tool === 'blackbox_exporter' && r.targets === TARGET_COUNTS[0]);
   const same = lb.find((r) => r.tool === 'vantage' && r.mode.includes('blackbox_exporter'));
   if (bb && same) {
     const ratio = per1k(bb) / per1k(same);
-    out.push({ aim: 'less CPU per probe than blackbox_exporter at its rate', measured: `${fmt(ratio, 1)}x (${fmt(per1k(same), 4)} vs ${fmt(per1k(bb), 4)} CPU s / 1k at ${fmt(rate(bb), 0)}/s)`, target: `>= ${AIMS.vsBlackbox}x`, met: ratio >= AIMS.vsBlackbox });
+    out.push({
+      aim: 'less CPU per probe than blackbox_exporter at its rate',
+      measured: `${fmt(ratio, 1)}x (${fmt(per1k(same), 4)} vs ${fmt(per1k(bb), 4)} CPU s / 1k at ${fmt(rate(bb), 0)}/s)`,
+      target: `>= ${AIMS.vsBlackbox}x`,
+      met: ratio >= AIMS.vsBlackbox,
+    });
   }
   const acc = raw.accuracy?.rows ?? [];
   const both = acc.find((r) => r.tool === 'vantage' && r.load?.inflight > 0 && r.load?.busy);

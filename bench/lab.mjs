@@ -47,8 +47,19 @@ function parsePing(out) {
  * No `-w`: with a deadline, iputils ping keeps sending until it has `count` replies, which skews
  * loss (1,107 sent for 1,000 replies) and the delayed echo's count. `timeoutMs` bounds it instead.
  */
-const pingArgs = (family, count, interval, target, { quiet = true } = {}) =>
-  ['ping', family === 'v6' ? '-6' : '-4', '-n', ...(quiet ? ['-q'] : []), '-c', String(count), '-i', interval, '-W', '1', target];
+const pingArgs = (family, count, interval, target, { quiet = true } = {}) => [
+  'ping',
+  family === 'v6' ? '-6' : '-4',
+  '-n',
+  ...(quiet ? ['-q'] : []),
+  '-c',
+  String(count),
+  '-i',
+  interval,
+  '-W',
+  '1',
+  target,
+];
 
 // ---------------------------------------------------------------------------------------------
 // Measurements
@@ -77,13 +88,23 @@ async function echoAccuracy(lab, delayMs, withBaseline) {
   const rows = [];
   const timeoutMs = Math.ceil((PINGS * Number(PING_INTERVAL_S) * 1000 + delayMs) * 3 + 5000);
   for (const family of ['v4', 'v6']) {
-    const out = await must(lab, truth.namespaces.agent, pingArgs(family, PINGS, PING_INTERVAL_S, truth.echo[family], { quiet: false }), { timeoutMs, okCodes: [0, 1] });
+    const out = await must(
+      lab,
+      truth.namespaces.agent,
+      pingArgs(family, PINGS, PING_INTERVAL_S, truth.echo[family], { quiet: false }),
+      { timeoutMs, okCodes: [0, 1] },
+    );
     rows.push({ target: 'echo responder', configuredMs: truth.echo.delayMs, family, ...parsePing(out) });
   }
   if (withBaseline) {
     const host = truth.hosts.up[0];
     for (const family of ['v4', 'v6']) {
-      const out = await must(lab, truth.namespaces.agent, pingArgs(family, PINGS, PING_INTERVAL_S, host[family], { quiet: false }), { timeoutMs: 10_000, okCodes: [0, 1] });
+      const out = await must(
+        lab,
+        truth.namespaces.agent,
+        pingArgs(family, PINGS, PING_INTERVAL_S, host[family], { quiet: false }),
+        { timeoutMs: 10_000, okCodes: [0, 1] },
+      );
       rows.push({ target: 'kernel echo (path only)', configuredMs: 0, family, ...parsePing(out) });
     }
   }
@@ -95,7 +116,12 @@ async function dnsDelay(lab) {
   const { truth } = lab;
   const queryMs = [];
   for (let i = 0; i < DIGS; i++) {
-    const out = await must(lab, truth.namespaces.agent, ['dig', '+tries=1', '+time=3', `@${truth.dns.auth.v4}`, truth.dns.slowName, 'A'], { timeoutMs: 10_000 });
+    const out = await must(
+      lab,
+      truth.namespaces.agent,
+      ['dig', '+tries=1', '+time=3', `@${truth.dns.auth.v4}`, truth.dns.slowName, 'A'],
+      { timeoutMs: 10_000 },
+    );
     const ms = /Query time: (\d+) msec/.exec(out);
     if (!ms || !out.includes('status: NOERROR')) throw new Error(`dig: unexpected answer:\n${out}`);
     queryMs.push(Number(ms[1]));
@@ -115,12 +141,28 @@ async function httpsTtfb(lab) {
       const stdout = await must(
         lab,
         truth.namespaces.agent,
-        ['curl', '-sS', '-o', '/dev/null', '--noproxy', '*', '--max-time', '5', '--cacert', truth.https.caFile, proto, '-w', '%{http_code} %{http_version} %{time_appconnect} %{time_starttransfer}', url],
+        [
+          'curl',
+          '-sS',
+          '-o',
+          '/dev/null',
+          '--noproxy',
+          '*',
+          '--max-time',
+          '5',
+          '--cacert',
+          truth.https.caFile,
+          proto,
+          '-w',
+          '%{http_code} %{http_version} %{time_appconnect} %{time_starttransfer}',
+          url,
+        ],
         { timeoutMs: 10_000 },
       );
       const [code, version, appconnect, starttransfer] = stdout.trim().split(' ');
       const want = proto === '--http2' ? '2' : '1.1';
-      if (code !== '200' || version !== want) throw new Error(`curl ${proto} ${url}: HTTP ${code}, version ${version} (wanted 200 over ${want})`);
+      if (code !== '200' || version !== want)
+        throw new Error(`curl ${proto} ${url}: HTTP ${code}, version ${version} (wanted 200 over ${want})`);
       appconnectMs.push(Number(appconnect) * 1000);
       gapMs.push((Number(starttransfer) - Number(appconnect)) * 1000);
     }
@@ -132,12 +174,23 @@ async function httpsTtfb(lab) {
 /** e) many pings to the lossy address. */
 async function loss(lab) {
   const { truth } = lab;
-  const out = await must(lab, truth.namespaces.agent, pingArgs('v4', LOSS_PINGS, LOSS_INTERVAL_S, truth.lossy.v4), { timeoutMs: 30_000, okCodes: [0, 1] });
+  const out = await must(lab, truth.namespaces.agent, pingArgs('v4', LOSS_PINGS, LOSS_INTERVAL_S, truth.lossy.v4), {
+    timeoutMs: 30_000,
+    okCodes: [0, 1],
+  });
   const p = parsePing(out);
   const measured = 1 - p.received / p.sent;
   const rate = truth.lossy.lossRate;
   const sigma = Math.sqrt((rate * (1 - rate)) / p.sent);
-  return { target: truth.lossy.v4, configured: rate, sent: p.sent, received: p.received, measured, sigma, z: sigma > 0 ? (measured - rate) / sigma : NaN };
+  return {
+    target: truth.lossy.v4,
+    configured: rate,
+    sent: p.sent,
+    received: p.received,
+    measured,
+    sigma,
+    z: sigma > 0 ? (measured - rate) / sigma : NaN,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,15 +281,30 @@ function report(raw, missing, buildNote) {
   const echoOnly = raw.echo.filter((r) => r.target === 'echo responder');
   raw.echoWorstAbsOffsetMs = echoOnly.length ? Math.max(...echoOnly.map((r) => Math.abs(r.avg - r.configuredMs))) : NaN;
   const medians = echoOnly.filter((r) => Number.isFinite(r.median));
-  raw.echoWorstAbsMedianOffsetMs = medians.length ? Math.max(...medians.map((r) => Math.abs(r.median - r.configuredMs))) : NaN;
+  raw.echoWorstAbsMedianOffsetMs = medians.length
+    ? Math.max(...medians.map((r) => Math.abs(r.median - r.configuredMs)))
+    : NaN;
   sections.push({
     heading: `b) delayed ICMP responder: ping -c ${PINGS} -i ${PING_INTERVAL_S} from the agent namespace (ms)`,
-    headers: ['target', 'family', 'delay ms', 'recv/sent', 'min ms', 'avg ms', 'max ms', 'mdev ms', 'median ms', 'avg - delay', 'median - delay', `avg within ±${ECHO_TOLERANCE_MS} ms`],
+    headers: [
+      'target',
+      'family',
+      'delay ms',
+      'recv/sent',
+      'min ms',
+      'avg ms',
+      'max ms',
+      'mdev ms',
+      'median ms',
+      'avg - delay',
+      'median - delay',
+      `avg within ±${ECHO_TOLERANCE_MS} ms`,
+    ],
     rows: echoRows.length ? echoRows : [['ping not installed', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-']],
     notes: [
       'one lab per delay (Lab.up({ echoDelayMs })); the echo host (user-space Python responder) and the kernel-answered host sit behind the same 8 routers',
       '"kernel echo (path only)" is truth.hosts.up[0]: the path RTT without the responder, so avg - delay minus that avg is the responder\'s own overhead',
-      'min/avg/max/mdev from ping\'s summary line; median from its per-reply lines (run without -q for them; the probes sent are the same), left out at 100 ms where ping prints whole ms',
+      "min/avg/max/mdev from ping's summary line; median from its per-reply lines (run without -q for them; the probes sent are the same), left out at 100 ms where ping prints whole ms",
       `worst |avg - delay| over the echo rows: ${fmt(raw.echoWorstAbsOffsetMs, 3)} ms (requirement ±${ECHO_TOLERANCE_MS} ms); worst |median - delay|: ${fmt(raw.echoWorstAbsMedianOffsetMs, 3)} ms`,
     ],
   });
@@ -246,7 +314,16 @@ function report(raw, missing, buildNote) {
     sections.push({
       heading: `c) slow DNS name: dig @${raw.dns.server} ${raw.dns.name}, ${DIGS} runs`,
       headers: ['configured ms', 'n', 'min ms', 'median ms', 'max ms', 'median - configured ms'],
-      rows: [[fmt(raw.dns.configuredMs, 0), s.count, fmt(s.min, 0), fmt(s.p50, 1), fmt(s.max, 0), fmt(s.p50 - raw.dns.configuredMs, 1)]],
+      rows: [
+        [
+          fmt(raw.dns.configuredMs, 0),
+          s.count,
+          fmt(s.min, 0),
+          fmt(s.p50, 1),
+          fmt(s.max, 0),
+          fmt(s.p50 - raw.dns.configuredMs, 1),
+        ],
+      ],
       notes: ["dig's Query time (whole ms, one dig process per query over UDP)"],
     });
   } else {
@@ -259,9 +336,19 @@ function report(raw, missing, buildNote) {
       headers: ['protocol', 'n', 'min ms', 'median ms', 'max ms', 'median - configured ms', 'appconnect p50 ms'],
       rows: raw.https.map((h) => {
         const s = summarize(h.gapMs);
-        return [h.proto, s.count, fmt(s.min, 2), fmt(s.p50, 2), fmt(s.max, 2), fmt(s.p50 - h.configuredMs, 2), fmt(summarize(h.appconnectMs).p50, 2)];
+        return [
+          h.proto,
+          s.count,
+          fmt(s.min, 2),
+          fmt(s.p50, 2),
+          fmt(s.max, 2),
+          fmt(s.p50 - h.configuredMs, 2),
+          fmt(summarize(h.appconnectMs).p50, 2),
+        ];
       }),
-      notes: ['time_starttransfer - time_appconnect: sending the request, the injected delay, one path RTT (~0.1 ms) and the server\'s timer lateness'],
+      notes: [
+        "time_starttransfer - time_appconnect: sending the request, the injected delay, one path RTT (~0.1 ms) and the server's timer lateness",
+      ],
     });
   } else {
     sections.push({ heading: `d) HTTPS first byte: skipped (${missing.curl})` });
@@ -272,15 +359,35 @@ function report(raw, missing, buildNote) {
     const within = Math.abs(l.z) <= 3;
     sections.push({
       heading: `e) loss: ping -c ${LOSS_PINGS} -i ${LOSS_INTERVAL_S} -q to ${l.target}`,
-      headers: ['configured %', 'sent', 'received', 'measured %', 'measured - configured pts', '3 sigma pts', 'within 3 sigma'],
-      rows: [[fmt(l.configured * 100, 1), l.sent, l.received, fmt(l.measured * 100, 1), fmt((l.measured - l.configured) * 100, 1), fmt(3 * l.sigma * 100, 1), within ? 'yes' : 'NO']],
+      headers: [
+        'configured %',
+        'sent',
+        'received',
+        'measured %',
+        'measured - configured pts',
+        '3 sigma pts',
+        'within 3 sigma',
+      ],
+      rows: [
+        [
+          fmt(l.configured * 100, 1),
+          l.sent,
+          l.received,
+          fmt(l.measured * 100, 1),
+          fmt((l.measured - l.configured) * 100, 1),
+          fmt(3 * l.sigma * 100, 1),
+          within ? 'yes' : 'NO',
+        ],
+      ],
       notes: ['binomial: sigma = sqrt(p (1 - p) / sent); nft numgen random drops on the last router, requests only'],
     });
   } else {
     sections.push({ heading: `e) loss: skipped (${missing.ping})` });
   }
 
-  const notes = [`whole lab benchmark took ${fmt(raw.durationMs / 1000, 1)} s; 1-min load average at its start ${fmt(raw.loadavg1mAtStart, 2)} (the lab's services and responders are user-space: other load shows up in every number)`];
+  const notes = [
+    `whole lab benchmark took ${fmt(raw.durationMs / 1000, 1)} s; 1-min load average at its start ${fmt(raw.loadavg1mAtStart, 2)} (the lab's services and responders are user-space: other load shows up in every number)`,
+  ];
   if (buildNote) notes.push(buildNote);
   return {
     title: 'lab: network lab build time and ground-truth accuracy (real tools in the agent namespace)',
@@ -288,10 +395,22 @@ function report(raw, missing, buildNote) {
     notes,
     raw: {
       ...raw,
-      upDown: { ...raw.upDown, up: rounded(summarize(upMs)), down: rounded(summarize(downMs)), total: rounded(summarize(totalMs)), limitMs: UP_DOWN_LIMIT_MS },
-      echo: raw.echo.map((r) => rounded({ ...r, offsetMs: r.avg - r.configuredMs, medianOffsetMs: r.median - r.configuredMs })),
+      upDown: {
+        ...raw.upDown,
+        up: rounded(summarize(upMs)),
+        down: rounded(summarize(downMs)),
+        total: rounded(summarize(totalMs)),
+        limitMs: UP_DOWN_LIMIT_MS,
+      },
+      echo: raw.echo.map((r) =>
+        rounded({ ...r, offsetMs: r.avg - r.configuredMs, medianOffsetMs: r.median - r.configuredMs }),
+      ),
       dns: raw.dns && { ...raw.dns, summary: rounded(summarize(raw.dns.queryMs)) },
-      https: raw.https?.map((h) => ({ ...h, gapMs: h.gapMs.map((v) => Math.round(v * 1000) / 1000), summary: rounded(summarize(h.gapMs)) })),
+      https: raw.https?.map((h) => ({
+        ...h,
+        gapMs: h.gapMs.map((v) => Math.round(v * 1000) / 1000),
+        summary: rounded(summarize(h.gapMs)),
+      })),
       loss: raw.loss && rounded(raw.loss, 6),
       missing: Object.fromEntries(Object.entries(missing).filter(([, v]) => v)),
     },

@@ -55,7 +55,8 @@ async function ensureLabBuild() {
   } catch (err) {
     // tsc still emits on type errors: carry on with what it wrote when lab.js is there.
     const output = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || err.message;
-    if (!existsSync(LAB_BUILD) || statSync(LAB_BUILD).mtimeMs < sourceMs) throw new Error(`building the lab (tsc -p tsconfig.lab.json) failed:\n${output}`);
+    if (!existsSync(LAB_BUILD) || statSync(LAB_BUILD).mtimeMs < sourceMs)
+      throw new Error(`building the lab (tsc -p tsconfig.lab.json) failed:\n${output}`);
     return `${out}/ was ${why}: rebuilt with tsc -p tsconfig.lab.json, which reported errors (numbers are for what it emitted):\n    ${output.split('\n').slice(0, 5).join('\n    ')}`;
   }
   return `${out}/ was ${why}: rebuilt with tsc -p tsconfig.lab.json (${fmt((performance.now() - t0) / 1000, 1)} s)`;
@@ -154,6 +155,7 @@ export async function toolMissing(argv) {
 /** Runs a command in a namespace; throws with its output when it exits non-zero (unless `okCodes`). */
 export async function must(lab, ns, argv, { timeoutMs = 20_000, okCodes = [0] } = {}) {
   const r = await lab.exec(ns, argv, { timeoutMs });
-  if (!okCodes.includes(r.code)) throw new Error(`${argv.join(' ')} in ${ns} exited ${r.code}:\n${r.stdout}${r.stderr}`);
+  if (!okCodes.includes(r.code))
+    throw new Error(`${argv.join(' ')} in ${ns} exited ${r.code}:\n${r.stdout}${r.stderr}`);
   return r.stdout;
 }

@@ -26,7 +26,8 @@ export function loopbackTarget(i) {
 /** Imports a module of the compiled agent (`dist/<rel>`), with a hint when the build is missing. */
 export async function loadDist(rel) {
   const file = join(DIST, rel);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (or \`npm run bench\`, which builds)`);
+  if (!existsSync(file))
+    throw new Error(`${file} is missing: run \`npm run build\` first (or \`npm run bench\`, which builds)`);
   return import(pathToFileURL(file).href);
 }
 
@@ -47,7 +48,10 @@ export function warnIfStale() {
     if (!existsSync(VANTAGE_BIN)) return;
     const srcNewest = newest(join(ROOT, 'src'));
     const distNewest = newest(DIST);
-    if (srcNewest > distNewest) process.stderr.write('warning: src/ is newer than dist/; run `npm run build` (npm run bench does) for current numbers\n');
+    if (srcNewest > distNewest)
+      process.stderr.write(
+        'warning: src/ is newer than dist/; run `npm run build` (npm run bench does) for current numbers\n',
+      );
   } catch {
     // Only a hint.
   }
@@ -90,7 +94,12 @@ export function median(values) {
 /** Rounds every number of a summary for the JSON file (keeps it readable). */
 export function rounded(obj, digits = 4) {
   const f = 10 ** digits;
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Math.round(v * f) / f : v]));
+  return Object.fromEntries(
+    Object.entries(obj).map(([k, v]) => [
+      k,
+      typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Math.round(v * f) / f : v,
+    ]),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,7 +116,9 @@ export function fmt(v, digits = 2) {
 export function table(headers, rows) {
   const cells = [headers, ...rows].map((r) => r.map((c) => (c === undefined || c === null ? '-' : String(c))));
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^-?[\d,.]+$|^-$/.test(String(r[i] ?? '-'))));
+  const numeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((r) => /^-?[\d,.]+$|^-$/.test(String(r[i] ?? '-'))),
+  );
   const line = (r) =>
     r
       .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
@@ -188,8 +199,10 @@ export async function pollHttp({ port, path, ready, timeoutMs, intervalMs = 2, c
   const deadline = performance.now() + timeoutMs;
   let last = 'no answer';
   while (performance.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`process exited (code ${child.exitCode}) before ${path} was ready`);
-    if (child && child.signalCode !== null) throw new Error(`process was killed (${child.signalCode}) before ${path} was ready`);
+    if (child && child.exitCode !== null)
+      throw new Error(`process exited (code ${child.exitCode}) before ${path} was ready`);
+    if (child && child.signalCode !== null)
+      throw new Error(`process was killed (${child.signalCode}) before ${path} was ready`);
     try {
       const res = await httpGet(port, path, 1000);
       if (ready(res)) return res;
@@ -268,8 +281,17 @@ export async function execTracked(cmd, args, { timeoutMs = 30_000, ...opts } = {
     if (error) throw error;
     const wallMs = performance.now() - t0;
     // 'exit' can come before the pipes are drained: wait for them to close.
-    await Promise.all([child.stdout, child.stderr].map((s) => (s && !s.closed ? new Promise((r) => s.once('close', r)) : undefined)));
-    return { code, signal, stdout: Buffer.concat(out.stdout).toString('utf8'), stderr: Buffer.concat(out.stderr).toString('utf8'), wallMs, timedOut };
+    await Promise.all(
+      [child.stdout, child.stderr].map((s) => (s && !s.closed ? new Promise((r) => s.once('close', r)) : undefined)),
+    );
+    return {
+      code,
+      signal,
+      stdout: Buffer.concat(out.stdout).toString('utf8'),
+      stderr: Buffer.concat(out.stderr).toString('utf8'),
+      wallMs,
+      timedOut,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -327,10 +349,13 @@ export function installExitCleanup() {
       for (const c of children) c.kill('SIGKILL');
       const pending = [...signalCleanups].map((fn) => Promise.resolve().then(fn));
       if (pending.length === 0) process.exit(130);
-      process.stderr.write(`${sig}: running ${pending.length} clean-up(s) (at most ${SIGNAL_CLEANUP_MS / 1000} s; signal again to skip)\n`);
+      process.stderr.write(
+        `${sig}: running ${pending.length} clean-up(s) (at most ${SIGNAL_CLEANUP_MS / 1000} s; signal again to skip)\n`,
+      );
       const timer = setTimeout(() => process.exit(130), SIGNAL_CLEANUP_MS);
       void Promise.allSettled(pending).then((settled) => {
-        for (const r of settled) if (r.status === 'rejected') process.stderr.write(`clean-up failed: ${r.reason?.stack ?? r.reason}\n`);
+        for (const r of settled)
+          if (r.status === 'rejected') process.stderr.write(`clean-up failed: ${r.reason?.stack ?? r.reason}\n`);
         clearTimeout(timer);
         process.exit(130);
       });
@@ -352,8 +377,13 @@ const ICMP_PROBE = join(ROOT, 'bench', '_icmp-probe.mjs');
 /** Runs bench/_icmp-probe.mjs MODE (in namespace `ns` if given) and returns the JSON it prints last. */
 export async function icmpProbe(mode, args, { ns, timeoutMs = 60_000 } = {}) {
   const argv = [process.execPath, ICMP_PROBE, mode, JSON.stringify({ ...args, hardLimitMs: timeoutMs - 2000 })];
-  const r = ns ? await execTracked('ip', ['netns', 'exec', ns, ...argv], { timeoutMs }) : await execTracked(argv[0], argv.slice(1), { timeoutMs });
+  const r = ns
+    ? await execTracked('ip', ['netns', 'exec', ns, ...argv], { timeoutMs })
+    : await execTracked(argv[0], argv.slice(1), { timeoutMs });
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`_icmp-probe ${mode} exited ${r.signal ?? r.code}${r.timedOut ? ' (timed out)' : ''}:\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`);
+  if (r.code !== 0 || !line.startsWith('{'))
+    throw new Error(
+      `_icmp-probe ${mode} exited ${r.signal ?? r.code}${r.timedOut ? ' (timed out)' : ''}:\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`,
+    );
   return JSON.parse(line);
 }

@@ -33,7 +33,10 @@ function spec(i) {
 function ipsOf(i) {
   const a = (i >> 8) & 255;
   const b = i & 255;
-  return [`127.1.${a}.${b}`, `127.2.${a}.${b}`, `::ffff:127.3.${a}.${b}`, `::ffff:127.4.${a}.${b}`].slice(0, IPS_PER_CHECK);
+  return [`127.1.${a}.${b}`, `127.2.${a}.${b}`, `::ffff:127.3.${a}.${b}`, `::ffff:127.4.${a}.${b}`].slice(
+    0,
+    IPS_PER_CHECK,
+  );
 }
 
 function results(i, startedAt) {
@@ -128,13 +131,25 @@ export async function run() {
       ['openmetrics', s.om],
     ].map(([format, r]) => {
       const st = summarize(r.ms);
-      return [fmt(s.target, 0), format, fmt(s.checks, 0), fmt(s.ips, 0), fmt(r.series, 0), fmt(r.bytes / 1024, 0), fmt(st.p50, 2), fmt(st.p99, 2), fmt(st.max, 2)];
+      return [
+        fmt(s.target, 0),
+        format,
+        fmt(s.checks, 0),
+        fmt(s.ips, 0),
+        fmt(r.series, 0),
+        fmt(r.bytes / 1024, 0),
+        fmt(st.p50, 2),
+        fmt(st.p99, 2),
+        fmt(st.max, 2),
+      ];
     }),
   );
-  const recRows = scales.filter((s) => s.checks > 0).map((s) => {
-    const st = summarize(s.recordMs);
-    return [fmt(s.target, 0), fmt(s.checks, 0), fmt(s.perCheck, 1), fmt(st.p50 * 1000, 1), fmt(st.p99 * 1000, 1)];
-  });
+  const recRows = scales
+    .filter((s) => s.checks > 0)
+    .map((s) => {
+      const st = summarize(s.recordMs);
+      return [fmt(s.target, 0), fmt(s.checks, 0), fmt(s.perCheck, 1), fmt(st.p50 * 1000, 1), fmt(st.p99 * 1000, 1)];
+    });
   return {
     title: `metrics-render: MetricRegistries.render() with ProbeRecorder tcp series (${RENDERS} renders each, after ${WARMUP} warm-up)`,
     sections: [

@@ -47,7 +47,12 @@ async function vantageScheduler() {
       const name = `check-${i}`;
       const offset = phaseOffsetMs(AGENT_ID, name, INTERVAL_MS);
       offsets.push(offset);
-      scheduler.add({ name, timeoutMs: 900, trigger: new IntervalTrigger(systemClock, INTERVAL_MS, offset), run: tinyJob });
+      scheduler.add({
+        name,
+        timeoutMs: 900,
+        trigger: new IntervalTrigger(systemClock, INTERVAL_MS, offset),
+        run: tinyJob,
+      });
     }
     stopped = false;
     await delay(DURATION_MS);
@@ -96,7 +101,17 @@ export async function run() {
 
   const row = (label, r) => {
     const s = summarize(r.lags);
-    return [label, s.count, fmt(s.min, 3), fmt(s.p50, 3), fmt(s.p90, 3), fmt(s.p99, 3), fmt(s.max, 3), r.skipped.overlap, r.skipped.missed];
+    return [
+      label,
+      s.count,
+      fmt(s.min, 3),
+      fmt(s.p50, 3),
+      fmt(s.p90, 3),
+      fmt(s.p99, 3),
+      fmt(s.max, 3),
+      r.skipped.overlap,
+      r.skipped.missed,
+    ];
   };
   const sliceRow = (label, slices) => [label, ...slices];
   const expected = Math.round((JOBS * DURATION_MS) / INTERVAL_MS);
@@ -116,7 +131,11 @@ export async function run() {
       {
         heading: 'runs started per 100 ms slice of the second (wall clock), whole run:',
         headers: ['scheduler', ...Array.from({ length: 10 }, (_, i) => `.${i}xx`)],
-        rows: [sliceRow('vantage (offsets)', ours.offsetSlices), sliceRow('vantage (starts)', ours.slices), sliceRow('node-cron', peer.slices)],
+        rows: [
+          sliceRow('vantage (offsets)', ours.offsetSlices),
+          sliceRow('vantage (starts)', ours.slices),
+          sliceRow('node-cron', peer.slices),
+        ],
         notes: [
           'node-cron fires all 1000 tasks in the same second at .000 (no spreading); vantage spreads them over the interval by the per-check phase offset',
           '"vantage (offsets)" is the 1000 configured offsets; "starts" counts every run',
@@ -128,7 +147,17 @@ export async function run() {
       intervalMs: INTERVAL_MS,
       durationMs: DURATION_MS,
       maxConcurrent: MAX_CONCURRENT,
-      vantage: { summary: rounded(summarize(ours.lags)), early: ours.lags.filter((l) => l < 0).length, earlyBeyondLimit: earlyBeyond(ours.lags), earlyLimitMs: EARLY_LIMIT_MS, skipped: ours.skipped, failed: ours.failed, stopClean: ours.clean, slices: ours.slices, offsetSlices: ours.offsetSlices },
+      vantage: {
+        summary: rounded(summarize(ours.lags)),
+        early: ours.lags.filter((l) => l < 0).length,
+        earlyBeyondLimit: earlyBeyond(ours.lags),
+        earlyLimitMs: EARLY_LIMIT_MS,
+        skipped: ours.skipped,
+        failed: ours.failed,
+        stopClean: ours.clean,
+        slices: ours.slices,
+        offsetSlices: ours.offsetSlices,
+      },
       nodeCron: { summary: rounded(summarize(peer.lags)), skipped: peer.skipped, slices: peer.slices },
     },
   };

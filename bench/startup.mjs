@@ -4,7 +4,20 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fmt, freePort, LOOPBACK, makeTempDir, removeTempDir, pollHttp, rounded, runStandalone, spawnTracked, stopChild, summarize, VANTAGE_BIN } from './lib.mjs';
+import {
+  fmt,
+  freePort,
+  LOOPBACK,
+  makeTempDir,
+  removeTempDir,
+  pollHttp,
+  rounded,
+  runStandalone,
+  spawnTracked,
+  stopChild,
+  summarize,
+  VANTAGE_BIN,
+} from './lib.mjs';
 
 const RUNS = 10;
 const READY_TIMEOUT_MS = 15_000;
@@ -93,7 +106,12 @@ export async function run() {
     const bare = await series('node bare http (ref)', async () => {
       const port = await freePort();
       const code = `require('node:http').createServer((q, s) => s.end('x{agent="bare"} 1\\n')).listen(${port}, '${LOOPBACK}');`;
-      return { cmd: process.execPath, args: ['-e', code], port, ready: (res) => res.status === 200 && res.body.includes('agent="') };
+      return {
+        cmd: process.execPath,
+        args: ['-e', code],
+        port,
+        ready: (res) => res.status === 200 && res.body.includes('agent="'),
+      };
     });
 
     let peer;
@@ -132,7 +150,12 @@ export async function run() {
         runs: RUNS,
         checks: CHECKS,
         vantage: { readyMs: ours.ready, stopMs: ours.stop, summary: rounded(summarize(ours.ready)), exits: ours.exits },
-        node_bare_http: { readyMs: bare.ready, stopMs: bare.stop, summary: rounded(summarize(bare.ready)), exits: bare.exits },
+        node_bare_http: {
+          readyMs: bare.ready,
+          stopMs: bare.stop,
+          summary: rounded(summarize(bare.ready)),
+          exits: bare.exits,
+        },
         blackbox_exporter: peer
           ? { readyMs: peer.ready, stopMs: peer.stop, summary: rounded(summarize(peer.ready)), exits: peer.exits }
           : { skipped: peerNote },

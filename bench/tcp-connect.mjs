@@ -3,7 +3,18 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { fmt, installed, LOOPBACK, loadDist, rounded, runStandalone, spawnTracked, stopChild, summarize, VANTAGE_BIN } from './lib.mjs';
+import {
+  fmt,
+  installed,
+  LOOPBACK,
+  loadDist,
+  rounded,
+  runStandalone,
+  spawnTracked,
+  stopChild,
+  summarize,
+  VANTAGE_BIN,
+} from './lib.mjs';
 
 const CONNECTS = 200;
 const WARMUP = 5;
@@ -46,7 +57,18 @@ async function nodeConnector(port) {
 /** curl's time_connect (seconds, microsecond resolution), one process per connect. */
 async function curl(port) {
   const us = [];
-  const args = ['-s', '-o', '/dev/null', '--noproxy', '*', '--max-time', '5', '-w', '%{time_connect}', `http://${LOOPBACK}:${port}/`];
+  const args = [
+    '-s',
+    '-o',
+    '/dev/null',
+    '--noproxy',
+    '*',
+    '--max-time',
+    '5',
+    '-w',
+    '%{time_connect}',
+    `http://${LOOPBACK}:${port}/`,
+  ];
   for (let i = 0; i < WARMUP + CONNECTS; i++) {
     const { stdout } = await execFileP('curl', args, { timeout: 10_000 });
     const seconds = Number.parseFloat(stdout);
@@ -101,7 +123,11 @@ export async function run() {
       return [label, s.count, fmt(s.min, 1), fmt(s.p50, 1), fmt(s.p99, 1), fmt(s.mean, 1), fmt(s.max, 1)];
     };
     const rows = [row('vantage NodeTcpConnector', ours)];
-    rows.push(peer ? row('curl %{time_connect}', peer) : ['curl: not installed (apt-get install curl)', '-', '-', '-', '-', '-', '-']);
+    rows.push(
+      peer
+        ? row('curl %{time_connect}', peer)
+        : ['curl: not installed (apt-get install curl)', '-', '-', '-', '-', '-', '-'],
+    );
     const cliWall = summarize(cli.wallMs);
     const cliReported = summarize(cli.reportedUs);
     const cliDuration = summarize(cli.durationMs);
@@ -122,9 +148,27 @@ export async function run() {
           headers: ['measure', 'n', 'p50', 'min', 'max'],
           rows: [
             ['wall time, ms', cliWall.count, fmt(cliWall.p50, 1), fmt(cliWall.min, 1), fmt(cliWall.max, 1)],
-            ['connectMs it reports, us', cliReported.count, fmt(cliReported.p50, 1), fmt(cliReported.min, 1), fmt(cliReported.max, 1)],
-            ['durationMs it reports, ms', cliDuration.count, fmt(cliDuration.p50, 3), fmt(cliDuration.min, 3), fmt(cliDuration.max, 3)],
-            ['  of which in no phase, ms', cliUnaccounted.count, fmt(cliUnaccounted.p50, 3), fmt(cliUnaccounted.min, 3), fmt(cliUnaccounted.max, 3)],
+            [
+              'connectMs it reports, us',
+              cliReported.count,
+              fmt(cliReported.p50, 1),
+              fmt(cliReported.min, 1),
+              fmt(cliReported.max, 1),
+            ],
+            [
+              'durationMs it reports, ms',
+              cliDuration.count,
+              fmt(cliDuration.p50, 3),
+              fmt(cliDuration.min, 3),
+              fmt(cliDuration.max, 3),
+            ],
+            [
+              '  of which in no phase, ms',
+              cliUnaccounted.count,
+              fmt(cliUnaccounted.p50, 3),
+              fmt(cliUnaccounted.min, 3),
+              fmt(cliUnaccounted.max, 3),
+            ],
           ],
           notes: [
             'wall time = spawn -> exit of a fresh node process; almost all of it is Node start-up and module loading, not the probe',
@@ -137,7 +181,13 @@ export async function run() {
         connects: CONNECTS,
         vantageConnectUs: rounded(summarize(ours)),
         curlConnectUs: peer ? rounded(summarize(peer)) : { skipped: 'curl not installed' },
-        cliProbe: { runs: CLI_RUNS, wallMs: rounded(cliWall), reportedConnectUs: rounded(cliReported), reportedDurationMs: rounded(cliDuration), unaccountedMs: rounded(cliUnaccounted) },
+        cliProbe: {
+          runs: CLI_RUNS,
+          wallMs: rounded(cliWall),
+          reportedConnectUs: rounded(cliReported),
+          reportedDurationMs: rounded(cliDuration),
+          unaccountedMs: rounded(cliUnaccounted),
+        },
       },
     };
   } finally {

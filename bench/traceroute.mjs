@@ -23,9 +23,19 @@ const TIMER_SLACK_MS = 10;
 
 const PEERS = [
   { name: 'traceroute -I -n', bin: 'traceroute', argv: (t) => ['traceroute', '-I', '-n', t], parse: parseTraceroute },
-  { name: 'traceroute -I -n -N 32', bin: 'traceroute', argv: (t) => ['traceroute', '-I', '-n', '-N', '32', t], parse: parseTraceroute },
+  {
+    name: 'traceroute -I -n -N 32',
+    bin: 'traceroute',
+    argv: (t) => ['traceroute', '-I', '-n', '-N', '32', t],
+    parse: parseTraceroute,
+  },
   { name: 'mtr -r -n -c 1', bin: 'mtr', argv: (t) => ['mtr', '-r', '-n', '-c', '1', t], parse: parseMtr },
-  { name: 'scamper icmp-paris', bin: 'scamper', argv: (t) => ['scamper', '-c', 'trace -P icmp-paris', '-i', t], parse: parseTraceroute },
+  {
+    name: 'scamper icmp-paris',
+    bin: 'scamper',
+    argv: (t) => ['scamper', '-c', 'trace -P icmp-paris', '-i', t],
+    parse: parseTraceroute,
+  },
 ];
 const REFERENCE = 'traceroute -I -n';
 
@@ -58,7 +68,8 @@ function parseMtr(out) {
   return hops;
 }
 
-const hopText = (hops) => hops.map((h) => (h.addresses.length ? h.addresses.join('|') : '*') + (h.unreachable ? '!' : '')).join(' ');
+const hopText = (hops) =>
+  hops.map((h) => (h.addresses.length ? h.addresses.join('|') : '*') + (h.unreachable ? '!' : '')).join(' ');
 const lastResponding = (hops) => hops.reduce((last, h) => (h.addresses.length ? h.ttl : last), 0);
 
 /**
@@ -86,21 +97,40 @@ async function runPeer(lab, peer, target) {
   const r = await execTracked('ip', ['netns', 'exec', ns, ...peer.argv(target)], { timeoutMs: TOOL_TIMEOUT_MS });
   if (r.timedOut) return { tool: peer.name, wallMs: r.wallMs, error: `killed after ${TOOL_TIMEOUT_MS / 1000} s` };
   const hops = peer.parse(r.stdout);
-  if (hops.length === 0) return { tool: peer.name, wallMs: r.wallMs, error: `exit ${r.signal ?? r.code}, no hops: ${(r.stderr || r.stdout).trim().slice(0, 300)}` };
+  if (hops.length === 0)
+    return {
+      tool: peer.name,
+      wallMs: r.wallMs,
+      error: `exit ${r.signal ?? r.code}, no hops: ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+    };
   return { tool: peer.name, wallMs: r.wallMs, hops, reached: hops.some((h) => h.addresses.includes(target)) };
 }
 
 async function runVantageCli(lab, target) {
   const ns = lab.truth.namespaces.agent;
-  const r = await execTracked('ip', ['netns', 'exec', ns, process.execPath, VANTAGE_BIN, 'probe', 'traceroute', target, '--json'], { timeoutMs: 30_000 });
+  const r = await execTracked(
+    'ip',
+    ['netns', 'exec', ns, process.execPath, VANTAGE_BIN, 'probe', 'traceroute', target, '--json'],
+    { timeoutMs: 30_000 },
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-  if (!line) return { tool: 'vantage probe traceroute', wallMs: r.wallMs, error: `exit ${r.signal ?? r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}` };
+  if (!line)
+    return {
+      tool: 'vantage probe traceroute',
+      wallMs: r.wallMs,
+      error: `exit ${r.signal ?? r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+    };
   const rec = JSON.parse(line);
   return {
     tool: 'vantage probe traceroute',
     wallMs: r.wallMs,
     traceMs: rec.phasesMs?.trace,
-    hops: (rec.hops ?? []).map((h) => ({ ttl: h.ttl, addresses: h.addresses, unreachable: Boolean(h.unreachable), answered: h.rttMs.length })),
+    hops: (rec.hops ?? []).map((h) => ({
+      ttl: h.ttl,
+      addresses: h.addresses,
+      unreachable: Boolean(h.unreachable),
+      answered: h.rttMs.length,
+    })),
     reached: rec.reached,
     code: rec.error?.code,
   };
@@ -112,7 +142,13 @@ async function runVantageWarm(lab, target, probesPerHop) {
 }
 
 /** Every tool on one target: vantage CLI and peers RUNS times (peers once when `peersOnce`), vantage warm WARM_RUNS times. */
-async function traceTarget(lab, label, target, have, { peersOnce = false, concurrentPeers = false, warmProbesPerHop = [3] } = {}) {
+async function traceTarget(
+  lab,
+  label,
+  target,
+  have,
+  { peersOnce = false, concurrentPeers = false, warmProbesPerHop = [3] } = {},
+) {
   const results = { label, target, tools: {} };
   const add = (r) => (results.tools[r.tool] ??= []).push(r);
   for (let i = 0; i < RUNS; i++) add(await runVantageCli(lab, target));
@@ -136,23 +172,58 @@ async function traceTarget(lab, label, target, have, { peersOnce = false, concur
 export async function run() {
   const t0 = performance.now();
   const { Lab, skipped, buildNote } = await loadLab();
-  if (skipped) return { title: 'traceroute: time to complete and hop lists in the lab', sections: [], notes: [`skipped: ${skipped}`], raw: { skipped } };
-  const tools = { traceroute: await installed('traceroute'), mtr: await installed('mtr'), scamper: await installed('scamper') };
+  if (skipped)
+    return {
+      title: 'traceroute: time to complete and hop lists in the lab',
+      sections: [],
+      notes: [`skipped: ${skipped}`],
+      raw: { skipped },
+    };
+  const tools = {
+    traceroute: await installed('traceroute'),
+    mtr: await installed('mtr'),
+    scamper: await installed('scamper'),
+  };
   const raw = { runs: RUNS, warmRuns: WARM_RUNS, tools };
   await withLabCleanup(async () => {
     raw.lab1 = await withLab(Lab, {}, async (lab) => {
       const t = lab.truth;
-      const out = { spec: t.spec, truth: { hops: t.hops.map((h) => h.v4), silentHop: t.silentHop, ecmp: t.ecmp, echoDelayMs: t.echo.delayMs }, targets: [] };
+      const out = {
+        spec: t.spec,
+        truth: { hops: t.hops.map((h) => h.v4), silentHop: t.silentHop, ecmp: t.ecmp, echoDelayMs: t.echo.delayMs },
+        targets: [],
+      };
       out.targets.push(await traceTarget(lab, `host behind silent hop ${t.silentHop}`, t.hosts.up[0].v4, tools));
       out.targets.push(await traceTarget(lab, 'ECMP diamond', t.ecmp.v4, tools));
-      out.targets.push(await traceTarget(lab, `echo host (${t.echo.delayMs} ms), silent hop ${t.silentHop}`, t.echo.v4, tools, { warmProbesPerHop: [3, 1] }));
-      out.targets.push(await traceTarget(lab, 'blackholed LAN', t.blackhole.v4, tools, { concurrentPeers: true, warmProbesPerHop: [3] }));
+      out.targets.push(
+        await traceTarget(lab, `echo host (${t.echo.delayMs} ms), silent hop ${t.silentHop}`, t.echo.v4, tools, {
+          warmProbesPerHop: [3, 1],
+        }),
+      );
+      out.targets.push(
+        await traceTarget(lab, 'blackholed LAN', t.blackhole.v4, tools, {
+          concurrentPeers: true,
+          warmProbesPerHop: [3],
+        }),
+      );
       return out;
     });
     raw.lab2 = await withLab(Lab, LAB2, async (lab) => {
       const t = lab.truth;
-      const out = { spec: t.spec, truth: { hops: t.hops.map((h) => h.v4), silentHop: t.silentHop, echoDelayMs: t.echo.delayMs }, targets: [] };
-      out.targets.push(await traceTarget(lab, `echo host (${t.echo.delayMs} ms) at hop ${t.spec.routers + 1}, no silent hop`, t.echo.v4, tools, { warmProbesPerHop: [3, 1] }));
+      const out = {
+        spec: t.spec,
+        truth: { hops: t.hops.map((h) => h.v4), silentHop: t.silentHop, echoDelayMs: t.echo.delayMs },
+        targets: [],
+      };
+      out.targets.push(
+        await traceTarget(
+          lab,
+          `echo host (${t.echo.delayMs} ms) at hop ${t.spec.routers + 1}, no silent hop`,
+          t.echo.v4,
+          tools,
+          { warmProbesPerHop: [3, 1] },
+        ),
+      );
       return out;
     });
   });
@@ -185,7 +256,11 @@ function targetSection(lab, target) {
   for (const [tool, runs] of Object.entries(target.tools)) {
     const ok = runs.filter((r) => r.hops);
     const first = ok[0];
-    const hopCount = first ? (first.reached ? first.hops.findIndex((h) => h.addresses.includes(target.target)) + 1 : lastResponding(first.hops)) : NaN;
+    const hopCount = first
+      ? first.reached
+        ? first.hops.findIndex((h) => h.addresses.includes(target.target)) + 1
+        : lastResponding(first.hops)
+      : NaN;
     rows.push([
       tool,
       runs.length,
@@ -193,7 +268,11 @@ function targetSection(lab, target) {
       tool.startsWith('vantage') ? range(runs.map((r) => r.traceMs)) : '-',
       first ? (first.reached ? 'yes' : 'no') : 'error',
       fmt(hopCount, 0),
-      ref && first ? (tool === REFERENCE ? 'reference' : [...new Set(ok.map((r) => compareHops(r.hops, ref.hops)))].join(' / ')) : runs.find((r) => r.error)?.error ?? '-',
+      ref && first
+        ? tool === REFERENCE
+          ? 'reference'
+          : [...new Set(ok.map((r) => compareHops(r.hops, ref.hops)))].join(' / ')
+        : (runs.find((r) => r.error)?.error ?? '-'),
     ]);
   }
   for (const [p, warm] of Object.entries(target.warm ?? {})) {
@@ -206,7 +285,10 @@ function targetSection(lab, target) {
       range(warm.map((r) => r.ms)),
       first.reached ? 'yes' : 'no',
       fmt(first.reached ? first.hops.length : first.lastRespondingHop, 0),
-      ref ? [...new Set(warm.map((r) => compareHops(r.hops, ref.hops)))].join(' / ') + (incomplete ? `; ${incomplete}/${warm.length} runs lost probes at answering hops` : '') : '-',
+      ref
+        ? [...new Set(warm.map((r) => compareHops(r.hops, ref.hops)))].join(' / ') +
+          (incomplete ? `; ${incomplete}/${warm.length} runs lost probes at answering hops` : '')
+        : '-',
     ]);
   }
   const notes = [];
@@ -216,7 +298,15 @@ function targetSection(lab, target) {
   }
   return {
     heading: `${lab}: ${target.label} (${target.target})`,
-    headers: ['tool', 'runs', 'wall ms p50 (min-max)', 'trace ms (in record)', 'reached', 'hops', `hops vs ${REFERENCE}`],
+    headers: [
+      'tool',
+      'runs',
+      'wall ms p50 (min-max)',
+      'trace ms (in record)',
+      'reached',
+      'hops',
+      `hops vs ${REFERENCE}`,
+    ],
     rows,
     notes,
   };
@@ -236,7 +326,13 @@ function aims(raw) {
     target: `<= ${fmt(rtt2 + 10, 1)} ms`,
     met: med(warm2) <= rtt2 + 10,
   });
-  if (warm2one.length) out.push({ aim: '  same, 1 probe/hop (every TTL sent once, at once)', measured: `${fmt(med(warm2one), 1)} ms warm`, target: `<= ${fmt(rtt2 + 10, 1)} ms`, met: med(warm2one) <= rtt2 + 10 });
+  if (warm2one.length)
+    out.push({
+      aim: '  same, 1 probe/hop (every TTL sent once, at once)',
+      measured: `${fmt(med(warm2one), 1)} ms warm`,
+      target: `<= ${fmt(rtt2 + 10, 1)} ms`,
+      met: med(warm2one) <= rtt2 + 10,
+    });
   const echo1 = lab1.find((t) => t.label.startsWith('echo host'));
   const rtt1 = destinationRttMs(echo1);
   const cost = med(echo1.warm[3].map((r) => r.ms)) - med(warm2);
@@ -267,11 +363,26 @@ function aims(raw) {
     same.push({ label: t.label, verdicts, ecmp: t.label === 'ECMP diamond' });
   }
   const identical = same.filter((s) => !s.ecmp).every((s) => s.verdicts.length === 1 && s.verdicts[0] === 'same');
-  out.push({ aim: `hops identical to ${REFERENCE} (paths without load balancing)`, measured: same.filter((s) => !s.ecmp).map((s) => `${s.label}: ${s.verdicts.join(' / ')}`).join('; '), target: 'same', met: identical });
+  out.push({
+    aim: `hops identical to ${REFERENCE} (paths without load balancing)`,
+    measured: same
+      .filter((s) => !s.ecmp)
+      .map((s) => `${s.label}: ${s.verdicts.join(' / ')}`)
+      .join('; '),
+    target: 'same',
+    met: identical,
+  });
   const ecmp = lab1.find((t) => t.label === 'ECMP diamond');
   const hop = raw.lab1.truth.ecmp.hop;
-  const ourBranches = [...(ecmp.tools['vantage probe traceroute'] ?? []), ...ecmp.warm[3].map((r) => ({ hops: r.hops }))].filter((r) => r.hops).map((r) => r.hops.find((h) => h.ttl === hop)?.addresses.length ?? 0);
-  const theirs = (ecmp.tools[REFERENCE] ?? []).filter((r) => r.hops).map((r) => r.hops.find((h) => h.ttl === hop)?.addresses.length ?? 0);
+  const ourBranches = [
+    ...(ecmp.tools['vantage probe traceroute'] ?? []),
+    ...ecmp.warm[3].map((r) => ({ hops: r.hops })),
+  ]
+    .filter((r) => r.hops)
+    .map((r) => r.hops.find((h) => h.ttl === hop)?.addresses.length ?? 0);
+  const theirs = (ecmp.tools[REFERENCE] ?? [])
+    .filter((r) => r.hops)
+    .map((r) => r.hops.find((h) => h.ttl === hop)?.addresses.length ?? 0);
   out.push({
     aim: `ECMP: one branch at hop ${hop} in every vantage trace`,
     measured: `vantage ${ourBranches.filter((n) => n === 1).length}/${ourBranches.length} traces with one branch; ${REFERENCE} ${theirs.filter((n) => n > 1).length}/${theirs.length} runs with both`,
@@ -283,8 +394,10 @@ function aims(raw) {
 
 function report(raw, buildNote) {
   const sections = [];
-  for (const t of raw.lab1.targets) sections.push(targetSection(`lab 1 (${raw.lab1.spec.routers} routers, silent hop ${raw.lab1.spec.silentHop})`, t));
-  for (const t of raw.lab2.targets) sections.push(targetSection(`lab 2 (${raw.lab2.spec.routers} routers, no silent hop)`, t));
+  for (const t of raw.lab1.targets)
+    sections.push(targetSection(`lab 1 (${raw.lab1.spec.routers} routers, silent hop ${raw.lab1.spec.silentHop})`, t));
+  for (const t of raw.lab2.targets)
+    sections.push(targetSection(`lab 2 (${raw.lab2.spec.routers} routers, no silent hop)`, t));
   const verdicts = aims(raw);
   raw.aims = verdicts;
   sections.push({
@@ -293,8 +406,8 @@ function report(raw, buildNote) {
     rows: verdicts.map((v) => [v.aim, v.measured, v.target, v.met ? 'yes' : 'NO']),
     notes: [
       `vantage defaults: probe_timeout ${VANTAGE_TIMEOUT_MS} ms, 3 probes/hop, every TTL in flight at once; once the destination answered, silent hops are given up after a few of the slowest round trips (README: 5, at least 100 ms) instead of the timeout`,
-      'traceroute -I defaults: 3 probes/hop, 16 probes in flight (-N), waits max 5 s, 3x the hop\'s round trip (here) / 10x (near): its wait for a silent hop adapts too; mtr -c 1 paces one probe per hop per second-ish and waits for stragglers; scamper traces hop by hop (20 pps, 5 s wait, 2 attempts, gap limit 5)',
-      'wall ms = spawn -> exit of `ip netns exec <agent> <tool>` (vantage: includes Node start-up, ~0.3 s); trace ms = the record\'s phasesMs.trace (a fresh process: cold code); warm = trace() run repeatedly on one engine',
+      "traceroute -I defaults: 3 probes/hop, 16 probes in flight (-N), waits max 5 s, 3x the hop's round trip (here) / 10x (near): its wait for a silent hop adapts too; mtr -c 1 paces one probe per hop per second-ish and waits for stragglers; scamper traces hop by hop (20 pps, 5 s wait, 2 attempts, gap limit 5)",
+      "wall ms = spawn -> exit of `ip netns exec <agent> <tool>` (vantage: includes Node start-up, ~0.3 s); trace ms = the record's phasesMs.trace (a fresh process: cold code); warm = trace() run repeatedly on one engine",
       'blackholed LAN: the four peers ran side by side (one run each) as they mostly wait out timeouts',
     ],
   });
@@ -305,12 +418,26 @@ function report(raw, buildNote) {
     ...lab,
     targets: lab.targets.map((t) => ({
       ...t,
-      tools: Object.fromEntries(Object.entries(t.tools).map(([k, runs]) => [k, runs.map((r) => ({ ...rounded(r, 3), hops: r.hops?.map((h) => (h.addresses.length ? h.addresses.join('|') : '*')) }))])),
-      warm: Object.fromEntries(Object.entries(t.warm ?? {}).map(([k, runs]) => [k, { ms: rounded(summarize(runs.map((r) => r.ms)), 3), hops: [...new Set(runs.map((r) => hopText(r.hops)))] }])),
+      tools: Object.fromEntries(
+        Object.entries(t.tools).map(([k, runs]) => [
+          k,
+          runs.map((r) => ({
+            ...rounded(r, 3),
+            hops: r.hops?.map((h) => (h.addresses.length ? h.addresses.join('|') : '*')),
+          })),
+        ]),
+      ),
+      warm: Object.fromEntries(
+        Object.entries(t.warm ?? {}).map(([k, runs]) => [
+          k,
+          { ms: rounded(summarize(runs.map((r) => r.ms)), 3), hops: [...new Set(runs.map((r) => hopText(r.hops)))] },
+        ]),
+      ),
     })),
   });
   return {
-    title: 'traceroute: time to complete and hop lists in the lab, vantage vs traceroute -I, mtr, scamper (same run, agent namespace)',
+    title:
+      'traceroute: time to complete and hop lists in the lab, vantage vs traceroute -I, mtr, scamper (same run, agent namespace)',
     sections,
     notes,
     raw: { ...raw, lab1: slim(raw.lab1), lab2: slim(raw.lab2) },

@@ -42,7 +42,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    return await (await load())(rest);
+    return await (
+      await load()
+    )(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`vantage ${command}: ${err.message}\n`);

@@ -21,7 +21,10 @@ export const systemClock: Clock = {
   setTimer(ms, fn) {
     let timer: NodeJS.Timeout;
     const arm = (remaining: number): void => {
-      timer = setTimeout(() => (remaining > MAX_TIMER_MS ? arm(remaining - MAX_TIMER_MS) : fn()), Math.min(Math.max(0, remaining), MAX_TIMER_MS));
+      timer = setTimeout(
+        () => (remaining > MAX_TIMER_MS ? arm(remaining - MAX_TIMER_MS) : fn()),
+        Math.min(Math.max(0, remaining), MAX_TIMER_MS),
+      );
     };
     arm(ms);
     return () => clearTimeout(timer);

@@ -7,7 +7,17 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Keys whose values are secrets wherever they appear (config settings, evidence, headers). */
-const SECRET_KEYS = ['password', 'token', 'bearer_token', 'secret', 'authorization', 'Authorization', 'cookie', 'Cookie', 'api_key'];
+const SECRET_KEYS = [
+  'password',
+  'token',
+  'bearer_token',
+  'secret',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'Cookie',
+  'api_key',
+];
 
 /** pino's redact paths do not recurse, so secrets are listed at every depth config and events use. */
 function secretPaths(): string[] {

@@ -14,7 +14,14 @@ function layout(sections) {
   let id = 1;
   let y = 0;
   for (const { row, panels: items } of sections) {
-    panels.push({ type: 'row', id: id++, title: row, collapsed: false, gridPos: { x: 0, y: y++, w: 24, h: 1 }, panels: [] });
+    panels.push({
+      type: 'row',
+      id: id++,
+      title: row,
+      collapsed: false,
+      gridPos: { x: 0, y: y++, w: 24, h: 1 },
+      panels: [],
+    });
     let x = 0;
     let lineHeight = 0;
     for (const item of items) {
@@ -24,7 +31,12 @@ function layout(sections) {
         x = 0;
         lineHeight = 0;
       }
-      panels.push({ id: id++, datasource: { type: 'prometheus', uid: '${datasource}' }, gridPos: { x, y, w, h }, ...panel });
+      panels.push({
+        id: id++,
+        datasource: { type: 'prometheus', uid: '${datasource}' },
+        gridPos: { x, y, w, h },
+        ...panel,
+      });
       x += w;
       lineHeight = Math.max(lineHeight, h);
     }
@@ -38,8 +50,24 @@ function timeseries(title, description, unit, targets, extra = {}) {
     type: 'timeseries',
     title,
     description,
-    fieldConfig: { defaults: { unit, custom: { lineWidth: 1, fillOpacity: extra.stacked ? 60 : 0, stacking: { mode: extra.stacked ? 'normal' : 'none' }, drawStyle: extra.bars ? 'bars' : 'line' }, ...(extra.max === undefined ? {} : { max: extra.max }), min: 0 }, overrides: [] },
-    options: { legend: { displayMode: 'table', placement: 'right', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' } },
+    fieldConfig: {
+      defaults: {
+        unit,
+        custom: {
+          lineWidth: 1,
+          fillOpacity: extra.stacked ? 60 : 0,
+          stacking: { mode: extra.stacked ? 'normal' : 'none' },
+          drawStyle: extra.bars ? 'bars' : 'line',
+        },
+        ...(extra.max === undefined ? {} : { max: extra.max }),
+        min: 0,
+      },
+      overrides: [],
+    },
+    options: {
+      legend: { displayMode: 'table', placement: 'right', calcs: ['lastNotNull', 'max'] },
+      tooltip: { mode: 'multi', sort: 'desc' },
+    },
     targets: targets.map(([expr, legendFormat], i) => ({ refId: String.fromCharCode(65 + i), expr, legendFormat })),
     ...(extra.w ? { w: extra.w } : {}),
   };
@@ -52,8 +80,19 @@ function stat(title, description, unit, expr, thresholds, w = 6) {
     description,
     w,
     h: 5,
-    fieldConfig: { defaults: { unit, thresholds: { mode: 'absolute', steps: thresholds.map(([color, value]) => ({ color, value })) } }, overrides: [] },
-    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'none', textMode: 'value' },
+    fieldConfig: {
+      defaults: {
+        unit,
+        thresholds: { mode: 'absolute', steps: thresholds.map(([color, value]) => ({ color, value })) },
+      },
+      overrides: [],
+    },
+    options: {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      colorMode: 'background',
+      graphMode: 'none',
+      textMode: 'value',
+    },
     // One value over the whole range: an instant query, not one evaluation per graph step.
     targets: [{ refId: 'A', expr, instant: true }],
   };
@@ -67,7 +106,10 @@ function table(title, description, expr, w = 12) {
     w,
     fieldConfig: { defaults: {}, overrides: [] },
     options: { showHeader: true, footer: { show: false } },
-    transformations: [{ id: 'labelsToFields', options: { mode: 'columns' } }, { id: 'organize', options: { excludeByName: { Time: true, Value: true, __name__: true } } }],
+    transformations: [
+      { id: 'labelsToFields', options: { mode: 'columns' } },
+      { id: 'organize', options: { excludeByName: { Time: true, Value: true, __name__: true } } },
+    ],
     targets: [{ refId: 'A', expr, instant: true, format: 'table' }],
   };
 }
@@ -108,7 +150,11 @@ export function dashboard() {
         variable('region', 'Region', 'label_values(probe_success, region)'),
         variable('carrier', 'Carrier', 'label_values(probe_success{region=~"$region"}, carrier)'),
         variable('agent', 'Agent', 'label_values(probe_success{region=~"$region",carrier=~"$carrier"}, agent)'),
-        variable('target', 'Target', 'label_values(probe_success{region=~"$region",carrier=~"$carrier",agent=~"$agent"}, target)'),
+        variable(
+          'target',
+          'Target',
+          'label_values(probe_success{region=~"$region",carrier=~"$carrier",agent=~"$agent"}, target)',
+        ),
       ],
     },
     annotations: {
@@ -128,54 +174,247 @@ export function dashboard() {
       {
         row: 'Reachability',
         panels: [
-          stat('Success ratio', 'Share of successful runs over the time range, every selected check.', 'percentunit', `avg(avg_over_time(probe_success${sel()}[$__range]))`, [['red', null], ['orange', 0.95], ['green', 0.99]]),
-          stat('Failing now', 'Target, IP and agent combinations whose last run failed.', 'none', `count(probe_success${sel()} == 0) or vector(0)`, [['green', null], ['red', 1]]),
-          stat('DNS answers hijacked', 'Resolvers whose last answer looked hijacked.', 'none', `count(probe_dns_hijacked${sel()} == 1) or vector(0)`, [['green', null], ['red', 1]]),
-          stat('Agents reporting', 'Agents with at least one check result in the range.', 'none', `count(count by (agent) (probe_success${sel()}))`, [['blue', null]]),
-          timeseries('Success by target and carrier', 'Where a line drops for one carrier only, the carrier or path is at fault; for all, the endpoint.', 'percentunit', [[`avg by (target, carrier) (avg_over_time(probe_success${sel()}[$__rate_interval]))`, '{{target}} via {{carrier}}']], { max: 1 }),
-          timeseries('Failures by code', 'The failure code names the phase: DNS_*, TCP_*, ICMP_*, TLS_*, HTTP_*.', 'short', [[`sum by (code) (increase(vantage_check_failures_total${sel()}[$__rate_interval]))`, '{{code}}']], { stacked: true, bars: true }),
+          stat(
+            'Success ratio',
+            'Share of successful runs over the time range, every selected check.',
+            'percentunit',
+            `avg(avg_over_time(probe_success${sel()}[$__range]))`,
+            [
+              ['red', null],
+              ['orange', 0.95],
+              ['green', 0.99],
+            ],
+          ),
+          stat(
+            'Failing now',
+            'Target, IP and agent combinations whose last run failed.',
+            'none',
+            `count(probe_success${sel()} == 0) or vector(0)`,
+            [
+              ['green', null],
+              ['red', 1],
+            ],
+          ),
+          stat(
+            'DNS answers hijacked',
+            'Resolvers whose last answer looked hijacked.',
+            'none',
+            `count(probe_dns_hijacked${sel()} == 1) or vector(0)`,
+            [
+              ['green', null],
+              ['red', 1],
+            ],
+          ),
+          stat(
+            'Agents reporting',
+            'Agents with at least one check result in the range.',
+            'none',
+            `count(count by (agent) (probe_success${sel()}))`,
+            [['blue', null]],
+          ),
+          timeseries(
+            'Success by target and carrier',
+            'Where a line drops for one carrier only, the carrier or path is at fault; for all, the endpoint.',
+            'percentunit',
+            [
+              [
+                `avg by (target, carrier) (avg_over_time(probe_success${sel()}[$__rate_interval]))`,
+                '{{target}} via {{carrier}}',
+              ],
+            ],
+            { max: 1 },
+          ),
+          timeseries(
+            'Failures by code',
+            'The failure code names the phase: DNS_*, TCP_*, ICMP_*, TLS_*, HTTP_*.',
+            'short',
+            [[`sum by (code) (increase(vantage_check_failures_total${sel()}[$__rate_interval]))`, '{{code}}']],
+            { stacked: true, bars: true },
+          ),
         ],
       },
       {
         row: 'DNS',
         panels: [
-          timeseries('Lookup time by resolver', 'Per resolver (the ip label); "system" is what apps on the agent see.', 's', [[`avg by (target, ip, carrier) (probe_dns_lookup_time_seconds${sel()})`, '{{target}} via {{ip}} ({{carrier}})']], { w: 8 }),
-          timeseries('Hijacked answers by reason', 'Answers outside the expected set, resolver disagreement, NXDOMAIN rewriting, bogons.', 'short', [[`sum by (target, ip, reason) (probe_dns_hijack${sel()})`, '{{target}} via {{ip}}: {{reason}}']], { w: 8, stacked: true }),
-          timeseries('Answer set changes', 'A resolver handing out other addresses than before: failover, geo-DNS, or a hijack starting.', 'short', [[`sum by (target, ip) (increase(probe_dns_answer_set_changes_total${sel()}[$__rate_interval]))`, '{{target}} via {{ip}}']], { w: 8, bars: true }),
+          timeseries(
+            'Lookup time by resolver',
+            'Per resolver (the ip label); "system" is what apps on the agent see.',
+            's',
+            [
+              [
+                `avg by (target, ip, carrier) (probe_dns_lookup_time_seconds${sel()})`,
+                '{{target}} via {{ip}} ({{carrier}})',
+              ],
+            ],
+            { w: 8 },
+          ),
+          timeseries(
+            'Hijacked answers by reason',
+            'Answers outside the expected set, resolver disagreement, NXDOMAIN rewriting, bogons.',
+            'short',
+            [[`sum by (target, ip, reason) (probe_dns_hijack${sel()})`, '{{target}} via {{ip}}: {{reason}}']],
+            { w: 8, stacked: true },
+          ),
+          timeseries(
+            'Answer set changes',
+            'A resolver handing out other addresses than before: failover, geo-DNS, or a hijack starting.',
+            'short',
+            [
+              [
+                `sum by (target, ip) (increase(probe_dns_answer_set_changes_total${sel()}[$__rate_interval]))`,
+                '{{target}} via {{ip}}',
+              ],
+            ],
+            { w: 8, bars: true },
+          ),
         ],
       },
       {
         row: 'Path (ICMP and traceroute)',
         panels: [
-          timeseries('RTT p95 by target and carrier', 'From every reply (kernel receive stamps).', 's', [[`histogram_quantile(0.95, sum by (le, target, carrier) (rate(probe_icmp_rtt_seconds_bucket${sel()}[$__rate_interval])))`, '{{target}} via {{carrier}}']], { w: 8 }),
-          timeseries('Packet loss', 'Fraction of echo requests without a reply, last run.', 'percentunit', [[`max by (target, ip, agent) (probe_icmp_loss_ratio${sel()})`, '{{target}} {{ip}} from {{agent}}']], { w: 8, max: 1 }),
-          timeseries('Jitter', 'Standard deviation of the last run\'s round-trip times.', 's', [[`avg by (target, carrier) (probe_icmp_rtt_stddev_seconds${sel()})`, '{{target}} via {{carrier}}']], { w: 8 }),
-          timeseries('Hops to destination', 'Hop count, or the last responding hop when the destination was not reached.', 'short', [[`max by (target, ip, agent) (probe_traceroute_hop_count${sel()})`, '{{target}} {{ip}} from {{agent}}']], { w: 8 }),
-          timeseries('Destination reached', '0: the trace ended before the destination (blackhole or filter).', 'short', [[`min by (target, ip, agent) (probe_traceroute_reached${sel()})`, '{{target}} {{ip}} from {{agent}}']], { w: 8, max: 1 }),
-          timeseries('Route changes', 'Traces whose path differed from the previous one.', 'short', [[`sum by (target, agent) (increase(probe_traceroute_route_changes_total${sel()}[$__rate_interval]))`, '{{target}} from {{agent}}']], { w: 8, bars: true }),
+          timeseries(
+            'RTT p95 by target and carrier',
+            'From every reply (kernel receive stamps).',
+            's',
+            [
+              [
+                `histogram_quantile(0.95, sum by (le, target, carrier) (rate(probe_icmp_rtt_seconds_bucket${sel()}[$__rate_interval])))`,
+                '{{target}} via {{carrier}}',
+              ],
+            ],
+            { w: 8 },
+          ),
+          timeseries(
+            'Packet loss',
+            'Fraction of echo requests without a reply, last run.',
+            'percentunit',
+            [[`max by (target, ip, agent) (probe_icmp_loss_ratio${sel()})`, '{{target}} {{ip}} from {{agent}}']],
+            { w: 8, max: 1 },
+          ),
+          timeseries(
+            'Jitter',
+            "Standard deviation of the last run's round-trip times.",
+            's',
+            [[`avg by (target, carrier) (probe_icmp_rtt_stddev_seconds${sel()})`, '{{target}} via {{carrier}}']],
+            { w: 8 },
+          ),
+          timeseries(
+            'Hops to destination',
+            'Hop count, or the last responding hop when the destination was not reached.',
+            'short',
+            [[`max by (target, ip, agent) (probe_traceroute_hop_count${sel()})`, '{{target}} {{ip}} from {{agent}}']],
+            { w: 8 },
+          ),
+          timeseries(
+            'Destination reached',
+            '0: the trace ended before the destination (blackhole or filter).',
+            'short',
+            [[`min by (target, ip, agent) (probe_traceroute_reached${sel()})`, '{{target}} {{ip}} from {{agent}}']],
+            { w: 8, max: 1 },
+          ),
+          timeseries(
+            'Route changes',
+            'Traces whose path differed from the previous one.',
+            'short',
+            [
+              [
+                `sum by (target, agent) (increase(probe_traceroute_route_changes_total${sel()}[$__rate_interval]))`,
+                '{{target}} from {{agent}}',
+              ],
+            ],
+            { w: 8, bars: true },
+          ),
         ],
       },
       {
         row: 'HTTPS',
         panels: [
-          timeseries('Phases of the last run', 'Stacked: dns, connect, tls, request, firstByte (server), headers, transfer.', 's', [[`avg by (phase) (probe_http_duration_seconds${sel('phase!="total"')})`, '{{phase}}']], { stacked: true }),
-          timeseries('Time to first byte p95', 'From the first byte read off the socket after the request went out.', 's', [[`histogram_quantile(0.95, sum by (le, target, carrier) (rate(probe_http_phase_seconds_bucket${sel('phase="firstByte"')}[$__rate_interval])))`, '{{target}} via {{carrier}}']]),
-          timeseries('Status code', '0 means no response.', 'none', [[`max by (target, ip) (probe_http_status_code${sel()})`, '{{target}} {{ip}}']], { w: 8 }),
-          timeseries('Certificate days left', 'Earliest notAfter in the presented chain.', 'd', [[`min by (target) ((probe_ssl_earliest_cert_expiry${sel()} - time()) / 86400)`, '{{target}}']], { w: 8 }),
-          timeseries('Certificate verified', '0: expired, untrusted or wrong name (or TLS interception on this carrier).', 'short', [[`min by (target, carrier) (probe_tls_cert_authorized${sel()})`, '{{target}} via {{carrier}}']], { w: 8, max: 1 }),
+          timeseries(
+            'Phases of the last run',
+            'Stacked: dns, connect, tls, request, firstByte (server), headers, transfer.',
+            's',
+            [[`avg by (phase) (probe_http_duration_seconds${sel('phase!="total"')})`, '{{phase}}']],
+            { stacked: true },
+          ),
+          timeseries(
+            'Time to first byte p95',
+            'From the first byte read off the socket after the request went out.',
+            's',
+            [
+              [
+                `histogram_quantile(0.95, sum by (le, target, carrier) (rate(probe_http_phase_seconds_bucket${sel('phase="firstByte"')}[$__rate_interval])))`,
+                '{{target}} via {{carrier}}',
+              ],
+            ],
+          ),
+          timeseries(
+            'Status code',
+            '0 means no response.',
+            'none',
+            [[`max by (target, ip) (probe_http_status_code${sel()})`, '{{target}} {{ip}}']],
+            { w: 8 },
+          ),
+          timeseries(
+            'Certificate days left',
+            'Earliest notAfter in the presented chain.',
+            'd',
+            [[`min by (target) ((probe_ssl_earliest_cert_expiry${sel()} - time()) / 86400)`, '{{target}}']],
+            { w: 8 },
+          ),
+          timeseries(
+            'Certificate verified',
+            '0: expired, untrusted or wrong name (or TLS interception on this carrier).',
+            'short',
+            [[`min by (target, carrier) (probe_tls_cert_authorized${sel()})`, '{{target}} via {{carrier}}']],
+            { w: 8, max: 1 },
+          ),
         ],
       },
       {
         row: 'Agents',
         panels: [
-          table('Egress IP per agent', 'The public address each agent leaves from (carrier NAT).', 'vantage_egress_ip_info{region=~"$region",carrier=~"$carrier",agent=~"$agent"}', 8),
-          timeseries('Scheduler lag p99', 'How late runs start: an overloaded agent shows here first.', 's', [['histogram_quantile(0.99, sum by (le, agent) (rate(vantage_scheduler_lag_seconds_bucket{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval])))', '{{agent}}']], { w: 8 }),
-          timeseries('Agent problems', 'Rejected config, no raw ICMP socket, dropped events, skipped runs.', 'short', [
-            ['sum by (agent) (1 - vantage_config_last_reload_successful{region=~"$region",carrier=~"$carrier",agent=~"$agent"})', '{{agent}} config rejected'],
-            ['sum by (agent) (1 - vantage_icmp_available{region=~"$region",carrier=~"$carrier",agent=~"$agent"})', '{{agent}} no ICMP socket'],
-            ['sum by (agent) (increase(vantage_event_sink_dropped_total{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval]))', '{{agent}} events dropped'],
-            ['sum by (agent, reason) (increase(vantage_check_runs_skipped_total{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval]))', '{{agent}} runs skipped ({{reason}})'],
-          ], { w: 8, bars: true }),
+          table(
+            'Egress IP per agent',
+            'The public address each agent leaves from (carrier NAT).',
+            'vantage_egress_ip_info{region=~"$region",carrier=~"$carrier",agent=~"$agent"}',
+            8,
+          ),
+          timeseries(
+            'Scheduler lag p99',
+            'How late runs start: an overloaded agent shows here first.',
+            's',
+            [
+              [
+                'histogram_quantile(0.99, sum by (le, agent) (rate(vantage_scheduler_lag_seconds_bucket{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval])))',
+                '{{agent}}',
+              ],
+            ],
+            { w: 8 },
+          ),
+          timeseries(
+            'Agent problems',
+            'Rejected config, no raw ICMP socket, dropped events, skipped runs.',
+            'short',
+            [
+              [
+                'sum by (agent) (1 - vantage_config_last_reload_successful{region=~"$region",carrier=~"$carrier",agent=~"$agent"})',
+                '{{agent}} config rejected',
+              ],
+              [
+                'sum by (agent) (1 - vantage_icmp_available{region=~"$region",carrier=~"$carrier",agent=~"$agent"})',
+                '{{agent}} no ICMP socket',
+              ],
+              [
+                'sum by (agent) (increase(vantage_event_sink_dropped_total{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval]))',
+                '{{agent}} events dropped',
+              ],
+              [
+                'sum by (agent, reason) (increase(vantage_check_runs_skipped_total{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval]))',
+                '{{agent}} runs skipped ({{reason}})',
+              ],
+            ],
+            { w: 8, bars: true },
+          ),
         ],
       },
     ]),

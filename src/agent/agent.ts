@@ -85,7 +85,14 @@ export class Agent {
       failed: (job, err) => opts.log.error({ check: job.name, err }, 'run failed unexpectedly'),
     });
     this.trigger = new TraceTrigger(opts.net.icmp, opts.clock, DEFAULT_TRIGGERED_TRACEROUTE);
-    this.executor = new CheckExecutor({ clock: opts.clock, log: opts.log, identity: () => this.identity(), registry: opts.registry, trigger: this.trigger, sinks: () => this.sinks });
+    this.executor = new CheckExecutor({
+      clock: opts.clock,
+      log: opts.log,
+      identity: () => this.identity(),
+      registry: opts.registry,
+      trigger: this.trigger,
+      sinks: () => this.sinks,
+    });
     this.agentMetrics.watchSinks(() => this.sinks);
     this.egress = new EgressMonitor({
       clock: opts.clock,
@@ -100,7 +107,13 @@ export class Agent {
       },
       forgotten: () => this.agentMetrics.egressForgotten(),
     });
-    this.diagnoseEndpoint = new DiagnoseEndpoint({ registry: opts.registry, net: opts.net, clock: opts.clock, log: opts.log, config: () => this.config });
+    this.diagnoseEndpoint = new DiagnoseEndpoint({
+      registry: opts.registry,
+      net: opts.net,
+      clock: opts.clock,
+      log: opts.log,
+      config: () => this.config,
+    });
     const icmpStats = opts.net.icmp.stats?.bind(opts.net.icmp);
     if (icmpStats) this.agentMetrics.watchIcmp(icmpStats);
   }
@@ -123,7 +136,10 @@ export class Agent {
       );
     }
     this.ready = true;
-    this.opts.log.info({ listen: this.server.address, checks: config.checks.length, version: VERSION }, 'agent started');
+    this.opts.log.info(
+      { listen: this.server.address, checks: config.checks.length, version: VERSION },
+      'agent started',
+    );
     return this.server.address;
   }
 
@@ -159,7 +175,10 @@ export class Agent {
       const hash = sha256(text);
       if (onlyIfChanged && hash === this.lastSeenHash) return true;
       this.lastSeenHash = hash;
-      const config = parseConfig(this.opts.configFile, text, { registry: this.opts.registry, env: this.opts.env ?? process.env });
+      const config = parseConfig(this.opts.configFile, text, {
+        registry: this.opts.registry,
+        env: this.opts.env ?? process.env,
+      });
       this.apply(config);
       this.agentMetrics.configLoaded(true, this.opts.clock.wallMs());
       this.opts.log.info({ checks: config.checks.length }, 'config reloaded');
@@ -168,9 +187,15 @@ export class Agent {
       this.agentMetrics.configLoaded(false, this.opts.clock.wallMs());
       if (err instanceof ConfigError) {
         const problems = err.diagnostics.map(formatDiagnostic);
-        this.opts.log.error({ event: 'config_rejected', problems, file: this.opts.configFile }, 'new config rejected; still running the previous one');
+        this.opts.log.error(
+          { event: 'config_rejected', problems, file: this.opts.configFile },
+          'new config rejected; still running the previous one',
+        );
       } else {
-        this.opts.log.error({ err, file: this.opts.configFile }, 'applying the new config failed; still running the previous one');
+        this.opts.log.error(
+          { err, file: this.opts.configFile },
+          'applying the new config failed; still running the previous one',
+        );
       }
       return false;
     }
@@ -178,7 +203,10 @@ export class Agent {
 
   private async load(): Promise<AgentConfig> {
     const text = await readConfigText(this.opts.configFile);
-    const config = parseConfig(this.opts.configFile, text, { registry: this.opts.registry, env: this.opts.env ?? process.env });
+    const config = parseConfig(this.opts.configFile, text, {
+      registry: this.opts.registry,
+      env: this.opts.env ?? process.env,
+    });
     this.lastSeenHash = sha256(text);
     this.agentMetrics.configLoaded(true, this.opts.clock.wallMs());
     return config;
@@ -207,8 +235,12 @@ export class Agent {
     for (const spec of config.checks) {
       const current = this.scheduled.get(spec.name);
       const fingerprint = scheduleFingerprint(spec);
-      const unchanged = current?.fingerprint === fingerprint && JSON.stringify(current.check.spec) === JSON.stringify(spec);
-      next.set(spec.name, { fingerprint, check: unchanged ? current.check : instantiate(spec, this.opts.registry, this.opts.net) });
+      const unchanged =
+        current?.fingerprint === fingerprint && JSON.stringify(current.check.spec) === JSON.stringify(spec);
+      next.set(spec.name, {
+        fingerprint,
+        check: unchanged ? current.check : instantiate(spec, this.opts.registry, this.opts.net),
+      });
     }
     const previous = this.config;
     this.config = config;
@@ -245,7 +277,9 @@ export class Agent {
       counts.set(entry.check.spec.kind, (counts.get(entry.check.spec.kind) ?? 0) + 1);
       if (this.scheduled.get(name) === entry) continue;
       this.scheduled.set(name, entry);
-      this.scheduler.add(createJob(entry.check, config.agent.id, this.opts.clock, (signal) => this.runScheduled(entry, signal)));
+      this.scheduler.add(
+        createJob(entry.check, config.agent.id, this.opts.clock, (signal) => this.runScheduled(entry, signal)),
+      );
     }
     this.agentMetrics.setChecksConfigured(counts, this.opts.registry.names());
     this.agentMetrics.setTargets([...new Map(config.checks.map((c) => [c.target.name, c.target])).values()]);
@@ -258,7 +292,8 @@ export class Agent {
       // A run cancelled by a reload or shutdown says nothing about the target, and one whose check
       // left the config must not bring its series back.
       const cancelled = results.every((r) => r.error?.code === 'ABORTED');
-      if (!cancelled && this.scheduled.get(entry.check.spec.name) === entry) this.recorder.record(entry.check.spec, results);
+      if (!cancelled && this.scheduled.get(entry.check.spec.name) === entry)
+        this.recorder.record(entry.check.spec, results);
     } finally {
       this.agentMetrics.inFlight.dec();
     }
@@ -272,13 +307,25 @@ export class Agent {
 
 /** The labels every series carries: identity plus the agent's extra labels. */
 function identityLabels(agent: AgentIdentity): Record<string, string> {
-  return { agent: agent.id, region: agent.region, carrier: agent.carrier, network_type: agent.networkType, ...agent.labels };
+  return {
+    agent: agent.id,
+    region: agent.region,
+    carrier: agent.carrier,
+    network_type: agent.networkType,
+    ...agent.labels,
+  };
 }
 
 /** What a check's job and series depend on: not the target's group or labels. */
 function scheduleFingerprint(spec: CheckSpec): string {
   const { name, host, url } = spec.target;
-  return JSON.stringify({ kind: spec.kind, target: { name, host, url }, schedule: spec.schedule, timeoutMs: spec.timeoutMs, settings: spec.settings });
+  return JSON.stringify({
+    kind: spec.kind,
+    target: { name, host, url },
+    schedule: spec.schedule,
+    timeoutMs: spec.timeoutMs,
+    settings: spec.settings,
+  });
 }
 
 function sha256(text: string): string {

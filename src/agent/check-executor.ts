@@ -26,11 +26,24 @@ export class CheckExecutor {
 
   constructor(private readonly deps: ExecutorDeps) {}
 
-  async execute(check: Check, signal: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<CheckResult[]> {
+  async execute(
+    check: Check,
+    signal: AbortSignal,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<CheckResult[]> {
     const { spec } = check;
     let log = this.logs.get(check);
-    if (!log) this.logs.set(check, (log = this.deps.log.child({ check: spec.name, kind: spec.kind, target: spec.target.name })));
-    const results = await runCheck(check, { signal, clock: this.deps.clock, log, ...(onProgress ? { onProgress } : {}) });
+    if (!log)
+      this.logs.set(
+        check,
+        (log = this.deps.log.child({ check: spec.name, kind: spec.kind, target: spec.target.name })),
+      );
+    const results = await runCheck(check, {
+      signal,
+      clock: this.deps.clock,
+      log,
+      ...(onProgress ? { onProgress } : {}),
+    });
     const kind = this.deps.registry.get(spec.kind);
     if (kind && this.deps.trigger) await this.deps.trigger.attach(kind, results, signal);
     for (const result of results) {
@@ -39,8 +52,8 @@ export class CheckExecutor {
       if (event) {
         emitProblem(this.deps.log, event);
         for (const sink of this.deps.sinks?.() ?? []) sink.send(event);
-      }
-      else if (result.ok) log.debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
+      } else if (result.ok)
+        log.debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
     }
     return results;
   }

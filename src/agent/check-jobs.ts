@@ -22,6 +22,16 @@ function triggerFor(spec: CheckSpec, agentId: string, clock: Clock): Trigger {
 }
 
 /** A scheduler job for a check: its trigger, its deadline, and what one run does. */
-export function createJob(check: Check, agentId: string, clock: Clock, run: (signal: AbortSignal) => Promise<void>): Job {
-  return { name: check.spec.name, trigger: triggerFor(check.spec, agentId, clock), timeoutMs: check.spec.timeoutMs, run };
+export function createJob(
+  check: Check,
+  agentId: string,
+  clock: Clock,
+  run: (signal: AbortSignal) => Promise<void>,
+): Job {
+  return {
+    name: check.spec.name,
+    trigger: triggerFor(check.spec, agentId, clock),
+    timeoutMs: check.spec.timeoutMs,
+    run,
+  };
 }

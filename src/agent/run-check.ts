@@ -28,7 +28,12 @@ export async function runCheck(check: Check, ctx: RunContext): Promise<CheckResu
     onAbort = () => {
       cancelGrace = ctx.clock.setTimer(ABANDON_GRACE_MS, () => {
         ctx.log.error('check ignored its deadline and was abandoned');
-        resolve(failed(abortCode(), `the check did not stop within ${ABANDON_GRACE_MS} ms of its ${abortCode() === 'TIMEOUT' ? 'deadline' : 'cancellation'}`));
+        resolve(
+          failed(
+            abortCode(),
+            `the check did not stop within ${ABANDON_GRACE_MS} ms of its ${abortCode() === 'TIMEOUT' ? 'deadline' : 'cancellation'}`,
+          ),
+        );
       });
     };
     if (ctx.signal.aborted) onAbort();

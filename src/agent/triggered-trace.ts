@@ -79,7 +79,12 @@ export class TraceTrigger {
             });
             const attached: AttachedTrace = path.failure
               ? { error: path.failure.toCheckError() }
-              : { reached: path.reached, hops: path.hops, routeHash: path.routeHash, lastRespondingHop: path.lastRespondingHop };
+              : {
+                  reached: path.reached,
+                  hops: path.hops,
+                  routeHash: path.routeHash,
+                  lastRespondingHop: path.lastRespondingHop,
+                };
             (result as CheckResult & { traceroute?: AttachedTrace }).traceroute = attached;
           } finally {
             this.slots.release();

@@ -40,26 +40,46 @@ export async function runPerIp<F extends object>(
   let addresses: ResolvedAddress[];
   const fromDnsCheck = net.addressBook?.lookup(spec.target.name, spec.settings.ip_family);
   try {
-    addresses = fromDnsCheck?.addresses ?? (await net.resolver.resolve(spec.target.host, spec.settings.ip_family, ctx.signal));
+    addresses =
+      fromDnsCheck?.addresses ?? (await net.resolver.resolve(spec.target.host, spec.settings.ip_family, ctx.signal));
   } catch (err) {
     const durationMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
     return [failedBeforeProbe<F>(base, durationMs, asFailure(err, 'resolve'))];
   }
   const resolveMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
   if (addresses.length === 0) {
-    const error = new CheckFailure('DNS_NO_ADDRESS', `${spec.target.host} resolved to no ${spec.settings.ip_family} address`, 'resolve');
+    const error = new CheckFailure(
+      'DNS_NO_ADDRESS',
+      `${spec.target.host} resolved to no ${spec.settings.ip_family} address`,
+      'resolve',
+    );
     return [failedBeforeProbe<F>(base, resolveMs, error)];
   }
   const selected = spec.settings.ips === 'all' ? addresses : addresses.slice(0, spec.settings.ips);
   return Promise.all(
     selected.map((address) =>
-      probe({ address, runStartNs, resolveMs }, { ...baseResult(spec, base.startedAt, address.address), ...(fromDnsCheck ? { addressSource: fromDnsCheck.source } : {}) }),
+      probe(
+        { address, runStartNs, resolveMs },
+        {
+          ...baseResult(spec, base.startedAt, address.address),
+          ...(fromDnsCheck ? { addressSource: fromDnsCheck.source } : {}),
+        },
+      ),
     ),
   );
 }
 
-function failedBeforeProbe<F extends object>(base: CoreResult, resolveMs: number, failure: CheckFailure): CheckResult<F> {
-  const result: CoreResult = { ...base, durationMs: resolveMs, phasesMs: { resolve: resolveMs }, error: failure.toCheckError() };
+function failedBeforeProbe<F extends object>(
+  base: CoreResult,
+  resolveMs: number,
+  failure: CheckFailure,
+): CheckResult<F> {
+  const result: CoreResult = {
+    ...base,
+    durationMs: resolveMs,
+    phasesMs: { resolve: resolveMs },
+    error: failure.toCheckError(),
+  };
   // The kind's own fields are all optional (Partial<F>); TypeScript cannot see that {} fits a generic Partial.
   return result as CheckResult<F>;
 }

@@ -39,7 +39,8 @@ export function parseArgs(argv: readonly string[], flagNames: readonly string[])
       out.flags.add(name);
     } else {
       const value = argv[i + 1];
-      if (value === undefined || (value.startsWith('--') && value.length > 2)) throw new UsageError(`option --${name} needs a value`);
+      if (value === undefined || (value.startsWith('--') && value.length > 2))
+        throw new UsageError(`option --${name} needs a value`);
       set(name, value);
       i++;
     }
@@ -48,10 +49,16 @@ export function parseArgs(argv: readonly string[], flagNames: readonly string[])
 }
 
 /** Refuses options the command does not take, naming them all, and any stray argument. */
-export function expectOnly(args: ParsedArgs, options: readonly string[], flags: readonly string[], positionals = 0): void {
+export function expectOnly(
+  args: ParsedArgs,
+  options: readonly string[],
+  flags: readonly string[],
+  positionals = 0,
+): void {
   const unknown = [...args.options.keys()].filter((o) => !options.includes(o));
   unknown.push(...[...args.flags].filter((f) => !flags.includes(f)));
-  if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`);
+  if (unknown.length > 0)
+    throw new UsageError(`unknown option ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`);
   const extra = args.positionals.slice(positionals);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra.join(' ')} (see --help)`);
 }

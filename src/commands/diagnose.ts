@@ -35,16 +35,23 @@ target comes first. Progress goes to stderr; Ctrl-C prints what is known so far.
 export async function diagnoseCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'json']);
   if (args.flags.has('help')) return printHelp(diagnoseHelp);
-  expectOnly(args, ['resolver', 'count', 'traceroute', 'timeout', 'egress-url', 'ca-file', 'config', 'log-level'], ['json'], Number.POSITIVE_INFINITY);
+  expectOnly(
+    args,
+    ['resolver', 'count', 'traceroute', 'timeout', 'egress-url', 'ca-file', 'config', 'log-level'],
+    ['json'],
+    Number.POSITIVE_INFINITY,
+  );
   const targets = args.positionals;
   if (targets.length === 0) throw new UsageError('usage: vantage diagnose TARGET... (see --help)');
   const count = Number(args.options.get('count') ?? '5');
   if (!Number.isInteger(count) || count < 1 || count > 100) throw new UsageError('--count must be 1..100');
   const traceroute = args.options.get('traceroute') ?? 'auto';
-  if (traceroute !== 'auto' && traceroute !== 'always' && traceroute !== 'never') throw new UsageError('--traceroute must be auto, always or never');
+  if (traceroute !== 'auto' && traceroute !== 'always' && traceroute !== 'never')
+    throw new UsageError('--traceroute must be auto, always or never');
   const timeout = args.options.get('timeout');
   const timeoutMs = timeout === undefined ? DEFAULT_STEP_TIMEOUT_MS : parseDuration(timeout);
-  if (timeoutMs === undefined || timeoutMs > 300_000) throw new UsageError('--timeout must be a duration like 10s, at most 5m');
+  if (timeoutMs === undefined || timeoutMs > 300_000)
+    throw new UsageError('--timeout must be a duration like 10s, at most 5m');
   const registry = builtinRegistry();
   let identity = hostIdentity();
   const configFile = args.options.get('config');
@@ -61,11 +68,22 @@ export async function diagnoseCommand(argv: readonly string[]): Promise<number> 
   setMaxListeners(0, controller.signal);
   const interrupt = (): void => controller.abort(new RunCancelled('interrupted'));
   process.once('SIGINT', interrupt);
-  const progress = process.stderr.isTTY ? (step: string) => process.stderr.write(`\r\x1b[K${step}`) : (step: string) => process.stderr.write(`${step}\n`);
+  const progress = process.stderr.isTTY
+    ? (step: string) => process.stderr.write(`\r\x1b[K${step}`)
+    : (step: string) => process.stderr.write(`${step}\n`);
   try {
     const report = await diagnose(
       targets,
-      { resolvers: args.all.get('resolver') ?? [], count, traceroute, timeoutMs, egressUrls: args.all.get('egress-url') ?? [], ...(args.options.get('ca-file') ? { caFile: args.options.get('ca-file')! } : {}), signal: controller.signal, onProgress: progress },
+      {
+        resolvers: args.all.get('resolver') ?? [],
+        count,
+        traceroute,
+        timeoutMs,
+        egressUrls: args.all.get('egress-url') ?? [],
+        ...(args.options.get('ca-file') ? { caFile: args.options.get('ca-file')! } : {}),
+        signal: controller.signal,
+        onProgress: progress,
+      },
       { registry, net, clock: systemClock, log, identity },
     );
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');

@@ -14,11 +14,13 @@ import { runDeadline } from '../schedule/run-deadline.js';
 import { logLevel, parseArgs, scalarValue } from './args.js';
 import { printHelp, printResults } from './print.js';
 
-
 export function probeHelp(): string {
   const kinds = builtinRegistry()
     .kinds()
-    .map((k) => `  ${k.kind.padEnd(12)}${k.summary}; settings: ${['timeout', ...Object.keys(k.settings.shape)].join(', ')}`)
+    .map(
+      (k) =>
+        `  ${k.kind.padEnd(12)}${k.summary}; settings: ${['timeout', ...Object.keys(k.settings.shape)].join(', ')}`,
+    )
     .join('\n');
   return `Usage: vantage probe KIND TARGET [--json] [--SETTING VALUE ...]
 
@@ -36,7 +38,8 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'json']);
   if (args.flags.has('help')) return printHelp(probeHelp());
   const [kindName, targetArg, ...extra] = args.positionals;
-  if (!kindName || !targetArg) throw new UsageError('usage: vantage probe KIND TARGET [--SETTING VALUE ...] (see --help)');
+  if (!kindName || !targetArg)
+    throw new UsageError('usage: vantage probe KIND TARGET [--SETTING VALUE ...] (see --help)');
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra.join(' ')}`);
   const registry = builtinRegistry();
   const kind = registry.get(kindName);
@@ -94,7 +97,9 @@ function probeSpec(kind: CheckKind, targetArg: string, options: ReadonlyMap<stri
   const parsed = z.strictObject({ ...allowed, ...kind.settings.shape }).safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) =>
-      i.code === 'unrecognized_keys' ? `unknown setting ${i.keys.map((k) => `--${k}`).join(', ')}` : `--${i.path.join('.')}: ${i.message}`,
+      i.code === 'unrecognized_keys'
+        ? `unknown setting ${i.keys.map((k) => `--${k}`).join(', ')}`
+        : `--${i.path.join('.')}: ${i.message}`,
     );
     throw new UsageError(problems.join('\n'));
   }

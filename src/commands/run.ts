@@ -34,7 +34,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const listen = listenText === undefined ? undefined : parseListen(listenText);
   if (listenText !== undefined && !listen) throw new UsageError(`--listen "${listenText}" is not HOST:PORT`);
   const shutdownMs = parseDuration(args.options.get('shutdown-timeout') ?? '10s');
-  if (shutdownMs === undefined || shutdownMs > 600_000) throw new UsageError('--shutdown-timeout must be a duration like 10s, at most 10m');
+  if (shutdownMs === undefined || shutdownMs > 600_000)
+    throw new UsageError('--shutdown-timeout must be a duration like 10s, at most 10m');
   const log = createLogger(logLevel(args, 'info'));
   const agent = new Agent({
     configFile,

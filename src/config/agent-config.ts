@@ -77,9 +77,30 @@ export const DEFAULT_TIMEOUT_MS = 5_000;
  * (an agent label of the same name would be silently dropped there), and Prometheus' scrape labels.
  */
 export const RESERVED_LABELS = new Set([
-  'agent', 'region', 'carrier', 'network_type', 'check', 'kind', 'target', 'ip', 'phase', 'code',
-  'result', 'reason', 'group', 'le', 'quantile', 'version', 'node_version', 'instance', 'job',
-  'space', 'type', 'major', 'minor', 'patch',
+  'agent',
+  'region',
+  'carrier',
+  'network_type',
+  'check',
+  'kind',
+  'target',
+  'ip',
+  'phase',
+  'code',
+  'result',
+  'reason',
+  'group',
+  'le',
+  'quantile',
+  'version',
+  'node_version',
+  'instance',
+  'job',
+  'space',
+  'type',
+  'major',
+  'minor',
+  'patch',
 ]);
 
 /** Parses `host:port`, `[v6]:port` or `:port` (all interfaces). */

@@ -30,7 +30,10 @@ export class CheckEntries {
   ) {
     const { interval, timeout } = defaults;
     if (interval !== undefined && timeout !== undefined && timeout >= interval) {
-      report.add(['defaults', 'timeout'], `defaults.timeout (${formatDuration(timeout)}) must be shorter than defaults.interval (${formatDuration(interval)})`);
+      report.add(
+        ['defaults', 'timeout'],
+        `defaults.timeout (${formatDuration(timeout)}) must be shorter than defaults.interval (${formatDuration(interval)})`,
+      );
       this.defaultsBlamed = true;
     }
   }
@@ -43,7 +46,10 @@ export class CheckEntries {
     }
     const kind = this.registry.get(head.data.kind);
     if (!kind) {
-      this.report.add([...path, 'kind'], `${formatPath([...path, 'kind'])}: unknown check kind "${head.data.kind}" (known: ${this.registry.names().join(', ')})`);
+      this.report.add(
+        [...path, 'kind'],
+        `${formatPath([...path, 'kind'])}: unknown check kind "${head.data.kind}" (known: ${this.registry.names().join(', ')})`,
+      );
       return undefined;
     }
     const common = z.looseObject(checkCommonShape).safeParse(raw);
@@ -54,13 +60,20 @@ export class CheckEntries {
     const name = givenName ?? `${target?.name ?? formatPath(path)}-${kind.kind}`;
     const seen = this.names.get(name);
     if (seen) {
-      this.report.add([...path, givenName ? 'name' : 'kind'], `${formatPath(path)}: duplicate check name "${name}" (first at ${formatPath(seen)}); give each check a distinct name:`);
+      this.report.add(
+        [...path, givenName ? 'name' : 'kind'],
+        `${formatPath(path)}: duplicate check name "${name}" (first at ${formatPath(seen)}); give each check a distinct name:`,
+      );
     } else {
       this.names.set(name, path);
     }
     const schedule = this.schedule(path, interval, cron);
     const timeoutMs = timeout ?? this.defaults.timeout ?? DEFAULT_TIMEOUT_MS;
-    if (schedule) this.checkTimeout(path, timeoutMs, schedule, { timeout: timeout !== undefined, schedule: interval !== undefined || cron !== undefined });
+    if (schedule)
+      this.checkTimeout(path, timeoutMs, schedule, {
+        timeout: timeout !== undefined,
+        schedule: interval !== undefined || cron !== undefined,
+      });
     if (!full.success || !target) return undefined;
     const settings = Object.fromEntries(Object.entries(full.data).filter(([key]) => !(key in checkCommonShape)));
     for (const problem of kind.checkSettings(target, settings, timeoutMs)) {
@@ -75,17 +88,26 @@ export class CheckEntries {
       this.report.add([...path, 'cron'], `${formatPath(path)}: give interval: or cron:, not both`);
       return undefined;
     }
-    if (cron === undefined) return { type: 'interval', intervalMs: interval ?? this.defaults.interval ?? DEFAULT_INTERVAL_MS };
+    if (cron === undefined)
+      return { type: 'interval', intervalMs: interval ?? this.defaults.interval ?? DEFAULT_INTERVAL_MS };
     const gap = cronMinGapMs(cron);
     if (typeof gap === 'string') {
-      this.report.add([...path, 'cron'], `${formatPath([...path, 'cron'])}: "${cron}" is not a cron expression (${gap})`);
+      this.report.add(
+        [...path, 'cron'],
+        `${formatPath([...path, 'cron'])}: "${cron}" is not a cron expression (${gap})`,
+      );
       return undefined;
     }
     return { type: 'cron', expression: cron };
   }
 
   /** Timeout must be shorter than the period; blame the field the user wrote, else `defaults` once. */
-  private checkTimeout(path: ConfigPath, timeoutMs: number, schedule: ScheduleSpec, explicit: { timeout: boolean; schedule: boolean }): void {
+  private checkTimeout(
+    path: ConfigPath,
+    timeoutMs: number,
+    schedule: ScheduleSpec,
+    explicit: { timeout: boolean; schedule: boolean },
+  ): void {
     const periodMs = schedule.type === 'interval' ? schedule.intervalMs : cronMinGapMs(schedule.expression);
     if (typeof periodMs !== 'number' || timeoutMs < periodMs) return;
     const what = schedule.type === 'interval' ? 'interval' : 'shortest gap between cron runs';

@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import type { CheckSpec, TargetSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
-import { DEFAULT_LISTEN, DEFAULT_TRIGGERED_TRACEROUTE, deepFreeze, parseListen, RESERVED_LABELS } from './agent-config.js';
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_TRIGGERED_TRACEROUTE,
+  deepFreeze,
+  parseListen,
+  RESERVED_LABELS,
+} from './agent-config.js';
 import type { AgentConfig, AgentIdentity } from './agent-config.js';
 import { CheckEntries } from './check-entry.js';
 import type { Defaults } from './check-entry.js';
@@ -60,11 +66,14 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
   else checkLabelNames(agent.data.labels, ['agent', 'labels'], report);
   const defaults = defaultsSchema.safeParse(raw.defaults ?? {}, { reportInput: true });
   if (!defaults.success) report.issues(['defaults'], defaults.error.issues);
-  const checks = Array.isArray(raw.targets) ? buildTargets(raw.targets, report, opts.registry, defaults.data ?? {}) : [];
+  const checks = Array.isArray(raw.targets)
+    ? buildTargets(raw.targets, report, opts.registry, defaults.data ?? {})
+    : [];
   let listen = DEFAULT_LISTEN;
   if (top.success && top.data.listen !== undefined) {
     const parsed = parseListen(top.data.listen);
-    if (!parsed) report.add(['listen'], `listen: "${top.data.listen}" is not HOST:PORT (e.g. 0.0.0.0:9477 or [::]:9477)`);
+    if (!parsed)
+      report.add(['listen'], `listen: "${top.data.listen}" is not HOST:PORT (e.g. 0.0.0.0:9477 or [::]:9477)`);
     listen = parsed ?? DEFAULT_LISTEN;
   }
   if (top.success) {
@@ -72,7 +81,11 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
     const dns = opts.registry.get('dns');
     top.data.diagnose_endpoint.resolvers.forEach((resolver, i) => {
       const parsed = dns?.settings.safeParse({ resolver: [resolver] });
-      if (parsed && !parsed.success) report.add(['diagnose_endpoint', 'resolvers', i], `diagnose_endpoint.resolvers[${i}]: ${parsed.error.issues[0]?.message ?? 'not a resolver'}`);
+      if (parsed && !parsed.success)
+        report.add(
+          ['diagnose_endpoint', 'resolvers', i],
+          `diagnose_endpoint.resolvers[${i}]: ${parsed.error.issues[0]?.message ?? 'not a resolver'}`,
+        );
     });
   }
   if (!top.success || !agent.success) return undefined;
@@ -100,12 +113,22 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
     triggeredTraceroute,
     eventSinks: top.data.events.sinks,
     egress: { urls: egress.urls, intervalMs: egress.interval ?? 300_000, timeoutMs: egress.timeout ?? 10_000 },
-    diagnoseEndpoint: { enabled: endpoint.enabled, minIntervalMs: endpoint.min_interval ?? 30_000, resolvers: endpoint.resolvers, count: endpoint.count },
+    diagnoseEndpoint: {
+      enabled: endpoint.enabled,
+      minIntervalMs: endpoint.min_interval ?? 30_000,
+      resolvers: endpoint.resolvers,
+      count: endpoint.count,
+    },
     checks,
   };
 }
 
-function buildTargets(rawTargets: readonly unknown[], report: Reporter, registry: CheckRegistry, defaults: Defaults): CheckSpec[] {
+function buildTargets(
+  rawTargets: readonly unknown[],
+  report: Reporter,
+  registry: CheckRegistry,
+  defaults: Defaults,
+): CheckSpec[] {
   const entries = new CheckEntries(registry, report, defaults);
   const targetNames = new Map<string, ConfigPath>();
   const checks: CheckSpec[] = [];
@@ -116,7 +139,11 @@ function buildTargets(rawTargets: readonly unknown[], report: Reporter, registry
     const target = parsed.success ? buildTarget(parsed.data, path, report) : undefined;
     if (target) {
       const seen = targetNames.get(target.name);
-      if (seen) report.add([...path, 'name'], `targets[${i}].name: duplicate target name "${target.name}" (first at ${formatPath(seen)})`);
+      if (seen)
+        report.add(
+          [...path, 'name'],
+          `targets[${i}].name: duplicate target name "${target.name}" (first at ${formatPath(seen)})`,
+        );
       else targetNames.set(target.name, path);
     }
     // Checks are validated even when their target is not, so their mistakes are reported too.
@@ -144,9 +171,17 @@ function checkLabelNames(labels: Readonly<Record<string, string>>, path: ConfigP
   for (const name of Object.keys(labels)) {
     const where = formatPath([...path, name]);
     if (!LABEL_NAME_PATTERN.test(name) || name.startsWith('__')) {
-      report.add([...path, name], `${where}: "${name}" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)`, true);
+      report.add(
+        [...path, name],
+        `${where}: "${name}" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)`,
+        true,
+      );
     } else if (RESERVED_LABELS.has(name)) {
-      report.add([...path, name], `${where}: "${name}" is a label Vantage or its process metrics set; pick another name`, true);
+      report.add(
+        [...path, name],
+        `${where}: "${name}" is a label Vantage or its process metrics set; pick another name`,
+        true,
+      );
     }
   }
 }

@@ -22,7 +22,10 @@ export const regexSchema = (setting: string) =>
   }, `${setting} is not a valid regular expression`);
 
 /** A local address to send from (multi-homed agents); the kernel picks when absent. */
-export const sourceAddressSchema = z.string().refine((v) => isIP(v) !== 0, 'source_address must be an IP address').optional();
+export const sourceAddressSchema = z
+  .string()
+  .refine((v) => isIP(v) !== 0, 'source_address must be an IP address')
+  .optional();
 
 /** A duration string (`250ms`, `30s`, `5m`) parsed to milliseconds, at most a day. */
 export const durationSchema = z.string().transform((text, ctx) => {
@@ -38,7 +41,9 @@ export const durationSchema = z.string().transform((text, ctx) => {
   return ms;
 });
 
-const nameSchema = z.string().regex(NAME_PATTERN, 'use letters, digits, "_", "." and "-" only (it becomes a label value)');
+const nameSchema = z
+  .string()
+  .regex(NAME_PATTERN, 'use letters, digits, "_", "." and "-" only (it becomes a label value)');
 /** Label values are strings; numbers and booleans in YAML (`tier: 1`) are taken as their text. */
 const labelsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
 
@@ -46,8 +51,12 @@ const labelsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boo
 const hostSchema = z
   .string()
   .refine(
-    (h) => isIP(h) !== 0 || /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(h),
-    'host must be a host name or an IP address (a port goes in the check\'s port:, a URL in url:)',
+    (h) =>
+      isIP(h) !== 0 ||
+      /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(
+        h,
+      ),
+    "host must be a host name or an IP address (a port goes in the check's port:, a URL in url:)",
   );
 
 export const agentSchema = z.strictObject({
@@ -174,7 +183,12 @@ export const configSchema = z.strictObject({
   events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).default({ sinks: [] }),
   egress: egressSchema.default({ urls: [] }),
   diagnose_endpoint: diagnoseEndpointSchema.default({ enabled: false, resolvers: [], count: 3 }),
-  triggered_traceroute: triggeredTracerouteSchema.default({ enabled: true, max_ips: 3, max_hops: 30, probes_per_hop: 2 }),
+  triggered_traceroute: triggeredTracerouteSchema.default({
+    enabled: true,
+    max_ips: 3,
+    max_hops: 30,
+    probes_per_hop: 2,
+  }),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });
 

@@ -8,7 +8,12 @@ import { basename, dirname } from 'node:path';
  * symlink, neither of which a watch on the old inode would see. Spurious calls are fine: the
  * caller compares content before reloading. `onError` hears when watching stops working.
  */
-export function watchConfigFile(file: string, onChange: () => void, onError: (err: unknown) => void, debounceMs = 300): () => void {
+export function watchConfigFile(
+  file: string,
+  onChange: () => void,
+  onError: (err: unknown) => void,
+  debounceMs = 300,
+): () => void {
   let timer: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
   const name = basename(file);

@@ -4,11 +4,18 @@ import type { ConfigPath, YamlSource } from './yaml-source.js';
 
 /** `['targets', 0, 'checks', 1, 'port']` -> `targets[0].checks[1].port`. */
 export function formatPath(path: ConfigPath): string {
-  return path.reduce<string>((out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out ? `${out}.${seg}` : seg), '');
+  return path.reduce<string>(
+    (out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out ? `${out}.${seg}` : seg),
+    '',
+  );
 }
 
 /** Turns schema issues into located diagnostics naming the field (one per unknown key). */
-export function issuesToDiagnostics(source: YamlSource, base: ConfigPath, issues: readonly z.core.$ZodIssue[]): Diagnostic[] {
+export function issuesToDiagnostics(
+  source: YamlSource,
+  base: ConfigPath,
+  issues: readonly z.core.$ZodIssue[],
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const issue of issues) {
     const path = [...base, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')];

@@ -36,7 +36,8 @@ export class DiagnoseEndpoint {
   async handle(query: URLSearchParams, wantsJson: boolean): Promise<EndpointReply> {
     const config = this.deps.config();
     if (this.stopped) return text(503, 'the agent is shutting down\n');
-    if (!config?.diagnoseEndpoint.enabled) return text(404, 'the diagnose endpoint is off; set diagnose_endpoint.enabled: true to serve it\n');
+    if (!config?.diagnoseEndpoint.enabled)
+      return text(404, 'the diagnose endpoint is off; set diagnose_endpoint.enabled: true to serve it\n');
     const name = query.get('target');
     if (!name) return text(400, 'give the target: /diagnose?target=NAME (a target name from the config)\n');
     const ofTarget = config.checks.filter((c) => c.target.name === name);
@@ -44,7 +45,9 @@ export class DiagnoseEndpoint {
     if (!spec) return text(404, `no target named "${name}" in the config; only configured targets can be diagnosed\n`);
     // Monotonic: a wall-clock step must not lock the endpoint out (or open it early).
     const now = Number(this.deps.clock.monotonicNs() / 1_000_000n);
-    const waitMs = this.running ? config.diagnoseEndpoint.minIntervalMs : this.lastStartMs + config.diagnoseEndpoint.minIntervalMs - now;
+    const waitMs = this.running
+      ? config.diagnoseEndpoint.minIntervalMs
+      : this.lastStartMs + config.diagnoseEndpoint.minIntervalMs - now;
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000);
       const reply = text(429, `a report ${this.running ? 'is running' : 'ran recently'}; try again in ${seconds} s\n`);
@@ -68,7 +71,13 @@ export class DiagnoseEndpoint {
           ...(https?.ca_file ? { caFile: https.ca_file } : {}),
           signal: controller.signal,
         },
-        { registry: this.deps.registry, net: this.deps.net, clock: this.deps.clock, log: this.deps.log, identity: config.agent },
+        {
+          registry: this.deps.registry,
+          net: this.deps.net,
+          clock: this.deps.clock,
+          log: this.deps.log,
+          identity: config.agent,
+        },
       );
       return wantsJson
         ? { status: 200, headers: { 'content-type': 'application/json' }, body: renderDiagnosisJson(report) }

@@ -65,20 +65,38 @@ export interface DiagnosisReport {
  * through the system resolver and the given ones (hijack checks on), ping to every IP, the
  * triggered traceroute by the usual rule, HTTPS phases for URLs; plus who and where this agent is.
  */
-export async function diagnose(targets: readonly string[], opts: DiagnoseOptions, deps: DiagnoseDeps): Promise<DiagnosisReport> {
+export async function diagnose(
+  targets: readonly string[],
+  opts: DiagnoseOptions,
+  deps: DiagnoseDeps,
+): Promise<DiagnosisReport> {
   const now = new Date(deps.clock.wallMs());
-  const trigger: TriggeredTracerouteConfig = { ...DEFAULT_TRIGGERED_TRACEROUTE, enabled: opts.traceroute === 'auto', minIntervalMs: 0 };
+  const trigger: TriggeredTracerouteConfig = {
+    ...DEFAULT_TRIGGERED_TRACEROUTE,
+    enabled: opts.traceroute === 'auto',
+    minIntervalMs: 0,
+  };
   const traces = new TraceTrigger(deps.net.icmp, deps.clock, trigger);
   // The report's own address book: its dns steps feed its ping and traceroute, never the agent's
   // checks of a target with the same name.
   const net: NetDeps = { ...deps.net, addressBook: new AddressBook(() => deps.clock.wallMs()) };
   // Not CheckExecutor: a report's failures are findings in the report, not problem events.
-  const run = async (kindName: string, target: string, host: string, url: string | undefined, settings: Record<string, unknown>): Promise<CheckResult[]> => {
+  const run = async (
+    kindName: string,
+    target: string,
+    host: string,
+    url: string | undefined,
+    settings: Record<string, unknown>,
+  ): Promise<CheckResult[]> => {
     const kind = deps.registry.get(kindName)!;
     const spec = makeSpec(kind, target, host, url, settings, opts.timeoutMs);
     const { controller, release } = runDeadline(deps.clock, opts.timeoutMs, opts.signal);
     try {
-      const results = await runCheck(kind.create(spec, net), { signal: controller.signal, clock: deps.clock, log: deps.log });
+      const results = await runCheck(kind.create(spec, net), {
+        signal: controller.signal,
+        clock: deps.clock,
+        log: deps.log,
+      });
       await traces.attach(kind, results, controller.signal);
       return results;
     } finally {
@@ -102,7 +120,11 @@ export async function diagnose(targets: readonly string[], opts: DiagnoseOptions
     }
     if (!opts.signal.aborted) {
       opts.onProgress?.(`${raw}: ping${opts.traceroute === 'auto' ? ' (and traceroute of silent IPs)' : ''}`);
-      report.ping = await run('icmp', raw, host, undefined, { count: opts.count, spacing: '100ms', packet_timeout: '1s' });
+      report.ping = await run('icmp', raw, host, undefined, {
+        count: opts.count,
+        spacing: '100ms',
+        packet_timeout: '1s',
+      });
     }
     if (!opts.signal.aborted && opts.traceroute === 'always') {
       opts.onProgress?.(`${raw}: traceroute`);
@@ -110,7 +132,10 @@ export async function diagnose(targets: readonly string[], opts: DiagnoseOptions
     }
     if (!opts.signal.aborted && url) {
       opts.onProgress?.(`${raw}: HTTPS`);
-      report.https = await run('https', raw, host, url.href, { accept_status: ['200-499'], ...(opts.caFile ? { ca_file: opts.caFile } : {}) });
+      report.https = await run('https', raw, host, url.href, {
+        accept_status: ['200-499'],
+        ...(opts.caFile ? { ca_file: opts.caFile } : {}),
+      });
     }
     report.verdict = verdict(report.dns, report.ping, report.https);
     reports.push(report);
@@ -123,9 +148,19 @@ export async function diagnose(targets: readonly string[], opts: DiagnoseOptions
   };
 }
 
-function makeSpec(kind: CheckKind, target: string, host: string, url: string | undefined, raw: Record<string, unknown>, timeoutMs: number): CheckSpec<Record<string, unknown>> {
+function makeSpec(
+  kind: CheckKind,
+  target: string,
+  host: string,
+  url: string | undefined,
+  raw: Record<string, unknown>,
+  timeoutMs: number,
+): CheckSpec<Record<string, unknown>> {
   const parsed = kind.settings.safeParse(raw);
-  if (!parsed.success) throw new UsageError(`${kind.kind}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new UsageError(
+      `${kind.kind}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return {
     name: `diagnose-${kind.kind}`,
     kind: kind.kind,

@@ -4,7 +4,12 @@ import type { DiagnosisReport } from './diagnose.js';
 
 /** A resolver's answer on one line: who, what type, which addresses or why not, how fast. */
 function dnsLine(r: CheckResult): string {
-  const f = r as CheckResult & { resolver?: string; query?: string; answers?: Array<{ type: string; data: string }>; rcode?: string };
+  const f = r as CheckResult & {
+    resolver?: string;
+    query?: string;
+    answers?: Array<{ type: string; data: string }>;
+    rcode?: string;
+  };
   const type = f.answers?.[0]?.type ?? '';
   const answers = (f.answers ?? []).map((a) => a.data).join(', ') || (f.rcode ? `(${f.rcode}, no answer)` : '');
   const status = r.ok ? 'OK  ' : 'FAIL';
@@ -30,10 +35,16 @@ export function renderDiagnosis(report: DiagnosisReport): string {
   lines.push(`Interfaces: ${report.egress.interfaces.map((i) => `${i.name} ${i.address}`).join(', ') || '-'}`);
   for (const t of report.targets) {
     lines.push('', `== ${t.target} ==`);
-    for (const [title, results] of [['DNS', t.dns], ['Ping', t.ping], ['Traceroute', t.traceroute], ['HTTPS', t.https]] as const) {
+    for (const [title, results] of [
+      ['DNS', t.dns],
+      ['Ping', t.ping],
+      ['Traceroute', t.traceroute],
+      ['HTTPS', t.https],
+    ] as const) {
       if (results.length === 0) continue;
       lines.push(`${title}:`);
-      for (const r of results) lines.push(...(title === 'DNS' ? [dnsLine(r)] : formatResultLine(r).split('\n')).map((l) => `  ${l}`));
+      for (const r of results)
+        lines.push(...(title === 'DNS' ? [dnsLine(r)] : formatResultLine(r).split('\n')).map((l) => `  ${l}`));
     }
   }
   return `${lines.join('\n')}\n`;

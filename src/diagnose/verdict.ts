@@ -13,25 +13,42 @@ export function verdict(dns: readonly Rec[], ping: readonly Rec[], https: readon
     const hijacked = dns.filter((r) => (r.hijack as { reason?: string } | null)?.reason);
     const addresses = new Set(ok.flatMap((r) => (r.addresses as string[] | undefined) ?? []));
     if (hijacked.length > 0) {
-      const named = new Set(hijacked.map((r) => `${String(r.resolver)} (${String((r.hijack as { reason: string }).reason).replace('_', ' ')})`));
+      const named = new Set(
+        hijacked.map(
+          (r) => `${String(r.resolver)} (${String((r.hijack as { reason: string }).reason).replace('_', ' ')})`,
+        ),
+      );
       parts.push(`DNS HIJACKED at ${[...named].join(', ')}`);
     }
     const resolvers = new Set(ok.map((r) => String(r.resolver)));
     if (ok.length === 0) parts.push(`DNS FAILS (${[...new Set(dns.map((r) => r.error?.code))].join(', ')})`);
-    else parts.push(`DNS ok via ${plural(resolvers.size, 'resolver')} (${[...resolvers].join(', ')}), ${plural(addresses.size, 'IP')}`);
+    else
+      parts.push(
+        `DNS ok via ${plural(resolvers.size, 'resolver')} (${[...resolvers].join(', ')}), ${plural(addresses.size, 'IP')}`,
+      );
   }
   for (const r of ping) {
     if (!r.ip) continue;
     if (r.ok) continue;
-    const trace = r.traceroute as { lastRespondingHop?: number; hops?: Array<{ ttl: number; addresses: string[] }> } | undefined;
+    const trace = r.traceroute as
+      { lastRespondingHop?: number; hops?: Array<{ ttl: number; addresses: string[] }> } | undefined;
     const last = trace?.hops?.[(trace.lastRespondingHop ?? 0) - 1];
-    const path = last ? `, path ends at hop ${last.ttl} (${last.addresses.join(', ')})` : trace ? ', nothing on the path answered' : '';
-    parts.push(`IP ${r.ip} ${r.error?.code === 'ICMP_NO_REPLY' ? 'silent' : r.error?.code ?? 'failed'}${path}`);
+    const path = last
+      ? `, path ends at hop ${last.ttl} (${last.addresses.join(', ')})`
+      : trace
+        ? ', nothing on the path answered'
+        : '';
+    parts.push(`IP ${r.ip} ${r.error?.code === 'ICMP_NO_REPLY' ? 'silent' : (r.error?.code ?? 'failed')}${path}`);
   }
   const answering = ping.filter((r) => r.ok && r.ip);
-  if (answering.length > 0) parts.push(`${plural(answering.length, 'IP')} answer${answering.length === 1 ? 's' : ''} ping`);
+  if (answering.length > 0)
+    parts.push(`${plural(answering.length, 'IP')} answer${answering.length === 1 ? 's' : ''} ping`);
   for (const r of https) {
-    parts.push(r.ok ? `HTTPS ${String(r.status)} in ${Math.round(r.durationMs)} ms via ${r.ip ?? '?'}` : `HTTPS ${r.error?.code ?? 'failed'} via ${r.ip ?? '?'}`);
+    parts.push(
+      r.ok
+        ? `HTTPS ${String(r.status)} in ${Math.round(r.durationMs)} ms via ${r.ip ?? '?'}`
+        : `HTTPS ${r.error?.code ?? 'failed'} via ${r.ip ?? '?'}`,
+    );
   }
   return parts.join('; ') || 'nothing checked';
 }

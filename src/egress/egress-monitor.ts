@@ -88,13 +88,24 @@ export class EgressMonitor {
     const address = answers.find((a) => a.address !== null)?.address ?? null;
     this.deps.looked(address);
     if (address === null) {
-      this.deps.log.warn({ answers }, 'egress IP lookup failed: no echo service answered with an address; check egress.urls and outbound HTTPS');
+      this.deps.log.warn(
+        { answers },
+        'egress IP lookup failed: no echo service answered with an address; check egress.urls and outbound HTTPS',
+      );
       return;
     }
     const previous = this.known;
     this.known = address;
     if (previous !== undefined && address !== previous) {
-      this.deps.changed({ event: 'egress_change', eventId: randomUUID(), time: new Date(this.deps.clock.wallMs()).toISOString(), agent: this.deps.identity(), previous, current: address, answers });
+      this.deps.changed({
+        event: 'egress_change',
+        eventId: randomUUID(),
+        time: new Date(this.deps.clock.wallMs()).toISOString(),
+        agent: this.deps.identity(),
+        previous,
+        current: address,
+        answers,
+      });
     }
   }
 }

@@ -43,12 +43,19 @@ export class AgentMetrics {
   watchIcmp(stats: () => IcmpEngineStats): void {
     this.registries.gauge(AGENT_METRICS.icmpAvailable, (gauge) => {
       gauge.reset();
-      for (const [family, up] of Object.entries(stats().available)) gauge.set({ family: `ipv${family}`, implementation: 'native-kernel-timestamps' }, up ? 1 : 0);
+      for (const [family, up] of Object.entries(stats().available))
+        gauge.set({ family: `ipv${family}`, implementation: 'native-kernel-timestamps' }, up ? 1 : 0);
     });
     this.registries.counter(AGENT_METRICS.icmpPackets, (counter) => {
       const s = stats();
       counter.reset();
-      for (const [event, value] of [['sent', s.sent], ['received', s.received], ['duplicate', s.duplicates], ['late', s.late], ['unmatched', s.unmatched]] as const) {
+      for (const [event, value] of [
+        ['sent', s.sent],
+        ['received', s.received],
+        ['duplicate', s.duplicates],
+        ['late', s.late],
+        ['unmatched', s.unmatched],
+      ] as const) {
         counter.inc({ event }, value);
       }
     });
@@ -114,7 +121,10 @@ export class AgentMetrics {
     const names = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
     if (names.join(',') !== this.targetLabelNames.join(',')) {
       this.registries.unregister(AGENT_METRICS.targetInfo.name);
-      this.targetInfo = this.registries.gauge({ ...AGENT_METRICS.targetInfo, labels: [...AGENT_METRICS.targetInfo.labels, ...names] });
+      this.targetInfo = this.registries.gauge({
+        ...AGENT_METRICS.targetInfo,
+        labels: [...AGENT_METRICS.targetInfo.labels, ...names],
+      });
       this.targetLabelNames = names;
     }
     this.targetInfo.reset();

@@ -142,7 +142,7 @@ export const AGENT_METRICS = {
   sinkQueued: {
     name: 'vantage_event_sink_queued',
     type: 'gauge',
-    help: 'Problem events waiting in a sink\'s queue.',
+    help: "Problem events waiting in a sink's queue.",
     labels: ['sink'],
   },
   egressInfo: {
@@ -181,9 +181,21 @@ export function phaseMetric(kind: string, name = `probe_${kind}_duration_seconds
   };
 }
 
-export function kindMetricDef(metric: { name: string; help: string; type?: MetricType; buckets?: readonly number[]; label?: { name: string } }): MetricDef {
+export function kindMetricDef(metric: {
+  name: string;
+  help: string;
+  type?: MetricType;
+  buckets?: readonly number[];
+  label?: { name: string };
+}): MetricDef {
   const labels = metric.label ? [...PROBE_LABELS, metric.label.name] : PROBE_LABELS;
-  return { name: metric.name, type: metric.type ?? 'gauge', help: metric.help, labels, ...(metric.buckets ? { buckets: metric.buckets } : {}) };
+  return {
+    name: metric.name,
+    type: metric.type ?? 'gauge',
+    help: metric.help,
+    labels,
+    ...(metric.buckets ? { buckets: metric.buckets } : {}),
+  };
 }
 
 /** Every metric Vantage defines for these kinds (process metrics from prom-client aside). */

@@ -15,7 +15,11 @@ interface SeriesEntry {
 }
 
 /** Feeds one kind metric: gauges are set, counters increased, histograms observe every value. */
-function recordKindMetric(metric: AnyMetric, value: number | readonly number[] | undefined, labels: () => Labels): void {
+function recordKindMetric(
+  metric: AnyMetric,
+  value: number | readonly number[] | undefined,
+  labels: () => Labels,
+): void {
   if (value === undefined) return;
   if (metric instanceof Histogram) {
     const values = typeof value === 'number' ? [value] : value;
@@ -99,7 +103,8 @@ export class ProbeRecorder {
       }
       for (const { def, metric } of kindMetrics.own) {
         if (def.series && def.label) {
-          for (const one of def.series(result)) recordKindMetric(metric, one.value, () => touch(metric, { ...labels, [def.label!.name]: one.label }));
+          for (const one of def.series(result))
+            recordKindMetric(metric, one.value, () => touch(metric, { ...labels, [def.label!.name]: one.label }));
           continue;
         }
         const extra = def.label ? def.label.value(result) : undefined;

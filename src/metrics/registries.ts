@@ -33,9 +33,27 @@ export class MetricRegistries {
     const base = { name: def.name, help: def.help, labelNames: [...def.labels], registers };
     switch (def.type) {
       case 'gauge':
-        return new Gauge({ ...base, ...(collect ? { collect(this: Gauge) { collect(this); } } : {}) });
+        return new Gauge({
+          ...base,
+          ...(collect
+            ? {
+                collect(this: Gauge) {
+                  collect(this);
+                },
+              }
+            : {}),
+        });
       case 'counter':
-        return new Counter({ ...base, ...(collect ? { collect(this: Counter) { collect(this); } } : {}) });
+        return new Counter({
+          ...base,
+          ...(collect
+            ? {
+                collect(this: Counter) {
+                  collect(this);
+                },
+              }
+            : {}),
+        });
       case 'histogram':
         return new Histogram({ ...base, buckets: [...(def.buckets ?? [])] });
     }

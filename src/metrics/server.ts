@@ -68,7 +68,11 @@ async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: Ser
       return;
     }
     case '/':
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Vantage</h1><p><a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a> <a href="/readyz">/readyz</a></p>\n');
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          '<h1>Vantage</h1><p><a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a> <a href="/readyz">/readyz</a></p>\n',
+        );
       return;
   }
   res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

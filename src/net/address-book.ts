@@ -20,7 +20,9 @@ export class AddressBook {
   constructor(private readonly nowMs: () => number) {}
 
   publish(target: string, family: 4 | 6, addresses: readonly string[], validForMs: number, source: string): void {
-    const resolved = addresses.filter((a) => isIP(a) === family).map((address): ResolvedAddress => ({ address, family }));
+    const resolved = addresses
+      .filter((a) => isIP(a) === family)
+      .map((address): ResolvedAddress => ({ address, family }));
     this.entries.set(`${family} ${target}`, { addresses: resolved, validUntilMs: this.nowMs() + validForMs, source });
   }
 
@@ -31,6 +33,8 @@ export class AddressBook {
     if (found.some((e) => !e || e.validUntilMs < this.nowMs())) return undefined;
     const entries = found as Entry[];
     const addresses = entries.flatMap((e) => e.addresses);
-    return addresses.length > 0 ? { addresses, source: [...new Set(entries.map((e) => e.source))].join(', ') } : undefined;
+    return addresses.length > 0
+      ? { addresses, source: [...new Set(entries.map((e) => e.source))].join(', ') }
+      : undefined;
   }
 }

@@ -64,7 +64,12 @@ const FAILURE_BY_GAI_ERROR: Record<string, FailureCode> = {
 function toResolveFailure(host: string, err: unknown, signal: AbortSignal): CheckFailure {
   if (err instanceof CheckFailure) return err;
   if (signal.aborted) {
-    return abortFailure(signal, 'resolve', { code: 'DNS_TIMEOUT', message: `resolving ${host} did not finish before the timeout` }, `resolving ${host} was cancelled`);
+    return abortFailure(
+      signal,
+      'resolve',
+      { code: 'DNS_TIMEOUT', message: `resolving ${host} did not finish before the timeout` },
+      `resolving ${host} was cancelled`,
+    );
   }
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const failure = FAILURE_BY_GAI_ERROR[code] ?? 'DNS_RESOLVE_FAILED';

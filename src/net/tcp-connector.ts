@@ -60,7 +60,11 @@ export class NodeTcpConnector implements TcpConnector {
       socket.once('error', (err: NodeJS.ErrnoException) => {
         finish();
         const code = FAILURE_BY_ERRNO[err.code ?? ''] ?? 'TCP_ERROR';
-        reject(new CheckFailure(code, `connect to ${hostPort(ip, port)} failed: ${err.code ?? err.message}`, 'connect', { cause: err }));
+        reject(
+          new CheckFailure(code, `connect to ${hostPort(ip, port)} failed: ${err.code ?? err.message}`, 'connect', {
+            cause: err,
+          }),
+        );
       });
       const startNs = this.clock.monotonicNs();
       socket.connect({ host: ip, port, ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}) });
@@ -89,5 +93,10 @@ async function warmUp(): Promise<void> {
 }
 
 function connectAborted(ip: string, port: number, signal: AbortSignal): CheckFailure {
-  return abortFailure(signal, 'connect', { code: 'TCP_TIMEOUT', message: `no answer from ${hostPort(ip, port)} before the timeout` }, `connect to ${hostPort(ip, port)} was cancelled`);
+  return abortFailure(
+    signal,
+    'connect',
+    { code: 'TCP_TIMEOUT', message: `no answer from ${hostPort(ip, port)} before the timeout` },
+    `connect to ${hostPort(ip, port)} was cancelled`,
+  );
 }

@@ -42,7 +42,10 @@ export class FileSink implements EventSink {
     const line = `${JSON.stringify(event)}\n`;
     this.chain = this.chain
       .then(async () => {
-        const size = await stat(this.path).then((s) => s.size, () => 0);
+        const size = await stat(this.path).then(
+          (s) => s.size,
+          () => 0,
+        );
         if (size > 0 && size + line.length > this.maxBytes) await this.rotate();
         await appendFile(this.path, line);
       })
@@ -142,7 +145,10 @@ export class HttpSink implements EventSink {
       if (!(await this.flush(left))) await pause(this.clock, Math.min(this.backoff, until - this.nowMs()));
     }
     if (this.queue.length > 0) {
-      this.log.warn({ sink: this.name, dropped: this.queue.length }, 'event sink closed with undelivered events; they are counted as dropped');
+      this.log.warn(
+        { sink: this.name, dropped: this.queue.length },
+        'event sink closed with undelivered events; they are counted as dropped',
+      );
       this.droppedCount += this.queue.splice(0).length;
     }
   }

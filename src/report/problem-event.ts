@@ -29,9 +29,22 @@ export interface ProblemEvent {
   evidence: Record<string, unknown>;
 }
 
-const CORE_KEYS = new Set<keyof CoreResult>(['check', 'kind', 'target', 'ip', 'ok', 'error', 'startedAt', 'durationMs']);
+const CORE_KEYS = new Set<keyof CoreResult>([
+  'check',
+  'kind',
+  'target',
+  'ip',
+  'ok',
+  'error',
+  'startedAt',
+  'durationMs',
+]);
 
-export function problemEvent(agent: AgentIdentity, spec: CheckSpec<unknown>, result: CheckResult): ProblemEvent | undefined {
+export function problemEvent(
+  agent: AgentIdentity,
+  spec: CheckSpec<unknown>,
+  result: CheckResult,
+): ProblemEvent | undefined {
   if (!result.error) return undefined;
   const evidence = Object.fromEntries(Object.entries(result).filter(([k]) => !CORE_KEYS.has(k as keyof CoreResult)));
   return {

@@ -10,7 +10,16 @@ export function createSinks(configs: readonly EventSinkConfig[], clock: Clock, l
     c.type === 'file'
       ? new FileSink(c.path, c.max_bytes, c.max_files, log)
       : new HttpSink(
-          { url: c.url, headers: c.headers, batchSize: c.batch_size, flushIntervalMs: c.flush_interval ?? 5_000, maxQueue: c.max_queue, backoffMs: 1_000, maxBackoffMs: 60_000, requestTimeoutMs: 10_000 },
+          {
+            url: c.url,
+            headers: c.headers,
+            batchSize: c.batch_size,
+            flushIntervalMs: c.flush_interval ?? 5_000,
+            maxQueue: c.max_queue,
+            backoffMs: 1_000,
+            maxBackoffMs: 60_000,
+            requestTimeoutMs: 10_000,
+          },
           clock,
           log,
         ),

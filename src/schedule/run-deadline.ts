@@ -7,7 +7,11 @@ import { RunDeadlineExceeded } from '../errors.js';
  * of `parent` when that aborts first. `release` when the run is over (it frees the timer and the
  * listener on the parent).
  */
-export function runDeadline(clock: Clock, timeoutMs: number, parent?: AbortSignal): { controller: AbortController; release: () => void } {
+export function runDeadline(
+  clock: Clock,
+  timeoutMs: number,
+  parent?: AbortSignal,
+): { controller: AbortController; release: () => void } {
   const controller = new AbortController();
   // Every probe of a run (a ping's requests, a trace's hops) listens to this one signal.
   setMaxListeners(0, controller.signal);

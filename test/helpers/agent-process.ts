@@ -9,7 +9,11 @@ export const BIN = new URL('../../dist/bin/vantage.cjs', import.meta.url).pathna
 
 /** NDJSON (what `--json` prints) as records. */
 export function jsonLines<T>(text: string): T[] {
-  return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
 }
 
 export interface CliResult {
@@ -21,7 +25,10 @@ export interface CliResult {
 /** Runs the built CLI to completion (under `setpriv` when args start with its options). */
 export async function vantage(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const node = args.indexOf(process.execPath);
-  const argv = node === -1 ? [process.execPath, BIN, ...args] : ['setpriv', ...args.slice(0, node + 1), BIN, ...args.slice(node + 1)];
+  const argv =
+    node === -1
+      ? [process.execPath, BIN, ...args]
+      : ['setpriv', ...args.slice(0, node + 1), BIN, ...args.slice(node + 1)];
   const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -65,7 +72,13 @@ export class AgentProcess {
   static start(args: string[], env: NodeJS.ProcessEnv = {}, command: string[] = [process.execPath, BIN]): AgentProcess {
     const [exe = '', ...pre] = command;
     // Its own process group, so a signal reaches `npm start`'s child too.
-    return new AgentProcess(spawn(exe, [...pre, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'], detached: true }));
+    return new AgentProcess(
+      spawn(exe, [...pre, ...args], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+        detached: true,
+      }),
+    );
   }
 
   /** Resolves with the first log line matching, failing after `timeoutMs`. */
@@ -89,13 +102,23 @@ export class AgentProcess {
     for (;;) {
       const body = await this.scrape();
       if (match(body)) return body;
-      if (Date.now() > deadline) throw new Error(`metrics never matched; last scrape:\n${body.split('\n').filter((l) => !l.startsWith('#') && !l.startsWith('process_') && !l.startsWith('nodejs_')).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `metrics never matched; last scrape:\n${body
+            .split('\n')
+            .filter((l) => !l.startsWith('#') && !l.startsWith('process_') && !l.startsWith('nodejs_'))
+            .join('\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
   waitForExit(timeoutMs = 10_000): Promise<number | null> {
-    return this.waitFor(() => (this.exitCode === undefined ? undefined : { code: this.exitCode }), timeoutMs, 'exit').then((r) => r.code);
+    return this.waitFor(
+      () => (this.exitCode === undefined ? undefined : { code: this.exitCode }),
+      timeoutMs,
+      'exit',
+    ).then((r) => r.code);
   }
 
   /** Signals the whole process group (npm and the agent under it). */
@@ -119,7 +142,9 @@ export class AgentProcess {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`timed out waiting for ${what}; logs:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(
+          new Error(`timed out waiting for ${what}; logs:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`),
+        );
       }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -137,5 +162,10 @@ export function tempConfig(text: string): { dir: string; file: string; write(tex
   const dir = mkdtempSync(join(tmpdir(), 'vantage-test-'));
   const file = join(dir, 'vantage.yaml');
   writeFileSync(file, text);
-  return { dir, file, write: (t) => writeFileSync(file, t), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    file,
+    write: (t) => writeFileSync(file, t),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

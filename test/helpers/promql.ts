@@ -16,7 +16,9 @@ export function catalogue(): Map<string, Set<string>> {
     if (!name) continue;
     const labels = [...IDENTITY, ...labelList.slice(1, -1).split(',').filter(Boolean)];
     if (type !== 'histogram') series.set(name, new Set(labels));
-    else for (const suffix of ['_bucket', '_sum', '_count']) series.set(name + suffix, new Set(suffix === '_bucket' ? [...labels, 'le'] : labels));
+    else
+      for (const suffix of ['_bucket', '_sum', '_count'])
+        series.set(name + suffix, new Set(suffix === '_bucket' ? [...labels, 'le'] : labels));
   }
   return series;
 }
@@ -38,5 +40,10 @@ function identifiers(expr: string): string[] {
 
 /** Labels named in `by (...)` and `on (...)` clauses. */
 export function groupingLabels(expr: string): string[] {
-  return [...expr.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()).filter(Boolean));
+  return [...expr.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)].flatMap((m) =>
+    m[1]!
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
 }

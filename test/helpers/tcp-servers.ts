@@ -42,12 +42,19 @@ export async function refusedListener(): Promise<Listener> {
 
 /** A python3 TCP socket on 127.0.0.1 held until `stop`: listening with backlog 0, or only bound. */
 async function pythonSocket(listen: boolean): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn('python3', ['-c', [
-    'import socket, sys',
-    `s = socket.socket(); s.bind(("127.0.0.1", 0))${listen ? '; s.listen(0)' : ''}`,
-    'print(s.getsockname()[1], flush=True)',
-    'sys.stdin.read()',
-  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(
+    'python3',
+    [
+      '-c',
+      [
+        'import socket, sys',
+        `s = socket.socket(); s.bind(("127.0.0.1", 0))${listen ? '; s.listen(0)' : ''}`,
+        'print(s.getsockname()[1], flush=True)',
+        'sys.stdin.read()',
+      ].join('\n'),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return {
     port: Number(String(chunk).trim()),

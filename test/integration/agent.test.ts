@@ -20,7 +20,12 @@ const agents: AgentProcess[] = [];
 const configs: Array<{ remove(): void }> = [];
 
 beforeAll(async () => {
-  [open, blackhole, refused, refusedForEcho] = await Promise.all([openListener(), blackholeListener(), refusedListener(), refusedListener()]);
+  [open, blackhole, refused, refusedForEcho] = await Promise.all([
+    openListener(),
+    blackholeListener(),
+    refusedListener(),
+    refusedListener(),
+  ]);
   closedPort = refused.port;
   refusedPortForEcho = refusedForEcho.port;
 });
@@ -49,7 +54,9 @@ function target(name: string, port: number, extra = ''): string {
 function startAgent(text: string, args: string[] = []): { agent: AgentProcess; cfg: ReturnType<typeof tempConfig> } {
   const cfg = tempConfig(text);
   configs.push(cfg);
-  const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0', ...args], { TEST_REGION: 'eu-test-1' });
+  const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0', ...args], {
+    TEST_REGION: 'eu-test-1',
+  });
   agents.push(agent);
   return { agent, cfg };
 }
@@ -64,17 +71,34 @@ function sample(body: string, prefix: string): number | undefined {
 describe('vantage run', () => {
   it('schedules checks and serves their series with agent labels, in both exposition formats', async () => {
     const { agent } = startAgent(`${identity}targets:\n${target('up', open.port)}${target('down', closedPort)}`);
-    const body = await agent.waitForMetrics((b) => b.includes('probe_success{check="up-tcp"') && b.includes('probe_success{check="down-tcp"'));
+    const body = await agent.waitForMetrics(
+      (b) => b.includes('probe_success{check="up-tcp"') && b.includes('probe_success{check="down-tcp"'),
+    );
     expect(sample(body, `probe_success{check="up-tcp",kind="tcp",target="up",ip="127.0.0.1",${ids}}`)).toBe(1);
     expect(sample(body, `probe_success{check="down-tcp",kind="tcp",target="down",ip="127.0.0.1",${ids}}`)).toBe(0);
-    expect(sample(body, `vantage_check_failures_total{check="down-tcp",kind="tcp",target="down",ip="127.0.0.1",code="TCP_REFUSED",${ids}}`)).toBeGreaterThanOrEqual(1);
-    expect(body).toMatch(new RegExp(`probe_tcp_duration_seconds\\{check="up-tcp",kind="tcp",target="up",ip="127.0.0.1",phase="connect",${ids}\\} 0\\.\\d+`));
+    expect(
+      sample(
+        body,
+        `vantage_check_failures_total{check="down-tcp",kind="tcp",target="down",ip="127.0.0.1",code="TCP_REFUSED",${ids}}`,
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    expect(body).toMatch(
+      new RegExp(
+        `probe_tcp_duration_seconds\\{check="up-tcp",kind="tcp",target="up",ip="127.0.0.1",phase="connect",${ids}\\} 0\\.\\d+`,
+      ),
+    );
     expect(sample(body, `vantage_checks_configured{kind="tcp",${ids}}`)).toBe(2);
     expect(sample(body, `vantage_config_last_reload_successful{${ids}}`)).toBe(1);
     expect(body).toMatch(/^process_cpu_user_seconds_total\{agent="agent-7"/m);
 
     const problem = await agent.waitForLog((l) => l.event === 'problem');
-    expect(problem).toMatchObject({ level: 'warn', check: 'down-tcp', code: 'TCP_REFUSED', ip: '127.0.0.1', agent: { id: 'agent-7', region: 'eu-test-1' } });
+    expect(problem).toMatchObject({
+      level: 'warn',
+      check: 'down-tcp',
+      code: 'TCP_REFUSED',
+      ip: '127.0.0.1',
+      agent: { id: 'agent-7', region: 'eu-test-1' },
+    });
     expect(problem.eventId).toEqual(expect.any(String));
 
     const om = await agent.scrape('application/openmetrics-text; version=1.0.0');
@@ -93,12 +117,19 @@ describe('vantage run', () => {
     cfg.write(`${identity}targets:\n  - name: up\n    host: 127.0.0.1\n    checks: [{kind: tcp, port: nope}]\n`);
     agent.child.kill('SIGHUP');
     const rejected = await agent.waitForLog((l) => l.event === 'config_rejected');
-    expect(rejected.problems).toEqual([expect.stringMatching(/vantage\.yaml:9:32: targets\[0\]\.checks\[0\]\.port: Invalid input: expected number, received string/)]);
+    expect(rejected.problems).toEqual([
+      expect.stringMatching(
+        /vantage\.yaml:9:32: targets\[0\]\.checks\[0\]\.port: Invalid input: expected number, received string/,
+      ),
+    ]);
     const body = await agent.waitForMetrics((b) => b.includes(`vantage_config_last_reload_successful{${ids}} 0`));
     expect(sample(body, `vantage_config_reloads_total{result="failure",${ids}}`)).toBe(1);
     // The old config keeps running: the check's run counter keeps going up.
     const runsBefore = sample(body, `vantage_check_runs_total{check="up-tcp"`) ?? 0;
-    const later = await agent.waitForMetrics((b) => (sample(b, `vantage_check_runs_total{check="up-tcp"`) ?? 0) > runsBefore, 5_000);
+    const later = await agent.waitForMetrics(
+      (b) => (sample(b, `vantage_check_runs_total{check="up-tcp"`) ?? 0) > runsBefore,
+      5_000,
+    );
     expect(sample(later, `probe_success{check="up-tcp"`)).toBe(1);
   });
 
@@ -106,10 +137,16 @@ describe('vantage run', () => {
     const { agent, cfg } = startAgent(`${identity}targets:\n${target('keep', open.port)}${target('drop', closedPort)}`);
     const runsOfKeep = (b: string) => sample(b, 'vantage_check_runs_total{check="keep-tcp"') ?? 0;
     // Three runs in, a restarted check (counter back to 1 or 2) is told apart from a kept one.
-    const first = await agent.waitForMetrics((b) => runsOfKeep(b) >= 3 && b.includes('probe_success{check="drop-tcp"'), 10_000);
+    const first = await agent.waitForMetrics(
+      (b) => runsOfKeep(b) >= 3 && b.includes('probe_success{check="drop-tcp"'),
+      10_000,
+    );
     const keepRuns = runsOfKeep(first);
     cfg.write(`${identity}targets:\n${target('keep', open.port)}${target('added', open.port)}`);
-    const after = await agent.waitForMetrics((b) => b.includes('probe_success{check="added-tcp"') && !b.includes('target="drop"'), 8_000);
+    const after = await agent.waitForMetrics(
+      (b) => b.includes('probe_success{check="added-tcp"') && !b.includes('target="drop"'),
+      8_000,
+    );
     expect(after).not.toContain('check="drop-tcp"');
     expect(runsOfKeep(after)).toBeGreaterThanOrEqual(keepRuns);
     expect(sample(after, `vantage_checks_configured{kind="tcp",${ids}}`)).toBe(2);
@@ -117,11 +154,14 @@ describe('vantage run', () => {
   });
 
   it('exits 0 on SIGTERM within the shutdown deadline, cancelling a hanging run', async () => {
-    const { agent } = startAgent(`${identity}targets:
+    const { agent } = startAgent(
+      `${identity}targets:
   - name: hang
     host: 127.0.0.1
     checks: [{kind: tcp, port: ${blackhole.port}, interval: 10s, timeout: 9s}]
-`, ['--shutdown-timeout', '2s']);
+`,
+      ['--shutdown-timeout', '2s'],
+    );
     await agent.port();
     // Wait until the run is in flight (its slot is within 10 s of start).
     await agent.waitForMetrics((b) => /vantage_runs_in_flight\{[^}]*\} 1/.test(b), 12_000);
@@ -152,14 +192,23 @@ describe('vantage run', () => {
       const { agent } = startAgent(`${identity}${sinks}targets:\n${target('down', closedPort)}`);
       const problem = await agent.waitForLog((l) => l.event === 'problem');
       const deadline = Date.now() + 5_000;
-      while (!posted.some((e) => e.eventId === problem.eventId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!posted.some((e) => e.eventId === problem.eventId) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       agent.child.kill('SIGTERM');
       expect(await agent.waitForExit(5_000)).toBe(0);
 
-      const filed = readFileSync(join(dir, 'events.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const filed = readFileSync(join(dir, 'events.jsonl'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const logged = agent.logs.filter((l) => l.event === 'problem').map((l) => l.eventId);
       expect(filed.map((e) => e.eventId)).toEqual(logged);
-      expect(filed[0]).toMatchObject({ eventId: problem.eventId, check: 'down-tcp', code: 'TCP_REFUSED', ip: '127.0.0.1' });
+      expect(filed[0]).toMatchObject({
+        eventId: problem.eventId,
+        check: 'down-tcp',
+        code: 'TCP_REFUSED',
+        ip: '127.0.0.1',
+      });
       // Shutdown flushes the HTTP queue: every logged event reached the collector exactly once.
       expect(posted.map((e) => e.eventId).sort()).toEqual([...logged].sort());
     } finally {
@@ -209,10 +258,16 @@ describe('vantage run', () => {
     expect(second.headers.get('retry-after')).toBe('60');
     const firstRes = await first;
     expect(firstRes.status).toBe(200);
-    const report = (await firstRes.json()) as { agent: { region: string }; targets: Array<{ target: string; verdict: string; ping: Array<{ ip: string; ok: boolean }> }> };
+    const report = (await firstRes.json()) as {
+      agent: { region: string };
+      targets: Array<{ target: string; verdict: string; ping: Array<{ ip: string; ok: boolean }> }>;
+    };
     expect(report.agent.region).toBe('eu-test-1');
     expect(report.targets).toHaveLength(1);
-    expect(report.targets[0]).toMatchObject({ target: '127.0.0.1', ping: [{ ip: '127.0.0.1', ok: process.getuid?.() === 0 }] });
+    expect(report.targets[0]).toMatchObject({
+      target: '127.0.0.1',
+      ping: [{ ip: '127.0.0.1', ok: process.getuid?.() === 0 }],
+    });
     const again = await fetch(`${base}?target=up`);
     expect(again.status).toBe(429);
     expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(50);
@@ -228,7 +283,9 @@ describe('vantage run', () => {
     configs.push(cfg);
     const { code, stderr } = await vantage(['run', '-c', cfg.file, '--listen', '127.0.0.1:0']);
     expect(code).toBe(2);
-    expect(stderr).toBe(`${cfg.file}:1:39: targets[0].checks[0]: tcp check on target "x" needs a port (set port:, or give the target a url:)\n`);
+    expect(stderr).toBe(
+      `${cfg.file}:1:39: targets[0].checks[0]: tcp check on target "x" needs a port (set port:, or give the target a url:)\n`,
+    );
   });
 });
 
@@ -250,7 +307,11 @@ describe.skipIf(process.getuid?.() !== 0)('npm start', () => {
   // How fast it starts is bench/startup.mjs's business; 15 s only catches a hang.
   it('serves /metrics with agent labels on the shipped default config', async () => {
     const started = Date.now();
-    const agent = AgentProcess.start(['netns', 'exec', ns, 'npm', 'start', '--silent'], { VANTAGE_LISTEN: '127.0.0.1:0', VANTAGE_REGION: 'ci-region' }, ['ip']);
+    const agent = AgentProcess.start(
+      ['netns', 'exec', ns, 'npm', 'start', '--silent'],
+      { VANTAGE_LISTEN: '127.0.0.1:0', VANTAGE_REGION: 'ci-region' },
+      ['ip'],
+    );
     agents.push(agent);
     const port = await agent.port();
     let body = '';

@@ -20,8 +20,13 @@ import { run } from '../lab/shell.js';
  * The rules' `for` and the routing timers are scaled from minutes to seconds, keeping their order.
  */
 
-interface Notification { path: string; body: { alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }> } }
-interface RuleFile { groups: Array<{ rules: Array<{ for?: string }> }> }
+interface Notification {
+  path: string;
+  body: { alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }> };
+}
+interface RuleFile {
+  groups: Array<{ rules: Array<{ for?: string }> }>;
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'vantage-alerts-'));
 const children: ChildProcess[] = [];
@@ -47,7 +52,9 @@ function daemon(argv: string[]): ChildProcess {
     if (code !== null && code !== 0) console.error(`${argv[0]} exited ${code}:\n${log}`);
   });
   // A missing binary is an 'error' event; unhandled, it would take the test worker down.
-  child.on('error', (err) => console.error(`${argv[0]} did not start (${err.message}): .ci/run installs prometheus and prometheus-alertmanager`));
+  child.on('error', (err) =>
+    console.error(`${argv[0]} did not start (${err.message}): .ci/run installs prometheus and prometheus-alertmanager`),
+  );
   children.push(child);
   return child;
 }
@@ -59,12 +66,19 @@ const scaled = (d: string): string => {
   return `${m[1]}s`;
 };
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; notifications so far: ${JSON.stringify(received.map((n) => [n.path, n.body.alerts.map((a) => a.labels)]))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; notifications so far: ${JSON.stringify(received.map((n) => [n.path, n.body.alerts.map((a) => a.labels)]))}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -84,7 +98,11 @@ beforeAll(async () => {
   open = await openListener();
   refused = await refusedListener();
   const agentPorts: number[] = [];
-  const carriers = [['a', 'eu', 'red', refused.port], ['b', 'us', 'blue', open.port], ['c', 'ap', 'green', open.port]] as const;
+  const carriers = [
+    ['a', 'eu', 'red', refused.port],
+    ['b', 'us', 'blue', open.port],
+    ['c', 'ap', 'green', open.port],
+  ] as const;
   for (const [id, region, carrier, webPort] of carriers) {
     const cfg = tempConfig(`agent: {id: ${id}, region: ${region}, carrier: ${carrier}, network_type: lab}
 targets:
@@ -106,21 +124,37 @@ targets:
     receivers: Array<{ webhook_configs: Array<{ url: string }> }>;
   };
   for (const route of [am.route, ...am.route.routes]) {
-    for (const key of ['group_wait', 'group_interval', 'repeat_interval']) if (typeof route[key] === 'string') route[key] = '1s';
+    for (const key of ['group_wait', 'group_interval', 'repeat_interval'])
+      if (typeof route[key] === 'string') route[key] = '1s';
   }
-  for (const receiver of am.receivers) for (const w of receiver.webhook_configs) w.url = `${hook}${new URL(w.url).pathname}`;
+  for (const receiver of am.receivers)
+    for (const w of receiver.webhook_configs) w.url = `${hook}${new URL(w.url).pathname}`;
   writeFileSync(join(dir, 'alertmanager.yaml'), stringify(am));
   const amPort = await freePort();
-  daemon(['prometheus-alertmanager', `--config.file=${join(dir, 'alertmanager.yaml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']);
+  daemon([
+    'prometheus-alertmanager',
+    `--config.file=${join(dir, 'alertmanager.yaml')}`,
+    `--storage.path=${join(dir, 'am')}`,
+    `--web.listen-address=127.0.0.1:${amPort}`,
+    '--cluster.listen-address=',
+  ]);
 
-  writeFileSync(join(dir, 'prometheus.yaml'), stringify({
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
-    rule_files: [join(dir, 'rules.yaml')],
-    alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
-    scrape_configs: [{ job_name: 'vantage', static_configs: [{ targets: agentPorts.map((p) => `127.0.0.1:${p}`) }] }],
-  }));
+  writeFileSync(
+    join(dir, 'prometheus.yaml'),
+    stringify({
+      global: { scrape_interval: '1s', evaluation_interval: '1s' },
+      rule_files: [join(dir, 'rules.yaml')],
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
+      scrape_configs: [{ job_name: 'vantage', static_configs: [{ targets: agentPorts.map((p) => `127.0.0.1:${p}`) }] }],
+    }),
+  );
   prometheusPort = await freePort();
-  daemon(['prometheus', `--config.file=${join(dir, 'prometheus.yaml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`]);
+  daemon([
+    'prometheus',
+    `--config.file=${join(dir, 'prometheus.yaml')}`,
+    `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+    `--web.listen-address=127.0.0.1:${prometheusPort}`,
+  ]);
 }, 30_000);
 
 afterAll(async () => {
@@ -143,22 +177,56 @@ describe('alert pipeline: agents, Prometheus, Alertmanager', () => {
   });
 
   it('pages for the endpoint down everywhere, tickets the one carrier that cannot reach web, and inhibits the per-agent alerts', async () => {
-    const everywhere = await until('the page for api', () => alertsIn('/page').find((a) => a.labels.alertname === 'VantageTargetDownEverywhere'), 40_000);
-    expect(everywhere).toMatchObject({ status: 'firing', labels: { target: 'api', kind: 'tcp', severity: 'critical' }, annotations: { summary: 'api (tcp) fails from 100% of vantage points' } });
-    const local = await until('the ticket for web', () => alertsIn('/ticket').find((a) => a.labels.alertname === 'VantageTargetDownLocally'), 40_000);
-    expect(local).toMatchObject({ labels: { target: 'web', region: 'eu', carrier: 'red', severity: 'warning' }, annotations: { summary: 'web (tcp) fails from eu on red only' } });
+    const everywhere = await until(
+      'the page for api',
+      () => alertsIn('/page').find((a) => a.labels.alertname === 'VantageTargetDownEverywhere'),
+      40_000,
+    );
+    expect(everywhere).toMatchObject({
+      status: 'firing',
+      labels: { target: 'api', kind: 'tcp', severity: 'critical' },
+      annotations: { summary: 'api (tcp) fails from 100% of vantage points' },
+    });
+    const local = await until(
+      'the ticket for web',
+      () => alertsIn('/ticket').find((a) => a.labels.alertname === 'VantageTargetDownLocally'),
+      40_000,
+    );
+    expect(local).toMatchObject({
+      labels: { target: 'web', region: 'eu', carrier: 'red', severity: 'warning' },
+      annotations: { summary: 'web (tcp) fails from eu on red only' },
+    });
 
     // Prometheus fires the per-agent alerts (four: api from a, b, c; web from a) ...
-    const firing = await until('VantageTargetUnreachable firing in Prometheus', async () => {
-      const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/alerts`);
-      const { data } = (await res.json()) as { data: { alerts: Array<{ state: string; labels: Record<string, string> }> } };
-      const unreachable = data.alerts.filter((a) => a.labels.alertname === 'VantageTargetUnreachable' && a.state === 'firing');
-      return unreachable.length === 4 ? unreachable : undefined;
-    }, 20_000);
-    expect(firing.map((a) => `${a.labels.target}@${a.labels.agent}`).sort()).toEqual(['api@a', 'api@b', 'api@c', 'web@a']);
+    const firing = await until(
+      'VantageTargetUnreachable firing in Prometheus',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/alerts`);
+        const { data } = (await res.json()) as {
+          data: { alerts: Array<{ state: string; labels: Record<string, string> }> };
+        };
+        const unreachable = data.alerts.filter(
+          (a) => a.labels.alertname === 'VantageTargetUnreachable' && a.state === 'firing',
+        );
+        return unreachable.length === 4 ? unreachable : undefined;
+      },
+      20_000,
+    );
+    expect(firing.map((a) => `${a.labels.target}@${a.labels.agent}`).sort()).toEqual([
+      'api@a',
+      'api@b',
+      'api@c',
+      'web@a',
+    ]);
     // ... and Alertmanager holds them back: the endpoint (or the carrier) alert says it all.
     await new Promise((r) => setTimeout(r, 3_000));
-    expect(received.flatMap((n) => n.body.alerts).filter((a) => a.labels.alertname === 'VantageTargetUnreachable')).toEqual([]);
-    expect(received.flatMap((n) => n.body.alerts).filter((a) => a.labels.alertname === 'VantageTargetDownLocally' && a.labels.target === 'api')).toEqual([]);
+    expect(
+      received.flatMap((n) => n.body.alerts).filter((a) => a.labels.alertname === 'VantageTargetUnreachable'),
+    ).toEqual([]);
+    expect(
+      received
+        .flatMap((n) => n.body.alerts)
+        .filter((a) => a.labels.alertname === 'VantageTargetDownLocally' && a.labels.target === 'api'),
+    ).toEqual([]);
   }, 90_000);
 });

@@ -12,9 +12,18 @@ import { catalogue, groupingLabels, promqlMetricNames, recordedNames } from '../
 const RULES = resolve('deploy/prometheus/vantage-rules.yaml');
 const RULE_TESTS = resolve('deploy/prometheus/vantage-rules.test.yaml');
 
-interface Rule { alert?: string; record?: string; expr: string; annotations?: Record<string, string> }
-interface RuleFile { groups: Array<{ name: string; rules: Rule[] }> }
-interface RuleTests { tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }> }
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  annotations?: Record<string, string>;
+}
+interface RuleFile {
+  groups: Array<{ name: string; rules: Rule[] }>;
+}
+interface RuleTests {
+  tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+}
 
 const rules = parse(readFileSync(RULES, 'utf8')) as RuleFile;
 const allRules = rules.groups.flatMap((g) => g.rules);
@@ -46,7 +55,12 @@ describe('alert rules (deploy/prometheus)', () => {
     expect(r.out).toContain('SUCCESS');
     expect(r.code).toBe(0);
     const tests = parse(readFileSync(RULE_TESTS, 'utf8')) as RuleTests;
-    const fired = new Set(tests.tests.flatMap((t) => t.alert_rule_test ?? []).filter((t) => t.exp_alerts.length > 0).map((t) => t.alertname));
+    const fired = new Set(
+      tests.tests
+        .flatMap((t) => t.alert_rule_test ?? [])
+        .filter((t) => t.exp_alerts.length > 0)
+        .map((t) => t.alertname),
+    );
     expect([...new Set(alerts.map((a) => a.alert))].filter((name) => !fired.has(name!))).toEqual([]);
   });
 
@@ -62,7 +76,10 @@ describe('alert rules (deploy/prometheus)', () => {
     expect(allRules.flatMap((r) => recordedNames(r.expr)).filter((name) => !recorded.has(name))).toEqual([]);
     for (const r of allRules) {
       const labels = new Set(rawMetrics(r.expr).flatMap((n) => [...known.get(n)!]));
-      expect(groupingLabels(r.expr).filter((l) => !labels.has(l)), r.alert ?? r.record).toEqual([]);
+      expect(
+        groupingLabels(r.expr).filter((l) => !labels.has(l)),
+        r.alert ?? r.record,
+      ).toEqual([]);
     }
   });
 });
@@ -99,7 +116,9 @@ targets:
   });
 
   it('fires the unreachable alert for the refused target only, with the agent identity on it', async () => {
-    const scrape = await agent.waitForMetrics((b) => b.includes('probe_success{check="refused-tcp"') && b.includes('probe_success{check="reachable-tcp"'));
+    const scrape = await agent.waitForMetrics(
+      (b) => b.includes('probe_success{check="refused-tcp"') && b.includes('probe_success{check="reachable-tcp"'),
+    );
     const series = scrape
       .split('\n')
       .filter((l) => l !== '' && !l.startsWith('#'))
@@ -111,29 +130,49 @@ targets:
         return { series: l.slice(0, cut), values: `${l.slice(cut + 1)}${counting ? '+1' : ''}x30` };
       });
     // Labels and selectors are what this test is about; the annotation texts are the unit tests'.
-    const labelsOnly = { groups: rules.groups.map((g) => ({ ...g, rules: g.rules.map(({ annotations: _, ...rule }) => rule) })) };
+    const labelsOnly = {
+      groups: rules.groups.map((g) => ({ ...g, rules: g.rules.map(({ annotations: _, ...rule }) => rule) })),
+    };
     writeFileSync(join(dir, 'rules.yaml'), JSON.stringify(labelsOnly));
-    writeFileSync(join(dir, 'scrape.test.yaml'), JSON.stringify({
-      rule_files: [join(dir, 'rules.yaml')],
-      evaluation_interval: '1m',
-      tests: [{
-        interval: '1m',
-        input_series: series,
-        alert_rule_test: [
+    writeFileSync(
+      join(dir, 'scrape.test.yaml'),
+      JSON.stringify({
+        rule_files: [join(dir, 'rules.yaml')],
+        evaluation_interval: '1m',
+        tests: [
           {
-            eval_time: '6m',
-            alertname: 'VantageTargetUnreachable',
-            exp_alerts: [{ exp_labels: withoutIp(labelsOf(series, 'probe_success{check="refused-tcp"', { severity: 'warning' })) }],
+            interval: '1m',
+            input_series: series,
+            alert_rule_test: [
+              {
+                eval_time: '6m',
+                alertname: 'VantageTargetUnreachable',
+                exp_alerts: [
+                  {
+                    exp_labels: withoutIp(
+                      labelsOf(series, 'probe_success{check="refused-tcp"', { severity: 'warning' }),
+                    ),
+                  },
+                ],
+              },
+              { eval_time: '5m', alertname: 'VantageAddressUnreachable', exp_alerts: [] },
+              { eval_time: '5m', alertname: 'VantageChecksNotRunning', exp_alerts: [] },
+              { eval_time: '5m', alertname: 'VantageNoAgents', exp_alerts: [] },
+              { eval_time: '5m', alertname: 'VantageConfigRejected', exp_alerts: [] },
+              { eval_time: '30m', alertname: 'VantageIntermittentFailures', exp_alerts: [] },
+            ],
           },
-          { eval_time: '5m', alertname: 'VantageAddressUnreachable', exp_alerts: [] },
-          { eval_time: '5m', alertname: 'VantageChecksNotRunning', exp_alerts: [] },
-          { eval_time: '5m', alertname: 'VantageNoAgents', exp_alerts: [] },
-          { eval_time: '5m', alertname: 'VantageConfigRejected', exp_alerts: [] },
-          { eval_time: '30m', alertname: 'VantageIntermittentFailures', exp_alerts: [] },
         ],
-      }],
-    }));
-    expect(labelsOf(series, 'probe_success{check="refused-tcp"', {})).toMatchObject({ agent: 'edge-1', region: 'eu-test-1', carrier: 'test-carrier', target: 'refused', kind: 'tcp', ip: '127.0.0.1' });
+      }),
+    );
+    expect(labelsOf(series, 'probe_success{check="refused-tcp"', {})).toMatchObject({
+      agent: 'edge-1',
+      region: 'eu-test-1',
+      carrier: 'test-carrier',
+      target: 'refused',
+      kind: 'tcp',
+      ip: '127.0.0.1',
+    });
     expect(scrape).toContain(`vantage_checks_configured{kind="tcp",${up}} 2`);
     // What VantageVantagePointMissing and VantageNoAgents count: build info with the identity.
     expect(scrape).toMatch(new RegExp(`vantage_build_info\\{version="[^"]+",node_version="[^"]+",${up}\\} 1`));
@@ -149,7 +188,11 @@ function withoutIp({ ip: _, ...labels }: Record<string, string>): Record<string,
 }
 
 /** The labels of the scraped series that starts with `prefix`, plus `extra`. */
-function labelsOf(series: Array<{ series: string }>, prefix: string, extra: Record<string, string>): Record<string, string> {
+function labelsOf(
+  series: Array<{ series: string }>,
+  prefix: string,
+  extra: Record<string, string>,
+): Record<string, string> {
   const line = series.find((s) => s.series.startsWith(prefix));
   if (!line) throw new Error(`no series ${prefix} in the scrape`);
   const labels = Object.fromEntries([...line.series.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));

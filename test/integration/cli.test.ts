@@ -34,11 +34,21 @@ targets:
       expect(records).toHaveLength(2);
       const up = records.find((r) => r.target === 'up');
       const down = records.find((r) => r.target === 'down');
-      expect(up).toMatchObject({ check: 'up-tcp', kind: 'tcp', ip: '127.0.0.1', ok: true, error: null, port: open.port });
+      expect(up).toMatchObject({
+        check: 'up-tcp',
+        kind: 'tcp',
+        ip: '127.0.0.1',
+        ok: true,
+        error: null,
+        port: open.port,
+      });
       expect(up?.connectMs).toEqual(expect.any(Number));
       expect(Date.parse(String(up?.startedAt))).not.toBeNaN();
       expect(down).toMatchObject({ ok: false, port: closedPort, error: { code: 'TCP_REFUSED', phase: 'connect' } });
-      for (const r of records) expect(Object.keys(r)).toEqual(expect.arrayContaining(['check', 'kind', 'target', 'ok', 'error', 'startedAt', 'durationMs', 'phasesMs']));
+      for (const r of records)
+        expect(Object.keys(r)).toEqual(
+          expect.arrayContaining(['check', 'kind', 'target', 'ok', 'error', 'startedAt', 'durationMs', 'phasesMs']),
+        );
     } finally {
       cfg.remove();
     }
@@ -100,7 +110,16 @@ targets:
 
 describe('vantage probe', () => {
   it('runs one ad-hoc tcp check with settings named as in the YAML', async () => {
-    const { code, stdout } = await vantage(['probe', 'tcp', `127.0.0.1:${open.port}`, '--timeout', '2s', '--ips', '1', '--json']);
+    const { code, stdout } = await vantage([
+      'probe',
+      'tcp',
+      `127.0.0.1:${open.port}`,
+      '--timeout',
+      '2s',
+      '--ips',
+      '1',
+      '--json',
+    ]);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ kind: 'tcp', ip: '127.0.0.1', ok: true, port: open.port });
   });
@@ -126,9 +145,12 @@ describe('help and version', () => {
     expect((await vantage(['--version'])).stdout.trim()).toBe(pkg.version);
   });
 
-  it.each([[['--help']], [['run', '--help']], [['once', '--help']], [['validate', '--help']], [['probe', '--help']]])('%j prints usage and exits 0', async (args) => {
-    const { code, stdout } = await vantage(args);
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/^Usage: vantage/);
-  });
+  it.each([[['--help']], [['run', '--help']], [['once', '--help']], [['validate', '--help']], [['probe', '--help']]])(
+    '%j prints usage and exits 0',
+    async (args) => {
+      const { code, stdout } = await vantage(args);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^Usage: vantage/);
+    },
+  );
 });

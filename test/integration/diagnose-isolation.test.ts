@@ -22,18 +22,36 @@ describe('a diagnose report inside the agent', () => {
     await refused?.close();
   });
 
-  it('logs no problem events and leaves the agent\'s address book alone', async () => {
+  it("logs no problem events and leaves the agent's address book alone", async () => {
     const lines: string[] = [];
-    const log = createLogger('info', new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) as never);
+    const log = createLogger(
+      'info',
+      new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) as never,
+    );
     const net = systemNet(systemClock);
     try {
       const report = await diagnose(
         ['localhost', `http://127.0.0.1:${refused.port}/`],
-        { resolvers: [], count: 1, traceroute: 'never', timeoutMs: 2_000, egressUrls: [], signal: new AbortController().signal },
-        { registry: builtinRegistry(), net, clock: systemClock, log, identity: { id: 't', region: '', carrier: '', networkType: '', labels: {} } },
+        {
+          resolvers: [],
+          count: 1,
+          traceroute: 'never',
+          timeoutMs: 2_000,
+          egressUrls: [],
+          signal: new AbortController().signal,
+        },
+        {
+          registry: builtinRegistry(),
+          net,
+          clock: systemClock,
+          log,
+          identity: { id: 't', region: '', carrier: '', networkType: '', labels: {} },
+        },
       );
       // The report did resolve localhost and did fail the refused URL ...
-      expect(report.targets[0]!.dns.some((r) => r.ok && (r as { addresses?: string[] }).addresses?.includes('127.0.0.1'))).toBe(true);
+      expect(
+        report.targets[0]!.dns.some((r) => r.ok && (r as { addresses?: string[] }).addresses?.includes('127.0.0.1')),
+      ).toBe(true);
       expect(report.targets[1]!.https[0]).toMatchObject({ ok: false, error: { code: 'HTTP_CONNECT_REFUSED' } });
       // ... and none of it leaked into the agent.
       expect(lines.filter((l) => l.includes('"event":"problem"'))).toEqual([]);

@@ -29,15 +29,25 @@ const LOOP = Buffer.from([0xc0, 12 + 20, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 
 function behave(query: Buffer, send: (b: Buffer) => void, side: UdpSocket | undefined): void {
   const label = query.subarray(13, 13 + query[12]!).toString();
   switch (label) {
-    case 'ok': return send(replyWith(query, A_RECORD));
-    case 'truncated': return send(replyWith(query, A_RECORD).subarray(0, 30));
-    case 'loop': return send(replyWith(query, LOOP));
-    case 'random': return send(Buffer.concat([query.subarray(0, 2), randomBytes(60)]));
-    case 'wrongid': return send(replyWith(query, A_RECORD, { id: (query.readUInt16BE(0) + 1) & 0xffff }));
-    case 'tc': return send(replyWith(query, Buffer.alloc(0), { tc: true }));
+    case 'ok':
+      return send(replyWith(query, A_RECORD));
+    case 'truncated':
+      return send(replyWith(query, A_RECORD).subarray(0, 30));
+    case 'loop':
+      return send(replyWith(query, LOOP));
+    case 'random':
+      return send(Buffer.concat([query.subarray(0, 2), randomBytes(60)]));
+    case 'wrongid':
+      return send(replyWith(query, A_RECORD, { id: (query.readUInt16BE(0) + 1) & 0xffff }));
+    case 'tc':
+      return send(replyWith(query, Buffer.alloc(0), { tc: true }));
     case 'spoofed':
       // A forged answer from another port first, then the real one.
-      side?.send(replyWith(query, Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 6, 6, 6, 6])), portOf.clientPort, '127.0.0.1');
+      side?.send(
+        replyWith(query, Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 6, 6, 6, 6])),
+        portOf.clientPort,
+        '127.0.0.1',
+      );
       setTimeout(() => send(replyWith(query, A_RECORD)), 20);
       return;
     case 'hang':
@@ -85,7 +95,7 @@ beforeAll(async () => {
   portOf.tcp = (tcp.address() as { port: number }).port;
   // UDP on the same port number, as a real server: the TCP retry goes to the port UDP used.
   await new Promise<void>((r) => udp.bind(portOf.tcp, '127.0.0.1', r));
-  portOf.udp = (udp.address()).port;
+  portOf.udp = udp.address().port;
 });
 
 afterAll(() => {
@@ -101,7 +111,13 @@ async function ask(name: string, transport: 'udp' | 'tcp' = 'udp', timeoutMs = 5
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new RunDeadlineExceeded(timeoutMs)), timeoutMs);
   try {
-    return await client.query({ server: { transport, address: '127.0.0.1', port: transport === 'udp' ? portOf.udp : portOf.tcp }, name, type: 'A', ednsUdpSize: 1232, signal: controller.signal });
+    return await client.query({
+      server: { transport, address: '127.0.0.1', port: transport === 'udp' ? portOf.udp : portOf.tcp },
+      name,
+      type: 'A',
+      ednsUdpSize: 1232,
+      signal: controller.signal,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -118,7 +134,8 @@ async function failure(promise: Promise<unknown>): Promise<CheckFailure> {
 }
 
 /** Open sockets of this process, minus the hostile server's own accepted connections. */
-const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap' || r === 'TCPSocketWrap').length - streams.size;
+const sockets = () =>
+  process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap' || r === 'TCPSocketWrap').length - streams.size;
 
 describe('DNS transport against a hostile local server', () => {
   it('reads a good answer', async () => {

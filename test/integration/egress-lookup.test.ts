@@ -38,13 +38,20 @@ afterAll(() => {
 describe('askEgress against a local echo server', () => {
   it('takes a bare address, and names what is wrong with every other answer', async () => {
     const t0 = Date.now();
-    const answers = await askEgress([`${base}/ip`, `${base}/portal`, `${base}/big`, `${base}/hang`, `${base}/down`], 500);
+    const answers = await askEgress(
+      [`${base}/ip`, `${base}/portal`, `${base}/big`, `${base}/hang`, `${base}/down`],
+      500,
+    );
     // /hang holds every lookup until its 500 ms timeout; none waits much longer.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(499);
     expect(Date.now() - t0).toBeLessThan(2_000);
     expect(answers).toEqual([
       { url: `${base}/ip`, address: '198.18.0.5', error: null },
-      { url: `${base}/portal`, address: null, error: 'HTTP 302 redirect to http://portal.example/login: give the final URL' },
+      {
+        url: `${base}/portal`,
+        address: null,
+        error: 'HTTP 302 redirect to http://portal.example/login: give the final URL',
+      },
       { url: `${base}/big`, address: null, error: expect.stringMatching(/^answered "<html>x+", not an address$/) },
       { url: `${base}/hang`, address: null, error: expect.stringMatching(/timeout|aborted/i) },
       { url: `${base}/down`, address: null, error: 'HTTP 503' },

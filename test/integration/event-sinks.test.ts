@@ -17,7 +17,24 @@ afterEach(() => {
 });
 
 function event(n: number): ProblemEvent {
-  return { event: 'problem', eventId: `id-${n}`, startedAt: new Date(0).toISOString(), agent: { id: 'a', region: '', carrier: '', networkType: '', labels: {} }, check: 'c', kind: 'tcp', target: 't', group: '', host: 'h', ip: null, code: 'TCP_TIMEOUT', phase: 'connect', message: `event ${n}`, hint: '', durationMs: 1, evidence: {} };
+  return {
+    event: 'problem',
+    eventId: `id-${n}`,
+    startedAt: new Date(0).toISOString(),
+    agent: { id: 'a', region: '', carrier: '', networkType: '', labels: {} },
+    check: 'c',
+    kind: 'tcp',
+    target: 't',
+    group: '',
+    host: 'h',
+    ip: null,
+    code: 'TCP_TIMEOUT',
+    phase: 'connect',
+    message: `event ${n}`,
+    hint: '',
+    durationMs: 1,
+    evidence: {},
+  };
 }
 
 /** A collector that answers 500 to its first `failures` requests. */
@@ -40,10 +57,23 @@ async function collector(failures: number): Promise<{ url: string; received: str
   servers.push(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/events`, received, requests: () => requests };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/events`,
+    received,
+    requests: () => requests,
+  };
 }
 
-const options = (url: string, maxQueue = 1000) => ({ url, headers: {}, batchSize: 7, flushIntervalMs: 10, maxQueue, backoffMs: 20, maxBackoffMs: 200, requestTimeoutMs: 1000 });
+const options = (url: string, maxQueue = 1000) => ({
+  url,
+  headers: {},
+  batchSize: 7,
+  flushIntervalMs: 10,
+  maxQueue,
+  backoffMs: 20,
+  maxBackoffMs: 200,
+  requestTimeoutMs: 1000,
+});
 
 describe('HTTP event sink', () => {
   it('delivers every event exactly once and in order through a sink that fails, then recovers', async () => {
@@ -105,7 +135,11 @@ describe('HTTP event sink', () => {
     await draining.close(2_000);
     expect(healthy.received).toEqual(Array.from({ length: 20 }, (_, i) => `id-${i}`));
 
-    const hanging = new HttpSink({ ...options(`http://127.0.0.1:${(gate.address() as { port: number }).port}/`), requestTimeoutMs: 10_000 }, systemClock, log);
+    const hanging = new HttpSink(
+      { ...options(`http://127.0.0.1:${(gate.address() as { port: number }).port}/`), requestTimeoutMs: 10_000 },
+      systemClock,
+      log,
+    );
     for (let i = 0; i < 3; i++) hanging.send(event(i));
     const t0 = Date.now();
     await hanging.close(300);
@@ -130,7 +164,10 @@ describe('file event sink', () => {
     await sink.close();
     const files = readdirSync(dir).sort();
     expect(files).toEqual(['events.jsonl', 'events.jsonl.1', 'events.jsonl.2']);
-    const newest = readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as ProblemEvent).eventId);
+    const newest = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as ProblemEvent).eventId);
     expect(newest.at(-1)).toBe('id-39');
     for (const f of files) expect(readFileSync(join(dir, f), 'utf8').length).toBeLessThanOrEqual(2_000);
   });

@@ -22,14 +22,32 @@ type Container = {
   ports: Array<{ name: string; containerPort: number }>;
   livenessProbe: { httpGet: { path: string; port: string } };
   readinessProbe: { httpGet: { path: string; port: string } };
-  securityContext: { capabilities: { drop: string[]; add?: string[] }; runAsUser: number; runAsNonRoot: boolean; readOnlyRootFilesystem: boolean };
+  securityContext: {
+    capabilities: { drop: string[]; add?: string[] };
+    runAsUser: number;
+    runAsNonRoot: boolean;
+    readOnlyRootFilesystem: boolean;
+  };
   volumeMounts: Array<{ name: string; mountPath: string }>;
 };
-type PodSpec = { containers: Container[]; volumes: Array<{ name: string; configMap?: { name: string } }>; terminationGracePeriodSeconds: number; hostNetwork: boolean; dnsPolicy?: string };
+type PodSpec = {
+  containers: Container[];
+  volumes: Array<{ name: string; configMap?: { name: string } }>;
+  terminationGracePeriodSeconds: number;
+  hostNetwork: boolean;
+  dnsPolicy?: string;
+};
 type Workload = Manifest & { spec: { replicas?: number; strategy?: { type: string }; template: { spec: PodSpec } } };
 
 /** The Kubernetes (and Prometheus Operator) schema of each kind the chart renders. */
-const MODELS: Record<string, new (data: never) => { validate(): void }> = { ConfigMap, Service, DaemonSet, Deployment, PrometheusRule, ServiceMonitor };
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  ConfigMap,
+  Service,
+  DaemonSet,
+  Deployment,
+  PrometheusRule,
+  ServiceMonitor,
+};
 
 async function helm(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return run([HELM, ...args], { timeoutMs: 60_000 }).catch((err: NodeJS.ErrnoException) => {
@@ -41,11 +59,14 @@ async function helm(args: string[]): Promise<{ code: number | null; stdout: stri
 async function render(...set: string[]): Promise<Manifest[]> {
   const r = await helm(['template', 'edge', CHART, ...set.flatMap((s) => ['--set', s])]);
   expect(r.code, r.stderr).toBe(0);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Manifest).filter(Boolean);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as Manifest)
+    .filter(Boolean);
 }
 
 const byKind = (docs: Manifest[], kind: string): Manifest[] => docs.filter((d) => d.kind === kind);
-const workload = (docs: Manifest[]): Workload => docs.find((d) => d.kind === 'DaemonSet' || d.kind === 'Deployment') as Workload;
+const workload = (docs: Manifest[]): Workload =>
+  docs.find((d) => d.kind === 'DaemonSet' || d.kind === 'Deployment') as Workload;
 const envOf = (c: Container, name: string) => c.env.find((e) => e.name === name);
 
 describe('helm chart (helm/vantage)', () => {
@@ -58,8 +79,19 @@ describe('helm chart (helm/vantage)', () => {
   });
 
   it('renders objects the Kubernetes and Prometheus Operator schemas accept', async () => {
-    const docs = await render('prometheusRule.enabled=true', 'serviceMonitor.enabled=true', 'grafanaDashboard.enabled=true');
-    expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'DaemonSet', 'PrometheusRule', 'Service', 'ServiceMonitor']);
+    const docs = await render(
+      'prometheusRule.enabled=true',
+      'serviceMonitor.enabled=true',
+      'grafanaDashboard.enabled=true',
+    );
+    expect(docs.map((d) => d.kind).sort()).toEqual([
+      'ConfigMap',
+      'ConfigMap',
+      'DaemonSet',
+      'PrometheusRule',
+      'Service',
+      'ServiceMonitor',
+    ]);
     for (const doc of [...docs, ...(await render('mode=deployment'))]) {
       const Model = MODELS[doc.kind];
       expect(Model, doc.kind).toBeDefined();
@@ -75,14 +107,23 @@ describe('helm chart (helm/vantage)', () => {
     const c = pod.containers[0]!;
     expect(envOf(c, 'VANTAGE_AGENT_ID')?.valueFrom?.fieldRef.fieldPath).toBe('spec.nodeName');
     expect(envOf(c, 'VANTAGE_REGION')?.value).toBe('eu-west-1');
-    expect(c.securityContext).toMatchObject({ capabilities: { drop: ['ALL'], add: ['NET_RAW'] }, runAsUser: 0, readOnlyRootFilesystem: true });
+    expect(c.securityContext).toMatchObject({
+      capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
+      runAsUser: 0,
+      readOnlyRootFilesystem: true,
+    });
     const port = c.ports.find((p) => p.name === 'metrics')!;
     expect(port.containerPort).toBe(9477);
-    expect([c.livenessProbe.httpGet, c.readinessProbe.httpGet]).toEqual([{ path: '/healthz', port: 'metrics' }, { path: '/readyz', port: 'metrics' }]);
+    expect([c.livenessProbe.httpGet, c.readinessProbe.httpGet]).toEqual([
+      { path: '/healthz', port: 'metrics' },
+      { path: '/readyz', port: 'metrics' },
+    ]);
     // -c names a file in the directory the ConfigMap is mounted at (a directory, so updates arrive).
     const mount = c.volumeMounts.find((m) => m.name === 'config')!;
     expect(c.args).toEqual(['run', '-c', `${mount.mountPath}/vantage.yaml`]);
-    expect(pod.volumes.find((v) => v.name === 'config')?.configMap?.name).toBe(byKind(docs, 'ConfigMap')[0]!.metadata.name);
+    expect(pod.volumes.find((v) => v.name === 'config')?.configMap?.name).toBe(
+      byKind(docs, 'ConfigMap')[0]!.metadata.name,
+    );
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(10);
     const config = parse(byKind(docs, 'ConfigMap')[0]!.data!['vantage.yaml']!) as { listen: string };
     expect(config.listen).toBe(`0.0.0.0:${port.containerPort}`);
@@ -98,11 +139,17 @@ describe('helm chart (helm/vantage)', () => {
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534 });
   });
 
-  it('names a single-replica deployment\'s agent after the release, so its series survive rollouts', async () => {
+  it("names a single-replica deployment's agent after the release, so its series survive rollouts", async () => {
     const one = workload(await render('mode=deployment'));
-    expect(envOf(one.spec.template.spec.containers[0]!, 'VANTAGE_AGENT_ID')).toEqual({ name: 'VANTAGE_AGENT_ID', value: 'edge-vantage' });
+    expect(envOf(one.spec.template.spec.containers[0]!, 'VANTAGE_AGENT_ID')).toEqual({
+      name: 'VANTAGE_AGENT_ID',
+      value: 'edge-vantage',
+    });
     const named = workload(await render('identity.agentId=probe-fra-1'));
-    expect(envOf(named.spec.template.spec.containers[0]!, 'VANTAGE_AGENT_ID')).toEqual({ name: 'VANTAGE_AGENT_ID', value: 'probe-fra-1' });
+    expect(envOf(named.spec.template.spec.containers[0]!, 'VANTAGE_AGENT_ID')).toEqual({
+      name: 'VANTAGE_AGENT_ID',
+      value: 'probe-fra-1',
+    });
   });
 
   it('probes from the node with hostNetwork: its resolver, and no surge that would need its port twice', async () => {
@@ -115,9 +162,13 @@ describe('helm chart (helm/vantage)', () => {
   it('ships the same alert rules and dashboard as deploy/', async () => {
     const docs = await render('prometheusRule.enabled=true', 'grafanaDashboard.enabled=true');
     const rule = byKind(docs, 'PrometheusRule')[0] as Manifest & { spec: { groups: unknown } };
-    expect(rule.spec.groups).toEqual((parse(readFileSync('deploy/prometheus/vantage-rules.yaml', 'utf8')) as { groups: unknown }).groups);
+    expect(rule.spec.groups).toEqual(
+      (parse(readFileSync('deploy/prometheus/vantage-rules.yaml', 'utf8')) as { groups: unknown }).groups,
+    );
     const dashboard = byKind(docs, 'ConfigMap').find((d) => d.metadata.name.endsWith('-dashboard'))!;
-    expect(JSON.parse(dashboard.data!['vantage-overview.json']!)).toEqual(JSON.parse(readFileSync('deploy/grafana/vantage-overview.json', 'utf8')));
+    expect(JSON.parse(dashboard.data!['vantage-overview.json']!)).toEqual(
+      JSON.parse(readFileSync('deploy/grafana/vantage-overview.json', 'utf8')),
+    );
   });
 
   it('refuses bad values and names the field', async () => {
@@ -133,7 +184,15 @@ describe('helm chart (helm/vantage)', () => {
     const id = await helm(['template', 'edge', CHART, '--set', 'config.agent.region=x']);
     expect(id.code).not.toBe(0);
     expect(id.stderr).toContain('config.agent.region');
-    const monitor = await helm(['template', 'edge', CHART, '--set', 'serviceMonitor.enabled=true', '--set', 'service.enabled=false']);
+    const monitor = await helm([
+      'template',
+      'edge',
+      CHART,
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      'service.enabled=false',
+    ]);
     expect(monitor.code).not.toBe(0);
     expect(monitor.stderr).toContain('serviceMonitor.enabled needs service.enabled');
   });
@@ -162,7 +221,11 @@ describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', ()
   });
 
   it('validates, starts, answers its probes and labels its series with the release identity', async () => {
-    const docs = await render('identity.region=eu-west-1', 'identity.carrier=vodafone-de', 'identity.networkType=mobile-4g');
+    const docs = await render(
+      'identity.region=eu-west-1',
+      'identity.carrier=vodafone-de',
+      'identity.networkType=mobile-4g',
+    );
     const c = workload(docs).spec.template.spec.containers[0]!;
     const file = join(dir, 'vantage.yaml');
     writeFileSync(file, byKind(docs, 'ConfigMap')[0]!.data!['vantage.yaml']!);
@@ -178,13 +241,27 @@ describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', ()
     const port = c.ports.find((p) => p.name === 'metrics')!.containerPort;
     expect(await agent.port()).toBe(port);
     const get = async (path: string) => {
-      const r = await run(['ip', 'netns', 'exec', ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}${path}`]);
+      const r = await run([
+        'ip',
+        'netns',
+        'exec',
+        ns,
+        'curl',
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `http://127.0.0.1:${port}${path}`,
+      ]);
       return r.stdout;
     };
     expect(await get(c.livenessProbe.httpGet.path)).toBe('200');
     expect(await get(c.readinessProbe.httpGet.path)).toBe('200');
     const metrics = await run(['ip', 'netns', 'exec', ns, 'curl', '-s', `http://127.0.0.1:${port}/metrics`]);
-    expect(metrics.stdout).toMatch(/vantage_checks_configured\{kind="https",agent="node-a",region="eu-west-1",carrier="vodafone-de",network_type="mobile-4g"\} 2/);
+    expect(metrics.stdout).toMatch(
+      /vantage_checks_configured\{kind="https",agent="node-a",region="eu-west-1",carrier="vodafone-de",network_type="mobile-4g"\} 2/,
+    );
     // Root in its own namespace holds NET_RAW, as the chart's container does: the ICMP socket opens.
     expect(metrics.stdout).toMatch(/vantage_icmp_available\{family="ipv4",[^}]*\} 1/);
   }, 30_000);

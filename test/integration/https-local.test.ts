@@ -40,7 +40,15 @@ function exchange(port: number, timeoutMs: number) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new RunDeadlineExceeded(timeoutMs)), timeoutMs);
   return client
-    .exchange({ url: new URL(`http://localhost:${port}/x`), ip: '127.0.0.1', method: 'GET', headers: {}, httpVersion: '1.1', keepBodyBytes: 1024, signal: controller.signal })
+    .exchange({
+      url: new URL(`http://localhost:${port}/x`),
+      ip: '127.0.0.1',
+      method: 'GET',
+      headers: {},
+      httpVersion: '1.1',
+      keepBodyBytes: 1024,
+      signal: controller.signal,
+    })
     .finally(() => clearTimeout(timer));
 }
 
@@ -70,7 +78,9 @@ describe('HTTP exchange on loopback', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(299);
     expect(performance.now() - started).toBeLessThan(600);
     await new Promise((r) => setImmediate(r));
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length - sockets.size).toBeLessThanOrEqual(before);
+    expect(
+      process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length - sockets.size,
+    ).toBeLessThanOrEqual(before);
   });
 
   it.each([

@@ -33,7 +33,11 @@ describe.skipIf(!root)('ICMP engine on loopback', () => {
     const other = spawn('ping', ['-q', '-i', '0.002', '-c', '500', '127.0.0.1'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 50));
-      const outcomes = await Promise.all(Array.from({ length: 500 }, (_, i) => engine.echo({ address: `127.2.${(i + 1) >> 8}.${(i + 1) & 0xff}`, family: 4, timeoutMs: 2_000 })));
+      const outcomes = await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          engine.echo({ address: `127.2.${(i + 1) >> 8}.${(i + 1) & 0xff}`, family: 4, timeoutMs: 2_000 }),
+        ),
+      );
       expect(outcomes.filter((o) => o.status === 'reply')).toHaveLength(500);
     } finally {
       other.kill();
@@ -57,7 +61,7 @@ describe.skipIf(!root)('ICMP engine on loopback', () => {
     expect(outcome).toMatchObject({ status: 'reply', from: '::1' });
   });
 
-  it('IPv6 to ::1, reading the reply\'s hop limit', async () => {
+  it("IPv6 to ::1, reading the reply's hop limit", async () => {
     const outcome = await engine.echo({ address: '::1', family: 6, timeoutMs: 1_000 });
     expect(outcome).toMatchObject({ status: 'reply', from: '::1', ttl: 64 });
   });
@@ -65,7 +69,8 @@ describe.skipIf(!root)('ICMP engine on loopback', () => {
 
 describe.skipIf(!root)('vantage without CAP_NET_RAW', { timeout: 20_000 }, () => {
   /** The same CLI with the capability removed from its bounding set: root, but no raw sockets. */
-  const withoutRaw = (args: string[]) => vantage(['--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, ...args]);
+  const withoutRaw = (args: string[]) =>
+    vantage(['--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, ...args]);
 
   it('the icmp check fails with one clear error naming the fix; the tcp check still runs', async () => {
     const listener = await openListener();
@@ -93,7 +98,15 @@ describe.skipIf(!root)('vantage without CAP_NET_RAW', { timeout: 20_000 }, () =>
   it('the agent says so at start-up, before any ping has run: one log line with the fix, and the metric', async () => {
     // New Year's midnight: the check is configured but does not run during the test.
     const cfg = tempConfig('targets:\n  - {name: local, host: 127.0.0.1, checks: [{kind: icmp, cron: "0 0 1 1 *"}]}\n');
-    const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0'], {}, ['setpriv', '--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, BIN]);
+    const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0'], {}, [
+      'setpriv',
+      '--bounding-set',
+      '-net_raw',
+      '--inh-caps',
+      '-net_raw',
+      process.execPath,
+      BIN,
+    ]);
     try {
       const warning = await agent.waitForLog((l) => l.code === 'ICMP_UNAVAILABLE' && l.family === 'ipv4');
       expect(warning.msg).toMatch(/CAP_NET_RAW/);

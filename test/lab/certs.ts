@@ -18,12 +18,20 @@ export interface LabCerts {
  * the web name and addresses, expired (validity entirely in the past), and valid but for another
  * name. `openssl ca` is used because OpenSSL 3.0's `x509 -req` cannot set a past start date.
  */
-export async function makeCerts(names: { name: string; wrongName: string; ips: string[]; dnsName: string; dnsIps: string[] }): Promise<LabCerts> {
+export async function makeCerts(names: {
+  name: string;
+  wrongName: string;
+  ips: string[];
+  dnsName: string;
+  dnsIps: string[];
+}): Promise<LabCerts> {
   const dir = await mkdtemp(join(tmpdir(), 'vantage-lab-ca-'));
   const p = (f: string): string => join(dir, f);
   await writeFile(p('index.txt'), '');
   await writeFile(p('serial'), '1000\n');
-  await writeFile(p('ca.cnf'), `[ca]
+  await writeFile(
+    p('ca.cnf'),
+    `[ca]
 default_ca = lab
 [lab]
 dir = ${dir}
@@ -36,14 +44,67 @@ unique_subject = no
 copy_extensions = copy
 [any]
 commonName = supplied
-`);
-  await must(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '3', '-subj', '/CN=Vantage Lab CA']);
-  const issue = async (base: string, cn: string, san: string, dates: string[]): Promise<{ cert: string; key: string }> => {
-    await must(['openssl', 'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', p(`${base}.key`), '-out', p(`${base}.csr`), '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`]);
-    await must(['openssl', 'ca', '-batch', '-notext', '-config', p('ca.cnf'), '-cert', p('ca.pem'), '-keyfile', p('ca.key'),
-      '-in', p(`${base}.csr`), '-out', p(`${base}.pem`), ...dates]);
+`,
+  );
+  await must([
+    'openssl',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.pem'),
+    '-days',
+    '3',
+    '-subj',
+    '/CN=Vantage Lab CA',
+  ]);
+  const issue = async (
+    base: string,
+    cn: string,
+    san: string,
+    dates: string[],
+  ): Promise<{ cert: string; key: string }> => {
+    await must([
+      'openssl',
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      p(`${base}.key`),
+      '-out',
+      p(`${base}.csr`),
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      `subjectAltName=${san}`,
+    ]);
+    await must([
+      'openssl',
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      p('ca.cnf'),
+      '-cert',
+      p('ca.pem'),
+      '-keyfile',
+      p('ca.key'),
+      '-in',
+      p(`${base}.csr`),
+      '-out',
+      p(`${base}.pem`),
+      ...dates,
+    ]);
     return { cert: p(`${base}.pem`), key: p(`${base}.key`) };
   };
   const san = [`DNS:${names.name}`, ...names.ips.map((ip) => `IP:${ip}`)].join(',');
@@ -53,6 +114,11 @@ commonName = supplied
     valid: await issue('valid', names.name, san, ['-days', '2']),
     expired: await issue('expired', names.name, san, ['-startdate', '20200101000000Z', '-enddate', '20200201000000Z']),
     wrongName: await issue('wrong', names.wrongName, `DNS:${names.wrongName}`, ['-days', '2']),
-    dns: await issue('dns', names.dnsName, [`DNS:${names.dnsName}`, ...names.dnsIps.map((ip) => `IP:${ip}`)].join(','), ['-days', '2']),
+    dns: await issue(
+      'dns',
+      names.dnsName,
+      [`DNS:${names.dnsName}`, ...names.dnsIps.map((ip) => `IP:${ip}`)].join(','),
+      ['-days', '2'],
+    ),
   };
 }

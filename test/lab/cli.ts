@@ -23,11 +23,13 @@ async function main(): Promise<number> {
       const lab = await Lab.up({}, { persistent: true });
       process.stdout.write(`${JSON.stringify(lab.truth, null, 2)}\n`);
       const ns = lab.truth.namespaces;
-      process.stderr.write(`lab up in ${Date.now() - started} ms. Try:\n` +
-        `  ip netns exec ${ns.agent} ping -c3 ${lab.truth.echo.v4}\n` +
-        `  ip netns exec ${ns.agent} traceroute -I -n ${lab.truth.lastRouter.v4}\n` +
-        `  ip netns exec ${ns.agent} dig @${lab.truth.dns.auth.v4} multi.${lab.truth.dns.zone}\n` +
-        `  ip netns exec ${ns.agent} curl --cacert ${lab.truth.https.caFile} https://${lab.truth.https.name}/\n`);
+      process.stderr.write(
+        `lab up in ${Date.now() - started} ms. Try:\n` +
+          `  ip netns exec ${ns.agent} ping -c3 ${lab.truth.echo.v4}\n` +
+          `  ip netns exec ${ns.agent} traceroute -I -n ${lab.truth.lastRouter.v4}\n` +
+          `  ip netns exec ${ns.agent} dig @${lab.truth.dns.auth.v4} multi.${lab.truth.dns.zone}\n` +
+          `  ip netns exec ${ns.agent} curl --cacert ${lab.truth.https.caFile} https://${lab.truth.https.name}/\n`,
+      );
       return 0;
     }
     case 'down': {
@@ -39,7 +41,9 @@ async function main(): Promise<number> {
       const labs = await labStatus();
       if (labs.length === 0) process.stdout.write('no lab is up\n');
       for (const l of labs) {
-        process.stdout.write(`${l.prefix} ${l.persistent ? 'persistent' : l.ownerAlive ? 'owned by a running test' : 'leftover'}: ${l.namespaces.join(' ')}\n`);
+        process.stdout.write(
+          `${l.prefix} ${l.persistent ? 'persistent' : l.ownerAlive ? 'owned by a running test' : 'leftover'}: ${l.namespaces.join(' ')}\n`,
+        );
       }
       return 0;
     }

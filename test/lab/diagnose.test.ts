@@ -31,10 +31,16 @@ describe.skipIf(!lab)('vantage diagnose in the network lab', () => {
     const traced = t!.ping.filter((r) => r.traceroute).map((r) => r.ip);
     expect(traced).toEqual(silentV4.slice(0, 3));
     expect(t!.ping.find((r) => r.ip === truth.hosts.up[0]!.v4)).toMatchObject({ ok: true });
-    expect(t!.ping.filter((r) => r.traceroute).every((r) => r.traceroute!.lastRespondingHop === truth.hops.length)).toBe(true);
-    expect(t!.verdict).toContain(`IP ${silentV4[0]} silent, path ends at hop ${truth.hops.length} (${truth.lastRouter.v4})`);
+    expect(
+      t!.ping.filter((r) => r.traceroute).every((r) => r.traceroute!.lastRespondingHop === truth.hops.length),
+    ).toBe(true);
+    expect(t!.verdict).toContain(
+      `IP ${silentV4[0]} silent, path ends at hop ${truth.hops.length} (${truth.lastRouter.v4})`,
+    );
     // The text report starts with the verdict, made to be pasted.
-    expect(text.split('\n')[0]).toMatch(new RegExp(`^${name.replaceAll('.', '\\.')}: DNS ok via 1 resolver \\(system\\)`));
+    expect(text.split('\n')[0]).toMatch(
+      new RegExp(`^${name.replaceAll('.', '\\.')}: DNS ok via 1 resolver \\(system\\)`),
+    );
   });
 
   it('traces the first record alone when only it is silent, and three of five when three are', async () => {
@@ -51,7 +57,13 @@ describe.skipIf(!lab)('vantage diagnose in the network lab', () => {
 
   it('names the hijacking resolver in the verdict', async () => {
     const truth = lab!.truth;
-    const { report } = await diagnose(`https://${truth.https.name}/`, '--resolver', truth.dns.hijack.v4, '--ca-file', truth.https.caFile);
+    const { report } = await diagnose(
+      `https://${truth.https.name}/`,
+      '--resolver',
+      truth.dns.hijack.v4,
+      '--ca-file',
+      truth.https.caFile,
+    );
     const [t] = report.targets;
     expect(t!.verdict).toContain(`DNS HIJACKED at ${truth.dns.hijack.v4} (resolver disagreement)`);
     expect(t!.https.length).toBeGreaterThan(0);

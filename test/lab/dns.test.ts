@@ -34,7 +34,13 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
 
   it('gets the designed answers from the authoritative server, flags and TTLs included', async () => {
     const [a] = await probeDns(zone('multi'), '--resolver', dns!.auth.v4);
-    expect(a).toMatchObject({ ok: true, transport: 'udp', server: `${dns!.auth.v4}:53`, rcode: 'NOERROR', flags: { aa: true, tc: false } });
+    expect(a).toMatchObject({
+      ok: true,
+      transport: 'udp',
+      server: `${dns!.auth.v4}:53`,
+      rcode: 'NOERROR',
+      flags: { aa: true, tc: false },
+    });
     expect([...a!.addresses].sort()).toEqual([...dns!.records[zone('multi')]!.a].sort());
     expect(a!.answers.every((r) => r.ttl === 300)).toBe(true);
     const [aaaa] = await probeDns(zone('multi'), '--resolver', `[${dns!.auth.v6}]:53`, '--type', 'AAAA');
@@ -71,17 +77,47 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
   });
 
   it('catches the hijacking resolver: answers outside the expected range, and disagreement with the reference', async () => {
-    const [outside] = await probeDns(dns!.hijackedNames[0]!, '--resolver', dns!.hijack.v4, '--expect', `${truth!.https.v4}/32`);
-    expect(outside).toMatchObject({ ok: false, error: { code: 'DNS_HIJACK_UNEXPECTED_ANSWER' }, hijack: { reason: 'unexpected_answer', expected: [`${truth!.https.v4}/32`], got: [dns!.hijackAddress.v4] } });
-    const records = await probeDns(dns!.hijackedNames[0]!, '--resolver', `[${dns!.auth.v4},${dns!.hijack.v4}]`, '--hijack', `{reference: "${dns!.auth.v4}"}`);
+    const [outside] = await probeDns(
+      dns!.hijackedNames[0]!,
+      '--resolver',
+      dns!.hijack.v4,
+      '--expect',
+      `${truth!.https.v4}/32`,
+    );
+    expect(outside).toMatchObject({
+      ok: false,
+      error: { code: 'DNS_HIJACK_UNEXPECTED_ANSWER' },
+      hijack: { reason: 'unexpected_answer', expected: [`${truth!.https.v4}/32`], got: [dns!.hijackAddress.v4] },
+    });
+    const records = await probeDns(
+      dns!.hijackedNames[0]!,
+      '--resolver',
+      `[${dns!.auth.v4},${dns!.hijack.v4}]`,
+      '--hijack',
+      `{reference: "${dns!.auth.v4}"}`,
+    );
     const byResolver = Object.fromEntries(records.map((r) => [r.resolver, r]));
     expect(byResolver[dns!.auth.v4]).toMatchObject({ ok: true, hijack: null });
-    expect(byResolver[dns!.hijack.v4]).toMatchObject({ ok: false, error: { code: 'DNS_HIJACK_DISAGREEMENT' }, hijack: { reason: 'resolver_disagreement', expected: [truth!.https.v4], got: [dns!.hijackAddress.v4] } });
+    expect(byResolver[dns!.hijack.v4]).toMatchObject({
+      ok: false,
+      error: { code: 'DNS_HIJACK_DISAGREEMENT' },
+      hijack: { reason: 'resolver_disagreement', expected: [truth!.https.v4], got: [dns!.hijackAddress.v4] },
+    });
   });
 
   it('catches NXDOMAIN rewriting with a random label, not on the honest server', async () => {
-    const [rewritten] = await probeDns(zone('multi'), '--resolver', dns!.hijack.v4, '--hijack', '{nxdomain_probe: true}');
-    expect(rewritten).toMatchObject({ ok: false, error: { code: 'DNS_HIJACK_NXDOMAIN_REWRITE' }, hijack: { reason: 'nxdomain_rewrite', got: [dns!.hijackAddress.v4] } });
+    const [rewritten] = await probeDns(
+      zone('multi'),
+      '--resolver',
+      dns!.hijack.v4,
+      '--hijack',
+      '{nxdomain_probe: true}',
+    );
+    expect(rewritten).toMatchObject({
+      ok: false,
+      error: { code: 'DNS_HIJACK_NXDOMAIN_REWRITE' },
+      hijack: { reason: 'nxdomain_rewrite', got: [dns!.hijackAddress.v4] },
+    });
     expect(rewritten!.hijack!.expected[0]).toMatch(/^NXDOMAIN for vantage-nx-[0-9a-f]{8}\.multi\.lab\.test$/);
     const [honest] = await probeDns(zone('multi'), '--resolver', dns!.auth.v4, '--hijack', '{nxdomain_probe: true}');
     expect(honest).toMatchObject({ ok: true, hijack: null });
@@ -99,7 +135,7 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
     expect(r!.durationMs).toBeLessThan(900);
   });
 
-  it('times the delayed name at its delay plus the path (a server timer\'s lateness aside)', async () => {
+  it("times the delayed name at its delay plus the path (a server timer's lateness aside)", async () => {
     const [slow] = await probeDns(dns!.slowName, '--resolver', dns!.auth.v4);
     // Causal: the query is stamped before it is sent and the lab answers at least the delay later.
     expect(slow!.phasesMs.request).toBeGreaterThanOrEqual(dns!.slowDelayMs);
@@ -119,7 +155,7 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
   });
 });
 
-describe.skipIf(!lab)('dns answers feed the target\'s other checks', () => {
+describe.skipIf(!lab)("dns answers feed the target's other checks", () => {
   it('the icmp check of a target probes exactly the addresses its dns check found', async () => {
     const { truth } = lab!;
     const name = `multi.${truth.dns.zone}`;

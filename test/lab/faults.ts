@@ -8,19 +8,27 @@ export async function applyFaults(truth: LabTruth): Promise<void> {
   const jobs: Array<Promise<string>> = [];
   if (truth.silentHop > 0) {
     // A router that forwards but never says "time exceeded": traceroute shows `*` at its hop.
-    jobs.push(load(routers[truth.silentHop - 1]!, `
+    jobs.push(
+      load(
+        routers[truth.silentHop - 1]!,
+        `
 table inet lab {
   chain lab_output {
     type filter hook output priority 0; policy accept;
     icmp type time-exceeded drop
     icmpv6 type time-exceeded drop
   }
-}`));
+}`,
+      ),
+    );
   }
   const silent = [...truth.hosts.silent, truth.dns.silent];
   // Addresses that resolve but never answer: everything sent to them is dropped on arrival; and
   // the blackhole LAN, routed here by the last router, vanishes without an ICMP error.
-  jobs.push(load(hosts, `
+  jobs.push(
+    load(
+      hosts,
+      `
 table inet lab {
   chain lab_prerouting {
     type filter hook prerouting priority 0; policy accept;
@@ -29,11 +37,16 @@ table inet lab {
     ip daddr ${targetLan(BLACKHOLE_LAN).v4} drop
     ip6 daddr ${targetLan(BLACKHOLE_LAN).v6} drop
   }
-}`));
+}`,
+    ),
+  );
   // Random loss towards one address on the last link, per packet (numgen random); and the ECMP
   // choice: a hash of the ICMP checksum marks the packet for one branch of the diamond.
   const permille = Math.round(truth.lossy.lossRate * 1000);
-  jobs.push(load(routers[routers.length - 1]!, `
+  jobs.push(
+    load(
+      routers[routers.length - 1]!,
+      `
 table inet lab {
   chain lab_forward {
     type filter hook forward priority 0; policy accept;
@@ -46,7 +59,9 @@ table inet lab {
     type filter hook prerouting priority mangle; policy accept;
     ip daddr ${truth.ecmp.v4} meta mark set jhash icmp checksum mod 2 offset 1
   }
-}`));
+}`,
+    ),
+  );
   await Promise.all(jobs);
 }
 

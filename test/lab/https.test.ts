@@ -12,12 +12,22 @@ interface HttpsRecordOut {
   httpVersion: string | null;
   phasesMs: Record<string, number>;
   durationMs: number;
-  tls: { version: string; alpn: string | null; authorized: boolean; error: string | null; daysLeft: number; certNotAfter: string } | null;
+  tls: {
+    version: string;
+    alpn: string | null;
+    authorized: boolean;
+    error: string | null;
+    daysLeft: number;
+    certNotAfter: string;
+  } | null;
   redirects: Array<{ status: number }>;
 }
 
 async function probe(url: string, ...settings: string[]): Promise<HttpsRecordOut[]> {
-  const out = await lab!.vantage(['probe', 'https', url, '--json', '--ca-file', lab!.truth.https.caFile, '--ip-family', 'ipv4', ...settings], 30_000);
+  const out = await lab!.vantage(
+    ['probe', 'https', url, '--json', '--ca-file', lab!.truth.https.caFile, '--ip-family', 'ipv4', ...settings],
+    30_000,
+  );
   return jsonLines<HttpsRecordOut>(out.stdout);
 }
 
@@ -45,7 +55,12 @@ describe.skipIf(!lab)('https check in the network lab', () => {
 
   it.each(['2', '1.1'])('puts a delay before the first byte into firstByte (HTTP/%s)', async (version) => {
     const [r] = await probe(url(`/ttfb/${DELAY}`), '--http-version', version);
-    expect(r).toMatchObject({ ok: true, status: 200, httpVersion: version, tls: { authorized: true, alpn: version === '2' ? 'h2' : 'http/1.1' } });
+    expect(r).toMatchObject({
+      ok: true,
+      status: 200,
+      httpVersion: version,
+      tls: { authorized: true, alpn: version === '2' ? 'h2' : 'http/1.1' },
+    });
     expectDelayIn(r!, 'firstByte');
   });
 
@@ -63,10 +78,18 @@ describe.skipIf(!lab)('https check in the network lab', () => {
 
   it('reports an expired and a wrong-name certificate with their codes and the TLS facts', async () => {
     const [expired] = await probe(url('/', truth!.https.ports.expired));
-    expect(expired).toMatchObject({ ok: false, error: { code: 'TLS_CERT_EXPIRED', phase: 'tls' }, tls: { authorized: false, error: 'CERT_HAS_EXPIRED' } });
+    expect(expired).toMatchObject({
+      ok: false,
+      error: { code: 'TLS_CERT_EXPIRED', phase: 'tls' },
+      tls: { authorized: false, error: 'CERT_HAS_EXPIRED' },
+    });
     expect(expired!.tls!.daysLeft).toBeLessThan(0);
     const [wrong] = await probe(url('/', truth!.https.ports.wrongName));
-    expect(wrong).toMatchObject({ ok: false, error: { code: 'TLS_CERT_NAME_MISMATCH' }, tls: { error: 'ERR_TLS_CERT_ALTNAME_INVALID' } });
+    expect(wrong).toMatchObject({
+      ok: false,
+      error: { code: 'TLS_CERT_NAME_MISMATCH' },
+      tls: { error: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+    });
   });
 
   it('follows and counts redirects, and stops at the limit', async () => {

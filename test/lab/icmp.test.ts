@@ -22,19 +22,32 @@ async function probe(target: string, ...settings: string[]): Promise<IcmpRecord[
 describe.skipIf(!lab)('icmp check in the network lab', () => {
   const truth = lab?.truth;
 
-  it.each(['v4', 'v6'] as const)('measures the delayed responder (%s) within 1 ms of the injected delay', async (family) => {
-    const [r] = await probe(truth!.echo[family], '--count', '20', '--spacing', '20ms', '--timeout', '5s');
-    expect(r).toMatchObject({ ok: true, sent: 20, received: 20, loss: 0 });
-    // The minimum is what the path adds at best; the median also carries the user-space
-    // responder's scheduling jitter when other test files load both cores (bench/icmp.mjs
-    // measures the error against packet captures).
-    expect(r!.rttMs!.min).toBeGreaterThanOrEqual(truth!.echo.delayMs);
-    expect(r!.rttMs!.min - truth!.echo.delayMs).toBeLessThanOrEqual(1);
-    expect(r!.rttMs!.median - truth!.echo.delayMs).toBeLessThanOrEqual(5);
-  });
+  it.each(['v4', 'v6'] as const)(
+    'measures the delayed responder (%s) within 1 ms of the injected delay',
+    async (family) => {
+      const [r] = await probe(truth!.echo[family], '--count', '20', '--spacing', '20ms', '--timeout', '5s');
+      expect(r).toMatchObject({ ok: true, sent: 20, received: 20, loss: 0 });
+      // The minimum is what the path adds at best; the median also carries the user-space
+      // responder's scheduling jitter when other test files load both cores (bench/icmp.mjs
+      // measures the error against packet captures).
+      expect(r!.rttMs!.min).toBeGreaterThanOrEqual(truth!.echo.delayMs);
+      expect(r!.rttMs!.min - truth!.echo.delayMs).toBeLessThanOrEqual(1);
+      expect(r!.rttMs!.median - truth!.echo.delayMs).toBeLessThanOrEqual(5);
+    },
+  );
 
-  it('measures the lossy address\'s drop rate over 1,000 packets within 4 points', async () => {
-    const [r] = await probe(truth!.lossy.v4, '--count', '1000', '--spacing', '2ms', '--packet-timeout', '500ms', '--timeout', '30s');
+  it("measures the lossy address's drop rate over 1,000 packets within 4 points", async () => {
+    const [r] = await probe(
+      truth!.lossy.v4,
+      '--count',
+      '1000',
+      '--spacing',
+      '2ms',
+      '--packet-timeout',
+      '500ms',
+      '--timeout',
+      '30s',
+    );
     expect(r!.sent).toBe(1000);
     // 4 standard deviations of a binomial over 1,000 packets at 10 %: chance alone fails 1 in 16,000.
     expect(Math.abs(r!.loss - truth!.lossy.lossRate)).toBeLessThan(0.04);
@@ -45,11 +58,14 @@ describe.skipIf(!lab)('icmp check in the network lab', () => {
     expect(r).toMatchObject({ ok: false, received: 0, error: { code: 'ICMP_NO_REPLY' } });
   });
 
-  it.each(['v4', 'v6'] as const)('an unreachable destination (%s) fails with ICMP_UNREACHABLE from the last router', async (family) => {
-    const [r] = await probe(truth!.unreachable[family], '--count', '1');
-    expect(r).toMatchObject({ ok: false, error: { code: 'ICMP_UNREACHABLE' } });
-    expect(r!.error!.message).toContain(`from ${truth!.lastRouter[family]}`);
-  });
+  it.each(['v4', 'v6'] as const)(
+    'an unreachable destination (%s) fails with ICMP_UNREACHABLE from the last router',
+    async (family) => {
+      const [r] = await probe(truth!.unreachable[family], '--count', '1');
+      expect(r).toMatchObject({ ok: false, error: { code: 'ICMP_UNREACHABLE' } });
+      expect(r!.error!.message).toContain(`from ${truth!.lastRouter[family]}`);
+    },
+  );
 
   it('a TTL too small for the path fails with ICMP_TTL_EXCEEDED at that hop', async () => {
     const [r] = await probe(truth!.echo.v4, '--count', '1', '--ttl', '3');

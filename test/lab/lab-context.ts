@@ -13,7 +13,11 @@ declare module 'vitest' {
 
 /** Hop addresses (`*` for silence) from `traceroute -n -q 1` output. */
 export function classicHops(out: string): string[] {
-  return out.split('\n').slice(1).filter((l) => /^\s*\d+\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] ?? '');
+  return out
+    .split('\n')
+    .slice(1)
+    .filter((l) => /^\s*\d+\s/.test(l))
+    .map((l) => l.trim().split(/\s+/)[1] ?? '');
 }
 
 export interface LabContext {
@@ -27,10 +31,12 @@ export interface LabContext {
 export function labContext(): LabContext | undefined {
   const provided = inject('lab');
   if (!('truth' in provided)) return undefined;
-  const exec: LabContext['exec'] = (ns, argv, timeoutMs) => run(['ip', 'netns', 'exec', ns, ...argv], timeoutMs === undefined ? {} : { timeoutMs });
+  const exec: LabContext['exec'] = (ns, argv, timeoutMs) =>
+    run(['ip', 'netns', 'exec', ns, ...argv], timeoutMs === undefined ? {} : { timeoutMs });
   return {
     truth: provided.truth,
     exec,
-    vantage: (args, timeoutMs = 60_000) => exec(provided.truth.namespaces.agent, [process.execPath, BIN, ...args], timeoutMs),
+    vantage: (args, timeoutMs = 60_000) =>
+      exec(provided.truth.namespaces.agent, [process.execPath, BIN, ...args], timeoutMs),
   };
 }

@@ -16,26 +16,61 @@ d('network lab self-test with real tools', () => {
   const { truth, exec } = lab!;
   const agent = truth.namespaces.agent;
 
-  it.each(['v4', 'v6'] as const)('ping (%s) to the delayed responder shows the configured delay within 1 ms', async (family) => {
-    const out = await exec(agent, ['ping', family === 'v6' ? '-6' : '-4', '-c', '20', '-i', '0.05', truth.echo[family]]);
-    const rtts = [...out.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
-    expect(rtts).toHaveLength(20);
-    // min is the delay plus the path; the median also carries the user-space responder's scheduling
-    // jitter when other test files load both cores (one reply 25 ms late would move a mean 1.25 ms).
-    expect(rtts[0]).toBeGreaterThanOrEqual(truth.echo.delayMs);
-    expect(rtts[0]! - truth.echo.delayMs).toBeLessThanOrEqual(1);
-    expect(rtts[10]! - truth.echo.delayMs).toBeLessThanOrEqual(5);
-  });
+  it.each(['v4', 'v6'] as const)(
+    'ping (%s) to the delayed responder shows the configured delay within 1 ms',
+    async (family) => {
+      const out = await exec(agent, [
+        'ping',
+        family === 'v6' ? '-6' : '-4',
+        '-c',
+        '20',
+        '-i',
+        '0.05',
+        truth.echo[family],
+      ]);
+      const rtts = [...out.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+      expect(rtts).toHaveLength(20);
+      // min is the delay plus the path; the median also carries the user-space responder's scheduling
+      // jitter when other test files load both cores (one reply 25 ms late would move a mean 1.25 ms).
+      expect(rtts[0]).toBeGreaterThanOrEqual(truth.echo.delayMs);
+      expect(rtts[0]! - truth.echo.delayMs).toBeLessThanOrEqual(1);
+      expect(rtts[10]! - truth.echo.delayMs).toBeLessThanOrEqual(5);
+    },
+  );
 
-  it.each(['v4', 'v6'] as const)('traceroute -I (%s) lists the router addresses the lab reports, * at the silent hop', async (family) => {
-    const target = truth.hosts.up[0]![family];
-    const out = await exec(agent, ['traceroute', family === 'v6' ? '-6' : '-4', '-I', '-n', '-q', '1', '-w', '1,0,0', target]);
-    const expected = truth.hops.map((h, i) => (i + 1 === truth.silentHop ? '*' : h[family]));
-    expect(classicHops(out.stdout)).toEqual([...expected, target]);
-  });
+  it.each(['v4', 'v6'] as const)(
+    'traceroute -I (%s) lists the router addresses the lab reports, * at the silent hop',
+    async (family) => {
+      const target = truth.hosts.up[0]![family];
+      const out = await exec(agent, [
+        'traceroute',
+        family === 'v6' ? '-6' : '-4',
+        '-I',
+        '-n',
+        '-q',
+        '1',
+        '-w',
+        '1,0,0',
+        target,
+      ]);
+      const expected = truth.hops.map((h, i) => (i + 1 === truth.silentHop ? '*' : h[family]));
+      expect(classicHops(out.stdout)).toEqual([...expected, target]);
+    },
+  );
 
   it('traceroute to a blackholed destination ends in silence after the last router', async () => {
-    const out = await exec(agent, ['traceroute', '-I', '-n', '-q', '1', '-w', '1,0,0', '-m', String(truth.hops.length + 2), truth.blackhole.v4]);
+    const out = await exec(agent, [
+      'traceroute',
+      '-I',
+      '-n',
+      '-q',
+      '1',
+      '-w',
+      '1,0,0',
+      '-m',
+      String(truth.hops.length + 2),
+      truth.blackhole.v4,
+    ]);
     const hops = classicHops(out.stdout);
     expect(hops.slice(0, truth.hops.length).at(-1)).toBe(truth.lastRouter.v4);
     expect(hops.slice(truth.hops.length)).toEqual(['*', '*']);
@@ -68,7 +103,11 @@ d('network lab self-test with real tools', () => {
     const aaaa = await dig(truth.dns.auth.v6, '+short', `multi.${truth.dns.zone}`, 'AAAA');
     expect(aaaa.stdout.trim().split('\n').sort()).toEqual([...multi.aaaa].sort());
     const chain = await dig(truth.dns.auth.v4, '+short', `alias.${truth.dns.zone}`, 'A');
-    expect(chain.stdout.trim().split('\n')).toEqual([`alias2.${truth.dns.zone}.`, `web.${truth.dns.zone}.`, truth.https.v4]);
+    expect(chain.stdout.trim().split('\n')).toEqual([
+      `alias2.${truth.dns.zone}.`,
+      `web.${truth.dns.zone}.`,
+      truth.https.v4,
+    ]);
     expect((await dig(truth.dns.auth.v4, truth.dns.nxName)).stdout).toContain('status: NXDOMAIN');
     expect((await dig(truth.dns.auth.v4, truth.dns.servfailName)).stdout).toContain('status: SERVFAIL');
   });
@@ -94,16 +133,40 @@ d('network lab self-test with real tools', () => {
     expect(rewritten.stdout).toContain('status: NOERROR');
     expect(rewritten.stdout).toContain(truth.dns.hijackAddress.v4);
     const honest = await dig(truth.dns.hijack.v4, '+short', `multi.${truth.dns.zone}`);
-    expect(honest.stdout.trim().split('\n').sort()).toEqual([...truth.dns.records[`multi.${truth.dns.zone}`]!.a].sort());
-    const silent = await exec(agent, ['dig', '+tries=1', '+time=1', `@${truth.dns.silent.v4}`, `web.${truth.dns.zone}`]);
+    expect(honest.stdout.trim().split('\n').sort()).toEqual(
+      [...truth.dns.records[`multi.${truth.dns.zone}`]!.a].sort(),
+    );
+    const silent = await exec(agent, [
+      'dig',
+      '+tries=1',
+      '+time=1',
+      `@${truth.dns.silent.v4}`,
+      `web.${truth.dns.zone}`,
+    ]);
     expect(silent.stdout).toMatch(/no servers could be reached|timed out/);
   });
 
   const curl = (...args: string[]) =>
-    exec(agent, ['curl', '-s', '-o', '/dev/null', '--cacert', truth.https.caFile, '-w', '%{http_code} %{http_version} %{time_appconnect} %{time_starttransfer} %{time_total}', ...args]);
+    exec(agent, [
+      'curl',
+      '-s',
+      '-o',
+      '/dev/null',
+      '--cacert',
+      truth.https.caFile,
+      '-w',
+      '%{http_code} %{http_version} %{time_appconnect} %{time_starttransfer} %{time_total}',
+      ...args,
+    ]);
   const timings = (out: string) => {
     const [code, version, appconnect, start, total] = out.trim().split(' ');
-    return { code: Number(code), version, appconnect: Number(appconnect) * 1000, start: Number(start) * 1000, total: Number(total) * 1000 };
+    return {
+      code: Number(code),
+      version,
+      appconnect: Number(appconnect) * 1000,
+      start: Number(start) * 1000,
+      total: Number(total) * 1000,
+    };
   };
   const url = (path: string, port = truth.https.ports.valid) => `https://${truth.https.name}:${port}${path}`;
 
@@ -129,13 +192,41 @@ d('network lab self-test with real tools', () => {
   });
 
   it('follows the redirect chain; serves expired and wrong-name certificates that fail verification', async () => {
-    const chain = await exec(agent, ['curl', '-sL', '-o', '/dev/null', '--cacert', truth.https.caFile, '-w', '%{num_redirects} %{http_code}', url('/redirect/3')]);
+    const chain = await exec(agent, [
+      'curl',
+      '-sL',
+      '-o',
+      '/dev/null',
+      '--cacert',
+      truth.https.caFile,
+      '-w',
+      '%{num_redirects} %{http_code}',
+      url('/redirect/3'),
+    ]);
     expect(chain.stdout).toBe('3 200');
     const expired = await curl(url('/', truth.https.ports.expired));
     expect(expired.code).toBe(60);
-    const verify = await exec(agent, ['curl', '-s', '-o', '/dev/null', '--cacert', truth.https.caFile, '-w', '%{ssl_verify_result}', url('/', truth.https.ports.expired)]);
+    const verify = await exec(agent, [
+      'curl',
+      '-s',
+      '-o',
+      '/dev/null',
+      '--cacert',
+      truth.https.caFile,
+      '-w',
+      '%{ssl_verify_result}',
+      url('/', truth.https.ports.expired),
+    ]);
     expect(verify.stdout).toBe('10'); // X509_V_ERR_CERT_HAS_EXPIRED
-    const wrong = await exec(agent, ['curl', '-sS', '-o', '/dev/null', '--cacert', truth.https.caFile, url('/', truth.https.ports.wrongName)]);
+    const wrong = await exec(agent, [
+      'curl',
+      '-sS',
+      '-o',
+      '/dev/null',
+      '--cacert',
+      truth.https.caFile,
+      url('/', truth.https.ports.wrongName),
+    ]);
     expect(wrong.code).toBe(60);
     expect(wrong.stderr).toMatch(/no alternative certificate subject name matches|does not match/);
   });
@@ -152,7 +243,14 @@ describe.skipIf(!lab)('lab lifecycle', () => {
     const second = await Lab.up({ routers: 3, silentHop: 0 });
     const prefix = second.truth.prefix;
     expect(prefix).not.toBe(lab!.truth.prefix);
-    const ping = await second.exec(second.truth.namespaces.agent, ['ping', '-c', '1', '-W', '2', second.truth.hosts.up[0]!.v4]);
+    const ping = await second.exec(second.truth.namespaces.agent, [
+      'ping',
+      '-c',
+      '1',
+      '-W',
+      '2',
+      second.truth.hosts.up[0]!.v4,
+    ]);
     expect(ping.code).toBe(0);
     await second.down();
     expect(Date.now() - started).toBeLessThan(10_000);

@@ -26,10 +26,17 @@ interface LabState {
 
 /** Whether this machine can run the lab; the reason when it cannot. */
 export async function labSupport(): Promise<{ ok: true } | { ok: false; reason: string }> {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'the network lab needs root (network namespaces, nftables)' };
-  for (const tool of [['ip', '-V'], ['nft', '--version'], ['python3', '--version'], ['openssl', 'version']]) {
+  if (process.getuid?.() !== 0)
+    return { ok: false, reason: 'the network lab needs root (network namespaces, nftables)' };
+  for (const tool of [
+    ['ip', '-V'],
+    ['nft', '--version'],
+    ['python3', '--version'],
+    ['openssl', 'version'],
+  ]) {
     const found = await run(tool).catch(() => undefined);
-    if (!found || found.code !== 0) return { ok: false, reason: `the network lab needs ${tool[0]} (see .ci/run for the packages)` };
+    if (!found || found.code !== 0)
+      return { ok: false, reason: `the network lab needs ${tool[0]} (see .ci/run for the packages)` };
   }
   const missing = missingServiceBuild();
   if (missing) return { ok: false, reason: missing };
@@ -53,7 +60,14 @@ export class Lab {
     const prefix = prefixFor(process.pid);
     const resolved = resolveSpec(spec);
     const draft = labTruth(prefix, resolved, '');
-    const state: LabState = { prefix, namespaces: allNamespaces(draft), pids: [], dirs: [], persistent: opts.persistent ?? false, truth: draft };
+    const state: LabState = {
+      prefix,
+      namespaces: allNamespaces(draft),
+      pids: [],
+      dirs: [],
+      persistent: opts.persistent ?? false,
+      truth: draft,
+    };
     const lab = new Lab(state);
     try {
       await lab.saveState();
@@ -78,7 +92,11 @@ export class Lab {
         startService(hosts, [process.execPath, SERVICE_FILES.dns, 'auth', truthFile, certsFile], opts),
         startService(hosts, [process.execPath, SERVICE_FILES.dns, 'hijack', truthFile], opts),
         startService(hosts, [process.execPath, SERVICE_FILES.https, truthFile, certsFile], opts),
-        startService(echo, ['python3', SERVICE_FILES.icmp, String(resolved.echoDelayMs), String(resolved.echoDropRate)], opts),
+        startService(
+          echo,
+          ['python3', SERVICE_FILES.icmp, String(resolved.echoDelayMs), String(resolved.echoDropRate)],
+          opts,
+        ),
       ]);
       await lab.saveState();
       return lab;
@@ -114,7 +132,9 @@ async function teardown(state: Pick<LabState, 'prefix' | 'namespaces' | 'pids' |
 async function readStates(): Promise<LabState[]> {
   const files = await readdir(STATE_DIR).catch(() => [] as string[]);
   const states = await Promise.all(
-    files.filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(join(STATE_DIR, f), 'utf8')) as LabState),
+    files
+      .filter((f) => f.endsWith('.json'))
+      .map(async (f) => JSON.parse(await readFile(join(STATE_DIR, f), 'utf8')) as LabState),
   );
   return states;
 }
@@ -148,7 +168,9 @@ async function removeLabs(shouldRemove: (prefix: string, state: LabState | undef
     if (!shouldRemove(prefix, state)) continue;
     await teardown({
       prefix,
-      namespaces: [...new Set([...(state?.namespaces ?? []), ...(present.get(prefix) ?? [])])].filter((ns) => present.get(prefix)?.includes(ns)),
+      namespaces: [...new Set([...(state?.namespaces ?? []), ...(present.get(prefix) ?? [])])].filter((ns) =>
+        present.get(prefix)?.includes(ns),
+      ),
       pids: state?.pids ?? [],
       dirs: state?.dirs ?? [],
     });
@@ -158,7 +180,9 @@ async function removeLabs(shouldRemove: (prefix: string, state: LabState | undef
 }
 
 /** Labs on the machine, for `npm run lab -- status`. */
-export async function labStatus(): Promise<Array<{ prefix: string; namespaces: string[]; persistent: boolean; ownerAlive: boolean }>> {
+export async function labStatus(): Promise<
+  Array<{ prefix: string; namespaces: string[]; persistent: boolean; ownerAlive: boolean }>
+> {
   const states = new Map((await readStates()).map((s) => [s.prefix, s]));
   const present = await listLabNamespaces();
   return [...present].map(([prefix, namespaces]) => ({

@@ -105,7 +105,15 @@ interface DnsRecordSet {
 export interface LabTruth {
   prefix: string;
   spec: ResolvedSpec;
-  namespaces: { agent: string; routers: string[]; hosts: string; echo: string; ecmpA: string; ecmpB: string; ecmp: string };
+  namespaces: {
+    agent: string;
+    routers: string[];
+    hosts: string;
+    echo: string;
+    ecmpA: string;
+    ecmpB: string;
+    ecmp: string;
+  };
   agent: DualStack;
   /** Router j's address as traceroute shows it (its agent-facing side), hop j = index + 1. */
   hops: DualStack[];
@@ -166,10 +174,16 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
     },
     // Only the first record silent: its trace alone. Three silent of five: three traces.
     [`firstsilent.${ZONE}`]: { a: [silent[0]!.v4, up[0]!.v4, up[1]!.v4], aaaa: [up[0]!.v6] },
-    [`threeoffive.${ZONE}`]: { a: [silent[0]!.v4, up[0]!.v4, silent[1]!.v4, up[1]!.v4, silent[2]!.v4], aaaa: [up[0]!.v6] },
+    [`threeoffive.${ZONE}`]: {
+      a: [silent[0]!.v4, up[0]!.v4, silent[1]!.v4, up[1]!.v4, silent[2]!.v4],
+      aaaa: [up[0]!.v6],
+    },
     // First record answers, a later one is silent: a failure that must NOT trigger a trace.
     [`mixed.${ZONE}`]: { a: [up[1]!.v4, silent[1]!.v4], aaaa: [up[1]!.v6, silent[1]!.v6] },
-    [`unreachable.${ZONE}`]: { a: [targetAddress(UNREACHABLE_LAN, 10).v4], aaaa: [targetAddress(UNREACHABLE_LAN, 10).v6] },
+    [`unreachable.${ZONE}`]: {
+      a: [targetAddress(UNREACHABLE_LAN, 10).v4],
+      aaaa: [targetAddress(UNREACHABLE_LAN, 10).v6],
+    },
     [`blackhole.${ZONE}`]: { a: [targetAddress(BLACKHOLE_LAN, 10).v4], aaaa: [targetAddress(BLACKHOLE_LAN, 10).v6] },
     [`lossy.${ZONE}`]: { a: [hostsAddr(HOST.lossy).v4], aaaa: [hostsAddr(HOST.lossy).v6] },
     [`alias.${ZONE}`]: { a: [web.v4], aaaa: [web.v6], cname: `alias2.${ZONE}` },
@@ -200,7 +214,11 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
     lossy: { ...hostsAddr(HOST.lossy), lossRate: spec.lossRate },
     unreachable: targetAddress(UNREACHABLE_LAN, 10),
     blackhole: targetAddress(BLACKHOLE_LAN, 10),
-    ecmp: { v4: targetAddress(ECMP_TARGET_LAN, 10).v4, hop: spec.routers + 1, branches: [targetAddress(ECMP_LINKS.a, 2).v4, targetAddress(ECMP_LINKS.b, 2).v4] },
+    ecmp: {
+      v4: targetAddress(ECMP_TARGET_LAN, 10).v4,
+      hop: spec.routers + 1,
+      branches: [targetAddress(ECMP_LINKS.a, 2).v4, targetAddress(ECMP_LINKS.b, 2).v4],
+    },
     dns: {
       zone: ZONE,
       auth: hostsAddr(HOST.dnsAuth),

@@ -32,13 +32,19 @@ export async function startService(
   argv: readonly string[],
   opts: { detached?: boolean; timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
 ): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
+  });
   // Recorded before it is ready, so a failed start-up still kills every service it launched.
   if (child.pid !== undefined) opts.onSpawn?.(child.pid);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += String(d)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${argv.join(' ')} in ${ns} not ready: ${stderr.trim()}`)), opts.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => fail(new Error(`${argv.join(' ')} in ${ns} not ready: ${stderr.trim()}`)),
+      opts.timeoutMs ?? 10_000,
+    );
     const fail = (err: Error): void => {
       clearTimeout(timer);
       child.kill('SIGKILL');

@@ -1,5 +1,15 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { BLACKHOLE_LAN, ECHO_LAN, ECMP_LINKS, HOSTS_LAN, hostsLanAddresses, linkAddress, targetAddress, targetLan, UNREACHABLE_LAN } from './plan.js';
+import {
+  BLACKHOLE_LAN,
+  ECHO_LAN,
+  ECMP_LINKS,
+  HOSTS_LAN,
+  hostsLanAddresses,
+  linkAddress,
+  targetAddress,
+  targetLan,
+  UNREACHABLE_LAN,
+} from './plan.js';
 import type { LabTruth } from './plan.js';
 import { ipBatch, must, run } from './shell.js';
 
@@ -39,7 +49,9 @@ export function ownerPid(prefix: string): number {
 /** Kills whatever still runs inside the namespaces (a netns lives on while a process is in it), then deletes them. */
 export async function deleteNamespaces(names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
-  const pids = await Promise.all(names.map(async (n) => (await run(['ip', 'netns', 'pids', n])).stdout.split('\n').filter(Boolean)));
+  const pids = await Promise.all(
+    names.map(async (n) => (await run(['ip', 'netns', 'pids', n])).stdout.split('\n').filter(Boolean)),
+  );
   for (const pid of pids.flat()) {
     try {
       process.kill(Number(pid), 'SIGKILL');
@@ -78,7 +90,8 @@ export async function buildTopology(truth: LabTruth): Promise<void> {
   // DAD would otherwise hold every first IPv6 packet for about a second.
   await Promise.all(
     allNamespaces(truth).map((ns) => {
-      const role = ns === agent || ns === hosts || ns === ecmp ? HOST_SYSCTLS : ns === echo ? ECHO_SYSCTLS : ROUTER_SYSCTLS;
+      const role =
+        ns === agent || ns === hosts || ns === ecmp ? HOST_SYSCTLS : ns === echo ? ECHO_SYSCTLS : ROUTER_SYSCTLS;
       return must(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...NO_DAD, ...role]);
     }),
   );
@@ -86,11 +99,17 @@ export async function buildTopology(truth: LabTruth): Promise<void> {
   // Links are created straight into their namespaces, so no interface ever exists in the host's.
   const chain = [agent, ...routers];
   const linkCmds: string[] = [];
-  for (let k = 0; k < n; k++) linkCmds.push(`link add l${k} netns ${chain[k]} type veth peer name l${k} netns ${chain[k + 1]}`);
+  for (let k = 0; k < n; k++)
+    linkCmds.push(`link add l${k} netns ${chain[k]} type veth peer name l${k} netns ${chain[k + 1]}`);
   linkCmds.push(`link add t${HOSTS_LAN} netns ${last} type veth peer name t${HOSTS_LAN} netns ${hosts}`);
   linkCmds.push(`link add t${ECHO_LAN} netns ${last} type veth peer name t${ECHO_LAN} netns ${echo}`);
   const L = ECMP_LINKS;
-  for (const [lan, left, right] of [[L.a, last, ecmpA], [L.b, last, ecmpB], [L.aTarget, ecmpA, ecmp], [L.bTarget, ecmpB, ecmp]] as const) {
+  for (const [lan, left, right] of [
+    [L.a, last, ecmpA],
+    [L.b, last, ecmpB],
+    [L.aTarget, ecmpA, ecmp],
+    [L.bTarget, ecmpB, ecmp],
+  ] as const) {
     linkCmds.push(`link add t${lan} netns ${left} type veth peer name t${lan} netns ${right}`);
   }
   await ipBatch(linkCmds);
@@ -108,23 +127,36 @@ export async function buildTopology(truth: LabTruth): Promise<void> {
   }
   // Towards the targets: everyone's default route points one hop further; routers route the
   // agent's link back. Intermediate links need no routes: only the agent talks to routers.
-  add(agent, `route add default via ${linkAddress(0, 'right').v4}`, `route add default via ${linkAddress(0, 'right').v6}`);
+  add(
+    agent,
+    `route add default via ${linkAddress(0, 'right').v4}`,
+    `route add default via ${linkAddress(0, 'right').v6}`,
+  );
   for (let j = 1; j <= n; j++) {
     const ns = chain[j]!;
-    if (j < n) add(ns, `route add default via ${linkAddress(j, 'right').v4}`, `route add default via ${linkAddress(j, 'right').v6}`);
+    if (j < n)
+      add(
+        ns,
+        `route add default via ${linkAddress(j, 'right').v4}`,
+        `route add default via ${linkAddress(j, 'right').v6}`,
+      );
     if (j > 1) {
       const back = linkAddress(j - 1, 'left');
       add(ns, `route add 198.18.0.0/24 via ${back.v4}`, `route add 2001:db8::/64 via ${back.v6}`);
     }
   }
-  for (const [lan, ns] of [[HOSTS_LAN, hosts], [ECHO_LAN, echo]] as const) {
+  for (const [lan, ns] of [
+    [HOSTS_LAN, hosts],
+    [ECHO_LAN, echo],
+  ] as const) {
     const gw = targetAddress(lan, 1);
     const main = targetAddress(lan, lan === HOSTS_LAN ? 2 : 10);
     addr(last, `t${lan}`, gw.v4, gw.v6);
     addr(ns, `t${lan}`, main.v4, main.v6);
     add(ns, `route add default via ${gw.v4}`, `route add default via ${gw.v6}`);
   }
-  for (const a of hostsLanAddresses()) add(hosts, `addr add ${a.v4}/24 dev t${HOSTS_LAN}`, `addr add ${a.v6}/64 dev t${HOSTS_LAN} nodad`);
+  for (const a of hostsLanAddresses())
+    add(hosts, `addr add ${a.v4}/24 dev t${HOSTS_LAN}`, `addr add ${a.v6}/64 dev t${HOSTS_LAN} nodad`);
   // The unreachable and blackhole LANs are routed on to the hosts namespace; on the way, the last
   // router rejects one (ICMP host unreachable, faults.ts) and the hosts namespace drops the other.
   // Not `unreachable`/`blackhole` routes: Linux rate-limits their errors per host with a global
@@ -165,7 +197,10 @@ function addEcmpDiamond(
   addr(ecmp, `t${L.aTarget}`, side(L.aTarget, 2).v4, side(L.aTarget, 2).v6);
   addr(ecmp, `t${L.bTarget}`, side(L.bTarget, 2).v4, side(L.bTarget, 2).v6);
   add(ecmp, `addr add ${truth.ecmp.v4}/32 dev lo`, `route add default via ${side(L.aTarget, 1).v4}`);
-  for (const [ns, up, down] of [[ecmpA, L.a, L.aTarget], [ecmpB, L.b, L.bTarget]] as const) {
+  for (const [ns, up, down] of [
+    [ecmpA, L.a, L.aTarget],
+    [ecmpB, L.b, L.bTarget],
+  ] as const) {
     add(ns, `route add ${truth.ecmp.v4}/32 via ${side(down, 2).v4}`, `route add 198.18.0.0/24 via ${side(up, 1).v4}`);
   }
   add(

@@ -27,19 +27,37 @@ const path = (hops: Hop[]) => hops.map((h) => h.addresses[0] ?? '*');
 describe.skipIf(!lab)('traceroute in the network lab', () => {
   const truth = lab?.truth;
 
-  it.each(['v4', 'v6'] as const)('finds the hops the lab reports and traceroute -I -n prints (%s), * at the silent router', async (family) => {
-    const target = truth!.hosts.up[0]![family];
-    const [r] = await vantage('probe', 'traceroute', target);
-    const expected = [...truth!.hops.map((h, i) => (i + 1 === truth!.silentHop ? '*' : h[family])), target];
-    expect(r).toMatchObject({ ok: true, reached: true, lastRespondingHop: expected.length });
-    expect(path(r!.hops!)).toEqual(expected);
-    const classic = await lab!.exec(truth!.namespaces.agent, ['traceroute', family === 'v6' ? '-6' : '-4', '-I', '-n', '-q', '1', '-w', '1,0,0', target]);
-    expect(classicHops(classic.stdout)).toEqual(expected);
-  });
+  it.each(['v4', 'v6'] as const)(
+    'finds the hops the lab reports and traceroute -I -n prints (%s), * at the silent router',
+    async (family) => {
+      const target = truth!.hosts.up[0]![family];
+      const [r] = await vantage('probe', 'traceroute', target);
+      const expected = [...truth!.hops.map((h, i) => (i + 1 === truth!.silentHop ? '*' : h[family])), target];
+      expect(r).toMatchObject({ ok: true, reached: true, lastRespondingHop: expected.length });
+      expect(path(r!.hops!)).toEqual(expected);
+      const classic = await lab!.exec(truth!.namespaces.agent, [
+        'traceroute',
+        family === 'v6' ? '-6' : '-4',
+        '-I',
+        '-n',
+        '-q',
+        '1',
+        '-w',
+        '1,0,0',
+        target,
+      ]);
+      expect(classicHops(classic.stdout)).toEqual(expected);
+    },
+  );
 
   it('stops a blackholed destination at the last router and names it', async () => {
     const [r] = await vantage('probe', 'traceroute', truth!.blackhole.v4, '--probe-timeout', '500ms');
-    expect(r).toMatchObject({ ok: false, reached: false, lastRespondingHop: truth!.hops.length, error: { code: 'TRACE_INCOMPLETE' } });
+    expect(r).toMatchObject({
+      ok: false,
+      reached: false,
+      lastRespondingHop: truth!.hops.length,
+      error: { code: 'TRACE_INCOMPLETE' },
+    });
     expect(r!.error!.message).toContain(`hop ${truth!.hops.length} (${truth!.lastRouter.v4})`);
     expect(path(r!.hops!).slice(truth!.hops.length)).toEqual(['*', '*', '*']);
   });
@@ -68,7 +86,16 @@ describe.skipIf(!lab)('traceroute in the network lab', () => {
     }
     let classicSawBoth = 0;
     for (let i = 0; i < 8; i++) {
-      const out = await lab!.exec(truth!.namespaces.agent, ['traceroute', '-I', '-n', '-q', '3', '-w', '1,0,0', truth!.ecmp.v4]);
+      const out = await lab!.exec(truth!.namespaces.agent, [
+        'traceroute',
+        '-I',
+        '-n',
+        '-q',
+        '3',
+        '-w',
+        '1,0,0',
+        truth!.ecmp.v4,
+      ]);
       const line = out.stdout.split('\n').find((l) => new RegExp(`^\\s*${hop}\\s`).test(l)) ?? '';
       if (truth!.ecmp.branches.every((b) => line.includes(b))) classicSawBoth++;
     }
@@ -79,16 +106,42 @@ describe.skipIf(!lab)('traceroute in the network lab', () => {
 
   it('traces the silent IPs of a name whose first address is silent, three at most; not when the first answers', async () => {
     const partial = `partial.${truth!.dns.zone}`;
-    const records = await vantage('probe', 'icmp', partial, '--ip-family', 'ipv4', '--ips', 'all', '--count', '1', '--packet-timeout', '300ms');
+    const records = await vantage(
+      'probe',
+      'icmp',
+      partial,
+      '--ip-family',
+      'ipv4',
+      '--ips',
+      'all',
+      '--count',
+      '1',
+      '--packet-timeout',
+      '300ms',
+    );
     const silent = truth!.dns.records[partial]!.a.filter((ip) => truth!.hosts.silent.some((s) => s.v4 === ip));
     expect(records.map((r) => r.ip)).toEqual(truth!.dns.records[partial]!.a);
     const traced = records.filter((r) => r.traceroute).map((r) => r.ip);
     expect(traced).toEqual(silent.slice(0, 3));
     const one = records.find((r) => r.ip === traced[0])!.traceroute!;
     expect(one.lastRespondingHop).toBe(truth!.hops.length);
-    expect(path(one.hops).slice(0, truth!.hops.length)).toEqual(truth!.hops.map((h, i) => (i + 1 === truth!.silentHop ? '*' : h.v4)));
+    expect(path(one.hops).slice(0, truth!.hops.length)).toEqual(
+      truth!.hops.map((h, i) => (i + 1 === truth!.silentHop ? '*' : h.v4)),
+    );
 
-    const mixed = await vantage('probe', 'icmp', `mixed.${truth!.dns.zone}`, '--ip-family', 'ipv4', '--ips', 'all', '--count', '1', '--packet-timeout', '300ms');
+    const mixed = await vantage(
+      'probe',
+      'icmp',
+      `mixed.${truth!.dns.zone}`,
+      '--ip-family',
+      'ipv4',
+      '--ips',
+      'all',
+      '--count',
+      '1',
+      '--packet-timeout',
+      '300ms',
+    );
     expect(mixed.map((r) => r.ok)).toEqual([true, false]);
     expect(mixed.some((r) => r.traceroute)).toBe(false);
   });

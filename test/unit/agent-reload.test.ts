@@ -24,7 +24,16 @@ function gateKind() {
       spec,
       run: () =>
         new Promise<CheckResult[]>((resolve) => {
-          const done = (): void => resolve([{ ...baseResult(spec, Date.UTC(2026, 0, 1)), ip: '192.0.2.1', ok: true, durationMs: 1, phasesMs: { probe: 1 } }]);
+          const done = (): void =>
+            resolve([
+              {
+                ...baseResult(spec, Date.UTC(2026, 0, 1)),
+                ip: '192.0.2.1',
+                ok: true,
+                durationMs: 1,
+                phasesMs: { probe: 1 },
+              },
+            ]);
           if (spec.settings.hold) pending.push({ check: spec.name, release: done });
           else done();
         }),
@@ -50,18 +59,32 @@ async function startAgent(text: string) {
   configs.push(cfg);
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const gate = gateKind();
-  const agent = new Agent({ configFile: cfg.file, registry: new CheckRegistry([gate.kind]), net: unusedNet, clock, log: createLogger('silent'), watch: false });
+  const agent = new Agent({
+    configFile: cfg.file,
+    registry: new CheckRegistry([gate.kind]),
+    net: unusedNet,
+    clock,
+    log: createLogger('silent'),
+    watch: false,
+  });
   agents.push(agent);
   const { port } = await agent.start();
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return { agent, clock, gate, scrape, write: cfg.write };
 }
 
-const runs = (body: string, check: string) => Number(/ (\d+)$/.exec(body.split('\n').find((l) => l.startsWith(`vantage_check_runs_total{check="${check}"`)) ?? '')?.[1] ?? 0);
+const runs = (body: string, check: string) =>
+  Number(
+    / (\d+)$/.exec(
+      body.split('\n').find((l) => l.startsWith(`vantage_check_runs_total{check="${check}"`)) ?? '',
+    )?.[1] ?? 0,
+  );
 
 describe('Agent reloads', () => {
   it('a renamed check takes its series with it; the new name starts fresh', async () => {
-    const { agent, clock, scrape, write } = await startAgent(config('      - {kind: gate, name: old, interval: 1s, timeout: 500ms}\n'));
+    const { agent, clock, scrape, write } = await startAgent(
+      config('      - {kind: gate, name: old, interval: 1s, timeout: 500ms}\n'),
+    );
     await clock.advance(3_000);
     expect(runs(await scrape(), 'old')).toBeGreaterThanOrEqual(2);
     write(config('      - {kind: gate, name: new, interval: 1s, timeout: 500ms}\n'));
@@ -73,7 +96,9 @@ describe('Agent reloads', () => {
   });
 
   it('a run in flight when its check changes does not write series for the old definition', async () => {
-    const { agent, clock, gate, scrape, write } = await startAgent(config('      - {kind: gate, name: c, interval: 10s, timeout: 5s, hold: true}\n'));
+    const { agent, clock, gate, scrape, write } = await startAgent(
+      config('      - {kind: gate, name: c, interval: 10s, timeout: 5s, hold: true}\n'),
+    );
     await clock.advance(10_000);
     expect(gate.pending).toHaveLength(1);
     write(config('      - {kind: gate, name: c, interval: 10s, timeout: 5s, hold: true, variant: 1}\n'));
@@ -84,7 +109,9 @@ describe('Agent reloads', () => {
   });
 
   it('a change of target labels only keeps the job and its counters', async () => {
-    const { agent, clock, scrape, write } = await startAgent(config('      - {kind: gate, name: c, interval: 1s, timeout: 500ms}\n'));
+    const { agent, clock, scrape, write } = await startAgent(
+      config('      - {kind: gate, name: c, interval: 1s, timeout: 500ms}\n'),
+    );
     await clock.advance(3_000);
     const before = runs(await scrape(), 'c');
     write(config('      - {kind: gate, name: c, interval: 1s, timeout: 500ms}\n').replace('team: x', 'team: y'));
@@ -104,7 +131,9 @@ describe('Agent reloads', () => {
   });
 
   it('an unchanged file is not reloaded again on a watcher event', async () => {
-    const { agent, clock, scrape } = await startAgent(config('      - {kind: gate, name: c, interval: 1s, timeout: 500ms}\n'));
+    const { agent, clock, scrape } = await startAgent(
+      config('      - {kind: gate, name: c, interval: 1s, timeout: 500ms}\n'),
+    );
     await clock.advance(2_000);
     expect(await agent.reload({ onlyIfChanged: true })).toBe(true);
     const body = await scrape();

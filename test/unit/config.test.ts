@@ -59,7 +59,12 @@ agent:
 ${minimal}`,
       { POD_NAME: 'vantage-abc12', VANTAGE_CARRIER: 'vodafone' },
     );
-    expect(config.agent).toMatchObject({ id: 'vantage-abc12', region: 'nowhere', carrier: 'vodafone', labels: { note: 'cost ${5}' } });
+    expect(config.agent).toMatchObject({
+      id: 'vantage-abc12',
+      region: 'nowhere',
+      carrier: 'vodafone',
+      labels: { note: 'cost ${5}' },
+    });
   });
 
   it('takes a URL target, its host and the default port of its scheme', () => {
@@ -79,7 +84,12 @@ targets:
     expect(config.listen).toEqual({ host: '::1', port: 9100 });
     expect(config.checks[0]).toMatchObject({
       name: 'api-port',
-      target: { host: '2001:db8::1', url: 'https://[2001:db8::1]:8443/health', group: 'aws', labels: { service: 'api' } },
+      target: {
+        host: '2001:db8::1',
+        url: 'https://[2001:db8::1]:8443/health',
+        group: 'aws',
+        labels: { service: 'api' },
+      },
       schedule: { type: 'cron', expression: '*/15 * * * * *' },
       timeoutMs: 2_000,
     });
@@ -121,26 +131,77 @@ targets:
   });
 
   it.each([
-    ['a wrong type', 'max_concurrent_runs: many\n', /max_concurrent_runs: Invalid input: expected number, received string/],
-    ['an unknown kind', 'targets: [{name: a, host: h, checks: [{kind: smtp}]}]\n', /targets\[0\]\.checks\[0\]\.kind: unknown check kind "smtp" \(known: tcp, icmp, traceroute, dns, https\)/],
-    ['an unknown kind setting', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, prot: 2}]}]\n', /targets\[0\]\.checks\[0\]\.prot: unknown key "prot"/],
+    [
+      'a wrong type',
+      'max_concurrent_runs: many\n',
+      /max_concurrent_runs: Invalid input: expected number, received string/,
+    ],
+    [
+      'an unknown kind',
+      'targets: [{name: a, host: h, checks: [{kind: smtp}]}]\n',
+      /targets\[0\]\.checks\[0\]\.kind: unknown check kind "smtp" \(known: tcp, icmp, traceroute, dns, https\)/,
+    ],
+    [
+      'an unknown kind setting',
+      'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, prot: 2}]}]\n',
+      /targets\[0\]\.checks\[0\]\.prot: unknown key "prot"/,
+    ],
     ['a missing port', 'targets: [{name: a, host: h, checks: [{kind: tcp}]}]\n', /needs a port/],
-    ['host and url together', 'targets: [{name: a, host: h, url: "https://h/", checks: [{kind: tcp}]}]\n', /exactly one of host: and url:/],
+    [
+      'host and url together',
+      'targets: [{name: a, host: h, url: "https://h/", checks: [{kind: tcp}]}]\n',
+      /exactly one of host: and url:/,
+    ],
     ['a bad url', 'targets: [{name: a, url: "ftp://h/", checks: [{kind: tcp}]}]\n', /url must be an absolute http/],
-    ['a bad cron', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "every minute"}]}]\n', /is not a cron expression/],
-    ['interval and cron', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "* * * * *", interval: 1m}]}]\n', /interval: or cron:, not both/],
-    ['timeout beyond a cron gap', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "*/2 * * * * *", timeout: 3s}]}]\n', /shortest gap between cron runs \(2s\)/],
-    ['a bare-number duration', 'defaults: {interval: 30}\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n', /defaults\.interval: Invalid input: expected string, received number/],
-    ['an interval beyond a day', 'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, interval: 2000h}]}]\n', /"2000h" is longer than the maximum of 24h/],
-    ['a bad listen address', 'listen: "9477"\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n', /listen: "9477" is not HOST:PORT/],
-    ['a name that cannot be a label value', 'targets: [{name: "a b", host: h, checks: [{kind: tcp, port: 1}]}]\n', /targets\[0\]\.name: use letters, digits/],
+    [
+      'a bad cron',
+      'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "every minute"}]}]\n',
+      /is not a cron expression/,
+    ],
+    [
+      'interval and cron',
+      'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "* * * * *", interval: 1m}]}]\n',
+      /interval: or cron:, not both/,
+    ],
+    [
+      'timeout beyond a cron gap',
+      'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, cron: "*/2 * * * * *", timeout: 3s}]}]\n',
+      /shortest gap between cron runs \(2s\)/,
+    ],
+    [
+      'a bare-number duration',
+      'defaults: {interval: 30}\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n',
+      /defaults\.interval: Invalid input: expected string, received number/,
+    ],
+    [
+      'an interval beyond a day',
+      'targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, interval: 2000h}]}]\n',
+      /"2000h" is longer than the maximum of 24h/,
+    ],
+    [
+      'a bad listen address',
+      'listen: "9477"\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n',
+      /listen: "9477" is not HOST:PORT/,
+    ],
+    [
+      'a name that cannot be a label value',
+      'targets: [{name: "a b", host: h, checks: [{kind: tcp, port: 1}]}]\n',
+      /targets\[0\]\.name: use letters, digits/,
+    ],
     ['no targets', 'targets: []\n', /at least one target/],
     ['YAML syntax', 'targets: [\n', /^cfg\.yaml:2:1: YAML:/],
     ['a duplicate YAML key', 'listen: ":1"\nlisten: ":2"\n', /Map keys must be unique/],
-    ['an unset variable', 'agent: {region: "${NOPE}"}\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n', /cfg\.yaml:1:17: environment variable NOPE is not set/],
+    [
+      'an unset variable',
+      'agent: {region: "${NOPE}"}\ntargets: [{name: a, host: h, checks: [{kind: tcp, port: 1}]}]\n',
+      /cfg\.yaml:1:17: environment variable NOPE is not set/,
+    ],
   ])('%s', (_what, text, pattern) => {
     const found = problems(text);
-    expect(found.some((p) => pattern.test(p)), found.join('\n')).toBe(true);
+    expect(
+      found.some((p) => pattern.test(p)),
+      found.join('\n'),
+    ).toBe(true);
   });
 
   it('reports duplicate target and check names with where the first one is', () => {
@@ -162,18 +223,21 @@ targets:
   it.each([
     ['not a label name', '9lives', /"9lives" is not a valid label name/],
     ['reserved prefix', '__meta', /"__meta" is not a valid label name/],
-    ["a label Vantage sets", "target", /"target" is a label Vantage or its process metrics set/],
-    ["a label of the process metrics", "space", /"space" is a label Vantage or its process metrics set/],
+    ['a label Vantage sets', 'target', /"target" is a label Vantage or its process metrics set/],
+    ['a label of the process metrics', 'space', /"space" is a label Vantage or its process metrics set/],
   ])('refuses a label that is %s', (_what, name, pattern) => {
-    const found = problems(`agent: {labels: {${name}: x}}\ntargets: [{name: a, host: h, labels: {${name}: y}, checks: [{kind: tcp, port: 1}]}]\n`);
+    const found = problems(
+      `agent: {labels: {${name}: x}}\ntargets: [{name: a, host: h, labels: {${name}: y}, checks: [{kind: tcp, port: 1}]}]\n`,
+    );
     expect(found.filter((p) => pattern.test(p))).toHaveLength(2);
     expect(found[0]).toMatch(/^cfg\.yaml:1:\d+: agent\.labels\./);
   });
 });
 
 describe('each part is checked on its own', () => {
-  it('a target mistake does not hide its checks\' mistakes', () => {
-    expect(problems(`targets:
+  it("a target mistake does not hide its checks' mistakes", () => {
+    expect(
+      problems(`targets:
   - name: web
     host: 127.0.0.1
     grup: aws
@@ -181,7 +245,8 @@ describe('each part is checked on its own', () => {
       - kind: tcp
         port: 99999
         timeout: 40s
-`)).toEqual([
+`),
+    ).toEqual([
       'cfg.yaml:4:5: targets[0].grup: unknown key "grup"',
       'cfg.yaml:7:15: targets[0].checks[0].port: Too big: expected number to be <=65535',
       'cfg.yaml:8:18: targets[0].checks[0].timeout: timeout 40s must be shorter than the interval (30s), or runs would overlap',
@@ -208,11 +273,15 @@ targets: [{name: a, host: h, checks: [{kind: tcp, port: 1, timeout: 45s}]}]
     const found = problems(`defaults: {interval: 2s}
 targets: [{name: a, host: h, checks: [{kind: tcp, port: 1}, {kind: tcp, name: b, port: 2}]}]
 `);
-    expect(found).toEqual(['cfg.yaml:1:22: defaults.interval: timeout 5s must be shorter than the interval (2s), or runs would overlap']);
+    expect(found).toEqual([
+      'cfg.yaml:1:22: defaults.interval: timeout 5s must be shorter than the interval (2s), or runs would overlap',
+    ]);
   });
 
   it.each([['exa mple.com'], ['h:443'], ['https://h/']])('refuses host %j', (host) => {
-    expect(problems(`targets: [{name: a, host: "${host}", checks: [{kind: tcp, port: 1}]}]\n`)[0]).toMatch(/host must be a host name or an IP address/);
+    expect(problems(`targets: [{name: a, host: "${host}", checks: [{kind: tcp, port: 1}]}]\n`)[0]).toMatch(
+      /host must be a host name or an IP address/,
+    );
   });
 
   it('takes label values written as numbers or booleans as text', () => {
@@ -227,7 +296,8 @@ describe('environment interpolation', () => {
   });
 
   it('types unquoted substitutions as YAML would, keeps quoted ones strings', () => {
-    const config = load(`max_concurrent_runs: \${MAX:-8}
+    const config = load(
+      `max_concurrent_runs: \${MAX:-8}
 agent: {region: "\${REGION:-007}"}
 targets:
   - name: a
@@ -235,7 +305,9 @@ targets:
     checks:
       - kind: tcp
         port: \${PORT}
-`, { PORT: '8443' });
+`,
+      { PORT: '8443' },
+    );
     expect(config.maxConcurrentRuns).toBe(8);
     expect(config.agent.region).toBe('007');
     expect(config.checks[0]?.settings).toMatchObject({ port: 8443 });
@@ -248,20 +320,35 @@ targets:
     ['region: "${EMPTY}"', /EMPTY is not set or empty/],
   ])('reports %s', (line, pattern) => {
     const found = problems(`agent: {${line}}\n${minimal}`, { EMPTY: '' });
-    expect(found.some((p) => pattern.test(p)), found.join('\n')).toBe(true);
+    expect(
+      found.some((p) => pattern.test(p)),
+      found.join('\n'),
+    ).toBe(true);
   });
 });
 
 describe('egress and the diagnose endpoint', () => {
   it('are off by default and take durations and lists when set', () => {
-    expect(load(minimal)).toMatchObject({ egress: { urls: [], intervalMs: 300_000, timeoutMs: 10_000 }, diagnoseEndpoint: { enabled: false, minIntervalMs: 30_000, resolvers: [], count: 3 } });
-    const config = load(`egress:\n  urls: [https://checkip.amazonaws.com]\n  interval: 1m\ndiagnose_endpoint: {enabled: true, min_interval: 5s, resolvers: ["198.18.0.53"]}\n${minimal}`);
+    expect(load(minimal)).toMatchObject({
+      egress: { urls: [], intervalMs: 300_000, timeoutMs: 10_000 },
+      diagnoseEndpoint: { enabled: false, minIntervalMs: 30_000, resolvers: [], count: 3 },
+    });
+    const config = load(
+      `egress:\n  urls: [https://checkip.amazonaws.com]\n  interval: 1m\ndiagnose_endpoint: {enabled: true, min_interval: 5s, resolvers: ["198.18.0.53"]}\n${minimal}`,
+    );
     expect(config.egress).toEqual({ urls: ['https://checkip.amazonaws.com'], intervalMs: 60_000, timeoutMs: 10_000 });
-    expect(config.diagnoseEndpoint).toEqual({ enabled: true, minIntervalMs: 5_000, resolvers: ['198.18.0.53'], count: 3 });
+    expect(config.diagnoseEndpoint).toEqual({
+      enabled: true,
+      minIntervalMs: 5_000,
+      resolvers: ['198.18.0.53'],
+      count: 3,
+    });
   });
 
   it('name the line of a bad echo URL and of a resolver the dns kind would reject', () => {
-    expect(problems(`egress:\n  urls: [ftp://x]\n${minimal}`)).toEqual([expect.stringMatching(/^cfg\.yaml:2:\d+: egress\.urls\[0\]/)]);
+    expect(problems(`egress:\n  urls: [ftp://x]\n${minimal}`)).toEqual([
+      expect.stringMatching(/^cfg\.yaml:2:\d+: egress\.urls\[0\]/),
+    ]);
     const [resolver, ...rest] = problems(`diagnose_endpoint:\n  resolvers: ["not a resolver"]\n${minimal}`);
     expect(rest).toEqual([]);
     expect(resolver).toMatch(/^cfg\.yaml:2:\d+: diagnose_endpoint\.resolvers\[0\]: .*not a resolver/);

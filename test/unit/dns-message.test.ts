@@ -25,16 +25,60 @@ describe('DNS messages', () => {
 
   it('decodes answers of every common type, flags, rcode and the OPT size', () => {
     const wire = response((p) => {
-      p.answers.push({ name: 'web.example', type: Packet.TYPE.CNAME, class: 1, ttl: 60, domain: 'edge.example' } as never);
+      p.answers.push({
+        name: 'web.example',
+        type: Packet.TYPE.CNAME,
+        class: 1,
+        ttl: 60,
+        domain: 'edge.example',
+      } as never);
       p.answers.push({ name: 'edge.example', type: Packet.TYPE.A, class: 1, ttl: 30, address: '192.0.2.7' } as never);
-      p.answers.push({ name: 'edge.example', type: Packet.TYPE.AAAA, class: 1, ttl: 30, address: '2001:db8:0:0:0:0:0:7' } as never);
-      p.answers.push({ name: 'web.example', type: Packet.TYPE.MX, class: 1, ttl: 30, exchange: 'mx.example', priority: 10 } as never);
-      p.answers.push({ name: 'web.example', type: Packet.TYPE.TXT, class: 1, ttl: 30, data: ['v=spf1 -all', 'two'] } as never);
-      p.authorities.push({ name: 'example', type: Packet.TYPE.SOA, class: 1, ttl: 30, primary: 'ns.example', admin: 'h.example', serial: 7, refresh: 1, retry: 2, expiration: 3, minimum: 4 } as never);
+      p.answers.push({
+        name: 'edge.example',
+        type: Packet.TYPE.AAAA,
+        class: 1,
+        ttl: 30,
+        address: '2001:db8:0:0:0:0:0:7',
+      } as never);
+      p.answers.push({
+        name: 'web.example',
+        type: Packet.TYPE.MX,
+        class: 1,
+        ttl: 30,
+        exchange: 'mx.example',
+        priority: 10,
+      } as never);
+      p.answers.push({
+        name: 'web.example',
+        type: Packet.TYPE.TXT,
+        class: 1,
+        ttl: 30,
+        data: ['v=spf1 -all', 'two'],
+      } as never);
+      p.authorities.push({
+        name: 'example',
+        type: Packet.TYPE.SOA,
+        class: 1,
+        ttl: 30,
+        primary: 'ns.example',
+        admin: 'h.example',
+        serial: 7,
+        refresh: 1,
+        retry: 2,
+        expiration: 3,
+        minimum: 4,
+      } as never);
       p.additionals.push({ ...Packet.Resource.EDNS([]), name: '' } as never);
     });
     const m = decodeMessage(wire);
-    expect(m).toMatchObject({ id: 4242, response: true, rcode: 0, flags: { aa: true, ra: true, rd: true, tc: false }, question: { name: 'web.example.', type: 'A' }, ednsUdpSize: 4096 });
+    expect(m).toMatchObject({
+      id: 4242,
+      response: true,
+      rcode: 0,
+      flags: { aa: true, ra: true, rd: true, tc: false },
+      question: { name: 'web.example.', type: 'A' },
+      ednsUdpSize: 4096,
+    });
     expect(m.answers.map((a) => [a.type, a.data, a.ttl])).toEqual([
       ['CNAME', 'edge.example.', 60],
       ['A', '192.0.2.7', 30],
@@ -47,7 +91,9 @@ describe('DNS messages', () => {
     expect(rcodeName(3)).toBe('NXDOMAIN');
   });
 
-  const good = response((p) => p.answers.push({ name: 'web.example', type: Packet.TYPE.A, class: 1, ttl: 30, address: '192.0.2.7' } as never));
+  const good = response((p) =>
+    p.answers.push({ name: 'web.example', type: Packet.TYPE.A, class: 1, ttl: 30, address: '192.0.2.7' } as never),
+  );
 
   it.each([
     ['a truncated message', good.subarray(0, good.length - 3)],
@@ -55,10 +101,33 @@ describe('DNS messages', () => {
     ['less than a header', good.subarray(0, 5)],
     ['a compression pointer to itself', Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1])],
     ['a forward pointer', Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 20, 0, 1, 0, 1, 0, 0, 0, 0])],
-    ['a pointer loop through two names', Buffer.concat([Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]), Buffer.from([1, 97, 0xc0, 16, 1, 98, 0xc0, 12, 0, 1, 0, 1])])],
-    ['an overlong name', Buffer.concat([Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0]), Buffer.alloc(300, 1), Buffer.from([0, 0, 1, 0, 1])])],
-    ['record data longer than the message', Buffer.concat([good.subarray(0, good.length - 6), Buffer.from([0, 200, 1, 2, 3, 4])])],
-    ['an A record of 5 bytes', (() => { const b = Buffer.concat([good, Buffer.from([0])]); b.writeUInt16BE(5, good.length - 6); return b; })()],
+    [
+      'a pointer loop through two names',
+      Buffer.concat([
+        Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]),
+        Buffer.from([1, 97, 0xc0, 16, 1, 98, 0xc0, 12, 0, 1, 0, 1]),
+      ]),
+    ],
+    [
+      'an overlong name',
+      Buffer.concat([
+        Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0]),
+        Buffer.alloc(300, 1),
+        Buffer.from([0, 0, 1, 0, 1]),
+      ]),
+    ],
+    [
+      'record data longer than the message',
+      Buffer.concat([good.subarray(0, good.length - 6), Buffer.from([0, 200, 1, 2, 3, 4])]),
+    ],
+    [
+      'an A record of 5 bytes',
+      (() => {
+        const b = Buffer.concat([good, Buffer.from([0])]);
+        b.writeUInt16BE(5, good.length - 6);
+        return b;
+      })(),
+    ],
   ])('refuses %s with a DnsParseError', (_what, wire) => {
     expect(() => decodeMessage(wire)).toThrow(DnsParseError);
   });

@@ -28,7 +28,15 @@ function setup() {
     changed: (event) => changes.push(event),
     forgotten: () => forgotten++,
   });
-  return { clock, monitor, asked, looked, changes, forgotten: () => forgotten, answer: (a: Record<string, string | null>) => (answers = a) };
+  return {
+    clock,
+    monitor,
+    asked,
+    looked,
+    changes,
+    forgotten: () => forgotten,
+    answer: (a: Record<string, string | null>) => (answers = a),
+  };
 }
 
 describe('EgressMonitor', () => {
@@ -60,7 +68,13 @@ describe('EgressMonitor', () => {
     await t.clock.advance(1_000);
     expect(t.looked).toEqual(['198.18.0.5', null, '198.18.0.5', '2001:db8::7']);
     expect(t.changes).toHaveLength(1);
-    expect(t.changes[0]).toMatchObject({ event: 'egress_change', previous: '198.18.0.5', current: '2001:db8::7', agent: identity, time: new Date(t.clock.wallMs()).toISOString() });
+    expect(t.changes[0]).toMatchObject({
+      event: 'egress_change',
+      previous: '198.18.0.5',
+      current: '2001:db8::7',
+      agent: identity,
+      time: new Date(t.clock.wallMs()).toISOString(),
+    });
     expect(t.changes[0]!.eventId).toMatch(/^[0-9a-f-]{36}$/);
   });
 

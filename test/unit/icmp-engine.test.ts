@@ -18,7 +18,12 @@ interface Sent {
 /** A stand-in for the addon: records sends, lets the test deliver datagrams. */
 function fakeNative(clock: FakeClock, opts: { openError?: string; sendErrors?: string[] } = {}) {
   const sent: Sent[] = [];
-  const sockets: Array<{ family: 4 | 6; deliver: (p: NativePacket[]) => void; fail: (errno: number, msg: string) => void; closed: boolean }> = [];
+  const sockets: Array<{
+    family: 4 | 6;
+    deliver: (p: NativePacket[]) => void;
+    fail: (errno: number, msg: string) => void;
+    closed: boolean;
+  }> = [];
   const sendErrors = [...(opts.sendErrors ?? [])];
   const native: NativeIcmp = {
     open(family, onPackets, onError) {
@@ -50,9 +55,18 @@ function fakeNative(clock: FakeClock, opts: { openError?: string; sendErrors?: s
     icmp.writeUInt16BE(probe.id, 4);
     icmp.writeUInt16BE(probe.seq, 6);
     icmp.writeUInt16BE(inetChecksum(icmp), 2);
-    return { data: Buffer.concat([ip, icmp]), address: from, stampNs: probe.stampNs + BigInt(afterMs * 1e6), hopLimit: -1 };
+    return {
+      data: Buffer.concat([ip, icmp]),
+      address: from,
+      stampNs: probe.stampNs + BigInt(afterMs * 1e6),
+      hopLimit: -1,
+    };
   };
-  const deliver = (family: 4 | 6, packets: NativePacket[]) => sockets.filter((s) => s.family === family && !s.closed).at(-1)?.deliver(packets);
+  const deliver = (family: 4 | 6, packets: NativePacket[]) =>
+    sockets
+      .filter((s) => s.family === family && !s.closed)
+      .at(-1)
+      ?.deliver(packets);
   return { native, sent, sockets, reply4, deliver };
 }
 
@@ -185,7 +199,7 @@ describe('IcmpEngine', () => {
     expect(engine.stats().late).toBe(1);
   });
 
-  it('matches an ICMP error to the probe it quotes, only if it quotes that probe\'s destination', async () => {
+  it("matches an ICMP error to the probe it quotes, only if it quotes that probe's destination", async () => {
     const clock = new FakeClock();
     const fake = fakeNative(clock);
     const engine = new IcmpEngine(clock, () => fake.native);
@@ -197,14 +211,22 @@ describe('IcmpEngine', () => {
       request[0] = 8;
       request.writeUInt16BE(sent.id, 4);
       request.writeUInt16BE(sent.seq, 6);
-      const quoted = Buffer.concat([Buffer.from([0x45, 0, 0, 28, 0, 0, 0, 0, 1, 1, 0, 0, 198, 18, 0, 1, ...destination]), request]);
+      const quoted = Buffer.concat([
+        Buffer.from([0x45, 0, 0, 28, 0, 0, 0, 0, 1, 1, 0, 0, 198, 18, 0, 1, ...destination]),
+        request,
+      ]);
       const icmp = Buffer.concat([Buffer.from([11, 0, 0, 0, 0, 0, 0, 0]), quoted]);
       icmp.writeUInt16BE(inetChecksum(icmp), 2);
       const ip = Buffer.alloc(20);
       ip[0] = 0x45;
       ip[8] = 62;
       ip[9] = 1;
-      return { data: Buffer.concat([ip, icmp]), address: '198.18.2.2', stampNs: sent.stampNs + 3_000_000n, hopLimit: -1 };
+      return {
+        data: Buffer.concat([ip, icmp]),
+        address: '198.18.2.2',
+        stampNs: sent.stampNs + 3_000_000n,
+        hopLimit: -1,
+      };
     };
     fake.deliver(4, [timeExceeded([192, 0, 2, 99])]);
     fake.deliver(4, [timeExceeded([192, 0, 2, 1])]);
@@ -261,4 +283,3 @@ describe('IcmpEngine', () => {
     engine.close();
   });
 });
-

@@ -29,9 +29,12 @@ describe('echo requests', () => {
   });
 
   it('keep one checksum for every sequence when asked to (Paris probing)', () => {
-    const sums = new Set([0, 1, 2, 300, 65_535].map((seq) => echoRequest(4, 0x1234, seq, Buffer.alloc(30, 7), true).readUInt16BE(2)));
+    const sums = new Set(
+      [0, 1, 2, 300, 65_535].map((seq) => echoRequest(4, 0x1234, seq, Buffer.alloc(30, 7), true).readUInt16BE(2)),
+    );
     expect(sums.size).toBe(1);
-    for (const seq of [0, 9, 65_535]) expect(inetChecksum(echoRequest(4, 0x1234, seq, Buffer.alloc(30, 7), true))).toBe(0);
+    for (const seq of [0, 9, 65_535])
+      expect(inetChecksum(echoRequest(4, 0x1234, seq, Buffer.alloc(30, 7), true))).toBe(0);
   });
 
   it('leave the ICMPv6 checksum to the kernel', () => {
@@ -45,15 +48,30 @@ describe('parseIcmp', () => {
     const reply = Buffer.from([0, 0, 0, 0, 0x12, 0x34, 0, 9]);
     reply.writeUInt16BE(inetChecksum(reply), 2);
     const datagram = Buffer.concat([ipv4Header(57, [192, 0, 2, 1], [198, 18, 0, 1], reply.length), reply]);
-    expect(parseIcmp(4, datagram, '192.0.2.1', -1)).toMatchObject({ kind: 'echo-reply', id: 0x1234, seq: 9, ttl: 57, from: '192.0.2.1' });
+    expect(parseIcmp(4, datagram, '192.0.2.1', -1)).toMatchObject({
+      kind: 'echo-reply',
+      id: 0x1234,
+      seq: 9,
+      ttl: 57,
+      from: '192.0.2.1',
+    });
   });
 
   it('matches a Time Exceeded back to the quoted request and its destination', () => {
     const request = echoRequest(4, 0x4242, 3, Buffer.alloc(8));
-    const quoted = Buffer.concat([ipv4Header(1, [198, 18, 0, 1], [198, 19, 1, 21], request.length), request.subarray(0, 8)]);
+    const quoted = Buffer.concat([
+      ipv4Header(1, [198, 18, 0, 1], [198, 19, 1, 21], request.length),
+      request.subarray(0, 8),
+    ]);
     const err = icmpV4(11, 0, quoted);
     const datagram = Buffer.concat([ipv4Header(63, [198, 18, 2, 2], [198, 18, 0, 1], err.length), err]);
-    expect(parseIcmp(4, datagram, '198.18.2.2', -1)).toMatchObject({ kind: 'time-exceeded', id: 0x4242, seq: 3, from: '198.18.2.2', quotedDestination: '198.19.1.21' });
+    expect(parseIcmp(4, datagram, '198.18.2.2', -1)).toMatchObject({
+      kind: 'time-exceeded',
+      id: 0x4242,
+      seq: 3,
+      from: '198.18.2.2',
+      quotedDestination: '198.19.1.21',
+    });
   });
 
   it('reads an ICMPv6 unreachable with the quoted IPv6 request', () => {
@@ -65,22 +83,40 @@ describe('parseIcmp', () => {
     inner.writeUInt16BE(0x0102, 44);
     inner.writeUInt16BE(5, 46);
     const msg = Buffer.concat([Buffer.from([1, 3, 0, 0, 0, 0, 0, 0]), inner]);
-    expect(parseIcmp(6, msg, '2001:db8:0:7::2', 64)).toMatchObject({ kind: 'unreachable', code: 3, id: 0x0102, seq: 5, ttl: 64, quotedDestination: '2001:db8:1:3::10' });
+    expect(parseIcmp(6, msg, '2001:db8:0:7::2', 64)).toMatchObject({
+      kind: 'unreachable',
+      code: 3,
+      id: 0x0102,
+      seq: 5,
+      ttl: 64,
+      quotedDestination: '2001:db8:1:3::10',
+    });
     expect(unreachableReason(6, 3)).toBe('address');
     expect(unreachableReason(4, 1)).toBe('host');
   });
 
   it('drops an IPv4 reply whose checksum is wrong (raw sockets see datagrams before the kernel checks them)', () => {
     const reply = Buffer.from([0, 0, 0x12, 0x34, 0x12, 0x34, 0, 9]);
-    expect(parseIcmp(4, Buffer.concat([ipv4Header(57, [192, 0, 2, 1], [198, 18, 0, 1], 8), reply]), '192.0.2.1', -1)).toBeUndefined();
+    expect(
+      parseIcmp(4, Buffer.concat([ipv4Header(57, [192, 0, 2, 1], [198, 18, 0, 1], 8), reply]), '192.0.2.1', -1),
+    ).toBeUndefined();
   });
 
   it.each([
     ['empty', Buffer.alloc(0)],
     ['a header only', ipv4Header(64, [1, 2, 3, 4], [5, 6, 7, 8], 0)],
     ['a bad IHL', Buffer.from([0x41, ...Buffer.alloc(30)])],
-    ['an error quoting nothing', Buffer.concat([ipv4Header(64, [1, 2, 3, 4], [5, 6, 7, 8], 8), icmpV4(3, 1, Buffer.alloc(0))])],
-    ['an error quoting a UDP packet', Buffer.concat([ipv4Header(64, [1, 2, 3, 4], [5, 6, 7, 8], 36), icmpV4(3, 3, Buffer.concat([ipv4Header(9, [1, 1, 1, 1], [2, 2, 2, 2], 8).fill(17, 9, 10), Buffer.alloc(8)]))])],
+    [
+      'an error quoting nothing',
+      Buffer.concat([ipv4Header(64, [1, 2, 3, 4], [5, 6, 7, 8], 8), icmpV4(3, 1, Buffer.alloc(0))]),
+    ],
+    [
+      'an error quoting a UDP packet',
+      Buffer.concat([
+        ipv4Header(64, [1, 2, 3, 4], [5, 6, 7, 8], 36),
+        icmpV4(3, 3, Buffer.concat([ipv4Header(9, [1, 1, 1, 1], [2, 2, 2, 2], 8).fill(17, 9, 10), Buffer.alloc(8)])),
+      ]),
+    ],
   ])('ignores %s', (_what, data) => {
     expect(parseIcmp(4, data, '192.0.2.1', -1)).toBeUndefined();
   });

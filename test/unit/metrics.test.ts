@@ -32,7 +32,13 @@ const fakeKind: CheckKind<Record<string, never>, { rttMs: number }> = {
   summary: 'test kind',
   settings: builtinRegistry().get('tcp')!.settings,
   phases: ['resolve', 'probe'],
-  metrics: [{ name: 'probe_fake_rtt_seconds', help: 'RTT.', value: (r) => (r.rttMs === undefined ? undefined : r.rttMs / 1000) }],
+  metrics: [
+    {
+      name: 'probe_fake_rtt_seconds',
+      help: 'RTT.',
+      value: (r) => (r.rttMs === undefined ? undefined : r.rttMs / 1000),
+    },
+  ],
   checkSettings: () => [],
   parseProbeTarget: (arg) => ({ host: arg, settings: {} }),
   create: () => {
@@ -74,7 +80,10 @@ describe('ProbeRecorder', () => {
     const registries = new MetricRegistries({ processMetrics: false });
     registries.setDefaultLabels({ agent: 'a1', region: 'eu', carrier: 'c', network_type: 'fiber' });
     const recorder = new ProbeRecorder(registries, [fakeKind as unknown as CheckKind]);
-    recorder.record(spec, [result('192.0.2.1', true, { rttMs: 7 } as Partial<CheckResult>), result('2001:db8::1', false)]);
+    recorder.record(spec, [
+      result('192.0.2.1', true, { rttMs: 7 } as Partial<CheckResult>),
+      result('2001:db8::1', false),
+    ]);
     const base = 'check="web-fake",kind="fake",target="web"';
     const ids = 'agent="a1",region="eu",carrier="c",network_type="fiber"';
     expect(await samples(registries, 'probe_success')).toEqual([
@@ -85,9 +94,15 @@ describe('ProbeRecorder', () => {
       `probe_ip_protocol{${base},ip="192.0.2.1",${ids}} 4`,
       `probe_ip_protocol{${base},ip="2001:db8::1",${ids}} 6`,
     ]);
-    expect(await samples(registries, 'probe_duration_seconds')).toContain(`probe_duration_seconds{${base},ip="192.0.2.1",${ids}} 0.0125`);
-    expect(await samples(registries, 'probe_fake_duration_seconds')).toContain(`probe_fake_duration_seconds{${base},ip="192.0.2.1",phase="probe",${ids}} 0.01`);
-    expect(await samples(registries, 'probe_fake_rtt_seconds')).toEqual([`probe_fake_rtt_seconds{${base},ip="192.0.2.1",${ids}} 0.007`]);
+    expect(await samples(registries, 'probe_duration_seconds')).toContain(
+      `probe_duration_seconds{${base},ip="192.0.2.1",${ids}} 0.0125`,
+    );
+    expect(await samples(registries, 'probe_fake_duration_seconds')).toContain(
+      `probe_fake_duration_seconds{${base},ip="192.0.2.1",phase="probe",${ids}} 0.01`,
+    );
+    expect(await samples(registries, 'probe_fake_rtt_seconds')).toEqual([
+      `probe_fake_rtt_seconds{${base},ip="192.0.2.1",${ids}} 0.007`,
+    ]);
     expect(await samples(registries, 'vantage_check_failures_total')).toEqual([
       `vantage_check_failures_total{${base},ip="2001:db8::1",code="TCP_REFUSED",${ids}} 1`,
     ]);
@@ -99,7 +114,9 @@ describe('ProbeRecorder', () => {
     const at = (minutes: number) => ({ startedAt: new Date(Date.UTC(2026, 0, 1, 0, minutes)).toISOString() });
     recorder.record(spec, [result('192.0.2.1', false, at(0)), result('192.0.2.2', true, at(0))]);
     recorder.record(spec, [result('192.0.2.1', true, at(1))]);
-    expect(await samples(registries, 'probe_success')).toEqual([`probe_success{check="web-fake",kind="fake",target="web",ip="192.0.2.1"} 1`]);
+    expect(await samples(registries, 'probe_success')).toEqual([
+      `probe_success{check="web-fake",kind="fake",target="web",ip="192.0.2.1"} 1`,
+    ]);
     expect(await samples(registries, 'vantage_check_runs_total')).toEqual([
       'vantage_check_runs_total{check="web-fake",kind="fake",target="web",ip="192.0.2.1",result="failure"} 1',
       'vantage_check_runs_total{check="web-fake",kind="fake",target="web",ip="192.0.2.2",result="success"} 1',
@@ -124,7 +141,9 @@ describe('ProbeRecorder', () => {
     expect(await samples(registries, 'vantage_check_failures_total')).toEqual([
       'vantage_check_failures_total{check="web-fake",kind="fake",target="web",ip="",code="TCP_REFUSED"} 1',
     ]);
-    expect(await samples(registries, 'probe_success')).toEqual([`probe_success{check="web-fake",kind="fake",target="web",ip="192.0.2.1"} 1`]);
+    expect(await samples(registries, 'probe_success')).toEqual([
+      `probe_success{check="web-fake",kind="fake",target="web",ip="192.0.2.1"} 1`,
+    ]);
   });
 
   it('forget removes every series of the check and nothing else', async () => {
@@ -163,7 +182,9 @@ describe('AgentMetrics target info', () => {
       'vantage_target_info{target="b",group="",service=""} 1',
     ]);
     metrics.setTargets([{ name: 'c', host: 'c', group: '', labels: { tier: '1' } }]);
-    expect(await samples(registries, 'vantage_target_info')).toEqual(['vantage_target_info{target="c",group="",tier="1"} 1']);
+    expect(await samples(registries, 'vantage_target_info')).toEqual([
+      'vantage_target_info{target="c",group="",tier="1"} 1',
+    ]);
     expect((await samples(registries, 'vantage_build_info'))[0]).toMatch(/version="1.2.3",node_version="v\d+/);
   });
 });

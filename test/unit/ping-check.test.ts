@@ -18,7 +18,18 @@ function spec(settings: Partial<IcmpSettings> = {}): CheckSpec<IcmpSettings> {
     target: { name: 'web', host: '192.0.2.1', group: '', labels: {} },
     schedule: { type: 'interval', intervalMs: 30_000 },
     timeoutMs: 5_000,
-    settings: { count: 4, spacing: 10, packet_timeout: 1_000, payload_size: 56, ttl: 64, dont_fragment: false, tos: 0, ip_family: 'any', ips: 'all', ...settings },
+    settings: {
+      count: 4,
+      spacing: 10,
+      packet_timeout: 1_000,
+      payload_size: 56,
+      ttl: 64,
+      dont_fragment: false,
+      tos: 0,
+      ip_family: 'any',
+      ips: 'all',
+      ...settings,
+    },
   };
 }
 
@@ -39,11 +50,18 @@ function net(outcomes: EchoOutcome[], requests: EchoRequest[] = []): NetDeps {
   };
 }
 
-const reply = (ms: number, ttl = 60): EchoOutcome => ({ status: 'reply', rttNs: BigInt(Math.round(ms * 1e6)), ttl, from: '192.0.2.1'});
+const reply = (ms: number, ttl = 60): EchoOutcome => ({
+  status: 'reply',
+  rttNs: BigInt(Math.round(ms * 1e6)),
+  ttl,
+  from: '192.0.2.1',
+});
 
 async function run(settings: Partial<IcmpSettings>, outcomes: EchoOutcome[], requests?: EchoRequest[]) {
   const clock = new FakeClock();
-  const pending = icmpKind.create(spec(settings), net(outcomes, requests)).run({ signal: new AbortController().signal, clock, log });
+  const pending = icmpKind
+    .create(spec(settings), net(outcomes, requests))
+    .run({ signal: new AbortController().signal, clock, log });
   // Small steps: each spacing pause is set only after the previous request went out.
   for (let i = 0; i < 100; i++) await clock.advance(10);
   return (await pending)[0]!;
@@ -52,26 +70,59 @@ async function run(settings: Partial<IcmpSettings>, outcomes: EchoOutcome[], req
 describe('ping check', () => {
   it('summarises replies: loss, RTT statistics, every RTT, reply TTL', async () => {
     const requests: EchoRequest[] = [];
-    const result = await run({ ttl: 12, tos: 32, dont_fragment: true, payload_size: 100 }, [reply(10), { status: 'timeout' }, reply(30, 55), reply(20)], requests);
-    expect(requests.map((r) => [r.address, r.ttl, r.tos, r.dontFragment, r.payloadSize])).toEqual(Array(4).fill(['192.0.2.1', 12, 32, true, 100]));
-    expect(result).toMatchObject({ ok: true, error: null, sent: 4, received: 3, loss: 0.25, rttsMs: [10, 30, 20], replyTtl: 60 });
+    const result = await run(
+      { ttl: 12, tos: 32, dont_fragment: true, payload_size: 100 },
+      [reply(10), { status: 'timeout' }, reply(30, 55), reply(20)],
+      requests,
+    );
+    expect(requests.map((r) => [r.address, r.ttl, r.tos, r.dontFragment, r.payloadSize])).toEqual(
+      Array(4).fill(['192.0.2.1', 12, 32, true, 100]),
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      error: null,
+      sent: 4,
+      received: 3,
+      loss: 0.25,
+      rttsMs: [10, 30, 20],
+      replyTtl: 60,
+    });
     expect(result.rttMs).toEqual({ min: 10, avg: 20, median: 20, max: 30, stddev: Math.sqrt(200 / 3) });
   });
 
   it.each([
     [[{ status: 'timeout' }], 'ICMP_NO_REPLY', /no reply from 192.0.2.1 to 1 echo request$/],
-    [[{ status: 'unreachable', code: 1, rttNs: 1n, from: '198.18.7.2' }], 'ICMP_UNREACHABLE', /destination unreachable \(host\) from 198.18.7.2/],
-    [[{ status: 'time-exceeded', code: 0, rttNs: 1n, from: '198.18.2.2' }], 'ICMP_TTL_EXCEEDED', /time to live exceeded at 198.18.2.2/],
-    [[{ status: 'failed', failure: new CheckFailure('ICMP_UNAVAILABLE', 'needs CAP_NET_RAW', 'ping') }], 'ICMP_UNAVAILABLE', /CAP_NET_RAW/],
-  ] as Array<[EchoOutcome[], string, RegExp]>)('fails with the right code when nothing answers (%#)', async (outcomes, code, message) => {
-    const result = await run({ count: 1 }, outcomes);
-    expect(result.ok).toBe(false);
-    expect(result.error).toMatchObject({ code, phase: 'ping' });
-    expect(result.error?.message).toMatch(message);
-  });
+    [
+      [{ status: 'unreachable', code: 1, rttNs: 1n, from: '198.18.7.2' }],
+      'ICMP_UNREACHABLE',
+      /destination unreachable \(host\) from 198.18.7.2/,
+    ],
+    [
+      [{ status: 'time-exceeded', code: 0, rttNs: 1n, from: '198.18.2.2' }],
+      'ICMP_TTL_EXCEEDED',
+      /time to live exceeded at 198.18.2.2/,
+    ],
+    [
+      [{ status: 'failed', failure: new CheckFailure('ICMP_UNAVAILABLE', 'needs CAP_NET_RAW', 'ping') }],
+      'ICMP_UNAVAILABLE',
+      /CAP_NET_RAW/,
+    ],
+  ] as Array<[EchoOutcome[], string, RegExp]>)(
+    'fails with the right code when nothing answers (%#)',
+    async (outcomes, code, message) => {
+      const result = await run({ count: 1 }, outcomes);
+      expect(result.ok).toBe(false);
+      expect(result.error).toMatchObject({ code, phase: 'ping' });
+      expect(result.error?.message).toMatch(message);
+    },
+  );
 
   it('refuses settings that cannot finish within the run timeout', () => {
-    const problems = icmpKind.checkSettings(spec().target, spec({ count: 10, spacing: 500, packet_timeout: 1_000 }).settings, 5_000);
+    const problems = icmpKind.checkSettings(
+      spec().target,
+      spec({ count: 10, spacing: 500, packet_timeout: 1_000 }).settings,
+      5_000,
+    );
     expect(problems[0]?.message).toMatch(/take 5.5s: more than the run timeout \(5s\)/);
     expect(icmpKind.checkSettings(spec().target, spec({ count: 3 }).settings, 5_000)).toEqual([]);
   });

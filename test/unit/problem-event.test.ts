@@ -65,11 +65,21 @@ describe('problem events', () => {
 
   it('are one JSON log line with event "problem", secrets redacted', () => {
     const { lines, log } = capture();
-    const event = problemEvent(agent, spec, { ...failed, headers: { authorization: 'Bearer s3cret' }, password: 'hunter2' } as CheckResult);
+    const event = problemEvent(agent, spec, {
+      ...failed,
+      headers: { authorization: 'Bearer s3cret' },
+      password: 'hunter2',
+    } as CheckResult);
     emitProblem(log, event!);
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).toMatchObject({ level: 'warn', event: 'problem', eventId: event?.eventId, code: 'TCP_TIMEOUT', ip: '192.0.2.1' });
+    expect(line).toMatchObject({
+      level: 'warn',
+      event: 'problem',
+      eventId: event?.eventId,
+      code: 'TCP_TIMEOUT',
+      ip: '192.0.2.1',
+    });
     expect(lines[0]).not.toContain('s3cret');
     expect(lines[0]).not.toContain('hunter2');
     expect(lines[0]).toContain('[redacted]');

@@ -23,7 +23,9 @@ describe('README stays true', () => {
     ...Object.keys(defaultsSchema.shape).map((k) => `defaults.${k}`),
     ...Object.keys(targetSchema.shape).map((k) => `targets[].${k}`),
     ...Object.keys(checkCommonShape).map((k) => `checks[].${k}`),
-    ...builtinRegistry().kinds().flatMap((kind) => Object.keys(kind.settings.shape)),
+    ...builtinRegistry()
+      .kinds()
+      .flatMap((kind) => Object.keys(kind.settings.shape)),
   ];
   it.each(keys)('documents config key %s', (key) => {
     expect(readme).toContain(`\`${key}\``);

@@ -34,10 +34,13 @@ describe('IntervalTrigger', () => {
     const trigger = new IntervalTrigger(clock, 10_000, 2_500);
     const planned: bigint[] = [];
     const firedAt: number[] = [];
-    trigger.start((p) => {
-      planned.push(p);
-      firedAt.push(clock.wallMs());
-    }, () => undefined);
+    trigger.start(
+      (p) => {
+        planned.push(p);
+        firedAt.push(clock.wallMs());
+      },
+      () => undefined,
+    );
     // Every timer fires 3 ms late; the schedule must not accumulate it.
     await clock.advance(50_000, 3);
     trigger.stop();
@@ -52,7 +55,10 @@ describe('IntervalTrigger', () => {
     const trigger = new IntervalTrigger(clock, 1_000, 0);
     let fired = 0;
     const missed: number[] = [];
-    trigger.start(() => fired++, (n) => missed.push(n));
+    trigger.start(
+      () => fired++,
+      (n) => missed.push(n),
+    );
     await clock.advance(0);
     expect(fired).toBe(1);
     await clock.advance(1_000, 2_500); // the next timer runs 2.5 s late
@@ -196,7 +202,10 @@ describe('IntervalTrigger against early timers', () => {
     });
     const trigger = new IntervalTrigger(early, 1_000, 500);
     const firedAt: number[] = [];
-    trigger.start(() => firedAt.push(clock.wallMs() - T0), () => undefined);
+    trigger.start(
+      () => firedAt.push(clock.wallMs() - T0),
+      () => undefined,
+    );
     await clock.advance(3_000);
     trigger.stop();
     expect(firedAt).toHaveLength(3);

@@ -57,11 +57,30 @@ const twoAddresses: ResolvedAddress[] = [
 describe('tcp check', () => {
   it('resolves once and connects to every address, one record each', async () => {
     const clock = new FakeClock();
-    const { net, requests } = fakeNet(clock, twoAddresses, { '192.0.2.1': 12, '2001:db8::1': new CheckFailure('TCP_REFUSED', 'refused', 'connect') });
+    const { net, requests } = fakeNet(clock, twoAddresses, {
+      '192.0.2.1': 12,
+      '2001:db8::1': new CheckFailure('TCP_REFUSED', 'refused', 'connect'),
+    });
     const results = await tcpKind.create(spec(), net).run({ signal: new AbortController().signal, clock, log: silent });
-    expect(requests.map((r) => [r.ip, r.port])).toEqual([['192.0.2.1', 443], ['2001:db8::1', 443]]);
-    expect(results[0]).toMatchObject({ ip: '192.0.2.1', ok: true, error: null, port: 443, connectMs: 12, durationMs: 16, phasesMs: { resolve: 4, connect: 12 } });
-    expect(results[1]).toMatchObject({ ip: '2001:db8::1', ok: false, port: 443, error: { code: 'TCP_REFUSED', phase: 'connect' } });
+    expect(requests.map((r) => [r.ip, r.port])).toEqual([
+      ['192.0.2.1', 443],
+      ['2001:db8::1', 443],
+    ]);
+    expect(results[0]).toMatchObject({
+      ip: '192.0.2.1',
+      ok: true,
+      error: null,
+      port: 443,
+      connectMs: 12,
+      durationMs: 16,
+      phasesMs: { resolve: 4, connect: 12 },
+    });
+    expect(results[1]).toMatchObject({
+      ip: '2001:db8::1',
+      ok: false,
+      port: 443,
+      error: { code: 'TCP_REFUSED', phase: 'connect' },
+    });
   });
 
   it.each([
@@ -77,10 +96,17 @@ describe('tcp check', () => {
   it('gives one record without ip when the name does not resolve', async () => {
     const clock = new FakeClock();
     const { net, requests } = fakeNet(clock, twoAddresses, {});
-    const results = await tcpKind.create(spec({}, { host: 'nx.example' }), net).run({ signal: new AbortController().signal, clock, log: silent });
+    const results = await tcpKind
+      .create(spec({}, { host: 'nx.example' }), net)
+      .run({ signal: new AbortController().signal, clock, log: silent });
     expect(requests).toEqual([]);
     expect(results).toEqual([
-      expect.objectContaining({ ok: false, durationMs: 4, phasesMs: { resolve: 4 }, error: { code: 'DNS_NAME_NOT_FOUND', message: 'no such name', phase: 'resolve' } }),
+      expect.objectContaining({
+        ok: false,
+        durationMs: 4,
+        phasesMs: { resolve: 4 },
+        error: { code: 'DNS_NAME_NOT_FOUND', message: 'no such name', phase: 'resolve' },
+      }),
     ]);
     expect(results[0]).not.toHaveProperty('ip');
   });
@@ -88,7 +114,9 @@ describe('tcp check', () => {
   it('reports an empty answer for the family as DNS_NO_ADDRESS', async () => {
     const clock = new FakeClock();
     const { net } = fakeNet(clock, [{ address: '192.0.2.1', family: 4 }], {});
-    const [result] = await tcpKind.create(spec({ ip_family: 'ipv6' }), net).run({ signal: new AbortController().signal, clock, log: silent });
+    const [result] = await tcpKind
+      .create(spec({ ip_family: 'ipv6' }), net)
+      .run({ signal: new AbortController().signal, clock, log: silent });
     expect(result?.error?.code).toBe('DNS_NO_ADDRESS');
   });
 
@@ -99,8 +127,16 @@ describe('tcp check', () => {
   ])('takes the port from the URL target %s', async (url, port) => {
     const clock = new FakeClock();
     const { net, requests } = fakeNet(clock, twoAddresses, {});
-    expect(tcpKind.checkSettings({ name: 'a', host: 'h', url, group: '', labels: {} }, { ip_family: 'any', ips: 'all' }, 5_000)).toEqual([]);
-    await tcpKind.create(spec({ port: undefined, ips: 1 }, { url }), net).run({ signal: new AbortController().signal, clock, log: silent });
+    expect(
+      tcpKind.checkSettings(
+        { name: 'a', host: 'h', url, group: '', labels: {} },
+        { ip_family: 'any', ips: 'all' },
+        5_000,
+      ),
+    ).toEqual([]);
+    await tcpKind
+      .create(spec({ port: undefined, ips: 1 }, { url }), net)
+      .run({ signal: new AbortController().signal, clock, log: silent });
     expect(requests.map((r) => r.port)).toEqual([port]);
   });
 
@@ -119,17 +155,32 @@ describe('runCheck', () => {
 
   it('turns a throwing check into an INTERNAL record and logs it', async () => {
     const lines: string[] = [];
-    const log = createLogger('error', new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) as never);
+    const log = createLogger(
+      'error',
+      new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) as never,
+    );
     const clock = new FakeClock();
-    const [result] = await runCheck(throwing(new TypeError('boom')), { signal: new AbortController().signal, clock, log });
-    expect(result).toMatchObject({ ok: false, check: 'web-tcp', error: { code: 'INTERNAL', message: 'boom', phase: 'run' } });
+    const [result] = await runCheck(throwing(new TypeError('boom')), {
+      signal: new AbortController().signal,
+      clock,
+      log,
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      check: 'web-tcp',
+      error: { code: 'INTERNAL', message: 'boom', phase: 'run' },
+    });
     expect(lines.join('')).toContain('check threw');
   });
 
   it('codes a throw caused by the deadline as TIMEOUT', async () => {
     const controller = new AbortController();
     controller.abort(new RunDeadlineExceeded(100));
-    const [result] = await runCheck(throwing(controller.signal.reason), { signal: controller.signal, clock: new FakeClock(), log: silent });
+    const [result] = await runCheck(throwing(controller.signal.reason), {
+      signal: controller.signal,
+      clock: new FakeClock(),
+      log: silent,
+    });
     expect(result?.error?.code).toBe('TIMEOUT');
   });
 });

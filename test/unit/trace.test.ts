@@ -30,7 +30,7 @@ function fakePath(clock: FakeClock, path: PathSpec) {
           const router = path.routers[ttl - 1];
           if (router) answer = { status: 'time-exceeded', code: 0, rttNs, from: router };
         } else if (path.destination === 'reply') {
-          answer = { status: 'reply', rttNs, ttl: 60, from: req.address};
+          answer = { status: 'reply', rttNs, ttl: 60, from: req.address };
         } else if (path.destination === 'unreachable') {
           answer = { status: 'unreachable', code: 1, rttNs, from: path.routers.at(-1)! };
         }
@@ -47,7 +47,11 @@ function fakePath(clock: FakeClock, path: PathSpec) {
   return { port, requests };
 }
 
-async function runTrace(clock: FakeClock, path: PathSpec, opts: { maxHops?: number; signal?: AbortSignal; stepsMs?: number } = {}) {
+async function runTrace(
+  clock: FakeClock,
+  path: PathSpec,
+  opts: { maxHops?: number; signal?: AbortSignal; stepsMs?: number } = {},
+) {
   const { port, requests } = fakePath(clock, path);
   const progress: Array<[number, number]> = [];
   const started = clock.wallMs();
@@ -73,7 +77,11 @@ const eight = ['10.0.0.1', '10.0.1.1', '10.0.2.1', '10.0.3.1', null, '10.0.5.1',
 describe('trace', () => {
   it('finds every hop in about one round trip, probing all TTLs at once with one checksum', async () => {
     const clock = new FakeClock();
-    const { result, elapsedMs, requests } = await runTrace(clock, { routers: eight.map((r) => r ?? '10.0.4.1'), destination: 'reply', rttMs: 20 });
+    const { result, elapsedMs, requests } = await runTrace(clock, {
+      routers: eight.map((r) => r ?? '10.0.4.1'),
+      destination: 'reply',
+      rttMs: 20,
+    });
     expect(result.reached).toBe(true);
     expect(result.hops.map((h) => h.addresses[0])).toEqual([...eight.map((r) => r ?? '10.0.4.1'), '192.0.2.99']);
     expect(result.hops.every((h) => h.loss === 0 && h.rttMs.length === 3)).toBe(true);
@@ -109,7 +117,11 @@ describe('trace', () => {
 
   it('honours max hops, reports progress up to the destination hop', async () => {
     const clock = new FakeClock();
-    const { result, requests, progress } = await runTrace(clock, { routers: eight, destination: 'reply', rttMs: 5 }, { maxHops: 4 });
+    const { result, requests, progress } = await runTrace(
+      clock,
+      { routers: eight, destination: 'reply', rttMs: 5 },
+      { maxHops: 4 },
+    );
     expect(Math.max(...requests.map((r) => r.ttl ?? 0))).toBe(4);
     expect(result.hops).toHaveLength(4 + 0);
     expect(result.reached).toBe(false);
@@ -121,7 +133,11 @@ describe('trace', () => {
     const controller = new AbortController();
     clock.setTimer(10, () => controller.abort());
     // A silent destination: without the cancel the trace would wait out its 1 s probe timeout.
-    const { result, elapsedMs } = await runTrace(clock, { routers: eight, destination: 'silent', rttMs: 5 }, { signal: controller.signal, stepsMs: 50 });
+    const { result, elapsedMs } = await runTrace(
+      clock,
+      { routers: eight, destination: 'silent', rttMs: 5 },
+      { signal: controller.signal, stepsMs: 50 },
+    );
     expect(elapsedMs).toBeLessThanOrEqual(11);
     expect(result).toMatchObject({ cancelled: true, reached: false });
     expect(result.hops.slice(0, 4).map((h) => h.addresses[0])).toEqual(eight.slice(0, 4));
@@ -135,7 +151,17 @@ describe('trace', () => {
 });
 
 describe('TraceTrigger', () => {
-  const silent = (ip: string): CheckResult => ({ check: 'c', kind: 'icmp', target: 't', ip, ok: false, error: { code: 'ICMP_NO_REPLY', message: '', phase: 'ping' }, startedAt: '', durationMs: 1, phasesMs: {} });
+  const silent = (ip: string): CheckResult => ({
+    check: 'c',
+    kind: 'icmp',
+    target: 't',
+    ip,
+    ok: false,
+    error: { code: 'ICMP_NO_REPLY', message: '', phase: 'ping' },
+    startedAt: '',
+    durationMs: 1,
+    phasesMs: {},
+  });
   const fine = (ip: string): CheckResult => ({ ...silent(ip), ok: true, error: null });
 
   async function attach(trigger: TraceTrigger, clock: FakeClock, results: CheckResult[]) {
@@ -152,7 +178,13 @@ describe('TraceTrigger', () => {
     const trigger = new TraceTrigger(port, clock, DEFAULT_TRIGGERED_TRACEROUTE);
     expect(await attach(trigger, clock, [fine('192.0.2.1'), silent('192.0.2.2')])).toEqual([]);
     expect(requests).toHaveLength(0);
-    const traced = await attach(trigger, clock, [silent('192.0.2.2'), fine('192.0.2.1'), silent('192.0.2.3'), silent('192.0.2.4'), silent('192.0.2.5')]);
+    const traced = await attach(trigger, clock, [
+      silent('192.0.2.2'),
+      fine('192.0.2.1'),
+      silent('192.0.2.3'),
+      silent('192.0.2.4'),
+      silent('192.0.2.5'),
+    ]);
     expect(traced).toEqual(['192.0.2.2', '192.0.2.3', '192.0.2.4']);
     expect(await attach(trigger, clock, [silent('192.0.2.2'), silent('192.0.2.5')])).toEqual(['192.0.2.5']);
     trigger.reconfigure({ ...DEFAULT_TRIGGERED_TRACEROUTE, enabled: false });

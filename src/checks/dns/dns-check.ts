@@ -37,9 +37,14 @@ export class DnsCheck implements Check<DnsFields> {
     this.resolvers = spec.settings.resolver.map((r) => parseResolver(r) as ResolverSpec);
     this.ca = spec.settings.ca_file ? readFileSync(spec.settings.ca_file, 'utf8') : undefined;
     this.inExpectedRanges = spec.settings.expect ? cidrMatcher(spec.settings.expect) : undefined;
-    this.reference = spec.settings.hijack.reference ? (parseResolver(spec.settings.hijack.reference) as ResolverSpec) : undefined;
+    this.reference = spec.settings.hijack.reference
+      ? (parseResolver(spec.settings.hijack.reference) as ResolverSpec)
+      : undefined;
     this.expectRegex = spec.settings.expect_regex ? new RegExp(spec.settings.expect_regex) : undefined;
-    this.expectedAnswers = spec.settings.expect_answers?.map((a) => a.replace(/\.$/, '')).sort().join('\n');
+    this.expectedAnswers = spec.settings.expect_answers
+      ?.map((a) => a.replace(/\.$/, ''))
+      .sort()
+      .join('\n');
   }
 
   async run(ctx: RunContext): Promise<CheckResult<DnsFields>[]> {
@@ -48,21 +53,55 @@ export class DnsCheck implements Check<DnsFields> {
     const asks = this.resolvers.map((resolver) => this.ask(ctx, resolver, name));
     // A reference that is also one of the checked resolvers is asked once, not twice.
     const listed = this.reference ? this.resolvers.findIndex((r) => r.label === this.reference!.label) : -1;
-    const reference = this.reference ? (listed >= 0 ? asks[listed]! : this.ask(ctx, this.reference, name)).catch(() => undefined) : undefined;
-    const results = await Promise.all(this.resolvers.map((resolver, i) => this.checkResolver(ctx, resolver, name, asks[i]!, reference)));
+    const reference = this.reference
+      ? (listed >= 0 ? asks[listed]! : this.ask(ctx, this.reference, name)).catch(() => undefined)
+      : undefined;
+    const results = await Promise.all(
+      this.resolvers.map((resolver, i) => this.checkResolver(ctx, resolver, name, asks[i]!, reference)),
+    );
     // The first resolver (in config order) that passed tells the target's other checks what to probe.
     const trusted = results.find((r) => r.ok && (r.addresses?.length ?? 0) > 0);
     if (trusted && !s.cache_bust && (s.type === 'A' || s.type === 'AAAA')) {
       const validForMs = this.spec.schedule.type === 'interval' ? this.spec.schedule.intervalMs : 60_000;
-      this.net.addressBook?.publish(this.spec.target.name, s.type === 'A' ? 4 : 6, trusted.addresses ?? [], validForMs + this.spec.timeoutMs, `dns check ${this.spec.name} via ${trusted.resolver}`);
+      this.net.addressBook?.publish(
+        this.spec.target.name,
+        s.type === 'A' ? 4 : 6,
+        trusted.addresses ?? [],
+        validForMs + this.spec.timeoutMs,
+        `dns check ${this.spec.name} via ${trusted.resolver}`,
+      );
     }
     return results;
   }
 
-  private async checkResolver(ctx: RunContext, resolver: ResolverSpec, name: string, asked: Promise<Outcome>, reference: Promise<Outcome | undefined> | undefined): Promise<CheckResult<DnsFields>> {
+  private async checkResolver(
+    ctx: RunContext,
+    resolver: ResolverSpec,
+    name: string,
+    asked: Promise<Outcome>,
+    reference: Promise<Outcome | undefined> | undefined,
+  ): Promise<CheckResult<DnsFields>> {
     const startNs = ctx.clock.monotonicNs();
-    const base = baseResult(this.spec, ctx.clock.wallMs(), resolver.kind === 'server' && isIP(resolver.host) ? resolver.host : undefined);
-    const empty: DnsFields = { resolver: resolver.label, transport: resolver.kind === 'system' ? 'system' : resolver.transport, server: '', query: name, rcode: '', flags: null, answers: [], cnameChain: [], addresses: [], authorityCount: 0, additionalCount: 0, hijack: null, answersChanged: false };
+    const base = baseResult(
+      this.spec,
+      ctx.clock.wallMs(),
+      resolver.kind === 'server' && isIP(resolver.host) ? resolver.host : undefined,
+    );
+    const empty: DnsFields = {
+      resolver: resolver.label,
+      transport: resolver.kind === 'system' ? 'system' : resolver.transport,
+      server: '',
+      query: name,
+      rcode: '',
+      flags: null,
+      answers: [],
+      cnameChain: [],
+      addresses: [],
+      authorityCount: 0,
+      additionalCount: 0,
+      hijack: null,
+      answersChanged: false,
+    };
     let outcome: Outcome;
     try {
       outcome = await asked;
@@ -73,7 +112,8 @@ export class DnsCheck implements Check<DnsFields> {
     }
     const problem = this.validate(outcome) ?? (await this.detectHijack(ctx, resolver, outcome, reference));
     const hijack = problem && 'reason' in problem ? problem : null;
-    const failure = problem instanceof CheckFailure ? problem : hijack ? hijackFailure(hijack, resolver.label) : undefined;
+    const failure =
+      problem instanceof CheckFailure ? problem : hijack ? hijackFailure(hijack, resolver.label) : undefined;
     const answerKey = [...outcome.fields.answers.map((a) => `${a.type} ${a.data}`)].sort().join('\n');
     const previous = this.lastAnswers.get(resolver.label);
     this.lastAnswers.set(resolver.label, answerKey);
@@ -97,7 +137,19 @@ export class DnsCheck implements Check<DnsFields> {
       const found = await this.net.resolver.resolve(name, type === 'AAAA' ? 'ipv6' : 'ipv4', ctx.signal);
       const addresses = found.map((a) => a.address);
       return {
-        fields: { resolver: 'system', transport: 'system', server: 'system', query: name, rcode: 'NOERROR', flags: null, answers: addresses.map((data) => ({ name, type, data, ttl: 0 })), cnameChain: [name], addresses, authorityCount: 0, additionalCount: 0 },
+        fields: {
+          resolver: 'system',
+          transport: 'system',
+          server: 'system',
+          query: name,
+          rcode: 'NOERROR',
+          flags: null,
+          answers: addresses.map((data) => ({ name, type, data, ttl: 0 })),
+          cnameChain: [name],
+          addresses,
+          authorityCount: 0,
+          additionalCount: 0,
+        },
         phasesMs: { request: elapsedMs(startNs, ctx.clock.monotonicNs()) },
       };
     }
@@ -108,7 +160,14 @@ export class DnsCheck implements Check<DnsFields> {
       phasesMs.resolve = elapsedMs(startNs, ctx.clock.monotonicNs());
     }
     const exchange: DnsExchange = await this.net.dns.query({
-      server: { transport: resolver.transport, address, port: resolver.port, ...(resolver.serverName ? { serverName: resolver.serverName } : {}), ...(resolver.path ? { path: resolver.path } : {}), ...(this.ca ? { ca: this.ca } : {}) },
+      server: {
+        transport: resolver.transport,
+        address,
+        port: resolver.port,
+        ...(resolver.serverName ? { serverName: resolver.serverName } : {}),
+        ...(resolver.path ? { path: resolver.path } : {}),
+        ...(this.ca ? { ca: this.ca } : {}),
+      },
       name,
       type,
       ...(this.spec.settings.udp_size > 0 ? { ednsUdpSize: this.spec.settings.udp_size } : {}),
@@ -142,26 +201,49 @@ export class DnsCheck implements Check<DnsFields> {
     const accepted = s.cache_bust ? [...s.accept_rcodes, 'NXDOMAIN'] : s.accept_rcodes;
     if (!accepted.includes(f.rcode)) {
       const code = f.rcode === 'NXDOMAIN' ? 'DNS_NXDOMAIN' : 'DNS_RCODE';
-      return new CheckFailure(code, `${f.resolver} answered ${f.rcode} for ${f.query} (accepted: ${accepted.join(', ')})`, 'request');
+      return new CheckFailure(
+        code,
+        `${f.resolver} answered ${f.rcode} for ${f.query} (accepted: ${accepted.join(', ')})`,
+        'request',
+      );
     }
     const ofType = f.answers.filter((a) => a.type === s.type);
     const minimum = s.min_answers ?? (!s.cache_bust && (s.type === 'A' || s.type === 'AAAA') ? 1 : 0);
     if (ofType.length < minimum) {
-      return new CheckFailure(f.rcode === 'NOERROR' && ofType.length === 0 ? 'DNS_NO_ADDRESS' : 'DNS_TOO_FEW_ANSWERS', `${f.resolver} gave ${ofType.length} ${s.type} answer(s) for ${f.query}, expected at least ${minimum}`, 'request');
+      return new CheckFailure(
+        f.rcode === 'NOERROR' && ofType.length === 0 ? 'DNS_NO_ADDRESS' : 'DNS_TOO_FEW_ANSWERS',
+        `${f.resolver} gave ${ofType.length} ${s.type} answer(s) for ${f.query}, expected at least ${minimum}`,
+        'request',
+      );
     }
     if (this.expectedAnswers !== undefined) {
       const got = ofType.map((a) => a.data.replace(/\.$/, '')).sort();
-      if (got.join('\n') !== this.expectedAnswers) return new CheckFailure('DNS_ANSWER_MISMATCH', `${f.resolver} answered [${got.join(', ')}], expected [${this.expectedAnswers.split('\n').join(', ')}]`, 'request');
+      if (got.join('\n') !== this.expectedAnswers)
+        return new CheckFailure(
+          'DNS_ANSWER_MISMATCH',
+          `${f.resolver} answered [${got.join(', ')}], expected [${this.expectedAnswers.split('\n').join(', ')}]`,
+          'request',
+        );
     }
     if (this.expectRegex && s.expect_regex) {
       const re = this.expectRegex;
       const bad = ofType.find((a) => !re.test(a.data));
-      if (bad) return new CheckFailure('DNS_ANSWER_MISMATCH', `${f.resolver} answered ${bad.data}, which does not match /${s.expect_regex}/`, 'request');
+      if (bad)
+        return new CheckFailure(
+          'DNS_ANSWER_MISMATCH',
+          `${f.resolver} answered ${bad.data}, which does not match /${s.expect_regex}/`,
+          'request',
+        );
     }
     return undefined;
   }
 
-  private async detectHijack(ctx: RunContext, resolver: ResolverSpec, outcome: Outcome, reference: Promise<Outcome | undefined> | undefined): Promise<HijackEvidence | undefined> {
+  private async detectHijack(
+    ctx: RunContext,
+    resolver: ResolverSpec,
+    outcome: Outcome,
+    reference: Promise<Outcome | undefined> | undefined,
+  ): Promise<HijackEvidence | undefined> {
     const s = this.spec.settings;
     const got = outcome.fields.addresses;
     if (s.hijack.bogons) {
@@ -180,7 +262,11 @@ export class DnsCheck implements Check<DnsFields> {
       try {
         const nx = await this.ask(ctx, resolver, probeName);
         if (nx.fields.rcode !== 'NXDOMAIN' && nx.fields.answers.length > 0) {
-          return { reason: 'nxdomain_rewrite', expected: [`NXDOMAIN for ${probeName}`], got: nx.fields.answers.map((a) => a.data) };
+          return {
+            reason: 'nxdomain_rewrite',
+            expected: [`NXDOMAIN for ${probeName}`],
+            got: nx.fields.answers.map((a) => a.data),
+          };
         }
       } catch {
         // The probe itself failing says nothing about rewriting.
@@ -198,5 +284,9 @@ const HIJACK_CODES = {
 } as const;
 
 function hijackFailure(h: HijackEvidence, resolver: string): CheckFailure {
-  return new CheckFailure(HIJACK_CODES[h.reason], `${resolver}: ${h.reason.replace('_', ' ')}: got [${h.got.join(', ')}], expected [${h.expected.join(', ')}]`, 'request');
+  return new CheckFailure(
+    HIJACK_CODES[h.reason],
+    `${resolver}: ${h.reason.replace('_', ' ')}: got [${h.got.join(', ')}], expected [${h.expected.join(', ')}]`,
+    'request',
+  );
 }

@@ -4,7 +4,8 @@ import type { DnsRecord } from '../../net/dns/dns-message.js';
 import { parseCidr } from './answer-checks.js';
 import { parseResolver } from './resolver-spec.js';
 
-const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as Array<z.infer<T>>);
+const oneOrMany = <T extends z.ZodType>(item: T) =>
+  z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as Array<z.infer<T>>);
 
 const resolverSchema = z.string().superRefine((text, ctx) => {
   const parsed = parseResolver(text);

@@ -4,15 +4,58 @@ import { dnsSettingsSchema } from './dns-settings.js';
 import type { DnsFields, DnsSettings } from './dns-settings.js';
 
 const metrics: KindMetric<DnsFields>[] = [
-  { name: 'probe_dns_lookup_time_seconds', help: 'Time of the last query to this resolver, seconds (blackbox-compatible).', value: (r) => r.durationMs / 1000 },
-  { name: 'probe_dns_answer_rrs', help: 'Records in the answer section (blackbox-compatible).', value: (r) => r.answers?.length },
-  { name: 'probe_dns_authority_rrs', help: 'Records in the authority section (blackbox-compatible).', value: (r) => r.authorityCount },
-  { name: 'probe_dns_additional_rrs', help: 'Records in the additional section, OPT aside (blackbox-compatible).', value: (r) => r.additionalCount },
-  { name: 'probe_dns_min_ttl_seconds', help: 'Smallest TTL among the answers: how soon a change can reach clients.', value: (r) => (r.answers && r.answers.length > 0 && r.transport !== 'system' ? Math.min(...r.answers.map((a) => a.ttl)) : undefined) },
-  { name: 'probe_dns_responses_total', type: 'counter', help: 'Answers by response code.', label: { name: 'rcode', value: (r) => r.rcode || undefined }, value: () => 1 },
-  { name: 'probe_dns_hijacked', help: 'Whether the last answer of this resolver looked hijacked (1) or not (0).', value: (r) => (r.rcode ? (r.hijack ? 1 : 0) : undefined) },
-  { name: 'probe_dns_hijack', help: 'Set to 1 for the reason the last answer looked hijacked (absent when it did not).', label: { name: 'reason', value: (r) => r.hijack?.reason }, value: () => 1 },
-  { name: 'probe_dns_answer_set_changes_total', type: 'counter', help: 'Answers whose set differed from the previous answer of the same resolver.', value: (r) => (r.answersChanged ? 1 : 0) },
+  {
+    name: 'probe_dns_lookup_time_seconds',
+    help: 'Time of the last query to this resolver, seconds (blackbox-compatible).',
+    value: (r) => r.durationMs / 1000,
+  },
+  {
+    name: 'probe_dns_answer_rrs',
+    help: 'Records in the answer section (blackbox-compatible).',
+    value: (r) => r.answers?.length,
+  },
+  {
+    name: 'probe_dns_authority_rrs',
+    help: 'Records in the authority section (blackbox-compatible).',
+    value: (r) => r.authorityCount,
+  },
+  {
+    name: 'probe_dns_additional_rrs',
+    help: 'Records in the additional section, OPT aside (blackbox-compatible).',
+    value: (r) => r.additionalCount,
+  },
+  {
+    name: 'probe_dns_min_ttl_seconds',
+    help: 'Smallest TTL among the answers: how soon a change can reach clients.',
+    value: (r) =>
+      r.answers && r.answers.length > 0 && r.transport !== 'system'
+        ? Math.min(...r.answers.map((a) => a.ttl))
+        : undefined,
+  },
+  {
+    name: 'probe_dns_responses_total',
+    type: 'counter',
+    help: 'Answers by response code.',
+    label: { name: 'rcode', value: (r) => r.rcode || undefined },
+    value: () => 1,
+  },
+  {
+    name: 'probe_dns_hijacked',
+    help: 'Whether the last answer of this resolver looked hijacked (1) or not (0).',
+    value: (r) => (r.rcode ? (r.hijack ? 1 : 0) : undefined),
+  },
+  {
+    name: 'probe_dns_hijack',
+    help: 'Set to 1 for the reason the last answer looked hijacked (absent when it did not).',
+    label: { name: 'reason', value: (r) => r.hijack?.reason },
+    value: () => 1,
+  },
+  {
+    name: 'probe_dns_answer_set_changes_total',
+    type: 'counter',
+    help: 'Answers whose set differed from the previous answer of the same resolver.',
+    value: (r) => (r.answersChanged ? 1 : 0),
+  },
 ];
 
 export const dnsKind: CheckKind<DnsSettings, DnsFields> = {
@@ -24,7 +67,12 @@ export const dnsKind: CheckKind<DnsSettings, DnsFields> = {
 
   checkSettings(_target: TargetSpec, s: DnsSettings): SettingsProblem[] {
     if (s.resolver.includes('system') && s.type !== 'A' && s.type !== 'AAAA') {
-      return [{ path: ['resolver'], message: `the system resolver answers only A and AAAA queries; ask a server for ${s.type}` }];
+      return [
+        {
+          path: ['resolver'],
+          message: `the system resolver answers only A and AAAA queries; ask a server for ${s.type}`,
+        },
+      ];
     }
     return [];
   },

@@ -5,7 +5,15 @@ import type { DnsTransport } from '../../net/dns/dns-client.js';
 /** A resolver as configured: the system resolver, or a server reached over one transport. */
 export type ResolverSpec =
   | { kind: 'system'; label: 'system' }
-  | { kind: 'server'; label: string; transport: DnsTransport; host: string; port: number; serverName?: string; path?: string };
+  | {
+      kind: 'server';
+      label: string;
+      transport: DnsTransport;
+      host: string;
+      port: number;
+      serverName?: string;
+      path?: string;
+    };
 
 const DEFAULT_PORT: Record<DnsTransport, number> = { udp: 53, tcp: 53, tls: 853, https: 443 };
 
@@ -24,17 +32,29 @@ export function parseResolver(text: string): ResolverSpec | string {
     } catch {
       return `"${text}" is not a URL`;
     }
-    return { kind: 'server', label: trimmed, transport: 'https', host: stripBrackets(url.hostname), port: Number(url.port || 443), serverName: stripBrackets(url.hostname), path: url.pathname + url.search };
+    return {
+      kind: 'server',
+      label: trimmed,
+      transport: 'https',
+      host: stripBrackets(url.hostname),
+      port: Number(url.port || 443),
+      serverName: stripBrackets(url.hostname),
+      path: url.pathname + url.search,
+    };
   }
   const m = /^(?:(udp|tcp|tls):\/\/)?([^#]+?)(?:#(.+))?$/.exec(trimmed);
-  if (!m) return `"${text}" is not a resolver: write system, IP[:PORT], udp://, tcp://, tls://IP[:PORT][#NAME] or https://HOST/PATH`;
+  if (!m)
+    return `"${text}" is not a resolver: write system, IP[:PORT], udp://, tcp://, tls://IP[:PORT][#NAME] or https://HOST/PATH`;
   const transport = (m[1] ?? 'udp') as DnsTransport;
   const hostPart = m[2] ?? '';
-  const hp = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPart) ?? (isIP(hostPart) === 6 ? [hostPart, hostPart, undefined] : /^([^:]+)(?::(\d+))?$/.exec(hostPart));
+  const hp =
+    /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPart) ??
+    (isIP(hostPart) === 6 ? [hostPart, hostPart, undefined] : /^([^:]+)(?::(\d+))?$/.exec(hostPart));
   if (!hp) return `"${text}" has no host`;
   const host = hp[1] ?? '';
   const port = hp[2] ? Number(hp[2]) : DEFAULT_PORT[transport];
   if (!(port >= 1 && port <= 65_535)) return `"${text}" has a bad port`;
-  if (transport !== 'tls' && isIP(host) === 0) return `"${text}": a ${transport} resolver is an IP address (names need a resolver themselves)`;
+  if (transport !== 'tls' && isIP(host) === 0)
+    return `"${text}": a ${transport} resolver is an IP address (names need a resolver themselves)`;
   return { kind: 'server', label: trimmed, transport, host, port, ...(m[3] ? { serverName: m[3] } : {}) };
 }

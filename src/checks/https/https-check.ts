@@ -30,10 +30,16 @@ export class HttpsCheck implements Check<HttpsFields> {
     readonly spec: CheckSpec<HttpsSettings>,
     private readonly net: NetDeps,
   ) {
-    this.url = new URL(spec.target.url ?? `https://${spec.target.host.includes(':') ? `[${spec.target.host}]` : spec.target.host}/`);
+    this.url = new URL(
+      spec.target.url ?? `https://${spec.target.host.includes(':') ? `[${spec.target.host}]` : spec.target.host}/`,
+    );
     const s = spec.settings;
     if (s.ca_file) this.ca = readFileSync(s.ca_file, 'utf8');
-    if (s.client_cert_file && s.client_key_file) this.clientCert = { cert: readFileSync(s.client_cert_file, 'utf8'), key: readFileSync(s.client_key_file, 'utf8') };
+    if (s.client_cert_file && s.client_key_file)
+      this.clientCert = {
+        cert: readFileSync(s.client_cert_file, 'utf8'),
+        key: readFileSync(s.client_key_file, 'utf8'),
+      };
     this.bodyRegex = s.body_regex ? new RegExp(s.body_regex) : undefined;
     this.headerRegex = s.header_regex ? new RegExp(s.header_regex, 'i') : undefined;
   }
@@ -86,21 +92,57 @@ export class HttpsCheck implements Check<HttpsFields> {
       } catch (err) {
         const failure = asFailure(err, 'request');
         const partial = err instanceof HttpsFailure ? err : undefined;
-        const result = { ...base, ...fields({ tls: partial?.tls ?? null }), error: failure.toCheckError(), durationMs: elapsedMs(target.runStartNs, ctx.clock.monotonicNs()), phasesMs: phases(partial?.phasesMs ?? {}) };
+        const result = {
+          ...base,
+          ...fields({ tls: partial?.tls ?? null }),
+          error: failure.toCheckError(),
+          durationMs: elapsedMs(target.runStartNs, ctx.clock.monotonicNs()),
+          phasesMs: phases(partial?.phasesMs ?? {}),
+        };
         return result;
       }
       const location = exchange.headers.location;
       if (s.follow_redirects && exchange.status >= 300 && exchange.status < 400 && typeof location === 'string') {
-        redirects.push({ url: url.href, status: exchange.status, ip, durationMs: elapsedMs(hopStart, ctx.clock.monotonicNs()) });
+        redirects.push({
+          url: url.href,
+          status: exchange.status,
+          ip,
+          durationMs: elapsedMs(hopStart, ctx.clock.monotonicNs()),
+        });
         if (redirects.length > s.max_redirects) {
-          return this.finished(base, target, ctx, fields(exchange), phases(exchange.phasesMs), new CheckFailure('HTTP_TOO_MANY_REDIRECTS', `more than ${s.max_redirects} redirects from ${this.url.href}`, 'redirect'));
+          return this.finished(
+            base,
+            target,
+            ctx,
+            fields(exchange),
+            phases(exchange.phasesMs),
+            new CheckFailure(
+              'HTTP_TOO_MANY_REDIRECTS',
+              `more than ${s.max_redirects} redirects from ${this.url.href}`,
+              'redirect',
+            ),
+          );
         }
         const next = new URL(location, url);
         if (next.hostname !== url.hostname) {
           try {
-            ip = (await this.net.resolver.resolve(stripBrackets(next.hostname), target.address.family === 6 ? 'ipv6' : 'ipv4', ctx.signal))[0]?.address ?? ip;
+            ip =
+              (
+                await this.net.resolver.resolve(
+                  stripBrackets(next.hostname),
+                  target.address.family === 6 ? 'ipv6' : 'ipv4',
+                  ctx.signal,
+                )
+              )[0]?.address ?? ip;
           } catch (err) {
-            return this.finished(base, target, ctx, fields(exchange), phases(exchange.phasesMs), asFailure(err, 'redirect'));
+            return this.finished(
+              base,
+              target,
+              ctx,
+              fields(exchange),
+              phases(exchange.phasesMs),
+              asFailure(err, 'redirect'),
+            );
           }
         }
         url = next;
@@ -110,23 +152,49 @@ export class HttpsCheck implements Check<HttpsFields> {
     }
   }
 
-  private finished(base: CoreResult, target: IpProbe, ctx: RunContext, f: HttpsFields, phasesMs: Record<string, number>, failure: CheckFailure | undefined): CheckResult<HttpsFields> {
-    return { ...base, ...f, ok: !failure, error: failure ? failure.toCheckError() : null, durationMs: elapsedMs(target.runStartNs, ctx.clock.monotonicNs()), phasesMs };
+  private finished(
+    base: CoreResult,
+    target: IpProbe,
+    ctx: RunContext,
+    f: HttpsFields,
+    phasesMs: Record<string, number>,
+    failure: CheckFailure | undefined,
+  ): CheckResult<HttpsFields> {
+    return {
+      ...base,
+      ...f,
+      ok: !failure,
+      error: failure ? failure.toCheckError() : null,
+      durationMs: elapsedMs(target.runStartNs, ctx.clock.monotonicNs()),
+      phasesMs,
+    };
   }
 
   private validate(x: HttpsExchange): CheckFailure | undefined {
     const s = this.spec.settings;
     if (!s.accept_status.some((rule) => statusMatches(rule, x.status))) {
-      return new CheckFailure('HTTP_STATUS', `${this.url.href} answered ${x.status} (accepted: ${s.accept_status.join(', ')})`, 'response');
+      return new CheckFailure(
+        'HTTP_STATUS',
+        `${this.url.href} answered ${x.status} (accepted: ${s.accept_status.join(', ')})`,
+        'response',
+      );
     }
-    if (x.bodyBytes > s.max_body_bytes) return new CheckFailure('HTTP_BODY_TOO_LARGE', `body of ${x.bodyBytes} bytes, more than max_body_bytes ${s.max_body_bytes}`, 'transfer');
+    if (x.bodyBytes > s.max_body_bytes)
+      return new CheckFailure(
+        'HTTP_BODY_TOO_LARGE',
+        `body of ${x.bodyBytes} bytes, more than max_body_bytes ${s.max_body_bytes}`,
+        'transfer',
+      );
     if (this.bodyRegex && !this.bodyRegex.test(x.body.toString('utf8'))) {
       return new CheckFailure('HTTP_BODY_MISMATCH', `the body does not match /${s.body_regex}/`, 'transfer');
     }
     const re = this.headerRegex;
     if (re) {
-      const lines = Object.entries(x.headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${k}: ${one ?? ''}`));
-      if (!lines.some((l) => re.test(l))) return new CheckFailure('HTTP_HEADER_MISMATCH', `no header matches /${s.header_regex}/`, 'headers');
+      const lines = Object.entries(x.headers).flatMap(([k, v]) =>
+        (Array.isArray(v) ? v : [v]).map((one) => `${k}: ${one ?? ''}`),
+      );
+      if (!lines.some((l) => re.test(l)))
+        return new CheckFailure('HTTP_HEADER_MISMATCH', `no header matches /${s.header_regex}/`, 'headers');
     }
     return undefined;
   }

@@ -4,9 +4,11 @@ import type { TlsFacts } from '../../net/http/tls-facts.js';
 import { addressSelectionSettings } from '../per-ip.js';
 import type { AddressSelection } from '../per-ip.js';
 
-
 /** `200`, `2xx`, `200-299`. */
-const statusSchema = z.union([z.number().int().min(100).max(599), z.string().regex(/^([1-5]xx|\d{3}(-\d{3})?)$/, 'write a status as 200, 2xx or 200-299')]);
+const statusSchema = z.union([
+  z.number().int().min(100).max(599),
+  z.string().regex(/^([1-5]xx|\d{3}(-\d{3})?)$/, 'write a status as 200, 2xx or 200-299'),
+]);
 
 export const httpsSettingsSchema = z.strictObject({
   /** Request method. Default GET. */

@@ -8,33 +8,69 @@ const PHASE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 const TIMED_PHASES = ['dns', 'connect', 'tls', 'request', 'firstByte', 'headers', 'transfer'];
 
 const metrics: KindMetric<HttpsFields>[] = [
-  { name: 'probe_http_status_code', help: 'Final HTTP status code (0 without a response; blackbox-compatible).', value: (r) => r.status },
-  { name: 'probe_http_version', help: 'HTTP version of the final response (1.1 or 2; blackbox-compatible).', value: (r) => (r.httpVersion ? Number(r.httpVersion) : undefined) },
-  { name: 'probe_http_content_length', help: 'Body bytes of the final response (blackbox-compatible name).', value: (r) => r.contentLength ?? undefined },
-  { name: 'probe_http_redirects', help: 'Redirects followed (blackbox-compatible).', value: (r) => r.redirects?.length },
-  { name: 'probe_ssl_earliest_cert_expiry', help: 'Unix time of the earliest notAfter in the presented chain (blackbox-compatible).', value: (r) => (r.tls?.certNotAfter ? Date.parse(r.tls.certNotAfter) / 1000 : undefined) },
-  { name: 'probe_tls_version_info', help: 'Always 1; the TLS version negotiated (blackbox-compatible).', label: { name: 'version', value: (r) => r.tls?.version ?? undefined }, value: () => 1 },
-  { name: 'probe_tls_cert_authorized', help: 'Whether the chain verified and matched the host name (1) or not (0).', value: (r) => (r.tls ? (r.tls.authorized ? 1 : 0) : undefined) },
+  {
+    name: 'probe_http_status_code',
+    help: 'Final HTTP status code (0 without a response; blackbox-compatible).',
+    value: (r) => r.status,
+  },
+  {
+    name: 'probe_http_version',
+    help: 'HTTP version of the final response (1.1 or 2; blackbox-compatible).',
+    value: (r) => (r.httpVersion ? Number(r.httpVersion) : undefined),
+  },
+  {
+    name: 'probe_http_content_length',
+    help: 'Body bytes of the final response (blackbox-compatible name).',
+    value: (r) => r.contentLength ?? undefined,
+  },
+  {
+    name: 'probe_http_redirects',
+    help: 'Redirects followed (blackbox-compatible).',
+    value: (r) => r.redirects?.length,
+  },
+  {
+    name: 'probe_ssl_earliest_cert_expiry',
+    help: 'Unix time of the earliest notAfter in the presented chain (blackbox-compatible).',
+    value: (r) => (r.tls?.certNotAfter ? Date.parse(r.tls.certNotAfter) / 1000 : undefined),
+  },
+  {
+    name: 'probe_tls_version_info',
+    help: 'Always 1; the TLS version negotiated (blackbox-compatible).',
+    label: { name: 'version', value: (r) => r.tls?.version ?? undefined },
+    value: () => 1,
+  },
+  {
+    name: 'probe_tls_cert_authorized',
+    help: 'Whether the chain verified and matched the host name (1) or not (0).',
+    value: (r) => (r.tls ? (r.tls.authorized ? 1 : 0) : undefined),
+  },
   {
     name: 'probe_http_phase_seconds',
     type: 'histogram',
     buckets: PHASE_BUCKETS,
-    help: 'Distribution of each phase\'s duration, seconds.',
+    help: "Distribution of each phase's duration, seconds.",
     label: { name: 'phase', value: () => undefined },
     value: () => undefined,
-    series: (r) => TIMED_PHASES.filter((p) => r.phasesMs?.[p] !== undefined).map((p) => ({ label: p, value: r.phasesMs[p]! / 1000 })),
+    series: (r) =>
+      TIMED_PHASES.filter((p) => r.phasesMs?.[p] !== undefined).map((p) => ({
+        label: p,
+        value: r.phasesMs[p]! / 1000,
+      })),
   },
 ];
 
 export const httpsKind: CheckKind<HttpsSettings, HttpsFields> = {
   kind: 'https',
-  summary: 'HTTP(S) request per resolved IP with exact phases (first byte at the first socket read), TLS facts, redirects',
+  summary:
+    'HTTP(S) request per resolved IP with exact phases (first byte at the first socket read), TLS facts, redirects',
   settings: httpsSettingsSchema,
   phases: ['dns', 'connect', 'tls', 'request', 'firstByte', 'headers', 'transfer', 'total'],
   phaseMetricName: 'probe_http_duration_seconds',
   metrics,
   checkSettings: (_target, s) =>
-    (s.client_cert_file === undefined) === (s.client_key_file === undefined) ? [] : [{ path: ['client_cert_file'], message: 'give client_cert_file and client_key_file together' }],
+    (s.client_cert_file === undefined) === (s.client_key_file === undefined)
+      ? []
+      : [{ path: ['client_cert_file'], message: 'give client_cert_file and client_key_file together' }],
   silentIp: (result) => result.error?.code === 'HTTP_TIMEOUT' && result.error.phase === 'connect',
   parseProbeTarget(arg: string): ProbeTarget {
     const url = new URL(/^[a-z]+:\/\//i.test(arg) ? arg : `https://${arg}`);

@@ -8,19 +8,56 @@ import { PingCheck } from './ping-check.js';
 /** Smokeping-like RTT buckets: from 100 µs (loopback, same rack) to 5 s (satellite, congestion). */
 const RTT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-const seconds = (ms: number | undefined | null): number | undefined => (ms === undefined || ms === null ? undefined : ms / 1000);
+const seconds = (ms: number | undefined | null): number | undefined =>
+  ms === undefined || ms === null ? undefined : ms / 1000;
 
 const metrics: KindMetric<IcmpFields>[] = [
   { name: 'probe_icmp_packets_sent_total', type: 'counter', help: 'Echo requests sent.', value: (r) => r.sent },
-  { name: 'probe_icmp_packets_received_total', type: 'counter', help: 'Echo replies received (duplicates not counted).', value: (r) => r.received },
-  { name: 'probe_icmp_duplicate_replies_total', type: 'counter', help: 'Extra replies to an already answered request.', value: (r) => r.duplicates },
-  { name: 'probe_icmp_rtt_seconds', type: 'histogram', buckets: RTT_BUCKETS, help: 'Every reply\'s round-trip time (kernel receive stamp), seconds.', value: (r) => r.rttsMs?.map((ms) => ms / 1000) },
-  { name: 'probe_icmp_rtt_min_seconds', help: 'Shortest round-trip time of the last run.', value: (r) => seconds(r.rttMs?.min) },
-  { name: 'probe_icmp_rtt_avg_seconds', help: 'Mean round-trip time of the last run.', value: (r) => seconds(r.rttMs?.avg) },
-  { name: 'probe_icmp_rtt_max_seconds', help: 'Longest round-trip time of the last run.', value: (r) => seconds(r.rttMs?.max) },
-  { name: 'probe_icmp_rtt_stddev_seconds', help: 'Standard deviation (jitter) of the last run\'s round-trip times.', value: (r) => seconds(r.rttMs?.stddev) },
-  { name: 'probe_icmp_loss_ratio', help: 'Fraction of the last run\'s requests without a reply.', value: (r) => r.loss },
-  { name: 'probe_icmp_reply_hop_limit', help: 'TTL / hop limit of the last reply (blackbox-compatible).', value: (r) => r.replyTtl ?? undefined },
+  {
+    name: 'probe_icmp_packets_received_total',
+    type: 'counter',
+    help: 'Echo replies received (duplicates not counted).',
+    value: (r) => r.received,
+  },
+  {
+    name: 'probe_icmp_duplicate_replies_total',
+    type: 'counter',
+    help: 'Extra replies to an already answered request.',
+    value: (r) => r.duplicates,
+  },
+  {
+    name: 'probe_icmp_rtt_seconds',
+    type: 'histogram',
+    buckets: RTT_BUCKETS,
+    help: "Every reply's round-trip time (kernel receive stamp), seconds.",
+    value: (r) => r.rttsMs?.map((ms) => ms / 1000),
+  },
+  {
+    name: 'probe_icmp_rtt_min_seconds',
+    help: 'Shortest round-trip time of the last run.',
+    value: (r) => seconds(r.rttMs?.min),
+  },
+  {
+    name: 'probe_icmp_rtt_avg_seconds',
+    help: 'Mean round-trip time of the last run.',
+    value: (r) => seconds(r.rttMs?.avg),
+  },
+  {
+    name: 'probe_icmp_rtt_max_seconds',
+    help: 'Longest round-trip time of the last run.',
+    value: (r) => seconds(r.rttMs?.max),
+  },
+  {
+    name: 'probe_icmp_rtt_stddev_seconds',
+    help: "Standard deviation (jitter) of the last run's round-trip times.",
+    value: (r) => seconds(r.rttMs?.stddev),
+  },
+  { name: 'probe_icmp_loss_ratio', help: "Fraction of the last run's requests without a reply.", value: (r) => r.loss },
+  {
+    name: 'probe_icmp_reply_hop_limit',
+    help: 'TTL / hop limit of the last reply (blackbox-compatible).',
+    value: (r) => r.replyTtl ?? undefined,
+  },
 ];
 
 export const icmpKind: CheckKind<IcmpSettings, IcmpFields> = {
@@ -35,10 +72,12 @@ export const icmpKind: CheckKind<IcmpSettings, IcmpFields> = {
     const wait = s.packet_timeout;
     const needed = (s.count - 1) * spacing + wait;
     if (needed < timeoutMs) return [];
-    return [{
-      path: ['count'],
-      message: `${s.count} requests ${formatDuration(spacing)} apart plus a ${formatDuration(wait)} packet_timeout take ${formatDuration(needed)}: more than the run timeout (${formatDuration(timeoutMs)}); lower count, spacing or packet_timeout, or raise timeout`,
-    }];
+    return [
+      {
+        path: ['count'],
+        message: `${s.count} requests ${formatDuration(spacing)} apart plus a ${formatDuration(wait)} packet_timeout take ${formatDuration(needed)}: more than the run timeout (${formatDuration(timeoutMs)}); lower count, spacing or packet_timeout, or raise timeout`,
+      },
+    ];
   },
 
   silentIp: (result) => result.error?.code === 'ICMP_NO_REPLY',

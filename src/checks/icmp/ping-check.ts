@@ -70,7 +70,10 @@ export class PingCheck implements Check<IcmpFields> {
         ? {
             type: icmpError.status,
             code: icmpError.code,
-            reason: icmpError.status === 'unreachable' ? unreachableReason(target.address.family, icmpError.code) : icmpError.status,
+            reason:
+              icmpError.status === 'unreachable'
+                ? unreachableReason(target.address.family, icmpError.code)
+                : icmpError.status,
             from: icmpError.from,
           }
         : null,
@@ -99,10 +102,19 @@ function failureOf(
   if (failed) return failed.failure;
   const err = fields.icmpError;
   if (err?.type === 'unreachable' || err?.type === 'packet-too-big') {
-    return new CheckFailure('ICMP_UNREACHABLE', `${address}: destination unreachable (${err.type === 'unreachable' ? err.reason : 'packet too big'}) from ${err.from}`, 'ping');
+    return new CheckFailure(
+      'ICMP_UNREACHABLE',
+      `${address}: destination unreachable (${err.type === 'unreachable' ? err.reason : 'packet too big'}) from ${err.from}`,
+      'ping',
+    );
   }
-  if (err?.type === 'time-exceeded') return new CheckFailure('ICMP_TTL_EXCEEDED', `${address}: time to live exceeded at ${err.from}`, 'ping');
-  if (err?.type === 'parameter-problem') return new CheckFailure('ICMP_PARAMETER_PROBLEM', `${address}: parameter problem reported by ${err.from}`, 'ping');
-  return new CheckFailure('ICMP_NO_REPLY', `no reply from ${address} to ${sent} echo request${sent === 1 ? '' : 's'}`, 'ping');
+  if (err?.type === 'time-exceeded')
+    return new CheckFailure('ICMP_TTL_EXCEEDED', `${address}: time to live exceeded at ${err.from}`, 'ping');
+  if (err?.type === 'parameter-problem')
+    return new CheckFailure('ICMP_PARAMETER_PROBLEM', `${address}: parameter problem reported by ${err.from}`, 'ping');
+  return new CheckFailure(
+    'ICMP_NO_REPLY',
+    `no reply from ${address} to ${sent} echo request${sent === 1 ? '' : 's'}`,
+    'ping',
+  );
 }
-

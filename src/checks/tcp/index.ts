@@ -23,7 +23,9 @@ export const tcpKind: CheckKind<TcpSettings, TcpFields> = {
 
   checkSettings(target: TargetSpec, settings: TcpSettings): SettingsProblem[] {
     if (tcpPort(target, settings) !== undefined) return [];
-    return [{ path: [], message: `tcp check on target "${target.name}" needs a port (set port:, or give the target a url:)` }];
+    return [
+      { path: [], message: `tcp check on target "${target.name}" needs a port (set port:, or give the target a url:)` },
+    ];
   },
 
   // A connect that times out is a silent IP as much as an unanswered ping (a refused one is not).
@@ -41,7 +43,8 @@ export const tcpKind: CheckKind<TcpSettings, TcpFields> = {
 
   create(spec, net) {
     const port = tcpPort(spec.target, spec.settings);
-    if (port === undefined) throw new Error(`tcp check ${spec.name} has no port; config validation should have refused it`);
+    if (port === undefined)
+      throw new Error(`tcp check ${spec.name} has no port; config validation should have refused it`);
     return new TcpCheck(spec, net, port);
   },
 };

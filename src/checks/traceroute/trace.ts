@@ -121,7 +121,8 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
   try {
     for (let round = 0; round < opts.probesPerHop && !giveUp.signal.aborted; round++) {
       if (round > 0 && gapMs > 0) await pause(clock, gapMs, giveUp.signal);
-      for (let ttl = 1; ttl <= opts.maxHops && ttl <= destinationHop && !giveUp.signal.aborted; ttl++) pending.push(probe(ttl, round));
+      for (let ttl = 1; ttl <= opts.maxHops && ttl <= destinationHop && !giveUp.signal.aborted; ttl++)
+        pending.push(probe(ttl, round));
     }
     allSent = true;
     armGiveUp();
@@ -133,12 +134,18 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
   return { ...summarise(outcomes, opts, destinationHop), ...(opts.signal?.aborted ? { cancelled: true } : {}) };
 }
 
-function summarise(outcomes: Array<Array<EchoOutcome | undefined>>, opts: TraceOptions, destinationHop: number): TraceResult {
+function summarise(
+  outcomes: Array<Array<EchoOutcome | undefined>>,
+  opts: TraceOptions,
+  destinationHop: number,
+): TraceResult {
   const failed = outcomes.flat().find((o): o is Extract<EchoOutcome, { status: 'failed' }> => o?.status === 'failed');
   const lastTtl = Math.min(opts.maxHops, destinationHop);
   const hops: TraceHop[] = [];
   for (let ttl = 1; ttl <= lastTtl; ttl++) {
-    const answers = outcomes[ttl]!.filter((o): o is Extract<EchoOutcome, { rttNs: bigint }> => o !== undefined && 'rttNs' in o);
+    const answers = outcomes[ttl]!.filter(
+      (o): o is Extract<EchoOutcome, { rttNs: bigint }> => o !== undefined && 'rttNs' in o,
+    );
     const unreachable = answers.find((o): o is Extract<EchoOutcome, { code: number }> => o.status === 'unreachable');
     const hop: TraceHop = {
       ttl,
@@ -168,7 +175,9 @@ function summarise(outcomes: Array<Array<EchoOutcome | undefined>>, opts: TraceO
  * out, so one rate-limited router does not look like a new route.
  */
 export function routeHash(hops: readonly TraceHop[]): string {
-  const path = hops.filter((h) => h.addresses.length > 0).map((h) => `${h.ttl}=${[...h.addresses].sort()[0]}`).join('>');
+  const path = hops
+    .filter((h) => h.addresses.length > 0)
+    .map((h) => `${h.ttl}=${[...h.addresses].sort()[0]}`)
+    .join('>');
   return createHash('sha256').update(path).digest('hex').slice(0, 12);
 }
-

@@ -75,7 +75,11 @@ function traceFailure(result: TraceResult, address: string): CheckFailure {
   if (result.failure) return result.failure;
   const last = result.hops.at(-1);
   if (last?.unreachable) {
-    return new CheckFailure('ICMP_UNREACHABLE', `${address}: destination unreachable (${last.unreachable}) at hop ${last.ttl} from ${last.addresses.join(', ')}`, 'trace');
+    return new CheckFailure(
+      'ICMP_UNREACHABLE',
+      `${address}: destination unreachable (${last.unreachable}) at hop ${last.ttl} from ${last.addresses.join(', ')}`,
+      'trace',
+    );
   }
   const hop = result.hops[result.lastRespondingHop - 1];
   const where = hop ? `hop ${hop.ttl} (${hop.addresses.join(', ')})` : 'the first hop: nothing answered at all';

@@ -85,7 +85,13 @@ export class DnsClient {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), 1_000);
       const { port } = echo.address();
-      await this.exchange({ server: { transport: 'udp', address: '127.0.0.1', port }, name: 'warm-up.invalid', type: 'A', ednsUdpSize: 1232, signal: controller.signal }).catch(() => undefined);
+      await this.exchange({
+        server: { transport: 'udp', address: '127.0.0.1', port },
+        name: 'warm-up.invalid',
+        type: 'A',
+        ednsUdpSize: 1232,
+        signal: controller.signal,
+      }).catch(() => undefined);
       clearTimeout(timer);
     } catch {
       // No loopback: the first query is merely a little slow.
@@ -96,11 +102,19 @@ export class DnsClient {
 
   private async exchange(req: DnsQueryRequest): Promise<DnsExchange> {
     const id = randomInt(0x10000);
-    const wire = encodeQuery({ id, name: req.name, type: req.type, ...(req.ednsUdpSize ? { ednsUdpSize: req.ednsUdpSize } : {}) });
+    const wire = encodeQuery({
+      id,
+      name: req.name,
+      type: req.type,
+      ...(req.ednsUdpSize ? { ednsUdpSize: req.ednsUdpSize } : {}),
+    });
     const name = req.name.toLowerCase().replace(/\.$/, '');
     const type = req.type.toUpperCase();
     const check = (message: DnsMessage): boolean =>
-      message.response && message.id === id && message.question?.name.toLowerCase().replace(/\.$/, '') === name && message.question.type === type;
+      message.response &&
+      message.id === id &&
+      message.question?.name.toLowerCase().replace(/\.$/, '') === name &&
+      message.question.type === type;
     const { server } = req;
     try {
       switch (server.transport) {
@@ -123,7 +137,12 @@ export class DnsClient {
     }
   }
 
-  private udp(server: DnsServer, wire: Buffer, check: (m: DnsMessage) => boolean, signal: AbortSignal): Promise<DnsExchange> {
+  private udp(
+    server: DnsServer,
+    wire: Buffer,
+    check: (m: DnsMessage) => boolean,
+    signal: AbortSignal,
+  ): Promise<DnsExchange> {
     return new Promise((resolve, reject) => {
       const socket = createSocket(server.address.includes(':') ? 'udp6' : 'udp4');
       let sentNs = 0n;
@@ -141,7 +160,13 @@ export class DnsClient {
           return;
         }
         if (!check(message)) return;
-        done(undefined, { message, transport: 'udp', server: hostPort(from.address, from.port), phasesMs: { request: elapsedMs(sentNs, at) }, responseBytes: msg.length });
+        done(undefined, {
+          message,
+          transport: 'udp',
+          server: hostPort(from.address, from.port),
+          phasesMs: { request: elapsedMs(sentNs, at) },
+          responseBytes: msg.length,
+        });
       });
       socket.connect(server.port, server.address, () => {
         if (signal.aborted) return;
@@ -152,14 +177,26 @@ export class DnsClient {
   }
 
   /** TCP or TLS: two-byte length framing (RFC 1035 4.2.2). */
-  private stream(server: DnsServer, wire: Buffer, check: (m: DnsMessage) => boolean, signal: AbortSignal, tls: boolean): Promise<DnsExchange> {
+  private stream(
+    server: DnsServer,
+    wire: Buffer,
+    check: (m: DnsMessage) => boolean,
+    signal: AbortSignal,
+    tls: boolean,
+  ): Promise<DnsExchange> {
     return new Promise((resolve, reject) => {
       const startNs = this.clock.monotonicNs();
       const phases: Record<string, number> = {};
       let sentNs = 0n;
       let received = Buffer.alloc(0);
       const socket = tls
-        ? tlsConnect({ host: server.address, port: server.port, servername: server.serverName ?? server.address, ...(server.ca ? { ca: server.ca } : {}), ALPNProtocols: ['dot'] })
+        ? tlsConnect({
+            host: server.address,
+            port: server.port,
+            servername: server.serverName ?? server.address,
+            ...(server.ca ? { ca: server.ca } : {}),
+            ALPNProtocols: ['dot'],
+          })
         : new Socket().connect(server.port, server.address);
       const done = settleOnce(socket, () => socket.destroy(), signal, resolve, reject);
       socket.once('connect', () => (phases.connect = elapsedMs(startNs, this.clock.monotonicNs())));
@@ -191,7 +228,13 @@ export class DnsClient {
           }
           if (!check(message)) continue;
           phases.request = elapsedMs(sentNs, this.clock.monotonicNs());
-          done(undefined, { message, transport: tls ? 'tls' : 'tcp', server: hostPort(server.address, server.port), phasesMs: phases, responseBytes: frame.length });
+          done(undefined, {
+            message,
+            transport: tls ? 'tls' : 'tcp',
+            server: hostPort(server.address, server.port),
+            phasesMs: phases,
+            responseBytes: frame.length,
+          });
           return;
         }
         if (received.length > MAX_MESSAGE + 2) done(new DnsParseError('answer larger than a DNS message can be'));
@@ -200,7 +243,12 @@ export class DnsClient {
   }
 
   /** DNS over HTTPS (RFC 8484): POST application/dns-message, the host pinned to `address`. */
-  private https(server: DnsServer, wire: Buffer, check: (m: DnsMessage) => boolean, signal: AbortSignal): Promise<DnsExchange> {
+  private https(
+    server: DnsServer,
+    wire: Buffer,
+    check: (m: DnsMessage) => boolean,
+    signal: AbortSignal,
+  ): Promise<DnsExchange> {
     return new Promise((resolve, reject) => {
       const startNs = this.clock.monotonicNs();
       const phases: Record<string, number> = {};
@@ -212,7 +260,12 @@ export class DnsClient {
         path: server.path ?? '/dns-query',
         method: 'POST',
         servername: host,
-        headers: { host, 'content-type': 'application/dns-message', accept: 'application/dns-message', 'content-length': wire.length },
+        headers: {
+          host,
+          'content-type': 'application/dns-message',
+          accept: 'application/dns-message',
+          'content-length': wire.length,
+        },
         agent: false,
         signal,
         ...(server.ca ? { ca: server.ca } : {}),
@@ -244,7 +297,13 @@ export class DnsClient {
             const message = decodeMessage(body);
             if (!check(message)) throw new DnsParseError('the answer does not match the query (id or question)');
             phases.request = elapsedMs(sentNs || startNs, this.clock.monotonicNs());
-            resolve({ message, transport: 'https', server: hostPort(server.address, server.port), phasesMs: phases, responseBytes: body.length });
+            resolve({
+              message,
+              transport: 'https',
+              server: hostPort(server.address, server.port),
+              phasesMs: phases,
+              responseBytes: body.length,
+            });
           } catch (err) {
             reject(err);
           }
@@ -266,7 +325,13 @@ const FAILURE_BY_ERRNO: Record<string, FailureCode> = {
  * How a UDP or stream query settles, once: off the signal, the socket silenced and released, then
  * resolved or rejected. The signal aborting settles it with its reason.
  */
-function settleOnce(socket: EventEmitter, release: () => void, signal: AbortSignal, resolve: (value: DnsExchange) => void, reject: (err: unknown) => void): (err: unknown, value?: DnsExchange) => void {
+function settleOnce(
+  socket: EventEmitter,
+  release: () => void,
+  signal: AbortSignal,
+  resolve: (value: DnsExchange) => void,
+  reject: (err: unknown) => void,
+): (err: unknown, value?: DnsExchange) => void {
   const done = (err: unknown, value?: DnsExchange): void => {
     signal.removeEventListener('abort', onAbort);
     socket.removeAllListeners();
@@ -284,12 +349,27 @@ function asDnsFailure(err: unknown, server: DnsServer, signal: AbortSignal): Che
   const where = `${server.transport}://${hostPort(server.address, server.port)}`;
   if (err instanceof CheckFailure) return err;
   if (signal.aborted && (err === signal.reason || (err as Error)?.name === 'AbortError')) {
-    return abortFailure(signal, 'request', { code: 'DNS_TIMEOUT', message: `no answer from ${where} before the timeout` }, `query to ${where} was cancelled`);
+    return abortFailure(
+      signal,
+      'request',
+      { code: 'DNS_TIMEOUT', message: `no answer from ${where} before the timeout` },
+      `query to ${where} was cancelled`,
+    );
   }
-  if (err instanceof DnsParseError) return new CheckFailure('DNS_MALFORMED', `unreadable answer from ${where}: ${err.message}`, 'request', { cause: err });
+  if (err instanceof DnsParseError)
+    return new CheckFailure('DNS_MALFORMED', `unreadable answer from ${where}: ${err.message}`, 'request', {
+      cause: err,
+    });
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (code.startsWith('ERR_TLS') || code.includes('CERT') || /certificate|handshake/i.test((err as Error).message)) {
-    return new CheckFailure('DNS_TLS_FAILED', `TLS with ${where} failed: ${(err as Error).message}`, 'tls', { cause: err });
+    return new CheckFailure('DNS_TLS_FAILED', `TLS with ${where} failed: ${(err as Error).message}`, 'tls', {
+      cause: err,
+    });
   }
-  return new CheckFailure(FAILURE_BY_ERRNO[code] ?? 'DNS_RESOLVE_FAILED', `query to ${where} failed: ${code || (err as Error).message}`, 'request', { cause: err });
+  return new CheckFailure(
+    FAILURE_BY_ERRNO[code] ?? 'DNS_RESOLVE_FAILED',
+    `query to ${where} failed: ${code || (err as Error).message}`,
+    'request',
+    { cause: err },
+  );
 }

@@ -7,9 +7,33 @@ import { ipv6FromBytes } from '../address.js';
  * `DnsParseError` instead of yielding zeros or looping.
  */
 
-const TYPE_CODES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, CAA: 257 };
+const TYPE_CODES: Record<string, number> = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+  CAA: 257,
+};
 const TYPE_NAMES = new Map(Object.entries(TYPE_CODES).map(([name, code]) => [code, name]));
-const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+const RCODE_NAMES = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
+];
 
 export function rcodeName(rcode: number): string {
   return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
@@ -90,7 +114,10 @@ export function encodeQuery(opts: QueryOptions): Buffer {
 }
 
 function encodeName(name: string): Buffer {
-  const labels = name.replace(/\.$/, '').split('.').filter((l) => l.length > 0);
+  const labels = name
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((l) => l.length > 0);
   const parts: Buffer[] = [];
   for (const label of labels) {
     const bytes = Buffer.from(label, 'utf8');
@@ -150,7 +177,8 @@ class Reader {
   constructor(private readonly buf: Buffer) {}
 
   private need(n: number, what: string): void {
-    if (this.at + n > this.buf.length) throw new DnsParseError(`truncated message: ${what} needs ${n} more bytes at offset ${this.at}`);
+    if (this.at + n > this.buf.length)
+      throw new DnsParseError(`truncated message: ${what} needs ${n} more bytes at offset ${this.at}`);
   }
 
   u8(): number {
@@ -192,7 +220,8 @@ class Reader {
       if ((len & 0xc0) === 0xc0) {
         if (pos + 1 >= this.buf.length) throw new DnsParseError(`truncated compression pointer at offset ${pos}`);
         const target = ((len & 0x3f) << 8) | this.buf[pos + 1]!;
-        if (target >= lowestTarget) throw new DnsParseError(`compression pointer at offset ${pos} does not point backwards (to ${target})`);
+        if (target >= lowestTarget)
+          throw new DnsParseError(`compression pointer at offset ${pos} does not point backwards (to ${target})`);
         if (!jumped) this.at = pos + 2;
         jumped = true;
         lowestTarget = target;
@@ -222,7 +251,10 @@ class Reader {
     const end = this.at + length;
     const type = typeName(typeCode);
     const data = this.rdata(typeCode, length, klass, ttl);
-    if (this.at !== end) throw new DnsParseError(`${type} record data is ${length} bytes but its content took ${this.at - (end - length)}`);
+    if (this.at !== end)
+      throw new DnsParseError(
+        `${type} record data is ${length} bytes but its content took ${this.at - (end - length)}`,
+      );
     return { name, type, ttl: typeCode === 41 ? 0 : ttl, data };
   }
 

@@ -94,7 +94,10 @@ export class HttpsClient {
           abortFailure(
             req.signal,
             currentPhase,
-            { code: secure && currentPhase === 'tls' ? 'TLS_HANDSHAKE' : 'HTTP_TIMEOUT', message: `no ${currentPhase === 'firstByte' ? 'response' : currentPhase} from ${hostPort(req.ip, port)} before the timeout` },
+            {
+              code: secure && currentPhase === 'tls' ? 'TLS_HANDSHAKE' : 'HTTP_TIMEOUT',
+              message: `no ${currentPhase === 'firstByte' ? 'response' : currentPhase} from ${hostPort(req.ip, port)} before the timeout`,
+            },
             `request to ${req.url.href} was cancelled`,
           ),
         );
@@ -113,7 +116,11 @@ export class HttpsClient {
             ...(req.clientCert ? { cert: req.clientCert.cert, key: req.clientCert.key } : {}),
             ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}),
           })
-        : new Socket().connect({ host: req.ip, port, ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}) });
+        : new Socket().connect({
+            host: req.ip,
+            port,
+            ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}),
+          });
       cleanups.push(() => socket.destroy());
       socket.on('error', (err: NodeJS.ErrnoException) => fail(socketFailure(err, currentPhase, req, port)));
       socket.once('connect', () => {
@@ -128,11 +135,26 @@ export class HttpsClient {
         tls = tlsFacts(tlsSocket);
         if (!tlsSocket.authorized) {
           const code = TLS_ERROR_CODES[tls.error ?? ''] ?? 'TLS_CERT_UNTRUSTED';
-          fail(new CheckFailure(code, `certificate of ${host} at ${hostPort(req.ip, port)} is not valid: ${tls.error}`, 'tls'));
+          fail(
+            new CheckFailure(
+              code,
+              `certificate of ${host} at ${hostPort(req.ip, port)} is not valid: ${tls.error}`,
+              'tls',
+            ),
+          );
           return;
         }
         currentPhase = 'request';
-        this.send(req, socket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1', stamp, (p) => (currentPhase = p), done, fail, tls);
+        this.send(
+          req,
+          socket,
+          tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1',
+          stamp,
+          (p) => (currentPhase = p),
+          done,
+          fail,
+          tls,
+        );
       });
     });
   }
@@ -164,7 +186,8 @@ export class HttpsClient {
       stamp('transfer');
       done({ status, httpVersion, headers, body: Buffer.concat(chunks), bodyBytes, tls });
     };
-    const protocolError = (err: Error): void => fail(new CheckFailure('HTTP_PROTOCOL_ERROR', `${req.url.href}: ${err.message}`, 'response', { cause: err }));
+    const protocolError = (err: Error): void =>
+      fail(new CheckFailure('HTTP_PROTOCOL_ERROR', `${req.url.href}: ${err.message}`, 'response', { cause: err }));
 
     if (protocol === 'h2') {
       const session = http2Connect(req.url.origin, { createConnection: () => socket });
@@ -224,6 +247,14 @@ function socketFailure(err: NodeJS.ErrnoException, phase: string, req: HttpsRequ
     const code: FailureCode = err.code === 'ECONNREFUSED' ? 'HTTP_CONNECT_REFUSED' : 'HTTP_CONNECT_FAILED';
     return new CheckFailure(code, `connect to ${where} failed: ${err.code ?? err.message}`, 'connect', { cause: err });
   }
-  if (phase === 'tls') return new CheckFailure('TLS_HANDSHAKE', `TLS handshake with ${where} failed: ${err.message}`, 'tls', { cause: err });
-  return new CheckFailure('HTTP_PROTOCOL_ERROR', `${req.url.href} via ${where}: ${err.code ?? err.message} during ${phase}`, phase, { cause: err });
+  if (phase === 'tls')
+    return new CheckFailure('TLS_HANDSHAKE', `TLS handshake with ${where} failed: ${err.message}`, 'tls', {
+      cause: err,
+    });
+  return new CheckFailure(
+    'HTTP_PROTOCOL_ERROR',
+    `${req.url.href} via ${where}: ${err.code ?? err.message} during ${phase}`,
+    phase,
+    { cause: err },
+  );
 }

@@ -23,7 +23,11 @@ export function tlsFacts(socket: TLSSocket): TlsFacts {
   const leaf = socket.getPeerCertificate(true) as DetailedPeerCertificate | Record<string, never>;
   let earliest: number | null = null;
   const seen = new Set<string>();
-  for (let cert = leaf as DetailedPeerCertificate | undefined; cert && cert.fingerprint256 && !seen.has(cert.fingerprint256); cert = cert.issuerCertificate) {
+  for (
+    let cert = leaf as DetailedPeerCertificate | undefined;
+    cert && cert.fingerprint256 && !seen.has(cert.fingerprint256);
+    cert = cert.issuerCertificate
+  ) {
     seen.add(cert.fingerprint256);
     const notAfter = Date.parse(cert.valid_to);
     if (Number.isFinite(notAfter)) earliest = earliest === null ? notAfter : Math.min(earliest, notAfter);

@@ -90,7 +90,15 @@ export class IcmpEngine {
   private timerAt: bigint | undefined;
   private flushScheduled = false;
   private closed = false;
-  private readonly counters: IcmpEngineStats = { sent: 0, received: 0, duplicates: 0, late: 0, unmatched: 0, socketErrors: 0, available: {} };
+  private readonly counters: IcmpEngineStats = {
+    sent: 0,
+    received: 0,
+    duplicates: 0,
+    late: 0,
+    unmatched: 0,
+    socketErrors: 0,
+    available: {},
+  };
 
   constructor(
     private readonly clock: Clock,
@@ -106,13 +114,23 @@ export class IcmpEngine {
     if (this.closed || request.signal?.aborted) return { status: 'aborted' };
     const address = canonicalIp(request.address);
     if (!address || (request.family === 6) !== address.includes(':') || address.startsWith('::ffff:')) {
-      return { status: 'failed', failure: new CheckFailure('ICMP_SEND_FAILED', `${request.address} is not an IPv${request.family} address to ping (use the plain IPv4 form of a v4-mapped address)`, 'ping') };
+      return {
+        status: 'failed',
+        failure: new CheckFailure(
+          'ICMP_SEND_FAILED',
+          `${request.address} is not an IPv${request.family} address to ping (use the plain IPv4 form of a v4-mapped address)`,
+          'ping',
+        ),
+      };
     }
     const socket = this.socket(request.family);
     if (socket instanceof CheckFailure) return { status: 'failed', failure: socket };
     // The first exchange on a fresh socket runs cold kernel and addon paths between the two
     // stamps (milliseconds on loopback): make it a loopback echo of our own, not a target's.
-    this.warmups[request.family] ??= this.enqueue({ address: request.family === 4 ? '127.0.0.1' : '::1', family: request.family, timeoutMs: 200 }, request.family === 4 ? '127.0.0.1' : '::1').then(() => undefined);
+    this.warmups[request.family] ??= this.enqueue(
+      { address: request.family === 4 ? '127.0.0.1' : '::1', family: request.family, timeoutMs: 200 },
+      request.family === 4 ? '127.0.0.1' : '::1',
+    ).then(() => undefined);
     await this.warmups[request.family];
     return this.enqueue(request, address);
   }
@@ -151,7 +169,11 @@ export class IcmpEngine {
           this.pending.delete(key);
           request.signal?.removeEventListener('abort', onAbort);
           const answered = outcome.status !== 'timeout' && outcome.status !== 'aborted' && outcome.status !== 'failed';
-          this.keys.finish(key, { answered, address, ...(request.onDuplicate ? { onDuplicate: request.onDuplicate } : {}) }, this.clock.monotonicNs());
+          this.keys.finish(
+            key,
+            { answered, address, ...(request.onDuplicate ? { onDuplicate: request.onDuplicate } : {}) },
+            this.clock.monotonicNs(),
+          );
           resolve(outcome);
         },
       };
@@ -188,10 +210,18 @@ export class IcmpEngine {
         // A kernel without this family (ipv6.disable=1) is not a missing capability: no metric
         // says "unavailable", so VantageIcmpUnavailable stays quiet on IPv4-only nodes.
         delete this.counters.available[family];
-        return new CheckFailure('ICMP_UNAVAILABLE', `this kernel has no IPv${family} (EAFNOSUPPORT): probe the target's other family (ip_family)`, 'ping', { cause: err });
+        return new CheckFailure(
+          'ICMP_UNAVAILABLE',
+          `this kernel has no IPv${family} (EAFNOSUPPORT): probe the target's other family (ip_family)`,
+          'ping',
+          { cause: err },
+        );
       }
       this.counters.available[family] = false;
-      const message = code === 'EPERM' || code === 'EACCES' ? NO_RAW_SOCKET : `cannot open a raw ICMPv${family === 4 ? 4 : 6} socket: ${(err as Error).message}`;
+      const message =
+        code === 'EPERM' || code === 'EACCES'
+          ? NO_RAW_SOCKET
+          : `cannot open a raw ICMPv${family === 4 ? 4 : 6} socket: ${(err as Error).message}`;
       return new CheckFailure('ICMP_UNAVAILABLE', message, 'ping', { cause: err });
     }
   }
@@ -243,7 +273,14 @@ export class IcmpEngine {
           socket.native.setDontFragment(socket.handle, dontFragment);
           socket.dontFragment = dontFragment;
         }
-        entry.sentNs = socket.native.send(socket.handle, entry.packet, entry.address, request.ttl ?? 0, request.tos ?? 0, request.source ?? '');
+        entry.sentNs = socket.native.send(
+          socket.handle,
+          entry.packet,
+          entry.address,
+          request.ttl ?? 0,
+          request.tos ?? 0,
+          request.source ?? '',
+        );
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS') {
@@ -252,7 +289,15 @@ export class IcmpEngine {
           return;
         }
         this.sendQueue.shift();
-        entry.settle({ status: 'failed', failure: new CheckFailure('ICMP_SEND_FAILED', `sending to ${entry.address} failed: ${(err as Error).message}`, 'ping', { cause: err }) });
+        entry.settle({
+          status: 'failed',
+          failure: new CheckFailure(
+            'ICMP_SEND_FAILED',
+            `sending to ${entry.address} failed: ${(err as Error).message}`,
+            'ping',
+            { cause: err },
+          ),
+        });
         continue;
       }
       this.sendQueue.shift();
@@ -287,7 +332,11 @@ export class IcmpEngine {
     const rttNs = entry ? packet.stampNs - entry.sentNs : 0n;
     if (entry && entry.sentNs > 0n && about === entry.address && rttNs > 0n) {
       this.counters.received++;
-      entry.settle(message.kind === 'echo-reply' ? { status: 'reply', rttNs, ttl: message.ttl, from: message.from } : { status: message.kind, code: message.code, rttNs, from: message.from });
+      entry.settle(
+        message.kind === 'echo-reply'
+          ? { status: 'reply', rttNs, ttl: message.ttl, from: message.from }
+          : { status: message.kind, code: message.code, rttNs, from: message.from },
+      );
       if (this.deadlines.peek() === entry.deadlineNs) this.rearmAfterAnswer();
       return;
     }

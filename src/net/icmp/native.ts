@@ -16,7 +16,11 @@ export type NativeHandle = object & { readonly __brand?: 'NativeIcmpHandle' };
 
 /** The addon in native/icmp_socket.c (built by node-gyp during npm ci). */
 export interface NativeIcmp {
-  open(family: 4 | 6, onPackets: (packets: NativePacket[]) => void, onError: (errno: number, message: string) => void): NativeHandle;
+  open(
+    family: 4 | 6,
+    onPackets: (packets: NativePacket[]) => void,
+    onError: (errno: number, message: string) => void,
+  ): NativeHandle;
   /** Sends one datagram; returns the wall-clock stamp (ns) taken right before sendmsg. Throws errno errors (`code`). */
   send(handle: NativeHandle, data: Buffer, address: string, ttl: number, tos: number, source: string): bigint;
   setDontFragment(handle: NativeHandle, dontFragment: boolean): void;
@@ -33,7 +37,9 @@ export function loadNativeIcmp(): NativeIcmp | Error {
     const require = createRequire(import.meta.url);
     loaded = require('../../../build/Release/vantage_icmp.node') as NativeIcmp;
   } catch (err) {
-    loaded = new Error(`the ICMP addon is not built (${(err as Error).message.split('\n')[0]}): run npm ci or npm run build:native`);
+    loaded = new Error(
+      `the ICMP addon is not built (${(err as Error).message.split('\n')[0]}): run npm ci or npm run build:native`,
+    );
   }
   return loaded;
 }

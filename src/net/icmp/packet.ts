@@ -20,7 +20,15 @@ export type IcmpErrorKind = 'unreachable' | 'time-exceeded' | 'parameter-problem
 export type IcmpMessage =
   | { kind: 'echo-reply'; id: number; seq: number; ttl: number; from: string; payload: Buffer }
   /** An error about one of our echo requests: `id`/`seq` come from the quoted request. */
-  | { kind: IcmpErrorKind; code: number; id: number; seq: number; ttl: number; from: string; quotedDestination: string };
+  | {
+      kind: IcmpErrorKind;
+      code: number;
+      id: number;
+      seq: number;
+      ttl: number;
+      from: string;
+      quotedDestination: string;
+    };
 
 /**
  * An echo request: type, code 0, checksum, identifier, sequence, then `payload`. With
@@ -28,7 +36,13 @@ export type IcmpMessage =
  * bytes always sum to the same value: the checksum is then the same for every probe, so load
  * balancers that hash the ICMP header ("Paris traceroute") send a whole trace along one path.
  */
-export function echoRequest(family: IcmpFamily, id: number, seq: number, payload: Buffer, constantChecksum = false): Buffer {
+export function echoRequest(
+  family: IcmpFamily,
+  id: number,
+  seq: number,
+  payload: Buffer,
+  constantChecksum = false,
+): Buffer {
   const packet = Buffer.alloc(8 + Math.max(payload.length, constantChecksum ? 2 : 0));
   packet[0] = ECHO_REQUEST[family];
   packet.writeUInt16BE(id & 0xffff, 4);
@@ -71,7 +85,14 @@ export function parseIcmp(family: IcmpFamily, data: Buffer, from: string, hopLim
   const type = icmp[0]!;
   const code = icmp[1]!;
   if (type === ECHO_REPLY[family]) {
-    return { kind: 'echo-reply', id: icmp.readUInt16BE(4), seq: icmp.readUInt16BE(6), ttl, from, payload: icmp.subarray(8) };
+    return {
+      kind: 'echo-reply',
+      id: icmp.readUInt16BE(4),
+      seq: icmp.readUInt16BE(6),
+      ttl,
+      from,
+      payload: icmp.subarray(8),
+    };
   }
   const kind = (ERROR_TYPES[family] as Record<number, IcmpErrorKind | undefined>)[type];
   if (!kind) return undefined;
@@ -86,16 +107,42 @@ function quotedEcho(family: IcmpFamily, quoted: Buffer): { id: number; seq: numb
     if (quoted.length < 28 || quoted[0]! >> 4 !== 4 || quoted[9] !== 1) return undefined;
     const ihl = (quoted[0]! & 0x0f) * 4;
     if (ihl < 20 || quoted.length < ihl + 8 || quoted[ihl] !== ECHO_REQUEST[4]) return undefined;
-    return { id: quoted.readUInt16BE(ihl + 4), seq: quoted.readUInt16BE(ihl + 6), destination: [...quoted.subarray(16, 20)].join('.') };
+    return {
+      id: quoted.readUInt16BE(ihl + 4),
+      seq: quoted.readUInt16BE(ihl + 6),
+      destination: [...quoted.subarray(16, 20)].join('.'),
+    };
   }
   // IPv6 header (40 bytes), next header ICMPv6 (58); extension headers are not walked.
-  if (quoted.length < 48 || quoted[0]! >> 4 !== 6 || quoted[6] !== 58 || quoted[40] !== ECHO_REQUEST[6]) return undefined;
-  return { id: quoted.readUInt16BE(44), seq: quoted.readUInt16BE(46), destination: ipv6FromBytes(quoted.subarray(24, 40)) };
+  if (quoted.length < 48 || quoted[0]! >> 4 !== 6 || quoted[6] !== 58 || quoted[40] !== ECHO_REQUEST[6])
+    return undefined;
+  return {
+    id: quoted.readUInt16BE(44),
+    seq: quoted.readUInt16BE(46),
+    destination: ipv6FromBytes(quoted.subarray(24, 40)),
+  };
 }
 
 /** Names of Destination Unreachable codes, as ping prints them. */
 export function unreachableReason(family: IcmpFamily, code: number): string {
-  const v4: Record<number, string> = { 0: 'net', 1: 'host', 2: 'protocol', 3: 'port', 4: 'fragmentation needed', 9: 'net prohibited', 10: 'host prohibited', 13: 'prohibited' };
-  const v6: Record<number, string> = { 0: 'no route', 1: 'prohibited', 2: 'beyond scope', 3: 'address', 4: 'port', 5: 'source policy', 6: 'reject route' };
+  const v4: Record<number, string> = {
+    0: 'net',
+    1: 'host',
+    2: 'protocol',
+    3: 'port',
+    4: 'fragmentation needed',
+    9: 'net prohibited',
+    10: 'host prohibited',
+    13: 'prohibited',
+  };
+  const v6: Record<number, string> = {
+    0: 'no route',
+    1: 'prohibited',
+    2: 'beyond scope',
+    3: 'address',
+    4: 'port',
+    5: 'source policy',
+    6: 'reject route',
+  };
   return (family === 4 ? v4 : v6)[code] ?? `code ${code}`;
 }

@@ -29,8 +29,17 @@ const truth = JSON.parse(readFileSync(truthFile, 'utf8')) as LabTruth;
 const dns = truth.dns;
 const TTL = 300;
 const SOA: Partial<Resource> = {
-  name: dns.zone, type: Packet.TYPE.SOA, class: Packet.CLASS.IN, ttl: TTL,
-  primary: `ns.${dns.zone}`, admin: `hostmaster.${dns.zone}`, serial: 2026112201, refresh: 3600, retry: 600, expiration: 86400, minimum: 60,
+  name: dns.zone,
+  type: Packet.TYPE.SOA,
+  class: Packet.CLASS.IN,
+  ttl: TTL,
+  primary: `ns.${dns.zone}`,
+  admin: `hostmaster.${dns.zone}`,
+  serial: 2026112201,
+  refresh: 3600,
+  retry: 600,
+  expiration: 86400,
+  minimum: 60,
 };
 
 function rr(name: string, type: number, fields: Partial<Resource>): Resource {
@@ -58,9 +67,10 @@ function answer(query: Packet): { response: Packet; delayMs: number } {
     return { response, delayMs: 0 };
   }
   const delayMs = name === dns.slowName ? dns.slowDelayMs : 0;
-  if (mode === 'hijack' && (dns.hijackedNames.includes(name) || !(name in dns.records) && name !== dns.zone)) {
+  if (mode === 'hijack' && (dns.hijackedNames.includes(name) || (!(name in dns.records) && name !== dns.zone))) {
     if (q.type === Packet.TYPE.A) response.answers.push(rr(name, Packet.TYPE.A, { address: dns.hijackAddress.v4 }));
-    if (q.type === Packet.TYPE.AAAA) response.answers.push(rr(name, Packet.TYPE.AAAA, { address: dns.hijackAddress.v6 }));
+    if (q.type === Packet.TYPE.AAAA)
+      response.answers.push(rr(name, Packet.TYPE.AAAA, { address: dns.hijackAddress.v6 }));
     return { response, delayMs };
   }
   if (name === dns.zone) {
@@ -83,8 +93,10 @@ function answer(query: Packet): { response: Packet; delayMs: number } {
       continue;
     }
     if (records.cname) response.answers.push(rr(current, Packet.TYPE.CNAME, { domain: records.cname }));
-    else if (q.type === Packet.TYPE.A) for (const address of records.a) response.answers.push(rr(current, Packet.TYPE.A, { address }));
-    else if (q.type === Packet.TYPE.AAAA) for (const address of records.aaaa) response.answers.push(rr(current, Packet.TYPE.AAAA, { address }));
+    else if (q.type === Packet.TYPE.A)
+      for (const address of records.a) response.answers.push(rr(current, Packet.TYPE.A, { address }));
+    else if (q.type === Packet.TYPE.AAAA)
+      for (const address of records.aaaa) response.answers.push(rr(current, Packet.TYPE.AAAA, { address }));
     if (response.answers.length === 0) response.authorities.push(rr(dns.zone, Packet.TYPE.SOA, SOA));
     return { response, delayMs };
   }
@@ -165,7 +177,9 @@ async function listenTls(address: string, certs: LabCerts): Promise<void> {
 
 async function listen(address: string): Promise<void> {
   const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
-  udp.on('message', (msg: Buffer, from: RemoteInfo) => handle(msg, true, (reply) => udp.send(reply, from.port, from.address)));
+  udp.on('message', (msg: Buffer, from: RemoteInfo) =>
+    handle(msg, true, (reply) => udp.send(reply, from.port, from.address)),
+  );
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
     udp.bind(dns.port, address, () => resolve());

@@ -45,7 +45,9 @@ function route(req: Req, res: Res): void {
         // Bypass Node's response writer to split the header block on the wire.
         const socket = (req as IncomingMessage).socket;
         // The pause starts once the first part is handed to the kernel, so the wire gap is at least MS.
-        socket.write('HTTP/1.1 200 OK\r\n', () => later(() => socket.end('content-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n')));
+        socket.write('HTTP/1.1 200 OK\r\n', () =>
+          later(() => socket.end('content-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n')),
+        );
       } else {
         later(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'));
       }
