@@ -108,7 +108,6 @@ export class Agent {
       forgotten: () => this.agentMetrics.egressForgotten(),
     });
     this.diagnoseEndpoint = new DiagnoseEndpoint({
-      registry: opts.registry,
       net: opts.net,
       clock: opts.clock,
       log: opts.log,
@@ -217,7 +216,8 @@ export class Agent {
    * log line with the fix, vantage_icmp_available 0), not first found by a probe minutes later.
    */
   private openIcmpSockets(config: AgentConfig): void {
-    if (this.icmpOpened || !config.checks.some((c) => c.kind === 'icmp' || c.kind === 'traceroute')) return;
+    const needsIcmp = config.checks.some((c) => this.opts.registry.get(c.kind)?.needs.includes('raw-icmp'));
+    if (this.icmpOpened || !needsIcmp) return;
     this.icmpOpened = true;
     for (const family of [4, 6] as const) {
       const failure = this.opts.net.icmp.open?.(family);

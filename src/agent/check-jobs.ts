@@ -12,7 +12,7 @@ import type { Trigger } from '../schedule/trigger.js';
 export function instantiate(spec: CheckSpec, registry: CheckRegistry, net: NetDeps): Check {
   const kind = registry.get(spec.kind);
   if (!kind) throw new Error(`unknown check kind ${spec.kind}; config validation should have refused it`);
-  return kind.create(spec as CheckSpec<Record<string, unknown>>, net);
+  return kind.create(spec, net);
 }
 
 function triggerFor(spec: CheckSpec, agentId: string, clock: Clock): Trigger {

@@ -1,18 +1,10 @@
-import type { CheckKind, CheckResult } from '../checks/check.js';
+import type { AttachedTrace, CheckKind, CheckResult } from '../checks/check.js';
 import { trace } from '../checks/traceroute/trace.js';
-import type { TraceHop } from '../checks/traceroute/trace.js';
 import type { Clock } from '../clock.js';
 import type { TriggeredTracerouteConfig } from '../config/agent-config.js';
 import { abortedByDeadline } from '../errors.js';
-import type { CheckError } from '../errors.js';
 import { Semaphore } from '../schedule/semaphore.js';
 import type { IcmpPort } from '../net/net-deps.js';
-
-/** What a triggered trace adds to a failed result (its `traceroute` field). */
-export type AttachedTrace =
-  | { reached: boolean; hops: TraceHop[]; routeHash: string; lastRespondingHop: number }
-  /** The trace could not be made (no raw socket...): said, rather than an all-silent path. */
-  | { error: CheckError };
 
 /** Triggered traces in flight at once, agent-wide: when an uplink fails every check fails together,
  * and dozens of simultaneous traces would make each router's ICMP rate limit hide the path. */
@@ -41,8 +33,8 @@ export class TraceTrigger {
 
   /** Traces the qualifying IPs of one run and sets `traceroute` on their results. */
   async attach(kind: CheckKind, results: CheckResult[], signal: AbortSignal): Promise<void> {
-    if (!this.config.enabled || !kind.silentIp) return;
-    const isSilent = (r: CheckResult): boolean => r.ip !== undefined && !r.ok && kind.silentIp!(r);
+    if (!this.config.enabled) return;
+    const isSilent = (r: CheckResult): boolean => r.ip !== undefined && !r.ok && kind.silentIp(r);
     const first = results[0];
     if (!first || !isSilent(first)) return;
     const now = this.clock.monotonicNs();
@@ -85,7 +77,7 @@ export class TraceTrigger {
                   routeHash: path.routeHash,
                   lastRespondingHop: path.lastRespondingHop,
                 };
-            (result as CheckResult & { traceroute?: AttachedTrace }).traceroute = attached;
+            result.traceroute = attached;
           } finally {
             this.slots.release();
           }

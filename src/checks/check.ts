@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from '../clock.js';
-import type { ConfigPath } from '../config/yaml-source.js';
+import type { ConfigPath } from '../settings/config-path.js';
 import type { CheckError } from '../errors.js';
 import type { NetDeps } from '../net/net-deps.js';
+import type { TraceHop } from './traceroute/trace.js';
 
 /** What a check probes: one configured target. */
 export interface TargetSpec {
@@ -21,14 +22,14 @@ export interface TargetSpec {
 export type ScheduleSpec = { type: 'interval'; intervalMs: number } | { type: 'cron'; expression: string };
 
 /** One configured check: a kind applied to a target, validated and frozen. */
-export interface CheckSpec<S = unknown> {
+export interface CheckSpec<S extends object = object> {
   name: string;
   kind: string;
   target: TargetSpec;
   schedule: ScheduleSpec;
   timeoutMs: number;
   /** The kind's own settings, as its schema produced them (defaults filled in). */
-  settings: S;
+  settings: Readonly<S>;
 }
 
 /** The fields every result record has, whatever the kind. */
@@ -46,10 +47,21 @@ export interface CoreResult {
   startedAt: string;
   durationMs: number;
   phasesMs: Record<string, number>;
+  /** The path to a silent IP, traced because of this failure (see agent/triggered-trace.ts). */
+  traceroute?: AttachedTrace;
 }
 
-/** A result record: the core fields plus the kind's own (tcp: `port`, `connectMs`). */
-export type CheckResult<F extends object = Record<string, unknown>> = CoreResult & Partial<F>;
+/** What a triggered trace adds to a failed result. */
+export type AttachedTrace =
+  | { reached: boolean; hops: TraceHop[]; routeHash: string; lastRespondingHop: number }
+  /** The trace could not be made (no raw socket...): said, rather than an all-silent path. */
+  | { error: CheckError };
+
+/**
+ * A result record: the core fields plus the kind's own (tcp: `port`, `connectMs`), each optional
+ * because a run that failed early has none of them. `CheckResult` alone is any kind's record.
+ */
+export type CheckResult<F extends object = object> = CoreResult & Partial<F>;
 
 /** What a run gets from the scheduler. */
 export interface RunContext {
@@ -65,25 +77,34 @@ export interface RunContext {
  * A ready-to-run check. `run` returns one result per probed IP (or one without `ip` when the run
  * failed before that) and never throws for a target failure: failures are data.
  */
-export interface Check<F extends object = Record<string, unknown>> {
-  readonly spec: CheckSpec<unknown>;
+export interface Check<F extends object = object> {
+  readonly spec: CheckSpec;
   run(ctx: RunContext): Promise<CheckResult<F>[]>;
 }
 
+/** One value of a kind metric from one result; `label` is the value of the metric's own label. */
+export interface MetricSample {
+  value: number;
+  label?: string;
+}
+
 /**
- * A kind-specific metric, fed from each result (names in base units). A gauge is set to the
- * value, a counter increased by it, a histogram observes each value of an array.
+ * A kind-specific metric (names in base units). Each result yields samples: a gauge is set to
+ * each, a counter increased by each, a histogram observes each. A metric with a `label` (one
+ * bounded label: an rcode, a hijack reason, a phase) writes only samples that carry its value.
  */
-export interface KindMetric<F extends object> {
+export interface KindMetric<F extends object = object> {
   name: string;
   help: string;
-  type?: 'gauge' | 'counter' | 'histogram';
+  type: 'gauge' | 'counter' | 'histogram';
   buckets?: readonly number[];
-  /** One extra label with a bounded set of values (an rcode, a hijack reason); no series without a value. */
-  label?: { name: string; value(result: CheckResult<F>): string | undefined };
-  value(result: CheckResult<F>): number | readonly number[] | undefined;
-  /** Several series of the labelled metric from one result (a value per phase); replaces label.value/value. */
-  series?(result: CheckResult<F>): Array<{ label: string; value: number }>;
+  label?: string;
+  samples(result: CheckResult<F>): readonly MetricSample[];
+}
+
+/** One unlabelled sample, or none when the result has no value. */
+export function sample(value: number | undefined | null): MetricSample[] {
+  return value === undefined || value === null ? [] : [{ value }];
 }
 
 /** What `vantage probe KIND TARGET` makes of TARGET. */
@@ -101,11 +122,25 @@ export interface SettingsProblem {
   message: string;
 }
 
+/** Settings as a schema made them, or the schema's complaint. */
+export type SettingsParse<S> = { success: true; data: S } | { success: false; error: z.ZodError };
+
 /**
- * One probe kind. The registry, scheduler, metrics and report know kinds only through this.
- * Methods (not function properties) so a registry can hold kinds with different setting types.
+ * What a kind needs from the agent besides its ports. `raw-icmp`: the raw ICMP sockets, opened
+ * at start-up so a missing CAP_NET_RAW is said at once. `addresses-first`: its runs feed the
+ * target's address book, so one-shot runs (`vantage once`) run it before the target's other checks.
  */
-export interface CheckKind<S extends object = Record<string, unknown>, F extends object = Record<string, unknown>> {
+export type KindNeed = 'raw-icmp' | 'addresses-first';
+
+/**
+ * One probe kind, typed by its settings `S` and its own result fields `F`. The registry, the
+ * scheduler, metrics and reports know kinds only through this. The functions that take `S` or
+ * `F` are methods, whose parameters TypeScript checks both ways, so a `CheckKind<TcpSettings,
+ * TcpFields>` is a `CheckKind` (settings `object`, fields `object`) without a cast. That is sound
+ * here because a kind only ever receives specs and results it made: specs come from its own
+ * schema (config/check-entry.ts picks the kind by the spec's `kind`), results from its own run.
+ */
+export interface CheckKind<S extends object = object, F extends object = object> {
   readonly kind: string;
   /** One line for `--help` and the README. */
   readonly summary: string;
@@ -116,13 +151,43 @@ export interface CheckKind<S extends object = Record<string, unknown>, F extends
   /** Name of the per-phase gauge when blackbox_exporter's differs (`probe_http_duration_seconds`). */
   readonly phaseMetricName?: string;
   readonly metrics: readonly KindMetric<F>[];
+  readonly needs: readonly KindNeed[];
+  /** The kind's settings from raw values (YAML, command line) through its schema, defaults filled in. */
+  parseSettings(raw: unknown): SettingsParse<S>;
   /** Cross-field rules; `timeoutMs` is the check's run deadline. */
   checkSettings(target: TargetSpec, settings: S, timeoutMs: number): SettingsProblem[];
   /**
    * Whether a failed result means "the name resolved but this IP did not answer": such results
-   * may trigger a traceroute of the IP (see triggered-trace.ts). Absent: never.
+   * may trigger a traceroute of the IP (see agent/triggered-trace.ts).
    */
-  silentIp?(result: CheckResult<F>): boolean;
+  silentIp(result: CheckResult<F>): boolean;
   parseProbeTarget(arg: string): ProbeTarget;
   create(spec: CheckSpec<S>, net: NetDeps): Check<F>;
+}
+
+/** A kind as its folder writes it: what `defineKind` does not default. */
+export interface KindDefinition<Schema extends z.ZodObject, F extends object> extends Omit<
+  CheckKind<z.output<Schema>, F>,
+  'settings' | 'needs' | 'parseSettings' | 'checkSettings' | 'silentIp'
+> {
+  readonly settings: Schema;
+  readonly needs?: readonly KindNeed[];
+  checkSettings?(target: TargetSpec, settings: z.output<Schema>, timeoutMs: number): SettingsProblem[];
+  silentIp?(result: CheckResult<F>): boolean;
+}
+
+/**
+ * Declares a kind: its settings type is inferred from its schema and its fields from its
+ * metrics and `create`, so each is written once; absent rules get their neutral default.
+ */
+export function defineKind<Schema extends z.ZodObject, F extends object>(
+  definition: KindDefinition<Schema, F>,
+): CheckKind<z.output<Schema>, F> {
+  return {
+    needs: [],
+    checkSettings: () => [],
+    silentIp: () => false,
+    ...definition,
+    parseSettings: (raw) => definition.settings.safeParse(raw),
+  };
 }

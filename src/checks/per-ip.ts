@@ -12,10 +12,7 @@ export const addressSelectionSettings = {
   ips: z.union([z.literal('all'), z.number().int().min(1)]).default('all'),
 };
 
-export interface AddressSelection {
-  ip_family: 'any' | 'ipv4' | 'ipv6';
-  ips: 'all' | number;
-}
+export type AddressSelection = z.output<z.ZodObject<typeof addressSelectionSettings>>;
 
 /** What a per-IP probe gets: the address and the moment the run started. */
 export interface IpProbe {
@@ -34,7 +31,7 @@ export async function runPerIp<F extends object>(
   net: NetDeps,
   ctx: RunContext,
   probe: (target: IpProbe, base: CoreResult) => Promise<CheckResult<F>>,
-): Promise<CheckResult<F>[]> {
+): Promise<Array<CheckResult<F> | CoreResult>> {
   const runStartNs = ctx.clock.monotonicNs();
   const base = baseResult(spec, ctx.clock.wallMs());
   let addresses: ResolvedAddress[];
@@ -44,7 +41,7 @@ export async function runPerIp<F extends object>(
       fromDnsCheck?.addresses ?? (await net.resolver.resolve(spec.target.host, spec.settings.ip_family, ctx.signal));
   } catch (err) {
     const durationMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
-    return [failedBeforeProbe<F>(base, durationMs, asFailure(err, 'resolve'))];
+    return [failedBeforeProbe(base, durationMs, asFailure(err, 'resolve'))];
   }
   const resolveMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
   if (addresses.length === 0) {
@@ -53,7 +50,7 @@ export async function runPerIp<F extends object>(
       `${spec.target.host} resolved to no ${spec.settings.ip_family} address`,
       'resolve',
     );
-    return [failedBeforeProbe<F>(base, resolveMs, error)];
+    return [failedBeforeProbe(base, resolveMs, error)];
   }
   const selected = spec.settings.ips === 'all' ? addresses : addresses.slice(0, spec.settings.ips);
   return Promise.all(
@@ -69,23 +66,12 @@ export async function runPerIp<F extends object>(
   );
 }
 
-function failedBeforeProbe<F extends object>(
-  base: CoreResult,
-  resolveMs: number,
-  failure: CheckFailure,
-): CheckResult<F> {
-  const result: CoreResult = {
-    ...base,
-    durationMs: resolveMs,
-    phasesMs: { resolve: resolveMs },
-    error: failure.toCheckError(),
-  };
-  // The kind's own fields are all optional (Partial<F>); TypeScript cannot see that {} fits a generic Partial.
-  return result as CheckResult<F>;
+function failedBeforeProbe(base: CoreResult, resolveMs: number, failure: CheckFailure): CoreResult {
+  return { ...base, durationMs: resolveMs, phasesMs: { resolve: resolveMs }, error: failure.toCheckError() };
 }
 
 /** A result with nothing measured yet; kinds fill in `ok`, phases and their own fields. */
-export function baseResult(spec: CheckSpec<unknown>, started: number | string, ip?: string): CoreResult {
+export function baseResult(spec: CheckSpec, started: number | string, ip?: string): CoreResult {
   return {
     check: spec.name,
     kind: spec.kind,

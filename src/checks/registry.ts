@@ -31,12 +31,5 @@ export class CheckRegistry {
 
 /** Every kind Vantage ships. A new kind is one folder under checks/ and one entry here. */
 export function builtinRegistry(): CheckRegistry {
-  // Each kind is typed by its own settings and fields; the registry holds them by the common contract.
-  return new CheckRegistry([
-    tcpKind as unknown as CheckKind,
-    icmpKind as unknown as CheckKind,
-    tracerouteKind as unknown as CheckKind,
-    dnsKind as unknown as CheckKind,
-    httpsKind as unknown as CheckKind,
-  ]);
+  return new CheckRegistry([tcpKind, icmpKind, tracerouteKind, dnsKind, httpsKind]);
 }

@@ -4,7 +4,7 @@ import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
 import { hostIdentity } from '../config/agent-config.js';
 import { loadConfigFile } from '../config/load.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../settings/duration.js';
 import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from '../diagnose/diagnose.js';
 import { renderDiagnosis, renderDiagnosisJson } from '../diagnose/render.js';
 import { RunCancelled, UsageError } from '../errors.js';
@@ -84,7 +84,7 @@ export async function diagnoseCommand(argv: readonly string[]): Promise<number> 
         signal: controller.signal,
         onProgress: progress,
       },
-      { registry, net, clock: systemClock, log, identity },
+      { net, clock: systemClock, log, identity },
     );
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     process.stdout.write(args.flags.has('json') ? renderDiagnosisJson(report) : renderDiagnosis(report));

@@ -54,9 +54,10 @@ export async function onceCommand(argv: readonly string[]): Promise<number> {
       }),
     );
   try {
-    // DNS checks first: the addresses they find are what the other checks of their target probe.
-    await runAll(config.checks.filter((c) => c.kind === 'dns'));
-    await runAll(config.checks.filter((c) => c.kind !== 'dns'));
+    // Kinds that find addresses (dns) first: those are what the other checks of their target probe.
+    const first = (spec: CheckSpec): boolean => registry.get(spec.kind)?.needs.includes('addresses-first') ?? false;
+    await runAll(config.checks.filter(first));
+    await runAll(config.checks.filter((spec) => !first(spec)));
   } finally {
     net.icmp.close();
     log.flush();

@@ -1,5 +1,4 @@
 import { pino } from 'pino';
-import { z } from 'zod';
 import { CheckExecutor } from '../agent/check-executor.js';
 import { TraceTrigger } from '../agent/triggered-trace.js';
 import type { CheckKind, CheckSpec } from '../checks/check.js';
@@ -47,7 +46,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
   const spec = probeSpec(kind, targetArg, args.options);
   const log = createLogger(logLevel(args, 'error'), pino.destination(2));
   const net = systemNet(systemClock);
-  const check = kind.create(spec as CheckSpec<Record<string, unknown>>, net);
+  const check = kind.create(spec, net);
   const executor = new CheckExecutor({
     clock: systemClock,
     log,
@@ -86,33 +85,37 @@ function progressBar(): { update: (done: number, total: number) => void; clear: 
   };
 }
 
-/** A check spec from the command line, validated by the same schema as the YAML. */
+/** A check spec from the command line, validated by the same schemas as the YAML. */
 function probeSpec(kind: CheckKind, targetArg: string, options: ReadonlyMap<string, string>): CheckSpec {
   const target = kind.parseProbeTarget(targetArg);
-  const raw: Record<string, unknown> = { kind: kind.kind, ...target.settings };
+  const raw: Record<string, unknown> = { ...target.settings };
   for (const [name, value] of options) {
     if (!RESERVED.has(name)) raw[name.replaceAll('-', '_')] = scalarValue(value);
   }
-  const { interval: _i, cron: _c, name: _n, ...allowed } = checkCommonShape;
-  const parsed = z.strictObject({ ...allowed, ...kind.settings.shape }).safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) =>
+  const { timeout: rawTimeout, ...rawSettings } = raw;
+  const timeout = checkCommonShape.timeout.safeParse(rawTimeout);
+  const settings = kind.parseSettings(rawSettings);
+  const issues = [
+    ...(timeout.success ? [] : timeout.error.issues.map((i) => ({ ...i, path: ['timeout', ...i.path] }))),
+    ...(settings.success ? [] : settings.error.issues),
+  ];
+  if (!timeout.success || !settings.success) {
+    const problems = issues.map((i) =>
       i.code === 'unrecognized_keys'
         ? `unknown setting ${i.keys.map((k) => `--${k}`).join(', ')}`
         : `--${i.path.join('.')}: ${i.message}`,
     );
     throw new UsageError(problems.join('\n'));
   }
-  const { kind: _k, timeout, ...settings } = parsed.data as Record<string, unknown> & { timeout?: number };
   const spec: CheckSpec = {
     name: `probe-${kind.kind}`,
     kind: kind.kind,
     target: { name: targetArg, host: target.host, ...(target.url ? { url: target.url } : {}), group: '', labels: {} },
     schedule: { type: 'interval', intervalMs: Number.MAX_SAFE_INTEGER },
-    timeoutMs: timeout ?? DEFAULT_TIMEOUT_MS,
-    settings,
+    timeoutMs: timeout.data ?? DEFAULT_TIMEOUT_MS,
+    settings: settings.data,
   };
-  const problems = kind.checkSettings(spec.target, settings, spec.timeoutMs);
+  const problems = kind.checkSettings(spec.target, settings.data, spec.timeoutMs);
   if (problems.length > 0) throw new UsageError(problems.map((p) => p.message).join('\n'));
   return spec;
 }

@@ -3,7 +3,7 @@ import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
 import { parseListen } from '../config/agent-config.js';
 import { ConfigError } from '../config/diagnostics.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../settings/duration.js';
 import { UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { systemNet } from '../net/system-net.js';

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { CheckSpec } from '../checks/check.js';
-import type { EventSinkConfig } from './schema.js';
+import { triggeredTracerouteSchema } from './schema.js';
+import type { EventSinkConfig, RawTriggeredTraceroute } from './schema.js';
 
 /** Who this agent is; every series and event carries it. */
 export interface AgentIdentity {
@@ -32,14 +33,20 @@ export interface TriggeredTracerouteConfig {
   minIntervalMs: number;
 }
 
-export const DEFAULT_TRIGGERED_TRACEROUTE: TriggeredTracerouteConfig = {
-  enabled: true,
-  maxIps: 3,
-  maxHops: 30,
-  probesPerHop: 2,
-  probeTimeoutMs: 1_000,
-  minIntervalMs: 300_000,
-};
+/** The `triggered_traceroute` section as the agent uses it. */
+export function triggeredTraceroute(raw: RawTriggeredTraceroute): TriggeredTracerouteConfig {
+  return {
+    enabled: raw.enabled,
+    maxIps: raw.max_ips,
+    maxHops: raw.max_hops,
+    probesPerHop: raw.probes_per_hop,
+    probeTimeoutMs: raw.probe_timeout,
+    minIntervalMs: raw.min_interval,
+  };
+}
+
+/** The schema's defaults, for commands that run without a config (probe, diagnose). */
+export const DEFAULT_TRIGGERED_TRACEROUTE = triggeredTraceroute(triggeredTracerouteSchema.parse({}));
 
 export interface EgressConfig {
   urls: readonly string[];

@@ -3,16 +3,13 @@ import type { CheckSpec, ScheduleSpec, TargetSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS } from './agent-config.js';
 import { cronMinGapMs } from './cron-gap.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../settings/duration.js';
 import type { Reporter } from './reporter.js';
-import { checkCommonShape } from './schema.js';
-import type { ConfigPath } from './yaml-source.js';
+import { checkCommonShape, defaultsSchema } from './schema.js';
+import type { ConfigPath } from '../settings/config-path.js';
 import { formatPath } from './zod-diagnostics.js';
 
-export interface Defaults {
-  interval?: number;
-  timeout?: number;
-}
+export type Defaults = z.output<typeof defaultsSchema>;
 
 /**
  * Turns one `checks[]` entry into a spec: common keys, the kind's own settings (its schema is

@@ -2,13 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import type { CheckSpec, TargetSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
-import {
-  DEFAULT_LISTEN,
-  DEFAULT_TRIGGERED_TRACEROUTE,
-  deepFreeze,
-  parseListen,
-  RESERVED_LABELS,
-} from './agent-config.js';
+import { DEFAULT_LISTEN, deepFreeze, parseListen, RESERVED_LABELS, triggeredTraceroute } from './agent-config.js';
 import type { AgentConfig, AgentIdentity } from './agent-config.js';
 import { CheckEntries } from './check-entry.js';
 import type { Defaults } from './check-entry.js';
@@ -17,7 +11,7 @@ import { Reporter } from './reporter.js';
 import { agentSchema, configSchema, defaultsSchema, LABEL_NAME_PATTERN, targetSchema } from './schema.js';
 import type { RawTarget } from './schema.js';
 import { YamlSource } from './yaml-source.js';
-import type { ConfigPath } from './yaml-source.js';
+import type { ConfigPath } from '../settings/config-path.js';
 import { formatPath } from './zod-diagnostics.js';
 import { stripBrackets } from '../net/address.js';
 
@@ -96,26 +90,17 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
     networkType: agent.data.network_type,
     labels: agent.data.labels,
   };
-  const trace = top.data.triggered_traceroute;
-  const triggeredTraceroute = {
-    enabled: trace.enabled,
-    maxIps: trace.max_ips,
-    maxHops: trace.max_hops,
-    probesPerHop: trace.probes_per_hop,
-    probeTimeoutMs: trace.probe_timeout ?? DEFAULT_TRIGGERED_TRACEROUTE.probeTimeoutMs,
-    minIntervalMs: trace.min_interval ?? DEFAULT_TRIGGERED_TRACEROUTE.minIntervalMs,
-  };
   const { egress, diagnose_endpoint: endpoint } = top.data;
   return {
     agent: identity,
     listen,
     maxConcurrentRuns: top.data.max_concurrent_runs,
-    triggeredTraceroute,
+    triggeredTraceroute: triggeredTraceroute(top.data.triggered_traceroute),
     eventSinks: top.data.events.sinks,
-    egress: { urls: egress.urls, intervalMs: egress.interval ?? 300_000, timeoutMs: egress.timeout ?? 10_000 },
+    egress: { urls: egress.urls, intervalMs: egress.interval, timeoutMs: egress.timeout },
     diagnoseEndpoint: {
       enabled: endpoint.enabled,
-      minIntervalMs: endpoint.min_interval ?? 30_000,
+      minIntervalMs: endpoint.min_interval,
       resolvers: endpoint.resolvers,
       count: endpoint.count,
     },

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Diagnostic } from './diagnostics.js';
-import type { ConfigPath, YamlSource } from './yaml-source.js';
+import type { ConfigPath } from '../settings/config-path.js';
+import type { YamlSource } from './yaml-source.js';
 import { issuesToDiagnostics } from './zod-diagnostics.js';
 
 /** Collects located diagnostics while a config is checked: nothing throws until all is seen. */

@@ -1,45 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { durationSchema } from '../settings/setting-schemas.js';
 
 /** Names of things that become label values: readable, no spaces, no quoting needed anywhere. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Prometheus label names, minus the reserved `__` prefix. */
 export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** Longest interval or timeout accepted: a day. Longer is a typo more often than a plan. */
-const MAX_DURATION_MS = 86_400_000;
-
-/** A regular expression given as a string, refused at load time when it does not compile. */
-export const regexSchema = (setting: string) =>
-  z.string().refine((r) => {
-    try {
-      new RegExp(r);
-      return true;
-    } catch {
-      return false;
-    }
-  }, `${setting} is not a valid regular expression`);
-
-/** A local address to send from (multi-homed agents); the kernel picks when absent. */
-export const sourceAddressSchema = z
-  .string()
-  .refine((v) => isIP(v) !== 0, 'source_address must be an IP address')
-  .optional();
-
-/** A duration string (`250ms`, `30s`, `5m`) parsed to milliseconds, at most a day. */
-export const durationSchema = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration: write it like 250ms, 30s, 5m or 1h` });
-    return z.NEVER;
-  }
-  if (ms > MAX_DURATION_MS) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is longer than the maximum of 24h` });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 const nameSchema = z
   .string()
@@ -118,9 +84,9 @@ export const triggeredTracerouteSchema = z.strictObject({
   /** Probes per hop. Default 2. */
   probes_per_hop: z.number().int().min(1).max(10).default(2),
   /** Longest wait for one probe. Default 1s. */
-  probe_timeout: durationSchema.optional(),
+  probe_timeout: durationSchema.default(1_000),
   /** An IP is traced again only after this long. Default 5m. */
-  min_interval: durationSchema.optional(),
+  min_interval: durationSchema.default(300_000),
 });
 
 /** Where problem events go besides the log (stdout): a rotated JSONL file, an HTTP collector. */
@@ -154,9 +120,9 @@ export const egressSchema = z.strictObject({
   /** Echo services answering with the caller's address, asked in this order (e.g. https://checkip.amazonaws.com). Empty: no lookups. */
   urls: z.array(z.url({ protocol: /^https?$/ })).default([]),
   /** Time between lookups. Default 5m. */
-  interval: durationSchema.optional(),
+  interval: durationSchema.default(300_000),
   /** Deadline of one lookup. Default 10s. */
-  timeout: durationSchema.optional(),
+  timeout: durationSchema.default(10_000),
 });
 
 /** `GET /diagnose?target=NAME` on the metrics listener. */
@@ -164,7 +130,7 @@ export const diagnoseEndpointSchema = z.strictObject({
   /** Serve it at all. Default false: a report sends real traffic, so it is opt-in. */
   enabled: z.boolean().default(false),
   /** Reports start at most this often (one at a time; others get 429). Default 30s. */
-  min_interval: durationSchema.optional(),
+  min_interval: durationSchema.default(30_000),
   /** Resolvers asked besides the system resolver. */
   resolvers: z.array(z.string().min(1)).default([]),
   /** Echo requests per IP. Default 3. */
@@ -180,19 +146,15 @@ export const configSchema = z.strictObject({
   /** Cap on runs in flight at once across all checks. Default 64. */
   max_concurrent_runs: z.number().int().min(1).max(10_000).default(64),
   /** Problem-event sinks besides stdout. */
-  events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).default({ sinks: [] }),
-  egress: egressSchema.default({ urls: [] }),
-  diagnose_endpoint: diagnoseEndpointSchema.default({ enabled: false, resolvers: [], count: 3 }),
-  triggered_traceroute: triggeredTracerouteSchema.default({
-    enabled: true,
-    max_ips: 3,
-    max_hops: 30,
-    probes_per_hop: 2,
-  }),
+  events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).prefault({}),
+  egress: egressSchema.prefault({}),
+  diagnose_endpoint: diagnoseEndpointSchema.prefault({}),
+  triggered_traceroute: triggeredTracerouteSchema.prefault({}),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });
 
-export type RawConfig = z.infer<typeof configSchema>;
+export type RawConfig = z.output<typeof configSchema>;
+export type RawTriggeredTraceroute = z.output<typeof triggeredTracerouteSchema>;
 export type EventSinkConfig = z.infer<typeof eventSinkSchema>;
 export type RawAgent = z.infer<typeof agentSchema>;
 export type RawTarget = z.infer<typeof targetSchema>;

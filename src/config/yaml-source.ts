@@ -1,9 +1,8 @@
 import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, Scalar, visit } from 'yaml';
 import { substitute } from './interpolate.js';
 import type { Document, Node } from 'yaml';
+import type { ConfigPath } from '../settings/config-path.js';
 import type { Diagnostic } from './diagnostics.js';
-
-export type ConfigPath = ReadonlyArray<string | number>;
 
 /**
  * A parsed YAML file that can say where any value came from. Keeping the `Document` (not just the

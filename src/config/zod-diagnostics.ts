@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Diagnostic } from './diagnostics.js';
-import type { ConfigPath, YamlSource } from './yaml-source.js';
+import type { ConfigPath } from '../settings/config-path.js';
+import type { YamlSource } from './yaml-source.js';
 
 /** `['targets', 0, 'checks', 1, 'port']` -> `targets[0].checks[1].port`. */
 export function formatPath(path: ConfigPath): string {

@@ -1,5 +1,5 @@
-import type { CheckRegistry } from '../checks/registry.js';
 import type { Clock } from '../clock.js';
+import { httpsKind } from '../checks/https/index.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import type { NetDeps } from '../net/net-deps.js';
@@ -13,7 +13,6 @@ export interface EndpointReply {
 }
 
 export interface DiagnoseEndpointDeps {
-  registry: CheckRegistry;
   net: NetDeps;
   clock: Clock;
   log: Logger;
@@ -59,7 +58,8 @@ export class DiagnoseEndpoint {
     this.deps.log.info({ target: name }, 'diagnose report requested');
     try {
       // A private CA the target's https check trusts is trusted by its report too.
-      const https = ofTarget.find((c) => c.kind === 'https')?.settings as { ca_file?: string } | undefined;
+      const https = ofTarget.find((c) => c.kind === httpsKind.kind)?.settings;
+      const caFile = https && 'ca_file' in https && typeof https.ca_file === 'string' ? https.ca_file : undefined;
       const report = await diagnose(
         [spec.target.url ?? spec.target.host],
         {
@@ -68,11 +68,10 @@ export class DiagnoseEndpoint {
           traceroute: 'auto',
           timeoutMs: DEFAULT_STEP_TIMEOUT_MS,
           egressUrls: [...config.egress.urls],
-          ...(https?.ca_file ? { caFile: https.ca_file } : {}),
+          ...(caFile ? { caFile } : {}),
           signal: controller.signal,
         },
         {
-          registry: this.deps.registry,
           net: this.deps.net,
           clock: this.deps.clock,
           log: this.deps.log,

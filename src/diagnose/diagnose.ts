@@ -1,6 +1,13 @@
 import { isIP } from 'node:net';
 import type { CheckKind, CheckResult, CheckSpec } from '../checks/check.js';
-import type { CheckRegistry } from '../checks/registry.js';
+import { dnsKind } from '../checks/dns/index.js';
+import type { DnsFields } from '../checks/dns/dns-settings.js';
+import { httpsKind } from '../checks/https/index.js';
+import type { HttpsFields } from '../checks/https/https-settings.js';
+import { icmpKind } from '../checks/icmp/index.js';
+import type { IcmpFields } from '../checks/icmp/icmp-settings.js';
+import { tracerouteKind } from '../checks/traceroute/index.js';
+import type { TracerouteFields } from '../checks/traceroute/traceroute-settings.js';
 import { runCheck } from '../agent/run-check.js';
 import type { Clock } from '../clock.js';
 import type { AgentIdentity, TriggeredTracerouteConfig } from '../config/agent-config.js';
@@ -37,7 +44,6 @@ export interface DiagnoseOptions {
 }
 
 export interface DiagnoseDeps {
-  registry: CheckRegistry;
   net: NetDeps;
   clock: Clock;
   log: Logger;
@@ -47,10 +53,10 @@ export interface DiagnoseDeps {
 export interface TargetDiagnosis {
   target: string;
   verdict: string;
-  dns: CheckResult[];
-  ping: CheckResult[];
-  traceroute: CheckResult[];
-  https: CheckResult[];
+  dns: CheckResult<DnsFields>[];
+  ping: CheckResult<IcmpFields>[];
+  traceroute: CheckResult<TracerouteFields>[];
+  https: CheckResult<HttpsFields>[];
 }
 
 export interface DiagnosisReport {
@@ -81,14 +87,13 @@ export async function diagnose(
   // checks of a target with the same name.
   const net: NetDeps = { ...deps.net, addressBook: new AddressBook(() => deps.clock.wallMs()) };
   // Not CheckExecutor: a report's failures are findings in the report, not problem events.
-  const run = async (
-    kindName: string,
+  const run = async <S extends object, F extends object>(
+    kind: CheckKind<S, F>,
     target: string,
     host: string,
     url: string | undefined,
     settings: Record<string, unknown>,
-  ): Promise<CheckResult[]> => {
-    const kind = deps.registry.get(kindName)!;
+  ): Promise<CheckResult<F>[]> => {
     const spec = makeSpec(kind, target, host, url, settings, opts.timeoutMs);
     const { controller, release } = runDeadline(deps.clock, opts.timeoutMs, opts.signal);
     try {
@@ -115,12 +120,14 @@ export async function diagnose(
       opts.onProgress?.(`${raw}: DNS`);
       const resolver = ['system', ...opts.resolvers];
       const hijack = { reference: 'system', nxdomain_probe: true };
-      report.dns.push(...(await run('dns', raw, host, undefined, { resolver, type: 'A', hijack })));
-      report.dns.push(...(await run('dns', raw, host, undefined, { resolver, type: 'AAAA', hijack, min_answers: 0 })));
+      report.dns.push(...(await run(dnsKind, raw, host, undefined, { resolver, type: 'A', hijack })));
+      report.dns.push(
+        ...(await run(dnsKind, raw, host, undefined, { resolver, type: 'AAAA', hijack, min_answers: 0 })),
+      );
     }
     if (!opts.signal.aborted) {
       opts.onProgress?.(`${raw}: ping${opts.traceroute === 'auto' ? ' (and traceroute of silent IPs)' : ''}`);
-      report.ping = await run('icmp', raw, host, undefined, {
+      report.ping = await run(icmpKind, raw, host, undefined, {
         count: opts.count,
         spacing: '100ms',
         packet_timeout: '1s',
@@ -128,11 +135,11 @@ export async function diagnose(
     }
     if (!opts.signal.aborted && opts.traceroute === 'always') {
       opts.onProgress?.(`${raw}: traceroute`);
-      report.traceroute = await run('traceroute', raw, host, undefined, { ips: 1, probe_timeout: '1s' });
+      report.traceroute = await run(tracerouteKind, raw, host, undefined, { ips: 1, probe_timeout: '1s' });
     }
     if (!opts.signal.aborted && url) {
       opts.onProgress?.(`${raw}: HTTPS`);
-      report.https = await run('https', raw, host, url.href, {
+      report.https = await run(httpsKind, raw, host, url.href, {
         accept_status: ['200-499'],
         ...(opts.caFile ? { ca_file: opts.caFile } : {}),
       });
@@ -148,15 +155,15 @@ export async function diagnose(
   };
 }
 
-function makeSpec(
-  kind: CheckKind,
+function makeSpec<S extends object, F extends object>(
+  kind: CheckKind<S, F>,
   target: string,
   host: string,
   url: string | undefined,
   raw: Record<string, unknown>,
   timeoutMs: number,
-): CheckSpec<Record<string, unknown>> {
-  const parsed = kind.settings.safeParse(raw);
+): CheckSpec<S> {
+  const parsed = kind.parseSettings(raw);
   if (!parsed.success)
     throw new UsageError(
       `${kind.kind}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
@@ -167,7 +174,7 @@ function makeSpec(
     target: { name: target, host, ...(url ? { url } : {}), group: '', labels: {} },
     schedule: { type: 'interval', intervalMs: 86_400_000 },
     timeoutMs,
-    settings: parsed.data as Record<string, unknown>,
+    settings: parsed.data,
   };
 }
 

@@ -1,20 +1,15 @@
-import { formatResultLine } from '../commands/print.js';
 import type { CheckResult } from '../checks/check.js';
+import type { DnsFields } from '../checks/dns/dns-settings.js';
+import { formatResultLine } from '../report/result-text.js';
 import type { DiagnosisReport } from './diagnose.js';
 
 /** A resolver's answer on one line: who, what type, which addresses or why not, how fast. */
-function dnsLine(r: CheckResult): string {
-  const f = r as CheckResult & {
-    resolver?: string;
-    query?: string;
-    answers?: Array<{ type: string; data: string }>;
-    rcode?: string;
-  };
+function dnsLine(f: CheckResult<DnsFields>): string {
   const type = f.answers?.[0]?.type ?? '';
   const answers = (f.answers ?? []).map((a) => a.data).join(', ') || (f.rcode ? `(${f.rcode}, no answer)` : '');
-  const status = r.ok ? 'OK  ' : 'FAIL';
-  const why = r.error ? ` ${r.error.code}: ${r.error.message}` : '';
-  return `${status} ${f.resolver ?? '?'} ${type} ${answers} (${r.durationMs.toFixed(1)} ms)${why}`;
+  const status = f.ok ? 'OK  ' : 'FAIL';
+  const why = f.error ? ` ${f.error.code}: ${f.error.message}` : '';
+  return `${status} ${f.resolver ?? '?'} ${type} ${answers} (${f.durationMs.toFixed(1)} ms)${why}`;
 }
 
 /** The report as one JSON document (`--json`, and GET /diagnose?format=json). */
@@ -35,16 +30,16 @@ export function renderDiagnosis(report: DiagnosisReport): string {
   lines.push(`Interfaces: ${report.egress.interfaces.map((i) => `${i.name} ${i.address}`).join(', ') || '-'}`);
   for (const t of report.targets) {
     lines.push('', `== ${t.target} ==`);
-    for (const [title, results] of [
-      ['DNS', t.dns],
-      ['Ping', t.ping],
-      ['Traceroute', t.traceroute],
-      ['HTTPS', t.https],
-    ] as const) {
-      if (results.length === 0) continue;
+    const sections: Array<[string, string[]]> = [
+      ['DNS', t.dns.map(dnsLine)],
+      ['Ping', t.ping.map(formatResultLine)],
+      ['Traceroute', t.traceroute.map(formatResultLine)],
+      ['HTTPS', t.https.map(formatResultLine)],
+    ];
+    for (const [title, entries] of sections) {
+      if (entries.length === 0) continue;
       lines.push(`${title}:`);
-      for (const r of results)
-        lines.push(...(title === 'DNS' ? [dnsLine(r)] : formatResultLine(r).split('\n')).map((l) => `  ${l}`));
+      for (const entry of entries) lines.push(...entry.split('\n').map((l) => `  ${l}`));
     }
   }
   return `${lines.join('\n')}\n`;

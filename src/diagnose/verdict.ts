@@ -1,26 +1,26 @@
 import type { CheckResult } from '../checks/check.js';
-
-type Rec = CheckResult & Record<string, unknown>;
+import type { DnsFields } from '../checks/dns/dns-settings.js';
+import type { HttpsFields } from '../checks/https/https-settings.js';
 
 /**
  * One line a support engineer can paste first: "DNS ok via 2 resolvers, 2 IPs; IP 198.51.100.7
  * silent, path ends at hop 5 (198.18.7.2); HTTPS 200 in 84 ms".
  */
-export function verdict(dns: readonly Rec[], ping: readonly Rec[], https: readonly Rec[]): string {
+export function verdict(
+  dns: readonly CheckResult<DnsFields>[],
+  ping: readonly CheckResult[],
+  https: readonly CheckResult<HttpsFields>[],
+): string {
   const parts: string[] = [];
   if (dns.length > 0) {
     const ok = dns.filter((r) => r.ok);
-    const hijacked = dns.filter((r) => (r.hijack as { reason?: string } | null)?.reason);
-    const addresses = new Set(ok.flatMap((r) => (r.addresses as string[] | undefined) ?? []));
+    const hijacked = dns.flatMap((r) => (r.hijack ? [{ resolver: r.resolver, reason: r.hijack.reason }] : []));
+    const addresses = new Set(ok.flatMap((r) => r.addresses ?? []));
     if (hijacked.length > 0) {
-      const named = new Set(
-        hijacked.map(
-          (r) => `${String(r.resolver)} (${String((r.hijack as { reason: string }).reason).replace('_', ' ')})`,
-        ),
-      );
+      const named = new Set(hijacked.map((r) => `${r.resolver ?? '?'} (${r.reason.replace('_', ' ')})`));
       parts.push(`DNS HIJACKED at ${[...named].join(', ')}`);
     }
-    const resolvers = new Set(ok.map((r) => String(r.resolver)));
+    const resolvers = new Set(ok.map((r) => r.resolver ?? '?'));
     if (ok.length === 0) parts.push(`DNS FAILS (${[...new Set(dns.map((r) => r.error?.code))].join(', ')})`);
     else
       parts.push(
@@ -30,9 +30,8 @@ export function verdict(dns: readonly Rec[], ping: readonly Rec[], https: readon
   for (const r of ping) {
     if (!r.ip) continue;
     if (r.ok) continue;
-    const trace = r.traceroute as
-      { lastRespondingHop?: number; hops?: Array<{ ttl: number; addresses: string[] }> } | undefined;
-    const last = trace?.hops?.[(trace.lastRespondingHop ?? 0) - 1];
+    const trace = r.traceroute;
+    const last = trace && 'hops' in trace ? trace.hops[trace.lastRespondingHop - 1] : undefined;
     const path = last
       ? `, path ends at hop ${last.ttl} (${last.addresses.join(', ')})`
       : trace

@@ -1,4 +1,4 @@
-import type { CheckKind } from '../checks/check.js';
+import type { CheckKind, KindMetric } from '../checks/check.js';
 
 type MetricType = 'gauge' | 'counter' | 'histogram';
 
@@ -181,19 +181,12 @@ export function phaseMetric(kind: string, name = `probe_${kind}_duration_seconds
   };
 }
 
-export function kindMetricDef(metric: {
-  name: string;
-  help: string;
-  type?: MetricType;
-  buckets?: readonly number[];
-  label?: { name: string };
-}): MetricDef {
-  const labels = metric.label ? [...PROBE_LABELS, metric.label.name] : PROBE_LABELS;
+export function kindMetricDef(metric: KindMetric): MetricDef {
   return {
     name: metric.name,
-    type: metric.type ?? 'gauge',
+    type: metric.type,
     help: metric.help,
-    labels,
+    labels: metric.label ? [...PROBE_LABELS, metric.label] : PROBE_LABELS,
     ...(metric.buckets ? { buckets: metric.buckets } : {}),
   };
 }

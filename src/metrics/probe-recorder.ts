@@ -15,21 +15,11 @@ interface SeriesEntry {
 }
 
 /** Feeds one kind metric: gauges are set, counters increased, histograms observe every value. */
-function recordKindMetric(
-  metric: AnyMetric,
-  value: number | readonly number[] | undefined,
-  labels: () => Labels,
-): void {
-  if (value === undefined) return;
-  if (metric instanceof Histogram) {
-    const values = typeof value === 'number' ? [value] : value;
-    const at = labels();
-    for (const v of values) if (Number.isFinite(v)) metric.observe(at, v);
-    return;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value)) return;
-  if (metric instanceof Counter) metric.inc(labels(), value);
-  else metric.set(labels(), value);
+function recordSample(metric: AnyMetric, value: number, labels: Labels): void {
+  if (!Number.isFinite(value)) return;
+  if (metric instanceof Histogram) metric.observe(labels, value);
+  else if (metric instanceof Counter) metric.inc(labels, value);
+  else metric.set(labels, value);
 }
 
 /** How long counters of an IP no longer seen are kept: long enough for 15-minute rate windows. */
@@ -37,7 +27,7 @@ export const COUNTER_RETENTION_MS = 15 * 60_000;
 
 interface KindMetrics {
   phases: Gauge;
-  own: Array<{ def: KindMetric<Record<string, unknown>>; metric: AnyMetric }>;
+  own: Array<{ def: KindMetric; metric: AnyMetric }>;
 }
 
 /**
@@ -75,7 +65,7 @@ export class ProbeRecorder {
   }
 
   /** Records one run of a check (all its per-IP results) and drops series the run no longer has. */
-  record(spec: CheckSpec<unknown>, results: readonly CheckResult[]): void {
+  record(spec: CheckSpec, results: readonly CheckResult[]): void {
     const nowMs = Math.max(...results.map((r) => Date.parse(r.startedAt)));
     let series = this.series.get(spec.name);
     if (!series) this.series.set(spec.name, (series = new Map()));
@@ -102,15 +92,11 @@ export class ProbeRecorder {
         kindMetrics.phases.set(touch(kindMetrics.phases, { ...labels, phase }), ms / 1000);
       }
       for (const { def, metric } of kindMetrics.own) {
-        if (def.series && def.label) {
-          for (const one of def.series(result))
-            recordKindMetric(metric, one.value, () => touch(metric, { ...labels, [def.label!.name]: one.label }));
-          continue;
+        for (const one of def.samples(result)) {
+          if (def.label === undefined) recordSample(metric, one.value, touch(metric, labels));
+          else if (one.label !== undefined)
+            recordSample(metric, one.value, touch(metric, { ...labels, [def.label]: one.label }));
         }
-        const extra = def.label ? def.label.value(result) : undefined;
-        if (def.label && extra === undefined) continue;
-        const own = def.label ? { ...labels, [def.label.name]: extra! } : labels;
-        recordKindMetric(metric, def.value(result), () => touch(metric, own));
       }
     }
     // Gauges describe the latest run only. Counters and histograms of an IP (or of a failure

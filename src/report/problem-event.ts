@@ -40,11 +40,7 @@ const CORE_KEYS = new Set<keyof CoreResult>([
   'durationMs',
 ]);
 
-export function problemEvent(
-  agent: AgentIdentity,
-  spec: CheckSpec<unknown>,
-  result: CheckResult,
-): ProblemEvent | undefined {
+export function problemEvent(agent: AgentIdentity, spec: CheckSpec, result: CheckResult): ProblemEvent | undefined {
   if (!result.error) return undefined;
   const evidence = Object.fromEntries(Object.entries(result).filter(([k]) => !CORE_KEYS.has(k as keyof CoreResult)));
   return {

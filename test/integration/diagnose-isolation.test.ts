@@ -1,6 +1,5 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinRegistry } from '../../src/checks/registry.js';
 import { systemClock } from '../../src/clock.js';
 import { diagnose } from '../../src/diagnose/diagnose.js';
 import { createLogger } from '../../src/log.js';
@@ -41,7 +40,6 @@ describe('a diagnose report inside the agent', () => {
           signal: new AbortController().signal,
         },
         {
-          registry: builtinRegistry(),
           net,
           clock: systemClock,
           log,

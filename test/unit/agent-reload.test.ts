@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Agent } from '../../src/agent/agent.js';
-import type { CheckKind, CheckResult } from '../../src/checks/check.js';
+import { defineKind } from '../../src/checks/check.js';
+import type { CheckResult } from '../../src/checks/check.js';
 import { baseResult } from '../../src/checks/per-ip.js';
 import { CheckRegistry } from '../../src/checks/registry.js';
 import { createLogger } from '../../src/log.js';
@@ -12,13 +13,12 @@ import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
 /** A kind whose runs finish when the test releases them (or at once with `hold: false`). */
 function gateKind() {
   const pending: Array<{ check: string; release: () => void }> = [];
-  const kind: CheckKind = {
+  const kind = defineKind({
     kind: 'gate',
     summary: 'test kind',
     settings: z.strictObject({ hold: z.boolean().default(false), variant: z.number().default(0) }),
     phases: ['probe'],
     metrics: [],
-    checkSettings: () => [],
     parseProbeTarget: (arg) => ({ host: arg, settings: {} }),
     create: (spec) => ({
       spec,
@@ -38,7 +38,7 @@ function gateKind() {
           else done();
         }),
     }),
-  };
+  });
   return { kind, pending };
 }
 

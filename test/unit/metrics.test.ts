@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { CheckKind, CheckResult, CheckSpec } from '../../src/checks/check.js';
+import { defineKind, sample } from '../../src/checks/check.js';
+import type { Check, CheckResult, CheckSpec } from '../../src/checks/check.js';
 import { builtinRegistry } from '../../src/checks/registry.js';
 import { catalogue, renderCatalogue } from '../../src/metrics/catalogue.js';
 import { COUNTER_RETENTION_MS, ProbeRecorder } from '../../src/metrics/probe-recorder.js';
@@ -27,7 +28,7 @@ describe('metric catalogue', () => {
 });
 
 /** A kind with one own metric, to exercise the kind-metric path without a network. */
-const fakeKind: CheckKind<Record<string, never>, { rttMs: number }> = {
+const fakeKind = defineKind({
   kind: 'fake',
   summary: 'test kind',
   settings: builtinRegistry().get('tcp')!.settings,
@@ -35,16 +36,16 @@ const fakeKind: CheckKind<Record<string, never>, { rttMs: number }> = {
   metrics: [
     {
       name: 'probe_fake_rtt_seconds',
+      type: 'gauge',
       help: 'RTT.',
-      value: (r) => (r.rttMs === undefined ? undefined : r.rttMs / 1000),
+      samples: (r: CheckResult<{ rttMs: number }>) => sample(r.rttMs === undefined ? undefined : r.rttMs / 1000),
     },
   ],
-  checkSettings: () => [],
   parseProbeTarget: (arg) => ({ host: arg, settings: {} }),
-  create: () => {
+  create: (): Check<{ rttMs: number }> => {
     throw new Error('not used');
   },
-};
+});
 
 const spec: CheckSpec = {
   name: 'web-fake',
@@ -79,7 +80,7 @@ describe('ProbeRecorder', () => {
   it('writes success, durations in seconds, phases, counters and kind metrics per IP', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
     registries.setDefaultLabels({ agent: 'a1', region: 'eu', carrier: 'c', network_type: 'fiber' });
-    const recorder = new ProbeRecorder(registries, [fakeKind as unknown as CheckKind]);
+    const recorder = new ProbeRecorder(registries, [fakeKind]);
     recorder.record(spec, [
       result('192.0.2.1', true, { rttMs: 7 } as Partial<CheckResult>),
       result('2001:db8::1', false),
@@ -110,7 +111,7 @@ describe('ProbeRecorder', () => {
 
   it('drops gauges of an IP that left the answers at once, its counters only after the retention', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
-    const recorder = new ProbeRecorder(registries, [fakeKind as unknown as CheckKind]);
+    const recorder = new ProbeRecorder(registries, [fakeKind]);
     const at = (minutes: number) => ({ startedAt: new Date(Date.UTC(2026, 0, 1, 0, minutes)).toISOString() });
     recorder.record(spec, [result('192.0.2.1', false, at(0)), result('192.0.2.2', true, at(0))]);
     recorder.record(spec, [result('192.0.2.1', true, at(1))]);
@@ -130,7 +131,7 @@ describe('ProbeRecorder', () => {
 
   it('keeps per-IP counters through a run that failed before any IP (a DNS failure)', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
-    const recorder = new ProbeRecorder(registries, [fakeKind as unknown as CheckKind]);
+    const recorder = new ProbeRecorder(registries, [fakeKind]);
     recorder.record(spec, [result('192.0.2.1', true)]);
     recorder.record(spec, [result(undefined, false)]);
     recorder.record(spec, [result('192.0.2.1', true)]);
@@ -148,7 +149,7 @@ describe('ProbeRecorder', () => {
 
   it('forget removes every series of the check and nothing else', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
-    const recorder = new ProbeRecorder(registries, [fakeKind as unknown as CheckKind]);
+    const recorder = new ProbeRecorder(registries, [fakeKind]);
     const other = { ...spec, name: 'other' };
     recorder.record(spec, [result('192.0.2.1', false)]);
     recorder.record(other, [{ ...result('192.0.2.9', true), check: 'other' }]);
@@ -160,7 +161,7 @@ describe('ProbeRecorder', () => {
 
   it('serves OpenMetrics with the same series', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
-    const recorder = new ProbeRecorder(registries, [fakeKind as unknown as CheckKind]);
+    const recorder = new ProbeRecorder(registries, [fakeKind]);
     recorder.record(spec, [result('192.0.2.1', true)]);
     const om = await registries.render(true);
     expect(om.contentType).toMatch(/application\/openmetrics-text/);

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, CheckSpec } from '../../src/checks/check.js';
+import type { TcpFields } from '../../src/checks/tcp/tcp-settings.js';
 import { createLogger } from '../../src/log.js';
 import { emitProblem, problemEvent } from '../../src/report/problem-event.js';
 
@@ -13,7 +14,7 @@ const spec: CheckSpec = {
   timeoutMs: 5_000,
   settings: {},
 };
-const failed: CheckResult = {
+const failed: CheckResult<TcpFields> = {
   check: 'web-tcp',
   kind: 'tcp',
   target: 'web',

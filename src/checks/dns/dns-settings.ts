@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { regexSchema } from '../../config/schema.js';
+import { regexSchema } from '../../settings/setting-schemas.js';
 import type { DnsRecord } from '../../net/dns/dns-message.js';
 import { parseCidr } from './answer-checks.js';
 import { parseResolver } from './resolver-spec.js';
@@ -52,10 +52,10 @@ export const dnsSettingsSchema = z.strictObject({
       /** The name is public: private, reserved or documentation addresses in answers are a hijack. */
       bogons: z.boolean().default(false),
     })
-    .default({ tolerance: 0, nxdomain_probe: false, bogons: false }),
+    .prefault({}),
 });
 
-export type DnsSettings = z.infer<typeof dnsSettingsSchema>;
+export type DnsSettings = z.output<typeof dnsSettingsSchema>;
 
 export interface HijackEvidence {
   reason: 'unexpected_answer' | 'resolver_disagreement' | 'nxdomain_rewrite' | 'bogon_answer';

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { regexSchema, sourceAddressSchema } from '../../config/schema.js';
+import { regexSchema, sourceAddressSchema } from '../../settings/setting-schemas.js';
 import type { TlsFacts } from '../../net/http/tls-facts.js';
 import { addressSelectionSettings } from '../per-ip.js';
-import type { AddressSelection } from '../per-ip.js';
 
 /** `200`, `2xx`, `200-299`. */
 const statusSchema = z.union([
@@ -45,7 +44,7 @@ export const httpsSettingsSchema = z.strictObject({
   ...addressSelectionSettings,
 });
 
-export type HttpsSettings = z.infer<typeof httpsSettingsSchema> & AddressSelection;
+export type HttpsSettings = z.output<typeof httpsSettingsSchema>;
 
 export interface RedirectHop {
   url: string;

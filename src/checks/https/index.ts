@@ -1,7 +1,8 @@
-import type { CheckKind, KindMetric, ProbeTarget } from '../check.js';
+import { defineKind, sample } from '../check.js';
+import type { KindMetric, ProbeTarget } from '../check.js';
 import { HttpsCheck } from './https-check.js';
 import { httpsSettingsSchema } from './https-settings.js';
-import type { HttpsFields, HttpsSettings } from './https-settings.js';
+import type { HttpsFields } from './https-settings.js';
 import { stripBrackets } from '../../net/address.js';
 
 const PHASE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -10,56 +11,62 @@ const TIMED_PHASES = ['dns', 'connect', 'tls', 'request', 'firstByte', 'headers'
 const metrics: KindMetric<HttpsFields>[] = [
   {
     name: 'probe_http_status_code',
+    type: 'gauge',
     help: 'Final HTTP status code (0 without a response; blackbox-compatible).',
-    value: (r) => r.status,
+    samples: (r) => sample(r.status),
   },
   {
     name: 'probe_http_version',
+    type: 'gauge',
     help: 'HTTP version of the final response (1.1 or 2; blackbox-compatible).',
-    value: (r) => (r.httpVersion ? Number(r.httpVersion) : undefined),
+    samples: (r) => sample(r.httpVersion ? Number(r.httpVersion) : undefined),
   },
   {
     name: 'probe_http_content_length',
+    type: 'gauge',
     help: 'Body bytes of the final response (blackbox-compatible name).',
-    value: (r) => r.contentLength ?? undefined,
+    samples: (r) => sample(r.contentLength),
   },
   {
     name: 'probe_http_redirects',
+    type: 'gauge',
     help: 'Redirects followed (blackbox-compatible).',
-    value: (r) => r.redirects?.length,
+    samples: (r) => sample(r.redirects?.length),
   },
   {
     name: 'probe_ssl_earliest_cert_expiry',
+    type: 'gauge',
     help: 'Unix time of the earliest notAfter in the presented chain (blackbox-compatible).',
-    value: (r) => (r.tls?.certNotAfter ? Date.parse(r.tls.certNotAfter) / 1000 : undefined),
+    samples: (r) => sample(r.tls?.certNotAfter ? Date.parse(r.tls.certNotAfter) / 1000 : undefined),
   },
   {
     name: 'probe_tls_version_info',
+    type: 'gauge',
     help: 'Always 1; the TLS version negotiated (blackbox-compatible).',
-    label: { name: 'version', value: (r) => r.tls?.version ?? undefined },
-    value: () => 1,
+    label: 'version',
+    samples: (r) => (r.tls?.version ? [{ label: r.tls.version, value: 1 }] : []),
   },
   {
     name: 'probe_tls_cert_authorized',
+    type: 'gauge',
     help: 'Whether the chain verified and matched the host name (1) or not (0).',
-    value: (r) => (r.tls ? (r.tls.authorized ? 1 : 0) : undefined),
+    samples: (r) => sample(r.tls ? (r.tls.authorized ? 1 : 0) : undefined),
   },
   {
     name: 'probe_http_phase_seconds',
     type: 'histogram',
     buckets: PHASE_BUCKETS,
     help: "Distribution of each phase's duration, seconds.",
-    label: { name: 'phase', value: () => undefined },
-    value: () => undefined,
-    series: (r) =>
-      TIMED_PHASES.filter((p) => r.phasesMs?.[p] !== undefined).map((p) => ({
-        label: p,
-        value: r.phasesMs[p]! / 1000,
-      })),
+    label: 'phase',
+    samples: (r) =>
+      TIMED_PHASES.flatMap((phase) => {
+        const ms = r.phasesMs[phase];
+        return ms === undefined ? [] : [{ label: phase, value: ms / 1000 }];
+      }),
   },
 ];
 
-export const httpsKind: CheckKind<HttpsSettings, HttpsFields> = {
+export const httpsKind = defineKind({
   kind: 'https',
   summary:
     'HTTP(S) request per resolved IP with exact phases (first byte at the first socket read), TLS facts, redirects',
@@ -79,4 +86,4 @@ export const httpsKind: CheckKind<HttpsSettings, HttpsFields> = {
   create(spec, net) {
     return new HttpsCheck(spec, net);
   },
-};
+});

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { durationSchema, sourceAddressSchema } from '../../config/schema.js';
+import { durationSchema, sourceAddressSchema } from '../../settings/setting-schemas.js';
 import { addressSelectionSettings } from '../per-ip.js';
-import type { AddressSelection } from '../per-ip.js';
 import type { RttStats } from './rtt-stats.js';
 
 export const icmpSettingsSchema = z.strictObject({
@@ -24,16 +23,7 @@ export const icmpSettingsSchema = z.strictObject({
   ...addressSelectionSettings,
 });
 
-export type IcmpSettings = AddressSelection & {
-  count: number;
-  spacing: number;
-  packet_timeout: number;
-  payload_size: number;
-  ttl: number;
-  dont_fragment: boolean;
-  tos: number;
-  source_address?: string;
-};
+export type IcmpSettings = z.output<typeof icmpSettingsSchema>;
 
 /** Kind-specific fields of an icmp result record. */
 export interface IcmpFields {

@@ -1,6 +1,7 @@
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../settings/duration.js';
 import { stripBrackets } from '../../net/address.js';
-import type { CheckKind, KindMetric, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
+import { defineKind, sample } from '../check.js';
+import type { KindMetric, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
 import { icmpSettingsSchema } from './icmp-settings.js';
 import type { IcmpFields, IcmpSettings } from './icmp-settings.js';
 import { PingCheck } from './ping-check.js';
@@ -12,60 +13,76 @@ const seconds = (ms: number | undefined | null): number | undefined =>
   ms === undefined || ms === null ? undefined : ms / 1000;
 
 const metrics: KindMetric<IcmpFields>[] = [
-  { name: 'probe_icmp_packets_sent_total', type: 'counter', help: 'Echo requests sent.', value: (r) => r.sent },
+  {
+    name: 'probe_icmp_packets_sent_total',
+    type: 'counter',
+    help: 'Echo requests sent.',
+    samples: (r) => sample(r.sent),
+  },
   {
     name: 'probe_icmp_packets_received_total',
     type: 'counter',
     help: 'Echo replies received (duplicates not counted).',
-    value: (r) => r.received,
+    samples: (r) => sample(r.received),
   },
   {
     name: 'probe_icmp_duplicate_replies_total',
     type: 'counter',
     help: 'Extra replies to an already answered request.',
-    value: (r) => r.duplicates,
+    samples: (r) => sample(r.duplicates),
   },
   {
     name: 'probe_icmp_rtt_seconds',
     type: 'histogram',
     buckets: RTT_BUCKETS,
     help: "Every reply's round-trip time (kernel receive stamp), seconds.",
-    value: (r) => r.rttsMs?.map((ms) => ms / 1000),
+    samples: (r) => (r.rttsMs ?? []).map((ms) => ({ value: ms / 1000 })),
   },
   {
     name: 'probe_icmp_rtt_min_seconds',
+    type: 'gauge',
     help: 'Shortest round-trip time of the last run.',
-    value: (r) => seconds(r.rttMs?.min),
+    samples: (r) => sample(seconds(r.rttMs?.min)),
   },
   {
     name: 'probe_icmp_rtt_avg_seconds',
+    type: 'gauge',
     help: 'Mean round-trip time of the last run.',
-    value: (r) => seconds(r.rttMs?.avg),
+    samples: (r) => sample(seconds(r.rttMs?.avg)),
   },
   {
     name: 'probe_icmp_rtt_max_seconds',
+    type: 'gauge',
     help: 'Longest round-trip time of the last run.',
-    value: (r) => seconds(r.rttMs?.max),
+    samples: (r) => sample(seconds(r.rttMs?.max)),
   },
   {
     name: 'probe_icmp_rtt_stddev_seconds',
+    type: 'gauge',
     help: "Standard deviation (jitter) of the last run's round-trip times.",
-    value: (r) => seconds(r.rttMs?.stddev),
+    samples: (r) => sample(seconds(r.rttMs?.stddev)),
   },
-  { name: 'probe_icmp_loss_ratio', help: "Fraction of the last run's requests without a reply.", value: (r) => r.loss },
+  {
+    name: 'probe_icmp_loss_ratio',
+    type: 'gauge',
+    help: "Fraction of the last run's requests without a reply.",
+    samples: (r) => sample(r.loss),
+  },
   {
     name: 'probe_icmp_reply_hop_limit',
+    type: 'gauge',
     help: 'TTL / hop limit of the last reply (blackbox-compatible).',
-    value: (r) => r.replyTtl ?? undefined,
+    samples: (r) => sample(r.replyTtl),
   },
 ];
 
-export const icmpKind: CheckKind<IcmpSettings, IcmpFields> = {
+export const icmpKind = defineKind({
   kind: 'icmp',
   summary: 'ICMP echo (ping) to every resolved IP over one shared raw socket, kernel-timestamped RTT',
   settings: icmpSettingsSchema,
   phases: ['resolve', 'ping'],
   metrics,
+  needs: ['raw-icmp'],
 
   checkSettings(_target: TargetSpec, s: IcmpSettings, timeoutMs: number): SettingsProblem[] {
     const spacing = s.spacing;
@@ -89,4 +106,4 @@ export const icmpKind: CheckKind<IcmpSettings, IcmpFields> = {
   create(spec, net) {
     return new PingCheck(spec, net);
   },
-};
+});

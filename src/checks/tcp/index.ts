@@ -1,8 +1,9 @@
 import { stripBrackets } from '../../net/address.js';
-import type { CheckKind, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
+import { defineKind } from '../check.js';
+import type { ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
 import { TcpCheck } from './tcp-check.js';
 import { tcpSettingsSchema } from './tcp-settings.js';
-import type { TcpFields, TcpSettings } from './tcp-settings.js';
+import type { TcpSettings } from './tcp-settings.js';
 
 const URL_DEFAULT_PORT: Record<string, number> = { 'https:': 443, 'http:': 80 };
 
@@ -14,7 +15,7 @@ function tcpPort(target: TargetSpec, settings: TcpSettings): number | undefined 
   return url.port ? Number(url.port) : URL_DEFAULT_PORT[url.protocol];
 }
 
-export const tcpKind: CheckKind<TcpSettings, TcpFields> = {
+export const tcpKind = defineKind({
   kind: 'tcp',
   summary: 'TCP connect to host:port, timed per resolved IP',
   settings: tcpSettingsSchema,
@@ -47,4 +48,4 @@ export const tcpKind: CheckKind<TcpSettings, TcpFields> = {
       throw new Error(`tcp check ${spec.name} has no port; config validation should have refused it`);
     return new TcpCheck(spec, net, port);
   },
-};
+});

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { sourceAddressSchema } from '../../config/schema.js';
+import { sourceAddressSchema } from '../../settings/setting-schemas.js';
 import { addressSelectionSettings } from '../per-ip.js';
-import type { AddressSelection } from '../per-ip.js';
 
 export const tcpSettingsSchema = z.strictObject({
   /** TCP port to connect to. Required unless the target is a URL (its port, or 443/80). */
@@ -11,10 +10,7 @@ export const tcpSettingsSchema = z.strictObject({
   ...addressSelectionSettings,
 });
 
-export type TcpSettings = AddressSelection & {
-  port?: number;
-  source_address?: string;
-};
+export type TcpSettings = z.output<typeof tcpSettingsSchema>;
 
 /** Kind-specific fields of a tcp result record. */
 export interface TcpFields {

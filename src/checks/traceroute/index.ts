@@ -1,6 +1,7 @@
 import { stripBrackets } from '../../net/address.js';
-import { formatDuration } from '../../config/duration.js';
-import type { CheckKind, KindMetric, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
+import { formatDuration } from '../../settings/duration.js';
+import { defineKind, sample } from '../check.js';
+import type { CheckResult, KindMetric, ProbeTarget, SettingsProblem, TargetSpec } from '../check.js';
 import { TracerouteCheck } from './traceroute-check.js';
 import { tracerouteSettingsSchema } from './traceroute-settings.js';
 import type { TracerouteFields, TracerouteSettings } from './traceroute-settings.js';
@@ -8,43 +9,49 @@ import type { TracerouteFields, TracerouteSettings } from './traceroute-settings
 const metrics: KindMetric<TracerouteFields>[] = [
   {
     name: 'probe_traceroute_reached',
+    type: 'gauge',
     help: 'Whether the last trace reached the destination (1) or not (0).',
-    value: (r) => (r.reached === undefined ? undefined : r.reached ? 1 : 0),
+    samples: (r) => sample(r.reached === undefined ? undefined : r.reached ? 1 : 0),
   },
   {
     name: 'probe_traceroute_hop_count',
+    type: 'gauge',
     help: 'Hops to the destination, or to the last responding hop when it was not reached.',
-    value: (r) => r.hopCount,
+    samples: (r) => sample(r.hopCount),
   },
   {
     name: 'probe_traceroute_last_responding_hop',
+    type: 'gauge',
     help: 'TTL of the last hop that answered.',
-    value: (r) => r.lastRespondingHop,
+    samples: (r) => sample(r.lastRespondingHop),
   },
   {
     name: 'probe_traceroute_last_hop_loss_ratio',
+    type: 'gauge',
     help: 'Probe loss at the last responding hop.',
-    value: (r) => r.hops?.[(r.lastRespondingHop ?? 0) - 1]?.loss,
+    samples: (r) => sample(r.hops?.[(r.lastRespondingHop ?? 0) - 1]?.loss),
   },
   {
     name: 'probe_traceroute_route_hash',
+    type: 'gauge',
     help: 'The path as a number (first 32 bits of its hash): a change means a new route.',
-    value: (r) => (r.routeHash ? Number.parseInt(r.routeHash.slice(0, 8), 16) : undefined),
+    samples: (r) => sample(r.routeHash ? Number.parseInt(r.routeHash.slice(0, 8), 16) : undefined),
   },
   {
     name: 'probe_traceroute_route_changes_total',
     type: 'counter',
     help: 'Traces whose route differed from the previous trace of the same IP.',
-    value: (r) => (r.routeChanged ? 1 : 0),
+    samples: (r) => sample(r.routeChanged ? 1 : 0),
   },
 ];
 
-export const tracerouteKind: CheckKind<TracerouteSettings, TracerouteFields> = {
+export const tracerouteKind = defineKind({
   kind: 'traceroute',
   summary: 'flow-stable ICMP-echo traceroute, every TTL in flight at once',
   settings: tracerouteSettingsSchema,
   phases: ['resolve', 'trace'],
   metrics,
+  needs: ['raw-icmp'],
   checkSettings(_target: TargetSpec, s: TracerouteSettings, timeoutMs: number): SettingsProblem[] {
     const probeTimeout = s.probe_timeout;
     if (probeTimeout < timeoutMs) return [];
@@ -61,4 +68,9 @@ export const tracerouteKind: CheckKind<TracerouteSettings, TracerouteFields> = {
   create(spec, net) {
     return new TracerouteCheck(spec, net);
   },
-};
+});
+
+/** Whether a record is a traceroute check's (and so has its hops). */
+export function isTracerouteResult(result: CheckResult): result is CheckResult<TracerouteFields> {
+  return result.kind === tracerouteKind.kind;
+}

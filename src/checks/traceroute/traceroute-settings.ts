@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { durationSchema } from '../../config/schema.js';
+import { durationSchema } from '../../settings/setting-schemas.js';
 import { addressSelectionSettings } from '../per-ip.js';
-import type { AddressSelection } from '../per-ip.js';
 import type { TraceHop } from './trace.js';
 
 export const tracerouteSettingsSchema = z.strictObject({
@@ -16,11 +15,7 @@ export const tracerouteSettingsSchema = z.strictObject({
   ips: z.union([z.literal('all'), z.number().int().min(1)]).default(1),
 });
 
-export type TracerouteSettings = AddressSelection & {
-  max_hops: number;
-  probes_per_hop: number;
-  probe_timeout: number;
-};
+export type TracerouteSettings = z.output<typeof tracerouteSettingsSchema>;
 
 /** Kind-specific fields of a traceroute result record. */
 export interface TracerouteFields {
