@@ -6,9 +6,9 @@ import type { CheckResult } from '../../src/checks/check.js';
 import { baseResult } from '../../src/checks/per-ip.js';
 import { CheckRegistry } from '../../src/checks/registry.js';
 import { createLogger } from '../../src/log.js';
-import type { NetDeps } from '../../src/net/net-deps.js';
 import { tempConfig } from '../helpers/agent-process.js';
 import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
+import { fakeNet } from '../helpers/fake-net.js';
 
 /** A kind whose runs finish when the test releases them (or at once with `hold: false`). */
 function gateKind() {
@@ -42,7 +42,8 @@ function gateKind() {
   return { kind, pending };
 }
 
-const unusedNet = { icmp: { echo: () => Promise.reject(new Error('unused')) } } as unknown as NetDeps;
+/** The gate kind touches no port: any call fails the test that made it. */
+const unusedNet = fakeNet();
 const configs: Array<{ remove(): void }> = [];
 const agents: Agent[] = [];
 afterEach(async () => {

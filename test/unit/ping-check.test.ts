@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log.js';
 import type { EchoOutcome, EchoRequest } from '../../src/net/icmp/icmp-engine.js';
 import type { NetDeps } from '../../src/net/net-deps.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { fakeNet } from '../helpers/fake-net.js';
 
 const log = createLogger('silent');
 
@@ -36,18 +37,15 @@ function spec(settings: Partial<IcmpSettings> = {}): CheckSpec<IcmpSettings> {
 /** Answers the i-th request with outcomes[i]. */
 function net(outcomes: EchoOutcome[], requests: EchoRequest[] = []): NetDeps {
   let i = 0;
-  return {
+  return fakeNet({
     resolver: { resolve: async (host) => [{ address: host, family: 4 }] },
-    tcp: { connect: () => Promise.reject(new Error('unused')) },
-    dns: { query: () => Promise.reject(new Error('unused')) },
-    https: { exchange: () => Promise.reject(new Error('unused')) },
     icmp: {
       echo: async (req) => {
         requests.push(req);
         return outcomes[i++] ?? { status: 'timeout' };
       },
     },
-  };
+  });
 }
 
 const reply = (ms: number, ttl = 60): EchoOutcome => ({

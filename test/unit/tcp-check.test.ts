@@ -1,13 +1,12 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { Check, CheckSpec } from '../../src/checks/check.js';
-import { ABANDON_GRACE_MS, runCheck } from '../../src/agent/run-check.js';
+import type { CheckSpec } from '../../src/checks/check.js';
 import { tcpKind } from '../../src/checks/tcp/index.js';
 import type { TcpSettings } from '../../src/checks/tcp/tcp-settings.js';
-import { CheckFailure, RunDeadlineExceeded } from '../../src/errors.js';
+import { CheckFailure } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import type { NetDeps, ResolvedAddress, TcpConnectRequest } from '../../src/net/net-deps.js';
+import type { ResolvedAddress, TcpConnectRequest } from '../../src/net/net-deps.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { fakeNet } from '../helpers/fake-net.js';
 
 const silent = createLogger('silent');
 
@@ -23,9 +22,9 @@ function spec(settings: Partial<TcpSettings> = {}, target: Partial<CheckSpec['ta
 }
 
 /** Resolution takes 4 ms; each connect takes the delay set for its IP, or fails with its code. */
-function fakeNet(clock: FakeClock, addresses: ResolvedAddress[], connectMs: Record<string, number | CheckFailure>) {
+function tcpNet(clock: FakeClock, addresses: ResolvedAddress[], connectMs: Record<string, number | CheckFailure>) {
   const requests: TcpConnectRequest[] = [];
-  const net: NetDeps = {
+  const net = fakeNet({
     resolver: {
       async resolve(host, family) {
         await clock.advance(4);
@@ -33,9 +32,6 @@ function fakeNet(clock: FakeClock, addresses: ResolvedAddress[], connectMs: Reco
         return addresses.filter((a) => family === 'any' || (family === 'ipv4' ? a.family === 4 : a.family === 6));
       },
     },
-    icmp: { echo: () => Promise.reject(new Error('tcp checks send no ICMP')) },
-    dns: { query: () => Promise.reject(new Error('tcp checks send no DNS')) },
-    https: { exchange: () => Promise.reject(new Error('tcp checks send no HTTP')) },
     tcp: {
       async connect(req) {
         requests.push(req);
@@ -45,7 +41,7 @@ function fakeNet(clock: FakeClock, addresses: ResolvedAddress[], connectMs: Reco
         return { startNs, connectedNs: startNs + BigInt((outcome ?? 1) * 1e6) };
       },
     },
-  };
+  });
   return { net, requests };
 }
 
@@ -57,7 +53,7 @@ const twoAddresses: ResolvedAddress[] = [
 describe('tcp check', () => {
   it('resolves once and connects to every address, one record each', async () => {
     const clock = new FakeClock();
-    const { net, requests } = fakeNet(clock, twoAddresses, {
+    const { net, requests } = tcpNet(clock, twoAddresses, {
       '192.0.2.1': 12,
       '2001:db8::1': new CheckFailure('TCP_REFUSED', 'refused', 'connect'),
     });
@@ -88,14 +84,14 @@ describe('tcp check', () => {
     [{ ip_family: 'ipv6' as const }, ['2001:db8::1']],
   ])('selects addresses with %j', async (settings, expected) => {
     const clock = new FakeClock();
-    const { net, requests } = fakeNet(clock, twoAddresses, {});
+    const { net, requests } = tcpNet(clock, twoAddresses, {});
     await tcpKind.create(spec(settings), net).run({ signal: new AbortController().signal, clock, log: silent });
     expect(requests.map((r) => r.ip)).toEqual(expected);
   });
 
   it('gives one record without ip when the name does not resolve', async () => {
     const clock = new FakeClock();
-    const { net, requests } = fakeNet(clock, twoAddresses, {});
+    const { net, requests } = tcpNet(clock, twoAddresses, {});
     const results = await tcpKind
       .create(spec({}, { host: 'nx.example' }), net)
       .run({ signal: new AbortController().signal, clock, log: silent });
@@ -113,7 +109,7 @@ describe('tcp check', () => {
 
   it('reports an empty answer for the family as DNS_NO_ADDRESS', async () => {
     const clock = new FakeClock();
-    const { net } = fakeNet(clock, [{ address: '192.0.2.1', family: 4 }], {});
+    const { net } = tcpNet(clock, [{ address: '192.0.2.1', family: 4 }], {});
     const [result] = await tcpKind
       .create(spec({ ip_family: 'ipv6' }), net)
       .run({ signal: new AbortController().signal, clock, log: silent });
@@ -126,7 +122,7 @@ describe('tcp check', () => {
     ['http://web.example/', 80],
   ])('takes the port from the URL target %s', async (url, port) => {
     const clock = new FakeClock();
-    const { net, requests } = fakeNet(clock, twoAddresses, {});
+    const { net, requests } = tcpNet(clock, twoAddresses, {});
     expect(
       tcpKind.checkSettings(
         { name: 'a', host: 'h', url, group: '', labels: {} },
@@ -147,70 +143,5 @@ describe('tcp check', () => {
     ['example.com', { host: 'example.com', settings: {} }],
   ])('reads the probe target %s', (arg, expected) => {
     expect(tcpKind.parseProbeTarget(arg)).toEqual(expected);
-  });
-});
-
-describe('runCheck', () => {
-  const throwing = (err: unknown): Check => ({ spec: spec() as CheckSpec<unknown>, run: () => Promise.reject(err) });
-
-  it('turns a throwing check into an INTERNAL record and logs it', async () => {
-    const lines: string[] = [];
-    const log = createLogger(
-      'error',
-      new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) as never,
-    );
-    const clock = new FakeClock();
-    const [result] = await runCheck(throwing(new TypeError('boom')), {
-      signal: new AbortController().signal,
-      clock,
-      log,
-    });
-    expect(result).toMatchObject({
-      ok: false,
-      check: 'web-tcp',
-      error: { code: 'INTERNAL', message: 'boom', phase: 'run' },
-    });
-    expect(lines.join('')).toContain('check threw');
-  });
-
-  it('codes a throw caused by the deadline as TIMEOUT', async () => {
-    const controller = new AbortController();
-    controller.abort(new RunDeadlineExceeded(100));
-    const [result] = await runCheck(throwing(controller.signal.reason), {
-      signal: controller.signal,
-      clock: new FakeClock(),
-      log: silent,
-    });
-    expect(result?.error?.code).toBe('TIMEOUT');
-  });
-});
-
-describe('runCheck and a check that ignores its signal', () => {
-  it('abandons it shortly after the deadline with a TIMEOUT record', async () => {
-    const clock = new FakeClock();
-    const stuck: Check = { spec: spec() as CheckSpec<unknown>, run: () => new Promise(() => undefined) };
-    const controller = new AbortController();
-    const pending = runCheck(stuck, { signal: controller.signal, clock, log: silent });
-    await clock.advance(1_000);
-    controller.abort(new RunDeadlineExceeded(1_000));
-    await clock.advance(ABANDON_GRACE_MS - 1);
-    let settled = false;
-    void pending.then(() => (settled = true));
-    await clock.advance(0);
-    expect(settled).toBe(false);
-    await clock.advance(1);
-    const [result] = await pending;
-    expect(result).toMatchObject({ ok: false, error: { code: 'TIMEOUT', phase: 'run' } });
-    expect(result?.durationMs).toBe(1_000 + ABANDON_GRACE_MS);
-    expect(clock.pendingTimers()).toBe(0);
-  });
-
-  it('leaves no timer behind when the check finishes in time', async () => {
-    const clock = new FakeClock();
-    const { net } = fakeNet(clock, twoAddresses, {});
-    const controller = new AbortController();
-    await runCheck(tcpKind.create(spec(), net) as unknown as Check, { signal: controller.signal, clock, log: silent });
-    controller.abort(new RunDeadlineExceeded(1));
-    expect(clock.pendingTimers()).toBe(0);
   });
 });
