@@ -5,7 +5,7 @@ import { systemClock } from '../clock.js';
 import { hostIdentity } from '../config/agent-config.js';
 import { loadConfigFile } from '../config/load.js';
 import { parseDuration } from '../settings/duration.js';
-import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from '../diagnose/diagnose.js';
+import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from '../agent/diagnose-run.js';
 import { renderDiagnosis, renderDiagnosisJson } from '../diagnose/render.js';
 import { RunCancelled, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';

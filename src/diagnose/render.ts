@@ -1,7 +1,7 @@
 import type { CheckResult } from '../checks/check.js';
 import type { DnsFields } from '../checks/dns/dns-settings.js';
 import { formatResultLine } from '../report/result-text.js';
-import type { DiagnosisReport } from './diagnose.js';
+import type { DiagnosisReport } from './report.js';
 
 /** A resolver's answer on one line: who, what type, which addresses or why not, how fast. */
 function dnsLine(f: CheckResult<DnsFields>): string {

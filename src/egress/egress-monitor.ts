@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { AgentIdentity, EgressConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
-import type { EgressAnswer } from './egress-lookup.js';
+import type { EgressAnswer } from '../net/egress-lookup.js';
 
 /** The agent's public address changed: users behind it may be seeing a different path. */
 export interface EgressChangeEvent {

@@ -2,6 +2,7 @@ import { appendFile, rename, stat } from 'node:fs/promises';
 import { pause } from '../clock.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import { postJson } from '../net/http/post-json.js';
 import type { ProblemEvent } from './problem-event.js';
 import type { EgressChangeEvent } from '../egress/egress-monitor.js';
 
@@ -180,20 +181,11 @@ export class HttpSink implements EventSink {
 
   private async post(timeoutMs: number): Promise<boolean> {
     const batch = this.queue.slice(0, this.opts.batchSize);
-    let delivered = false;
-    try {
-      const res = await fetch(this.opts.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...this.opts.headers },
-        body: JSON.stringify(batch),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      delivered = res.ok;
-      if (!delivered) this.log.warn({ sink: this.name, status: res.status }, 'event sink refused a batch; will retry');
-    } catch (err) {
-      this.log.warn({ sink: this.name, err: (err as Error).message }, 'event sink unreachable; will retry');
-    }
+    const outcome = await postJson(this.opts.url, this.opts.headers, batch, timeoutMs);
+    const delivered = 'ok' in outcome && outcome.ok;
+    if ('error' in outcome) this.log.warn({ sink: this.name, err: outcome.error }, 'event sink unreachable; will retry');
+    else if (!delivered)
+      this.log.warn({ sink: this.name, status: outcome.status }, 'event sink refused a batch; will retry');
     if (delivered) {
       this.queue.splice(0, batch.length);
       this.backoff = this.opts.backoffMs;

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import { diagnose } from '../../src/diagnose/diagnose.js';
+import { diagnose } from '../../src/agent/diagnose-run.js';
 import { createLogger } from '../../src/log.js';
 import { systemNet } from '../../src/net/system-net.js';
 import { refusedListener } from '../helpers/tcp-servers.js';

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { askEgress } from '../../src/egress/egress-lookup.js';
+import { askEgress } from '../../src/net/egress-lookup.js';
 
 const server = createServer((req, res) => {
   switch (req.url) {

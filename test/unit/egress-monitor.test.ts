@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EgressAnswer } from '../../src/egress/egress-lookup.js';
+import type { EgressAnswer } from '../../src/net/egress-lookup.js';
 import { EgressMonitor } from '../../src/egress/egress-monitor.js';
 import type { EgressChangeEvent } from '../../src/egress/egress-monitor.js';
 import { createLogger } from '../../src/log.js';

@@ -2,8 +2,14 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/agent-config.js';
-import type { EndpointReply } from '../diagnose/diagnose-endpoint.js';
-import type { MetricRegistries } from './registries.js';
+import type { MetricRegistries } from '../metrics/registries.js';
+
+/** What a handler behind the server answers. */
+export interface EndpointReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
 
 export interface MetricsServer {
   /** The bound address (the real port when 0 was asked for). */

@@ -3,14 +3,9 @@ import { httpsKind } from '../checks/https/index.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import type { NetDeps } from '../net/net-deps.js';
-import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from './diagnose.js';
-import { renderDiagnosis, renderDiagnosisJson } from './render.js';
-
-export interface EndpointReply {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+import { renderDiagnosis, renderDiagnosisJson } from '../diagnose/render.js';
+import type { EndpointReply } from '../web/server.js';
+import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from './diagnose-run.js';
 
 export interface DiagnoseEndpointDeps {
   net: NetDeps;

@@ -8,7 +8,7 @@ import { icmpKind } from '../checks/icmp/index.js';
 import type { IcmpFields } from '../checks/icmp/icmp-settings.js';
 import { tracerouteKind } from '../checks/traceroute/index.js';
 import type { TracerouteFields } from '../checks/traceroute/traceroute-settings.js';
-import { runCheck } from '../agent/run-check.js';
+import { runCheck } from './run-check.js';
 import type { Clock } from '../clock.js';
 import type { AgentIdentity, TriggeredTracerouteConfig } from '../config/agent-config.js';
 import { DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
@@ -17,10 +17,10 @@ import type { Logger } from '../log.js';
 import { AddressBook } from '../net/address-book.js';
 import type { NetDeps } from '../net/net-deps.js';
 import { runDeadline } from '../schedule/run-deadline.js';
-import { TraceTrigger } from '../agent/triggered-trace.js';
-import { askEgress, interfaceAddresses } from '../egress/egress-lookup.js';
-import type { EgressAnswer } from '../egress/egress-lookup.js';
-import { verdict } from './verdict.js';
+import { TraceTrigger } from './triggered-trace.js';
+import { askEgress, interfaceAddresses } from '../net/egress-lookup.js';
+import type { DiagnosisReport, TargetDiagnosis } from '../diagnose/report.js';
+import { verdict } from '../diagnose/verdict.js';
 import { stripBrackets } from '../net/address.js';
 
 /** Each step's deadline unless told otherwise (`--timeout`). */
@@ -48,22 +48,6 @@ export interface DiagnoseDeps {
   clock: Clock;
   log: Logger;
   identity: AgentIdentity;
-}
-
-export interface TargetDiagnosis {
-  target: string;
-  verdict: string;
-  dns: CheckResult<DnsFields>[];
-  ping: CheckResult<IcmpFields>[];
-  traceroute: CheckResult<TracerouteFields>[];
-  https: CheckResult<HttpsFields>[];
-}
-
-export interface DiagnosisReport {
-  time: { utc: string; local: string };
-  agent: AgentIdentity;
-  egress: { public: EgressAnswer[]; interfaces: Array<{ name: string; address: string }> };
-  targets: TargetDiagnosis[];
 }
 
 /**

@@ -1,0 +1,24 @@
+// What a diagnosis report holds: the model `vantage diagnose` and GET /diagnose fill and render.
+import type { CheckResult } from '../checks/check.js';
+import type { DnsFields } from '../checks/dns/dns-settings.js';
+import type { HttpsFields } from '../checks/https/https-settings.js';
+import type { IcmpFields } from '../checks/icmp/icmp-settings.js';
+import type { TracerouteFields } from '../checks/traceroute/traceroute-settings.js';
+import type { AgentIdentity } from '../config/agent-config.js';
+import type { EgressAnswer } from '../net/egress-lookup.js';
+
+export interface TargetDiagnosis {
+  target: string;
+  verdict: string;
+  dns: CheckResult<DnsFields>[];
+  ping: CheckResult<IcmpFields>[];
+  traceroute: CheckResult<TracerouteFields>[];
+  https: CheckResult<HttpsFields>[];
+}
+
+export interface DiagnosisReport {
+  time: { utc: string; local: string };
+  agent: AgentIdentity;
+  egress: { public: EgressAnswer[]; interfaces: Array<{ name: string; address: string }> };
+  targets: TargetDiagnosis[];
+}
