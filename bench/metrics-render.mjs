@@ -1,8 +1,14 @@
+// @ts-check
 // /metrics render cost: MetricRegistries + ProbeRecorder filled with tcp results until the text
 // exposition has about N series, then time render(false) (Prometheus text) and render(true)
 // (OpenMetrics). Rendering runs on the event loop, so its time is also how long probes' timers
 // and socket callbacks wait while a scrape is served.
-import { fmt, loadDist, rounded, runStandalone, summarize } from './lib.mjs';
+import { loadDist } from './lib/dist.mjs';
+import { runStandalone } from './lib/standalone.mjs';
+import { rounded, summarize } from './lib/stats.mjs';
+import { fmt, statCells } from './lib/table.mjs';
+
+/** @import { Cell } from './lib/table.mjs' */
 
 /** 0: no probe series at all (process metrics only): the fixed cost of a scrape. */
 const SCALES = [0, 1_000, 10_000, 50_000];
@@ -12,12 +18,20 @@ const IPS_PER_CHECK = 4;
 /** Every FAIL_EVERY-th check has its last IP failing (adds failure counters, like real fleets). */
 const FAIL_EVERY = 10;
 
+/**
+ * Series in an exposition: its lines that are neither empty nor comments.
+ * @param {string} body
+ */
 const countSeries = (body) => {
   let n = 0;
   for (const line of body.split('\n')) if (line !== '' && !line.startsWith('#')) n++;
   return n;
 };
 
+/**
+ * The i-th tcp check's spec, as the recorder reads it.
+ * @param {number} i
+ */
 function spec(i) {
   return {
     name: `check-${i}`,
@@ -29,7 +43,10 @@ function spec(i) {
   };
 }
 
-/** Label values only (nothing is contacted): loopback IPv4 and IPv4-mapped IPv6 literals. */
+/**
+ * Label values only (nothing is contacted): loopback IPv4 and IPv4-mapped IPv6 literals.
+ * @param {number} i
+ */
 function ipsOf(i) {
   const a = (i >> 8) & 255;
   const b = i & 255;
@@ -39,6 +56,11 @@ function ipsOf(i) {
   );
 }
 
+/**
+ * The i-th check's results, one per IP; the last IP of every FAIL_EVERY-th check refused.
+ * @param {number} i
+ * @param {string} startedAt
+ */
 function results(i, startedAt) {
   return ipsOf(i).map((ip, k) => {
     const fail = i % FAIL_EVERY === 0 && k === IPS_PER_CHECK - 1;
@@ -73,8 +95,14 @@ function results(i, startedAt) {
   });
 }
 
+/**
+ * RENDERS timed renders after WARMUP untimed ones; the last body's size and series.
+ * @param {any} registries a MetricRegistries from dist/ (untyped: see loadDist)
+ * @param {boolean} openMetrics
+ */
 async function timeRenders(registries, openMetrics) {
   for (let i = 0; i < WARMUP; i++) await registries.render(openMetrics);
+  /** @type {number[]} */
   const ms = [];
   let body = '';
   for (let i = 0; i < RENDERS; i++) {
@@ -85,6 +113,12 @@ async function timeRenders(registries, openMetrics) {
   return { ms, bytes: Buffer.byteLength(body), series: countSeries(body) };
 }
 
+/**
+ * Fresh registries filled with tcp checks until the exposition has about `target` series, then
+ * timed renders in both formats.
+ * @param {number} target
+ * @param {any} mods MetricRegistries, ProbeRecorder and tcpKind from dist/ (untyped: see loadDist)
+ */
 async function oneScale(target, mods) {
   const { MetricRegistries, ProbeRecorder, tcpKind } = mods;
   const registries = new MetricRegistries({ processMetrics: true });
@@ -94,7 +128,9 @@ async function oneScale(target, mods) {
   const base = countSeries((await registries.render(false)).body);
   // Measure series per check on one batch, then record as many checks as the target needs.
   let checks = 0;
+  /** @type {number[]} */
   const recordMs = [];
+  /** @param {number} i */
   const record = (i) => {
     const t0 = performance.now();
     recorder.record(spec(i), results(i, startedAt));
@@ -120,29 +156,25 @@ export async function run() {
   };
   // Warm-up (JIT, prom-client's code paths), not reported: the first scale would pay for it.
   await oneScale(1_000, mods);
+  /** @type {Awaited<ReturnType<typeof oneScale>>[]} */
   const scales = [];
   for (const target of SCALES) {
     scales.push(await oneScale(target, mods));
     globalThis.gc?.();
   }
   const rows = scales.flatMap((s) =>
-    [
+    /** @type {const} */ ([
       ['text', s.text],
       ['openmetrics', s.om],
-    ].map(([format, r]) => {
-      const st = summarize(r.ms);
-      return [
-        fmt(s.target, 0),
-        format,
-        fmt(s.checks, 0),
-        fmt(s.ips, 0),
-        fmt(r.series, 0),
-        fmt(r.bytes / 1024, 0),
-        fmt(st.p50, 2),
-        fmt(st.p99, 2),
-        fmt(st.max, 2),
-      ];
-    }),
+    ]).map(([format, r]) => [
+      fmt(s.target, 0),
+      format,
+      fmt(s.checks, 0),
+      fmt(s.ips, 0),
+      fmt(r.series, 0),
+      fmt(r.bytes / 1024, 0),
+      ...statCells(summarize(r.ms), ['p50', 'p99', 'max'], 2),
+    ]),
   );
   const recRows = scales
     .filter((s) => s.checks > 0)
@@ -151,15 +183,19 @@ export async function run() {
       return [fmt(s.target, 0), fmt(s.checks, 0), fmt(s.perCheck, 1), fmt(st.p50 * 1000, 1), fmt(st.p99 * 1000, 1)];
     });
   return {
-    title: `metrics-render: MetricRegistries.render() with ProbeRecorder tcp series (${RENDERS} renders each, after ${WARMUP} warm-up)`,
+    title:
+      'metrics-render: MetricRegistries.render() with ProbeRecorder tcp series ' +
+      `(${RENDERS} renders each, after ${WARMUP} warm-up)`,
     sections: [
       {
         headers: ['target series', 'format', 'checks', 'IPs', 'series', 'body KiB', 'p50 ms', 'p99 ms', 'max ms'],
         rows,
         notes: [
-          `${IPS_PER_CHECK} IPs per check (2 IPv4, 2 IPv6), every ${FAIL_EVERY}th check has one IP failing; processMetrics on; 4 identity default labels`,
+          `${IPS_PER_CHECK} IPs per check (2 IPv4, 2 IPv6), every ${FAIL_EVERY}th check has one IP failing; ` +
+            'processMetrics on; 4 identity default labels',
           'series = non-comment lines of the rendered body (histogram buckets count one each)',
-          'render() never yields to the event loop (microtasks only): probe timers and socket callbacks wait this long during a scrape',
+          'render() never yields to the event loop (microtasks only): probe timers and socket callbacks wait ' +
+            'this long during a scrape',
           'target 0 = no probe series: prom-client process metrics only (their collection runs on every render)',
         ],
       },
@@ -184,6 +220,18 @@ export async function run() {
       })),
     },
   };
+}
+
+/**
+ * bench/metrics-render.mjs's lines in the suite's summary (bench/run.mjs): the text render's p50
+ * at each scale with probe series.
+ * @param {Awaited<ReturnType<typeof run>>['raw']} m
+ * @returns {Cell[][]}
+ */
+export function headline(m) {
+  return m.scales
+    .filter((x) => x.targetSeries > 0)
+    .map((sc) => [`/metrics render p50 ms, ${fmt(sc.text.series, 0)} series (text)`, fmt(sc.text.ms.p50, 2), '-', '-']);
 }
 
 await runStandalone(import.meta.url, run);

@@ -1,29 +1,35 @@
+// @ts-check
 // Start-up time: spawn `vantage run` until GET /metrics answers 200 with the agent's labels.
 // Peer: prometheus-blackbox-exporter, spawn until its /metrics answers 200.
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import {
-  fmt,
-  freePort,
-  LOOPBACK,
-  makeTempDir,
-  removeTempDir,
-  pollHttp,
-  rounded,
-  runStandalone,
-  spawnTracked,
-  stopChild,
-  summarize,
-  VANTAGE_BIN,
-} from './lib.mjs';
+import { BLACKBOX, BLACKBOX_MISSING } from './lib/blackbox.mjs';
+import { VANTAGE_BIN } from './lib/dist.mjs';
+import { freePort, LOOPBACK, pollHttp } from './lib/http.mjs';
+import { installed, makeTempDir, removeTempDir, spawnTracked, stopChild } from './lib/proc.mjs';
+import { runStandalone } from './lib/standalone.mjs';
+import { rounded, summarize } from './lib/stats.mjs';
+import { fmt, statCells } from './lib/table.mjs';
+
+/** @import { AddressInfo } from 'node:net' */
+/** @import { Cell } from './lib/table.mjs' */
+
+/**
+ * One process to time: how to start it, its port, and when its /metrics counts as ready.
+ * @typedef {{
+ *   cmd: string, args: string[], port: number, ready: (res: { status: number | undefined, body: string }) => boolean,
+ * }} Launch
+ */
 
 const RUNS = 10;
 const READY_TIMEOUT_MS = 15_000;
-const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
 const CHECKS = 5;
 
+/**
+ * CHECKS tcp checks against the listener on `targetPort`.
+ * @param {number} targetPort
+ */
 function vantageConfig(targetPort) {
   const targets = Array.from(
     { length: CHECKS },
@@ -51,7 +57,10 @@ const BLACKBOX_CONFIG = `modules:
     timeout: 1s
 `;
 
-/** Spawns one process, times spawn -> ready, then stops it and times SIGTERM -> exit. */
+/**
+ * Spawns one process, times spawn -> ready, then stops it and times SIGTERM -> exit.
+ * @param {Launch} launch
+ */
 async function timeOne({ cmd, args, port, ready }) {
   const t0 = performance.now();
   const child = spawnTracked(cmd, args, { cwd: process.cwd() });
@@ -62,15 +71,25 @@ async function timeOne({ cmd, args, port, ready }) {
     const { code, signal } = await child.exited;
     return { readyMs, stopMs, exit: signal ?? code };
   } catch (err) {
-    throw new Error(`${cmd} ${args.join(' ')}: ${err.message}\n--- its output ---\n${child.output()}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')}: ${err instanceof Error ? err.message : err}\n--- its output ---\n${child.output()}`,
+    );
   } finally {
     await stopChild(child);
   }
 }
 
+/**
+ * RUNS timed starts of what `makeRun` launches (a fresh port each time).
+ * @param {string} label
+ * @param {() => Promise<Launch>} makeRun
+ */
 async function series(label, makeRun) {
+  /** @type {number[]} */
   const ready = [];
+  /** @type {number[]} */
   const stop = [];
+  /** @type {Set<string>} */
   const exits = new Set();
   for (let i = 0; i < RUNS; i++) {
     const r = await timeOne(await makeRun());
@@ -85,9 +104,9 @@ export async function run() {
   const dir = makeTempDir('vantage-bench-startup-');
   // The checks' target: a listener on 127.0.0.1 that accepts and closes.
   const target = createServer((s) => s.destroy());
-  await new Promise((r) => target.listen(0, LOOPBACK, r));
+  await new Promise((r) => target.listen(0, LOOPBACK, () => r(undefined)));
   try {
-    const targetPort = target.address().port;
+    const targetPort = /** @type {AddressInfo} */ (target.address()).port;
     const vantageCfg = join(dir, 'vantage.yaml');
     await writeFile(vantageCfg, vantageConfig(targetPort));
 
@@ -105,7 +124,9 @@ export async function run() {
     // the agent's module loading and config work.
     const bare = await series('node bare http (ref)', async () => {
       const port = await freePort();
-      const code = `require('node:http').createServer((q, s) => s.end('x{agent="bare"} 1\\n')).listen(${port}, '${LOOPBACK}');`;
+      const code =
+        `require('node:http').createServer((q, s) => s.end('x{agent="bare"} 1\\n'))` +
+        `.listen(${port}, '${LOOPBACK}');`;
       return {
         cmd: process.execPath,
         args: ['-e', code],
@@ -116,7 +137,7 @@ export async function run() {
 
     let peer;
     let peerNote;
-    if (existsSync(BLACKBOX)) {
+    if (await installed(BLACKBOX)) {
       const bbCfg = join(dir, 'blackbox.yml');
       await writeFile(bbCfg, BLACKBOX_CONFIG);
       peer = await series('blackbox_exporter', async () => {
@@ -129,16 +150,22 @@ export async function run() {
         };
       });
     } else {
-      peerNote = 'blackbox_exporter not installed (apt-get install prometheus-blackbox-exporter)';
+      peerNote = BLACKBOX_MISSING;
     }
 
-    const rows = [ours, bare, peer].filter(Boolean).map((s) => {
+    const rows = [ours, bare, ...(peer ? [peer] : [])].map((s) => {
       const r = summarize(s.ready);
-      const st = summarize(s.stop);
-      return [s.label, r.count, fmt(r.min, 1), fmt(r.p50, 1), fmt(r.max, 1), fmt(st.p50, 1), s.exits.join(',')];
+      return [
+        s.label,
+        r.count,
+        ...statCells(r, ['min', 'p50', 'max'], 1),
+        fmt(summarize(s.stop).p50, 1),
+        s.exits.join(','),
+      ];
     });
     const notes = [
-      `spawn -> first GET /metrics with 200 (vantage: body contains agent="), polled every 2 ms; ${CHECKS} tcp checks against a 127.0.0.1 listener`,
+      'spawn -> first GET /metrics with 200 (vantage: body contains agent="), polled every 2 ms; ' +
+        `${CHECKS} tcp checks against a 127.0.0.1 listener`,
       'stop = SIGTERM -> process exit (graceful shutdown); exit = exit code or signal seen',
       '"node bare http (ref)" is a one-line Node HTTP server: the floor any Node agent pays',
     ];
@@ -162,9 +189,27 @@ export async function run() {
       },
     };
   } finally {
-    await new Promise((r) => target.close(r));
+    await new Promise((r) => target.close(() => r(undefined)));
     removeTempDir(dir);
   }
+}
+
+/**
+ * bench/startup.mjs's line in the suite's summary (bench/run.mjs): median start-up next to
+ * blackbox_exporter's.
+ * @param {Awaited<ReturnType<typeof run>>['raw']} s
+ * @returns {Cell[][]}
+ */
+export function headline(s) {
+  const bb = 'summary' in s.blackbox_exporter ? s.blackbox_exporter.summary : undefined;
+  return [
+    [
+      'startup: spawn -> /metrics ready, median ms',
+      fmt(s.vantage.summary.p50, 1),
+      bb ? fmt(bb.p50, 1) : 'not installed',
+      'blackbox_exporter',
+    ],
+  ];
 }
 
 await runStandalone(import.meta.url, run);

@@ -1,0 +1,155 @@
+// @ts-check
+// Mode `throughput` of bench/_icmp-probe.mjs: N distinct 127.x.y.z addresses; rate > 0: paced at
+// `rate` probes/s over the targets in turn; rate 0: closed loop (every target re-probed as soon as
+// its answer is in). With `windowMs`, per-window figures are streamed as they close.
+import { delay as sleep, loopbackTarget } from '../lib/http.mjs';
+import { summarize } from '../lib/stats.mjs';
+import { warmEngine } from './engine.mjs';
+
+/**
+ * What one window of a long run saw.
+ * @typedef {{
+ *   startS: number, seconds: number, sent: number, received: number, cpuS: number, maxGapMs: number,
+ *   rssMiB: number,
+ * }} Window
+ */
+
+/**
+ * @param {{
+ *   targets: number, rate: number, durationMs: number, timeoutMs?: number, windowMs?: number,
+ *   hardLimitMs?: number,
+ * }} args
+ */
+export async function throughput({ targets: n, rate, durationMs, timeoutMs = 1000, windowMs: reportEveryMs = 0 }) {
+  const eng = await warmEngine();
+  const targets = Array.from({ length: n }, (_, i) => loopbackTarget(i));
+  /** @type {number[]} */
+  const rtts = [];
+  /** @type {Record<string, number>} */
+  const outcomes = {};
+  let nonPositive = 0;
+  let sent = 0;
+  let settled = 0;
+  let missed = 0;
+  let maxGapMs = 0;
+  let rssPeak = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
+  /** @param {{ status: string, rttNs: bigint }} o */
+  const record = (o) => {
+    settled++;
+    if (o.status === 'reply') {
+      rtts.push(Number(o.rttNs) / 1e3);
+      if (o.rttNs <= 0n) nonPositive++;
+    } else outcomes[o.status] = (outcomes[o.status] ?? 0) + 1;
+  };
+  const stats0 = eng.stats();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  // Per-window figures for long runs: what was sent and answered, CPU, the longest loop stall.
+  /** @type {Window[]} */
+  const windows = [];
+  let w = { at: t0, sent: 0, received: 0, cpu: process.cpuUsage(), maxGapMs: 0 };
+  /** @param {number} now */
+  const closeWindow = (now) => {
+    const cpu = process.cpuUsage(w.cpu);
+    const win = {
+      startS: (w.at - t0) / 1000,
+      seconds: (now - w.at) / 1000,
+      sent: sent - w.sent,
+      received: rtts.length - w.received,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      maxGapMs: w.maxGapMs,
+      rssMiB: process.memoryUsage().rss / 2 ** 20,
+    };
+    windows.push(win);
+    // Streamed as well: if the process has to be killed (a stalled loop), the windows so far remain.
+    process.stdout.write(`${JSON.stringify({ window: win })}\n`);
+    w = { at: now, sent, received: rtts.length, cpu: process.cpuUsage(), maxGapMs: 0 };
+  };
+  let windowMs;
+  if (rate > 0) {
+    // Timers only decide when to send: every tick sends what is due by now, but never more than
+    // 100 ms worth at once: a stalled loop skips probes (counted as missed) instead of bursting.
+    // A tick every millisecond, or every 10 probes at low rates (the ticks themselves cost CPU).
+    const burstCap = Math.max(1, Math.ceil(rate / 10));
+    const tickMs = Math.max(1, Math.floor(10_000 / rate));
+    const total = Math.floor((durationMs * rate) / 1000);
+    let last = t0;
+    await new Promise((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const gap = now - last;
+        last = now;
+        maxGapMs = Math.max(maxGapMs, gap);
+        w.maxGapMs = Math.max(w.maxGapMs, gap);
+        const elapsed = now - t0;
+        let due = Math.min(Math.floor((elapsed * rate) / 1000), total) - missed;
+        if (due - sent > burstCap) {
+          missed += due - sent - burstCap;
+          due = sent + burstCap;
+        }
+        while (sent < due) {
+          const address = targets[sent % n];
+          sent++;
+          eng.echo({ address, family: 4, timeoutMs }).then(record);
+        }
+        if (reportEveryMs > 0 && now - w.at >= reportEveryMs) closeWindow(now);
+        if (elapsed >= durationMs) resolve(undefined);
+        else setTimeout(tick, tickMs);
+      };
+      tick();
+    });
+    windowMs = performance.now() - t0;
+    while (settled < sent && performance.now() - t0 < durationMs + timeoutMs + 2000) await sleep(2);
+    if (reportEveryMs > 0 && performance.now() - w.at > 50) closeWindow(performance.now());
+  } else {
+    /** @param {string} address */
+    const loop = async (address) => {
+      while (performance.now() - t0 < durationMs) {
+        sent++;
+        record(await eng.echo({ address, family: 4, timeoutMs }));
+      }
+    };
+    await Promise.all(targets.map(loop));
+    windowMs = performance.now() - t0;
+  }
+  const totalMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(rssTimer);
+  rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  const stats = eng.stats();
+  eng.close();
+  return {
+    targets: n,
+    rate,
+    durationMs,
+    sent,
+    received: rtts.length,
+    outcomes,
+    nonPositiveRtts: nonPositive,
+    missed,
+    maxLoopGapMs: maxGapMs,
+    windows,
+    windowMs,
+    totalMs,
+    cpuUserS: cpu.user / 1e6,
+    cpuSystemS: cpu.system / 1e6,
+    rssPeakMiB: rssPeak / 2 ** 20,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    rttUs: summarize(rtts),
+    engine: {
+      /** @type {number} */
+      sent: stats.sent - stats0.sent,
+      /** @type {number} */
+      received: stats.received - stats0.received,
+      /** @type {number} */
+      duplicates: stats.duplicates,
+      /** @type {number} */
+      late: stats.late,
+      /** @type {number} */
+      unmatched: stats.unmatched,
+      /** @type {number} */
+      socketErrors: stats.socketErrors,
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// @ts-check
+// Mode `trace` of bench/_icmp-probe.mjs (for bench/traceroute.mjs): `runs` traces of one address
+// with the agent's trace() on one warm engine, so no process start-up is in the numbers.
+import { loadDist } from '../lib/dist.mjs';
+import { delay as sleep } from '../lib/http.mjs';
+import { warmEngine } from './engine.mjs';
+
+/**
+ * One hop of a warm trace, as the report reads it.
+ * @typedef {{
+ *   ttl: number, addresses: string[], answered: number, maxRttMs: number | null, unreachable?: string,
+ * }} WarmHop
+ */
+
+/**
+ * @param {{
+ *   address: string, family?: 4 | 6, runs: number, maxHops?: number, probesPerHop?: number,
+ *   probeTimeoutMs?: number, pauseMs?: number, hardLimitMs?: number,
+ * }} args
+ */
+export async function traceMode({
+  address,
+  family = 4,
+  runs,
+  maxHops = 30,
+  probesPerHop = 3,
+  probeTimeoutMs = 1000,
+  pauseMs = 50,
+}) {
+  const { trace } = await loadDist('checks/traceroute/trace.js');
+  const { systemClock } = await loadDist('clock.js');
+  const eng = await warmEngine();
+  const out = [];
+  let lastAnswerAt = 0;
+  // The engine as trace() sees it, noting when the last answer (reply or ICMP error) came in.
+  const port = {
+    /** @param {unknown} request */
+    echo: async (request) => {
+      const o = await eng.echo(request);
+      if ('rttNs' in o) lastAnswerAt = performance.now();
+      return o;
+    },
+  };
+  for (let i = 0; i < runs; i++) {
+    if (i > 0) await sleep(pauseMs);
+    const t0 = performance.now();
+    lastAnswerAt = t0;
+    const r = await trace(port, systemClock, { address, family, maxHops, probesPerHop, probeTimeoutMs });
+    /** @type {{ ttl: number, addresses: string[], rttMs: number[], unreachable?: string }[]} */
+    const hops = r.hops;
+    out.push({
+      ms: performance.now() - t0,
+      lastAnswerMs: lastAnswerAt - t0,
+      /** @type {boolean} */
+      reached: r.reached,
+      /** @type {number} */
+      lastRespondingHop: r.lastRespondingHop,
+      hops: hops.map(
+        (h) =>
+          /** @type {WarmHop} */ ({
+            ttl: h.ttl,
+            addresses: h.addresses,
+            answered: h.rttMs.length,
+            maxRttMs: h.rttMs.length ? Math.max(...h.rttMs) : null,
+            ...(h.unreachable ? { unreachable: h.unreachable } : {}),
+          }),
+      ),
+    });
+  }
+  eng.close();
+  return { address, probesPerHop, probeTimeoutMs, runs: out };
+}

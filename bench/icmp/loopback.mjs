@@ -1,0 +1,148 @@
+// @ts-check
+// a) loopback throughput: Vantage's engine paced and in a closed loop, fping and blackbox_exporter
+// over the same distinct 127.x.y.z targets; a2) the sustained run past the engine's key memory.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBlackbox } from '../lib/blackbox.mjs';
+import { execHelper, icmpProbe } from '../lib/helpers.mjs';
+import { loopbackTarget } from '../lib/http.mjs';
+import { stopChild } from '../lib/proc.mjs';
+import { fmt } from '../lib/table.mjs';
+import { blackboxLoad, fping } from './peers.mjs';
+import { BLACKBOX_ICMP_CONFIG, DURATION_MS, RATE, SUSTAINED, TARGET_COUNTS, TIMEOUT_MS } from './settings.mjs';
+
+/** @import { LoopbackRow } from './peers.mjs' */
+/** @import { Window } from '../icmp-probe/throughput.mjs' */
+/** @typedef {Awaited<ReturnType<typeof import('../icmp-probe/throughput.mjs').throughput>>} Throughput */
+
+/**
+ * Turns a helper's throughput result into a row of the table.
+ * @param {Throughput} r
+ * @param {string} mode
+ * @returns {LoopbackRow}
+ */
+function vantageRow(r, mode) {
+  return {
+    tool: 'vantage',
+    mode,
+    targets: r.targets,
+    sent: r.sent,
+    received: r.received,
+    seconds: r.windowMs / 1000,
+    cpuS: r.cpuUserS + r.cpuSystemS,
+    rssMiB: r.rssPeakMiB,
+    rttUs: r.rttUs,
+    nonPositiveRtts: r.nonPositiveRtts,
+    unmatched: r.engine.unmatched,
+    missed: r.missed,
+    outcomes: r.outcomes,
+  };
+}
+
+/**
+ * Vantage's engine over `n` loopback targets for DURATION_MS at `rate` probes/s (0: closed loop).
+ * @param {number} n
+ * @param {number} rate
+ * @param {string} mode
+ */
+async function vantage(n, rate, mode) {
+  return vantageRow(
+    await icmpProbe('throughput', { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }),
+    mode,
+  );
+}
+
+/**
+ * The parts of a line the sustained helper streams: a window as it closes, then the whole result.
+ * @param {string} line
+ * @returns {{ window?: Window } & Partial<Throughput> | undefined}
+ */
+function parseLine(line) {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * RATE probes/s for SUSTAINED.durationMs in windows; the helper streams each window, so a run that
+ * stalls (and is killed SUSTAINED.killAfterStallMs after it should have ended) still reports.
+ */
+export async function sustainedRun() {
+  const { targets, rate, durationMs, windowMs, killAfterStallMs } = SUSTAINED;
+  const hardLimitMs = durationMs + killAfterStallMs + 10_000;
+  const args = { targets, rate, durationMs, windowMs, timeoutMs: TIMEOUT_MS, hardLimitMs };
+  const r = await execHelper('_icmp-probe.mjs', ['throughput', JSON.stringify(args)], {
+    timeoutMs: durationMs + killAfterStallMs,
+  });
+  const lines = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map(parseLine)
+    .filter((l) => l !== undefined);
+  /** @type {Window[]} */
+  const windows = lines.flatMap((l) => (l.window ? [l.window] : []));
+  const summary = /** @type {Throughput | undefined} */ (lines.find((l) => !l.window));
+  if (!summary && !r.timedOut)
+    throw new Error(`_icmp-probe throughput (sustained) exited ${r.signal ?? r.code}:\n${r.stderr.slice(-3000)}`);
+  const lastEndS = lastWindowEndS(windows);
+  return {
+    ...SUSTAINED,
+    windows,
+    summary,
+    killed: r.timedOut,
+    wallS: r.wallMs / 1000,
+    silentForS: r.timedOut ? r.wallMs / 1000 - lastEndS : 0,
+  };
+}
+
+/**
+ * When the last window reported ended (s since the start); 0 when none did.
+ * @param {readonly Window[]} windows
+ */
+export function lastWindowEndS(windows) {
+  const last = windows.at(-1);
+  return last ? last.startS + last.seconds : 0;
+}
+
+/**
+ * The lowest send rate over the windows that lasted (nearly) a whole window; NaN when none did.
+ * @param {{ windows: readonly Window[], windowMs: number }} sustained
+ */
+export function worstFullWindowRate(sustained) {
+  const full = sustained.windows.filter((w) => w.seconds >= (sustained.windowMs / 1000) * 0.9);
+  return full.length ? Math.min(...full.map((w) => w.sent / w.seconds)) : NaN;
+}
+
+/**
+ * Every tool over each of TARGET_COUNTS loopback targets, one after the other.
+ * @param {string} dir a temporary directory for target lists and tool output
+ * @param {{ fping: boolean, blackbox: boolean }} have
+ */
+export async function loopbackThroughput(dir, have) {
+  /** @type {LoopbackRow[]} */
+  const rows = [];
+  const bb = have.blackbox ? await startBlackbox(dir, BLACKBOX_ICMP_CONFIG) : undefined;
+  try {
+    for (const n of TARGET_COUNTS) {
+      const targetsFile = join(dir, `targets-${n}.txt`);
+      await writeFile(targetsFile, `${Array.from({ length: n }, (_, i) => loopbackTarget(i)).join('\n')}\n`);
+      rows.push(await vantage(n, RATE, `paced ${fmt(RATE, 0)}/s`));
+      rows.push(await vantage(n, 0, 'closed loop (max)'));
+      if (have.fping) rows.push(await fping(targetsFile, n, dir));
+      if (bb) {
+        const b = await blackboxLoad(bb, n);
+        rows.push(b);
+        if (n === TARGET_COUNTS[0] && b.received > 0) {
+          // Vantage at blackbox_exporter's own rate: CPU per probe "at the same rate".
+          const rate = Math.max(1, Math.round(b.sent / b.seconds));
+          rows.push(await vantage(n, rate, `paced ${fmt(rate, 0)}/s (= blackbox_exporter)`));
+        }
+      }
+    }
+  } finally {
+    if (bb) await stopChild(bb.child);
+  }
+  return rows;
+}
