@@ -30,16 +30,20 @@ export class PortNotGiven extends Error {
  * A `NetDeps` from the ports a test gives; every other port rejects each call with a
  * `PortNotGiven` naming it. Checks turn throws into records (INTERNAL) and some swallow them (a
  * hijack reference that fails), so a stray call also fails the running test when it finishes:
- * a test passes only if the check used no port but those it was given.
+ * a test passes only if the check used no port but those it was given. `failTest: false` leaves
+ * it at the rejection, for a test that wants the stray call.
  */
-export function fakeNet(ports: Partial<NetDeps> = {}): NetDeps {
+export function fakeNet(ports: Partial<NetDeps> = {}, options: { failTest?: boolean } = {}): NetDeps {
   const strays: PortNotGiven[] = [];
-  let watching = false;
+  let watching = options.failTest === false;
   const watch = (): void => {
     if (watching) return;
     try {
       onTestFinished(() => {
-        if (strays.length > 0) throw strays[0]!;
+        // The next test that calls a stray port is watched anew (a NetDeps built at module level).
+        watching = false;
+        const [first] = strays.splice(0);
+        if (first) throw first;
       });
       watching = true;
     } catch {

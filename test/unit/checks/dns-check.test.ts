@@ -357,6 +357,13 @@ describe('dns check: answer checks', () => {
     ['A, one of min 2', { min_answers: 2 }, answerA('198.51.100.1'), 'DNS_TOO_FEW_ANSWERS'],
     ['A, two of min 2', { min_answers: 2 }, answerA('198.51.100.1', '198.51.100.2'), null],
     ['A, none of min 0', { min_answers: 0 }, {}, null],
+    ['AAAA, no answer', { type: 'AAAA' }, {}, 'DNS_NO_ADDRESS'],
+    [
+      'A, SERVFAIL accepted, none of min 1',
+      { accept_rcodes: ['NOERROR', 'SERVFAIL'], min_answers: 1 },
+      { rcode: 2 },
+      'DNS_TOO_FEW_ANSWERS',
+    ],
     ['MX, none (default min 0)', { type: 'MX' }, {}, null],
     ['MX, none of min 1', { type: 'MX', min_answers: 1 }, {}, 'DNS_NO_ADDRESS'],
     ['TXT, one of min 2', { type: 'TXT', min_answers: 2 }, { answers: [['TXT', '"v=spf1"']] }, 'DNS_TOO_FEW_ANSWERS'],

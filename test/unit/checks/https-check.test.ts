@@ -191,7 +191,7 @@ describe('https check: addresses and requests', () => {
     const { url, signal: _signal, ...rest } = requests[0]!;
     expect(url.href).toBe('https://www.example/');
     // Defaults: no body, CA, client certificate or source address at all.
-    expect(rest).toEqual({
+    expect(rest).toStrictEqual({
       ip: V4.address,
       method: 'GET',
       headers: {},
@@ -432,24 +432,23 @@ describe('https check: redirects', () => {
     then: response(status, { headers: { location }, body: '' }),
   });
 
-  it('follows a chain on the same host and IP, recording each hop, the last exchange timed in phases', async () => {
+  it('follows a chain on the same host and IP (Location relative to the current URL), recording each hop', async () => {
     const { result, requests, resolver } = await run({
-      answer: (_req, n) =>
-        [redirect(302, '/a', 10), redirect(301, 'https://www.example/b', 20), response(200)][n] ?? new Error('more'),
+      answer: (_req, n) => [redirect(302, '/dir/a', 10), redirect(301, 'b', 20), response(200)][n] ?? new Error('more'),
     });
     expect(requests.map((r) => [r.url.href, r.ip])).toEqual([
       ['https://www.example/', V4.address],
-      ['https://www.example/a', V4.address],
-      ['https://www.example/b', V4.address],
+      ['https://www.example/dir/a', V4.address],
+      ['https://www.example/dir/b', V4.address],
     ]);
     expect(resolver.calls).toHaveLength(1);
     expect(result).toMatchObject({
       ok: true,
-      url: 'https://www.example/b',
+      url: 'https://www.example/dir/b',
       status: 200,
       redirects: [
         { url: 'https://www.example/', status: 302, ip: V4.address, durationMs: 10 },
-        { url: 'https://www.example/a', status: 301, ip: V4.address, durationMs: 20 },
+        { url: 'https://www.example/dir/a', status: 301, ip: V4.address, durationMs: 20 },
       ],
       durationMs: 2 + 10 + 20 + 50,
     });
