@@ -8,7 +8,8 @@ export const FAILURE_CODES = {
     'The name did not resolve (the resolver answered with an error). Check the name and the resolver.',
   DNS_NXDOMAIN: 'The resolver says the name does not exist. Check the spelling and the zone.',
   DNS_NAME_NOT_FOUND:
-    'The system resolver found no such name: NXDOMAIN, or no configured resolver gave an answer. Run a dns check to tell them apart.',
+    'The system resolver found no such name: NXDOMAIN, or no configured resolver gave an answer. Run a dns check to ' +
+    'tell them apart.',
   DNS_NO_ADDRESS:
     'The name exists but has no address of the requested family. Check the A/AAAA records or the ip_family setting.',
   DNS_TIMEOUT: 'No resolver gave an answer in time (timed out or unreachable). Check the resolver and the path to it.',
@@ -26,14 +27,16 @@ export const FAILURE_CODES = {
   DNS_HIJACK_DISAGREEMENT:
     'This resolver disagrees with the reference resolver beyond the tolerance: one of them is being lied to.',
   DNS_HIJACK_NXDOMAIN_REWRITE:
-    'A name that does not exist got an address instead of NXDOMAIN: the resolver rewrites NXDOMAIN (ad or captive portal).',
+    'A name that does not exist got an address instead of NXDOMAIN: the resolver rewrites NXDOMAIN (ad or captive ' +
+    'portal).',
   DNS_HIJACK_BOGON:
     'A public name resolved to a private or reserved address: DNS is hijacked or a split-horizon leaks.',
   HTTP_CONNECT_REFUSED:
     'Nothing listens on the web port of that IP (connection refused). Check the service and the load balancer.',
   HTTP_CONNECT_FAILED: 'The TCP connection to the web server failed (unreachable, reset). Check routing and firewalls.',
   HTTP_TIMEOUT:
-    'The web server did not get to the next phase before the timeout (the phase says where it stalled: connect, tls, firstByte, transfer).',
+    'The web server did not get to the next phase before the timeout (the phase says where it stalled: connect, ' +
+    'tls, firstByte, transfer).',
   HTTP_PROTOCOL_ERROR: 'The server broke the HTTP exchange (closed, reset or sent something unreadable mid-request).',
   HTTP_STATUS: 'The final status code is not an accepted one (accept_status).',
   HTTP_BODY_MISMATCH: 'The body does not match body_regex: a wrong page, an error page or a captive portal.',
@@ -45,26 +48,32 @@ export const FAILURE_CODES = {
   TLS_CERT_EXPIRED: 'A certificate in the chain has expired (or is not yet valid). Renew it.',
   TLS_CERT_NAME_MISMATCH: 'The certificate is not valid for this host name (check SANs, SNI and which server answers).',
   TLS_CERT_UNTRUSTED:
-    'The certificate chain does not lead to a trusted CA (self-signed, missing intermediate, or interception). The message has the reason.',
+    'The certificate chain does not lead to a trusted CA (self-signed, missing intermediate, or interception). The ' +
+    'message has the reason.',
   TCP_REFUSED: 'The host answered with a reset: nothing listens on that port. Check the service and the port.',
   TCP_TIMEOUT: 'No answer to the connection attempt before the timeout: a firewall or the path drops packets.',
   TCP_UNREACHABLE: 'The network reported the host or network unreachable. Check routing from this agent.',
   TCP_RESET: 'The connection was reset while it was being set up. Check the service and any middlebox in front of it.',
   TCP_ERROR: 'The connection failed for another network reason; the message carries the system error.',
   ICMP_NO_REPLY:
-    'No echo reply came back before the timeout: the host is down, or ICMP is filtered on the path. A traceroute shows where it stops.',
+    'No echo reply came back before the timeout: the host is down, or ICMP is filtered on the path. A traceroute ' +
+    'shows where it stops.',
   ICMP_UNREACHABLE:
-    'A router or the host answered "destination unreachable" (the message says which kind and from where). Check routing and firewalls there.',
+    'A router or the host answered "destination unreachable" (the message says which kind and from where). Check ' +
+    'routing and firewalls there.',
   ICMP_TTL_EXCEEDED:
     'The probe ran out of hops before reaching the host: a routing loop, or a path longer than the ttl setting.',
   ICMP_PARAMETER_PROBLEM:
     "A router rejected the probe's header (parameter problem). Check the tos and payload_size settings.",
   ICMP_UNAVAILABLE:
-    'This agent cannot send ICMP: raw sockets need CAP_NET_RAW (the message says how to grant it). Other check kinds keep running.',
+    'This agent cannot send ICMP: raw sockets need CAP_NET_RAW (the message says how to grant it). Other check ' +
+    'kinds keep running.',
   ICMP_SEND_FAILED:
-    'The kernel refused to send the probe (e.g. no route, or a source_address not on this host); the message carries the system error.',
+    'The kernel refused to send the probe (e.g. no route, or a source_address not on this host); the message ' +
+    'carries the system error.',
   TRACE_INCOMPLETE:
-    'The trace did not reach the destination: the path goes silent after the last responding hop (in the message). Look there: a filter or a broken route.',
+    'The trace did not reach the destination: the path goes silent after the last responding hop (in the message). ' +
+    'Look there: a filter or a broken route.',
   TIMEOUT: 'The run did not finish before its timeout. Raise timeout: or look at the slowest phase.',
   ABORTED: 'The run was cancelled (the agent is shutting down or the check left the config).',
   INTERNAL: 'A bug in Vantage: the check threw instead of returning a result. Please report it with the event.',

@@ -278,7 +278,8 @@ export function dashboard() {
             's',
             [
               [
-                `histogram_quantile(0.95, sum by (le, target, carrier) (rate(probe_icmp_rtt_seconds_bucket${sel()}[$__rate_interval])))`,
+                `histogram_quantile(0.95, sum by (le, target, carrier) ` +
+                  `(rate(probe_icmp_rtt_seconds_bucket${sel()}[$__rate_interval])))`,
                 '{{target}} via {{carrier}}',
               ],
             ],
@@ -342,7 +343,8 @@ export function dashboard() {
             's',
             [
               [
-                `histogram_quantile(0.95, sum by (le, target, carrier) (rate(probe_http_phase_seconds_bucket${sel('phase="firstByte"')}[$__rate_interval])))`,
+                `histogram_quantile(0.95, sum by (le, target, carrier) ` +
+                  `(rate(probe_http_phase_seconds_bucket${sel('phase="firstByte"')}[$__rate_interval])))`,
                 '{{target}} via {{carrier}}',
               ],
             ],
@@ -385,7 +387,8 @@ export function dashboard() {
             's',
             [
               [
-                'histogram_quantile(0.99, sum by (le, agent) (rate(vantage_scheduler_lag_seconds_bucket{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval])))',
+                'histogram_quantile(0.99, sum by (le, agent) (rate(vantage_scheduler_lag_seconds_bucket' +
+                  '{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval])))',
                 '{{agent}}',
               ],
             ],
@@ -397,7 +400,8 @@ export function dashboard() {
             'short',
             [
               [
-                'sum by (agent) (1 - vantage_config_last_reload_successful{region=~"$region",carrier=~"$carrier",agent=~"$agent"})',
+                'sum by (agent) (1 - ' +
+                  'vantage_config_last_reload_successful{region=~"$region",carrier=~"$carrier",agent=~"$agent"})',
                 '{{agent}} config rejected',
               ],
               [
@@ -405,11 +409,13 @@ export function dashboard() {
                 '{{agent}} no ICMP socket',
               ],
               [
-                'sum by (agent) (increase(vantage_event_sink_dropped_total{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval]))',
+                'sum by (agent) (increase(vantage_event_sink_dropped_total' +
+                  '{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval]))',
                 '{{agent}} events dropped',
               ],
               [
-                'sum by (agent, reason) (increase(vantage_check_runs_skipped_total{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval]))',
+                'sum by (agent, reason) (increase(vantage_check_runs_skipped_total' +
+                  '{region=~"$region",carrier=~"$carrier",agent=~"$agent"}[$__rate_interval]))',
                 '{{agent}} runs skipped ({{reason}})',
               ],
             ],

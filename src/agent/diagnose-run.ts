@@ -1,13 +1,9 @@
 import { isIP } from 'node:net';
 import type { CheckKind, CheckResult, CheckSpec } from '../checks/check.js';
 import { dnsKind } from '../checks/dns/index.js';
-import type { DnsFields } from '../checks/dns/dns-settings.js';
 import { httpsKind } from '../checks/https/index.js';
-import type { HttpsFields } from '../checks/https/https-settings.js';
 import { icmpKind } from '../checks/icmp/index.js';
-import type { IcmpFields } from '../checks/icmp/icmp-settings.js';
 import { tracerouteKind } from '../checks/traceroute/index.js';
-import type { TracerouteFields } from '../checks/traceroute/traceroute-settings.js';
 import { runCheck } from './run-check.js';
 import type { Clock } from '../clock.js';
 import type { AgentIdentity, TriggeredTracerouteConfig } from '../config/agent-config.js';

@@ -31,7 +31,8 @@ export async function runCheck(check: Check, ctx: RunContext): Promise<CheckResu
         resolve(
           failed(
             abortCode(),
-            `the check did not stop within ${ABANDON_GRACE_MS} ms of its ${abortCode() === 'TIMEOUT' ? 'deadline' : 'cancellation'}`,
+            `the check did not stop within ${ABANDON_GRACE_MS} ms of its ` +
+              `${abortCode() === 'TIMEOUT' ? 'deadline' : 'cancellation'}`,
           ),
         );
       });

@@ -10,7 +10,8 @@ import { systemNet } from '../net/system-net.js';
 import { expectOnly, logLevel, parseArgs, requireConfig } from './args.js';
 import { printConfigError, printHelp } from './print.js';
 
-export const runHelp = `Usage: vantage run -c FILE [--listen HOST:PORT] [--log-level LEVEL] [--shutdown-timeout DURATION] [--no-watch]
+export const runHelp = `Usage: vantage run -c FILE [--listen HOST:PORT] [--log-level LEVEL]
+                   [--shutdown-timeout DURATION] [--no-watch]
 
 Runs the agent: schedules every configured check and serves /metrics (Prometheus text,
 or OpenMetrics when asked), /healthz and /readyz on HOST:PORT (default: the config's

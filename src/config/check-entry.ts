@@ -5,7 +5,8 @@ import { DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS } from './agent-config.js';
 import { cronMinGapMs } from './cron-gap.js';
 import { formatDuration } from '../settings/duration.js';
 import type { Reporter } from './reporter.js';
-import { checkCommonShape, defaultsSchema } from './schema.js';
+import type { defaultsSchema } from './schema.js';
+import { checkCommonShape } from './schema.js';
 import type { ConfigPath } from '../settings/config-path.js';
 import { formatPath } from './zod-diagnostics.js';
 
@@ -29,7 +30,8 @@ export class CheckEntries {
     if (interval !== undefined && timeout !== undefined && timeout >= interval) {
       report.add(
         ['defaults', 'timeout'],
-        `defaults.timeout (${formatDuration(timeout)}) must be shorter than defaults.interval (${formatDuration(interval)})`,
+        `defaults.timeout (${formatDuration(timeout)}) must be shorter than defaults.interval ` +
+          `(${formatDuration(interval)})`,
       );
       this.defaultsBlamed = true;
     }
@@ -45,7 +47,8 @@ export class CheckEntries {
     if (!kind) {
       this.report.add(
         [...path, 'kind'],
-        `${formatPath([...path, 'kind'])}: unknown check kind "${head.data.kind}" (known: ${this.registry.names().join(', ')})`,
+        `${formatPath([...path, 'kind'])}: unknown check kind "${head.data.kind}" (known: ` +
+          `${this.registry.names().join(', ')})`,
       );
       return undefined;
     }
@@ -59,7 +62,8 @@ export class CheckEntries {
     if (seen) {
       this.report.add(
         [...path, givenName ? 'name' : 'kind'],
-        `${formatPath(path)}: duplicate check name "${name}" (first at ${formatPath(seen)}); give each check a distinct name:`,
+        `${formatPath(path)}: duplicate check name "${name}" (first at ${formatPath(seen)}); give each check a ` +
+          `distinct name:`,
       );
     } else {
       this.names.set(name, path);
@@ -108,7 +112,9 @@ export class CheckEntries {
     const periodMs = schedule.type === 'interval' ? schedule.intervalMs : cronMinGapMs(schedule.expression);
     if (typeof periodMs !== 'number' || timeoutMs < periodMs) return;
     const what = schedule.type === 'interval' ? 'interval' : 'shortest gap between cron runs';
-    const problem = `timeout ${formatDuration(timeoutMs)} must be shorter than the ${what} (${formatDuration(periodMs)}), or runs would overlap`;
+    const problem =
+      `timeout ${formatDuration(timeoutMs)} must be shorter than the ${what} ` +
+      `(${formatDuration(periodMs)}), or runs would overlap`;
     if (explicit.timeout || explicit.schedule) {
       const field = explicit.timeout ? 'timeout' : schedule.type === 'interval' ? 'interval' : 'cron';
       this.report.add([...path, field], `${formatPath([...path, field])}: ${problem}`);

@@ -4,6 +4,9 @@ import { durationSchema } from '../settings/setting-schemas.js';
 
 /** Names of things that become label values: readable, no spaces, no quoting needed anywhere. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Up to 253 characters of dot-separated labels of letters, digits, `-` and `_` (not at a label's ends). */
+const HOST_LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
+const HOST_NAME_PATTERN = new RegExp(`^(?=.{1,253}\\.?$)${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.?$`);
 /** Prometheus label names, minus the reserved `__` prefix. */
 export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -17,11 +20,7 @@ const labelsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boo
 const hostSchema = z
   .string()
   .refine(
-    (h) =>
-      isIP(h) !== 0 ||
-      /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(
-        h,
-      ),
+    (h) => isIP(h) !== 0 || HOST_NAME_PATTERN.test(h),
     "host must be a host name or an IP address (a port goes in the check's port:, a URL in url:)",
   );
 
@@ -117,7 +116,10 @@ export const eventSinkSchema = z.discriminatedUnion('type', [
 
 /** Scheduled lookups of the agent's public egress IP. */
 export const egressSchema = z.strictObject({
-  /** Echo services answering with the caller's address, asked in this order (e.g. https://checkip.amazonaws.com). Empty: no lookups. */
+  /**
+   * Echo services answering with the caller's address, asked in this order (e.g.
+   * https://checkip.amazonaws.com). Empty: no lookups.
+   */
   urls: z.array(z.url({ protocol: /^https?$/ })).default([]),
   /** Time between lookups. Default 5m. */
   interval: durationSchema.default(300_000),

@@ -24,7 +24,8 @@ export function verdict(
     if (ok.length === 0) parts.push(`DNS FAILS (${[...new Set(dns.map((r) => r.error?.code))].join(', ')})`);
     else
       parts.push(
-        `DNS ok via ${plural(resolvers.size, 'resolver')} (${[...resolvers].join(', ')}), ${plural(addresses.size, 'IP')}`,
+        `DNS ok via ${plural(resolvers.size, 'resolver')} (${[...resolvers].join(', ')}), ` +
+          `${plural(addresses.size, 'IP')}`,
       );
   }
   for (const r of ping) {

@@ -99,7 +99,9 @@ export const AGENT_METRICS = {
   skipped: {
     name: 'vantage_check_runs_skipped_total',
     type: 'counter',
-    help: 'Runs that did not happen: overlap (the previous run was still going), queued (it was still waiting for a run slot) or missed (the agent was stalled).',
+    help:
+      'Runs that did not happen: overlap (the previous run was still going), queued (it was still waiting for a ' +
+      'run slot) or missed (the agent was stalled).',
     labels: ['check', 'kind', 'reason'],
   },
   schedulerLag: {
@@ -118,13 +120,17 @@ export const AGENT_METRICS = {
   icmpAvailable: {
     name: 'vantage_icmp_available',
     type: 'gauge',
-    help: 'Whether the raw ICMP socket of a family could be opened (0: no CAP_NET_RAW, see the logs); implementation says which socket code is in use.',
+    help:
+      'Whether the raw ICMP socket of a family could be opened (0: no CAP_NET_RAW, see the logs); ' +
+      'implementation says which socket code is in use.',
     labels: ['family', 'implementation'],
   },
   icmpPackets: {
     name: 'vantage_icmp_packets_total',
     type: 'counter',
-    help: 'ICMP engine traffic: sent requests, received answers, duplicate and late replies, and unmatched packets (unreadable or not ours).',
+    help:
+      'ICMP engine traffic: sent requests, received answers, duplicate and late replies, and unmatched packets ' +
+      '(unreadable or not ours).',
     labels: ['event'],
   },
   icmpSocketErrors: {
@@ -148,7 +154,9 @@ export const AGENT_METRICS = {
   egressInfo: {
     name: 'vantage_egress_ip_info',
     type: 'gauge',
-    help: 'The public address echo services last saw this agent come from (always 1; the address is the label). Absent until a lookup succeeds.',
+    help:
+      'The public address echo services last saw this agent come from (always 1; the address is the label). ' +
+      'Absent until a lookup succeeds.',
     labels: ['address'],
   },
   egressChanges: {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { IpFamily, ResolvedAddress } from './net-deps.js';
+import type { IpFamily, ResolvedAddress } from './address.js';
 
 interface Entry {
   addresses: ResolvedAddress[];

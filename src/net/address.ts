@@ -1,5 +1,13 @@
 import { isIP } from 'node:net';
 
+/** Which address family to resolve and probe. */
+export type IpFamily = 'any' | 'ipv4' | 'ipv6';
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
 /** `[2001:db8::1]` -> `2001:db8::1` (URL host names keep IPv6 brackets). */
 export function stripBrackets(host: string): string {
   return host.replace(/^\[(.*)\]$/, '$1');

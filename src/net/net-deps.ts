@@ -1,16 +1,12 @@
 /** The narrow ports through which checks touch the network; fakes implement them in unit tests. */
 import type { CheckFailure } from '../errors.js';
+import type { IpFamily, ResolvedAddress } from './address.js';
 import type { AddressBook } from './address-book.js';
 import type { DnsExchange, DnsQueryRequest } from './dns/dns-client.js';
 import type { HttpsExchange, HttpsRequest } from './http/https-client.js';
 import type { EchoOutcome, EchoRequest, IcmpEngineStats } from './icmp/icmp-engine.js';
 
-export type IpFamily = 'any' | 'ipv4' | 'ipv6';
-
-export interface ResolvedAddress {
-  address: string;
-  family: 4 | 6;
-}
+export type { IpFamily, ResolvedAddress } from './address.js';
 
 export interface HostResolver {
   /**

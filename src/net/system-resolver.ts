@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { abortFailure, CheckFailure } from '../errors.js';
 import { canonicalIp } from './address.js';
 import type { FailureCode } from '../errors.js';
-import type { HostResolver, IpFamily, ResolvedAddress } from './net-deps.js';
+import type { IpFamily, ResolvedAddress } from './address.js';
+import type { HostResolver } from './net-deps.js';
 
 const FAMILY: Record<IpFamily, 0 | 4 | 6> = { any: 0, ipv4: 4, ipv6: 6 };
 

@@ -183,7 +183,8 @@ export class HttpSink implements EventSink {
     const batch = this.queue.slice(0, this.opts.batchSize);
     const outcome = await postJson(this.opts.url, this.opts.headers, batch, timeoutMs);
     const delivered = 'ok' in outcome && outcome.ok;
-    if ('error' in outcome) this.log.warn({ sink: this.name, err: outcome.error }, 'event sink unreachable; will retry');
+    if ('error' in outcome)
+      this.log.warn({ sink: this.name, err: outcome.error }, 'event sink unreachable; will retry');
     else if (!delivered)
       this.log.warn({ sink: this.name, status: outcome.status }, 'event sink refused a batch; will retry');
     if (delivered) {

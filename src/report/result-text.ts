@@ -22,7 +22,8 @@ export function formatResultLine(r: CheckResult): string {
 function formatHop(hop: TraceHop): string {
   const who = hop.addresses.length > 0 ? hop.addresses.join(', ') : '*';
   const rtts = hop.rttMs.map((ms) => `${ms.toFixed(3)} ms`).join(' ');
-  return `${String(hop.ttl).padStart(3)}  ${who}${rtts ? `  ${rtts}` : ''}${hop.unreachable ? `  !${hop.unreachable}` : ''}`;
+  const unreachable = hop.unreachable ? `  !${hop.unreachable}` : '';
+  return `${String(hop.ttl).padStart(3)}  ${who}${rtts ? `  ${rtts}` : ''}${unreachable}`;
 }
 
 /** NDJSON: one record per line, the format of `--json`. */

@@ -18,7 +18,10 @@ export interface Job extends RunSpec {
   readonly trigger: Trigger;
 }
 
-/** overlap: the previous run was still going; queued: it was still waiting for a run slot; missed: the process was stalled. */
+/**
+ * overlap: the previous run was still going; queued: it was still waiting for a run slot;
+ * missed: the process was stalled.
+ */
 export const SKIP_REASONS = ['overlap', 'queued', 'missed'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

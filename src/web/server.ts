@@ -77,7 +77,8 @@ async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: Ser
       res
         .writeHead(200, { 'content-type': 'text/html' })
         .end(
-          '<h1>Vantage</h1><p><a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a> <a href="/readyz">/readyz</a></p>\n',
+          '<h1>Vantage</h1><p><a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a> <a ' +
+            'href="/readyz">/readyz</a></p>\n',
         );
       return;
   }

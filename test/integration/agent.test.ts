@@ -79,12 +79,14 @@ describe('vantage run', () => {
     expect(
       sample(
         body,
-        `vantage_check_failures_total{check="down-tcp",kind="tcp",target="down",ip="127.0.0.1",code="TCP_REFUSED",${ids}}`,
+        'vantage_check_failures_total{check="down-tcp",kind="tcp",target="down",ip="127.0.0.1",' +
+          `code="TCP_REFUSED",${ids}}`,
       ),
     ).toBeGreaterThanOrEqual(1);
     expect(body).toMatch(
       new RegExp(
-        `probe_tcp_duration_seconds\\{check="up-tcp",kind="tcp",target="up",ip="127.0.0.1",phase="connect",${ids}\\} 0\\.\\d+`,
+        'probe_tcp_duration_seconds\\{check="up-tcp",kind="tcp",target="up",ip="127.0.0.1",' +
+          `phase="connect",${ids}\\} 0\\.\\d+`,
       ),
     );
     expect(sample(body, `vantage_checks_configured{kind="tcp",${ids}}`)).toBe(2);
@@ -188,7 +190,9 @@ describe('vantage run', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vantage-sinks-'));
     try {
       const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/events`;
-      const sinks = `events:\n  sinks:\n    - {type: file, path: ${dir}/events.jsonl}\n    - {type: http, url: "${url}", flush_interval: 200ms}\n`;
+      const sinks =
+        `events:\n  sinks:\n    - {type: file, path: ${dir}/events.jsonl}\n    - {type: http, url: ` +
+        `"${url}", flush_interval: 200ms}\n`;
       const { agent } = startAgent(`${identity}${sinks}targets:\n${target('down', closedPort)}`);
       const problem = await agent.waitForLog((l) => l.event === 'problem');
       const deadline = Date.now() + 5_000;
@@ -284,7 +288,8 @@ describe('vantage run', () => {
     const { code, stderr } = await vantage(['run', '-c', cfg.file, '--listen', '127.0.0.1:0']);
     expect(code).toBe(2);
     expect(stderr).toBe(
-      `${cfg.file}:1:39: targets[0].checks[0]: tcp check on target "x" needs a port (set port:, or give the target a url:)\n`,
+      `${cfg.file}:1:39: targets[0].checks[0]: tcp check on target "x" needs a port (set port:, or give the target ` +
+        `a url:)\n`,
     );
   });
 });

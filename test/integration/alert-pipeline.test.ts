@@ -77,7 +77,8 @@ async function until<T>(
     if (value !== undefined) return value;
     if (Date.now() > deadline)
       throw new Error(
-        `timed out waiting for ${what}; notifications so far: ${JSON.stringify(received.map((n) => [n.path, n.body.alerts.map((a) => a.labels)]))}`,
+        `timed out waiting for ${what}; notifications so far: ` +
+          `${JSON.stringify(received.map((n) => [n.path, n.body.alerts.map((a) => a.labels)]))}`,
       );
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -176,7 +177,7 @@ describe('alert pipeline: agents, Prometheus, Alertmanager', () => {
     expect(r.code).toBe(0);
   });
 
-  it('pages for the endpoint down everywhere, tickets the one carrier that cannot reach web, and inhibits the per-agent alerts', async () => {
+  it('pages an endpoint down everywhere, tickets the carrier cut off from web, inhibits per-agent alerts', async () => {
     const everywhere = await until(
       'the page for api',
       () => alertsIn('/page').find((a) => a.labels.alertname === 'VantageTargetDownEverywhere'),

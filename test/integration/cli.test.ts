@@ -92,7 +92,8 @@ targets:
       expect(stderr.trim().split('\n')).toEqual([
         `${cfg.file}:3:3: agent.colour: unknown key "colour"`,
         `${cfg.file}:9:15: targets[0].checks[0].port: Too big: expected number to be <=65535`,
-        `${cfg.file}:11:18: targets[0].checks[0].timeout: timeout 10s must be shorter than the interval (10s), or runs would overlap`,
+        `${cfg.file}:11:18: targets[0].checks[0].timeout: timeout 10s must be shorter than the interval (10s), or ` +
+          `runs would overlap`,
       ]);
     } finally {
       cfg.remove();

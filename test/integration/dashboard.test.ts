@@ -59,7 +59,8 @@ describe('Grafana dashboard (deploy/grafana)', () => {
       process.execPath,
       '--input-type=module',
       '-e',
-      `const m = await import(${JSON.stringify(BUILDER)}); process.stdout.write(JSON.stringify(m.dashboard(), null, 2) + '\\n');`,
+      `const m = await import(${JSON.stringify(BUILDER)}); process.stdout.write(JSON.stringify(m.dashboard(), null, ` +
+        `2) + '\\n');`,
     ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(readFileSync(FILE, 'utf8'));

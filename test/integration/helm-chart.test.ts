@@ -99,7 +99,7 @@ describe('helm chart (helm/vantage)', () => {
     }
   });
 
-  it('runs a daemonset agent per node: node name as id, NET_RAW only, probes on the metrics port, config from the ConfigMap', async () => {
+  it('runs a daemonset agent per node: node name as id, NET_RAW only, port probes, ConfigMap config', async () => {
     const docs = await render('identity.region=eu-west-1', 'identity.carrier=vodafone-de');
     const ds = workload(docs);
     expect(ds.kind).toBe('DaemonSet');
@@ -260,7 +260,10 @@ describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', ()
     expect(await get(c.readinessProbe.httpGet.path)).toBe('200');
     const metrics = await run(['ip', 'netns', 'exec', ns, 'curl', '-s', `http://127.0.0.1:${port}/metrics`]);
     expect(metrics.stdout).toMatch(
-      /vantage_checks_configured\{kind="https",agent="node-a",region="eu-west-1",carrier="vodafone-de",network_type="mobile-4g"\} 2/,
+      new RegExp(
+        'vantage_checks_configured\\{kind="https",agent="node-a",region="eu-west-1",carrier="vodafone-de",' +
+          'network_type="mobile-4g"\\} 2',
+      ),
     );
     // Root in its own namespace holds NET_RAW, as the chart's container does: the ICMP socket opens.
     expect(metrics.stdout).toMatch(/vantage_icmp_available\{family="ipv4",[^}]*\} 1/);

@@ -68,7 +68,7 @@ describe('HTTP exchange on loopback', () => {
     expect(x.phasesMs.transfer).toBeGreaterThanOrEqual(299);
   });
 
-  it('ends a server that accepts and never answers at the timeout, coded by the phase it stalled in, and frees the socket', async () => {
+  it('ends a server that accepts and never answers at the timeout, coded by phase, freeing the socket', async () => {
     const before = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length - sockets.size;
     const started = performance.now();
     const err = await exchange(hangPort, 300).catch((e: unknown) => e);

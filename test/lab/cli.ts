@@ -42,7 +42,8 @@ async function main(): Promise<number> {
       if (labs.length === 0) process.stdout.write('no lab is up\n');
       for (const l of labs) {
         process.stdout.write(
-          `${l.prefix} ${l.persistent ? 'persistent' : l.ownerAlive ? 'owned by a running test' : 'leftover'}: ${l.namespaces.join(' ')}\n`,
+          `${l.prefix} ${l.persistent ? 'persistent' : l.ownerAlive ? 'owned by a running test' : 'leftover'}: ` +
+            `${l.namespaces.join(' ')}\n`,
         );
       }
       return 0;

@@ -76,7 +76,7 @@ describe.skipIf(!lab)('dns check in the network lab', () => {
     expect(sf).toMatchObject({ ok: false, rcode: 'SERVFAIL', error: { code: 'DNS_RCODE' } });
   });
 
-  it('catches the hijacking resolver: answers outside the expected range, and disagreement with the reference', async () => {
+  it('catches the hijacking resolver: answers out of the expected range, disagreement with the reference', async () => {
     const [outside] = await probeDns(
       dns!.hijackedNames[0]!,
       '--resolver',

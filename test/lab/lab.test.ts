@@ -126,7 +126,7 @@ d('network lab self-test with real tools', () => {
     expect(out.stdout).toContain(`ANSWER: ${truth.dns.records[truth.dns.bigName]!.a.length},`);
   });
 
-  it('the hijacking resolver lies about hijacked names and rewrites NXDOMAIN; the silent one never answers', async () => {
+  it('the hijacking resolver lies about names and rewrites NXDOMAIN; the silent one never answers', async () => {
     const hijacked = await dig(truth.dns.hijack.v4, '+short', truth.dns.hijackedNames[0]!);
     expect(hijacked.stdout.trim()).toBe(truth.dns.hijackAddress.v4);
     const rewritten = await dig(truth.dns.hijack.v4, truth.dns.nxName);
@@ -176,7 +176,8 @@ d('network lab self-test with real tools', () => {
       expect(t.code).toBe(200);
       expect(t.version).toBe(proto === '--http2' ? '2' : '1.1');
       expect(t.start - t.appconnect).toBeGreaterThanOrEqual(150);
-      expect(t.start - t.appconnect).toBeLessThan(250); // + request, path and timer lateness; margin for a loaded machine
+      // + request, path and timer lateness; margin for a loaded machine
+      expect(t.start - t.appconnect).toBeLessThan(250);
     }
   });
 
@@ -257,7 +258,8 @@ describe.skipIf(!lab)('lab lifecycle', () => {
     const list = await run(['ip', 'netns', 'list']);
     expect(list.stdout).not.toContain(prefix);
     const procs = await run(['pgrep', '-f', `vantage-lab-ca-.*truth.json`]);
-    expect(procs.stdout.split('\n').filter(Boolean).length).toBeLessThanOrEqual(3); // only the shared lab's three Node services
+    // only the shared lab's three Node services
+    expect(procs.stdout.split('\n').filter(Boolean).length).toBeLessThanOrEqual(3);
   });
 
   it('removes leftovers of a dead run by prefix and spares the live lab', async () => {

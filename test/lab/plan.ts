@@ -142,7 +142,10 @@ export interface LabTruth {
     /** Names the hijacking resolver answers with HIJACK_ADDRESS instead of the real records. */
     hijackedNames: string[];
     hijackAddress: DualStack;
-    /** The authoritative server also speaks DoT (port 853) and DoH (https://…/dns-query, port 443) under this name. */
+    /**
+     * The authoritative server also speaks DoT (port 853) and DoH (https://…/dns-query, port 443)
+     * under this name.
+     */
     tlsName: string;
     dotPort: number;
     dohPath: string;

@@ -104,7 +104,7 @@ describe.skipIf(!lab)('traceroute in the network lab', () => {
     expect(classicSawBoth).toBeGreaterThanOrEqual(1);
   });
 
-  it('traces the silent IPs of a name whose first address is silent, three at most; not when the first answers', async () => {
+  it('traces silent IPs of a name whose first address is silent (three at most), not when it answers', async () => {
     const partial = `partial.${truth!.dns.zone}`;
     const records = await vantage(
       'probe',

@@ -52,7 +52,10 @@ afterEach(async () => {
 });
 
 function config(checks: string): string {
-  return `agent: {id: a1}\nlisten: "127.0.0.1:0"\ntargets:\n  - name: t\n    host: 192.0.2.1\n    labels: {team: x}\n    checks:\n${checks}`;
+  return (
+    `agent: {id: a1}\nlisten: "127.0.0.1:0"\ntargets:\n  - name: t\n    host: 192.0.2.1\n    labels: {team: ` +
+    `x}\n    checks:\n${checks}`
+  );
 }
 
 async function startAgent(text: string) {

@@ -126,7 +126,8 @@ targets:
       'cfg.yaml:3:3: agent.colour: unknown key "colour"',
       'cfg.yaml:5:13: defaults.interval: "30x" is not a duration: write it like 250ms, 30s, 5m or 1h',
       'cfg.yaml:11:15: targets[0].checks[0].port: Too big: expected number to be <=65535',
-      'cfg.yaml:15:18: targets[0].checks[1].timeout: timeout 40s must be shorter than the interval (30s), or runs would overlap',
+      'cfg.yaml:15:18: targets[0].checks[1].timeout: timeout 40s must be shorter than the interval (30s), or runs ' +
+        'would overlap',
     ]);
   });
 
@@ -214,9 +215,11 @@ targets:
     checks: [{kind: tcp, port: 3, name: a-tcp}]
 `);
     expect(found).toEqual([
-      'cfg.yaml:4:43: targets[0].checks[1]: duplicate check name "a-tcp" (first at targets[0].checks[0]); give each check a distinct name:',
+      'cfg.yaml:4:43: targets[0].checks[1]: duplicate check name "a-tcp" (first at targets[0].checks[0]); give each ' +
+        'check a distinct name:',
       'cfg.yaml:5:11: targets[1].name: duplicate target name "a" (first at targets[0])',
-      'cfg.yaml:7:41: targets[1].checks[0]: duplicate check name "a-tcp" (first at targets[0].checks[0]); give each check a distinct name:',
+      'cfg.yaml:7:41: targets[1].checks[0]: duplicate check name "a-tcp" (first at targets[0].checks[0]); give each ' +
+        'check a distinct name:',
     ]);
   });
 
@@ -227,7 +230,8 @@ targets:
     ['a label of the process metrics', 'space', /"space" is a label Vantage or its process metrics set/],
   ])('refuses a label that is %s', (_what, name, pattern) => {
     const found = problems(
-      `agent: {labels: {${name}: x}}\ntargets: [{name: a, host: h, labels: {${name}: y}, checks: [{kind: tcp, port: 1}]}]\n`,
+      `agent: {labels: {${name}: x}}\ntargets: [{name: a, host: h, labels: {${name}: y}, checks: [{kind: tcp, port: ` +
+        `1}]}]\n`,
     );
     expect(found.filter((p) => pattern.test(p))).toHaveLength(2);
     expect(found[0]).toMatch(/^cfg\.yaml:1:\d+: agent\.labels\./);
@@ -249,7 +253,8 @@ describe('each part is checked on its own', () => {
     ).toEqual([
       'cfg.yaml:4:5: targets[0].grup: unknown key "grup"',
       'cfg.yaml:7:15: targets[0].checks[0].port: Too big: expected number to be <=65535',
-      'cfg.yaml:8:18: targets[0].checks[0].timeout: timeout 40s must be shorter than the interval (30s), or runs would overlap',
+      'cfg.yaml:8:18: targets[0].checks[0].timeout: timeout 40s must be shorter than the interval (30s), or runs ' +
+        'would overlap',
     ]);
   });
 
@@ -334,7 +339,8 @@ describe('egress and the diagnose endpoint', () => {
       diagnoseEndpoint: { enabled: false, minIntervalMs: 30_000, resolvers: [], count: 3 },
     });
     const config = load(
-      `egress:\n  urls: [https://checkip.amazonaws.com]\n  interval: 1m\ndiagnose_endpoint: {enabled: true, min_interval: 5s, resolvers: ["198.18.0.53"]}\n${minimal}`,
+      `egress:\n  urls: [https://checkip.amazonaws.com]\n  interval: 1m\ndiagnose_endpoint: {enabled: true, ` +
+        `min_interval: 5s, resolvers: ["198.18.0.53"]}\n${minimal}`,
     );
     expect(config.egress).toEqual({ urls: ['https://checkip.amazonaws.com'], intervalMs: 60_000, timeoutMs: 10_000 });
     expect(config.diagnoseEndpoint).toEqual({

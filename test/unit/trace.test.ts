@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { routeHash, trace } from '../../src/checks/traceroute/trace.js';
 import { TraceTrigger } from '../../src/agent/triggered-trace.js';
 import { icmpKind } from '../../src/checks/icmp/index.js';
-import type { CheckKind, CheckResult } from '../../src/checks/check.js';
+import type { CheckResult } from '../../src/checks/check.js';
 import { DEFAULT_TRIGGERED_TRACEROUTE } from '../../src/config/agent-config.js';
 import type { EchoOutcome, EchoRequest } from '../../src/net/icmp/icmp-engine.js';
 import type { IcmpPort } from '../../src/net/net-deps.js';
@@ -11,7 +11,10 @@ import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
 interface PathSpec {
   /** Router addresses, hop 1 first; null for a router that sends no Time Exceeded. */
   routers: Array<string | null>;
-  /** How the destination (one hop after the last router) answers: reply, silence, or unreachable from the last router. */
+  /**
+   * How the destination (one hop after the last router) answers: reply, silence, or unreachable
+   * from the last router.
+   */
   destination: 'reply' | 'silent' | 'unreachable';
   rttMs: number;
 }

@@ -20,7 +20,10 @@ const cidrSchema = z.string().superRefine((text, ctx) => {
 const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'PTR', 'SRV', 'CAA'] as const;
 
 export const dnsSettingsSchema = z.strictObject({
-  /** Resolvers to ask, each giving its own record: `system` (default), IP[:PORT], udp://, tcp://, tls://IP#NAME, https://HOST/PATH. */
+  /**
+   * Resolvers to ask, each giving its own record: `system` (default), IP[:PORT], udp://, tcp://,
+   * tls://IP#NAME, https://HOST/PATH.
+   */
   resolver: oneOrMany(resolverSchema).default(['system']),
   /** Record type to query. Default A. `system` answers A and AAAA only. */
   type: z.enum(RECORD_TYPES).default('A'),

@@ -44,7 +44,10 @@ export function parseResolver(text: string): ResolverSpec | string {
   }
   const m = /^(?:(udp|tcp|tls):\/\/)?([^#]+?)(?:#(.+))?$/.exec(trimmed);
   if (!m)
-    return `"${text}" is not a resolver: write system, IP[:PORT], udp://, tcp://, tls://IP[:PORT][#NAME] or https://HOST/PATH`;
+    return (
+      `"${text}" is not a resolver: write system, IP[:PORT], udp://, tcp://, tls://IP[:PORT][#NAME] or ` +
+      `https://HOST/PATH`
+    );
   const transport = (m[1] ?? 'udp') as DnsTransport;
   const hostPart = m[2] ?? '';
   const hp =

@@ -92,7 +92,10 @@ export const icmpKind = defineKind({
     return [
       {
         path: ['count'],
-        message: `${s.count} requests ${formatDuration(spacing)} apart plus a ${formatDuration(wait)} packet_timeout take ${formatDuration(needed)}: more than the run timeout (${formatDuration(timeoutMs)}); lower count, spacing or packet_timeout, or raise timeout`,
+        message:
+          `${s.count} requests ${formatDuration(spacing)} apart plus a ${formatDuration(wait)} ` +
+          `packet_timeout take ${formatDuration(needed)}: more than the run timeout (${formatDuration(timeoutMs)}); ` +
+          'lower count, spacing or packet_timeout, or raise timeout',
       },
     ];
   },

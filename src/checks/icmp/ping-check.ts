@@ -104,7 +104,8 @@ function failureOf(
   if (err?.type === 'unreachable' || err?.type === 'packet-too-big') {
     return new CheckFailure(
       'ICMP_UNREACHABLE',
-      `${address}: destination unreachable (${err.type === 'unreachable' ? err.reason : 'packet too big'}) from ${err.from}`,
+      `${address}: destination unreachable (${err.type === 'unreachable' ? err.reason : 'packet too big'}) from ` +
+        `${err.from}`,
       'ping',
     );
   }

@@ -58,7 +58,9 @@ export const tracerouteKind = defineKind({
     return [
       {
         path: ['probe_timeout'],
-        message: `probe_timeout ${formatDuration(probeTimeout)} must be shorter than the run timeout ${formatDuration(timeoutMs)}, or a silent path is cut short`,
+        message:
+          `probe_timeout ${formatDuration(probeTimeout)} must be shorter than the run timeout ` +
+          `${formatDuration(timeoutMs)}, or a silent path is cut short`,
       },
     ];
   },

@@ -96,7 +96,9 @@ export class HttpsClient {
             currentPhase,
             {
               code: secure && currentPhase === 'tls' ? 'TLS_HANDSHAKE' : 'HTTP_TIMEOUT',
-              message: `no ${currentPhase === 'firstByte' ? 'response' : currentPhase} from ${hostPort(req.ip, port)} before the timeout`,
+              message:
+                `no ${currentPhase === 'firstByte' ? 'response' : currentPhase} from ` +
+                `${hostPort(req.ip, port)} before the timeout`,
             },
             `request to ${req.url.href} was cancelled`,
           ),

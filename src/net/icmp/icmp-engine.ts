@@ -69,7 +69,8 @@ interface Pending {
 const SEND_BURST = 256;
 
 const NO_RAW_SOCKET =
-  'raw ICMP sockets need CAP_NET_RAW: run as root, or grant only that capability (docker run --cap-add NET_RAW; Kubernetes securityContext.capabilities.add: [NET_RAW]; or setcap cap_net_raw+ep on the node binary)';
+  'raw ICMP sockets need CAP_NET_RAW: run as root, or grant only that capability (docker run --cap-add NET_RAW; ' +
+  'Kubernetes securityContext.capabilities.add: [NET_RAW]; or setcap cap_net_raw+ep on the node binary)';
 
 /**
  * One raw socket per address family for the whole agent, shared by every ping and traceroute:
@@ -118,7 +119,8 @@ export class IcmpEngine {
         status: 'failed',
         failure: new CheckFailure(
           'ICMP_SEND_FAILED',
-          `${request.address} is not an IPv${request.family} address to ping (use the plain IPv4 form of a v4-mapped address)`,
+          `${request.address} is not an IPv${request.family} address to ping (use the plain IPv4 form of a ` +
+            `v4-mapped address)`,
           'ping',
         ),
       };
