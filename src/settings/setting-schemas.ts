@@ -5,17 +5,6 @@ import { parseDuration } from './duration.js';
 /** Longest interval or timeout accepted: a day. Longer is a typo more often than a plan. */
 const MAX_DURATION_MS = 86_400_000;
 
-/** A regular expression given as a string, refused at load time when it does not compile. */
-export const regexSchema = (setting: string) =>
-  z.string().refine((r) => {
-    try {
-      new RegExp(r);
-      return true;
-    } catch {
-      return false;
-    }
-  }, `${setting} is not a valid regular expression`);
-
 /** A local address to send from (multi-homed agents); the kernel picks when absent. */
 export const sourceAddressSchema = z
   .string()

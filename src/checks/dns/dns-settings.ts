@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { regexSchema } from '../../settings/setting-schemas.js';
+import { regexSchema } from '../../settings/user-regex.js';
 import type { DnsRecord } from '../../net/dns/dns-message.js';
 import { parseCidr } from './answer-checks.js';
 import { parseResolver } from './resolver-spec.js';

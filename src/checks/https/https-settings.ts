@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { regexSchema, sourceAddressSchema } from '../../settings/setting-schemas.js';
+import { sourceAddressSchema } from '../../settings/setting-schemas.js';
+import { regexSchema } from '../../settings/user-regex.js';
 import type { TlsFacts } from '../../net/http/tls-facts.js';
 import { addressSelectionSettings } from '../per-ip.js';
 
