@@ -74,6 +74,10 @@ export const FAILURE_CODES = {
   TRACE_INCOMPLETE:
     'The trace did not reach the destination: the path goes silent after the last responding hop (in the message). ' +
     'Look there: a filter or a broken route.',
+  LOCAL_RESOURCE_EXHAUSTED:
+    'This agent could not open a socket: it ran out of file descriptors or socket memory (EMFILE, ENFILE, ENOBUFS, ' +
+    "ENOMEM). Not the target's fault. Raise the agent's fd limit (ulimit -n, LimitNOFILE, the container's nofile) " +
+    'or lower max_concurrent_runs.',
   TIMEOUT: 'The run did not finish before its timeout. Raise timeout: or look at the slowest phase.',
   ABORTED: 'The run was cancelled (the agent is shutting down or the check left the config).',
   INTERNAL: 'A bug in Vantage: the check threw instead of returning a result. Please report it with the event.',
