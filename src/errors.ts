@@ -36,13 +36,21 @@ export const FAILURE_CODES = {
   HTTP_CONNECT_FAILED: 'The TCP connection to the web server failed (unreachable, reset). Check routing and firewalls.',
   HTTP_TIMEOUT:
     'The web server did not get to the next phase before the timeout (the phase says where it stalled: connect, ' +
-    'tls, firstByte, transfer).',
+    'tls, firstByte, headers, transfer).',
   HTTP_PROTOCOL_ERROR: 'The server broke the HTTP exchange (closed, reset or sent something unreadable mid-request).',
   HTTP_STATUS: 'The final status code is not an accepted one (accept_status).',
   HTTP_BODY_MISMATCH: 'The body does not match body_regex: a wrong page, an error page or a captive portal.',
   HTTP_HEADER_MISMATCH: 'No response header matches header_regex.',
-  HTTP_BODY_TOO_LARGE: 'The body is larger than max_body_bytes.',
+  HTTP_BODY_TOO_LARGE:
+    'The body is larger than max_body_bytes: reading stopped at the limit and the connection was closed. Raise ' +
+    'max_body_bytes, or check a smaller URL.',
   HTTP_TOO_MANY_REDIRECTS: 'More redirects than max_redirects: a redirect loop or a long chain.',
+  HTTP_BAD_REDIRECT:
+    'A redirect whose Location is empty or not a URL (the message quotes it): the server or its rewrite rules are ' +
+    'broken. Fix the Location it sends.',
+  HTTP_REDIRECT_REFUSED:
+    'A redirect to a scheme other than http or https (file:, ftp:...), which is never followed. Point the check at ' +
+    'the final URL, or fix the redirect.',
   TLS_HANDSHAKE:
     'The TLS handshake failed or stalled (protocol or cipher mismatch, a middlebox, an overloaded server).',
   TLS_CERT_EXPIRED: 'A certificate in the chain has expired (or is not yet valid). Renew it.',
