@@ -76,7 +76,8 @@ function accuracyRow(label, res, capture, truth, extra) {
   const errConfigured = replies.map((v) => v - delayUs - pathMedian);
   const wireReplies = wireEcho.filter((v) => v !== null);
   // What the responder itself adds beyond the configured delay, on the wire (not a tool's error).
-  const responderLate = wireReplies.map((v) => v - delayUs - summarize(wirePath.filter((x) => x !== null)).p50);
+  const wirePathMedian = summarize(wirePath.filter((x) => x !== null)).p50;
+  const responderLate = wireReplies.map((v) => v - delayUs - wirePathMedian);
   return {
     label,
     sent: res.echoUs.length,

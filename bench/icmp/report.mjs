@@ -15,6 +15,12 @@ import { ACC_COUNT, ACC_INTERVAL_MS, DURATION_MS, INFLIGHT_TARGETS, LOOPBACK_LOA
 const withoutReference = (text) => text.replace(/ \(reference\)$/, '');
 
 /**
+ * Which run a loopback row is, for the notes.
+ * @param {LoopbackRow} r
+ */
+const runOf = (r) => `${fmt(r.targets, 0)} targets, ${r.mode}`;
+
+/**
  * @param {IcmpMeasured} raw
  * @returns {Section & { notes: string[] }}
  */
@@ -77,9 +83,6 @@ function loopbackSection(raw) {
     notes,
   };
 }
-
-/** @param {LoopbackRow} r */
-const runOf = (r) => `${fmt(r.targets, 0)} targets, ${r.mode}`;
 
 /**
  * @param {Sustained} st

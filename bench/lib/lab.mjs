@@ -32,9 +32,12 @@ const BUILT = (name) =>
 // ---------------------------------------------------------------------------------------------
 // Build
 
+/** @returns {string} */
 function labOutDir() {
   try {
-    return JSON.parse(readFileSync(LAB_TSCONFIG, 'utf8')).compilerOptions?.outDir ?? 'build-lab';
+    /** @type {{ compilerOptions?: { outDir?: string } }} */
+    const tsconfig = JSON.parse(readFileSync(LAB_TSCONFIG, 'utf8'));
+    return tsconfig.compilerOptions?.outDir ?? 'build-lab';
   } catch {
     return 'build-lab';
   }
@@ -86,8 +89,10 @@ export async function loadLab() {
 // ---------------------------------------------------------------------------------------------
 // Labs that are always removed
 
-/** Every lab this process has started and not yet removed (as promises: up() may be in flight). */
-/** @type {Set<Promise<Lab>>} */
+/**
+ * Every lab this process has started and not yet removed (as promises: up() may be in flight).
+ * @type {Set<Promise<Lab>>}
+ */
 const live = new Set();
 let interrupted = false;
 
