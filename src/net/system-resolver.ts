@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { abortFailure, CheckFailure } from '../errors.js';
 import { canonicalIp } from './address.js';
 import type { FailureCode } from '../errors.js';
+import { localResourceFailure } from './local-resource.js';
 import type { IpFamily, ResolvedAddress } from './address.js';
 import type { HostResolver } from './net-deps.js';
 
@@ -72,6 +73,8 @@ function toResolveFailure(host: string, err: unknown, signal: AbortSignal): Chec
       `resolving ${host} was cancelled`,
     );
   }
+  const local = localResourceFailure(err, `resolving ${host}`, 'resolve');
+  if (local) return local;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const failure = FAILURE_BY_GAI_ERROR[code] ?? 'DNS_RESOLVE_FAILED';
   return new CheckFailure(failure, `resolving ${host} failed: ${code || String(err)}`, 'resolve', { cause: err });

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { abortFailure, CheckFailure } from '../errors.js';
 import type { FailureCode } from '../errors.js';
 import { hostPort } from './address.js';
+import { localResourceFailure } from './local-resource.js';
 import type { TcpConnectRequest, TcpConnectTiming, TcpConnector } from './net-deps.js';
 
 const FAILURE_BY_ERRNO: Record<string, FailureCode> = {
@@ -61,9 +62,10 @@ export class NodeTcpConnector implements TcpConnector {
         finish();
         const code = FAILURE_BY_ERRNO[err.code ?? ''] ?? 'TCP_ERROR';
         reject(
-          new CheckFailure(code, `connect to ${hostPort(ip, port)} failed: ${err.code ?? err.message}`, 'connect', {
-            cause: err,
-          }),
+          localResourceFailure(err, `connect to ${hostPort(ip, port)}`, 'connect') ??
+            new CheckFailure(code, `connect to ${hostPort(ip, port)} failed: ${err.code ?? err.message}`, 'connect', {
+              cause: err,
+            }),
         );
       });
       const startNs = this.clock.monotonicNs();

@@ -2,13 +2,15 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import { request as httpsRequest } from 'node:https';
-import { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { isIP, Socket } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import type { Clock } from '../../clock.js';
 import { elapsedMs } from '../../clock.js';
-import { abortFailure, CheckFailure } from '../../errors.js';
-import type { FailureCode } from '../../errors.js';
+import { CheckFailure } from '../../errors.js';
 import { hostPort } from '../address.js';
+import { asDnsFailure } from './dns-failure.js';
+import type { DnsStage } from './dns-failure.js';
 import { DnsParseError, decodeMessage, encodeQuery } from './dns-message.js';
 import type { DnsMessage } from './dns-message.js';
 
@@ -116,24 +118,25 @@ export class DnsClient {
       message.question?.name.toLowerCase().replace(/\.$/, '') === name &&
       message.question.type === type;
     const { server } = req;
+    const at: Progress = { stage: 'request' };
     try {
       switch (server.transport) {
         case 'udp': {
           const udp = await this.udp(server, wire, check, req.signal);
           if (!udp.message.flags.tc) return udp;
           // Truncated: the whole answer only fits a stream (RFC 7766).
-          const tcp = await this.stream(server, wire, check, req.signal, false);
+          const tcp = await this.stream(server, wire, check, req.signal, false, at);
           return { ...tcp, transport: 'tcp', phasesMs: { udp: udp.phasesMs.request ?? 0, ...tcp.phasesMs } };
         }
         case 'tcp':
-          return await this.stream(server, wire, check, req.signal, false);
+          return await this.stream(server, wire, check, req.signal, false, at);
         case 'tls':
-          return await this.stream(server, wire, check, req.signal, true);
+          return await this.stream(server, wire, check, req.signal, true, at);
         case 'https':
-          return await this.https(server, wire, check, req.signal);
+          return await this.https(server, wire, check, req.signal, at);
       }
     } catch (err) {
-      throw asDnsFailure(err, server, req.signal);
+      throw asDnsFailure(err, `${server.transport}://${hostPort(server.address, server.port)}`, at.stage, req.signal);
     }
   }
 
@@ -183,23 +186,28 @@ export class DnsClient {
     check: (m: DnsMessage) => boolean,
     signal: AbortSignal,
     tls: boolean,
+    at: Progress,
   ): Promise<DnsExchange> {
     return new Promise((resolve, reject) => {
       const startNs = this.clock.monotonicNs();
       const phases: Record<string, number> = {};
       let sentNs = 0n;
       let received = Buffer.alloc(0);
+      at.stage = 'connect';
       const socket = tls
         ? tlsConnect({
             host: server.address,
             port: server.port,
-            servername: server.serverName ?? server.address,
+            ...tlsName(server.serverName ?? server.address),
             ...(server.ca ? { ca: server.ca } : {}),
             ALPNProtocols: ['dot'],
           })
         : new Socket().connect(server.port, server.address);
       const done = settleOnce(socket, () => socket.destroy(), signal, resolve, reject);
-      socket.once('connect', () => (phases.connect = elapsedMs(startNs, this.clock.monotonicNs())));
+      socket.once('connect', () => {
+        phases.connect = elapsedMs(startNs, this.clock.monotonicNs());
+        at.stage = tls ? 'tls' : 'request';
+      });
       const send = (): void => {
         const framed = Buffer.alloc(2 + wire.length);
         framed.writeUInt16BE(wire.length, 0);
@@ -209,10 +217,17 @@ export class DnsClient {
       };
       socket.once(tls ? 'secureConnect' : 'connect', () => {
         if (tls) phases.tls = elapsedMs(startNs, this.clock.monotonicNs()) - (phases.connect ?? 0);
+        at.stage = 'request';
         send();
       });
       socket.on('error', (err) => done(err));
-      socket.on('end', () => done(new DnsParseError('the server closed the connection before a whole answer')));
+      socket.on('end', () =>
+        done(
+          at.stage === 'tls'
+            ? new Error('the server closed the connection during the handshake')
+            : new DnsParseError('the server closed the connection before a whole answer'),
+        ),
+      );
       socket.on('data', (chunk: Buffer) => {
         received = Buffer.concat([received, chunk]);
         while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
@@ -248,20 +263,22 @@ export class DnsClient {
     wire: Buffer,
     check: (m: DnsMessage) => boolean,
     signal: AbortSignal,
+    at: Progress,
   ): Promise<DnsExchange> {
     return new Promise((resolve, reject) => {
       const startNs = this.clock.monotonicNs();
       const phases: Record<string, number> = {};
       let sentNs = 0n;
-      const host = server.serverName ?? server.address;
+      const name = server.serverName ?? server.address;
+      at.stage = 'connect';
       const req = httpsRequest({
         host: server.address,
         port: server.port,
         path: server.path ?? '/dns-query',
         method: 'POST',
-        servername: host,
+        ...tlsName(name),
         headers: {
-          host,
+          host: name,
           'content-type': 'application/dns-message',
           accept: 'application/dns-message',
           'content-length': wire.length,
@@ -271,10 +288,14 @@ export class DnsClient {
         ...(server.ca ? { ca: server.ca } : {}),
       });
       req.once('socket', (socket) => {
-        socket.once('connect', () => (phases.connect = elapsedMs(startNs, this.clock.monotonicNs())));
+        socket.once('connect', () => {
+          phases.connect = elapsedMs(startNs, this.clock.monotonicNs());
+          at.stage = 'tls';
+        });
         socket.once('secureConnect', () => {
           phases.tls = elapsedMs(startNs, this.clock.monotonicNs()) - (phases.connect ?? 0);
           sentNs = this.clock.monotonicNs();
+          at.stage = 'request';
         });
       });
       req.on('error', (err) => reject(signal.aborted ? signal.reason : err));
@@ -314,12 +335,25 @@ export class DnsClient {
   }
 }
 
-const FAILURE_BY_ERRNO: Record<string, FailureCode> = {
-  ECONNREFUSED: 'DNS_CONNECT_FAILED',
-  ECONNRESET: 'DNS_CONNECT_FAILED',
-  EHOSTUNREACH: 'DNS_CONNECT_FAILED',
-  ENETUNREACH: 'DNS_CONNECT_FAILED',
-};
+/** Where a query stands (see `DnsStage`), updated by the transport as it goes. */
+interface Progress {
+  stage: DnsStage;
+}
+
+/**
+ * TLS options naming the resolver: SNI only for a host name (RFC 6066 forbids an IP there, and
+ * Node warns DEP0123), while the certificate is checked against `name` either way, an IP literal
+ * against the certificate's IP SANs.
+ */
+function tlsName(name: string): {
+  servername: string;
+  checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined;
+} {
+  return {
+    servername: isIP(name) === 0 ? name : '',
+    checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+  };
+}
 
 /**
  * How a UDP or stream query settles, once: off the signal, the socket silenced and released, then
@@ -343,33 +377,4 @@ function settleOnce(
   const onAbort = (): void => done(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   return done;
-}
-
-function asDnsFailure(err: unknown, server: DnsServer, signal: AbortSignal): CheckFailure {
-  const where = `${server.transport}://${hostPort(server.address, server.port)}`;
-  if (err instanceof CheckFailure) return err;
-  if (signal.aborted && (err === signal.reason || (err as Error)?.name === 'AbortError')) {
-    return abortFailure(
-      signal,
-      'request',
-      { code: 'DNS_TIMEOUT', message: `no answer from ${where} before the timeout` },
-      `query to ${where} was cancelled`,
-    );
-  }
-  if (err instanceof DnsParseError)
-    return new CheckFailure('DNS_MALFORMED', `unreadable answer from ${where}: ${err.message}`, 'request', {
-      cause: err,
-    });
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  if (code.startsWith('ERR_TLS') || code.includes('CERT') || /certificate|handshake/i.test((err as Error).message)) {
-    return new CheckFailure('DNS_TLS_FAILED', `TLS with ${where} failed: ${(err as Error).message}`, 'tls', {
-      cause: err,
-    });
-  }
-  return new CheckFailure(
-    FAILURE_BY_ERRNO[code] ?? 'DNS_RESOLVE_FAILED',
-    `query to ${where} failed: ${code || (err as Error).message}`,
-    'request',
-    { cause: err },
-  );
 }
