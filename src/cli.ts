@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { UsageError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -52,4 +53,49 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/** The exit code of a command whose stdout reader went away, as for a tool killed by SIGPIPE (128 + 13). */
+export const EXIT_STDOUT_CLOSED = 141;
+
+/**
+ * The process's entry (bin/vantage.cts): runs the command, then exits once what it printed has
+ * been written. On a pipe, stdout and stderr are asynchronous: `process.exit()` with writes still
+ * queued (a reader slower than the command, beyond the pipe's 64 KiB) drops them.
+ */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  guardStdio();
+  let code: number;
+  try {
+    code = await main(argv);
+  } catch (err) {
+    process.stderr.write(`${inspect(err)}\n`);
+    code = 1;
+  }
+  process.exitCode = code;
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  // A lookup nobody waits for any more can keep the event loop alive for seconds (getaddrinfo
+  // cannot be cancelled): once the command is done and its output written, do not let it hold the exit.
+  setTimeout(() => process.exit(), 500).unref();
+}
+
+/**
+ * A reader that went away (`vantage once --json | head -1`) ends the command quietly, with the code a
+ * SIGPIPE'd tool has: Node ignores SIGPIPE, and the EPIPE would otherwise crash with a stack. Nothing
+ * can be said about a broken stderr, so its errors are ignored.
+ */
+function guardStdio(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.stderr.write(`vantage: cannot write to stdout: ${err.message}\n`);
+    process.exit(err.code === 'EPIPE' ? EXIT_STDOUT_CLOSED : 1);
+  });
+  process.stderr.on('error', () => undefined);
+}
+
+/** Resolves once everything written to `stream` so far has been handed to the OS (or failed). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.writableEnded || stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
 }

@@ -6,9 +6,4 @@
 process.env.UV_THREADPOOL_SIZE ??= '64';
 
 // Stay a CommonJS file: TypeScript keeps this dynamic import as is for NodeNext.
-void import('../cli.js').then(async ({ main }) => {
-  process.exitCode = await main(process.argv.slice(2));
-  // A lookup nobody waits for any more can keep the event loop alive for seconds (getaddrinfo
-  // cannot be cancelled): once the command is done, do not let it hold the exit.
-  setTimeout(() => process.exit(), 500).unref();
-});
+void import('../cli.js').then(({ runCli }) => runCli(process.argv.slice(2)));

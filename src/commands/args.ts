@@ -11,6 +11,11 @@ export interface ParsedArgs {
   /** Every value of each option, for repeatable ones (`--resolver A --resolver B`). */
   all: Map<string, string[]>;
   flags: Set<string>;
+  /**
+   * Names given without a value (last on the line, or followed by another option). Whether that is
+   * an unknown option or a known one missing its value only the command knows: `expectOnly` says which.
+   */
+  valueless: string[];
 }
 
 /**
@@ -18,7 +23,7 @@ export interface ParsedArgs {
  * `vantage probe` takes any setting of the kind as `--setting value`.
  */
 export function parseArgs(argv: readonly string[], flagNames: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { positionals: [], options: new Map(), all: new Map(), flags: new Set() };
+  const out: ParsedArgs = { positionals: [], options: new Map(), all: new Map(), flags: new Set(), valueless: [] };
   const set = (name: string, value: string): void => {
     out.options.set(name, value);
     out.all.set(name, [...(out.all.get(name) ?? []), value]);
@@ -39,28 +44,48 @@ export function parseArgs(argv: readonly string[], flagNames: readonly string[])
       out.flags.add(name);
     } else {
       const value = argv[i + 1];
-      if (value === undefined || (value.startsWith('--') && value.length > 2))
-        throw new UsageError(`option --${name} needs a value`);
-      set(name, value);
-      i++;
+      if (value === undefined || (value.startsWith('--') && value.length > 2)) {
+        out.valueless.push(name);
+      } else {
+        set(name, value);
+        i++;
+      }
     }
   }
   return out;
 }
 
-/** Refuses options the command does not take, naming them all, and any stray argument. */
+/**
+ * Refuses options the command does not take, naming them all and listing the ones it knows; then an
+ * option given without its value; then any stray argument.
+ */
 export function expectOnly(
   args: ParsedArgs,
   options: readonly string[],
   flags: readonly string[],
   positionals = 0,
 ): void {
-  const unknown = [...args.options.keys()].filter((o) => !options.includes(o));
-  unknown.push(...[...args.flags].filter((f) => !flags.includes(f)));
-  if (unknown.length > 0)
-    throw new UsageError(`unknown option ${unknown.map((u) => `--${u}`).join(', ')} (see --help)`);
+  const known = [...options, ...flags, 'help'];
+  const unknown = [...new Set([...args.options.keys(), ...args.valueless, ...args.flags])].filter(
+    (name) => !known.includes(name),
+  );
+  if (unknown.length > 0) throw new UsageError(unknownOptions(unknown, known));
+  expectValues(args);
   const extra = args.positionals.slice(positionals);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra.join(' ')} (see --help)`);
+}
+
+/** `unknown option --bogus (known: -c/--config, --json, --help)`. */
+export function unknownOptions(unknown: readonly string[], known: readonly string[], what = 'option'): string {
+  const name = (n: string): string => (n === 'config' ? '-c/--config' : `--${n}`);
+  const plural = unknown.length > 1 ? 's' : '';
+  return `unknown ${what}${plural} ${unknown.map((u) => `--${u}`).join(', ')} (known: ${known.map(name).join(', ')})`;
+}
+
+/** Refuses an option given without its value (`--timeout` last on the line). */
+export function expectValues(args: ParsedArgs): void {
+  const [name] = args.valueless;
+  if (name !== undefined) throw new UsageError(`option --${name} needs a value`);
 }
 
 export function requireConfig(args: ParsedArgs): string {

@@ -10,7 +10,8 @@ import { RunCancelled, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { systemNet } from '../net/system-net.js';
 import { runDeadline } from '../schedule/run-deadline.js';
-import { logLevel, parseArgs, scalarValue } from './args.js';
+import type { ParsedArgs } from './args.js';
+import { expectValues, logLevel, parseArgs, scalarValue, unknownOptions } from './args.js';
 import { printHelp, printResults } from './print.js';
 
 export function probeHelp(): string {
@@ -43,6 +44,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
   const registry = builtinRegistry();
   const kind = registry.get(kindName);
   if (!kind) throw new UsageError(`unknown kind "${kindName}" (known: ${registry.names().join(', ')})`);
+  expectSettings(kind, args);
   const spec = probeSpec(kind, targetArg, args.options);
   const log = createLogger(logLevel(args, 'error'), pino.destination(2));
   const net = systemNet(systemClock);
@@ -83,6 +85,17 @@ function progressBar(): { update: (done: number, total: number) => void; clear: 
     },
     clear: () => process.stderr.write(`\r${' '.repeat(width + 12)}\r`),
   };
+}
+
+/** Refuses a name that is neither a setting of the kind nor an option of probe's, listing those it knows. */
+function expectSettings(kind: CheckKind, args: ParsedArgs): void {
+  const settings = ['timeout', ...Object.keys(kind.settings.shape)].map((s) => s.replaceAll('_', '-'));
+  const known = [...settings, 'json', 'log-level', 'help'];
+  const unknown = [...new Set([...args.options.keys(), ...args.valueless, ...args.flags])].filter(
+    (name) => !known.includes(name.replaceAll('_', '-')),
+  );
+  if (unknown.length > 0) throw new UsageError(unknownOptions(unknown, known, 'setting'));
+  expectValues(args);
 }
 
 /** A check spec from the command line, validated by the same schemas as the YAML. */

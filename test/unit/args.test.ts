@@ -11,8 +11,19 @@ describe('parseArgs', () => {
   });
 
   it('refuses an option without a value and options a command does not take', () => {
-    expect(() => parseArgs(['--timeout'], [])).toThrow(UsageError);
+    expect(() => expectOnly(parseArgs(['--timeout'], []), ['timeout'], [])).toThrow(UsageError);
+    expect(() => expectOnly(parseArgs(['--timeout'], []), ['timeout'], [])).toThrow('option --timeout needs a value');
     expect(() => expectOnly(parseArgs(['--colour', 'red'], []), ['config'], [])).toThrow(/unknown option --colour/);
+  });
+
+  // Issue 12: an unknown option last on the line (or before another option) was "needs a value".
+  it.each([
+    [['-c', 'f.yaml', '--bogus'], 'unknown option --bogus (known: -c/--config, --log-level, --json, --help)'],
+    [['--bogus', '--json', '-c', 'f.yaml'], 'unknown option --bogus (known: -c/--config, --log-level, --json, --help)'],
+    [['--bogus', '--colour=red', '-c', 'f.yaml'], 'unknown options --colour, --bogus (known: -c/--config'],
+    [['--json', '-c'], 'option --config needs a value'],
+  ])('%j: says which option is unknown and lists the known ones', (argv, message) => {
+    expect(() => expectOnly(parseArgs(argv, ['help', 'json']), ['config', 'log-level'], ['json'])).toThrow(message);
   });
 
   it.each([
