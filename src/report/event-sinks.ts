@@ -1,4 +1,4 @@
-import { appendFile, rename, stat } from 'node:fs/promises';
+import { appendFile, rename, stat, truncate } from 'node:fs/promises';
 import { pause } from '../clock.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -23,11 +23,19 @@ export interface EventSink {
 /**
  * JSON lines appended to a file, rotated by size: `events.jsonl` -> `events.jsonl.1` -> ... up to
  * `maxFiles`. Writes are serialised so lines never interleave and rotation never loses one.
+ *
+ * An event that cannot be written (a full disk, a read-only or vanished directory) is dropped and
+ * counted, and a line cut short by the failure is cut off again, so the file holds whole lines only
+ * and `dropped()` is exactly the events missing from it. A run of failures is logged once when it
+ * starts and once when writes succeed again (with how many were lost), not once per event.
  */
 export class FileSink implements EventSink {
   readonly name: string;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
+  private droppedCount = 0;
+  /** Events dropped since writes started failing; undefined while they succeed. */
+  private failing: number | undefined;
 
   constructor(
     private readonly path: string,
@@ -41,17 +49,41 @@ export class FileSink implements EventSink {
   send(event: AgentEvent): void {
     this.pending++;
     const line = `${JSON.stringify(event)}\n`;
-    this.chain = this.chain
-      .then(async () => {
-        const size = await stat(this.path).then(
-          (s) => s.size,
-          () => 0,
+    this.chain = this.chain.then(() => this.write(line)).finally(() => this.pending--);
+  }
+
+  private async write(line: string): Promise<void> {
+    // The size before this line, to cut back to if the write fails; unknown if stat failed for
+    // another reason than a missing file (then nothing is cut).
+    let before = await stat(this.path).then(
+      (s): number | undefined => s.size,
+      (err: unknown) => (errorCode(err) === 'ENOENT' ? 0 : undefined),
+    );
+    try {
+      if (before !== undefined && before > 0 && before + Buffer.byteLength(line) > this.maxBytes) {
+        await this.rotate();
+        before = 0;
+      }
+      await appendFile(this.path, line);
+    } catch (err) {
+      // appendFile may have written part of the line before the disk filled: cut it off, or the
+      // next event would be glued to a broken one.
+      if (before !== undefined) await truncate(this.path, before).catch(() => undefined);
+      this.droppedCount++;
+      if (this.failing === undefined) {
+        this.failing = 0;
+        this.log.error(
+          { sink: this.name, code: errorCode(err), error: err instanceof Error ? err.message : String(err) },
+          'cannot write problem events to the file; dropping and counting them until a write succeeds',
         );
-        if (size > 0 && size + line.length > this.maxBytes) await this.rotate();
-        await appendFile(this.path, line);
-      })
-      .catch((err: unknown) => this.log.error({ err, sink: this.name }, 'writing a problem event failed'))
-      .finally(() => this.pending--);
+      }
+      this.failing++;
+      return;
+    }
+    if (this.failing !== undefined) {
+      this.log.warn({ sink: this.name, dropped: this.failing }, 'writing problem events to the file again');
+      this.failing = undefined;
+    }
   }
 
   private async rotate(): Promise<void> {
@@ -62,7 +94,7 @@ export class FileSink implements EventSink {
   }
 
   dropped(): number {
-    return 0;
+    return this.droppedCount;
   }
 
   queued(): number {
@@ -102,6 +134,8 @@ export class HttpSink implements EventSink {
   /** Monotonic ms before which a failed collector is not tried again (back-off). */
   private retryAtMs = 0;
   private closed = false;
+  /** Aborted when close's deadline passes: ends the POST in flight, however long its own timeout. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly opts: HttpSinkOptions,
@@ -113,7 +147,7 @@ export class HttpSink implements EventSink {
   }
 
   send(event: AgentEvent): void {
-    if (this.queue.length >= this.opts.maxQueue) {
+    if (this.queue.length >= this.opts.maxQueue || this.closed) {
       this.droppedCount++;
       return;
     }
@@ -132,19 +166,29 @@ export class HttpSink implements EventSink {
 
   /**
    * Delivers what is queued within `deadlineMs` (waiting for a send in flight, retrying with
-   * back-off), then counts what is left as dropped: nothing disappears uncounted.
+   * back-off); at the deadline a POST still in flight is aborted, and what is left is counted as
+   * dropped: nothing disappears uncounted, and a hanging collector cannot hold the shutdown.
    */
   async close(deadlineMs: number): Promise<void> {
     this.closed = true;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
+    const aborted = this.closing.signal;
     const until = this.nowMs() + deadlineMs;
-    while (this.queue.length > 0) {
-      await this.inFlight;
-      const left = until - this.nowMs();
-      if (left <= 0 || this.queue.length === 0) break;
-      if (!(await this.flush(left))) await pause(this.clock, Math.min(this.backoff, until - this.nowMs()));
+    const cancelAbort = this.clock.setTimer(deadlineMs, () => this.closing.abort());
+    try {
+      while (this.queue.length > 0 && !aborted.aborted) {
+        await this.inFlight;
+        const left = until - this.nowMs();
+        if (left <= 0 || this.queue.length === 0 || aborted.aborted) break;
+        if (!(await this.flush(left))) await pause(this.clock, Math.min(this.backoff, left), aborted);
+      }
+    } finally {
+      cancelAbort();
     }
+    // Nothing may stay in flight past the deadline (a loop that ended early has none).
+    this.closing.abort();
+    await this.inFlight;
     if (this.queue.length > 0) {
       this.log.warn(
         { sink: this.name, dropped: this.queue.length },
@@ -181,8 +225,9 @@ export class HttpSink implements EventSink {
 
   private async post(timeoutMs: number): Promise<boolean> {
     const batch = this.queue.slice(0, this.opts.batchSize);
-    const outcome = await postJson(this.opts.url, this.opts.headers, batch, timeoutMs);
+    const outcome = await postJson(this.opts.url, this.opts.headers, batch, timeoutMs, this.closing.signal);
     const delivered = 'ok' in outcome && outcome.ok;
+    if (this.closing.signal.aborted && !delivered) return false;
     if ('error' in outcome)
       this.log.warn({ sink: this.name, err: outcome.error }, 'event sink unreachable; will retry');
     else if (!delivered)
@@ -199,4 +244,9 @@ export class HttpSink implements EventSink {
     }
     return delivered;
   }
+}
+
+/** The `code` of a Node system error (`ENOSPC`), if it has one. */
+function errorCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
