@@ -44,7 +44,7 @@ if (tool === 'vantage') {
       method: 'GET',
       headers: {},
       httpVersion,
-      keepBodyBytes: 1 << 20,
+      maxBodyBytes: 1 << 20,
       ca,
       signal: AbortSignal.timeout(5_000),
     });

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { elapsedMs } from '../../clock.js';
 import { CheckFailure } from '../../errors.js';
 import type { DnsExchange } from '../../net/dns/dns-client.js';
 import { rcodeName } from '../../net/dns/dns-message.js';
 import type { NetDeps } from '../../net/net-deps.js';
+import { readPemFile } from '../../settings/pem-file.js';
 import type { Check, CheckResult, CheckSpec, RunContext } from '../check.js';
 import { asFailure, baseResult } from '../per-ip.js';
 import { cidrMatcher, disagreement, isBogon } from './answer-checks.js';
@@ -35,7 +35,7 @@ export class DnsCheck implements Check<DnsFields> {
     private readonly net: NetDeps,
   ) {
     this.resolvers = spec.settings.resolver.map((r) => parseResolver(r) as ResolverSpec);
-    this.ca = spec.settings.ca_file ? readFileSync(spec.settings.ca_file, 'utf8') : undefined;
+    this.ca = spec.settings.ca_file ? readPemFile(spec.settings.ca_file, 'certificates') : undefined;
     this.inExpectedRanges = spec.settings.expect ? cidrMatcher(spec.settings.expect) : undefined;
     this.reference = spec.settings.hijack.reference
       ? (parseResolver(spec.settings.hijack.reference) as ResolverSpec)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pemFileSchema } from '../../settings/pem-file.js';
 import { regexSchema } from '../../settings/user-regex.js';
 import type { DnsRecord } from '../../net/dns/dns-message.js';
 import { parseCidr } from './answer-checks.js';
@@ -29,8 +30,8 @@ export const dnsSettingsSchema = z.strictObject({
   type: z.enum(RECORD_TYPES).default('A'),
   /** Send EDNS (OPT) advertising this UDP payload size; 0 for plain DNS. Default 1232. */
   udp_size: z.number().int().min(0).max(65_535).default(1232),
-  /** PEM file of extra CAs to trust for tls:// and https:// resolvers. */
-  ca_file: z.string().optional(),
+  /** PEM file of extra CAs to trust for tls:// and https:// resolvers; checked at load, at most 1 MiB. */
+  ca_file: pemFileSchema('certificates').optional(),
   /** Response codes that count as success. Default [NOERROR]. */
   accept_rcodes: z.array(z.string().toUpperCase()).min(1).default(['NOERROR']),
   /** Every A/AAAA answer must lie in one of these ranges; otherwise: hijack (unexpected answer). */

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { elapsedMs } from '../../clock.js';
 import { CheckFailure } from '../../errors.js';
 import { HttpsFailure } from '../../net/http/https-client.js';
@@ -9,6 +8,8 @@ import { asFailure, runPerIp } from '../per-ip.js';
 import type { IpProbe } from '../per-ip.js';
 import type { HttpsFields, HttpsSettings, RedirectHop } from './https-settings.js';
 import { stripBrackets } from '../../net/address.js';
+import { readPemFile } from '../../settings/pem-file.js';
+import { redirectTarget } from './redirect-target.js';
 
 /** Cumulative stamps of the exchange, in order: each phase is the gap to the previous one. */
 const STAMPS = ['connect', 'tls', 'request', 'firstByte', 'headers', 'transfer'] as const;
@@ -34,11 +35,12 @@ export class HttpsCheck implements Check<HttpsFields> {
       spec.target.url ?? `https://${spec.target.host.includes(':') ? `[${spec.target.host}]` : spec.target.host}/`,
     );
     const s = spec.settings;
-    if (s.ca_file) this.ca = readFileSync(s.ca_file, 'utf8');
+    // Checked when the settings were parsed; read again here with the same bound (and cache).
+    if (s.ca_file) this.ca = readPemFile(s.ca_file, 'certificates');
     if (s.client_cert_file && s.client_key_file)
       this.clientCert = {
-        cert: readFileSync(s.client_cert_file, 'utf8'),
-        key: readFileSync(s.client_key_file, 'utf8'),
+        cert: readPemFile(s.client_cert_file, 'certificates'),
+        key: readPemFile(s.client_key_file, 'private-key'),
       };
     this.bodyRegex = s.body_regex ? new RegExp(s.body_regex) : undefined;
     this.headerRegex = s.header_regex ? new RegExp(s.header_regex, 'i') : undefined;
@@ -83,7 +85,7 @@ export class HttpsCheck implements Check<HttpsFields> {
           headers: s.headers,
           ...(s.body !== undefined ? { body: s.body } : {}),
           httpVersion: s.http_version,
-          keepBodyBytes: s.max_body_bytes + 1,
+          maxBodyBytes: s.max_body_bytes,
           ...(this.ca ? { ca: this.ca } : {}),
           ...(this.clientCert ? { clientCert: this.clientCert } : {}),
           ...(s.source_address ? { sourceAddress: s.source_address } : {}),
@@ -123,17 +125,23 @@ export class HttpsCheck implements Check<HttpsFields> {
             ),
           );
         }
-        const next = new URL(location, url);
+        const next = redirectTarget(location, url);
+        if (next instanceof CheckFailure)
+          return this.finished(base, target, ctx, fields(exchange), phases(exchange.phasesMs), next);
         if (next.hostname !== url.hostname) {
+          // The next host in the family of the IP being probed; none is a failure, never the old IP.
+          const family = target.address.family === 6 ? 'ipv6' : 'ipv4';
+          const host = stripBrackets(next.hostname);
           try {
-            ip =
-              (
-                await this.net.resolver.resolve(
-                  stripBrackets(next.hostname),
-                  target.address.family === 6 ? 'ipv6' : 'ipv4',
-                  ctx.signal,
-                )
-              )[0]?.address ?? ip;
+            const found = await this.net.resolver.resolve(host, family, ctx.signal);
+            if (!found[0]) {
+              throw new CheckFailure(
+                'DNS_NO_ADDRESS',
+                `${host} (redirected to from ${url.href}) has no ${family} address to follow the redirect from ${ip}`,
+                'resolve',
+              );
+            }
+            ip = found[0].address;
           } catch (err) {
             return this.finished(
               base,
@@ -177,6 +185,16 @@ export class HttpsCheck implements Check<HttpsFields> {
         'HTTP_STATUS',
         `${this.url.href} answered ${x.status} (accepted: ${s.accept_status.join(', ')})`,
         'response',
+      );
+    }
+    if (x.bodyTruncated) {
+      const declared = x.headers['content-length'];
+      return new CheckFailure(
+        'HTTP_BODY_TOO_LARGE',
+        `body larger than max_body_bytes ${s.max_body_bytes}` +
+          (declared !== undefined ? ` (Content-Length ${declared.slice(0, 40)})` : '') +
+          `: reading stopped after ${x.bodyBytes} bytes and the connection was closed`,
+        'transfer',
       );
     }
     if (x.bodyBytes > s.max_body_bytes)

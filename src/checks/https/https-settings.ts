@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sourceAddressSchema } from '../../settings/setting-schemas.js';
+import { pemFileSchema } from '../../settings/pem-file.js';
 import { regexSchema } from '../../settings/user-regex.js';
 import type { TlsFacts } from '../../net/http/tls-facts.js';
 import { addressSelectionSettings } from '../per-ip.js';
@@ -33,13 +34,13 @@ export const httpsSettingsSchema = z.strictObject({
   body_regex: regexSchema('body_regex').optional(),
   /** Some response header line (`name: value`) must match. */
   header_regex: regexSchema('header_regex').optional(),
-  /** Larger bodies fail (HTTP_BODY_TOO_LARGE); also the bytes read for body_regex. Default 1 MiB. */
+  /** Larger bodies fail (HTTP_BODY_TOO_LARGE): reading stops here and the connection closes. Default 1 MiB. */
   max_body_bytes: z.number().int().min(0).default(1_048_576),
-  /** PEM file of CAs to trust in addition to the system's (private CAs). */
-  ca_file: z.string().optional(),
-  /** Client certificate and key (PEM files) for mutual TLS. */
-  client_cert_file: z.string().optional(),
-  client_key_file: z.string().optional(),
+  /** PEM file of CAs to trust in addition to the system's (private CAs); checked at load, at most 1 MiB. */
+  ca_file: pemFileSchema('certificates').optional(),
+  /** Client certificate (chain) and unencrypted key (PEM files) for mutual TLS; checked at load. */
+  client_cert_file: pemFileSchema('certificates').optional(),
+  client_key_file: pemFileSchema('private-key').optional(),
   /** Local address to connect from. */
   source_address: sourceAddressSchema,
   ...addressSelectionSettings,

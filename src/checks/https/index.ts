@@ -4,6 +4,7 @@ import { HttpsCheck } from './https-check.js';
 import { httpsSettingsSchema } from './https-settings.js';
 import type { HttpsFields } from './https-settings.js';
 import { stripBrackets } from '../../net/address.js';
+import { keyPairProblem } from '../../settings/pem-file.js';
 
 const PHASE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const TIMED_PHASES = ['dns', 'connect', 'tls', 'request', 'firstByte', 'headers', 'transfer'];
@@ -74,10 +75,12 @@ export const httpsKind = defineKind({
   phases: ['dns', 'connect', 'tls', 'request', 'firstByte', 'headers', 'transfer', 'total'],
   phaseMetricName: 'probe_http_duration_seconds',
   metrics,
-  checkSettings: (_target, s) =>
-    (s.client_cert_file === undefined) === (s.client_key_file === undefined)
-      ? []
-      : [{ path: ['client_cert_file'], message: 'give client_cert_file and client_key_file together' }],
+  checkSettings: (_target, s) => {
+    if ((s.client_cert_file === undefined) !== (s.client_key_file === undefined))
+      return [{ path: ['client_cert_file'], message: 'give client_cert_file and client_key_file together' }];
+    const mismatch = s.client_cert_file && s.client_key_file && keyPairProblem(s.client_cert_file, s.client_key_file);
+    return mismatch ? [{ path: ['client_key_file'], message: mismatch }] : [];
+  },
   silentIp: (result) => result.error?.code === 'HTTP_TIMEOUT' && result.error.phase === 'connect',
   parseProbeTarget(arg: string): ProbeTarget {
     const url = new URL(/^[a-z]+:\/\//i.test(arg) ? arg : `https://${arg}`);

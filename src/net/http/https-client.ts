@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { connect as http2Connect } from 'node:http2';
+import { connect as http2Connect, constants as http2Constants } from 'node:http2';
 import { isIP, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
@@ -21,8 +21,11 @@ export interface HttpsRequest {
   body?: string;
   /** Offer HTTP/2 by ALPN (`auto`), or insist on one protocol. */
   httpVersion: 'auto' | '1.1' | '2';
-  /** Bytes of the body kept for validation; the rest is counted, not stored. */
-  keepBodyBytes: number;
+  /**
+   * Most body bytes read. A body that goes past it (or declares a larger Content-Length) is not
+   * read further: the connection is closed and the exchange ends with `bodyTruncated`.
+   */
+  maxBodyBytes: number;
   ca?: string;
   clientCert?: { cert: string; key: string };
   sourceAddress?: string;
@@ -33,8 +36,12 @@ export interface HttpsExchange {
   status: number;
   httpVersion: string;
   headers: IncomingHttpHeaders;
+  /** The body, at most `maxBodyBytes` of it. */
   body: Buffer;
+  /** Body bytes received (when truncated: up to where reading stopped). */
   bodyBytes: number;
+  /** The body was longer than `maxBodyBytes`: reading stopped there and the connection was closed. */
+  bodyTruncated: boolean;
   tls: TlsFacts | null;
   /** connect, tls, request (written), firstByte, headers (complete), transfer, from the connection start. */
   phasesMs: Record<string, number>;
@@ -81,13 +88,19 @@ export class HttpsClient {
     const host = stripBrackets(req.url.hostname);
     return new Promise<HttpsExchange>((resolve, reject) => {
       const cleanups: Array<() => void> = [];
-      const fail = (failure: CheckFailure): void => {
+      let settled = false;
+      // Settles once: closing the connection on the way out makes the parser report errors too.
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
         for (const c of cleanups) c();
-        reject(new HttpsFailure(failure, phasesMs, tls));
+        return true;
+      };
+      const fail = (failure: CheckFailure): void => {
+        if (settle()) reject(new HttpsFailure(failure, phasesMs, tls));
       };
       const done = (value: Omit<HttpsExchange, 'phasesMs'>): void => {
-        for (const c of cleanups) c();
-        resolve({ ...value, phasesMs });
+        if (settle()) resolve({ ...value, phasesMs });
       };
       const onAbort = (): void =>
         fail(
@@ -96,9 +109,7 @@ export class HttpsClient {
             currentPhase,
             {
               code: secure && currentPhase === 'tls' ? 'TLS_HANDSHAKE' : 'HTTP_TIMEOUT',
-              message:
-                `no ${currentPhase === 'firstByte' ? 'response' : currentPhase} from ` +
-                `${hostPort(req.ip, port)} before the timeout`,
+              message: timeoutMessage(currentPhase, hostPort(req.ip, port)),
             },
             `request to ${req.url.href} was cancelled`,
           ),
@@ -124,11 +135,19 @@ export class HttpsClient {
             ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}),
           });
       cleanups.push(() => socket.destroy());
+      const flow: Omit<Flow, 'tls'> = {
+        stamp,
+        setPhase: (p) => (currentPhase = p),
+        done,
+        fail,
+        onCleanup: (c) => cleanups.push(c),
+        isSettled: () => settled,
+      };
       socket.on('error', (err: NodeJS.ErrnoException) => fail(socketFailure(err, currentPhase, req, port)));
       socket.once('connect', () => {
         stamp('connect');
         currentPhase = secure ? 'tls' : 'request';
-        if (!secure) this.send(req, socket, 'http/1.1', stamp, (p) => (currentPhase = p), done, fail, null);
+        if (!secure) this.send(req, socket, 'http/1.1', { ...flow, tls: null });
       });
       if (!secure) return;
       socket.once('secureConnect', () => {
@@ -147,52 +166,57 @@ export class HttpsClient {
           return;
         }
         currentPhase = 'request';
-        this.send(
-          req,
-          socket,
-          tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1',
-          stamp,
-          (p) => (currentPhase = p),
-          done,
-          fail,
-          tls,
-        );
+        this.send(req, socket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1', { ...flow, tls });
       });
     });
   }
 
-  private send(
-    req: HttpsRequest,
-    socket: Socket,
-    protocol: 'h2' | 'http/1.1',
-    stamp: (phase: string) => void,
-    setPhase: (phase: string) => void,
-    done: (value: Omit<HttpsExchange, 'phasesMs'>) => void,
-    fail: (failure: CheckFailure) => void,
-    tls: TlsFacts | null,
-  ): void {
+  private send(req: HttpsRequest, socket: Socket, protocol: 'h2' | 'http/1.1', flow: Flow): void {
+    const { stamp, setPhase, fail, tls } = flow;
     const path = `${req.url.pathname}${req.url.search}`;
     const body = req.body === undefined ? undefined : Buffer.from(req.body);
     const chunks: Buffer[] = [];
     let kept = 0;
     let bodyBytes = 0;
-    const collect = (chunk: Buffer): void => {
+    const finish = (status: number, httpVersion: string, headers: IncomingHttpHeaders, truncated: boolean): void => {
+      stamp('transfer');
+      flow.done({
+        status,
+        httpVersion,
+        headers,
+        body: Buffer.concat(chunks),
+        bodyBytes,
+        bodyTruncated: truncated,
+        tls,
+      });
+    };
+    /**
+     * Takes one chunk of the body; true when the body went past `maxBodyBytes`, and the exchange
+     * has then ended (the connection closes with it): a hostile or broken server may send forever.
+     */
+    const collect = (chunk: Buffer, status: number, httpVersion: string, headers: IncomingHttpHeaders): boolean => {
+      if (flow.isSettled()) return true;
       bodyBytes += chunk.length;
-      if (kept < req.keepBodyBytes) {
-        const part = chunk.subarray(0, req.keepBodyBytes - kept);
+      if (kept < req.maxBodyBytes) {
+        const part = chunk.subarray(0, req.maxBodyBytes - kept);
         chunks.push(part);
         kept += part.length;
       }
+      if (bodyBytes <= req.maxBodyBytes) return false;
+      finish(status, httpVersion, headers, true);
+      return true;
     };
-    const finish = (status: number, httpVersion: string, headers: IncomingHttpHeaders): void => {
-      stamp('transfer');
-      done({ status, httpVersion, headers, body: Buffer.concat(chunks), bodyBytes, tls });
+    /** A declared length past the limit ends the exchange before any of the body is read. */
+    const declaredTooLong = (status: number, headers: IncomingHttpHeaders): boolean => {
+      const declared = Number(headers['content-length']);
+      return Number.isFinite(declared) && declared > req.maxBodyBytes && hasBody(req.method, status);
     };
     const protocolError = (err: Error): void =>
       fail(new CheckFailure('HTTP_PROTOCOL_ERROR', `${req.url.href}: ${err.message}`, 'response', { cause: err }));
 
     if (protocol === 'h2') {
       const session = http2Connect(req.url.origin, { createConnection: () => socket });
+      flow.onCleanup(() => session.destroy());
       session.on('error', protocolError);
       const stream = session.request({ ':method': req.method, ':path': path, ...lowerCase(req.headers) });
       stream.on('error', protocolError);
@@ -200,15 +224,21 @@ export class HttpsClient {
         stamp('request');
         setPhase('firstByte');
       });
-      stream.once('response', (headers) => {
+      stream.once('response', (h2Headers) => {
         stamp('firstByte');
         stamp('headers');
         setPhase('transfer');
-        stream.on('data', collect);
-        stream.once('end', () => {
-          finish(Number(headers[':status']), '2', headers as IncomingHttpHeaders);
-          session.close();
+        const headers = h2Headers as IncomingHttpHeaders;
+        const status = Number(h2Headers[':status']);
+        if (declaredTooLong(status, headers)) {
+          stream.close(http2Constants.NGHTTP2_CANCEL);
+          return finish(status, '2', headers, true);
+        }
+        stream.on('data', (chunk: Buffer) => {
+          if (collect(chunk, status, '2', headers)) stream.close(http2Constants.NGHTTP2_CANCEL);
         });
+        // Finishing destroys the session with the socket (the cleanups), as it does on a failure.
+        stream.once('end', () => finish(status, '2', headers, false));
       });
       stream.end(body);
       return;
@@ -225,18 +255,47 @@ export class HttpsClient {
       stamp('request');
       setPhase('firstByte');
       // The first read after the request went out: the real first byte. Prepended, so it runs
-      // before the HTTP parser's own listener turns the same chunk into a 'response'.
-      socket.prependOnceListener('data', () => stamp('firstByte'));
+      // before the HTTP parser's own listener turns the same chunk into a 'response'; from there
+      // until the parser has the whole header block, a stall is in the headers.
+      socket.prependOnceListener('data', () => {
+        stamp('firstByte');
+        setPhase('headers');
+      });
     });
     request.once('response', (res: IncomingMessage) => {
       stamp('headers');
       setPhase('transfer');
-      res.on('data', collect);
-      res.once('end', () => finish(res.statusCode ?? 0, res.httpVersion, res.headers));
+      const status = res.statusCode ?? 0;
+      if (declaredTooLong(status, res.headers)) return finish(status, res.httpVersion, res.headers, true);
+      res.on('data', (chunk: Buffer) => collect(chunk, status, res.httpVersion, res.headers));
+      res.once('end', () => finish(status, res.httpVersion, res.headers, false));
       res.on('error', protocolError);
     });
     request.end(body);
   }
+}
+
+/** The parts of an exchange in flight that `send` works with. */
+interface Flow {
+  stamp: (phase: string) => void;
+  setPhase: (phase: string) => void;
+  done: (value: Omit<HttpsExchange, 'phasesMs'>) => void;
+  fail: (failure: CheckFailure) => void;
+  onCleanup: (cleanup: () => void) => void;
+  isSettled: () => boolean;
+  tls: TlsFacts | null;
+}
+
+/** Whether a response to `method` with `status` carries a body (RFC 9110: not HEAD, 1xx, 204, 304). */
+function hasBody(method: string, status: number): boolean {
+  return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
+}
+
+function timeoutMessage(phase: string, where: string): string {
+  if (phase === 'firstByte') return `no response from ${where} before the timeout`;
+  if (phase === 'headers') return `the response headers from ${where} were not complete before the timeout`;
+  if (phase === 'transfer') return `the body from ${where} was not complete before the timeout`;
+  return `no ${phase} from ${where} before the timeout`;
 }
 
 function lowerCase(headers: Record<string, string>): Record<string, string> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -195,12 +195,13 @@ describe('dns check: resolvers', () => {
   it("passes ca_file's certificates to the transport", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vantage-dns-ca-'));
     try {
-      writeFileSync(join(dir, 'ca.pem'), 'PEM TEXT');
+      const pem = readFileSync(new URL('../../fixtures/pem/localhost.crt', import.meta.url), 'utf8');
+      writeFileSync(join(dir, 'ca.pem'), pem);
       const { requests } = await runOne(
         { resolver: 'tls://192.0.2.53#dns.example', ca_file: join(dir, 'ca.pem') },
         answerA('198.51.100.1'),
       );
-      expect(requests[0]!.server.ca).toBe('PEM TEXT');
+      expect(requests[0]!.server.ca).toBe(pem);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

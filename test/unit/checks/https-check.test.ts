@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,10 @@ import { fakeNet, tableResolver } from '../../helpers/fake-net.js';
 import type { ResolverAnswer } from '../../helpers/fake-net.js';
 
 const log = createLogger('silent');
+const PEM = {
+  cert: readFileSync(new URL('../../fixtures/pem/localhost.crt', import.meta.url), 'utf8'),
+  key: readFileSync(new URL('../../fixtures/pem/localhost.key', import.meta.url), 'utf8'),
+};
 const V4: ResolvedAddress = { address: '192.0.2.10', family: 4 };
 const V6: ResolvedAddress = { address: '2001:db8::10', family: 6 };
 type Settings = z.input<typeof httpsSettingsSchema>;
@@ -62,6 +66,7 @@ function response(status: number, x: Omit<Partial<HttpsExchange>, 'body'> & { bo
     headers: x.headers ?? {},
     body,
     bodyBytes: x.bodyBytes ?? body.length,
+    bodyTruncated: x.bodyTruncated ?? false,
   };
 }
 
@@ -150,9 +155,9 @@ describe('https check: addresses and requests', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vantage-https-'));
     try {
       for (const [file, text] of [
-        ['ca.pem', 'CA PEM'],
-        ['cert.pem', 'CERT PEM'],
-        ['key.pem', 'KEY PEM'],
+        ['ca.pem', PEM.cert],
+        ['cert.pem', PEM.cert],
+        ['key.pem', PEM.key],
       ]) {
         writeFileSync(join(dir, file!), text!);
       }
@@ -179,9 +184,9 @@ describe('https check: addresses and requests', () => {
         headers: { authorization: 'Bearer x' },
         body: '{"a":1}',
         httpVersion: '2',
-        keepBodyBytes: 101,
-        ca: 'CA PEM',
-        clientCert: { cert: 'CERT PEM', key: 'KEY PEM' },
+        maxBodyBytes: 100,
+        ca: PEM.cert,
+        clientCert: { cert: PEM.cert, key: PEM.key },
         sourceAddress: '192.0.2.200',
       });
     } finally {
@@ -196,7 +201,7 @@ describe('https check: addresses and requests', () => {
       method: 'GET',
       headers: {},
       httpVersion: 'auto',
-      keepBodyBytes: 1_048_577,
+      maxBodyBytes: 1_048_576,
     });
   });
 
@@ -393,6 +398,32 @@ describe('https check: validation', () => {
     });
   });
 
+  it('tells the exchange to read at most max_body_bytes; a body it stopped reading fails (issue 12 #1)', async () => {
+    const { result, requests } = await run({
+      settings: { max_body_bytes: 65_536, body_regex: 'never checked' },
+      answer: () =>
+        response(200, {
+          body: 'x'.repeat(65_536),
+          bodyBytes: 65_536 + 16_384,
+          bodyTruncated: true,
+          headers: { 'content-length': '100000000000' },
+        }),
+    });
+    expect(requests.map((r) => r.maxBodyBytes)).toEqual([65_536]);
+    expect(result).toMatchObject({
+      ok: false,
+      status: 200,
+      contentLength: 81_920,
+      error: {
+        code: 'HTTP_BODY_TOO_LARGE',
+        message:
+          'body larger than max_body_bytes 65536 (Content-Length 100000000000): reading stopped after 81920 bytes ' +
+          'and the connection was closed',
+        phase: 'transfer',
+      },
+    });
+  });
+
   it.each([
     ['a name in any case', '^X-Served-By: edge-\\d+$', { 'x-served-by': 'edge-12' }, true],
     ['one value of a repeated header', '^set-cookie: session=', { 'set-cookie': ['a=1', 'session=xyz'] }, true],
@@ -536,4 +567,75 @@ describe('https check: redirects', () => {
       expect(result.error?.code ?? null).toBe(code);
     },
   );
+
+  it('sends a redirect to another host that has no address in the family being probed nowhere (issue 12)', async () => {
+    // www.example has IPv4 only; it redirects to v6only.example, which has IPv6 only.
+    const { result, requests, resolver } = await run({
+      addresses: { 'www.example': [V4], 'v6only.example': [{ address: '2001:db8::66', family: 6 }] },
+      answer: (req) => (req.url.hostname === 'www.example' ? redirect(302, 'https://v6only.example/') : response(200)),
+    });
+    expect(resolver.calls).toEqual([
+      { host: 'www.example', family: 'any' },
+      { host: 'v6only.example', family: 'ipv4' },
+    ]);
+    // No request to the old server under the new host's name.
+    expect(requests.map((r) => [r.url.href, r.ip])).toEqual([['https://www.example/', V4.address]]);
+    expect(result).toMatchObject({
+      ok: false,
+      ip: V4.address,
+      status: 302,
+      url: 'https://www.example/',
+      error: {
+        code: 'DNS_NO_ADDRESS',
+        message:
+          'v6only.example (redirected to from https://www.example/) has no ipv4 address to follow the redirect ' +
+          `from ${V4.address}`,
+        phase: 'resolve',
+      },
+      redirects: [{ url: 'https://www.example/', status: 302, ip: V4.address }],
+    });
+  });
+
+  it.each([
+    ['file:///etc/passwd', 'HTTP_REDIRECT_REFUSED'],
+    ['FILE:///etc/passwd', 'HTTP_REDIRECT_REFUSED'],
+    ['ftp://www.example/pub', 'HTTP_REDIRECT_REFUSED'],
+    ['data:text/plain,hello', 'HTTP_REDIRECT_REFUSED'],
+    ['javascript:alert(1)', 'HTTP_REDIRECT_REFUSED'],
+    ['ht!tp://[::zz', 'HTTP_BAD_REDIRECT'],
+    ['http://[::zz/', 'HTTP_BAD_REDIRECT'],
+    ['https://', 'HTTP_BAD_REDIRECT'],
+    ['', 'HTTP_BAD_REDIRECT'],
+    ['   ', 'HTTP_BAD_REDIRECT'],
+  ] as Array<[string, FailureCode]>)(
+    'does not follow a redirect to %j: %s, one request, no lookup (issue 12 #3)',
+    async (location, code) => {
+      const { result, requests, resolver } = await run({ answer: () => redirect(302, location) });
+      expect(requests).toHaveLength(1);
+      expect(resolver.calls).toEqual([{ host: 'www.example', family: 'any' }]);
+      expect(result).toMatchObject({
+        ok: false,
+        status: 302,
+        url: 'https://www.example/',
+        error: { code, phase: 'redirect' },
+        redirects: [{ url: 'https://www.example/', status: 302 }],
+      });
+      expect(result.error?.message).toContain(`redirected to ${JSON.stringify(location.trim())}`);
+    },
+  );
+
+  it.each([
+    ['/a:b', 'https://www.example/a:b'],
+    ['./a:b', 'https://www.example/a:b'],
+    ['?next=http://x', 'https://www.example/?next=http://x'],
+    ['//cdn.example:8443/x', 'https://cdn.example:8443/x'],
+    ['HTTP://www.example/up', 'http://www.example/up'],
+    ['  /trimmed  ', 'https://www.example/trimmed'],
+  ])('follows the valid reference %j to %s', async (location, href) => {
+    const { requests } = await run({
+      addresses: { 'www.example': [V4], 'cdn.example': [{ address: '198.51.100.7', family: 4 }] },
+      answer: (_req, n) => (n === 0 ? redirect(302, location) : response(200)),
+    });
+    expect(requests.map((r) => r.url.href)).toEqual(['https://www.example/', href]);
+  });
 });
