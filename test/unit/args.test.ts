@@ -22,7 +22,7 @@ describe('parseArgs', () => {
     [['--bogus', '--json', '-c', 'f.yaml'], 'unknown option --bogus (known: -c/--config, --log-level, --json, --help)'],
     [['--bogus', '--colour=red', '-c', 'f.yaml'], 'unknown options --colour, --bogus (known: -c/--config'],
     [['--json', '-c'], 'option --config needs a value'],
-  ])('%j: says which option is unknown and lists the known ones', (argv, message) => {
+  ])('%j: names an unknown option and lists the known ones, or the option missing its value', (argv, message) => {
     expect(() => expectOnly(parseArgs(argv, ['help', 'json']), ['config', 'log-level'], ['json'])).toThrow(message);
   });
 
