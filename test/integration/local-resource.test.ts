@@ -14,6 +14,7 @@ import { openSync, closeSync } from 'node:fs';
 const { systemClock } = await import('${DIST}clock.js');
 const { DnsClient } = await import('${DIST}net/dns/dns-client.js');
 const { NodeTcpConnector } = await import('${DIST}net/tcp-connector.js');
+const { HttpsClient } = await import('${DIST}net/http/https-client.js');
 const dns = new DnsClient(systemClock);
 const tcp = new NodeTcpConnector(systemClock);
 const held = [];
@@ -29,13 +30,17 @@ const results = {
   tls: await query('tls'),
   https: await query('https'),
   tcpConnect: await outcome(tcp.connect({ ip: '127.0.0.1', port: 9, signal })),
+  httpsExchange: await outcome(new HttpsClient(systemClock).exchange({
+    url: new URL('https://web.test:9/'), ip: '127.0.0.1', method: 'GET', headers: {}, httpVersion: 'auto',
+    maxBodyBytes: 1024, signal,
+  })),
 };
 for (const fd of held) closeSync(fd);
 process.stdout.write(JSON.stringify({ filled: held.length, results }));
 `;
 
 describe('a full descriptor table', () => {
-  it('is LOCAL_RESOURCE_EXHAUSTED for every DNS transport and a TCP connect, not the peer', async () => {
+  it('is LOCAL_RESOURCE_EXHAUSTED for every DNS transport, a TCP connect and an HTTPS exchange, not the peer', async () => {
     const child = spawn('prlimit', ['--nofile=64:64', process.execPath, '--input-type=module', '-e', CHILD], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -59,6 +64,7 @@ describe('a full descriptor table', () => {
       tls: { code: 'LOCAL_RESOURCE_EXHAUSTED', phase: 'connect', message: expect.stringContaining('EMFILE') },
       https: { code: 'LOCAL_RESOURCE_EXHAUSTED', phase: 'connect', message: expect.stringContaining('EMFILE') },
       tcpConnect: { code: 'LOCAL_RESOURCE_EXHAUSTED', phase: 'connect', message: expect.stringContaining('EMFILE') },
+      httpsExchange: { code: 'LOCAL_RESOURCE_EXHAUSTED', phase: 'connect', message: expect.stringContaining('EMFILE') },
     });
     expect(out.results.udp?.message).toContain('file descriptor');
   });

@@ -11,6 +11,7 @@ import type { FailureCode } from '../../errors.js';
 import { hostPort, stripBrackets } from '../address.js';
 import { tlsFacts } from './tls-facts.js';
 import type { TlsFacts } from './tls-facts.js';
+import { localResourceFailure } from '../local-resource.js';
 
 export interface HttpsRequest {
   url: URL;
@@ -304,6 +305,8 @@ function lowerCase(headers: Record<string, string>): Record<string, string> {
 
 function socketFailure(err: NodeJS.ErrnoException, phase: string, req: HttpsRequest, port: number): CheckFailure {
   const where = hostPort(req.ip, port);
+  const local = localResourceFailure(err, `connect to ${where}`, phase);
+  if (local) return local;
   if (phase === 'connect') {
     const code: FailureCode = err.code === 'ECONNREFUSED' ? 'HTTP_CONNECT_REFUSED' : 'HTTP_CONNECT_FAILED';
     return new CheckFailure(code, `connect to ${where} failed: ${err.code ?? err.message}`, 'connect', { cause: err });
