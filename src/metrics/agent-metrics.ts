@@ -3,23 +3,30 @@ import type { TargetSpec } from '../checks/check.js';
 import type { IcmpEngineStats } from '../net/icmp/icmp-engine.js';
 import type { EventSink } from '../report/event-sinks.js';
 import { AGENT_METRICS } from './catalogue.js';
-import { SKIP_REASONS } from '../schedule/scheduler.js';
 import type { MetricRegistries } from './registries.js';
+import type { Family } from './series-store.js';
 
-/** The agent's metrics about itself: build, config reloads, scheduling health. */
+/** Series store owners of the agent's series that grow with the config. */
+const TARGETS_OWNER = 'targets';
+const skippedOwner = (check: string): string => `skipped:${check}`;
+
+/**
+ * The agent's metrics about itself: build, config reloads, scheduling health. Most are a handful
+ * of series in prom-client; the two that grow with the config (one series per target, skips per
+ * check) live in the series store, so a scrape never renders thousands of them in one go.
+ */
 export class AgentMetrics {
   private readonly reloadSuccess: Gauge;
   private readonly reloadTimestamp: Gauge;
   private readonly reloads: Counter;
   private readonly checksConfigured: Gauge;
-  private readonly skipped: Counter;
+  private readonly skipped: Family;
   private readonly lag: Histogram;
   readonly inFlight: Gauge;
-  private targetInfo: Gauge;
+  private readonly targetInfo: Family;
   private readonly egressInfo: Gauge;
   private readonly egressChanges: Counter;
   private readonly egressLookups: Counter;
-  private targetLabelNames: string[] = [];
 
   constructor(
     private readonly registries: MetricRegistries,
@@ -30,10 +37,10 @@ export class AgentMetrics {
     this.reloadTimestamp = registries.gauge(AGENT_METRICS.reloadTimestamp);
     this.reloads = registries.counter(AGENT_METRICS.reloads);
     this.checksConfigured = registries.gauge(AGENT_METRICS.checksConfigured);
-    this.skipped = registries.counter(AGENT_METRICS.skipped);
+    this.skipped = registries.series.family(AGENT_METRICS.skipped);
     this.lag = registries.histogram(AGENT_METRICS.schedulerLag);
     this.inFlight = registries.gauge(AGENT_METRICS.inFlight);
-    this.targetInfo = registries.gauge(AGENT_METRICS.targetInfo);
+    this.targetInfo = registries.series.family(AGENT_METRICS.targetInfo);
     this.egressInfo = registries.gauge(AGENT_METRICS.egressInfo);
     this.egressChanges = registries.counter(AGENT_METRICS.egressChanges);
     this.egressLookups = registries.counter(AGENT_METRICS.egressLookups);
@@ -105,11 +112,12 @@ export class AgentMetrics {
   }
 
   runSkipped(check: string, kind: string, reason: string, count: number): void {
-    this.skipped.inc({ check, kind, reason }, count);
+    this.registries.series.owner(skippedOwner(check)).begin(0).inc(this.skipped, [check, kind, reason], count).end();
   }
 
-  forgetCheck(check: string, kind: string): void {
-    for (const reason of SKIP_REASONS) this.skipped.remove({ check, kind, reason });
+  /** The check left the config: its skip counters go (of every kind and reason). */
+  forgetCheck(check: string, _kind?: string): void {
+    this.registries.series.forget(skippedOwner(check));
   }
 
   schedulerLag(lagMs: number): void {
@@ -119,18 +127,12 @@ export class AgentMetrics {
   /** One series per target; its label names are the union of all targets' own label names. */
   setTargets(targets: readonly TargetSpec[]): void {
     const names = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
-    if (names.join(',') !== this.targetLabelNames.join(',')) {
-      this.registries.unregister(AGENT_METRICS.targetInfo.name);
-      this.targetInfo = this.registries.gauge({
-        ...AGENT_METRICS.targetInfo,
-        labels: [...AGENT_METRICS.targetInfo.labels, ...names],
-      });
-      this.targetLabelNames = names;
-    }
-    this.targetInfo.reset();
+    const def = { ...AGENT_METRICS.targetInfo, labels: [...AGENT_METRICS.targetInfo.labels, ...names] };
+    this.registries.series.family(def); // the same family, its label names redefined
+    const update = this.registries.series.owner(TARGETS_OWNER).begin(0);
     for (const target of targets) {
-      const extra = Object.fromEntries(names.map((n) => [n, target.labels[n] ?? '']));
-      this.targetInfo.set({ target: target.name, group: target.group, ...extra }, 1);
+      update.set(this.targetInfo, [target.name, target.group, ...names.map((n) => target.labels[n] ?? '')], 1);
     }
+    update.end((_type, seen) => seen);
   }
 }

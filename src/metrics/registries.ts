@@ -1,36 +1,48 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { OpenMetricsContentType, PrometheusContentType } from 'prom-client';
+import type { PrometheusContentType } from 'prom-client';
 import type { MetricDef } from './catalogue.js';
+import { openMetricsFromText } from './openmetrics.js';
+import { ChunkWriter, Pacer } from './scrape-chunks.js';
+import { SeriesStore } from './series-store.js';
 
 export type AnyMetric = Gauge | Counter | Histogram;
 
+const TEXT_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
+const OPENMETRICS_CONTENT_TYPE: string = Registry.OPENMETRICS_CONTENT_TYPE;
+
+/** One scrape: its content type, then its body in chunks (produced as they are read). */
+export interface Scrape {
+  contentType: string;
+  body: AsyncIterable<Buffer>;
+}
+
 /**
- * Two prom-client registries holding the same metric objects: prom-client fixes the exposition
- * format per registry, and scrapers may ask for either the Prometheus text format or OpenMetrics.
- * Never the global registry, so tests and several agents in one process stay apart.
+ * Where the agent's metrics live, in two parts, written as one exposition:
+ * - `series`: what grows with the config (per check, per IP, per target), in our SeriesStore,
+ *   rendered when it changes and copied out in slices that yield to the event loop;
+ * - `registry`: prom-client, for the agent's own few metrics and the process metrics, rendered by
+ *   prom-client at each scrape (a few hundred series: well under a millisecond's worth).
+ * Never prom-client's global registry, so tests and several agents in one process stay apart.
  */
 export class MetricRegistries {
-  readonly text = new Registry<PrometheusContentType>();
-  readonly openMetrics = new Registry<OpenMetricsContentType>();
+  readonly registry = new Registry<PrometheusContentType>();
+  readonly series = new SeriesStore();
+  private readonly sliceMs: number | undefined;
 
-  constructor(opts: { processMetrics?: boolean } = {}) {
-    this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    if (opts.processMetrics ?? true) {
-      collectDefaultMetrics({ register: this.text });
-      collectDefaultMetrics({ register: this.openMetrics });
-    }
+  constructor(opts: { processMetrics?: boolean; sliceMs?: number } = {}) {
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.sliceMs = opts.sliceMs;
   }
 
-  /** Labels added to every series at render time (the agent's identity). */
+  /** Labels added to every series, after its own (the agent's identity). */
   setDefaultLabels(labels: Record<string, string>): void {
-    this.text.setDefaultLabels(labels);
-    this.openMetrics.setDefaultLabels(labels);
+    this.registry.setDefaultLabels(labels);
+    this.series.setIdentity(labels);
   }
 
-  /** `collect` (gauges and counters) runs before each render, to read values kept elsewhere. */
+  /** A prom-client metric; `collect` (gauges and counters) runs before each render, to read values kept elsewhere. */
   create(def: MetricDef, collect?: (metric: AnyMetric) => void): AnyMetric {
-    const registers = [this.text, this.openMetrics];
-    const base = { name: def.name, help: def.help, labelNames: [...def.labels], registers };
+    const base = { name: def.name, help: def.help, labelNames: [...def.labels], registers: [this.registry] };
     switch (def.type) {
       case 'gauge':
         return new Gauge({
@@ -71,14 +83,37 @@ export class MetricRegistries {
     return this.create(def) as Histogram;
   }
 
-  /** Removes a metric from both registries (it is re-created with other label names). */
+  /** Removes a prom-client metric (it is re-created with other label names). */
   unregister(name: string): void {
-    this.text.removeSingleMetric(name);
-    this.openMetrics.removeSingleMetric(name);
+    this.registry.removeSingleMetric(name);
   }
 
+  /**
+   * One scrape in either format: the store's families, then prom-client's. prom-client renders
+   * first, so a failing collect callback fails the scrape before any byte is sent. The body is
+   * produced as it is read (a slow reader holds it back), in slices that let the event loop run.
+   */
+  async scrape(openMetrics: boolean): Promise<Scrape> {
+    const own = await this.registry.metrics();
+    const ownEmpty = this.registry.getMetricsAsArray().length === 0;
+    const store = this.series;
+    const pacer = new Pacer(this.sliceMs);
+    async function* body(): AsyncGenerator<Buffer> {
+      const out = new ChunkWriter();
+      yield* store.chunks(openMetrics, pacer, out);
+      if (openMetrics) out.copy(Buffer.from(openMetricsFromText(own)));
+      // One prom-client registry holding both parts would separate them by a blank line.
+      else if (store.empty || !ownEmpty) out.copy(Buffer.from(store.empty ? own : `\n${own}`));
+      yield* out.end();
+    }
+    return { contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE, body: body() };
+  }
+
+  /** A whole scrape as one string (tests, small registries); the server streams `scrape` instead. */
   async render(openMetrics: boolean): Promise<{ body: string; contentType: string }> {
-    const registry = openMetrics ? this.openMetrics : this.text;
-    return { body: await registry.metrics(), contentType: registry.contentType };
+    const { contentType, body } = await this.scrape(openMetrics);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk);
+    return { body: Buffer.concat(chunks).toString('utf8'), contentType };
   }
 }

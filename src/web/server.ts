@@ -1,6 +1,9 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import type { ListenAddress } from '../config/agent-config.js';
 import type { MetricRegistries } from '../metrics/registries.js';
 
@@ -30,7 +33,9 @@ export interface MetricsServerOptions {
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const server = createServer((req, res) => {
     handle(opts, req, res).catch((err: unknown) => {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end(`error: ${String(err)}\n`);
+      // Once a streamed body has begun, the only way left to say it failed is to cut it short.
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'content-type': 'text/plain' }).end(`error: ${String(err)}\n`);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -52,12 +57,9 @@ async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: Ser
     return;
   }
   switch (path) {
-    case '/metrics': {
-      const openMetrics = /application\/openmetrics-text/.test(req.headers.accept ?? '');
-      const { body, contentType } = await opts.registries.render(openMetrics);
-      res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : body);
+    case '/metrics':
+      await serveMetrics(opts.registries, req, res);
       return;
-    }
     case '/healthz':
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;
@@ -83,6 +85,53 @@ async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: Ser
       return;
   }
   res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+}
+
+/**
+ * Gzip level of /metrics: 1, the fastest, since exposition text is so repetitive that level 6
+ * saves only a few percent more (bench/metrics-exposition.mjs prints both) for about twice the CPU.
+ */
+const GZIP_LEVEL = 1;
+
+/**
+ * `/metrics`: OpenMetrics when the scraper accepts it, else Prometheus text; gzip when the scraper
+ * accepts it. The body is streamed as it is produced, with backpressure (a slow scraper holds the
+ * render back rather than the agent's memory filling up); zlib compresses on the libuv pool, off
+ * the event loop.
+ */
+async function serveMetrics(registries: MetricRegistries, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const openMetrics = /application\/openmetrics-text/.test(req.headers.accept ?? '');
+  const gzip = acceptsGzip(req.headers['accept-encoding']);
+  const scrape = await registries.scrape(openMetrics);
+  res.writeHead(200, {
+    'content-type': scrape.contentType,
+    vary: 'accept-encoding',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const body = Readable.from(scrape.body, { objectMode: false });
+  if (gzip) {
+    const zip = createGzip({ level: GZIP_LEVEL, chunkSize: 64 * 1024 });
+    await pipeline(body, zip, res);
+  } else {
+    await pipeline(body, res);
+  }
+}
+
+/** Whether `Accept-Encoding` allows gzip: `gzip` (or `*`) listed without `q=0`. */
+export function acceptsGzip(header: string | undefined): boolean {
+  let star = false;
+  for (const part of (header ?? '').toLowerCase().split(',')) {
+    const [coding = '', ...params] = part.split(';').map((p) => p.trim());
+    const q = params.find((p) => p.startsWith('q='));
+    const allowed = q === undefined || Number(q.slice(2)) > 0;
+    if (coding === 'gzip' || coding === 'x-gzip') return allowed;
+    if (coding === '*') star = allowed;
+  }
+  return star;
 }
 
 function closeServer(server: Server): Promise<void> {

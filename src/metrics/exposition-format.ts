@@ -1,0 +1,50 @@
+import type { MetricDef } from './catalogue.js';
+
+/**
+ * The pieces of the Prometheus text format and OpenMetrics that the series store writes itself,
+ * written exactly as prom-client 15 writes them, so one scrape can hold both renders. Sample lines
+ * are the same in both formats; OpenMetrics differs in its headers only (a counter family `x_total`
+ * is headed `# HELP x` / `# TYPE x counter`), has no blank line between families and ends in `# EOF`.
+ */
+
+const LABEL_ESCAPES = /[\\"\n]/;
+
+/** A label value quoted as both formats want it: backslash, double quote and newline escaped. */
+export function escapeLabelValue(value: string): string {
+  if (!LABEL_ESCAPES.test(value)) return value;
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/** HELP text: backslash and newline escaped (double quotes stay, as prom-client leaves them). */
+export function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A sample value: NaN is written `Nan` (prom-client's spelling), infinities `+Inf` and `-Inf`. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return `${value}`;
+}
+
+/** `name="value",...` for the names in order; `values` holds one value per name. */
+export function labelPairs(names: readonly string[], values: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < names.length; i++) {
+    out += `${i === 0 ? '' : ','}${names[i]}="${escapeLabelValue(values[i] ?? '')}"`;
+  }
+  return out;
+}
+
+/** Two label lists in one pair of braces (`{a,b}`, `{a}`, `{b}`), or nothing when both are empty. */
+export function braces(first: string, second: string): string {
+  if (first === '') return second === '' ? '' : `{${second}}`;
+  return second === '' ? `{${first}}` : `{${first},${second}}`;
+}
+
+/** A family's `# HELP` and `# TYPE` lines in either format. */
+export function familyHeader(def: MetricDef, openMetrics: boolean): string {
+  const name = openMetrics && def.type === 'counter' ? def.name.replace(/_total$/, '') : def.name;
+  return `# HELP ${name} ${escapeHelp(def.help)}\n# TYPE ${name} ${def.type}\n`;
+}

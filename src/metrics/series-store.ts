@@ -1,0 +1,140 @@
+import type { MetricDef } from './catalogue.js';
+import { Family, OwnerSeries } from './owner-series.js';
+import type { ChunkWriter, Pacer } from './scrape-chunks.js';
+
+export { Family, OwnerSeries } from './owner-series.js';
+export type { KeepSeries } from './owner-series.js';
+
+/** One owner's sample lines as bytes, family after family; family i is `buf[offsets[i], offsets[i + 1])`. */
+interface Rendered {
+  generation: number;
+  buf: Buffer;
+  offsets: Uint32Array;
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * The series that grow with the config (per check, per IP, per target), kept out of prom-client.
+ *
+ * prom-client renders every series on every scrape in one go: at 500,000 series that held the
+ * event loop for seconds. Here each owner's sample lines are rendered once, when its update ends
+ * (a check's run), and kept as bytes; a scrape only copies those bytes out, family by family,
+ * yielding to the event loop between slices. The output is prom-client's, byte for byte.
+ */
+export class SeriesStore {
+  private readonly families: Family[] = [];
+  private readonly byName = new Map<string, Family>();
+  private readonly owners = new Map<string, OwnerSeries>();
+  private readonly rendered = new WeakMap<OwnerSeries, Rendered>();
+  private identity: Array<readonly [string, string]> = [];
+  private identityKey = '[]';
+  /** Bumped when every rendering is out of date: new identity labels, a new family. */
+  private generation = 0;
+
+  /**
+   * The family of `def.name`, created on first use (families are written in creation order). Asked
+   * again with other help or label names, it is redefined in place: series written before keep their
+   * labels until they are swept. Counters must end in `_total` (both formats then share the lines).
+   */
+  family(def: MetricDef): Family {
+    const existing = this.byName.get(def.name);
+    if (!existing) {
+      if (def.type === 'counter' && !def.name.endsWith('_total'))
+        throw new TypeError(`counter ${def.name} must end in _total`);
+      const family = new Family(def, this.families.length, this.identity);
+      this.families.push(family);
+      this.byName.set(def.name, family);
+      this.generation++;
+      return family;
+    }
+    const old = existing.def;
+    if (old.type !== def.type || (old.buckets ?? []).join() !== (def.buckets ?? []).join())
+      throw new TypeError(`${def.name} cannot change its type or buckets`);
+    if (old.help === def.help && old.labels.join() === def.labels.join()) return existing;
+    existing.redefine(def, this.identity);
+    for (const owner of this.owners.values()) if (owner.has(existing)) this.rendered.delete(owner);
+    return existing;
+  }
+
+  /** The labels every series carries after its own (the agent's identity). A change re-renders all. */
+  setIdentity(labels: Readonly<Record<string, string>>): void {
+    const entries = Object.entries(labels);
+    const key = JSON.stringify(entries);
+    if (key === this.identityKey) return;
+    this.identity = entries;
+    this.identityKey = key;
+    this.generation++;
+    for (const family of this.families) family.redefine(family.def, entries);
+  }
+
+  /** The series of `key` (created empty on first use); write them in an update: begin ... end. */
+  owner(key: string): OwnerSeries {
+    let owner = this.owners.get(key);
+    if (!owner) {
+      owner = new OwnerSeries((done) => this.render(done));
+      this.owners.set(key, owner);
+    }
+    return owner;
+  }
+
+  /** Removes every series of `key`. */
+  forget(key: string): void {
+    this.owners.delete(key);
+  }
+
+  /** Whether there is any family to write. */
+  get empty(): boolean {
+    return this.families.length === 0;
+  }
+
+  /**
+   * Writes every family into `out` (OpenMetrics headers or Prometheus text with a blank line between
+   * families), yielding full chunks as they fill and pausing whenever `pacer` says the slice is used
+   * up. What is written is the state when the scrape starts: owners rendered then, as bytes that
+   * later updates replace rather than change.
+   */
+  async *chunks(openMetrics: boolean, pacer: Pacer, out: ChunkWriter): AsyncGenerator<Buffer> {
+    // Renderings out of date (new identity labels after a reload) are brought up to date in slices.
+    for (const owner of this.owners.values()) {
+      if (this.current(owner)) continue;
+      this.render(owner);
+      if (pacer.due()) await pacer.pause();
+    }
+    const snapshot = Array.from(this.owners.values(), (owner) => this.current(owner) ?? this.render(owner));
+    for (const family of this.families) {
+      if (!openMetrics && family.index > 0) out.copy(NEWLINE);
+      out.copy(family.header(openMetrics));
+      const i = family.index;
+      let step = 0;
+      for (const { buf, offsets } of snapshot) {
+        const start = offsets[i] ?? 0;
+        const end = offsets[i + 1] ?? start;
+        if (end > start) out.copy(buf, start, end);
+        if ((++step & 255) === 0 && pacer.due()) {
+          yield* out.full();
+          await pacer.pause();
+        }
+      }
+      yield* out.full();
+      if (pacer.due()) await pacer.pause();
+    }
+  }
+
+  private current(owner: OwnerSeries): Rendered | undefined {
+    const r = this.rendered.get(owner);
+    return r && r.generation === this.generation ? r : undefined;
+  }
+
+  /** Renders an owner's lines, every family's, into one buffer. */
+  private render(owner: OwnerSeries): Rendered {
+    const texts = this.families.map((family) => owner.linesOf(family));
+    const offsets = new Uint32Array(texts.length + 1);
+    for (const [i, text] of texts.entries()) offsets[i + 1] = (offsets[i] ?? 0) + Buffer.byteLength(text);
+    const buf = Buffer.allocUnsafeSlow(offsets[texts.length] ?? 0);
+    for (const [i, text] of texts.entries()) buf.write(text, offsets[i] ?? 0);
+    const rendered = { generation: this.generation, buf, offsets };
+    this.rendered.set(owner, rendered);
+    return rendered;
+  }
+}

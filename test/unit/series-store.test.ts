@@ -1,0 +1,221 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RegistryContentType } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { MetricDef } from '../../src/metrics/catalogue.js';
+import { openMetricsFromText } from '../../src/metrics/openmetrics.js';
+import { MetricRegistries } from '../../src/metrics/registries.js';
+import type { KeepSeries } from '../../src/metrics/series-store.js';
+
+const G = {
+  name: 'probe_thing',
+  type: 'gauge',
+  help: 'A gauge; "quoted", back\\slash,\nnewline.',
+  labels: ['check', 'ip'],
+};
+const C = { name: 'thing_errors_total', type: 'counter', help: 'Errors.', labels: ['check', 'code'] };
+const H = {
+  name: 'thing_seconds',
+  type: 'histogram',
+  help: 'Durations.',
+  labels: ['check'],
+  buckets: [0.001, 0.25, 1, 10],
+};
+const EMPTY = { name: 'thing_never_written', type: 'gauge', help: 'No series.', labels: ['check'] };
+const BARE = { name: 'thing_up', type: 'gauge', help: 'No labels of its own.', labels: [] };
+const DEFS: MetricDef[] = [G, C, H, EMPTY, BARE] as MetricDef[];
+const AGENT_COUNTER = {
+  name: 'agent_events_total',
+  type: 'counter',
+  help: 'Agent events.',
+  labels: ['event'],
+} as const;
+
+const IDENTITY = { agent: 'a"1', region: 'eu\\west', carrier: 'c\n2', network_type: 'fiber' };
+const HOSTILE = 'x"\\\ny é';
+const contentType = (openMetrics: boolean): RegistryContentType =>
+  openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE;
+const gaugesOnlyLatest: KeepSeries = (type, seen) => seen || type !== 'gauge';
+
+/** The same series in the store, written in updates as the recorder writes them. */
+function storeScenario(registries: MetricRegistries): void {
+  const store = registries.series;
+  const [g, c, h, , bare] = DEFS.map((def) => store.family(def));
+  if (!g || !c || !h || !bare) throw new Error('families');
+  registries.counter(AGENT_COUNTER).inc({ event: 'reload' }, 2);
+  registries.setDefaultLabels(IDENTITY);
+  store
+    .owner('one')
+    .begin(1)
+    .set(g, ['one', '192.0.2.1'], 1)
+    .set(g, ['one', '192.0.2.2'], NaN)
+    .inc(c, ['one', 'E1'])
+    .inc(c, ['one', 'E1'], 2.5)
+    .observe(h, ['one'], 0.0005)
+    .observe(h, ['one'], 0.3)
+    .observe(h, ['one'], 20)
+    .end(gaugesOnlyLatest);
+  store
+    .owner('two')
+    .begin(1)
+    .set(g, ['two', HOSTILE], Infinity)
+    .set(g, ['two', '2001:db8::1'], 0.1 + 0.2)
+    .inc(c, ['two', 'E2'], 0)
+    .set(bare, [], 1e21)
+    .end(gaugesOnlyLatest);
+  // A second run of "one": 192.0.2.2 left its answers (its gauge goes), its counter and histogram stay.
+  store.owner('one').begin(2).set(g, ['one', '192.0.2.1'], -Infinity).observe(h, ['one'], 1).end(gaugesOnlyLatest);
+}
+
+/** The same series in a fresh prom-client registry of `contentType`, the way prom-client alone would hold them. */
+async function promClientScenario(openMetrics: boolean): Promise<string> {
+  const registry = new Registry<RegistryContentType>();
+  registry.setContentType(contentType(openMetrics));
+  const registers = [registry];
+  const g = new Gauge({ name: G.name, help: G.help, labelNames: G.labels, registers });
+  const c = new Counter({ name: C.name, help: C.help, labelNames: C.labels, registers });
+  const h = new Histogram({ name: H.name, help: H.help, labelNames: H.labels, buckets: H.buckets, registers });
+  new Gauge({ name: EMPTY.name, help: EMPTY.help, labelNames: EMPTY.labels, registers });
+  const bare = new Gauge({ name: BARE.name, help: BARE.help, registers });
+  const agent = new Counter({ name: AGENT_COUNTER.name, help: AGENT_COUNTER.help, labelNames: ['event'], registers });
+  agent.inc({ event: 'reload' }, 2);
+  registry.setDefaultLabels(IDENTITY);
+  g.set({ check: 'one', ip: '192.0.2.1' }, 1);
+  g.set({ check: 'one', ip: '192.0.2.2' }, NaN);
+  c.inc({ check: 'one', code: 'E1' });
+  c.inc({ check: 'one', code: 'E1' }, 2.5);
+  for (const v of [0.0005, 0.3, 20]) h.observe({ check: 'one' }, v);
+  g.set({ check: 'two', ip: HOSTILE }, Infinity);
+  g.set({ check: 'two', ip: '2001:db8::1' }, 0.1 + 0.2);
+  c.inc({ check: 'two', code: 'E2' }, 0);
+  bare.set(1e21);
+  g.remove({ check: 'one', ip: '192.0.2.2' });
+  g.set({ check: 'one', ip: '192.0.2.1' }, -Infinity);
+  h.observe({ check: 'one' }, 1);
+  return registry.metrics();
+}
+
+describe('SeriesStore exposition', () => {
+  it.each([
+    ['Prometheus text', false],
+    ['OpenMetrics', true],
+  ])('writes %s byte for byte as prom-client renders the same series', async (_format, openMetrics) => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    storeScenario(registries);
+    const ours = await registries.render(openMetrics);
+    const theirs = await promClientScenario(openMetrics);
+    expect(ours.body).toBe(theirs);
+    expect(ours.contentType).toBe(openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
+  });
+
+  it('escapes label values and help text, and spells NaN and infinities as prom-client does', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    storeScenario(registries);
+    const { body } = await registries.render(false);
+    const ids = 'agent="a\\"1",region="eu\\\\west",carrier="c\\n2",network_type="fiber"';
+    expect(body).toContain('# HELP probe_thing A gauge; "quoted", back\\\\slash,\\nnewline.\n');
+    expect(body).toContain(`probe_thing{check="two",ip="x\\"\\\\\\ny é",${ids}} +Inf\n`);
+    expect(body).toContain(`probe_thing{check="one",ip="192.0.2.1",${ids}} -Inf\n`);
+    expect(body).not.toContain('192.0.2.2",');
+    expect(body).toContain(`thing_errors_total{check="one",code="E1",${ids}} 3.5\n`);
+    expect(body).toContain(`thing_seconds_bucket{le="1",${ids},check="one"} 3\n`);
+    expect(body).toContain(`thing_seconds_bucket{le="+Inf",${ids},check="one"} 4\n`);
+    expect(body).toContain(`thing_up{${ids}} 1e+21\n`);
+    // A family nobody wrote keeps its header, as prom-client writes it for a labelled metric.
+    expect(body).toContain('# TYPE thing_never_written gauge\n\n# HELP thing_up');
+  });
+
+  it('interleaved owners give the same lines as prom-client (grouped by owner, not by first write)', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const registry = new Registry();
+    const g = registries.series.family(G as MetricDef);
+    const pc = new Gauge({ name: G.name, help: G.help, labelNames: G.labels, registers: [registry] });
+    for (let i = 0; i < 30; i++) {
+      const owner = `check-${(i * 7) % 5}`;
+      const ip = `198.51.100.${i % 4}`;
+      registries.series
+        .owner(owner)
+        .begin(i)
+        .set(g, [owner, ip], i)
+        .end(() => true);
+      pc.set({ check: owner, ip }, i);
+    }
+    const lines = (text: string) => text.split('\n').filter(Boolean).sort();
+    expect(lines((await registries.render(false)).body)).toEqual(lines(await registry.metrics()));
+  });
+
+  it('re-renders every cached line when the identity labels change, and only then', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const g = registries.series.family(G as MetricDef);
+    registries.setDefaultLabels({ agent: 'old' });
+    registries.series.owner('c').begin(0).set(g, ['c', '192.0.2.1'], 1).end();
+    expect((await registries.render(false)).body).toContain('probe_thing{check="c",ip="192.0.2.1",agent="old"} 1');
+    registries.setDefaultLabels({ agent: 'new', region: 'r' });
+    const body = (await registries.render(false)).body;
+    expect(body).toContain('probe_thing{check="c",ip="192.0.2.1",agent="new",region="r"} 1');
+    expect(body).not.toContain('agent="old"');
+  });
+
+  it('lets the event loop run between slices and writes the series as they were when the scrape began', async () => {
+    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
+    const g = registries.series.family(G as MetricDef);
+    const c = registries.series.family(C as MetricDef);
+    for (const owner of ['a', 'b'])
+      registries.series.owner(owner).begin(0).set(g, [owner, '192.0.2.1'], 1).inc(c, [owner, 'E']).end();
+    const scrape = registries.render(false);
+    let ranDuringScrape = false;
+    setImmediate(() => {
+      ranDuringScrape = true;
+      registries.series.forget('a');
+      registries.series.owner('b').begin(1).set(g, ['b', '192.0.2.1'], 2).end();
+    });
+    const body = (await scrape).body;
+    expect(ranDuringScrape).toBe(true);
+    expect(body).toContain('probe_thing{check="a",ip="192.0.2.1"} 1');
+    expect(body).toContain('thing_errors_total{check="a",code="E"} 1');
+    expect(body).toContain('probe_thing{check="b",ip="192.0.2.1"} 1');
+    const next = (await registries.render(false)).body;
+    expect(next).not.toContain('check="a"');
+    expect(next).toContain('probe_thing{check="b",ip="192.0.2.1"} 2');
+    expect(next).toContain('thing_errors_total{check="b",code="E"} 1');
+  });
+
+  it('refuses a sample of the wrong type or label count, and ignores a counter going down', () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const g = registries.series.family(G as MetricDef);
+    const c = registries.series.family(C as MetricDef);
+    const owner = registries.series.owner('x').begin(0);
+    expect(() => owner.inc(g, ['x', 'y'])).toThrow(/probe_thing is a gauge, not a counter/);
+    expect(() => owner.set(g, ['x'], 1)).toThrow(/takes 2 label values, got 1/);
+    expect(() => registries.series.family({ ...C, name: 'thing_errors' } as MetricDef)).toThrow(/_total/);
+    expect(() => registries.series.family({ ...G, type: 'counter' } as MetricDef)).toThrow(/type or buckets/);
+    owner.inc(c, ['x', 'E'], 2).inc(c, ['x', 'E'], -1).inc(c, ['x', 'E'], NaN).end();
+    return expect(registries.render(false).then((r) => r.body)).resolves.toContain(
+      'thing_errors_total{check="x",code="E"} 2',
+    );
+  });
+});
+
+describe('OpenMetrics from prom-client text', () => {
+  it('equals prom-client own OpenMetrics render, a counter without _total included', async () => {
+    const build = (openMetrics: boolean) => {
+      const registry = new Registry<RegistryContentType>();
+      registry.setContentType(contentType(openMetrics));
+      const registers = [registry];
+      new Counter({ name: 'reloads_total', help: 'R\\n', labelNames: ['result'], registers }).inc({ result: 'ok' });
+      new Counter({ name: 'legacy_count', help: 'No suffix.', registers }).inc(3);
+      new Gauge({ name: 'empty_gauge', help: 'E.', labelNames: ['x'], registers });
+      new Histogram({ name: 'lag_seconds', help: 'L.', buckets: [0.1], registers }).observe(0.05);
+      registry.setDefaultLabels({ agent: 'a' });
+      return registry;
+    };
+    expect(openMetricsFromText(await build(false).metrics())).toBe(await build(true).metrics());
+    expect(openMetricsFromText(await new Registry().metrics())).toBe('# EOF\n');
+  });
+
+  it('keeps _total on counters in a text scrape that follows an OpenMetrics scrape', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    registries.counter(AGENT_COUNTER).inc({ event: 'x' });
+    expect((await registries.render(true)).body).toContain('# TYPE agent_events counter\nagent_events_total{');
+    expect((await registries.render(false)).body).toContain('# TYPE agent_events_total counter\nagent_events_total{');
+  });
+});
