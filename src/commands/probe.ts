@@ -113,10 +113,12 @@ function probeSpec(kind: CheckKind, targetArg: string, options: ReadonlyMap<stri
     ...(settings.success ? [] : settings.error.issues),
   ];
   if (!timeout.success || !settings.success) {
+    // Named as they were typed: --ca-file, not the YAML's ca_file.
+    const option = (path: ReadonlyArray<PropertyKey>): string => `--${path.map(String).join('.').replaceAll('_', '-')}`;
     const problems = issues.map((i) =>
       i.code === 'unrecognized_keys'
-        ? `unknown setting ${i.keys.map((k) => `--${k}`).join(', ')}`
-        : `--${i.path.join('.')}: ${i.message}`,
+        ? `unknown setting ${i.keys.map((k) => option([k])).join(', ')}`
+        : `${option(i.path)}: ${i.message}`,
     );
     throw new UsageError(problems.join('\n'));
   }

@@ -72,7 +72,8 @@ describe('a missing or wrong PEM file is a config error of every command (issue 
       '1s',
     ]);
     expect(code).toBe(2);
-    expect(out).toContain(message);
+    // Named as typed on the command line, not as the YAML key.
+    expect(out).toContain(`--ca-file: ${message}`);
     expect(out).not.toMatch(/\n\s+at /);
     // Node's start-up and nothing more: /dev/zero is never read.
     expect(ms).toBeLessThan(5_000);
