@@ -111,7 +111,7 @@ export class SeriesStore {
         const start = offsets[i] ?? 0;
         const end = offsets[i + 1] ?? start;
         if (end > start) out.copy(buf, start, end);
-        if ((++step & 255) === 0 && pacer.due()) {
+        if ((++step & 31) === 0 && pacer.due()) {
           yield* out.full();
           await pacer.pause();
         }
