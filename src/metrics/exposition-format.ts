@@ -28,13 +28,11 @@ export function formatValue(value: number): string {
   return `${value}`;
 }
 
-/** `name="value",...` for the names in order; `values` holds one value per name. */
+/** `name="value",...` for the names in order; `values` holds one value per name. A flat string (join). */
 export function labelPairs(names: readonly string[], values: readonly string[]): string {
-  let out = '';
-  for (let i = 0; i < names.length; i++) {
-    out += `${i === 0 ? '' : ','}${names[i]}="${escapeLabelValue(values[i] ?? '')}"`;
-  }
-  return out;
+  const pairs = new Array<string>(names.length);
+  for (let i = 0; i < names.length; i++) pairs[i] = `${names[i]}="${escapeLabelValue(values[i] ?? '')}"`;
+  return pairs.join(',');
 }
 
 /** Two label lists in one pair of braces (`{a,b}`, `{a}`, `{b}`), or nothing when both are empty. */

@@ -69,7 +69,7 @@ export class Family {
   }
 }
 
-/** One series: its own labels (rendered) and value, or a histogram's buckets, sum and count. */
+/** One series: its family, own labels (rendered) and value, or a histogram's buckets, sum and count. */
 export class Series {
   value = 0;
   sum = 0;
@@ -77,6 +77,7 @@ export class Series {
   lastMs = 0;
   run = 0;
   constructor(
+    readonly family: Family,
     readonly labels: string,
     /** Histograms: observations per bucket (not cumulative), one per bound. */
     readonly buckets: Float64Array | undefined,
@@ -94,8 +95,12 @@ export type KeepSeries = (type: MetricType, seen: boolean, lastMs: number) => bo
  * rendered to sample lines once per update, by the store, when the update ends.
  */
 export class OwnerSeries {
-  /** Per family index: the family, and own-labels text -> series in the order first written. */
-  private readonly byFamily: Array<{ family: Family; series: Map<string, Series> } | undefined> = [];
+  /**
+   * `<own labels>|<family index>` -> series, in the order first written. One map per owner, flat
+   * keys: a map per family, or labels kept as the ropes string concatenation makes, cost a check
+   * several kilobytes of heap more.
+   */
+  private readonly series = new Map<string, Series>();
   private run = 0;
   private nowMs = 0;
 
@@ -144,25 +149,22 @@ export class OwnerSeries {
 
   /** Ends the update: drops the series `keep` refuses, then has the store render the rest. */
   end(keep: KeepSeries = () => true): void {
-    for (const entry of this.byFamily) {
-      if (!entry) continue;
-      const type = entry.family.def.type;
-      for (const [key, one] of entry.series)
-        if (!keep(type, one.run === this.run, one.lastMs)) entry.series.delete(key);
-    }
+    for (const [key, one] of this.series)
+      if (!keep(one.family.def.type, one.run === this.run, one.lastMs)) this.series.delete(key);
     this.rendered(this);
   }
 
   /** Whether this owner has a series in the family. */
   has(family: Family): boolean {
-    return (this.byFamily[family.index]?.series.size ?? 0) > 0;
+    for (const one of this.series.values()) if (one.family === family) return true;
+    return false;
   }
 
-  /** The family's sample lines of this owner. */
-  linesOf(family: Family): string {
-    let out = '';
-    for (const series of this.byFamily[family.index]?.series.values() ?? []) out += family.lines(series);
-    return out;
+  /** The sample lines of this owner, per family index (`families` of them). */
+  lines(families: number): string[] {
+    const texts = new Array<string>(families).fill('');
+    for (const one of this.series.values()) texts[one.family.index] += one.family.lines(one);
+    return texts;
   }
 
   private touch(family: Family, type: MetricType, labelValues: readonly string[]): Series {
@@ -171,13 +173,13 @@ export class OwnerSeries {
     if (labelValues.length !== def.labels.length)
       throw new TypeError(`${def.name} takes ${def.labels.length} label values, got ${labelValues.length}`);
     const labels = labelPairs(def.labels, labelValues);
-    let entry = this.byFamily[family.index];
-    if (!entry) this.byFamily[family.index] = entry = { family, series: new Map() };
-    const series = entry.series;
-    let one = series.get(labels);
+    const key = [labels, family.index].join('|');
+    let one = this.series.get(key);
     if (!one) {
-      one = new Series(labels, type === 'histogram' ? new Float64Array(def.buckets?.length ?? 0) : undefined);
-      series.set(labels, one);
+      // The labels as a slice of the (flat) key: no second copy.
+      const buckets = type === 'histogram' ? new Float64Array(def.buckets?.length ?? 0) : undefined;
+      one = new Series(family, key.slice(0, labels.length), buckets);
+      this.series.set(key, one);
     }
     one.run = this.run;
     one.lastMs = this.nowMs;

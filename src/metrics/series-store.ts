@@ -128,7 +128,7 @@ export class SeriesStore {
 
   /** Renders an owner's lines, every family's, into one buffer. */
   private render(owner: OwnerSeries): Rendered {
-    const texts = this.families.map((family) => owner.linesOf(family));
+    const texts = owner.lines(this.families.length);
     const offsets = new Uint32Array(texts.length + 1);
     for (const [i, text] of texts.entries()) offsets[i + 1] = (offsets[i] ?? 0) + Buffer.byteLength(text);
     const buf = Buffer.allocUnsafeSlow(offsets[texts.length] ?? 0);

@@ -93,7 +93,8 @@ describe('/metrics of a running agent', () => {
     expect(gzip.text).toMatch(/^vantage_target_info\{target="down",group="",agent="expo-1"/m);
     expect(gzip.text).toMatch(new RegExp(`^vantage_probe_duration_seconds_bucket\\{le="0.001",${ids},check=`, 'm'));
 
-    for (const headers of [{}, { 'accept-encoding': 'gzip' }]) {
+    const encodings: Array<Record<string, string>> = [{}, { 'accept-encoding': 'gzip' }];
+    for (const headers of encodings) {
       const om = await scrape(port, { accept: 'application/openmetrics-text; version=1.0.0', ...headers });
       expect(om.headers['content-type']).toMatch(/^application\/openmetrics-text/);
       expect(om.text.endsWith('\n# EOF\n')).toBe(true);
