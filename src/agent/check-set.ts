@@ -1,6 +1,7 @@
 import type { Check, CheckSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
 import type { Clock } from '../clock.js';
+import type { Steps } from '../config/pace.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { ProbeRecorder } from '../metrics/probe-recorder.js';
 import type { NetDeps } from '../net/net-deps.js';
@@ -10,10 +11,13 @@ import { createJob, instantiate } from './check-jobs.js';
 
 /** A scheduled check. Replaced as a whole when its schedule-relevant definition changes. */
 interface Scheduled {
-  /** What the schedule and series depend on; a change means a new job and fresh series. */
-  fingerprint: string;
   /** The current instance: swapped in place when only descriptive fields (group, labels) change. */
   check: Check;
+}
+
+/** A reload's plan for one check: its instance, and whether it keeps its job and series. */
+interface Prepared extends Scheduled {
+  keepsJob: boolean;
 }
 
 export interface CheckSetDeps {
@@ -41,29 +45,34 @@ export class CheckSet {
   }
 
   /**
-   * Builds every new check instance for `specs` (throwing leaves the running set untouched) and
-   * returns the step that makes them the scheduled checks.
+   * Builds every new check instance for `specs` (throwing leaves the running set untouched), with
+   * a step every 25 checks (see config/pace.ts), and returns the step that makes them the
+   * scheduled checks, in one go (a step before it, so it starts a stretch of its own).
    */
-  prepare(specs: readonly CheckSpec[], agentId: string): () => void {
+  *prepare(specs: readonly CheckSpec[], agentId: string): Steps<() => void> {
     const { registry, net } = this.deps;
-    const next = new Map<string, Scheduled>();
-    for (const spec of specs) {
-      const current = this.scheduled.get(spec.name);
-      const fingerprint = scheduleFingerprint(spec);
-      const unchanged =
-        current?.fingerprint === fingerprint && JSON.stringify(current.check.spec) === JSON.stringify(spec);
-      next.set(spec.name, { fingerprint, check: unchanged ? current.check : instantiate(spec, registry, net) });
+    const next = new Map<string, Prepared>();
+    for (const [i, spec] of specs.entries()) {
+      if (i % 25 === 24) yield;
+      const current = this.scheduled.get(spec.name)?.check;
+      // Compared in place, not serialised: JSON of every spec twice per reload was most of the
+      // apply cost of a large config (bench/config-reload.mjs).
+      const keepsJob = current !== undefined && sameJob(current.spec, spec);
+      const unchanged = keepsJob && sameData(current.spec.target, spec.target);
+      next.set(spec.name, { keepsJob, check: unchanged ? current : instantiate(spec, registry, net) });
     }
+    yield;
     return () => this.commit(specs, next, agentId);
   }
 
-  private commit(specs: readonly CheckSpec[], next: Map<string, Scheduled>, agentId: string): void {
+  private commit(specs: readonly CheckSpec[], next: Map<string, Prepared>, agentId: string): void {
     const { registry, clock, scheduler, recorder, agentMetrics } = this.deps;
+    const kept = new Set<Scheduled>();
     for (const [name, entry] of this.scheduled) {
       const replacement = next.get(name);
-      if (replacement?.fingerprint === entry.fingerprint) {
+      if (replacement?.keepsJob) {
         entry.check = replacement.check;
-        next.set(name, entry);
+        kept.add(entry);
         continue;
       }
       // Forget at once: the cancelled run will not record (see run).
@@ -73,11 +82,13 @@ export class CheckSet {
       void scheduler.remove(name);
     }
     const counts = new Map<string, number>();
-    for (const [name, entry] of next) {
-      counts.set(entry.check.spec.kind, (counts.get(entry.check.spec.kind) ?? 0) + 1);
-      if (this.scheduled.get(name) === entry) continue;
+    for (const [name, { check }] of next) {
+      counts.set(check.spec.kind, (counts.get(check.spec.kind) ?? 0) + 1);
+      const current = this.scheduled.get(name);
+      if (current && kept.has(current)) continue;
+      const entry: Scheduled = { check };
       this.scheduled.set(name, entry);
-      scheduler.add(createJob(entry.check, agentId, clock, (signal) => this.run(entry, signal)));
+      scheduler.add(createJob(check, agentId, clock, (signal) => this.run(entry, signal)));
     }
     agentMetrics.setChecksConfigured(counts, registry.names());
     agentMetrics.setTargets([...new Map(specs.map((c) => [c.target.name, c.target])).values()]);
@@ -98,14 +109,36 @@ export class CheckSet {
   }
 }
 
-/** What a check's job and series depend on: not the target's group or labels. */
-function scheduleFingerprint(spec: CheckSpec): string {
-  const { name, host, url } = spec.target;
-  return JSON.stringify({
-    kind: spec.kind,
-    target: { name, host, url },
-    schedule: spec.schedule,
-    timeoutMs: spec.timeoutMs,
-    settings: spec.settings,
-  });
+/** Whether a check's job and series carry over: everything but the target's group and labels is the same. */
+function sameJob(a: CheckSpec, b: CheckSpec): boolean {
+  return (
+    a.kind === b.kind &&
+    a.target.name === b.target.name &&
+    a.target.host === b.target.host &&
+    a.target.url === b.target.url &&
+    a.timeoutMs === b.timeoutMs &&
+    sameData(a.schedule, b.schedule) &&
+    sameData(a.settings, b.settings)
+  );
+}
+
+/**
+ * Equality of config data (plain objects, arrays, primitives), keys in any order, a key holding
+ * undefined the same as an absent one. Anything else is equal only to itself, so an unknown value
+ * makes a check new rather than wrongly kept.
+ */
+function sameData(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => sameData(item, b[i]));
+  }
+  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined);
+  const leftKeys = keys(left);
+  if (leftKeys.length !== keys(right).length) return false;
+  return leftKeys.every((k) => sameData(left[k], right[k]));
 }

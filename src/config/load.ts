@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import type { CheckSpec, TargetSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
@@ -11,6 +10,9 @@ import { Reporter } from './reporter.js';
 import { agentSchema, configSchema, defaultsSchema, LABEL_NAME_PATTERN, targetSchema } from './schema.js';
 import type { RawTarget } from './schema.js';
 import { YamlSource } from './yaml-source.js';
+import { readConfigText } from './read-config.js';
+import { runNow, runPaced } from './pace.js';
+import type { PaceOptions, Steps } from './pace.js';
 import type { ConfigPath } from '../settings/config-path.js';
 import { formatPath } from './zod-diagnostics.js';
 import { stripBrackets } from '../net/address.js';
@@ -21,29 +23,41 @@ export interface LoadOptions {
   hostname?: string;
 }
 
-/** The file's text, or a `ConfigError` at 1:1 saying why it cannot be read. */
-export async function readConfigText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new ConfigError([{ file, line: 1, col: 1, message: `cannot read the config file (${reason})` }]);
-  }
-}
-
 /** Reads and validates a config file; every problem is reported at once in a `ConfigError`. */
 export async function loadConfigFile(file: string, opts: LoadOptions): Promise<AgentConfig> {
   return parseConfig(file, await readConfigText(file), opts);
 }
 
-/** Validates config text; `file` is only used in diagnostics. The result is frozen. */
+/** Validates config text in one go; `file` is only used in diagnostics. The result is frozen. */
 export function parseConfig(file: string, text: string, opts: LoadOptions): AgentConfig {
-  const source = new YamlSource(file, text);
+  return runNow(configSteps(file, text, opts));
+}
+
+/**
+ * Validates config text as `parseConfig` does, giving the event loop a turn whenever a stretch has
+ * taken `pace.budgetMs` (a running agent's reload: probes keep their timing while 5,000 checks are
+ * read). Rejects with the signal's reason when `pace.signal` aborts.
+ */
+export function parseConfigPaced(
+  file: string,
+  text: string,
+  opts: LoadOptions,
+  pace?: PaceOptions,
+): Promise<AgentConfig> {
+  return runPaced(configSteps(file, text, opts), pace);
+}
+
+function* configSteps(file: string, text: string, opts: LoadOptions): Steps<AgentConfig> {
+  const source = yield* YamlSource.parseSteps(file, text);
   if (source.diagnostics.length > 0) throw new ConfigError(source.diagnostics);
-  source.interpolate(opts.env ?? process.env);
+  yield* source.interpolate(opts.env ?? process.env);
+  yield;
+  const data = source.toJS();
+  yield;
   const report = new Reporter(source);
-  const config = build(source.toJS(), report, opts);
+  const config = yield* build(data, report, opts);
   if (report.diagnostics.length > 0 || !config) throw new ConfigError(report.diagnostics);
+  yield;
   return deepFreeze({ ...config, file });
 }
 
@@ -51,7 +65,7 @@ export function parseConfig(file: string, text: string, opts: LoadOptions): Agen
  * Each part (top level, agent, defaults, every target, every check) is validated on its own, so
  * a mistake in one never hides a mistake in another, nor drops valid values others depend on.
  */
-function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentConfig, 'file'> | undefined {
+function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<AgentConfig, 'file'> | undefined> {
   const top = configSchema.safeParse(data ?? {}, { reportInput: true });
   if (!top.success) report.issues([], top.error.issues);
   const raw = (data ?? {}) as Record<string, unknown>;
@@ -61,7 +75,7 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
   const defaults = defaultsSchema.safeParse(raw.defaults ?? {}, { reportInput: true });
   if (!defaults.success) report.issues(['defaults'], defaults.error.issues);
   const checks = Array.isArray(raw.targets)
-    ? buildTargets(raw.targets, report, opts.registry, defaults.data ?? {})
+    ? yield* buildTargets(raw.targets, report, opts.registry, defaults.data ?? {})
     : [];
   let listen = DEFAULT_LISTEN;
   if (top.success && top.data.listen !== undefined) {
@@ -108,16 +122,18 @@ function build(data: unknown, report: Reporter, opts: LoadOptions): Omit<AgentCo
   };
 }
 
-function buildTargets(
+/** Target by target, with a step after each (a target's checks are validated together). */
+function* buildTargets(
   rawTargets: readonly unknown[],
   report: Reporter,
   registry: CheckRegistry,
   defaults: Defaults,
-): CheckSpec[] {
+): Steps<CheckSpec[]> {
   const entries = new CheckEntries(registry, report, defaults);
   const targetNames = new Map<string, ConfigPath>();
   const checks: CheckSpec[] = [];
-  rawTargets.forEach((rawTarget, i) => {
+  for (const [i, rawTarget] of rawTargets.entries()) {
+    yield;
     const path = ['targets', i];
     const parsed = targetSchema.safeParse(rawTarget, { reportInput: true });
     if (!parsed.success) report.issues(path, parsed.error.issues);
@@ -133,12 +149,12 @@ function buildTargets(
     }
     // Checks are validated even when their target is not, so their mistakes are reported too.
     const rawChecks = (rawTarget as { checks?: unknown } | null)?.checks;
-    if (!Array.isArray(rawChecks)) return;
+    if (!Array.isArray(rawChecks)) continue;
     rawChecks.forEach((rawCheck, j) => {
       const check = entries.build(rawCheck, target, [...path, 'checks', j]);
       if (check) checks.push(check);
     });
-  });
+  }
   return checks;
 }
 

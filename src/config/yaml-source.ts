@@ -1,26 +1,66 @@
-import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, Scalar, visit } from 'yaml';
+import { Document, isMap, isNode, isScalar, isSeq, LineCounter, parse, Parser, Scalar, visit } from 'yaml';
 import { substitute } from './interpolate.js';
-import type { Document, Node } from 'yaml';
+import type { CST, Node } from 'yaml';
 import type { ConfigPath } from '../settings/config-path.js';
+import { ConfigError } from './diagnostics.js';
 import type { Diagnostic } from './diagnostics.js';
+import type { Steps } from './pace.js';
+import { aliasProblem } from './yaml-aliases.js';
+import { composeDocuments } from './yaml-compose.js';
+
+/** Text handed to the YAML parser at a time (cut at a line end): about 5 ms of parsing. */
+const CHUNK_CHARS = 8_192;
 
 /**
  * A parsed YAML file that can say where any value came from. Keeping the `Document` (not just the
  * plain object) is what lets every schema problem be reported as `file:line:col`.
  */
 export class YamlSource {
-  private readonly lines = new LineCounter();
-  readonly doc: Document;
   readonly diagnostics: Diagnostic[] = [];
 
-  constructor(
+  private constructor(
     readonly file: string,
-    text: string,
-  ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
-    for (const err of [...this.doc.errors, ...this.doc.warnings]) {
-      this.diagnostics.push(this.at(err.pos[0], `YAML: ${err.message.split('\n')[0]}`));
+    readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /**
+   * Parses `text` a chunk of lines at a time, with a step between chunks (see pace.ts), the way
+   * the `yaml` package parses a stream. Problems (syntax, a second document, aliases that cannot
+   * be expanded safely) land in `diagnostics`; nothing throws.
+   */
+  static *parseSteps(file: string, text: string, chunkChars = CHUNK_CHARS): Steps<YamlSource> {
+    const lines = new LineCounter();
+    const parser = new Parser(lines.addNewLine);
+    const tokens: CST.Token[] = [];
+    for (let start = 0; start < text.length;) {
+      const newline = text.indexOf('\n', start + chunkChars);
+      const end = newline === -1 ? text.length : newline + 1;
+      tokens.push(...parser.parse(text.slice(start, end), end < text.length));
+      start = end;
+      yield;
     }
+    if (text.length === 0) tokens.push(...parser.parse(''));
+    const docs = yield* composeDocuments(tokens, { prettyErrors: false, uniqueKeys: true }, text.length);
+    // end(true) makes a document of an empty file too: there is always one.
+    const source = new YamlSource(file, docs[0] ?? new Document(), lines);
+    for (const err of [...source.doc.errors, ...source.doc.warnings]) {
+      source.diagnostics.push(source.at(err.pos[0], `YAML: ${err.message.split('\n')[0]}`));
+    }
+    const second = docs[1];
+    if (second) {
+      source.diagnostics.push(
+        source.at(
+          second.range?.[0] ?? text.length,
+          'YAML: a second document starts here; a config is one document (remove the ---)',
+        ),
+      );
+    }
+    if (source.diagnostics.length > 0) return source;
+    yield;
+    const aliases = aliasProblem(source.doc);
+    if (aliases) source.diagnostics.push(source.at(aliases.offset, `YAML: ${aliases.message}`));
+    return source;
   }
 
   /** A diagnostic at the value of `path` (or at its key with `onKey`, for "unknown key" problems). */
@@ -38,20 +78,46 @@ export class YamlSource {
    * DaemonSet can inject region and carrier. An unquoted value is re-read as YAML after
    * substitution, so `port: ${PORT:-443}` is a number as if the number had been written.
    */
-  interpolate(env: NodeJS.ProcessEnv): void {
-    visit(this.doc, {
-      Scalar: (key, node) => {
+  *interpolate(env: NodeJS.ProcessEnv): Steps<void> {
+    const visitor = {
+      Scalar: (key: number | 'key' | 'value' | null, node: Scalar) => {
         if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
         const offset = node.range?.[0] ?? 0;
         const { value, errors } = substitute(node.value, env);
         for (const error of errors) this.diagnostics.push(this.at(offset, error));
         node.value = node.type === Scalar.PLAIN ? plainScalar(value) : value;
       },
-    });
+    };
+    const top = this.doc.contents;
+    if (!isMap(top)) return visit(this.doc, visitor);
+    // Value by value, and the targets a few at a time, with a step between (see pace.ts).
+    for (const pair of top.items) {
+      const { value } = pair;
+      if (!isSeq(value)) {
+        if (isNode(value)) visit(value, visitor);
+        continue;
+      }
+      for (const [i, item] of value.items.entries()) {
+        if (i % 25 === 24) yield;
+        if (isNode(item)) visit(item, visitor);
+      }
+    }
   }
 
+  /**
+   * The plain value. Aliases were checked when parsed (none dangling, none cyclic, a bounded
+   * expansion), so the `yaml` package's own alias limit is off: it counts uses of an anchor, and
+   * rejected a config with 101 targets sharing one `checks: *common` list. Anything the package
+   * still throws (nesting deeper than the stack) is a `ConfigError` at the document's start.
+   */
   toJS(): unknown {
-    return this.doc.toJS();
+    try {
+      return this.doc.toJS({ maxAliasCount: -1 });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const at = this.at(rangeStart(this.doc.contents) ?? 0, `YAML: cannot read the document (${reason})`);
+      throw new ConfigError([...this.diagnostics, at]);
+    }
   }
 
   private offsetOf(path: ConfigPath, onKey: boolean): number {
