@@ -90,11 +90,23 @@ export class Series {
  */
 export type KeepSeries = (type: MetricType, seen: boolean, lastMs: number) => boolean;
 
+/** An owner's sample lines as bytes, family after family; family i is `buf[offsets[i], offsets[i + 1])`. */
+export interface Rendered {
+  generation: number;
+  buf: Buffer;
+  offsets: Uint32Array;
+}
+
 /**
  * The series of one owner (a check, the target list): written in updates (`begin` ... `end`),
  * rendered to sample lines once per update, by the store, when the update ends.
  */
 export class OwnerSeries {
+  /**
+   * The store's rendering of these series (a field, not a WeakMap entry: ten thousand ephemerons
+   * made single steps of V8's incremental marking take tens of milliseconds).
+   */
+  rendered: Rendered | undefined;
   /**
    * `<own labels>|<family index>` -> series, in the order first written. One map per owner, flat
    * keys: a map per family, or labels kept as the ropes string concatenation makes, cost a check
@@ -104,7 +116,7 @@ export class OwnerSeries {
   private run = 0;
   private nowMs = 0;
 
-  constructor(private readonly rendered: (owner: OwnerSeries) => void) {}
+  constructor(private readonly render: (owner: OwnerSeries) => void) {}
 
   /** Starts an update at `nowMs` (what `KeepSeries` compares `lastMs` with). */
   begin(nowMs: number): this {
@@ -151,7 +163,7 @@ export class OwnerSeries {
   end(keep: KeepSeries = () => true): void {
     for (const [key, one] of this.series)
       if (!keep(one.family.def.type, one.run === this.run, one.lastMs)) this.series.delete(key);
-    this.rendered(this);
+    this.render(this);
   }
 
   /** Whether this owner has a series in the family. */

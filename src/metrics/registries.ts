@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { PrometheusContentType } from 'prom-client';
 import type { MetricDef } from './catalogue.js';
 import { openMetricsFromText } from './openmetrics.js';
-import { ChunkWriter, Pacer } from './scrape-chunks.js';
+import { ChunkPool, ChunkWriter, Pacer } from './scrape-chunks.js';
 import { SeriesStore } from './series-store.js';
 
 export type AnyMetric = Gauge | Counter | Histogram;
@@ -14,6 +14,8 @@ const OPENMETRICS_CONTENT_TYPE: string = Registry.OPENMETRICS_CONTENT_TYPE;
 export interface Scrape {
   contentType: string;
   body: AsyncIterable<Buffer>;
+  /** A chunk of `body` has been written (its write callback ran): its memory may be used again. */
+  release(chunk: Buffer): void;
 }
 
 /**
@@ -28,6 +30,7 @@ export class MetricRegistries {
   readonly registry = new Registry<PrometheusContentType>();
   readonly series = new SeriesStore();
   private readonly sliceMs: number | undefined;
+  private readonly chunks = new ChunkPool();
 
   constructor(opts: { processMetrics?: boolean; sliceMs?: number } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -99,15 +102,20 @@ export class MetricRegistries {
     const own = await this.registry.metrics();
     const ownEmpty = this.registry.getMetricsAsArray().length === 0;
     const store = this.series;
+    const pool = this.chunks;
     async function* body(): AsyncGenerator<Buffer> {
-      const out = new ChunkWriter();
+      const out = new ChunkWriter(pool);
       yield* store.chunks(openMetrics, pacer, out);
       if (openMetrics) out.copy(Buffer.from(openMetricsFromText(own)));
       // One prom-client registry holding both parts would separate them by a blank line.
       else if (store.empty || !ownEmpty) out.copy(Buffer.from(store.empty ? own : `\n${own}`));
       yield* out.end();
     }
-    return { contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE, body: body() };
+    return {
+      contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE,
+      body: body(),
+      release: (chunk) => pool.release(chunk),
+    };
   }
 
   /** A whole scrape as one string (tests, small registries); the server streams `scrape` instead. */

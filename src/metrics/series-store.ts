@@ -1,16 +1,10 @@
 import type { MetricDef } from './catalogue.js';
 import { Family, OwnerSeries } from './owner-series.js';
+import type { Rendered } from './owner-series.js';
 import type { ChunkWriter, Pacer } from './scrape-chunks.js';
 
 export { Family, OwnerSeries } from './owner-series.js';
 export type { KeepSeries } from './owner-series.js';
-
-/** One owner's sample lines as bytes, family after family; family i is `buf[offsets[i], offsets[i + 1])`. */
-interface Rendered {
-  generation: number;
-  buf: Buffer;
-  offsets: Uint32Array;
-}
 
 const NEWLINE = Buffer.from('\n');
 
@@ -26,7 +20,6 @@ export class SeriesStore {
   private readonly families: Family[] = [];
   private readonly byName = new Map<string, Family>();
   private readonly owners = new Map<string, OwnerSeries>();
-  private readonly rendered = new WeakMap<OwnerSeries, Rendered>();
   private identity: Array<readonly [string, string]> = [];
   private identityKey = '[]';
   /** Bumped when every rendering is out of date: new identity labels, a new family. */
@@ -53,7 +46,7 @@ export class SeriesStore {
       throw new TypeError(`${def.name} cannot change its type or buckets`);
     if (old.help === def.help && old.labels.join() === def.labels.join()) return existing;
     existing.redefine(def, this.identity);
-    for (const owner of this.owners.values()) if (owner.has(existing)) this.rendered.delete(owner);
+    for (const owner of this.owners.values()) if (owner.has(existing)) owner.rendered = undefined;
     return existing;
   }
 
@@ -122,7 +115,7 @@ export class SeriesStore {
   }
 
   private current(owner: OwnerSeries): Rendered | undefined {
-    const r = this.rendered.get(owner);
+    const r = owner.rendered;
     return r && r.generation === this.generation ? r : undefined;
   }
 
@@ -134,7 +127,7 @@ export class SeriesStore {
     const buf = Buffer.allocUnsafeSlow(offsets[texts.length] ?? 0);
     for (const [i, text] of texts.entries()) buf.write(text, offsets[i] ?? 0);
     const rendered = { generation: this.generation, buf, offsets };
-    this.rendered.set(owner, rendered);
+    owner.rendered = rendered;
     return rendered;
   }
 }

@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { ListenAddress } from '../config/agent-config.js';
-import type { MetricRegistries } from '../metrics/registries.js';
+import type { MetricRegistries, Scrape } from '../metrics/registries.js';
 
 /** What a handler behind the server answers. */
 export interface EndpointReply {
@@ -112,13 +112,64 @@ async function serveMetrics(registries: MetricRegistries, req: IncomingMessage, 
     res.end();
     return;
   }
-  const body = Readable.from(scrape.body, { objectMode: false });
-  if (gzip) {
-    const zip = createGzip({ level: GZIP_LEVEL, chunkSize: 64 * 1024 });
-    await pipeline(body, zip, res);
-  } else {
-    await pipeline(body, res);
+  await streamScrape(scrape, res, gzip);
+}
+
+/**
+ * Writes a scrape's body to `dest` (through gzip when asked) and ends it. Each chunk goes back to
+ * the scrape once its write callback says it is written, so a scrape reuses a few buffers instead
+ * of allocating its whole body; the next chunk is produced only when `dest` has room. Rejects when
+ * `dest` closes or fails first (the scraper went away); the body is then abandoned.
+ */
+export async function streamScrape(scrape: Scrape, dest: Writable, gzip: boolean): Promise<void> {
+  if (!gzip) {
+    const done = finished(dest);
+    try {
+      await writeChunks(scrape, dest);
+    } catch (err) {
+      dest.destroy();
+      await done.catch(() => undefined);
+      throw err;
+    }
+    await done;
+    return;
   }
+  const zip = createGzip({ level: GZIP_LEVEL, chunkSize: 64 * 1024 });
+  const delivered = pipeline(zip, dest);
+  try {
+    await writeChunks(scrape, zip);
+  } catch (err) {
+    zip.destroy();
+    await delivered.catch(() => undefined);
+    throw err;
+  }
+  await delivered;
+}
+
+async function writeChunks(scrape: Scrape, dest: Writable): Promise<void> {
+  for await (const chunk of scrape.body) {
+    if (dest.destroyed) throw new Error('the scraper went away before the body was written');
+    if (!dest.write(chunk, () => scrape.release(chunk))) await drained(dest);
+  }
+  dest.end();
+}
+
+/** Resolves on 'drain'; rejects if `dest` closes or fails first. */
+function drained(dest: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (err?: Error): void => {
+      dest.off('drain', onDrain);
+      dest.off('close', onClose);
+      dest.off('error', settle);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(new Error('the scraper went away before the body was written'));
+    dest.on('drain', onDrain);
+    dest.on('close', onClose);
+    dest.on('error', settle);
+  });
 }
 
 /** Whether `Accept-Encoding` allows gzip: `gzip` (or `*`) listed without `q=0`. */

@@ -71,7 +71,8 @@ function get(port: number, headers: Record<string, string>, method = 'GET'): Pro
 
 describe('/metrics', () => {
   it('gzips the body when the scraper accepts gzip, and only then; the series are the same', async () => {
-    const { port, registries } = await serve(5_000);
+    // About 2 MB: chunks are written, released and filled again several times per scrape.
+    const { port, registries } = await serve(20_000);
     const plain = await get(port, {});
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.headers.vary).toBe('accept-encoding');
@@ -80,7 +81,7 @@ describe('/metrics', () => {
     expect(zipped.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(zipped.body).toString()).toBe(plain.body.toString());
     expect(zipped.body.length).toBeLessThan(plain.body.length / 5);
-    expect(plain.body.toString()).toContain('probe_thing{check="c4999",ip="192.0.2.1",agent="a1"} 4999\n');
+    expect(plain.body.toString()).toContain('probe_thing{check="c19999",ip="192.0.2.1",agent="a1"} 19999\n');
   });
 
   it('serves OpenMetrics (gzipped too) ending in # EOF, with its content type', async () => {

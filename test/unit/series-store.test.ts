@@ -3,6 +3,7 @@ import type { RegistryContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { MetricDef } from '../../src/metrics/catalogue.js';
 import { openMetricsFromText } from '../../src/metrics/openmetrics.js';
+import { ChunkPool, ChunkWriter } from '../../src/metrics/scrape-chunks.js';
 import { MetricRegistries } from '../../src/metrics/registries.js';
 import type { KeepSeries } from '../../src/metrics/series-store.js';
 
@@ -217,5 +218,26 @@ describe('OpenMetrics from prom-client text', () => {
     registries.counter(AGENT_COUNTER).inc({ event: 'x' });
     expect((await registries.render(true)).body).toContain('# TYPE agent_events counter\nagent_events_total{');
     expect((await registries.render(false)).body).toContain('# TYPE agent_events_total counter\nagent_events_total{');
+  });
+});
+
+describe('scrape chunks', () => {
+  it('packs pieces across chunk borders; a chunk is filled again only once released, and only once', () => {
+    const pool = new ChunkPool(4);
+    const out = new ChunkWriter(pool);
+    out.copy(Buffer.from('abcdefghij'), 1, 8);
+    const full = out.full();
+    const last = out.end();
+    expect([...full, ...last].map(String)).toEqual(['bcde', 'fgh']);
+    const [written] = full;
+    const [part] = last;
+    if (!written || !part) throw new Error('chunks');
+    expect(pool.take().buffer).not.toBe(written.buffer);
+    pool.release(written);
+    pool.release(written);
+    expect(pool.take().buffer).toBe(written.buffer);
+    expect(pool.take().buffer).not.toBe(written.buffer);
+    pool.release(part);
+    expect(pool.take().buffer).toBe(part.buffer);
   });
 });
