@@ -250,6 +250,37 @@ describe('IcmpEngine', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
+  it('empties its tables once probes stop: in flight, queued, deadlines, and finished ones after 30 s', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    void engine.echo({ address: '127.0.0.2', family: 4, timeoutMs: 100 });
+    await warm(clock, fake);
+    const probes = Array.from({ length: 1_000 }, (_, i) =>
+      engine.echo({ address: `127.1.${i >> 8}.${i & 255}`, family: 4, timeoutMs: 100 }),
+    );
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    // The 1,000, and the first probe (sent once the warm-up was answered).
+    expect(engine.sizes()).toMatchObject({ inFlight: 1_001, queued: 0, deadlines: 1_001 });
+    // Half are answered, the rest time out.
+    fake.deliver(
+      4,
+      fake.sent.slice(2, 502).map((p) => fake.reply4(p, 1)),
+    );
+    await clock.advance(101);
+    expect((await Promise.all(probes)).filter((o) => o.status === 'reply')).toHaveLength(500);
+    // Every probe, the warm-up too, is remembered for late and duplicate replies.
+    expect(engine.sizes()).toEqual({ inFlight: 0, queued: 0, deadlines: 0, remembered: 1_002 });
+    // Finished probes are forgotten as others finish, 30 s after they did.
+    await clock.advance(30_000);
+    const last = engine.echo({ address: '127.0.0.2', family: 4, timeoutMs: 100 });
+    await flushPromises();
+    fake.deliver(4, [fake.reply4(fake.sent.at(-1)!, 1)]);
+    expect((await last).status).toBe('reply');
+    expect(engine.sizes()).toEqual({ inFlight: 0, queued: 0, deadlines: 0, remembered: 1 });
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it('paces sends: at most 256 per event-loop turn', async () => {
     const clock = new FakeClock();
     const fake = fakeNative(clock);

@@ -2,6 +2,11 @@
 export class DeadlineHeap<T> {
   private readonly items: Array<{ at: bigint; value: T }> = [];
 
+  /** Deadlines held, settled ones not yet dropped included. */
+  get size(): number {
+    return this.items.length;
+  }
+
   peek(): bigint | undefined {
     return this.items[0]?.at;
   }

@@ -47,6 +47,18 @@ export interface IcmpEngineStats {
   available: Partial<Record<IcmpFamily, boolean>>;
 }
 
+/** How many entries the engine's tables hold: all return to zero once probes stop (see sizes()). */
+export interface IcmpEngineSizes {
+  /** Probes queued or sent, not yet answered, timed out or aborted. */
+  inFlight: number;
+  /** Probes waiting to be sent. */
+  queued: number;
+  /** Deadlines in the heap (those of settled probes are dropped lazily, by their deadline at the latest). */
+  deadlines: number;
+  /** Finished probes remembered to recognise late and duplicate replies (30 s, forgotten as probes finish). */
+  remembered: number;
+}
+
 /** A family's raw socket, the addon that opened it, and its DF setting (one syscall per change). */
 interface OpenSocket {
   native: NativeIcmp;
@@ -64,6 +76,9 @@ interface Pending {
   deadlineNs: bigint;
   settle: (outcome: EchoOutcome) => void;
 }
+
+/** What a Pending's packet becomes once sent. */
+const SENT = Buffer.alloc(0);
 
 /** Sends per event-loop turn: a burst beyond this waits a turn, so replies and timers are read. */
 const SEND_BURST = 256;
@@ -87,6 +102,8 @@ export class IcmpEngine {
   private readonly keys = new ProbeKeys((key) => this.pending.has(key));
   private readonly deadlines = new DeadlineHeap<Pending>();
   private readonly sendQueue: Pending[] = [];
+  /** One payload per size, shared by every probe (echoRequest copies it into the packet). */
+  private readonly payloads = new Map<number, Buffer>();
   private cancelTimer: (() => void) | undefined;
   private timerAt: bigint | undefined;
   private flushScheduled = false;
@@ -108,6 +125,16 @@ export class IcmpEngine {
 
   stats(): IcmpEngineStats {
     return { ...this.counters, available: { ...this.counters.available } };
+  }
+
+  /** The sizes of the engine's tables: a sustained load shows here first if it outgrows the engine. */
+  sizes(): IcmpEngineSizes {
+    return {
+      inFlight: this.pending.size,
+      queued: this.sendQueue.length,
+      deadlines: this.deadlines.size,
+      remembered: this.keys.remembered(),
+    };
   }
 
   /** Sends one echo request and resolves with what came back (never rejects). */
@@ -154,7 +181,7 @@ export class IcmpEngine {
   private enqueue(request: EchoRequest, address: string): Promise<EchoOutcome> {
     if (this.closed || request.signal?.aborted) return Promise.resolve({ status: 'aborted' });
     const key = this.keys.allocate();
-    const payload = Buffer.alloc(Math.max(0, request.payloadSize ?? 56), 0x56);
+    const payload = this.payload(Math.max(0, request.payloadSize ?? 56));
     const now = this.clock.monotonicNs();
     return new Promise((resolve) => {
       const onAbort = (): void => entry.settle({ status: 'aborted' });
@@ -186,6 +213,12 @@ export class IcmpEngine {
       this.armTimer();
       this.scheduleFlush(0);
     });
+  }
+
+  private payload(size: number): Buffer {
+    let payload = this.payloads.get(size);
+    if (!payload) this.payloads.set(size, (payload = Buffer.alloc(size, 0x56)));
+    return payload;
   }
 
   private socket(family: IcmpFamily): OpenSocket | CheckFailure {
@@ -303,6 +336,8 @@ export class IcmpEngine {
         continue;
       }
       this.sendQueue.shift();
+      // Nothing is sent twice: the packet's memory need not wait for the deadline to be dropped.
+      entry.packet = SENT;
       this.counters.sent++;
       budget--;
     }

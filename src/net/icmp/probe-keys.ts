@@ -1,11 +1,8 @@
 import { randomInt } from 'node:crypto';
+import { FinishedProbes } from './finished-probes.js';
+import type { FinishedProbe } from './finished-probes.js';
 
-/** What is remembered of a finished probe, to recognise duplicates and late replies. */
-export interface FinishedProbe {
-  answered: boolean;
-  address: string;
-  onDuplicate?: () => void;
-}
+export type { FinishedProbe } from './finished-probes.js';
 
 /** After an answer or a timeout a key is remembered this long. */
 const RECENT_NS = 30_000_000_000n;
@@ -21,7 +18,7 @@ export class ProbeKeys {
   private readonly idSet = new Set(this.ids);
   private readonly nextSeq = new Map<number, number>([[this.ids[0]!, 0]]);
   /** Finished probes in the order they finished (a key is never re-added while present). */
-  private readonly finished = new Map<number, FinishedProbe & { forgetAt: bigint }>();
+  private readonly finished = new FinishedProbes(RECENT_NS);
 
   constructor(private readonly inUse: (key: number) => boolean) {}
 
@@ -46,19 +43,20 @@ export class ProbeKeys {
   }
 
   /**
-   * Remembers a finished probe for RECENT_NS and forgets those past their time: they are the
-   * oldest entries of the Map, so this costs only the entries it removes (a queue with shift()
-   * here froze the loop at 300,000 entries).
+   * Remembers a finished probe for RECENT_NS and forgets those past their time, at a cost of only
+   * the records it forgets (see FinishedProbes: a queue with shift() here once froze the loop at
+   * 300,000 entries, and so did a Map walked from its front).
    */
   finish(key: number, probe: FinishedProbe, nowNs: bigint): void {
-    for (const [old, entry] of this.finished) {
-      if (entry.forgetAt > nowNs) break;
-      this.finished.delete(old);
-    }
-    this.finished.set(key, { ...probe, forgetAt: nowNs + RECENT_NS });
+    this.finished.add(key, probe, nowNs);
   }
 
   recent(key: number): FinishedProbe | undefined {
     return this.finished.get(key);
+  }
+
+  /** Finished probes remembered now. */
+  remembered(): number {
+    return this.finished.size;
   }
 }
