@@ -161,9 +161,9 @@ export class Agent {
   }
 
   /**
-   * Makes `config` the running one. The checks' new instances are built first, pausing for the
-   * event loop (5,000 of them take 50-100 ms), so a failure or a stop leaves the running config
-   * untouched; the rest applies in one go.
+   * Makes `config` the running one. The checks' new instances are built first, so a failure or a
+   * stop leaves the running config untouched; then the agent-wide parts apply and the checks'
+   * jobs are swapped. Both check steps pause for the event loop (5,000 checks take 50-100 ms each).
    */
   private async apply(config: AgentConfig, signal?: AbortSignal): Promise<void> {
     const commitChecks = await runPaced(this.checks.prepare(config.checks, config.agent.id), { signal });
@@ -184,7 +184,7 @@ export class Agent {
     }
     this.egress.reconfigure(config.egress);
     this.scheduler.setMaxConcurrent(config.maxConcurrentRuns);
-    commitChecks();
+    await runPaced(commitChecks());
   }
 
   /**
