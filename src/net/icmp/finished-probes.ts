@@ -108,7 +108,9 @@ export class FinishedProbes {
       this.first = (this.first + 1) & NUMBER_MASK;
       this.count--;
     }
-    if (this.keys.length > MIN_CAPACITY && this.count < this.keys.length / 4) this.resize(this.keys.length / 2);
+    let capacity = this.keys.length;
+    while (capacity > MIN_CAPACITY && this.count < capacity / 4) capacity /= 2;
+    if (capacity !== this.keys.length) this.resize(capacity);
   }
 
   /** Moves every record to its slot in a ring of `capacity` (a power of two): numbers do not change. */
