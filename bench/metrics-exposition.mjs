@@ -259,19 +259,19 @@ async function child(engine, wanted) {
 
   const perTarget = 50;
   const targets = Math.max(1, Math.round(wanted / perTarget));
-  // Two runs of every check, 10 s apart; the second is timed (warm code, series already there: the
+  // Three runs of every check, 10 s apart; the third is timed (warm code, series already there: the
   // steady state of an agent, where every run rewrites its check's series).
   for (let i = 0; i < targets; i++) recorder.record(spec(i), results(i, '2026-01-01T00:00:00.000Z'));
-  const t0 = performance.now();
   for (let i = 0; i < targets; i++) recorder.record(spec(i), results(i, '2026-01-01T00:00:10.000Z'));
+  const t0 = performance.now();
+  for (let i = 0; i < targets; i++) recorder.record(spec(i), results(i, '2026-01-01T00:00:20.000Z'));
   const recordUs = ((performance.now() - t0) * 1000) / targets;
   gc();
   const mem = process.memoryUsage();
 
-  // Warm-up scrapes, the first kept: the series count and a hash of the probe lines (both engines
-  // must agree). In a function of its own, so the body and its lines are garbage before the timed
-  // scrapes (a 500k-line array kept alive would slow every GC during them).
-  const firstScrape = async () => {
+  // The series count and a hash of the probe lines (both engines must agree), from one more scrape
+  // after the timed ones (its copy of the body and its lines would weigh on their GCs and RSS).
+  const checkScrape = async () => {
     /** @type {Buffer[]} */
     const kept = [];
     await scrapeTo(sink(kept).stream, false);
@@ -284,8 +284,7 @@ async function child(engine, wanted) {
       gzip6Bytes: engine === 'ours' ? (await promisify(gzipCallback)(text, { level: 6 })).length : null,
     };
   };
-  const { series, probeLinesHash, gzip6Bytes } = await firstScrape();
-  for (let k = 1; k < SCRAPES[engine].warmup; k++) await scrapeTo(sink(undefined).stream, k % 2 === 0);
+  for (let k = 0; k < SCRAPES[engine].warmup; k++) await scrapeTo(sink(undefined).stream, k % 2 === 1);
 
   const scrapes = SCRAPES[engine][/** @type {10_000 | 100_000 | 500_000} */ (wanted)] ?? 3;
   /** @param {boolean} zipped @returns {Promise<Scrapes>} */
@@ -314,6 +313,8 @@ async function child(engine, wanted) {
   };
   const plain = await measure(false);
   const zipped = await measure(true);
+  const rssMB = process.memoryUsage().rss / MB;
+  const { series, probeLinesHash, gzip6Bytes } = await checkScrape();
   /** @type {ChildResult} */
   const result = {
     engine,
@@ -325,7 +326,7 @@ async function child(engine, wanted) {
     gzip6Bytes,
     heapMB: mem.heapUsed / MB,
     buffersMB: mem.arrayBuffers / MB,
-    rssMB: process.memoryUsage().rss / MB,
+    rssMB,
     recordUs,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -420,7 +421,7 @@ export async function run() {
         ],
         rows,
         notes: [
-          'icmp checks, 1 IP each, two runs recorded per check, 4 identity labels, process metrics on; ' +
+          'icmp checks, 1 IP each, three runs recorded per check, 4 identity labels, process metrics on; ' +
             'text format (OpenMetrics differs in headers only)',
           'loop ms: event-loop busy time during one scrape (eventLoopUtilization, wall clock); loop CPU: the ' +
             "main thread's CPU time in it (/proc schedstat: without the time it waited for a core)",
@@ -430,7 +431,7 @@ export async function run() {
             `for a core: load average ${fmt(loadBefore, 2)} before the run, ${fmt(loadavg()[0], 2)} after, ` +
             `${cpus().length} cores`,
           "heap/buffers: after recording and a GC (ours keeps each check's rendered lines as buffers); " +
-            'RSS: after the scrapes; record: ProbeRecorder.record per check run, the second run of each check ' +
+            'RSS: after the scrapes; record: ProbeRecorder.record per check run, the third run of each check ' +
             '(ours renders the lines then)',
           `timed scrapes per encoding: ${perScale}; ` + 'body piped to a byte-counting sink (no socket)',
           ...agree,
