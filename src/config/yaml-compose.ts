@@ -13,7 +13,7 @@ const TARGETS_PER_PART = 50;
  * composing 5,000 checks in one go held the event loop for 60-100 ms. Each part is composed from
  * its own tokens, which keep their offsets in the file, so positions are what a whole compose
  * gives; the parts' nodes are then appended to the document's list. A document that is not laid
- * out that way (directives, a flow list, few targets) is composed whole.
+ * out that way (directives, `targets:` not the last key, a flow list, few targets) is composed whole.
  */
 export function* composeDocuments(
   tokens: readonly CST.Token[],
@@ -63,9 +63,9 @@ function splitTargets(token: CST.Document): { head: CST.Document; rest: CST.Bloc
   // The last key only: a key after the cut list would be composed at the wrong distance from it.
   const index = map.items.length - 1;
   const item = map.items[index];
-  if (item?.key?.type !== 'scalar' || item.key.source !== 'targets') return undefined;
-  const seq = item?.value;
-  if (!item?.sep || seq?.type !== 'block-seq' || seq.items.length <= TARGETS_PER_PART) return undefined;
+  if (!item?.sep || item.key?.type !== 'scalar' || item.key.source !== 'targets') return undefined;
+  const seq = item.value;
+  if (seq?.type !== 'block-seq' || seq.items.length <= TARGETS_PER_PART) return undefined;
   const rest: CST.BlockSequence[] = [];
   for (let i = TARGETS_PER_PART; i < seq.items.length; i += TARGETS_PER_PART) {
     const items = seq.items.slice(i, i + TARGETS_PER_PART);
