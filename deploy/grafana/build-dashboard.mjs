@@ -273,15 +273,13 @@ export function dashboard() {
         row: 'Path (ICMP and traceroute)',
         panels: [
           timeseries(
-            'RTT p95 by target and carrier',
-            'From every reply (kernel receive stamps).',
+            'RTT by target and carrier',
+            'Mean RTT of the last run (kernel receive stamps), averaged over the agents, and its jitter. ' +
+              'A p95 needs histograms: true on the checks (probe_icmp_rtt_seconds_bucket).',
             's',
             [
-              [
-                `histogram_quantile(0.95, sum by (le, target, carrier) ` +
-                  `(rate(probe_icmp_rtt_seconds_bucket${sel()}[$__rate_interval])))`,
-                '{{target}} via {{carrier}}',
-              ],
+              [`avg by (target, carrier) (probe_icmp_rtt_avg_seconds${sel()})`, '{{target}} via {{carrier}}'],
+              [`avg by (target, carrier) (probe_icmp_rtt_stddev_seconds${sel()})`, '{{target}} via {{carrier}} jitter'],
             ],
             { w: 8 },
           ),
@@ -338,13 +336,13 @@ export function dashboard() {
             { stacked: true },
           ),
           timeseries(
-            'Time to first byte p95',
-            'From the first byte read off the socket after the request went out.',
+            'Time to first byte',
+            'From the first byte read off the socket after the request went out, last run, averaged over the ' +
+              'agents. A p95 needs histograms: true on the checks (probe_http_phase_seconds_bucket).',
             's',
             [
               [
-                `histogram_quantile(0.95, sum by (le, target, carrier) ` +
-                  `(rate(probe_http_phase_seconds_bucket${sel('phase="firstByte"')}[$__rate_interval])))`,
+                `avg by (target, carrier) (probe_http_duration_seconds${sel('phase="firstByte"')})`,
                 '{{target}} via {{carrier}}',
               ],
             ],

@@ -95,6 +95,15 @@ export class Agent {
       loaded: (ok) => this.agentMetrics.configLoaded(ok, clock.wallMs()),
     });
     this.agentMetrics.watchSinks(() => this.sinks);
+    this.agentMetrics.watchSeries(
+      () => this.config?.seriesBudget ?? Number.POSITIVE_INFINITY,
+      (count, budget) =>
+        log.warn(
+          { series: count, series_budget: budget },
+          `the agent exposes ${count} series, past series_budget ${budget}: every series is stored again for ` +
+            'every agent; turn off histograms, probe fewer IPs per target (ips:), or raise series_budget',
+        ),
+    );
     this.egress = new EgressMonitor({
       clock,
       log,

@@ -124,6 +124,8 @@ function sameJob(a: CheckSpec, b: CheckSpec): boolean {
     a.target.host === b.target.host &&
     a.target.url === b.target.url &&
     a.timeoutMs === b.timeoutMs &&
+    // Turning histograms off must take their series with them: a new job starts with fresh series.
+    (a.histograms ?? false) === (b.histograms ?? false) &&
     sameData(a.schedule, b.schedule) &&
     sameData(a.settings, b.settings)
   );

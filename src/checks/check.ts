@@ -28,6 +28,8 @@ export interface CheckSpec<S extends object = object> {
   target: TargetSpec;
   schedule: ScheduleSpec;
   timeoutMs: number;
+  /** Whether the check's histograms (run duration, the kind's own) are written: a series per bucket per IP. */
+  histograms?: boolean;
   /** The kind's own settings, as its schema produced them (defaults filled in). */
   settings: Readonly<S>;
 }
@@ -99,6 +101,8 @@ export interface KindMetric<F extends object = object> {
   type: 'gauge' | 'counter' | 'histogram';
   buckets?: readonly number[];
   label?: string;
+  /** Written only when something rare happens (a duplicate reply, a hijack): outside the steady-state budget. */
+  occasional?: boolean;
   samples(result: CheckResult<F>): readonly MetricSample[];
 }
 

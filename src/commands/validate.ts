@@ -1,12 +1,14 @@
 import { builtinRegistry } from '../checks/registry.js';
 import { loadConfigFile } from '../config/load.js';
+import { estimateSeries } from '../metrics/series-estimate.js';
 import { expectOnly, parseArgs, requireConfig } from './args.js';
 import { printConfigError, printHelp } from './print.js';
 
 export const validateHelp = `Usage: vantage validate -c FILE
 
 Checks a config file without running anything. Prints every problem as
-FILE:LINE:COL: message and exits 2, or prints a summary and exits 0.`;
+FILE:LINE:COL: message and exits 2, or prints a summary (targets, checks, and the series
+they will write at one IP per target, against series_budget) and exits 0.`;
 
 export async function validateCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help']);
@@ -14,9 +16,17 @@ export async function validateCommand(argv: readonly string[]): Promise<number> 
   expectOnly(args, ['config'], []);
   const file = requireConfig(args);
   try {
-    const config = await loadConfigFile(file, { registry: builtinRegistry() });
+    const registry = builtinRegistry();
+    const config = await loadConfigFile(file, { registry });
     const targets = new Set(config.checks.map((c) => c.target.name)).size;
     process.stdout.write(`${file}: ok (${targets} targets, ${config.checks.length} checks)\n`);
+    const series = estimateSeries(config.checks, (kind) => registry.get(kind));
+    const byKind = [...series.byKind].map(([kind, n]) => `${kind} ${n}`).join(', ');
+    const over = series.total > config.seriesBudget ? ' (over the budget)' : '';
+    process.stdout.write(
+      `series: about ${series.total} at one IP per target (${byKind || 'none'}); ` +
+        `series_budget ${config.seriesBudget}${over}\n`,
+    );
     return 0;
   } catch (err) {
     return printConfigError(err);

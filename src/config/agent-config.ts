@@ -67,6 +67,8 @@ export interface AgentConfig {
   agent: AgentIdentity;
   listen: ListenAddress;
   maxConcurrentRuns: number;
+  /** Series the agent may expose before it warns (`series_budget`). */
+  seriesBudget: number;
   triggeredTraceroute: TriggeredTracerouteConfig;
   /** Problem-event sinks besides stdout, as configured (snake_case, see schema.ts). */
   eventSinks: readonly EventSinkConfig[];

@@ -76,7 +76,7 @@ export class CheckEntries {
     const full = fullSchema(kind).safeParse(raw, { reportInput: true });
     if (!full.success) this.report.issues(path, full.error.issues);
     if (!common.success) return undefined;
-    const { name: givenName, interval, cron, timeout } = common.data;
+    const { name: givenName, interval, cron, timeout, histograms } = common.data;
     const name = givenName ?? `${target?.name ?? formatPath(path)}-${kind.kind}`;
     const seen = this.names.get(name);
     if (seen) {
@@ -101,7 +101,7 @@ export class CheckEntries {
       this.report.add([...path, ...problem.path], `${formatPath([...path, ...problem.path])}: ${problem.message}`);
     }
     if (!schedule) return undefined;
-    return { name, kind: kind.kind, target, schedule, timeoutMs, settings };
+    return { name, kind: kind.kind, target, schedule, timeoutMs, ...(histograms ? { histograms } : {}), settings };
   }
 
   private schedule(path: ConfigPath, interval: number | undefined, cron: string | undefined): ScheduleSpec | undefined {

@@ -109,6 +109,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
     agent: identity,
     listen,
     maxConcurrentRuns: top.data.max_concurrent_runs,
+    seriesBudget: top.data.series_budget,
     triggeredTraceroute: triggeredTraceroute(top.data.triggered_traceroute),
     eventSinks: top.data.events.sinks,
     egress: { urls: egress.urls, intervalMs: egress.interval, timeoutMs: egress.timeout },

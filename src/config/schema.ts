@@ -55,6 +55,11 @@ export const checkCommonShape = {
   cron: z.string().optional(),
   /** Deadline of one run; must be shorter than the interval. */
   timeout: durationSchema.optional(),
+  /**
+   * Write this check's histograms (run duration, icmp RTT, https phases): a series per bucket per
+   * IP, so off by default. Default false.
+   */
+  histograms: z.boolean().optional(),
 };
 
 export const targetSchema = z.strictObject({
@@ -145,6 +150,11 @@ export const configSchema = z.strictObject({
   /** Where `/metrics`, `/healthz` and `/readyz` are served. Default `0.0.0.0:9477`. */
   listen: z.string().optional(),
   defaults: z.unknown().optional(),
+  /**
+   * Series the agent may expose for its checks before it warns (log line, `vantage_series`): each
+   * is paid again in the central store for every agent. Default 200000.
+   */
+  series_budget: z.number().int().min(1).default(200_000),
   /** Cap on runs in flight at once across all checks. Default 64. */
   max_concurrent_runs: z.number().int().min(1).max(10_000).default(64),
   /** Problem-event sinks besides stdout. */

@@ -72,6 +72,21 @@ export class AgentMetrics {
     });
   }
 
+  /**
+   * Counts the probe and target series at every scrape; `over` hears when the count first passes
+   * the budget (and again after it fell back under it), so a config that grew is said once.
+   */
+  watchSeries(budget: () => number, over: (count: number, budget: number) => void): void {
+    let wasOver = false;
+    this.registries.gauge(AGENT_METRICS.series, (gauge) => {
+      const count = this.registries.series.seriesCount();
+      gauge.set(count);
+      const limit = budget();
+      if (count > limit && !wasOver) over(count, limit);
+      wasOver = count > limit;
+    });
+  }
+
   /** Reads the event sinks' queues and drop counts at every scrape. */
   watchSinks(sinks: () => readonly EventSink[]): void {
     this.registries.counter(AGENT_METRICS.sinkDropped, (counter) => {

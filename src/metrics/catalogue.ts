@@ -31,12 +31,6 @@ export const PROBE_METRICS = {
     help: 'How long the last run took for this target and IP, in seconds.',
     labels: PROBE_LABELS,
   },
-  ipProtocol: {
-    name: 'probe_ip_protocol',
-    type: 'gauge',
-    help: 'IP version of the probed address (4 or 6).',
-    labels: PROBE_LABELS,
-  },
   lastRun: {
     name: 'vantage_check_last_run_timestamp_seconds',
     type: 'gauge',
@@ -58,7 +52,7 @@ export const PROBE_METRICS = {
   latency: {
     name: 'vantage_probe_duration_seconds',
     type: 'histogram',
-    help: 'Distribution of run durations, in seconds, for quantiles and trends.',
+    help: 'Distribution of run durations, in seconds, for quantiles and trends (checks with histograms: true).',
     labels: PROBE_LABELS,
     buckets: LATENCY_BUCKETS,
   },
@@ -170,6 +164,14 @@ export const AGENT_METRICS = {
     type: 'counter',
     help: 'Scheduled egress-IP lookups: success (some echo service answered with an address) or failure (none did).',
     labels: ['result'],
+  },
+  series: {
+    name: 'vantage_series',
+    type: 'gauge',
+    help:
+      'Series this agent exposes for its checks and targets (each histogram bucket counts); compare with ' +
+      'series_budget: every series is paid again in the central store for every agent.',
+    labels: [],
   },
   targetInfo: {
     name: 'vantage_target_info',

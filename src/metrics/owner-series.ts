@@ -118,6 +118,13 @@ export class OwnerSeries {
 
   constructor(private readonly render: (owner: OwnerSeries) => void) {}
 
+  /** Series as Prometheus counts them: a histogram is a series per bucket (and +Inf), plus sum and count. */
+  get size(): number {
+    let count = 0;
+    for (const series of this.series.values()) count += series.buckets === undefined ? 1 : series.buckets.length + 3;
+    return count;
+  }
+
   /** Starts an update at `nowMs` (what `KeepSeries` compares `lastMs` with). */
   begin(nowMs: number): this {
     this.run++;

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { CheckKind, CheckResult, CheckSpec, KindMetric } from '../checks/check.js';
 import { kindMetricDef, phaseMetric, PROBE_METRICS } from './catalogue.js';
 import type { MetricRegistries } from './registries.js';
@@ -31,7 +30,6 @@ export class ProbeRecorder {
     this.probe = {
       success: store.family(PROBE_METRICS.success),
       duration: store.family(PROBE_METRICS.duration),
-      ipProtocol: store.family(PROBE_METRICS.ipProtocol),
       lastRun: store.family(PROBE_METRICS.lastRun),
       runs: store.family(PROBE_METRICS.runs),
       failures: store.family(PROBE_METRICS.failures),
@@ -56,15 +54,15 @@ export class ProbeRecorder {
       run.set(p.success, labels, result.ok ? 1 : 0);
       run.set(p.duration, labels, result.durationMs / 1000);
       run.set(p.lastRun, labels, Date.parse(result.startedAt) / 1000);
-      const ipFamily = result.ip ? isIP(result.ip) : 0;
-      if (ipFamily !== 0) run.set(p.ipProtocol, labels, ipFamily);
       run.inc(p.runs, [...labels, result.ok ? 'success' : 'failure']);
       if (result.error) run.inc(p.failures, [...labels, result.error.code]);
-      run.observe(p.latency, labels, result.durationMs / 1000);
+      if (spec.histograms) run.observe(p.latency, labels, result.durationMs / 1000);
       if (!kindFamilies) continue;
       for (const [phase, ms] of Object.entries(result.phasesMs))
         run.set(kindFamilies.phases, [...labels, phase], ms / 1000);
       for (const { def, family } of kindFamilies.own) {
+        // Histograms cost a series per bucket per IP: written only for checks that ask for them.
+        if (def.type === 'histogram' && !spec.histograms) continue;
         for (const one of def.samples(result)) {
           if (!Number.isFinite(one.value)) continue;
           if (def.label === undefined) run.sample(family, labels, one.value);

@@ -76,6 +76,13 @@ export class SeriesStore {
     this.owners.delete(key);
   }
 
+  /** Series held across owners, as Prometheus counts them (every bucket of a histogram is one). */
+  seriesCount(): number {
+    let count = 0;
+    for (const owner of this.owners.values()) count += owner.size;
+    return count;
+  }
+
   /** Whether there is any family to write. */
   get empty(): boolean {
     return this.families.length === 0;

@@ -101,7 +101,7 @@ describe('Grafana dashboard (deploy/grafana)', () => {
       'probe_success',
       'probe_dns_lookup_time_seconds',
       'probe_dns_hijack',
-      'probe_icmp_rtt_seconds_bucket',
+      'probe_icmp_rtt_avg_seconds',
       'probe_icmp_loss_ratio',
       'probe_traceroute_hop_count',
       'probe_http_duration_seconds',

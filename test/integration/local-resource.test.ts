@@ -40,7 +40,7 @@ process.stdout.write(JSON.stringify({ filled: held.length, results }));
 `;
 
 describe('a full descriptor table', () => {
-  it('is LOCAL_RESOURCE_EXHAUSTED for every DNS transport, a TCP connect and an HTTPS exchange, not the peer', async () => {
+  it('is LOCAL_RESOURCE_EXHAUSTED for all DNS transports, TCP connect and HTTPS exchange, not the peer', async () => {
     const child = spawn('prlimit', ['--nofile=64:64', process.execPath, '--input-type=module', '-e', CHILD], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -91,10 +91,6 @@ describe('ProbeRecorder', () => {
       `probe_success{${base},ip="192.0.2.1",${ids}} 1`,
       `probe_success{${base},ip="2001:db8::1",${ids}} 0`,
     ]);
-    expect(await samples(registries, 'probe_ip_protocol')).toEqual([
-      `probe_ip_protocol{${base},ip="192.0.2.1",${ids}} 4`,
-      `probe_ip_protocol{${base},ip="2001:db8::1",${ids}} 6`,
-    ]);
     expect(await samples(registries, 'probe_duration_seconds')).toContain(
       `probe_duration_seconds{${base},ip="192.0.2.1",${ids}} 0.0125`,
     );
@@ -107,6 +103,20 @@ describe('ProbeRecorder', () => {
     expect(await samples(registries, 'vantage_check_failures_total')).toEqual([
       `vantage_check_failures_total{${base},ip="2001:db8::1",code="TCP_REFUSED",${ids}} 1`,
     ]);
+  });
+
+  it('writes histograms only for checks that ask for them (a series per bucket per IP)', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const recorder = new ProbeRecorder(registries, [fakeKind]);
+    recorder.record(spec, [result('192.0.2.1', true)]);
+    expect(await samples(registries, 'vantage_probe_duration_seconds_count')).toEqual([]);
+    recorder.record({ ...spec, name: 'web-fake-h', histograms: true }, [result('192.0.2.1', true)]);
+    expect(await samples(registries, 'vantage_probe_duration_seconds_count')).toEqual([
+      'vantage_probe_duration_seconds_count{check="web-fake-h",kind="fake",target="web",ip="192.0.2.1"} 1',
+    ]);
+    const buckets = await samples(registries, 'vantage_probe_duration_seconds_bucket');
+    expect(buckets.length).toBeGreaterThan(1);
+    expect(buckets.every((l) => l.includes('check="web-fake-h"'))).toBe(true);
   });
 
   it('drops gauges of an IP that left the answers at once, its counters only after the retention', async () => {

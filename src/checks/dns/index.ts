@@ -58,6 +58,7 @@ const metrics: KindMetric<DnsFields>[] = [
     type: 'gauge',
     help: 'Set to 1 for the reason the last answer looked hijacked (absent when it did not).',
     label: 'reason',
+    occasional: true,
     samples: (r) => (r.hijack ? [{ label: r.hijack.reason, value: 1 }] : []),
   },
   {

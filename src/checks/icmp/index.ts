@@ -28,33 +28,23 @@ const metrics: KindMetric<IcmpFields>[] = [
   {
     name: 'probe_icmp_duplicate_replies_total',
     type: 'counter',
-    help: 'Extra replies to an already answered request.',
-    samples: (r) => sample(r.duplicates),
+    help: 'Extra replies to an already answered request (the series appears with the first one).',
+    occasional: true,
+    // Rare: written only when a run saw one, so a healthy IP does not pay a series for it.
+    samples: (r) => sample(r.duplicates ? r.duplicates : undefined),
   },
   {
     name: 'probe_icmp_rtt_seconds',
     type: 'histogram',
     buckets: RTT_BUCKETS,
-    help: "Every reply's round-trip time (kernel receive stamp), seconds.",
+    help: "Every reply's round-trip time (kernel receive stamp), seconds (checks with histograms: true).",
     samples: (r) => (r.rttsMs ?? []).map((ms) => ({ value: ms / 1000 })),
-  },
-  {
-    name: 'probe_icmp_rtt_min_seconds',
-    type: 'gauge',
-    help: 'Shortest round-trip time of the last run.',
-    samples: (r) => sample(seconds(r.rttMs?.min)),
   },
   {
     name: 'probe_icmp_rtt_avg_seconds',
     type: 'gauge',
     help: 'Mean round-trip time of the last run.',
     samples: (r) => sample(seconds(r.rttMs?.avg)),
-  },
-  {
-    name: 'probe_icmp_rtt_max_seconds',
-    type: 'gauge',
-    help: 'Longest round-trip time of the last run.',
-    samples: (r) => sample(seconds(r.rttMs?.max)),
   },
   {
     name: 'probe_icmp_rtt_stddev_seconds',

@@ -1,0 +1,49 @@
+import type { CheckKind, CheckSpec } from '../checks/check.js';
+import { PROBE_METRICS } from './catalogue.js';
+import type { MetricDef } from './catalogue.js';
+
+/** Lines of one histogram series: a bucket per bound, +Inf, sum and count. */
+const histogramLines = (buckets: readonly number[] | undefined): number => (buckets?.length ?? 0) + 3;
+
+/**
+ * The series one IP of a check writes in the steady state of a healthy target: what every run
+ * writes (success, duration, last run, the run counter of its result), one per phase, one per
+ * own metric that is not occasional, and, with `histograms`, every histogram line. A failing IP
+ * adds a failure counter per code; an occasional metric (a duplicate reply, a hijack) one series.
+ */
+export function seriesPerIp(kind: CheckKind, histograms: boolean): number {
+  const everyRun: readonly MetricDef[] = [
+    PROBE_METRICS.success,
+    PROBE_METRICS.duration,
+    PROBE_METRICS.lastRun,
+    PROBE_METRICS.runs,
+  ];
+  let count = everyRun.length + kind.phases.length;
+  if (histograms) count += histogramLines(PROBE_METRICS.latency.buckets);
+  for (const metric of kind.metrics) {
+    if (metric.occasional) continue;
+    if (metric.type !== 'histogram') count += 1;
+    // A labelled histogram (https: per phase) has a series per phase.
+    else if (histograms) count += histogramLines(metric.buckets) * (metric.label ? kind.phases.length : 1);
+  }
+  return count;
+}
+
+/** The series a config's checks will write at one IP each (a dns check: per resolver), by kind. */
+export function estimateSeries(
+  specs: readonly CheckSpec[],
+  kindOf: (name: string) => CheckKind | undefined,
+): { total: number; byKind: Map<string, number> } {
+  const byKind = new Map<string, number>();
+  let total = 0;
+  for (const spec of specs) {
+    const kind = kindOf(spec.kind);
+    if (!kind) continue;
+    const records =
+      'resolver' in spec.settings && Array.isArray(spec.settings.resolver) ? spec.settings.resolver.length : 1;
+    const series = seriesPerIp(kind, spec.histograms ?? false) * records;
+    byKind.set(spec.kind, (byKind.get(spec.kind) ?? 0) + series);
+    total += series;
+  }
+  return { total, byKind };
+}

@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { builtinRegistry } from '../../src/checks/registry.js';
+import { seriesPerIp } from '../../src/metrics/series-estimate.js';
+import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
+
+const registry = builtinRegistry();
+const icmp = registry.get('icmp')!;
+
+/** Sample lines (not comments) of one check. */
+function linesOf(body: string, check: string): string[] {
+  return body.split('\n').filter((l) => !l.startsWith('#') && l.includes(`check="${check}"`));
+}
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+async function runAgent(yaml: string): Promise<AgentProcess> {
+  const cfg = tempConfig(yaml);
+  const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0']);
+  cleanups.push(() => {
+    agent.kill();
+    cfg.remove();
+  });
+  return agent;
+}
+
+describe('series budget (real agent, real ICMP to 127.0.0.1)', () => {
+  it('writes at most 12 series per ICMP target-IP by default, and the histogram lines only when asked', async () => {
+    const agent = await runAgent(`agent: {id: a1, region: r, carrier: c}
+series_budget: 1000
+targets:
+  - name: lo
+    host: 127.0.0.1
+    checks:
+      - {kind: icmp, name: plain, interval: 1s, timeout: 900ms, count: 2, spacing: 10ms, packet_timeout: 500ms}
+      - {kind: icmp, name: detailed, interval: 1s, timeout: 900ms, count: 2, spacing: 10ms, packet_timeout: 500ms,
+         histograms: true}
+`);
+    const body = await agent.waitForMetrics(
+      (b) => /probe_success\{check="plain".* 1$/m.test(b) && /probe_success\{check="detailed".* 1$/m.test(b),
+    );
+    const plain = linesOf(body, 'plain');
+    expect(plain).toHaveLength(seriesPerIp(icmp, false));
+    expect(plain.length).toBeLessThanOrEqual(12);
+    expect(plain.some((l) => l.includes('_bucket'))).toBe(false);
+    const detailed = linesOf(body, 'detailed');
+    expect(detailed).toHaveLength(seriesPerIp(icmp, true));
+    expect(detailed.some((l) => l.startsWith('probe_icmp_rtt_seconds_bucket'))).toBe(true);
+    // The agent's own count: every probe line plus one vantage_target_info line per target.
+    const count = Number(/^vantage_series\{[^}]*\} (\d+)$/m.exec(body)?.[1]);
+    expect(count).toBe(plain.length + detailed.length + 1);
+  });
+
+  it('warns once when the series pass series_budget', async () => {
+    const agent = await runAgent(`series_budget: 5
+targets:
+  - name: lo
+    host: 127.0.0.1
+    checks: [{kind: icmp, interval: 1s, timeout: 900ms, count: 1, packet_timeout: 500ms}]
+`);
+    await agent.waitForMetrics((b) => /probe_success\{check="lo-icmp".* 1$/m.test(b));
+    await agent.scrape();
+    const warning = await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('series_budget'));
+    expect(warning).toMatchObject({ series_budget: 5, level: 'warn' });
+    expect(Number(warning.series)).toBeGreaterThan(5);
+    for (let i = 0; i < 3; i++) await agent.scrape();
+    const said = agent.logs.filter((l) => typeof l.msg === 'string' && l.msg.includes('series_budget'));
+    expect(said).toHaveLength(1);
+  });
+});
+
+describe('vantage validate', () => {
+  it('prints the series a config will write at one IP per target, against the budget', async () => {
+    const cfg = tempConfig(`series_budget: 10
+targets:
+  - name: a
+    host: 192.0.2.1
+    checks: [{kind: icmp}, {kind: tcp, port: 443}]
+`);
+    try {
+      const { code, stdout } = await vantage(['validate', '-c', cfg.file]);
+      expect(code).toBe(0);
+      const tcp = seriesPerIp(registry.get('tcp')!, false);
+      const expected = seriesPerIp(icmp, false) + tcp;
+      expect(stdout).toContain(
+        `series: about ${expected} at one IP per target (icmp 12, tcp ${tcp}); series_budget 10 (over the budget)`,
+      );
+    } finally {
+      cfg.remove();
+    }
+  });
+});
