@@ -26,7 +26,8 @@ const identity = 'agent:\n  id: expo-1\n  region: test-1\n  carrier: c\n  networ
 const ids = 'agent="expo-1",region="test-1",carrier="c",network_type="lab"';
 
 function tcpTarget(name: string, port: number, interval: string, timeout: string): string {
-  const check = `{kind: tcp, port: ${port}, interval: ${interval}, timeout: ${timeout}}`;
+  // Histograms on: 23 series per target, so the scrape is large and has bucket lines to check.
+  const check = `{kind: tcp, port: ${port}, interval: ${interval}, timeout: ${timeout}, histograms: true}`;
   return `  - name: ${name}\n    host: 127.0.0.1\n    checks: [${check}]\n`;
 }
 
@@ -112,10 +113,10 @@ describe('/metrics of a running agent', () => {
   // loop for several hundred milliseconds, and the 100 ms check starts that much late.
   it('scrapes ~70,000 series while a check runs every 100 ms, and no run starts 250 ms late', async () => {
     // Answered checks: no problem event per run to log.
-    const many = Array.from({ length: 2_800 }, (_, i) => tcpTarget(`t${i}`, open.port, '10s', '1s')).join('');
+    const many = Array.from({ length: 3_000 }, (_, i) => tcpTarget(`t${i}`, open.port, '10s', '1s')).join('');
     const agent = startAgent(tcpTarget('fast', open.port, '100ms', '90ms') + many);
     const port = await agent.port();
-    const full = await agent.waitForMetrics((b) => (b.match(/^probe_success\{/gm) ?? []).length >= 2_801, 40_000);
+    const full = await agent.waitForMetrics((b) => (b.match(/^probe_success\{/gm) ?? []).length >= 3_001, 40_000);
     expect(seriesOf(full).length).toBeGreaterThan(65_000);
 
     const lag = (text: string) => ({
