@@ -1,4 +1,5 @@
 import type { CheckRegistry } from '../checks/registry.js';
+import { elapsedMs } from '../clock.js';
 import type { Clock } from '../clock.js';
 import { DEFAULT_TRIGGERED_TRACEROUTE } from '../config/agent-config.js';
 import type { AgentConfig, AgentIdentity, ListenAddress } from '../config/agent-config.js';
@@ -162,9 +163,14 @@ export class Agent {
     await this.reloader.stop();
     this.egress.stop();
     this.diagnoseEndpoint.stop();
-    const clean = await this.scheduler.stop(deadlineMs);
+    // One deadline for all of it: runs in flight get it less a share for the sinks to deliver what
+    // those runs reported, and the sinks get whatever the runs left.
+    const startNs = this.opts.clock.monotonicNs();
+    const sinkShareMs = this.sinks.length > 0 ? Math.min(1_000, deadlineMs / 4) : 0;
+    const clean = await this.scheduler.stop(deadlineMs - sinkShareMs);
     this.opts.net.icmp.close?.();
-    await Promise.all(this.sinks.map((sink) => sink.close(Math.min(deadlineMs, 5_000))));
+    const leftMs = Math.max(0, deadlineMs - elapsedMs(startNs, this.opts.clock.monotonicNs()));
+    await Promise.all(this.sinks.map((sink) => sink.close(leftMs)));
     await this.server?.close();
     return clean;
   }
