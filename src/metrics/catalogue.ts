@@ -136,7 +136,9 @@ export const AGENT_METRICS = {
   sinkDropped: {
     name: 'vantage_event_sink_dropped_total',
     type: 'counter',
-    help: 'Problem events a sink dropped because its bounded queue was full (the collector was down too long).',
+    help:
+      'Problem events a sink dropped: its bounded queue was full (the collector was down too long), the disk ' +
+      'refused a write, or the agent stopped before they were delivered.',
     labels: ['sink'],
   },
   sinkQueued: {
