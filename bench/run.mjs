@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import * as configReload from './config-reload.mjs';
 import * as diagnose from './diagnose.mjs';
 import * as dns from './dns.mjs';
 import * as https from './https.mjs';
@@ -19,6 +20,7 @@ import { ROOT, warnIfStale } from './lib/dist.mjs';
 import { errorText } from './lib/errors.mjs';
 import { installExitCleanup, killAllChildren } from './lib/proc.mjs';
 import { fmt, printResult, table } from './lib/table.mjs';
+import * as metricsExposition from './metrics-exposition.mjs';
 import * as metricsRender from './metrics-render.mjs';
 import * as schedulerLag from './scheduler-lag.mjs';
 import * as startup from './startup.mjs';
@@ -59,6 +61,8 @@ const BENCHMARKS = [
   benchmark('startup', startup),
   benchmark('scheduler-lag', schedulerLag),
   benchmark('metrics-render', metricsRender),
+  benchmark('metrics-exposition', metricsExposition),
+  benchmark('config-reload', configReload),
   benchmark('tcp-connect', tcpConnect),
   benchmark('lab', lab),
   benchmark('icmp', icmp),
