@@ -194,8 +194,8 @@ export async function run() {
           `${IPS_PER_CHECK} IPs per check (2 IPv4, 2 IPv6), every ${FAIL_EVERY}th check has one IP failing; ` +
             'processMetrics on; 4 identity default labels',
           'series = non-comment lines of the rendered body (histogram buckets count one each)',
-          'render() never yields to the event loop (microtasks only): probe timers and socket callbacks wait ' +
-            'this long during a scrape',
+          'times are the whole render as one string (wall clock); a served scrape is streamed in slices that ' +
+            'yield to the event loop: bench/metrics-exposition.mjs measures the longest block',
           'target 0 = no probe series: prom-client process metrics only (their collection runs on every render)',
         ],
       },
