@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -198,3 +198,174 @@ function labelsOf(
   const labels = Object.fromEntries([...line.series.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
   return { ...labels, ...extra };
 }
+
+const FLEET = resolve('deploy/fleet');
+type ComposeService = {
+  image: string;
+  command: string[];
+  network_mode?: string;
+  env_file?: string[];
+  cap_drop?: string[];
+  cap_add?: string[];
+  profiles?: string[];
+  volumes?: string[];
+};
+
+/** The env file the VM shapes read, as a map (comments and blank lines left out). */
+function fleetEnv(): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(join(FLEET, 'vantage.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+/** `${VAR}` and `${VAR:?message}` as compose and systemd expand them from the env file. */
+function expand(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\{(\w+)(?::\?[^}]*)?\}/g, (_, name: string) => {
+    if (!(name in env)) throw new Error(`${name} is not set in vantage.env`);
+    return env[name]!;
+  });
+}
+
+/** A mounted file's path in the repository, from a compose volume `./file:/in/container:ro`. */
+function mounted(service: ComposeService, inContainer: string): string {
+  const volume = service.volumes?.find((v) => v.split(':')[1] === inContainer);
+  if (!volume) throw new Error(`nothing mounted at ${inContainer}`);
+  return join(FLEET, volume.split(':')[0]!);
+}
+
+describe('fleet configs (deploy/fleet): the forwarders and central stores, checked by the real tools', () => {
+  const env = fleetEnv();
+  const compose = parse(readFileSync(join(FLEET, 'compose.yaml'), 'utf8')) as {
+    services: Record<string, ComposeService>;
+    volumes: Record<string, unknown>;
+  };
+  const identity = [
+    'VANTAGE_AGENT_ID',
+    'VANTAGE_REGION',
+    'VANTAGE_CARRIER',
+    'VANTAGE_NETWORK_TYPE',
+    'VANTAGE_INSTANCE',
+  ];
+  const envArgs = identity.map((name) => `${name}=${env[name]}`);
+
+  it('the env file sets the identity, a loopback listen address and the remote_write URL', () => {
+    expect(Object.keys(env)).toEqual(
+      expect.arrayContaining([...identity, 'VANTAGE_LISTEN', 'VANTAGE_REMOTE_WRITE_URL']),
+    );
+    expect(env.VANTAGE_LISTEN).toMatch(/^127\.0\.0\.1:9477$/);
+  });
+
+  it('Prometheus agent mode: promtool accepts the forwarder config, and the flags compose gives it', async () => {
+    const r = await run([
+      'env',
+      ...envArgs,
+      'promtool',
+      'check',
+      'config',
+      '--agent',
+      join(FLEET, 'prometheus-agent.yaml'),
+    ]);
+    expect(r.stdout + r.stderr).toContain('is valid prometheus config file syntax');
+    expect(r.code).toBe(0);
+    const config = parse(readFileSync(join(FLEET, 'prometheus-agent.yaml'), 'utf8')) as {
+      global: { external_labels: Record<string, string> };
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    };
+    expect(config.global.external_labels).toMatchObject({
+      agent: '${VANTAGE_AGENT_ID}',
+      region: '${VANTAGE_REGION}',
+      carrier: '${VANTAGE_CARRIER}',
+      network_type: '${VANTAGE_NETWORK_TYPE}',
+    });
+    expect(config.scrape_configs.find((j) => j.job_name === 'vantage')?.static_configs[0]?.targets).toEqual([
+      env.VANTAGE_LISTEN,
+    ]);
+    // kingpin parses every flag before --version acts: an unknown flag fails here.
+    const service = compose.services['prometheus-agent']!;
+    const flags = await run(['prometheus', ...service.command.map((a) => expand(a, env)), '--version']);
+    expect(flags.stderr).not.toMatch(/unknown|error/i);
+    expect(flags.code).toBe(0);
+    expect(service.command).toContain('--enable-feature=agent,expand-external-labels');
+    expect(mounted(service, '/etc/vantage-forwarder/prometheus-agent.yaml')).toBe(join(FLEET, 'prometheus-agent.yaml'));
+  });
+
+  it('vmagent: -dryRun accepts the scrape config with the flags of compose and of the systemd unit', async () => {
+    const service = compose.services.vmagent!;
+    const scrapeFile = mounted(service, '/etc/vantage-forwarder/vmagent-scrape.yaml');
+    const composeFlags = service.command
+      .map((a) => expand(a, env))
+      .map((a) => a.replace('/etc/vantage-forwarder/vmagent-scrape.yaml', scrapeFile));
+    const unit = readFileSync(join(FLEET, 'systemd/vantage-forwarder.service'), 'utf8');
+    const execStart = unit.match(/^ExecStart=((?:[^\n]*\\\n)*[^\n]*)/m)![1]!.replace(/\\\n/g, ' ');
+    const unitFlags = expand(execStart, env)
+      .split(/\s+/)
+      .slice(1)
+      .map((a) => a.replace('/etc/vantage/vmagent-scrape.yaml', scrapeFile));
+    for (const flags of [composeFlags, unitFlags]) {
+      const r = await run(['env', ...envArgs, 'vmagent', ...flags, '-dryRun', '-loggerLevel=ERROR']);
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(flags).toContain(`-remoteWrite.url=${env.VANTAGE_REMOTE_WRITE_URL}`);
+    }
+    // The same forwarder either way (the config path aside).
+    expect(unitFlags.map((f) => f.replace(/=.*vantage-forwarder$/, '=QUEUE')).sort()).toEqual(
+      composeFlags.map((f) => f.replace(/=.*vantage-forwarder$/, '=QUEUE')).sort(),
+    );
+    const scrape = parse(readFileSync(scrapeFile, 'utf8')) as {
+      scrape_configs: Array<{ job_name: string; honor_labels?: boolean; static_configs: Array<{ targets: string[] }> }>;
+    };
+    const job = scrape.scrape_configs.find((j) => j.job_name === 'vantage')!;
+    expect(job.static_configs[0]!.targets).toEqual([env.VANTAGE_LISTEN]);
+    // The agent's own identity labels win over the target's: its series stay as a central scrape sees them.
+    expect(job.honor_labels).toBe(true);
+  });
+
+  it('compose: the agent with NET_RAW only, forwarders on its loopback, a queue volume, variables set', () => {
+    const { vantage, vmagent, 'prometheus-agent': promAgent } = compose.services;
+    expect(vantage).toMatchObject({ image: 'vantage:0.1.0', cap_drop: ['ALL'], cap_add: ['NET_RAW'] });
+    expect(vantage!.command).toEqual(['run', '-c', '/app/config/vantage.yaml']);
+    expect(vmagent!.image).toMatch(/^victoriametrics\/vmagent:v1\.79\./);
+    expect(promAgent!.image).toMatch(/^prom\/prometheus:v2\.42\./);
+    expect(promAgent!.profiles).toEqual(['prometheus-agent']);
+    for (const s of [vantage!, vmagent!, promAgent!]) expect(s.env_file).toEqual(['vantage.env']);
+    for (const s of [vmagent!, promAgent!]) {
+      expect(s.network_mode).toBe('service:vantage');
+      const named = s.volumes!.map((v) => v.split(':')[0]!).filter((v) => !v.startsWith('.'));
+      expect(named.length).toBe(1);
+      expect(Object.keys(compose.volumes)).toContain(named[0]);
+      for (const file of s.volumes!.filter((v) => v.startsWith('.')))
+        expect(existsSync(join(FLEET, file.split(':')[0]!))).toBe(true);
+    }
+    expect(() => expand(readFileSync(join(FLEET, 'compose.yaml'), 'utf8'), env)).not.toThrow();
+  });
+
+  it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('systemd: the units pass systemd-analyze verify', async () => {
+    const units = [
+      'vantage.service',
+      'vantage-forwarder.service',
+      'vantage-forwarder-prometheus.service',
+      'vantage-fleet.target',
+    ];
+    const r = await run(['systemd-analyze', 'verify', '--man=no', ...units.map((u) => join(FLEET, 'systemd', u))]);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const target = readFileSync(join(FLEET, 'systemd/vantage-fleet.target'), 'utf8');
+    expect(target).toMatch(/^Wants=vantage\.service vantage-forwarder\.service$/m);
+  });
+
+  it('central stores: Prometheus with the shipped rules (promtool), vmalert -dryRun on the same file', async () => {
+    const prom = await promtool(['check', 'config', join(FLEET, 'central/prometheus.yaml')]);
+    expect(prom.out).toContain(`SUCCESS: ${allRules.length} rules found`);
+    expect(prom.code).toBe(0);
+    const central = readFileSync(join(FLEET, 'central/victoriametrics.sh'), 'utf8');
+    expect(central).toContain('vmalert -rule="$RULES"');
+    expect(central).toContain('prometheus/vantage-rules.yaml');
+    const vm = await run(['vmalert', '-dryRun', `-rule=${RULES}`, '-loggerLevel=ERROR']);
+    expect(vm.stdout + vm.stderr).toBe('');
+    expect(vm.code).toBe(0);
+    expect((await run(['sh', '-n', join(FLEET, 'central/victoriametrics.sh')])).code).toBe(0);
+  });
+});
