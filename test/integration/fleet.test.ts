@@ -1,0 +1,543 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { BIN } from '../helpers/agent-process.js';
+import { fleetNet } from '../helpers/fleet-net.js';
+import type { Daemon, FleetNet } from '../helpers/fleet-net.js';
+
+/**
+ * The push path with real binaries (issue 14). Three agents in namespaces nothing can connect
+ * into (nft, as behind carrier NAT), each with two forwarders scraping it on localhost: Prometheus
+ * in agent mode and vmagent. They remote_write to a central namespace holding a Prometheus
+ * receiver (running the shipped rules) and VictoriaMetrics single-node with vmalert (the same
+ * rules). Rule `for` durations are scaled from minutes to seconds; scrape and evaluation every 1 s.
+ *
+ * Forwarder configs: deploy/fleet/ when it has them (see `forwarderConfigs`), else the minimal
+ * ones below. The outage length is FLEET_OUTAGE_SECONDS (CI: 30; the benchmark: 300).
+ */
+
+const OUTAGE_S = Number(process.env.FLEET_OUTAGE_SECONDS ?? 30);
+const PROM = 9090;
+const VM = 8428;
+const VMALERT = 8880;
+const AGENT_PORT = 9477;
+const PROM_AGENT = 9090;
+const VMAGENT = 8429;
+const IDENTITY = [
+  { id: 'a1', region: 'eu', carrier: 'red' },
+  { id: 'a2', region: 'us', carrier: 'blue' },
+  { id: 'a3', region: 'ap', carrier: 'green' },
+] as const;
+
+interface Series {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
+}
+interface Alert {
+  state: string;
+  labels: Record<string, string>;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vantage-fleet-test-'));
+let net: FleetNet | undefined;
+const agents = new Map<string, Daemon>();
+const promAgents = new Map<string, Daemon>();
+const vmAgents = new Map<string, Daemon>();
+const others: Daemon[] = [];
+
+const scaled = (d: string): string => {
+  const m = /^(\d+)m$/.exec(d);
+  if (!m) throw new Error(`unexpected duration ${d} in the rules`);
+  return `${m[1]}s`;
+};
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function theNet(): FleetNet {
+  if (!net) throw new Error('the fleet network is not up');
+  return net;
+}
+
+/** A JSON API answer from the central namespace. */
+async function central<T>(port: number, path: string): Promise<T> {
+  const r = await theNet().get(theNet().central, `http://127.0.0.1:${port}${path}`, 5);
+  if (!r.ok) throw new Error(`GET :${port}${path} -> ${r.status}: ${r.body.slice(0, 300)}`);
+  return JSON.parse(r.body) as T;
+}
+
+async function instant(port: number, query: string, time?: number): Promise<Series[]> {
+  const t = time === undefined ? '' : `&time=${time}`;
+  const res = await central<{
+    data: {
+      result: Array<{ metric: Record<string, string>; values?: Array<[number, string]>; value?: [number, string] }>;
+    };
+  }>(port, `/api/v1/query?query=${encodeURIComponent(query)}${t}`);
+  return res.data.result.map((r) => ({ metric: r.metric, values: r.values ?? (r.value ? [r.value] : []) }));
+}
+
+/** Raw samples of `selector` between two Unix times (seconds). */
+async function raw(port: number, selector: string, start: number, end: number): Promise<Series[]> {
+  if (port === VM) {
+    const r = await theNet().get(
+      theNet().central,
+      `http://127.0.0.1:${VM}/api/v1/export?match[]=${encodeURIComponent(selector)}&start=${start}&end=${end}`,
+      10,
+    );
+    return r.body
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const s = JSON.parse(line) as { metric: Record<string, string>; values: number[]; timestamps: number[] };
+        return {
+          metric: s.metric,
+          values: s.timestamps.map((t, i) => [t / 1000, String(s.values[i])] as [number, string]),
+        };
+      });
+  }
+  return instant(port, `${selector}[${Math.ceil(end - start)}s]`, end);
+}
+
+async function firing(port: number, name: string): Promise<Alert[]> {
+  const res = await central<{ data: { alerts: Alert[] } }>(port, '/api/v1/alerts');
+  return res.data.alerts.filter((a) => a.labels.alertname === name && a.state === 'firing');
+}
+
+/** The forwarders' configs: deploy/fleet's when they exist, else these minimal ones. */
+function forwarderConfigs(
+  a: (typeof IDENTITY)[number],
+  centralAddress: string,
+  promUrl?: string,
+): { prom: string; vm: string } {
+  const scrape = {
+    job_name: 'vantage',
+    honor_labels: true,
+    static_configs: [
+      {
+        targets: [`127.0.0.1:${AGENT_PORT}`],
+        labels: { agent: a.id, region: a.region, carrier: a.carrier, network_type: 'lab' },
+      },
+    ],
+  };
+  const prom = {
+    global: { scrape_interval: '1s', scrape_timeout: '900ms' },
+    scrape_configs: [scrape],
+    remote_write: [
+      {
+        url: promUrl ?? `http://${centralAddress}:${PROM}/api/v1/write`,
+        remote_timeout: '5s',
+        queue_config: { min_backoff: '100ms', max_backoff: '1s', batch_send_deadline: '1s' },
+      },
+    ],
+  };
+  const vm = { global: { scrape_interval: '1s', scrape_timeout: '900ms' }, scrape_configs: [scrape] };
+  return { prom: stringify(prom), vm: stringify(vm) };
+}
+
+function startPromAgent(ns: string, name: string, config: string, port: number): Daemon {
+  const d = join(dir, name);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'prometheus.yaml'), config);
+  return theNet().spawn(
+    ns,
+    [
+      'prometheus',
+      '--enable-feature=agent',
+      `--config.file=${join(d, 'prometheus.yaml')}`,
+      `--storage.agent.path=${join(d, 'wal')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    name,
+  );
+}
+
+function startVmAgent(ns: string, name: string, config: string, url: string, port: number): Daemon {
+  const d = join(dir, name);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'scrape.yaml'), config);
+  return theNet().spawn(
+    ns,
+    [
+      'vmagent',
+      `-promscrape.config=${join(d, 'scrape.yaml')}`,
+      `-remoteWrite.url=${url}`,
+      `-remoteWrite.tmpDataPath=${join(d, 'queue')}`,
+      '-remoteWrite.flushInterval=1s',
+      `-httpListenAddr=127.0.0.1:${port}`,
+    ],
+    name,
+  );
+}
+
+function startForwarders(i: number): void {
+  const a = IDENTITY[i]!;
+  const { ns, centralAddress } = theNet().agents[i]!;
+  const cfg = forwarderConfigs(a, centralAddress);
+  promAgents.set(a.id, startPromAgent(ns, `prom-agent-${a.id}`, cfg.prom, PROM_AGENT));
+  vmAgents.set(
+    a.id,
+    startVmAgent(ns, `vmagent-${a.id}`, cfg.vm, `http://${centralAddress}:${VM}/api/v1/write`, VMAGENT),
+  );
+}
+
+beforeAll(async () => {
+  net = await fleetNet(IDENTITY.length);
+  const rules = parse(readFileSync('deploy/prometheus/vantage-rules.yaml', 'utf8')) as {
+    groups: Array<{ rules: Array<{ for?: string }> }>;
+  };
+  for (const rule of rules.groups.flatMap((g) => g.rules)) if (rule.for) rule.for = scaled(rule.for);
+  writeFileSync(join(dir, 'rules.yaml'), stringify(rules));
+  writeFileSync(
+    join(dir, 'central.yaml'),
+    stringify({ global: { evaluation_interval: '1s' }, rule_files: [join(dir, 'rules.yaml')] }),
+  );
+  others.push(
+    net.spawn(
+      net.central,
+      [
+        'prometheus',
+        '--web.enable-remote-write-receiver',
+        `--config.file=${join(dir, 'central.yaml')}`,
+        `--storage.tsdb.path=${join(dir, 'central-tsdb')}`,
+        `--web.listen-address=0.0.0.0:${PROM}`,
+      ],
+      'central prometheus',
+    ),
+    net.spawn(
+      net.central,
+      [
+        'victoria-metrics',
+        `-storageDataPath=${join(dir, 'vm')}`,
+        `-httpListenAddr=0.0.0.0:${VM}`,
+        '-search.latencyOffset=0s',
+        '-retentionPeriod=1d',
+      ],
+      'victoria-metrics',
+    ),
+    net.spawn(
+      net.central,
+      [
+        'vmalert',
+        `-rule=${join(dir, 'rules.yaml')}`,
+        `-datasource.url=http://127.0.0.1:${VM}`,
+        `-remoteWrite.url=http://127.0.0.1:${VM}`,
+        '-notifier.url=http://127.0.0.1:1',
+        '-evaluationInterval=1s',
+        `-httpListenAddr=127.0.0.1:${VMALERT}`,
+      ],
+      'vmalert',
+    ),
+  );
+  for (const [i, a] of IDENTITY.entries()) {
+    const cfg = join(dir, `agent-${a.id}.yaml`);
+    writeFileSync(
+      cfg,
+      `agent: {id: ${a.id}, region: ${a.region}, carrier: ${a.carrier}, network_type: lab}
+targets:
+  - {name: api, host: 127.0.0.1, checks: [{kind: tcp, port: 1, interval: 1s, timeout: 500ms}]}
+  - {name: web, host: 127.0.0.1, checks: [{kind: tcp, port: ${AGENT_PORT}, interval: 1s, timeout: 500ms}]}
+`,
+    );
+    agents.set(
+      a.id,
+      net.spawn(
+        net.agents[i]!.ns,
+        [process.execPath, BIN, 'run', '-c', cfg, '--listen', `0.0.0.0:${AGENT_PORT}`],
+        `agent ${a.id}`,
+      ),
+    );
+    startForwarders(i);
+  }
+}, 60_000);
+
+afterAll(async () => {
+  try {
+    await net?.down();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+function dump(): string {
+  return [...agents.values(), ...promAgents.values(), ...vmAgents.values(), ...others]
+    .map((d) => `--- ${d.name}\n${d.log().slice(-1500)}`)
+    .join('\n');
+}
+
+const STORES = [
+  { name: 'Prometheus receiver', port: PROM, alerts: PROM },
+  { name: 'VictoriaMetrics + vmalert', port: VM, alerts: VMALERT },
+] as const;
+
+describe('fleet push path: agents behind NAT -> forwarders -> central store', () => {
+  it.each(STORES)(
+    '$name: pushed series carry the identity, the central side cannot connect in, the target-down alert fires',
+    async ({ port, alerts }) => {
+      try {
+        const series = await until(
+          'probe_success from all three agents',
+          async () => {
+            const s = await instant(port, 'probe_success{target="api"}').catch(() => []);
+            return s.length === 3 ? s : undefined;
+          },
+          30_000,
+        );
+        for (const s of series) {
+          const a = IDENTITY.find((i) => i.id === s.metric.agent)!;
+          expect(s.metric).toMatchObject({
+            agent: a.id,
+            region: a.region,
+            carrier: a.carrier,
+            network_type: 'lab',
+            job: 'vantage',
+            instance: `127.0.0.1:${AGENT_PORT}`,
+          });
+        }
+        // The agents listen on all addresses, yet nothing from the central namespace gets in.
+        for (const a of theNet().agents) {
+          const local = await theNet().get(a.ns, `http://${a.address}:${AGENT_PORT}/metrics`);
+          expect(local.ok).toBe(true);
+          const fromCentral = await theNet().get(theNet().central, `http://${a.address}:${AGENT_PORT}/metrics`, 2);
+          expect(fromCentral).toMatchObject({ ok: false, status: 0 });
+        }
+        const fired = await until(
+          'VantageTargetUnreachable for api from every agent',
+          async () => {
+            const f = (await firing(alerts, 'VantageTargetUnreachable').catch(() => [])).filter(
+              (x) => x.labels.target === 'api',
+            );
+            return f.length === 3 ? f : undefined;
+          },
+          40_000,
+        );
+        expect(fired.map((f) => [f.labels.agent, f.labels.region, f.labels.carrier]).sort()).toEqual(
+          IDENTITY.map((a) => [a.id, a.region, a.carrier]),
+        );
+      } catch (err) {
+        console.error(dump());
+        throw err;
+      }
+    },
+    90_000,
+  );
+
+  it(
+    `outage: the store unreachable for ${OUTAGE_S} s, a2's forwarders killed -9 in it; every sample arrives once`,
+    async () => {
+      const n = theNet();
+      try {
+        for (const store of STORES)
+          await until(
+            `${store.name}: 8 s of samples from every agent before the outage`,
+            async () => {
+              const s = await instant(store.port, 'count_over_time(probe_success{target="web"}[8s])').catch(() => []);
+              return s.length === 3 && s.every((x) => Number(x.values[0]?.[1]) >= 7) ? true : undefined;
+            },
+            30_000,
+          );
+        const start = Date.now() / 1000;
+        let killedAt = 0;
+        let restartedAt = 0;
+        await n.blackhole(true);
+        try {
+          const a1 = n.agents[0]!;
+          expect((await n.get(a1.ns, `http://${a1.centralAddress}:${PROM}/-/ready`, 1)).status).toBe(0);
+          await sleep(OUTAGE_S * 500);
+          killedAt = Date.now() / 1000;
+          for (const m of [promAgents, vmAgents]) {
+            const d = m.get('a2')!;
+            d.kill('SIGKILL');
+            await d.exited();
+          }
+          startForwarders(1);
+          restartedAt = Date.now() / 1000;
+          await sleep(Math.max(0, start + OUTAGE_S - Date.now() / 1000) * 1000);
+        } finally {
+          await n.blackhole(false);
+        }
+        const end = Date.now() / 1000;
+        const from = start - 5;
+        const to = end + 3;
+        const reports: OutageReport[] = [];
+        for (const store of STORES) {
+          await until(
+            `${store.name}: samples after the outage from every agent`,
+            async () => {
+              const s = await instant(store.port, 'timestamp(probe_success{target="web"})').catch(() => []);
+              return s.length === 3 && s.every((x) => Number(x.values[0]?.[1]) >= to) ? true : undefined;
+            },
+            90_000,
+          );
+          const series = await raw(store.port, 'probe_success{target="web"}', from, to);
+          expect(series.map((s) => s.metric.agent).sort()).toEqual(['a1', 'a2', 'a3']);
+          for (const s of series) reports.push(outageReport(store.name, s, from, to));
+        }
+        for (const r of reports) console.log(`[fleet outage] ${JSON.stringify(r)}`);
+        console.log(`[fleet outage] forwarders of a2 down for ${(restartedAt - killedAt).toFixed(1)} s`);
+        const sinceStart = restartedAt - start;
+        for (const r of reports) {
+          const label = `${r.store} ${r.agent}`;
+          expect.soft(r.duplicates, `${label}: duplicated samples`).toBe(0);
+          expect.soft(r.first, `${label}: first sample`).toBeLessThan(1.5);
+          expect.soft(r.last, `${label}: last sample`).toBeLessThan(1.5);
+          const prometheus = r.store === STORES[0].name;
+          if (r.agent !== 'a2' && prometheus) {
+            // Prometheus agent mode: its WAL holds the outage and re-sends all of it.
+            expect.soft(r.missing, `${label}: missing samples`).toBe(0);
+            expect.soft(r.samples, `${label}: samples`).toBeGreaterThanOrEqual(r.window - 1);
+          } else if (r.agent !== 'a2') {
+            // vmagent 1.79 (measured, every run): the one block in flight when the store vanished is lost.
+            expect.soft(r.missing, `${label}: missing samples`).toBeLessThanOrEqual(1);
+          } else if (prometheus) {
+            // Prometheus 2.42 agent mode killed -9: samples already in its WAL when it restarts are not
+            // re-sent (its WAL watcher starts at the restart time), so the outage up to the kill is lost.
+            expect.soft(r.missing, `${label}: missing samples`).toBeLessThanOrEqual(sinceStart + 10);
+          } else {
+            // vmagent killed -9: its on-disk queue survives; the in-memory blocks (about a second each) do not.
+            expect.soft(r.missing, `${label}: missing samples`).toBeLessThanOrEqual(6);
+          }
+        }
+      } catch (err) {
+        console.error(dump());
+        throw err;
+      }
+    },
+    (OUTAGE_S + 150) * 1000,
+  );
+
+  it('a wrong remote_write URL: the forwarder logs it and counts the failures; the agent keeps probing', async () => {
+    const n = theNet();
+    const a = n.agents[0]!;
+    const bad = forwarderConfigs(IDENTITY[0], a.centralAddress, `http://${a.centralAddress}:${PROM}/api/v1/nowhere`);
+    const pa = startPromAgent(a.ns, 'prom-agent-wrong-url', bad.prom, 9091);
+    const va = startVmAgent(a.ns, 'vmagent-wrong-url', bad.vm, `http://${a.centralAddress}:${VM}/nowhere`, 8430);
+    try {
+      const runsBefore = metric(
+        (await n.get(a.ns, `http://127.0.0.1:${AGENT_PORT}/metrics`)).body,
+        'vantage_check_runs_total',
+      );
+      const failed = await until(
+        'prometheus_remote_storage_samples_failed_total > 0',
+        async () => {
+          const v = metric(
+            (await n.get(a.ns, 'http://127.0.0.1:9091/metrics')).body,
+            'prometheus_remote_storage_samples_failed_total',
+          );
+          return v > 0 ? v : undefined;
+        },
+        30_000,
+      );
+      const vmErrors = await until(
+        'vmagent counting 4xx answers',
+        async () => {
+          const body = (await n.get(a.ns, 'http://127.0.0.1:8430/metrics')).body;
+          const v = metric(body, 'vmagent_remotewrite_requests_total', /status_code="4\d\d"/);
+          return v > 0 ? v : undefined;
+        },
+        30_000,
+      );
+      console.log(`[fleet wrong-url] prometheus samples_failed=${failed} vmagent 4xx requests=${vmErrors}`);
+      expect(pa.log()).toMatch(/404/);
+      expect(va.log()).toMatch(/nowhere/);
+      const runsAfter = metric(
+        (await n.get(a.ns, `http://127.0.0.1:${AGENT_PORT}/metrics`)).body,
+        'vantage_check_runs_total',
+      );
+      expect(runsAfter).toBeGreaterThan(runsBefore);
+    } catch (err) {
+      console.error(
+        `--- wrong-url prometheus agent\n${pa.log().slice(-2000)}\n--- wrong-url vmagent\n${va.log().slice(-2000)}`,
+      );
+      throw err;
+    } finally {
+      pa.kill();
+      va.kill();
+    }
+  }, 60_000);
+
+  it('a killed agent: VantageAgentDown fires centrally naming it, and its series go stale', async () => {
+    try {
+      agents.get('a3')!.kill('SIGKILL');
+      for (const store of STORES) {
+        const down = await until(
+          `${store.name}: VantageAgentDown for a3`,
+          async () =>
+            (await firing(store.alerts, 'VantageAgentDown').catch(() => [])).find((x) => x.labels.agent === 'a3'),
+          40_000,
+        );
+        expect(down.labels).toMatchObject({ agent: 'a3', region: 'ap', carrier: 'green', job: 'vantage' });
+        expect((await firing(store.alerts, 'VantageAgentDown')).map((x) => x.labels.agent)).toEqual(['a3']);
+        await until(
+          `${store.name}: a3's probe_success stale`,
+          async () => ((await instant(store.port, 'probe_success{agent="a3"}')).length === 0 ? true : undefined),
+          30_000,
+        );
+        expect((await instant(store.port, 'probe_success{target="web"}')).map((s) => s.metric.agent).sort()).toEqual([
+          'a1',
+          'a2',
+        ]);
+      }
+    } catch (err) {
+      console.error(dump());
+      throw err;
+    }
+  }, 90_000);
+});
+
+/** Sum of a metric's samples in a text exposition (optionally only lines matching `filter`). */
+function metric(body: string, name: string, filter?: RegExp): number {
+  let sum = 0;
+  for (const line of body.split('\n')) {
+    if (!line.startsWith(name) || !/^[a-z_:]+[{ ]/i.test(line.slice(0, name.length + 1))) continue;
+    if (line.slice(name.length, name.length + 1) !== '{' && line.slice(name.length, name.length + 1) !== ' ') continue;
+    if (filter && !filter.test(line)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+interface OutageReport {
+  store: string;
+  agent: string | undefined;
+  window: number;
+  samples: number;
+  duplicates: number;
+  /** Holes over 1.5 s: where they start (seconds into the window) and how long they are. */
+  gaps: Array<{ at: number; length: number }>;
+  /** Samples the holes hold at one per second. */
+  missing: number;
+  first: number;
+  last: number;
+}
+
+/** Samples per series over [from, to]: how many, duplicated timestamps, holes. */
+function outageReport(store: string, s: Series, from: number, to: number): OutageReport {
+  const ts = s.values.map(([t]) => t);
+  const gaps: OutageReport['gaps'] = [];
+  for (let i = 1; i < ts.length; i++) {
+    const gap = ts[i]! - ts[i - 1]!;
+    if (gap > 1.5) gaps.push({ at: Number((ts[i - 1]! - from).toFixed(1)), length: Number(gap.toFixed(1)) });
+  }
+  return {
+    store,
+    agent: s.metric.agent,
+    window: Math.round(to - from),
+    samples: ts.length,
+    duplicates: ts.length - new Set(ts.map((t) => Math.round(t * 1000))).size,
+    gaps,
+    missing: gaps.reduce((sum, g) => sum + Math.round(g.length) - 1, 0),
+    first: Number((ts[0]! - from).toFixed(1)),
+    last: Number((to - ts[ts.length - 1]!).toFixed(1)),
+  };
+}
