@@ -198,6 +198,188 @@ describe('helm chart (helm/vantage)', () => {
   });
 });
 
+describe('helm chart push mode (remoteWrite): a forwarder sidecar', () => {
+  const URL = 'https://metrics.example.com/api/v1/write';
+  const push = (forwarder: string, ...set: string[]) =>
+    render(
+      'remoteWrite.enabled=true',
+      `remoteWrite.url=${URL}`,
+      `remoteWrite.forwarder=${forwarder}`,
+      'identity.region=eu-west-1',
+      'identity.carrier=vodafone-de',
+      ...set,
+    );
+  const forwarderOf = (docs: Manifest[]) =>
+    workload(docs).spec.template.spec.containers.find((c) => c.name === 'forwarder');
+  type Mount = { name: string; mountPath: string };
+  /** The environment the kubelet would give the forwarder (node name and pod IP from the downward API). */
+  const kubeletEnv = (c: Container): string[] => {
+    const env: Record<string, string> = {};
+    for (const e of c.env) {
+      const value = e.valueFrom
+        ? e.valueFrom.fieldRef.fieldPath === 'status.podIP'
+          ? '10.1.2.3'
+          : 'node-a'
+        : e.value!;
+      env[e.name] = value.replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? '');
+    }
+    return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  };
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vantage-helm-push-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is off by default: scrape mode, one container, no forwarder config', async () => {
+    const docs = await render();
+    expect(workload(docs).spec.template.spec.containers.map((c) => c.name)).toEqual(['vantage']);
+    expect(byKind(docs, 'ConfigMap').map((d) => d.metadata.name)).toEqual(['edge-vantage']);
+  });
+
+  it.each(['vmagent', 'prometheus'])(
+    '%s: objects the Kubernetes schemas accept; the agent identity, instance = pod IP:port, secrets mounted',
+    async (forwarder) => {
+      for (const mode of ['daemonset', 'deployment']) {
+        const docs = await push(
+          forwarder,
+          `mode=${mode}`,
+          'remoteWrite.auth.bearerToken.secretName=rw-token',
+          'remoteWrite.tls.caSecretName=rw-ca',
+        );
+        for (const doc of docs) {
+          const Model = MODELS[doc.kind];
+          expect(Model, doc.kind).toBeDefined();
+          expect(() => new Model!(doc as never).validate(), `${doc.kind} ${doc.metadata.name}`).not.toThrow();
+        }
+        const pod = workload(docs).spec.template.spec;
+        const [agent, fwd] = pod.containers;
+        expect(fwd!.name).toBe('forwarder');
+        // The forwarder reads the same identity the agent does, plus the address a central scrape would use.
+        expect(fwd!.env.slice(0, agent!.env.length)).toEqual(agent!.env);
+        expect(envOf(fwd!, 'POD_IP')?.valueFrom?.fieldRef.fieldPath).toBe('status.podIP');
+        expect(envOf(fwd!, 'VANTAGE_INSTANCE')?.value).toBe('$(POD_IP):9477');
+        expect(fwd!.securityContext).toMatchObject({
+          capabilities: { drop: ['ALL'] },
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+        });
+        const volumes = new Set(pod.volumes.map((v) => v.name));
+        for (const m of fwd!.volumeMounts as Mount[]) expect(volumes, m.name).toContain(m.name);
+        const mounts = (fwd!.volumeMounts as Mount[]).map((m) => m.mountPath);
+        expect(mounts).toEqual(
+          expect.arrayContaining([
+            '/etc/vantage-forwarder',
+            '/var/lib/vantage-forwarder',
+            '/etc/vantage-forwarder-secrets/bearer',
+          ]),
+        );
+        const cm = byKind(docs, 'ConfigMap').find((d) => d.metadata.name === 'edge-vantage-forwarder');
+        expect(cm, 'the forwarder ConfigMap').toBeDefined();
+        expect(pod.volumes.find((v) => v.name === 'forwarder-config')?.configMap?.name).toBe(cm!.metadata.name);
+      }
+    },
+  );
+
+  it('prometheus: promtool check config --agent on the rendered config; prometheus takes the args', async () => {
+    const docs = await push(
+      'prometheus',
+      'remoteWrite.auth.basicAuth.secretName=rw-basic',
+      'remoteWrite.auth.basicAuth.username=vantage',
+      'remoteWrite.tls.caSecretName=rw-ca',
+      'remoteWrite.queue.concurrency=3',
+      'port=9555',
+    );
+    const fwd = forwarderOf(docs)!;
+    const text = byKind(docs, 'ConfigMap').find((d) => d.metadata.name === 'edge-vantage-forwarder')!.data![
+      'prometheus-agent.yaml'
+    ]!;
+    const file = join(dir, 'prometheus-agent.yaml');
+    writeFileSync(file, text);
+    const check = await run(['env', ...kubeletEnv(fwd), 'promtool', 'check', 'config', '--agent', file]);
+    expect(check.stdout + check.stderr).toContain('is valid prometheus config file syntax');
+    expect(check.code).toBe(0);
+    const config = parse(text) as {
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+      remote_write: Array<{
+        url: string;
+        basic_auth: { username: string; password_file: string };
+        tls_config: { ca_file: string };
+        queue_config: { max_shards: number };
+      }>;
+    };
+    expect(config.scrape_configs.find((j) => j.job_name === 'vantage')!.static_configs[0]!.targets).toEqual([
+      '127.0.0.1:9555',
+    ]);
+    const rw = config.remote_write[0]!;
+    expect(rw).toMatchObject({ url: URL, basic_auth: { username: 'vantage' }, queue_config: { max_shards: 3 } });
+    const mounts = (fwd.volumeMounts as Mount[]).map((m) => m.mountPath);
+    for (const path of [rw.basic_auth.password_file, rw.tls_config.ca_file])
+      expect(
+        mounts.some((m) => path.startsWith(`${m}/`)),
+        path,
+      ).toBe(true);
+    const args = fwd.args.map((a) => (a.startsWith('--config.file=') ? `--config.file=${file}` : a));
+    const flags = await run(['prometheus', ...args, '--version']);
+    expect(flags.stderr).not.toMatch(/unknown|error/i);
+    expect(flags.code).toBe(0);
+  });
+
+  it('vmagent: -dryRun passes on the rendered scrape config with the container args', async () => {
+    const docs = await push(
+      'vmagent',
+      'remoteWrite.auth.bearerToken.secretName=rw-token',
+      'remoteWrite.tls.certSecretName=rw-client',
+      'remoteWrite.tls.serverName=metrics.example.com',
+      'port=9555',
+    );
+    const fwd = forwarderOf(docs)!;
+    const text = byKind(docs, 'ConfigMap').find((d) => d.metadata.name === 'edge-vantage-forwarder')!.data![
+      'vmagent-scrape.yaml'
+    ]!;
+    const file = join(dir, 'vmagent-scrape.yaml');
+    writeFileSync(file, text);
+    const args = fwd.args.map((a) => (a.startsWith('-promscrape.config=') ? `-promscrape.config=${file}` : a));
+    expect(args).toContain(`-remoteWrite.url=${URL}`);
+    const r = await run(['env', ...kubeletEnv(fwd), 'vmagent', ...args, '-dryRun', '-loggerLevel=ERROR']);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const scrape = parse(text) as {
+      scrape_configs: Array<{ job_name: string; honor_labels: boolean; static_configs: Array<{ targets: string[] }> }>;
+    };
+    const job = scrape.scrape_configs.find((j) => j.job_name === 'vantage')!;
+    expect(job).toMatchObject({ honor_labels: true, static_configs: [{ targets: ['127.0.0.1:9555'] }] });
+    const mounts = (fwd.volumeMounts as Mount[]).map((m) => m.mountPath);
+    for (const flag of args.filter((a) => /File=/.test(a)))
+      expect(
+        mounts.some((m) => flag.split('=')[1]!.startsWith(`${m}/`)),
+        flag,
+      ).toBe(true);
+  });
+
+  it('refuses push mode without a URL, with two kinds of credentials, or an unknown forwarder', async () => {
+    const noUrl = await helm(['template', 'edge', CHART, '--set', 'remoteWrite.enabled=true']);
+    expect(noUrl.code).not.toBe(0);
+    expect(noUrl.stderr).toContain('remoteWrite.enabled needs remoteWrite.url');
+    const both = await helm(
+      [
+        'template',
+        'edge',
+        CHART,
+        ...['remoteWrite.enabled=true', `remoteWrite.url=${URL}`, 'remoteWrite.auth.bearerToken.secretName=a'],
+        ...['remoteWrite.auth.basicAuth.secretName=b', 'remoteWrite.auth.basicAuth.username=u'],
+      ].flatMap((a, i) => (i < 3 ? [a] : ['--set', a])),
+    );
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toContain('set bearerToken or basicAuth, not both');
+    const unknown = await helm(['template', 'edge', CHART, '--set', 'remoteWrite.forwarder=telegraf']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/remoteWrite.forwarder/);
+  });
+});
+
 /**
  * The rendered pod, run as a process: its config file, its environment and its probes. The
  * default targets are public endpoints and tests may only send traffic to loopback or to

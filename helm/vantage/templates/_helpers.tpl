@@ -29,3 +29,58 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   "listen" (printf "0.0.0.0:%d" (int .Values.port)) -}}
 {{- toYaml (merge $own (deepCopy .Values.config)) -}}
 {{- end -}}
+
+{{/* The agent's identity in the environment: the agent reads it, and so does its forwarder. */}}
+{{- define "vantage.identityEnv" -}}
+{{- $daemonset := eq .Values.mode "daemonset" -}}
+- name: VANTAGE_AGENT_ID
+  {{- if .Values.identity.agentId }}
+  value: {{ .Values.identity.agentId | quote }}
+  {{- else if and (not $daemonset) (eq (int .Values.replicas) 1) }}
+  # One agent: the release names it, so its series survive rollouts.
+  value: {{ include "vantage.fullname" . | quote }}
+  {{- else }}
+  valueFrom:
+    fieldRef:
+      fieldPath: {{ ternary "spec.nodeName" "metadata.name" $daemonset }}
+  {{- end }}
+- name: VANTAGE_REGION
+  value: {{ .Values.identity.region | quote }}
+- name: VANTAGE_CARRIER
+  value: {{ .Values.identity.carrier | quote }}
+- name: VANTAGE_NETWORK_TYPE
+  value: {{ .Values.identity.networkType | quote }}
+{{- end -}}
+
+{{/* Where the forwarder keeps secrets and certificates. */}}
+{{- define "vantage.forwarderSecrets" -}}/etc/vantage-forwarder-secrets{{- end -}}
+
+{{/*
+The Prometheus agent-mode config: deploy/fleet/prometheus-agent.yaml with the chart's port, URL,
+credentials (files from the mounted Secrets), TLS and queue settings.
+*/}}
+{{- define "vantage.prometheusAgentConfig" -}}
+{{- $rw := .Values.remoteWrite -}}
+{{- $dir := include "vantage.forwarderSecrets" . -}}
+{{- $cfg := .Files.Get "files/prometheus-agent.yaml" | replace "127.0.0.1:9477" (printf "127.0.0.1:%d" (int .Values.port)) | fromYaml -}}
+{{- $_ := set $cfg.global "scrape_interval" $rw.scrapeInterval -}}
+{{- $w := index $cfg.remote_write 0 -}}
+{{- $_ := set $w "url" $rw.url -}}
+{{- $_ := set $w "remote_timeout" $rw.queue.sendTimeout -}}
+{{- $_ := set $w.queue_config "max_shards" (int $rw.queue.concurrency) -}}
+{{- with $rw.auth.bearerToken.secretName }}
+{{- $_ := set $w "authorization" (dict "credentials_file" (printf "%s/bearer/%s" $dir $rw.auth.bearerToken.key)) -}}
+{{- end }}
+{{- with $rw.auth.basicAuth.secretName }}
+{{- $_ := set $w "basic_auth" (dict "username" $rw.auth.basicAuth.username "password_file" (printf "%s/basic/%s" $dir $rw.auth.basicAuth.passwordKey)) -}}
+{{- end }}
+{{- $tls := dict "insecure_skip_verify" $rw.tls.insecureSkipVerify -}}
+{{- with $rw.tls.serverName }}{{ $_ := set $tls "server_name" . }}{{ end -}}
+{{- with $rw.tls.caSecretName }}{{ $_ := set $tls "ca_file" (printf "%s/ca/ca.crt" $dir) }}{{ end -}}
+{{- with $rw.tls.certSecretName }}
+{{- $_ := set $tls "cert_file" (printf "%s/cert/tls.crt" $dir) -}}
+{{- $_ := set $tls "key_file" (printf "%s/cert/tls.key" $dir) -}}
+{{- end }}
+{{- $_ := set $w "tls_config" $tls -}}
+{{- toYaml $cfg -}}
+{{- end -}}
