@@ -14,8 +14,10 @@ import type { Daemon, FleetNet } from '../helpers/fleet-net.js';
  * receiver (running the shipped rules) and VictoriaMetrics single-node with vmalert (the same
  * rules). Rule `for` durations are scaled from minutes to seconds; scrape and evaluation every 1 s.
  *
- * Forwarder configs: deploy/fleet/ when it has them (see `forwarderConfigs`), else the minimal
- * ones below. The outage length is FLEET_OUTAGE_SECONDS (CI: 30; the benchmark: 300).
+ * Configs: deploy/fleet's forwarders (prometheus-agent.yaml, vmagent-scrape.yaml, identity from
+ * the environment) and central/prometheus.yaml, with 1 s intervals and short retries; vmalert and
+ * VictoriaMetrics with central/victoriametrics.sh's flags but `-search.latencyOffset=0s`. The
+ * outage length is FLEET_OUTAGE_SECONDS (CI: 30; the benchmark: 300).
  */
 
 const OUTAGE_S = Number(process.env.FLEET_OUTAGE_SECONDS ?? 30);
@@ -114,46 +116,61 @@ async function firing(port: number, name: string): Promise<Alert[]> {
   return res.data.alerts.filter((a) => a.labels.alertname === name && a.state === 'firing');
 }
 
-/** The forwarders' configs: deploy/fleet's when they exist, else these minimal ones. */
-function forwarderConfigs(
-  a: (typeof IDENTITY)[number],
-  centralAddress: string,
-  promUrl?: string,
-): { prom: string; vm: string } {
-  const scrape = {
-    job_name: 'vantage',
-    honor_labels: true,
-    static_configs: [
-      {
-        targets: [`127.0.0.1:${AGENT_PORT}`],
-        labels: { agent: a.id, region: a.region, carrier: a.carrier, network_type: 'lab' },
-      },
-    ],
-  };
-  const prom = {
-    global: { scrape_interval: '1s', scrape_timeout: '900ms' },
-    scrape_configs: [scrape],
-    remote_write: [
-      {
-        url: promUrl ?? `http://${centralAddress}:${PROM}/api/v1/write`,
-        remote_timeout: '5s',
-        queue_config: { min_backoff: '100ms', max_backoff: '1s', batch_send_deadline: '1s' },
-      },
-    ],
-  };
-  const vm = { global: { scrape_interval: '1s', scrape_timeout: '900ms' }, scrape_configs: [scrape] };
+interface ScrapeJob {
+  job_name: string;
+  scrape_interval?: string;
+  scrape_timeout?: string;
+  static_configs: Array<{ targets: string[] }>;
+}
+interface PromAgentConfig {
+  global: Record<string, unknown>;
+  scrape_configs: ScrapeJob[];
+  remote_write: Array<{ url: string; remote_timeout: string; queue_config: Record<string, unknown> }>;
+}
+
+/**
+ * The forwarders' configs: deploy/fleet's, with 1 s scrapes and short retries for the test. The
+ * identity reaches them through the environment, as in production (`forwarderEnv`).
+ */
+function forwarderConfigs(centralAddress: string, promUrl?: string): { prom: string; vm: string } {
+  const prom = parse(readFileSync('deploy/fleet/prometheus-agent.yaml', 'utf8')) as PromAgentConfig;
+  prom.global.scrape_interval = '1s';
+  prom.global.scrape_timeout = '900ms';
+  const rw = prom.remote_write[0]!;
+  rw.url = promUrl ?? `http://${centralAddress}:${PROM}/api/v1/write`;
+  rw.remote_timeout = '5s';
+  Object.assign(rw.queue_config, { batch_send_deadline: '1s', min_backoff: '100ms', max_backoff: '1s' });
+  const vm = parse(readFileSync('deploy/fleet/vmagent-scrape.yaml', 'utf8')) as { scrape_configs: ScrapeJob[] };
+  for (const job of [...prom.scrape_configs, ...vm.scrape_configs]) {
+    job.scrape_interval = '1s';
+    job.scrape_timeout = '900ms';
+  }
   return { prom: stringify(prom), vm: stringify(vm) };
 }
 
-function startPromAgent(ns: string, name: string, config: string, port: number): Daemon {
+/** The identity variables deploy/fleet/vantage.env sets, for `env` in front of a forwarder. */
+function forwarderEnv(i: number): string[] {
+  const a = IDENTITY[i]!;
+  return [
+    'env',
+    `VANTAGE_AGENT_ID=${a.id}`,
+    `VANTAGE_REGION=${a.region}`,
+    `VANTAGE_CARRIER=${a.carrier}`,
+    'VANTAGE_NETWORK_TYPE=lab',
+    `VANTAGE_INSTANCE=${theNet().agents[i]!.address}:${AGENT_PORT}`,
+  ];
+}
+
+function startPromAgent(i: number, name: string, config: string, port: number): Daemon {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
   writeFileSync(join(d, 'prometheus.yaml'), config);
   return theNet().spawn(
-    ns,
+    theNet().agents[i]!.ns,
     [
+      ...forwarderEnv(i),
       'prometheus',
-      '--enable-feature=agent',
+      '--enable-feature=agent,expand-external-labels',
       `--config.file=${join(d, 'prometheus.yaml')}`,
       `--storage.agent.path=${join(d, 'wal')}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -162,17 +179,22 @@ function startPromAgent(ns: string, name: string, config: string, port: number):
   );
 }
 
-function startVmAgent(ns: string, name: string, config: string, url: string, port: number): Daemon {
+function startVmAgent(i: number, name: string, config: string, url: string, port: number): Daemon {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
   writeFileSync(join(d, 'scrape.yaml'), config);
   return theNet().spawn(
-    ns,
+    theNet().agents[i]!.ns,
     [
+      ...forwarderEnv(i),
       'vmagent',
       `-promscrape.config=${join(d, 'scrape.yaml')}`,
       `-remoteWrite.url=${url}`,
       `-remoteWrite.tmpDataPath=${join(d, 'queue')}`,
+      '-remoteWrite.maxDiskUsagePerURL=1GB',
+      '-remoteWrite.queues=2',
+      // deploy/fleet says 30s; 5s here, as the Prometheus agent's remote_timeout, to keep the test short.
+      '-remoteWrite.sendTimeout=5s',
       '-remoteWrite.flushInterval=1s',
       `-httpListenAddr=127.0.0.1:${port}`,
     ],
@@ -182,26 +204,31 @@ function startVmAgent(ns: string, name: string, config: string, url: string, por
 
 function startForwarders(i: number): void {
   const a = IDENTITY[i]!;
-  const { ns, centralAddress } = theNet().agents[i]!;
-  const cfg = forwarderConfigs(a, centralAddress);
-  promAgents.set(a.id, startPromAgent(ns, `prom-agent-${a.id}`, cfg.prom, PROM_AGENT));
+  const { centralAddress } = theNet().agents[i]!;
+  const cfg = forwarderConfigs(centralAddress);
+  promAgents.set(a.id, startPromAgent(i, `prom-agent-${a.id}`, cfg.prom, PROM_AGENT));
   vmAgents.set(
     a.id,
-    startVmAgent(ns, `vmagent-${a.id}`, cfg.vm, `http://${centralAddress}:${VM}/api/v1/write`, VMAGENT),
+    startVmAgent(i, `vmagent-${a.id}`, cfg.vm, `http://${centralAddress}:${VM}/api/v1/write`, VMAGENT),
   );
 }
 
 beforeAll(async () => {
   net = await fleetNet(IDENTITY.length);
   const rules = parse(readFileSync('deploy/prometheus/vantage-rules.yaml', 'utf8')) as {
-    groups: Array<{ rules: Array<{ for?: string }> }>;
+    groups: Array<{ rules: Array<{ alert?: string; expr?: string; for?: string }> }>;
   };
-  for (const rule of rules.groups.flatMap((g) => g.rules)) if (rule.for) rule.for = scaled(rule.for);
+  for (const rule of rules.groups.flatMap((g) => g.rules)) {
+    if (rule.for) rule.for = scaled(rule.for);
+    // The heartbeat's 2-minute silence, scaled too (to 5 s: pushed samples arrive a second or two late).
+    if (rule.alert === 'VantageAgentSilent') rule.expr = rule.expr!.replace('[2m]', '[5s]');
+  }
   writeFileSync(join(dir, 'rules.yaml'), stringify(rules));
-  writeFileSync(
-    join(dir, 'central.yaml'),
-    stringify({ global: { evaluation_interval: '1s' }, rule_files: [join(dir, 'rules.yaml')] }),
-  );
+  const centralCfg = parse(readFileSync('deploy/fleet/central/prometheus.yaml', 'utf8')) as Record<string, unknown>;
+  centralCfg.global = { evaluation_interval: '1s' };
+  centralCfg.rule_files = [join(dir, 'rules.yaml')];
+  delete centralCfg.alerting; // no Alertmanager here: the alerts are read from the rule engines
+  writeFileSync(join(dir, 'central.yaml'), stringify(centralCfg));
   others.push(
     net.spawn(
       net.central,
@@ -232,6 +259,7 @@ beforeAll(async () => {
         `-rule=${join(dir, 'rules.yaml')}`,
         `-datasource.url=http://127.0.0.1:${VM}`,
         `-remoteWrite.url=http://127.0.0.1:${VM}`,
+        `-remoteRead.url=http://127.0.0.1:${VM}`,
         '-notifier.url=http://127.0.0.1:1',
         '-evaluationInterval=1s',
         `-httpListenAddr=127.0.0.1:${VMALERT}`,
@@ -301,7 +329,7 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
             carrier: a.carrier,
             network_type: 'lab',
             job: 'vantage',
-            instance: `127.0.0.1:${AGENT_PORT}`,
+            instance: `${theNet().agents[IDENTITY.indexOf(a)]!.address}:${AGENT_PORT}`,
           });
         }
         // The agents listen on all addresses, yet nothing from the central namespace gets in.
@@ -419,9 +447,9 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
   it('a wrong remote_write URL: the forwarder logs it and counts the failures; the agent keeps probing', async () => {
     const n = theNet();
     const a = n.agents[0]!;
-    const bad = forwarderConfigs(IDENTITY[0], a.centralAddress, `http://${a.centralAddress}:${PROM}/api/v1/nowhere`);
-    const pa = startPromAgent(a.ns, 'prom-agent-wrong-url', bad.prom, 9091);
-    const va = startVmAgent(a.ns, 'vmagent-wrong-url', bad.vm, `http://${a.centralAddress}:${VM}/nowhere`, 8430);
+    const bad = forwarderConfigs(a.centralAddress, `http://${a.centralAddress}:${PROM}/api/v1/nowhere`);
+    const pa = startPromAgent(0, 'prom-agent-wrong-url', bad.prom, 9091);
+    const va = startVmAgent(0, 'vmagent-wrong-url', bad.vm, `http://${a.centralAddress}:${VM}/nowhere`, 8430);
     try {
       const runsBefore = metric(
         (await n.get(a.ns, `http://127.0.0.1:${AGENT_PORT}/metrics`)).body,
@@ -466,7 +494,7 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
     }
   }, 60_000);
 
-  it('a killed agent: VantageAgentDown fires centrally naming it, and its series go stale', async () => {
+  it('a killed agent: VantageAgentDown names it, its series go stale; with its forwarders: VantageAgentSilent', async () => {
     try {
       agents.get('a3')!.kill('SIGKILL');
       for (const store of STORES) {
@@ -487,6 +515,18 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
           'a1',
           'a2',
         ]);
+      }
+      // Then its forwarders too (the whole VM gone): nothing arrives, not even `up`; the heartbeat names it.
+      for (const m of [promAgents, vmAgents]) m.get('a3')!.kill('SIGKILL');
+      for (const store of STORES) {
+        const silent = await until(
+          `${store.name}: VantageAgentSilent for a3`,
+          async () =>
+            (await firing(store.alerts, 'VantageAgentSilent').catch(() => [])).find((x) => x.labels.agent === 'a3'),
+          40_000,
+        );
+        expect(silent.labels).toMatchObject({ agent: 'a3', region: 'ap', carrier: 'green', network_type: 'lab' });
+        expect((await firing(store.alerts, 'VantageAgentSilent')).map((x) => x.labels.agent)).toEqual(['a3']);
       }
     } catch (err) {
       console.error(dump());
