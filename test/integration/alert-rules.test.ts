@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -368,4 +370,188 @@ describe('fleet configs (deploy/fleet): the forwarders and central stores, check
     expect(vm.code).toBe(0);
     expect((await run(['sh', '-n', join(FLEET, 'central/victoriametrics.sh')])).code).toBe(0);
   });
+});
+
+/**
+ * The push path's promise, with the real forwarders on loopback: the series a forwarder pushes
+ * carry the same labels as those a central Prometheus scrapes from the same agent. One agent;
+ * Prometheus A scrapes it as job "vantage"; Prometheus agent mode pushes it to receiver B and
+ * vmagent pushes it to VictoriaMetrics C, both with deploy/fleet's configs (ports and intervals
+ * changed only).
+ */
+describe('pushed series carry the labels scraped ones do (deploy/fleet forwarders)', () => {
+  const children: ChildProcess[] = [];
+  let agent: AgentProcess;
+  let cfg: ReturnType<typeof tempConfig>;
+  let open: Listener;
+  let dir: string;
+  const stores: Record<string, string> = {};
+  const identity = {
+    VANTAGE_AGENT_ID: 'edge-push',
+    VANTAGE_REGION: 'eu-test-1',
+    VANTAGE_CARRIER: 'test-carrier',
+    VANTAGE_NETWORK_TYPE: 'lab',
+  };
+
+  async function freePort(): Promise<number> {
+    const l = await openListener();
+    await l.close();
+    return l.port;
+  }
+  function daemon(argv: string[], env: Record<string, string> = {}): void {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', env: { ...process.env, ...env } });
+    child.on('error', () => undefined);
+    children.push(child);
+  }
+  async function query(store: string, promql: string): Promise<Array<Record<string, string>>> {
+    const res = await fetch(`${stores[store]}/api/v1/query?query=${encodeURIComponent(promql)}`).catch(() => undefined);
+    if (!res?.ok) return [];
+    const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string> }> } };
+    return body.data.result.map((r) => r.metric);
+  }
+
+  beforeAll(async () => {
+    open = await openListener();
+    dir = mkdtempSync(join(tmpdir(), 'vantage-push-'));
+    cfg = tempConfig(`agent: {id: edge-push, region: eu-test-1, carrier: test-carrier, network_type: lab}
+targets:
+  - {name: reachable, host: 127.0.0.1, checks: [{kind: tcp, port: ${open.port}, interval: 1s, timeout: 500ms}]}
+`);
+    agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0']);
+    const target = `127.0.0.1:${await agent.port()}`;
+    const [a, b, c, promAgent, vmagent] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+    const fast = (text: string) =>
+      text
+        .replaceAll('127.0.0.1:9477', target)
+        .replaceAll('scrape_interval: 30s', 'scrape_interval: 1s')
+        .replaceAll('scrape_timeout: 10s', 'scrape_timeout: 1s')
+        .replaceAll('batch_send_deadline: 5s', 'batch_send_deadline: 1s');
+    const env = { ...identity, VANTAGE_INSTANCE: target };
+
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      'global: {scrape_interval: 1s, scrape_timeout: 1s}\n' +
+        `scrape_configs: [{job_name: vantage, static_configs: [{targets: ["${target}"]}]}]\n`,
+    );
+    daemon([
+      'prometheus',
+      `--config.file=${join(dir, 'a.yaml')}`,
+      `--storage.tsdb.path=${join(dir, 'a')}`,
+      `--web.listen-address=127.0.0.1:${a}`,
+    ]);
+    writeFileSync(join(dir, 'b.yaml'), 'global: {}\n');
+    daemon([
+      'prometheus',
+      `--config.file=${join(dir, 'b.yaml')}`,
+      '--web.enable-remote-write-receiver',
+      `--storage.tsdb.path=${join(dir, 'b')}`,
+      `--web.listen-address=127.0.0.1:${b}`,
+    ]);
+    daemon([
+      'victoria-metrics',
+      `-storageDataPath=${join(dir, 'c')}`,
+      `-httpListenAddr=127.0.0.1:${c}`,
+      '-search.latencyOffset=0s',
+      '-loggerLevel=ERROR',
+    ]);
+    writeFileSync(
+      join(dir, 'prometheus-agent.yaml'),
+      fast(readFileSync(join(FLEET, 'prometheus-agent.yaml'), 'utf8'))
+        .replaceAll('127.0.0.1:9090', `127.0.0.1:${promAgent}`)
+        .replace('https://metrics.example.com/api/v1/write', `http://127.0.0.1:${b}/api/v1/write`),
+    );
+    daemon(
+      [
+        'prometheus',
+        '--enable-feature=agent,expand-external-labels',
+        `--config.file=${join(dir, 'prometheus-agent.yaml')}`,
+        `--storage.agent.path=${join(dir, 'wal')}`,
+        `--web.listen-address=127.0.0.1:${promAgent}`,
+      ],
+      env,
+    );
+    writeFileSync(
+      join(dir, 'vmagent-scrape.yaml'),
+      fast(readFileSync(join(FLEET, 'vmagent-scrape.yaml'), 'utf8')).replaceAll(
+        '127.0.0.1:8429',
+        `127.0.0.1:${vmagent}`,
+      ),
+    );
+    daemon(
+      [
+        'vmagent',
+        `-promscrape.config=${join(dir, 'vmagent-scrape.yaml')}`,
+        `-httpListenAddr=127.0.0.1:${vmagent}`,
+        `-remoteWrite.url=http://127.0.0.1:${c}/api/v1/write`,
+        `-remoteWrite.tmpDataPath=${join(dir, 'queue')}`,
+        '-loggerLevel=ERROR',
+      ],
+      env,
+    );
+    Object.assign(stores, {
+      scraped: `http://127.0.0.1:${a}`,
+      prometheusAgent: `http://127.0.0.1:${b}`,
+      vmagent: `http://127.0.0.1:${c}`,
+    });
+  }, 30_000);
+  afterAll(async () => {
+    for (const child of children) child.kill();
+    agent?.kill();
+    cfg?.remove();
+    await open?.close();
+    await new Promise((r) => setTimeout(r, 300));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the agent series and `up` arrive with job, instance and identity as the central scrape has them', async () => {
+    const selector = '{__name__=~"vantage_build_info|vantage_checks_configured|probe_success|up",job="vantage"}';
+    const canonical = (metrics: Array<Record<string, string>>) =>
+      metrics.map((m) => JSON.stringify(Object.entries(m).sort())).sort();
+    const seen: Record<string, string[]> = {};
+    const deadline = Date.now() + 40_000;
+    for (;;) {
+      for (const store of Object.keys(stores)) seen[store] = canonical(await query(store, selector));
+      const complete = Object.values(seen).every((s) => s.length >= 4);
+      if (complete || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const scraped = seen
+      .scraped!.map((s) => JSON.parse(s) as Array<[string, string]>)
+      .map((e) => Object.fromEntries(e));
+    expect(scraped.find((m) => m.__name__ === 'probe_success')).toMatchObject({
+      job: 'vantage',
+      instance: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as unknown,
+      agent: 'edge-push',
+      region: 'eu-test-1',
+      carrier: 'test-carrier',
+      network_type: 'lab',
+      target: 'reachable',
+    });
+    // The agent's own series: identical label sets on the three paths.
+    const agentSeries = (s: string[]) => s.filter((x) => !x.includes('"__name__","up"'));
+    expect(agentSeries(seen.prometheusAgent!)).toEqual(agentSeries(seen.scraped!));
+    expect(agentSeries(seen.vmagent!)).toEqual(agentSeries(seen.scraped!));
+    // `up` as the central scrape has it, plus the agent's identity (what VantageAgentDown names).
+    const up = (s: string[]) =>
+      s
+        .filter((x) => x.includes('"__name__","up"'))
+        .map((x) => Object.fromEntries(JSON.parse(x) as Array<[string, string]>));
+    const scrapedUp = up(seen.scraped!)[0]!;
+    for (const store of ['prometheusAgent', 'vmagent'])
+      expect(up(seen[store]!), store).toEqual([
+        { ...scrapedUp, agent: 'edge-push', region: 'eu-test-1', carrier: 'test-carrier', network_type: 'lab' },
+      ]);
+    // The forwarders' own remote-write health arrives with the identity (VantageForwarderFailing reads it).
+    const health = async (store: string, name: string) => (await query(store, name))[0];
+    expect(await health('prometheusAgent', 'prometheus_remote_storage_samples_total')).toMatchObject({
+      job: 'vantage-forwarder',
+      agent: 'edge-push',
+      region: 'eu-test-1',
+    });
+    expect(await health('vmagent', 'vmagent_remotewrite_requests_total')).toMatchObject({
+      job: 'vantage-forwarder',
+      agent: 'edge-push',
+      region: 'eu-test-1',
+    });
+  }, 60_000);
 });

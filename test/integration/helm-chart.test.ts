@@ -17,6 +17,7 @@ const HELM = existsSync(resolve('.tools/helm')) ? resolve('.tools/helm') : 'helm
 
 type Manifest = { kind: string; metadata: { name: string }; spec?: unknown; data?: Record<string, string> };
 type Container = {
+  name: string;
   args: string[];
   env: Array<{ name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }>;
   ports: Array<{ name: string; containerPort: number }>;
