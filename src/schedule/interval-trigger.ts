@@ -23,14 +23,14 @@ export class IntervalTrigger implements Trigger {
     this.intervalNs = BigInt(Math.round(intervalMs * 1e6));
   }
 
-  start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void): void {
+  start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void, timers: Clock = this.clock): void {
     const wall = this.clock.wallMs();
     const sinceSlot = (((wall - this.offsetMs) % this.intervalMs) + this.intervalMs) % this.intervalMs;
     const untilFirstMs = sinceSlot === 0 ? 0 : this.intervalMs - sinceSlot;
     this.nextNs = this.clock.monotonicNs() + BigInt(Math.round(untilFirstMs * 1e6));
     const arm = (): void => {
       const delayMs = Number(this.nextNs - this.clock.monotonicNs()) / 1e6;
-      this.cancel = this.clock.setTimer(delayMs, () => {
+      this.cancel = timers.setTimer(delayMs, () => {
         // libuv measures timers from a cached loop time, so they can fire a little before the
         // monotonic clock reaches the slot: not due yet, wait again.
         if (this.nextNs - this.clock.monotonicNs() > EARLY_TOLERANCE_NS) {

@@ -3,6 +3,7 @@ import { elapsedMs } from '../clock.js';
 import { RunCancelled } from '../errors.js';
 import { runDeadline } from './run-deadline.js';
 import { Semaphore } from './semaphore.js';
+import { TimerQueue } from './timer-queue.js';
 import type { Trigger } from './trigger.js';
 
 /** Something the scheduler runs. It knows nothing of checks: a name, a deadline, a run. */
@@ -52,6 +53,8 @@ interface JobState {
 export class Scheduler {
   private readonly jobs = new Map<string, JobState>();
   private readonly slots: Semaphore;
+  /** Every job's trigger waits here: one timer for all of them (see TimerQueue). */
+  private readonly timers: TimerQueue;
   private stopping = false;
 
   constructor(
@@ -60,6 +63,7 @@ export class Scheduler {
     private readonly events: SchedulerEvents = {},
   ) {
     this.slots = new Semaphore(maxConcurrent);
+    this.timers = new TimerQueue(clock);
   }
 
   setMaxConcurrent(limit: number): void {
@@ -78,6 +82,7 @@ export class Scheduler {
     job.trigger.start(
       (plannedNs) => void this.fire(state, plannedNs),
       (count) => this.events.skipped?.(job, 'missed', count),
+      this.timers,
     );
   }
 

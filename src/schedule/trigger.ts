@@ -1,5 +1,11 @@
+import type { Clock } from '../clock.js';
+
 /** Decides when a job fires. `plannedNs` is the monotonic time the run was due. */
 export interface Trigger {
-  start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void): void;
+  /**
+   * Starts firing. `timers`, when given, is where to wait (the scheduler's TimerQueue: one timer for
+   * every job); its clock is the trigger's own.
+   */
+  start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void, timers?: Clock): void;
   stop(): void;
 }

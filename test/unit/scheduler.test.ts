@@ -94,6 +94,28 @@ function recordingScheduler(clock: FakeClock, maxConcurrent: number) {
 }
 
 describe('Scheduler', () => {
+  it('waits for every job on one timer, and each still runs at its own slot', async () => {
+    const clock = new FakeClock(T0);
+    const { scheduler, lags } = recordingScheduler(clock, 100);
+    const started: Array<[string, number]> = [];
+    for (let i = 0; i < 100; i++) {
+      const name = `job-${i}`;
+      scheduler.add({
+        name,
+        timeoutMs: 500,
+        trigger: new IntervalTrigger(clock, 1_000, i * 7.3),
+        run: async () => void started.push([name, clock.wallMs() - T0]),
+      });
+    }
+    expect(clock.pendingTimers()).toBe(1);
+    await clock.advance(999);
+    expect(started).toHaveLength(100);
+    started.forEach(([name, at]) => expect(at).toBeCloseTo(Number(name.slice(4)) * 7.3, 3));
+    expect(Math.max(...lags)).toBeLessThan(0.001);
+    await scheduler.stop(0);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it('never overlaps runs of one job and counts the skipped slot', async () => {
     const clock = new FakeClock(T0);
     const { scheduler, skips } = recordingScheduler(clock, 10);

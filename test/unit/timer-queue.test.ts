@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { TimerQueue } from '../../src/schedule/timer-queue.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+describe('TimerQueue', () => {
+  it('keeps one timer of its clock however many wait, and none once all are cancelled', async () => {
+    const clock = new FakeClock();
+    const timers = new TimerQueue(clock);
+    const cancels = Array.from({ length: 1_000 }, (_, i) => timers.setTimer(10 + (i % 97) * 0.37, () => undefined));
+    expect(clock.pendingTimers()).toBe(1);
+    expect(timers.size).toBe(1_000);
+    for (const cancel of cancels) cancel();
+    expect(clock.pendingTimers()).toBe(0);
+    expect(timers.size).toBe(0);
+  });
+
+  it('runs callbacks in time order, then in the order they were set, each at its time', async () => {
+    const clock = new FakeClock();
+    const timers = new TimerQueue(clock);
+    const ran: Array<[string, number]> = [];
+    const at = (name: string) => () => ran.push([name, clock.wallMs() - Date.UTC(2026, 0, 1)]);
+    timers.setTimer(30, at('c'));
+    timers.setTimer(10, at('a'));
+    timers.setTimer(20, at('b1'));
+    timers.setTimer(20, at('b2'));
+    const cancelled = timers.setTimer(15, at('never'));
+    cancelled();
+    await clock.advance(100);
+    expect(ran).toEqual([
+      ['a', 10],
+      ['b1', 20],
+      ['b2', 20],
+      ['c', 30],
+    ]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('runs a timer set by a callback on a later turn, even when it is due at once', async () => {
+    const clock = new FakeClock();
+    const timers = new TimerQueue(clock);
+    const ran: string[] = [];
+    timers.setTimer(5, () => {
+      ran.push('first');
+      timers.setTimer(0, () => ran.push('set by first'));
+      expect(ran).toEqual(['first']);
+    });
+    timers.setTimer(5, () => ran.push('second'));
+    await clock.advance(10);
+    expect(ran).toEqual(['first', 'second', 'set by first']);
+  });
+
+  it('runs what is due within a millisecond when its clock fires early, as a libuv timer does', async () => {
+    const clock = new FakeClock();
+    // A clock whose timers fire 0.6 ms early.
+    const early = Object.assign(Object.create(clock) as FakeClock, {
+      setTimer: (ms: number, fn: () => void) => clock.setTimer(ms - 0.6, fn),
+    });
+    const timers = new TimerQueue(early);
+    let ranAt: number | undefined;
+    timers.setTimer(10, () => (ranAt = clock.wallMs() - Date.UTC(2026, 0, 1)));
+    await clock.advance(20);
+    expect(ranAt).toBeCloseTo(9.4, 2);
+  });
+
+  it('keeps running the others when a callback throws, and reports the error as uncaught', async () => {
+    const clock = new FakeClock();
+    const timers = new TimerQueue(clock);
+    const ran: string[] = [];
+    const uncaught: unknown[] = [];
+    const original = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = (fn) =>
+      original(() => {
+        try {
+          fn();
+        } catch (err) {
+          uncaught.push(err);
+        }
+      });
+    try {
+      timers.setTimer(1, () => {
+        throw new Error('boom');
+      });
+      timers.setTimer(1, () => ran.push('after'));
+      timers.setTimer(2, () => ran.push('later'));
+      await clock.advance(5);
+    } finally {
+      globalThis.queueMicrotask = original;
+    }
+    expect(ran).toEqual(['after', 'later']);
+    expect(uncaught).toEqual([new Error('boom')]);
+  });
+});
