@@ -21,6 +21,8 @@ import type { Daemon, FleetNet } from '../helpers/fleet-net.js';
  */
 
 const OUTAGE_S = Number(process.env.FLEET_OUTAGE_SECONDS ?? 30);
+/** Where the configs come from: FLEET_DEPLOY_DIR runs a modified copy (a benchmark, a broken one). */
+const FLEET = process.env.FLEET_DEPLOY_DIR ?? 'deploy/fleet';
 const PROM = 9090;
 const VM = 8428;
 const VMALERT = 8880;
@@ -133,14 +135,14 @@ interface PromAgentConfig {
  * identity reaches them through the environment, as in production (`forwarderEnv`).
  */
 function forwarderConfigs(centralAddress: string, promUrl?: string): { prom: string; vm: string } {
-  const prom = parse(readFileSync('deploy/fleet/prometheus-agent.yaml', 'utf8')) as PromAgentConfig;
+  const prom = parse(readFileSync(join(FLEET, 'prometheus-agent.yaml'), 'utf8')) as PromAgentConfig;
   prom.global.scrape_interval = '1s';
   prom.global.scrape_timeout = '900ms';
   const rw = prom.remote_write[0]!;
   rw.url = promUrl ?? `http://${centralAddress}:${PROM}/api/v1/write`;
   rw.remote_timeout = '5s';
   Object.assign(rw.queue_config, { batch_send_deadline: '1s', min_backoff: '100ms', max_backoff: '1s' });
-  const vm = parse(readFileSync('deploy/fleet/vmagent-scrape.yaml', 'utf8')) as { scrape_configs: ScrapeJob[] };
+  const vm = parse(readFileSync(join(FLEET, 'vmagent-scrape.yaml'), 'utf8')) as { scrape_configs: ScrapeJob[] };
   for (const job of [...prom.scrape_configs, ...vm.scrape_configs]) {
     job.scrape_interval = '1s';
     job.scrape_timeout = '900ms';
@@ -224,7 +226,7 @@ beforeAll(async () => {
     if (rule.alert === 'VantageAgentSilent') rule.expr = rule.expr!.replace('[2m]', '[5s]');
   }
   writeFileSync(join(dir, 'rules.yaml'), stringify(rules));
-  const centralCfg = parse(readFileSync('deploy/fleet/central/prometheus.yaml', 'utf8')) as Record<string, unknown>;
+  const centralCfg = parse(readFileSync(join(FLEET, 'central/prometheus.yaml'), 'utf8')) as Record<string, unknown>;
   centralCfg.global = { evaluation_interval: '1s' };
   centralCfg.rule_files = [join(dir, 'rules.yaml')];
   delete centralCfg.alerting; // no Alertmanager here: the alerts are read from the rule engines
