@@ -376,6 +376,7 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
             },
             30_000,
           );
+        const before = await agentCounters(0);
         const start = Date.now() / 1000;
         let killedAt = 0;
         let restartedAt = 0;
@@ -397,6 +398,7 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
           await n.blackhole(false);
         }
         const end = Date.now() / 1000;
+        const after = await agentCounters(0);
         const from = start - 5;
         const to = end + 3;
         const reports: OutageReport[] = [];
@@ -415,6 +417,15 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
         }
         for (const r of reports) console.log(`[fleet outage] ${JSON.stringify(r)}`);
         console.log(`[fleet outage] forwarders of a2 down for ${(restartedAt - killedAt).toFixed(1)} s`);
+        // The agent does not notice the outage: it keeps probing (2 checks a second), on time.
+        const lagBefore = before.lagSum / before.lagCount;
+        const lagDuring = (after.lagSum - before.lagSum) / (after.lagCount - before.lagCount);
+        console.log(
+          `[fleet outage] a1: ${after.runs - before.runs} runs in ${(end - start).toFixed(1)} s; ` +
+            `mean scheduler lag before ${(lagBefore * 1000).toFixed(2)} ms, during ${(lagDuring * 1000).toFixed(2)} ms`,
+        );
+        expect(after.runs - before.runs).toBeGreaterThanOrEqual(2 * Math.floor(end - start) - 2);
+        expect(lagDuring).toBeLessThan(Math.max(0.05, 3 * lagBefore));
         const sinceStart = restartedAt - start;
         for (const r of reports) {
           const label = `${r.store} ${r.agent}`;
@@ -536,6 +547,16 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
     }
   }, 90_000);
 });
+
+/** Runs and scheduler lag counters of one agent, read from inside its namespace. */
+async function agentCounters(i: number): Promise<{ runs: number; lagSum: number; lagCount: number }> {
+  const body = (await theNet().get(theNet().agents[i]!.ns, `http://127.0.0.1:${AGENT_PORT}/metrics`)).body;
+  return {
+    runs: metric(body, 'vantage_check_runs_total'),
+    lagSum: metric(body, 'vantage_scheduler_lag_seconds_sum'),
+    lagCount: metric(body, 'vantage_scheduler_lag_seconds_count'),
+  };
+}
 
 /** Sum of a metric's samples in a text exposition (optionally only lines matching `filter`). */
 function metric(body: string, name: string, filter?: RegExp): number {
