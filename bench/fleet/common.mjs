@@ -124,12 +124,12 @@ export function metricSum(text, name, having = '') {
  * @param {string} cmd
  * @param {(port: number) => string[]} args
  * @param {string} dir
- * @param {{ port?: number, health?: string }} [o]
+ * @param {{ port?: number, health?: string, env?: Record<string, string> }} [o]
  * @returns {Promise<Engine>}
  */
-export async function startEngine(cmd, args, dir, { port, health = '/health' } = {}) {
+export async function startEngine(cmd, args, dir, { port, health = '/health', env } = {}) {
   const p = port ?? (await freePort());
-  const child = spawnTracked(cmd, args(p));
+  const child = spawnTracked(cmd, args(p), env ? { env: { ...process.env, ...env } } : {});
   await pollHttp({ port: p, path: health, ready: (r) => r.status === 200, timeoutMs: 60_000, child });
   return { child, port: p, dir };
 }

@@ -6,11 +6,8 @@
 // the agent's scrape size plain and gzip. Then the central store is stopped for OUTAGE minutes and
 // started again on the same data: WAL growth, samples of the outage window counted per series
 // (missing, duplicated), and the time until the forwarder's backlog has arrived.
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ROOT } from '../lib/dist.mjs';
-import { delay, LOOPBACK } from '../lib/http.mjs';
+import { delay } from '../lib/http.mjs';
 import { stopChild } from '../lib/proc.mjs';
 import { fmt } from '../lib/table.mjs';
 import {
@@ -22,18 +19,17 @@ import {
   procStats,
   rawGet,
   startAgent,
-  startEngine,
   startTargets,
   startVictoria,
   writeAgentConfig,
 } from './common.mjs';
+import { startForwarders } from './forwarders-start.mjs';
 
 /** @import { Section } from '../lib/table.mjs' */
 /** @import { Engine } from './common.mjs' */
+/** @import { Forwarder } from './forwarders-start.mjs' */
 
 const SCRAPE_S = 15;
-
-/** @typedef {{ name: string, engine: Engine, wal: string, bytesMetric: string }} Forwarder */
 
 /**
  * Figures of one forwarder.
@@ -50,66 +46,6 @@ const SCRAPE_S = 15;
  *   scrapeGzipKB: number, outageMin: number, configs: string, forwarders: Record<string, ForwarderRaw>,
  * }} ForwarderResult
  */
-
-/**
- * Both forwarders' scrape config: the agent every 15 s, job `vantage`.
- * @param {number} agentPort
- * @param {string} [external] an external `forwarder` label (Prometheus; vmagent adds it by flag)
- */
-const scrapeConfig = (agentPort, external) =>
-  `global:
-  scrape_interval: ${SCRAPE_S}s
-  scrape_timeout: 10s
-${external ? `  external_labels:\n    forwarder: ${external}\n` : ''}scrape_configs:
-  - job_name: vantage
-    static_configs:
-      - targets: ['${LOOPBACK}:${agentPort}']
-`;
-
-/**
- * Starts both forwarders.
- * @param {string} dir
- * @param {number} agentPort
- * @param {number} storePort
- * @returns {Promise<Forwarder[]>}
- */
-async function startForwarders(dir, agentPort, storePort) {
-  const write = `http://${LOOPBACK}:${storePort}/api/v1/write`;
-  const promCfg = join(dir, 'prom-agent.yml');
-  await writeFile(promCfg, `${scrapeConfig(agentPort, 'prom-agent')}remote_write:\n  - url: ${write}\n`);
-  const promWal = join(dir, 'prom-agent-wal');
-  const prom = await startEngine(
-    'prometheus',
-    (p) => [
-      '--enable-feature=agent',
-      `--config.file=${promCfg}`,
-      `--storage.agent.path=${promWal}`,
-      `--web.listen-address=${LOOPBACK}:${p}`,
-      '--log.level=error',
-    ],
-    promWal,
-    { health: '/-/ready' },
-  );
-  const vmCfg = join(dir, 'vmagent.yml');
-  await writeFile(vmCfg, scrapeConfig(agentPort));
-  const vmWal = join(dir, 'vmagent-queue');
-  const vm = await startEngine(
-    'vmagent',
-    (p) => [
-      `-promscrape.config=${vmCfg}`,
-      `-remoteWrite.url=${write}`,
-      '-remoteWrite.label=forwarder=vmagent',
-      `-remoteWrite.tmpDataPath=${vmWal}`,
-      `-httpListenAddr=${LOOPBACK}:${p}`,
-      '-loggerLevel=ERROR',
-    ],
-    vmWal,
-  );
-  return [
-    { name: 'prom-agent', engine: prom, wal: promWal, bytesMetric: 'prometheus_remote_storage_bytes_total' },
-    { name: 'vmagent', engine: vm, wal: vmWal, bytesMetric: 'vmagent_remotewrite_bytes_sent_total' },
-  ];
-}
 
 /**
  * CPU seconds, RSS and bytes sent of a forwarder now.
@@ -153,7 +89,6 @@ async function countWindow(storePort, name, fromMs, toMs) {
  */
 export async function runForwarders(dir, { outageMin, steadyS, progress }) {
   const checks = { icmp: 100, https: 20, dns: 20 };
-  const shared = existsSync(join(ROOT, 'deploy', 'fleet'));
   const targets = await startTargets(dir);
   /** @type {Engine | undefined} */
   let store;
@@ -167,7 +102,8 @@ export async function runForwarders(dir, { outageMin, steadyS, progress }) {
     const agent = await startAgent(cfg);
     agentChild = agent.child;
     store = await startVictoria(join(dir, 'central'));
-    fwd = await startForwarders(dir, agent.port, store.port);
+    const started = await startForwarders(dir, agent.port, store.port, SCRAPE_S);
+    fwd = started.forwarders;
     progress(`fleet: forwarders up, ${steadyS + 45} s of steady state`);
     await delay(45_000);
     const plain = await rawGet(agent.port, '/metrics', false);
@@ -198,7 +134,7 @@ export async function runForwarders(dir, { outageMin, steadyS, progress }) {
     while (catchUp.some((x) => x === null) && performance.now() - back < 300_000) {
       for (const [i, f] of fwd.entries()) {
         if (catchUp[i] !== null) continue;
-        const up = await exportSeries(storePort, `up{forwarder="${f.name}"}`, outStart, outEnd);
+        const up = await exportSeries(storePort, `up{forwarder="${f.name}",job="vantage"}`, outStart, outEnd);
         if ((up[0]?.ts.length ?? 0) >= wanted) catchUp[i] = (performance.now() - back) / 1000;
       }
       await delay(2000);
@@ -236,7 +172,7 @@ export async function runForwarders(dir, { outageMin, steadyS, progress }) {
       scrapePlainKB: plain.wireBytes / 1024,
       scrapeGzipKB: gz.wireBytes / 1024,
       outageMin,
-      configs: shared ? 'deploy/fleet/ exists but the bench keeps its own minimal configs' : 'own minimal configs',
+      configs: started.source,
       forwarders,
     };
   } finally {
