@@ -291,6 +291,7 @@ describe('helm chart push mode (remoteWrite): a forwarder sidecar', () => {
       'remoteWrite.auth.basicAuth.username=vantage',
       'remoteWrite.tls.caSecretName=rw-ca',
       'remoteWrite.queue.concurrency=3',
+      'remoteWrite.port=9101',
       'port=9555',
     );
     const fwd = forwarderOf(docs)!;
@@ -314,6 +315,11 @@ describe('helm chart push mode (remoteWrite): a forwarder sidecar', () => {
     expect(config.scrape_configs.find((j) => j.job_name === 'vantage')!.static_configs[0]!.targets).toEqual([
       '127.0.0.1:9555',
     ]);
+    // It scrapes itself where it listens.
+    expect(config.scrape_configs.find((j) => j.job_name === 'vantage-forwarder')!.static_configs[0]!.targets).toEqual([
+      '127.0.0.1:9101',
+    ]);
+    expect(fwd.args).toContain('--web.listen-address=127.0.0.1:9101');
     const rw = config.remote_write[0]!;
     expect(rw).toMatchObject({ url: URL, basic_auth: { username: 'vantage' }, queue_config: { max_shards: 3 } });
     const mounts = (fwd.volumeMounts as Mount[]).map((m) => m.mountPath);
@@ -334,6 +340,7 @@ describe('helm chart push mode (remoteWrite): a forwarder sidecar', () => {
       'remoteWrite.auth.bearerToken.secretName=rw-token',
       'remoteWrite.tls.certSecretName=rw-client',
       'remoteWrite.tls.serverName=metrics.example.com',
+      'remoteWrite.port=9102',
       'port=9555',
     );
     const fwd = forwarderOf(docs)!;
@@ -352,6 +359,9 @@ describe('helm chart push mode (remoteWrite): a forwarder sidecar', () => {
     };
     const job = scrape.scrape_configs.find((j) => j.job_name === 'vantage')!;
     expect(job).toMatchObject({ honor_labels: true, static_configs: [{ targets: ['127.0.0.1:9555'] }] });
+    const self = scrape.scrape_configs.find((j) => j.job_name === 'vantage-forwarder')!;
+    expect(self.static_configs[0]!.targets).toEqual(['127.0.0.1:9102']);
+    expect(args).toContain('-httpListenAddr=127.0.0.1:9102');
     const mounts = (fwd.volumeMounts as Mount[]).map((m) => m.mountPath);
     for (const flag of args.filter((a) => /File=/.test(a)))
       expect(

@@ -62,7 +62,7 @@ credentials (files from the mounted Secrets), TLS and queue settings.
 {{- define "vantage.prometheusAgentConfig" -}}
 {{- $rw := .Values.remoteWrite -}}
 {{- $dir := include "vantage.forwarderSecrets" . -}}
-{{- $cfg := .Files.Get "files/prometheus-agent.yaml" | replace "127.0.0.1:9477" (printf "127.0.0.1:%d" (int .Values.port)) | fromYaml -}}
+{{- $cfg := .Files.Get "files/prometheus-agent.yaml" | replace "127.0.0.1:9477" (printf "127.0.0.1:%d" (int .Values.port)) | replace "127.0.0.1:9090" (printf "127.0.0.1:%d" (int $rw.port)) | fromYaml -}}
 {{- $_ := set $cfg.global "scrape_interval" $rw.scrapeInterval -}}
 {{- $w := index $cfg.remote_write 0 -}}
 {{- $_ := set $w "url" $rw.url -}}
