@@ -26,6 +26,7 @@ const FLEET = process.env.FLEET_DEPLOY_DIR ?? 'deploy/fleet';
 const PROM = 9090;
 const VM = 8428;
 const VMALERT = 8880;
+const VMAUTH = 8427;
 const AGENT_PORT = 9477;
 const PROM_AGENT = 9090;
 const VMAGENT = 8429;
@@ -134,13 +135,14 @@ interface PromAgentConfig {
  * The forwarders' configs: deploy/fleet's, with 1 s scrapes and short retries for the test. The
  * identity reaches them through the environment, as in production (`forwarderEnv`).
  */
-function forwarderConfigs(centralAddress: string, promUrl?: string): { prom: string; vm: string } {
+function forwarderConfigs(centralAddress: string, promUrl?: string, wrongAuth = false): { prom: string; vm: string } {
   const prom = parse(readFileSync(join(FLEET, 'prometheus-agent.yaml'), 'utf8')) as PromAgentConfig;
   prom.global.scrape_interval = '1s';
   prom.global.scrape_timeout = '900ms';
   const rw = prom.remote_write[0]!;
   rw.url = promUrl ?? `http://${centralAddress}:${PROM}/api/v1/write`;
   rw.remote_timeout = '5s';
+  if (wrongAuth) Object.assign(rw, { basic_auth: { username: 'vantage', password: 'wrong' } });
   Object.assign(rw.queue_config, { batch_send_deadline: '1s', min_backoff: '100ms', max_backoff: '1s' });
   const vm = parse(readFileSync(join(FLEET, 'vmagent-scrape.yaml'), 'utf8')) as { scrape_configs: ScrapeJob[] };
   for (const job of [...prom.scrape_configs, ...vm.scrape_configs]) {
@@ -181,7 +183,14 @@ function startPromAgent(i: number, name: string, config: string, port: number): 
   );
 }
 
-function startVmAgent(i: number, name: string, config: string, url: string, port: number): Daemon {
+function startVmAgent(
+  i: number,
+  name: string,
+  config: string,
+  url: string,
+  port: number,
+  extra: string[] = [],
+): Daemon {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
   writeFileSync(join(d, 'scrape.yaml'), config);
@@ -199,6 +208,7 @@ function startVmAgent(i: number, name: string, config: string, url: string, port
       '-remoteWrite.sendTimeout=5s',
       '-remoteWrite.flushInterval=1s',
       `-httpListenAddr=127.0.0.1:${port}`,
+      ...extra,
     ],
     name,
   );
@@ -231,6 +241,10 @@ beforeAll(async () => {
   centralCfg.rule_files = [join(dir, 'rules.yaml')];
   delete centralCfg.alerting; // no Alertmanager here: the alerts are read from the rule engines
   writeFileSync(join(dir, 'central.yaml'), stringify(centralCfg));
+  writeFileSync(
+    join(dir, 'vmauth.yaml'),
+    stringify({ users: [{ username: 'vantage', password: 'right', url_prefix: `http://127.0.0.1:${VM}` }] }),
+  );
   others.push(
     net.spawn(
       net.central,
@@ -253,6 +267,12 @@ beforeAll(async () => {
         '-retentionPeriod=1d',
       ],
       'victoria-metrics',
+    ),
+    // Credentials in front of VictoriaMetrics (vmauth, from the same package).
+    net.spawn(
+      net.central,
+      ['vmauth', `-auth.config=${join(dir, 'vmauth.yaml')}`, `-httpListenAddr=0.0.0.0:${VMAUTH}`],
+      'vmauth',
     ),
     net.spawn(
       net.central,
@@ -457,55 +477,67 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
     (OUTAGE_S + 150) * 1000,
   );
 
-  it('a wrong remote_write URL: the forwarder logs it and counts the failures; the agent keeps probing', async () => {
-    const n = theNet();
-    const a = n.agents[0]!;
-    const bad = forwarderConfigs(a.centralAddress, `http://${a.centralAddress}:${PROM}/api/v1/nowhere`);
-    const pa = startPromAgent(0, 'prom-agent-wrong-url', bad.prom, 9091);
-    const va = startVmAgent(0, 'vmagent-wrong-url', bad.vm, `http://${a.centralAddress}:${VM}/nowhere`, 8430);
-    try {
-      const runsBefore = metric(
-        (await n.get(a.ns, `http://127.0.0.1:${AGENT_PORT}/metrics`)).body,
-        'vantage_check_runs_total',
+  // The answers, measured: Prometheus 404 for a wrong path; VictoriaMetrics and vmauth 1.79 answer 400 to a wrong
+  // path and to wrong credentials, and 400 makes vmagent drop the block rather than keep it queued.
+  it.each([
+    { fault: 'wrong URL', path: `:${PROM}/api/v1/nowhere`, vmPath: `:${VM}/nowhere`, status: '404', vmStatus: '400' },
+    {
+      fault: 'wrong credentials',
+      path: `:${VMAUTH}/api/v1/write`,
+      vmPath: `:${VMAUTH}/api/v1/write`,
+      status: '400',
+      vmStatus: '400',
+    },
+  ])(
+    '$fault: the forwarder logs the answer and counts the failures; the agent keeps probing',
+    async (c) => {
+      const n = theNet();
+      const a = n.agents[0]!;
+      const auth = c.fault === 'wrong credentials';
+      const bad = forwarderConfigs(a.centralAddress, `http://${a.centralAddress}${c.path}`, auth);
+      const pa = startPromAgent(0, `prom-agent-${c.fault.replace(' ', '-')}`, bad.prom, 9091);
+      const va = startVmAgent(
+        0,
+        `vmagent-${c.fault.replace(' ', '-')}`,
+        bad.vm,
+        `http://${a.centralAddress}${c.vmPath}`,
+        8430,
+        [...(auth ? ['-remoteWrite.basicAuth.username=vantage', '-remoteWrite.basicAuth.password=wrong'] : [])],
       );
-      const failed = await until(
-        'prometheus_remote_storage_samples_failed_total > 0',
-        async () => {
-          const v = metric(
-            (await n.get(a.ns, 'http://127.0.0.1:9091/metrics')).body,
-            'prometheus_remote_storage_samples_failed_total',
-          );
-          return v > 0 ? v : undefined;
-        },
-        30_000,
-      );
-      const vmErrors = await until(
-        'vmagent counting 4xx answers',
-        async () => {
-          const body = (await n.get(a.ns, 'http://127.0.0.1:8430/metrics')).body;
-          const v = metric(body, 'vmagent_remotewrite_requests_total', /status_code="4\d\d"/);
-          return v > 0 ? v : undefined;
-        },
-        30_000,
-      );
-      console.log(`[fleet wrong-url] prometheus samples_failed=${failed} vmagent 4xx requests=${vmErrors}`);
-      expect(pa.log()).toMatch(/404/);
-      expect(va.log()).toMatch(/nowhere/);
-      const runsAfter = metric(
-        (await n.get(a.ns, `http://127.0.0.1:${AGENT_PORT}/metrics`)).body,
-        'vantage_check_runs_total',
-      );
-      expect(runsAfter).toBeGreaterThan(runsBefore);
-    } catch (err) {
-      console.error(
-        `--- wrong-url prometheus agent\n${pa.log().slice(-2000)}\n--- wrong-url vmagent\n${va.log().slice(-2000)}`,
-      );
-      throw err;
-    } finally {
-      pa.kill();
-      va.kill();
-    }
-  }, 60_000);
+      try {
+        const runsBefore = (await agentCounters(0)).runs;
+        const failed = await until(
+          'prometheus_remote_storage_samples_failed_total > 0',
+          async () => {
+            const body = (await n.get(a.ns, 'http://127.0.0.1:9091/metrics')).body;
+            const v = metric(body, 'prometheus_remote_storage_samples_failed_total');
+            return v > 0 ? v : undefined;
+          },
+          30_000,
+        );
+        const vmErrors = await until(
+          `vmagent counting ${c.vmStatus} answers`,
+          async () => {
+            const body = (await n.get(a.ns, 'http://127.0.0.1:8430/metrics')).body;
+            const v = metric(body, 'vmagent_remotewrite_requests_total', new RegExp(`status_code="${c.vmStatus}"`));
+            return v > 0 ? v : undefined;
+          },
+          30_000,
+        );
+        console.log(`[fleet ${c.fault}] prometheus samples_failed=${failed}; vmagent ${c.vmStatus}: ${vmErrors}`);
+        expect(pa.log()).toMatch(new RegExp(`non-recoverable error.*HTTP status ${c.status}`));
+        expect(va.log()).toMatch(new RegExp(`rejected.*status code ${c.vmStatus}`));
+        expect((await agentCounters(0)).runs).toBeGreaterThan(runsBefore);
+      } catch (err) {
+        console.error(`--- prometheus agent\n${pa.log().slice(-2000)}\n--- vmagent\n${va.log().slice(-2000)}`);
+        throw err;
+      } finally {
+        pa.kill();
+        va.kill();
+      }
+    },
+    60_000,
+  );
 
   it('a killed agent: VantageAgentDown names it; with its forwarders gone, VantageAgentSilent', async () => {
     try {
