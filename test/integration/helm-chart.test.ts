@@ -370,7 +370,7 @@ describe('helm chart push mode (remoteWrite): a forwarder sidecar', () => {
       ).toBe(true);
   });
 
-  it('refuses push mode without a URL, with two kinds of credentials, or an unknown forwarder', async () => {
+  it('refuses push mode without a URL, with two credentials, beside a ServiceMonitor, or an unknown forwarder', async () => {
     const noUrl = await helm(['template', 'edge', CHART, '--set', 'remoteWrite.enabled=true']);
     expect(noUrl.code).not.toBe(0);
     expect(noUrl.stderr).toContain('remoteWrite.enabled needs remoteWrite.url');
@@ -385,6 +385,18 @@ describe('helm chart push mode (remoteWrite): a forwarder sidecar', () => {
     );
     expect(both.code).not.toBe(0);
     expect(both.stderr).toContain('set bearerToken or basicAuth, not both');
+    const twice = await helm(
+      [
+        'template',
+        'edge',
+        CHART,
+        'remoteWrite.enabled=true',
+        `remoteWrite.url=${URL}`,
+        'serviceMonitor.enabled=true',
+      ].flatMap((a, i) => (i < 3 ? [a] : ['--set', a])),
+    );
+    expect(twice.code).not.toBe(0);
+    expect(twice.stderr).toContain('a store would get every sample twice');
     const unknown = await helm(['template', 'edge', CHART, '--set', 'remoteWrite.forwarder=telegraf']);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/remoteWrite.forwarder/);
