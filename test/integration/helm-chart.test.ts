@@ -370,7 +370,7 @@ describe('helm chart push mode (remoteWrite): a forwarder sidecar', () => {
       ).toBe(true);
   });
 
-  it('refuses push mode without a URL, with two credentials, beside a ServiceMonitor, or an unknown forwarder', async () => {
+  it('refuses push mode: no URL, two credentials, a ServiceMonitor beside it, an unknown forwarder', async () => {
     const noUrl = await helm(['template', 'edge', CHART, '--set', 'remoteWrite.enabled=true']);
     expect(noUrl.code).not.toBe(0);
     expect(noUrl.stderr).toContain('remoteWrite.enabled needs remoteWrite.url');
