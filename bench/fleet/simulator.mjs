@@ -24,7 +24,7 @@ const RULES = join(ROOT, 'deploy', 'prometheus', 'vantage-rules.yaml');
  * @typedef {{
  *   store: string, agents: number, series: number, offeredPerS: number, ingestPerS: number, rssMB: number,
  *   cpuPct: number, diskGBPerDay: number, ruleMs: number, ruleMaxMs: number, missed: number,
- *   vmagentCpuPct: number, replayCpuPct: number, pendingMB: number, behind: string,
+ *   vmagentCpuPct: number, replayCpuPct: number, pendingMB: number, behind: string, groups: string,
  * }} SimPoint
  */
 /** @typedef {{ seriesPerAgent: number, targetsPerAgent: number, points: SimPoint[] }} SimResult */
@@ -86,6 +86,9 @@ async function storeSample(kind, s) {
       ...base,
       ingested: metricSum(text, 'prometheus_tsdb_head_samples_appended_total'),
       ruleS: metricSum(text, 'prometheus_rule_group_last_duration_seconds'),
+      groups: ['vantage.targets', 'vantage.trends', 'vantage.agent'].map(
+        (g) => `${g} ${fmt(metricSum(text, 'prometheus_rule_group_last_duration_seconds', `;${g}"`), 2)} s`,
+      ),
       ruleSum: 0,
       ruleCount: 0,
       missed: metricSum(text, 'prometheus_rule_group_iterations_missed_total'),
@@ -96,6 +99,7 @@ async function storeSample(kind, s) {
     ...base,
     ingested: metricSum(text, 'vm_rows_inserted_total', 'promremotewrite'),
     ruleS: 0,
+    groups: [],
     ruleSum: metricSum(a, 'vmalert_iteration_duration_seconds_sum'),
     ruleCount: metricSum(a, 'vmalert_iteration_duration_seconds_count'),
     missed: metricSum(a, 'vmalert_iteration_missed_total'),
@@ -185,6 +189,7 @@ async function point({ kind, agents, pointS, dir, port, series }) {
       replayCpuPct: ((rc.user + rc.system) / 1e6 / secs) * 100,
       pendingMB,
       behind: behind.join('; ') || 'no',
+      groups: b.groups.join(', '),
     };
   } finally {
     await Promise.all([stopChild(vmagent?.child), stopChild(s?.vmalert?.child), stopChild(s?.store.child, 10_000)]);
@@ -270,6 +275,7 @@ export function simulatorSections(r) {
         "rules ms: Prometheus = sum of the groups' last durations at the end, max = highest sum seen;",
         'VictoriaMetrics = mean vmalert iteration duration x 3 groups. disk/day: growth of the data dir over',
         'the measured window x 86,400 s (WAL and head chunks before compaction for Prometheus: an upper bound).',
+        ...r.points.filter((p) => p.groups).map((p) => `rule groups, ${p.store} ${p.agents} agents: ${p.groups}`),
       ],
     },
   ];
