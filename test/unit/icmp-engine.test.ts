@@ -281,6 +281,20 @@ describe('IcmpEngine', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it("sends a probe in the caller's turn, not after the poll phase, while the turn's budget lasts", async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    void engine.echo({ address: '127.0.0.2', family: 4, timeoutMs: 1000 });
+    await warm(clock, fake);
+    const before = fake.sent.length;
+    void engine.echo({ address: '192.0.2.7', family: 4, timeoutMs: 1000 });
+    // Microtasks only (the warm-up is awaited): no immediate has run.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(fake.sent.slice(before).map((s) => s.address)).toEqual(['192.0.2.7']);
+    engine.close();
+  });
+
   it('paces sends: at most 256 per event-loop turn', async () => {
     const clock = new FakeClock();
     const fake = fakeNative(clock);

@@ -107,6 +107,8 @@ export class IcmpEngine {
   private cancelTimer: (() => void) | undefined;
   private timerAt: bigint | undefined;
   private flushScheduled = false;
+  /** Probes sent in this event-loop turn (at most SEND_BURST). */
+  private turnSends = 0;
   private closed = false;
   private readonly counters: IcmpEngineStats = {
     sent: 0,
@@ -211,7 +213,11 @@ export class IcmpEngine {
       this.sendQueue.push(entry);
       this.deadlines.push(entry.deadlineNs, entry);
       this.armTimer();
-      this.scheduleFlush(0);
+      // Out at once while this turn's budget lasts. Waiting for the check phase put whatever the
+      // poll phase ran (TLS handshakes, a scrape's slice) between a run's start and its probe:
+      // 2.4 ms median at 12,000 checks against 0.5 ms of scheduler lag.
+      if (!this.flushScheduled && this.turnSends < SEND_BURST) this.flush();
+      else this.scheduleFlush(0);
     });
   }
 
@@ -286,10 +292,9 @@ export class IcmpEngine {
     else this.clock.setTimer(ms, run);
   }
 
-  /** Sends at most SEND_BURST queued probes, then yields a turn for the rest. */
+  /** Sends queued probes while this turn's budget (SEND_BURST) lasts, then yields a turn for the rest. */
   private flush(): void {
-    let budget = SEND_BURST;
-    while (this.sendQueue.length > 0 && budget > 0) {
+    while (this.sendQueue.length > 0 && this.turnSends < SEND_BURST) {
       const entry = this.sendQueue[0]!;
       if (this.pending.get(entry.key) !== entry) {
         this.sendQueue.shift();
@@ -339,7 +344,8 @@ export class IcmpEngine {
       // Nothing is sent twice: the packet's memory need not wait for the deadline to be dropped.
       entry.packet = SENT;
       this.counters.sent++;
-      budget--;
+      // The turn's first send queues the immediate that opens the next turn's budget.
+      if (this.turnSends++ === 0) setImmediate(() => (this.turnSends = 0));
     }
     if (this.sendQueue.length > 0) this.scheduleFlush(0);
   }
