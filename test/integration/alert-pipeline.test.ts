@@ -173,7 +173,7 @@ describe('alert pipeline: agents, Prometheus, Alertmanager', () => {
   it('ships an Alertmanager config that amtool accepts', async () => {
     const r = await run(['amtool', 'check-config', resolve('deploy/alertmanager/alertmanager.example.yaml')]);
     expect(r.stdout).toContain('SUCCESS');
-    expect(r.stdout).toContain('4 inhibit rules');
+    expect(r.stdout).toContain('5 inhibit rules');
     expect(r.code).toBe(0);
   });
 
