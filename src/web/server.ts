@@ -124,6 +124,9 @@ async function serveMetrics(registries: MetricRegistries, req: IncomingMessage, 
 export async function streamScrape(scrape: Scrape, dest: Writable, gzip: boolean): Promise<void> {
   if (!gzip) {
     const done = finished(dest);
+    // Handled from the start: the scraper may go away while the body is still being produced,
+    // long before the await below, and an unhandled rejection would end the agent.
+    done.catch(() => undefined);
     try {
       await writeChunks(scrape, dest);
     } catch (err) {
@@ -136,6 +139,7 @@ export async function streamScrape(scrape: Scrape, dest: Writable, gzip: boolean
   }
   const zip = createGzip({ level: GZIP_LEVEL, chunkSize: 64 * 1024 });
   const delivered = pipeline(zip, dest);
+  delivered.catch(() => undefined);
   try {
     await writeChunks(scrape, zip);
   } catch (err) {

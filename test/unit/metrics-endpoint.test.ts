@@ -119,3 +119,30 @@ describe('/metrics', () => {
     expect(next.body.toString()).toBe((await registries.render(false)).body);
   });
 });
+
+describe('streamScrape when the scraper goes away between chunks', () => {
+  it.each([false, true])('ends quietly, gzip %s: a rejection, never an unhandled one', async (gzip) => {
+    const { streamScrape } = await import('../../src/web/server.js');
+    const { PassThrough } = await import('node:stream');
+    const dest = new PassThrough();
+    dest.resume();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    async function* body(): AsyncGenerator<Buffer> {
+      yield Buffer.from('probe_success 1\n');
+      // The scraper hangs up while the next chunk is being produced.
+      dest.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      yield Buffer.from('probe_success 0\n');
+    }
+    const scrape = { contentType: 'text/plain', body: body(), release: () => undefined };
+    try {
+      await expect(streamScrape(scrape, dest, gzip)).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
