@@ -22,6 +22,7 @@ import { installExitCleanup, killAllChildren } from './lib/proc.mjs';
 import { fmt, printResult, table } from './lib/table.mjs';
 import * as metricsExposition from './metrics-exposition.mjs';
 import * as metricsRender from './metrics-render.mjs';
+import * as scale from './scale.mjs';
 import * as schedulerLag from './scheduler-lag.mjs';
 import * as startup from './startup.mjs';
 import * as tcpConnect from './tcp-connect.mjs';
@@ -70,6 +71,8 @@ const BENCHMARKS = [
   benchmark('dns', dns),
   benchmark('https', https),
   benchmark('diagnose', diagnose),
+  // 18 minutes in full; SCALE_QUICK=1 runs it in about 3.
+  benchmark('scale', scale),
 ];
 
 /**
