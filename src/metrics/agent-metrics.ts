@@ -1,6 +1,6 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { TargetSpec } from '../checks/check.js';
-import type { IcmpEngineStats } from '../net/icmp/icmp-engine.js';
+import type { IcmpEngineStats } from '../net/icmp/echo.js';
 import type { EventSink } from '../report/event-sinks.js';
 import { AGENT_METRICS } from './catalogue.js';
 import type { MetricRegistries } from './registries.js';

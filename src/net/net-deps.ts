@@ -4,7 +4,7 @@ import type { IpFamily, ResolvedAddress } from './address.js';
 import type { AddressBook } from './address-book.js';
 import type { DnsExchange, DnsQueryRequest } from './dns/dns-client.js';
 import type { HttpsExchange, HttpsRequest } from './http/https-client.js';
-import type { EchoOutcome, EchoRequest, IcmpEngineStats } from './icmp/icmp-engine.js';
+import type { EchoOutcome, EchoRequest, IcmpEngineStats } from './icmp/echo.js';
 
 export type { IpFamily, ResolvedAddress } from './address.js';
 

@@ -5,7 +5,7 @@ import type { IcmpSettings } from '../../src/checks/icmp/icmp-settings.js';
 import { rttStats } from '../../src/checks/icmp/rtt-stats.js';
 import { CheckFailure } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import type { EchoOutcome, EchoRequest } from '../../src/net/icmp/icmp-engine.js';
+import type { EchoOutcome, EchoRequest } from '../../src/net/icmp/echo.js';
 import type { NetDeps } from '../../src/net/net-deps.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { fakeNet } from '../helpers/fake-net.js';

@@ -4,7 +4,7 @@ import { TraceTrigger } from '../../src/agent/triggered-trace.js';
 import { icmpKind } from '../../src/checks/icmp/index.js';
 import type { CheckResult } from '../../src/checks/check.js';
 import { DEFAULT_TRIGGERED_TRACEROUTE } from '../../src/config/agent-config.js';
-import type { EchoOutcome, EchoRequest } from '../../src/net/icmp/icmp-engine.js';
+import type { EchoOutcome, EchoRequest } from '../../src/net/icmp/echo.js';
 import type { IcmpPort } from '../../src/net/net-deps.js';
 import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
 

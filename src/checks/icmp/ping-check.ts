@@ -1,6 +1,6 @@
 import { elapsedMs, pause } from '../../clock.js';
 import { abortedByDeadline, CheckFailure } from '../../errors.js';
-import type { EchoOutcome } from '../../net/icmp/icmp-engine.js';
+import type { EchoOutcome } from '../../net/icmp/echo.js';
 import { unreachableReason } from '../../net/icmp/packet.js';
 import type { NetDeps } from '../../net/net-deps.js';
 import type { Check, CheckResult, CheckSpec, CoreResult, RunContext } from '../check.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { pause } from '../../clock.js';
 import type { Clock } from '../../clock.js';
-import type { EchoOutcome } from '../../net/icmp/icmp-engine.js';
+import type { EchoOutcome } from '../../net/icmp/echo.js';
 import type { IcmpFamily } from '../../net/icmp/packet.js';
 import { unreachableReason } from '../../net/icmp/packet.js';
 import type { IcmpPort } from '../../net/net-deps.js';

@@ -5,59 +5,9 @@ import { DeadlineHeap } from './deadline-heap.js';
 import { loadNativeIcmp } from './native.js';
 import type { NativeHandle, NativeIcmp, NativePacket } from './native.js';
 import { echoRequest, parseIcmp } from './packet.js';
-import type { IcmpErrorKind, IcmpFamily } from './packet.js';
+import type { IcmpFamily } from './packet.js';
+import type { EchoOutcome, EchoRequest, IcmpEngineSizes, IcmpEngineStats } from './echo.js';
 import { ProbeKeys } from './probe-keys.js';
-
-export interface EchoRequest {
-  address: string;
-  family: IcmpFamily;
-  /** Per-packet TTL / hop limit; 0 = the system default. */
-  ttl?: number;
-  /** ToS / traffic class byte; 0 = default. */
-  tos?: number;
-  /** Payload bytes after the 8-byte ICMP header. Default 56 (as ping). */
-  payloadSize?: number;
-  dontFragment?: boolean;
-  /** Source address to send from; '' = the kernel's choice. */
-  source?: string;
-  /** How long to wait for an answer, from the moment the probe is asked for. */
-  timeoutMs: number;
-  signal?: AbortSignal;
-  /** Called for each further echo reply to this probe (a duplicate). */
-  onDuplicate?: () => void;
-  /** One ICMP checksum for every probe, whatever its identifier and sequence ("Paris" probing). */
-  constantChecksum?: boolean;
-}
-
-export type EchoOutcome =
-  | { status: 'reply'; rttNs: bigint; ttl: number; from: string }
-  | { status: IcmpErrorKind; code: number; rttNs: bigint; from: string }
-  | { status: 'timeout' }
-  | { status: 'aborted' }
-  | { status: 'failed'; failure: CheckFailure };
-
-export interface IcmpEngineStats {
-  sent: number;
-  received: number;
-  duplicates: number;
-  late: number;
-  unmatched: number;
-  socketErrors: number;
-  /** Whether a raw socket of each family could be opened (undefined: not tried yet). */
-  available: Partial<Record<IcmpFamily, boolean>>;
-}
-
-/** How many entries the engine's tables hold: all return to zero once probes stop (see sizes()). */
-export interface IcmpEngineSizes {
-  /** Probes queued or sent, not yet answered, timed out or aborted. */
-  inFlight: number;
-  /** Probes waiting to be sent. */
-  queued: number;
-  /** Deadlines in the heap (those of settled probes are dropped lazily, by their deadline at the latest). */
-  deadlines: number;
-  /** Finished probes remembered to recognise late and duplicate replies (30 s, forgotten as probes finish). */
-  remembered: number;
-}
 
 /** A family's raw socket, the addon that opened it, and its DF setting (one syscall per change). */
 interface OpenSocket {

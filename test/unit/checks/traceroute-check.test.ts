@@ -7,7 +7,7 @@ import { tracerouteSettingsSchema } from '../../../src/checks/traceroute/tracero
 import type { TracerouteSettings } from '../../../src/checks/traceroute/traceroute-settings.js';
 import { CheckFailure, RunCancelled, RunDeadlineExceeded } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
-import type { EchoOutcome, EchoRequest } from '../../../src/net/icmp/icmp-engine.js';
+import type { EchoOutcome, EchoRequest } from '../../../src/net/icmp/echo.js';
 import type { IcmpPort, ResolvedAddress } from '../../../src/net/net-deps.js';
 import { FakeClock, flushPromises } from '../../helpers/fake-clock.js';
 import { fakeNet, tableResolver } from '../../helpers/fake-net.js';
