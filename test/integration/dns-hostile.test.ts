@@ -4,10 +4,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { queryFailure, queryWithin } from '../helpers/dns-query.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { CheckFailure, RunDeadlineExceeded } from '../../src/errors.js';
-import { DnsClient } from '../../src/net/dns/dns-client.js';
 import { decodeMessage } from '../../src/net/dns/dns-message.js';
 
 /** A reply to `query` (QR set) with `answer` appended as raw bytes and ANCOUNT 1 (0 without one). */
@@ -105,32 +103,12 @@ afterAll(() => {
   tcp.close();
 });
 
-const client = new DnsClient(systemClock);
-
-async function ask(name: string, transport: 'udp' | 'tcp' = 'udp', timeoutMs = 500) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new RunDeadlineExceeded(timeoutMs)), timeoutMs);
-  try {
-    return await client.query({
-      server: { transport, address: '127.0.0.1', port: transport === 'udp' ? portOf.udp : portOf.tcp },
-      name,
-      type: 'A',
-      ednsUdpSize: 1232,
-      signal: controller.signal,
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<CheckFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CheckFailure) return err;
-    throw err;
-  }
-  throw new Error('the query succeeded');
+function ask(name: string, transport: 'udp' | 'tcp' = 'udp', timeoutMs = 500) {
+  const port = transport === 'udp' ? portOf.udp : portOf.tcp;
+  return queryWithin(
+    { server: { transport, address: '127.0.0.1', port }, name, type: 'A', ednsUdpSize: 1232 },
+    timeoutMs,
+  );
 }
 
 /** Open sockets of this process, minus the hostile server's own accepted connections. */
@@ -151,7 +129,7 @@ describe('DNS transport against a hostile local server', () => {
     ['hang.test', 'DNS_TIMEOUT'],
   ])('%s fails with %s, no crash, no socket left open', async (name, code) => {
     const before = sockets();
-    const err = await failure(ask(name));
+    const err = await queryFailure(ask(name));
     expect(err.code).toBe(code);
     await new Promise((r) => setImmediate(r));
     expect(sockets()).toBeLessThanOrEqual(before);
@@ -163,15 +141,15 @@ describe('DNS transport against a hostile local server', () => {
   });
 
   it('retries a truncated answer over TCP, where a looping answer is refused', async () => {
-    const err = await failure(ask('tc.test'));
+    const err = await queryFailure(ask('tc.test'));
     expect(tcRetries).toBe(1);
     expect(err.code).toBe('DNS_MALFORMED');
   });
 
   it('refuses an oversized TCP answer and a server that hangs up, freeing the socket', async () => {
     const before = sockets();
-    expect((await failure(ask('oversized.test', 'tcp'))).code).toBe('DNS_MALFORMED');
-    expect((await failure(ask('hang.test', 'tcp', 300))).code).toBe('DNS_TIMEOUT');
+    expect((await queryFailure(ask('oversized.test', 'tcp'))).code).toBe('DNS_MALFORMED');
+    expect((await queryFailure(ask('hang.test', 'tcp', 300))).code).toBe('DNS_TIMEOUT');
     await new Promise((r) => setImmediate(r));
     expect(sockets()).toBeLessThanOrEqual(before);
   });

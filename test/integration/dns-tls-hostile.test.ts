@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
+import { queryFailure, queryWithin } from '../helpers/dns-query.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { CheckFailure, RunDeadlineExceeded } from '../../src/errors.js';
-import { DnsClient } from '../../src/net/dns/dns-client.js';
 import type { DnsServer } from '../../src/net/dns/dns-client.js';
 import { BIN, jsonLines } from '../helpers/agent-process.js';
+import { NEW_EC_KEY } from '../lab/certs.js';
 
 /**
  * DoT and DoH resolvers on 127.0.0.1 that fail in the ways real ones do: certificates with and
@@ -54,11 +53,7 @@ function selfSigned(base: string, san: string): Pem {
     [
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
+      ...NEW_EC_KEY,
       '-keyout',
       key,
       '-out',
@@ -146,26 +141,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const client = new DnsClient(systemClock);
-
-async function ask(server: DnsServer, timeoutMs = 2_000) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new RunDeadlineExceeded(timeoutMs)), timeoutMs);
-  try {
-    return await client.query({ server, name: 'ok.test', type: 'A', signal: controller.signal });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<CheckFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CheckFailure) return err;
-    throw err;
-  }
-  throw new Error('the query succeeded');
+function ask(server: DnsServer, timeoutMs = 2_000) {
+  return queryWithin({ server, name: 'ok.test', type: 'A' }, timeoutMs);
 }
 
 type Transport = 'tls' | 'https';
@@ -205,7 +182,7 @@ describe('DoT and DoH resolvers given as IP literals', () => {
   ] as Array<[Transport, () => DnsServer]>)(
     '%s: refuses a certificate without an IP SAN for an IP, as DNS_TLS_FAILED',
     async (_transport, server) => {
-      const err = await failure(ask(server()));
+      const err = await queryFailure(ask(server()));
       expect(err).toMatchObject({ code: 'DNS_TLS_FAILED', phase: 'tls' });
       expect(err.message).toContain("IP: 127.0.0.1 is not in the cert's list");
     },
@@ -236,14 +213,14 @@ describe('DoT and DoH handshake failures are DNS_TLS_FAILED', () => {
     ['tls protocol version alert', () => dot('dotOld', { ca: withIp.cert })],
     ['https protocol version alert', () => doh('dohOld', { ca: withIp.cert })],
   ] as Array<[string, () => DnsServer]>)('%s', async (_case, server) => {
-    const err = await failure(ask(server()));
+    const err = await queryFailure(ask(server()));
     expect(err).toMatchObject({ code: 'DNS_TLS_FAILED', phase: 'tls' });
   });
 });
 
 describe('a DoH response Node cannot parse', () => {
   it('a header block over the parser limit breaks HTTP: DNS_MALFORMED, not DNS_RESOLVE_FAILED', async () => {
-    const err = await failure(ask(doh('dohIp', { ca: withIp.cert, path: '/big-header' })));
+    const err = await queryFailure(ask(doh('dohIp', { ca: withIp.cert, path: '/big-header' })));
     expect(err).toMatchObject({ code: 'DNS_MALFORMED', phase: 'request' });
     expect(err.message).toContain('HPE_HEADER_OVERFLOW');
   });

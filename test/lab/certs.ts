@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { must } from './shell.js';
 
+/** openssl req arguments for a new unencrypted EC P-256 key (the lab's and the tests' certificates). */
+export const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 export interface LabCerts {
   dir: string;
   caFile: string;
@@ -50,11 +53,7 @@ commonName = supplied
     'openssl',
     'req',
     '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
+    ...NEW_EC_KEY,
     '-keyout',
     p('ca.key'),
     '-out',
@@ -74,11 +73,7 @@ commonName = supplied
       'openssl',
       'req',
       '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
+      ...NEW_EC_KEY,
       '-keyout',
       p(`${base}.key`),
       '-out',
