@@ -2,16 +2,14 @@
 // What the fleet benchmark's parts share: the real engines (VictoriaMetrics, Prometheus, vmagent)
 // started on 127.0.0.1 with their data in a temp dir, a real agent, local HTTPS and DNS targets,
 // process figures from /proc, and the few Prometheus text and JSON reads the parts need.
-import { createSocket } from 'node:dgram';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:https';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Packet } from 'dns2';
 import { VANTAGE_BIN } from '../lib/dist.mjs';
 import { freePort, LOOPBACK, pollHttp } from '../lib/http.mjs';
 import { execTracked, spawnTracked } from '../lib/proc.mjs';
+import { startLocalTargets } from '../lib/local-targets.mjs';
 
 /** @import { TrackedChild } from '../lib/proc.mjs' */
 /** @import { AddressInfo } from 'node:net' */
@@ -207,34 +205,8 @@ export async function startTargets(dir) {
     ...['-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:TRUE'],
   ]);
   if (r.code !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  const https = createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (_q, s) => s.end('ok\n'));
-  https.on('tlsClientError', () => undefined);
-  await new Promise((res) => https.listen(0, LOOPBACK, () => res(undefined)));
-  const udp = createSocket('udp4');
-  udp.on('message', (msg, from) => {
-    let query;
-    try {
-      query = Packet.parse(msg);
-    } catch {
-      return;
-    }
-    const response = Packet.createResponseFromRequest(query);
-    const q = query.questions[0];
-    if (q && q.type === Packet.TYPE.A)
-      response.answers.push(Packet.createResourceFromQuestion(q, { ttl: 300, address: LOOPBACK }));
-    udp.send(response.toBuffer(), from.port, from.address);
-  });
-  await new Promise((res) => udp.bind(0, LOOPBACK, () => res(undefined)));
-  return {
-    caFile: cert,
-    httpsPort: /** @type {AddressInfo} */ (https.address()).port,
-    dnsPort: udp.address().port,
-    close: () => {
-      https.closeAllConnections();
-      https.close();
-      udp.close();
-    },
-  };
+  const targets = await startLocalTargets(cert, key);
+  return { caFile: cert, ...targets };
 }
 
 /**
