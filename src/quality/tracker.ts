@@ -1,0 +1,26 @@
+import { nextTrend, targetClass } from './classify.js';
+import type { Estimate, QualityClass } from './classify.js';
+import type { Thresholds } from './quality-settings.js';
+import { ObservationWindow } from './window.js';
+import type { WindowSettings } from './window.js';
+
+/** A window with its success-rate trend and class, re-evaluated whenever its contents change. */
+export class Tracker {
+  readonly window: ObservationWindow;
+  estimate: Estimate = { httpRttMs: null, transportRttMs: null, successRate: null, trend: 0 };
+  class: QualityClass = 'unknown';
+
+  constructor(settings: WindowSettings) {
+    this.window = new ObservationWindow(settings);
+  }
+
+  /** Re-reads the figures, steps the trend on the new rate and returns the class it had before. */
+  evaluate(thresholds: Thresholds): QualityClass {
+    const figures = this.window.figures();
+    const trend = nextTrend(this.estimate.trend, this.estimate.successRate, figures.successRate);
+    this.estimate = { ...figures, trend };
+    const before = this.class;
+    this.class = targetClass(this.estimate, thresholds);
+    return before;
+  }
+}
