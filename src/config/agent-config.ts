@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { CheckSpec } from '../checks/check.js';
+import type { QualitySettings } from '../quality/quality-settings.js';
 import { triggeredTracerouteSchema } from './schema.js';
 import type { EventSinkConfig, RawTriggeredTraceroute } from './schema.js';
 
@@ -74,6 +75,7 @@ export interface AgentConfig {
   eventSinks: readonly EventSinkConfig[];
   egress: EgressConfig;
   diagnoseEndpoint: DiagnoseEndpointConfig;
+  quality: QualitySettings;
   checks: readonly CheckSpec[];
 }
 

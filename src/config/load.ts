@@ -16,6 +16,7 @@ import type { PaceOptions, Steps } from './pace.js';
 import type { ConfigPath } from '../settings/config-path.js';
 import { formatPath } from './zod-diagnostics.js';
 import { stripBrackets } from '../net/address.js';
+import { qualitySettings } from '../quality/quality-settings.js';
 
 export interface LoadOptions {
   registry: CheckRegistry;
@@ -96,6 +97,12 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
         );
     });
   }
+  if (top.success) {
+    const targetNames = new Set(checks.map((c) => c.target.name));
+    for (const name of Object.keys(top.data.quality.targets))
+      if (!targetNames.has(name))
+        report.add(['quality', 'targets', name], `quality.targets.${name}: no target is named "${name}"`, true);
+  }
   if (!top.success || !agent.success) return undefined;
   const identity: AgentIdentity = {
     id: agent.data.id || (opts.hostname ?? osHostname()),
@@ -119,6 +126,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
       resolvers: endpoint.resolvers,
       count: endpoint.count,
     },
+    quality: qualitySettings(top.data.quality),
     checks,
   };
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { qualitySchema } from '../quality/quality-settings.js';
 import { durationSchema } from '../settings/setting-schemas.js';
 
 /** Names of things that become label values: readable, no spaces, no quoting needed anywhere. */
@@ -162,6 +163,8 @@ export const configSchema = z.strictObject({
   egress: egressSchema.prefault({}),
   diagnose_endpoint: diagnoseEndpointSchema.prefault({}),
   triggered_traceroute: triggeredTracerouteSchema.prefault({}),
+  /** The network-quality model: one class per target and for the agent (see src/quality/). */
+  quality: qualitySchema.prefault({}),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });
 
