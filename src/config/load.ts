@@ -99,7 +99,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
   }
   if (top.success) {
     const targetNames = new Set(checks.map((c) => c.target.name));
-    for (const name of Object.keys(top.data.quality.targets))
+    for (const name of Object.keys(top.data.quality.targets ?? {}))
       if (!targetNames.has(name))
         report.add(['quality', 'targets', name], `quality.targets.${name}: no target is named "${name}"`, true);
   }

@@ -164,7 +164,7 @@ export const configSchema = z.strictObject({
   diagnose_endpoint: diagnoseEndpointSchema.prefault({}),
   triggered_traceroute: triggeredTracerouteSchema.prefault({}),
   /** The network-quality model: one class per target and for the agent (see src/quality/). */
-  quality: qualitySchema.prefault({}),
+  quality: qualitySchema.default({}),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });
 

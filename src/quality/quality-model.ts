@@ -1,5 +1,6 @@
 import { agentClass, nextTrend } from './classify.js';
 import type { Estimate, QualityClass } from './classify.js';
+import { targetThresholds } from './quality-settings.js';
 import type { QualitySettings, Thresholds } from './quality-settings.js';
 import { Tracker } from './tracker.js';
 
@@ -156,7 +157,7 @@ export class QualityModel {
       state = {
         all: new Tracker(this.settings),
         byIp: new Map(),
-        thresholds: this.settings.targets.get(name) ?? this.settings.thresholds,
+        thresholds: targetThresholds(this.settings, name),
       };
       this.targetStates.set(name, state);
     }

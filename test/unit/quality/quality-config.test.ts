@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../../src/checks/registry.js';
 import { ConfigError, formatDiagnostic, sortDiagnostics } from '../../../src/config/diagnostics.js';
 import { parseConfig } from '../../../src/config/load.js';
-import { DEFAULT_QUALITY } from '../../../src/quality/quality-settings.js';
+import { DEFAULT_QUALITY, targetThresholds } from '../../../src/quality/quality-settings.js';
 
 const registry = builtinRegistry();
 const load = (text: string) => parseConfig('cfg.yaml', text, { registry, env: {}, hostname: 'host-1' });
@@ -67,7 +67,7 @@ ${targets}`);
       thresholds: { httpRttMs: 1_500, transportRttMs: 300, successRate: 0.8, trend: 0.1 },
       recordFile: { path: '/tmp/obs.jsonl', maxBytes: 10_485_760, maxFiles: 5 },
     });
-    expect(config.quality.targets.get('web')).toEqual({
+    expect(targetThresholds(config.quality, 'web')).toEqual({
       httpRttMs: 1_500,
       transportRttMs: 900,
       successRate: 0.8,

@@ -199,8 +199,9 @@ describe('QualityModel', () => {
   });
 
   it('uses per-target thresholds', () => {
-    const slow: Thresholds = { ...DEFAULT_QUALITY.thresholds, transportRttMs: 900 };
-    const model = new QualityModel(settings({ minSamples: 1, targets: new Map([['satellite', slow]]) }));
+    const model = new QualityModel(
+      settings({ minSamples: 1, targets: new Map([['satellite', { transportRttMs: 900 }]]) }),
+    );
     model.observe(obs(0, 'satellite', true, { transportRttMs: 600 }));
     model.observe(obs(0, 'fiber', true, { transportRttMs: 600 }));
     expect(model.target('satellite')?.class).toBe('good');
