@@ -12,6 +12,9 @@ export const FAILURE_CODES = {
     'tell them apart.',
   DNS_NO_ADDRESS:
     'The name exists but has no address of the requested family. Check the A/AAAA records or the ip_family setting.',
+  DNS_NO_DATA:
+    'The name exists but has no records of the asked type (NODATA), and the check demands answers (min_answers; 1 ' +
+    'for A/AAAA). Check the zone, or set min_answers: 0 where an empty answer is fine (an IPv4-only name asked AAAA).',
   DNS_TIMEOUT: 'No resolver gave an answer in time (timed out or unreachable). Check the resolver and the path to it.',
   DNS_RCODE:
     'The resolver answered with a response code the check does not accept (in the message: SERVFAIL, REFUSED...).',
@@ -66,6 +69,9 @@ export const FAILURE_CODES = {
   ICMP_NO_REPLY:
     'No echo reply came back before the timeout: the host is down, or ICMP is filtered on the path. A traceroute ' +
     'shows where it stops.',
+  ICMP_OTHER_ADDRESS:
+    'Echo replies to the requests came back from another address than the one pinged (the message says which, ' +
+    'with the RTT): NAT, anycast or a misrouted responder answers for the target. Check the path, not the host.',
   ICMP_UNREACHABLE:
     'A router or the host answered "destination unreachable" (the message says which kind and from where). Check ' +
     'routing and firewalls there.',
@@ -74,8 +80,8 @@ export const FAILURE_CODES = {
   ICMP_PARAMETER_PROBLEM:
     "A router rejected the probe's header (parameter problem). Check the tos and payload_size settings.",
   ICMP_UNAVAILABLE:
-    'This agent cannot send ICMP: raw sockets need CAP_NET_RAW (the message says how to grant it). Other check ' +
-    'kinds keep running.',
+    'This agent cannot send ICMP: raw sockets need CAP_NET_RAW, ping sockets need the group in ' +
+    'net.ipv4.ping_group_range (the message says how to allow either). Other check kinds keep running.',
   ICMP_SEND_FAILED:
     'The kernel refused to send the probe (e.g. no route, or a source_address not on this host); the message ' +
     'carries the system error.',

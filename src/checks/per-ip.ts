@@ -32,6 +32,7 @@ export async function runPerIp<F extends object>(
   ctx: RunContext,
   probe: (target: IpProbe, base: CoreResult) => Promise<CheckResult<F>>,
 ): Promise<Array<CheckResult<F> | CoreResult>> {
+  await net.ready?.();
   const runStartNs = ctx.clock.monotonicNs();
   const base = baseResult(spec, ctx.clock.wallMs());
   let addresses: ResolvedAddress[];

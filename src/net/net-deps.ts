@@ -59,4 +59,9 @@ export interface NetDeps {
   https: { exchange(request: HttpsRequest): Promise<HttpsExchange> };
   /** Addresses a target's dns check found, used by its other checks (see address-book.ts). */
   addressBook?: AddressBook;
+  /**
+   * Settles when the adapters' one-off warm-ups are done; checks wait for it before their first
+   * stamp, so a fresh process's cold code is in no phase and no duration.
+   */
+  ready?(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { lookup } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { abortFailure, CheckFailure } from '../errors.js';
 import { canonicalIp } from './address.js';
@@ -22,6 +22,18 @@ export class SystemResolver implements HostResolver {
    * again would only queue more behind it.
    */
   private readonly inFlight = new Map<string, Promise<ResolvedAddress[]>>();
+  private cares: Resolver | undefined;
+
+  /**
+   * A lookup of localhost at creation, untimed: a process's first getaddrinfo starts the libuv
+   * pool and loads the NSS modules (20-40 ms here, where curl's whole lookup took 1-2 ms), which
+   * would otherwise be the first run's dns phase. IPv4 only: localhost is in the hosts file, so no
+   * query leaves the host.
+   */
+  readonly warmed: Promise<void> = lookup('localhost', { family: 4 }).then(
+    () => undefined,
+    () => undefined,
+  );
 
   async resolve(host: string, family: IpFamily, signal: AbortSignal): Promise<ResolvedAddress[]> {
     const literal = isIP(host);
@@ -35,7 +47,30 @@ export class SystemResolver implements HostResolver {
       signal.throwIfAborted();
       return await raceAbort(this.shared(host, family), signal);
     } catch (err) {
+      // NODATA: the name exists without addresses of this family, an answer, not a failure.
+      if (isNotFound(err) && (await raceAbort(this.nameExists(host, family), signal).catch(() => false))) return [];
       throw toResolveFailure(host, err, signal);
+    }
+  }
+
+  /**
+   * Whether `host` exists after getaddrinfo found no address for `family`: getaddrinfo reports
+   * NXDOMAIN and NODATA alike (EAI_NONAME). Asked first the way the lookup was (hosts file,
+   * nsswitch): an address of the other family proves the name. Then the resolvers of
+   * /etc/resolv.conf directly (c-ares), which tell NODATA (ENODATA) from NXDOMAIN (ENOTFOUND): a
+   * name with no address at all (only MX, say) exists too.
+   */
+  private async nameExists(host: string, family: IpFamily): Promise<boolean> {
+    if (family !== 'any') {
+      const other = await this.shared(host, family === 'ipv4' ? 'ipv6' : 'ipv4').catch(() => []);
+      if (other.length > 0) return true;
+    }
+    this.cares ??= new Resolver({ timeout: CARES_TIMEOUT_MS, tries: 1 });
+    try {
+      await this.cares.resolve(host, family === 'ipv6' ? 'AAAA' : 'A');
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENODATA';
     }
   }
 
@@ -52,13 +87,20 @@ export class SystemResolver implements HostResolver {
   }
 }
 
+/** Per try of the c-ares second opinion (nameExists); the run's own deadline still applies. */
+const CARES_TIMEOUT_MS = 2_000;
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOTFOUND';
+}
+
 /**
  * getaddrinfo's errors as Node names them: EAI_NONAME and EAI_NODATA both arrive as ENOTFOUND;
  * EAI_AGAIN is "no resolver gave a usable answer in time" (timeout or unreachable resolver);
  * EAI_FAIL is a resolver's hard error (e.g. SERVFAIL).
  */
 const FAILURE_BY_GAI_ERROR: Record<string, FailureCode> = {
-  ENOTFOUND: 'DNS_NAME_NOT_FOUND',
+  ENOTFOUND: 'DNS_NAME_NOT_FOUND', // and no second opinion found the name (nameExists)
   EAI_AGAIN: 'DNS_TIMEOUT',
   EAI_FAIL: 'DNS_RESOLVE_FAILED',
 };

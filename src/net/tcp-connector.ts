@@ -25,7 +25,7 @@ export class NodeTcpConnector implements TcpConnector {
    * 0.2 on loopback): pay that once, at creation, on a loopback connection of our own, so it is
    * neither timed nor (usually) waited for by the first run.
    */
-  private readonly warmed: Promise<void> = warmUp();
+  readonly warmed: Promise<void> = warmUp();
 
   constructor(private readonly clock: Clock) {}
 

@@ -13,7 +13,15 @@ import type { DnsFields, DnsSettings, HijackEvidence } from './dns-settings.js';
 import { parseResolver } from './resolver-spec.js';
 import type { ResolverSpec } from './resolver-spec.js';
 
-type Outcome = { fields: Omit<DnsFields, 'hijack' | 'answersChanged'>; phasesMs: Record<string, number> };
+type Outcome = {
+  fields: Omit<DnsFields, 'hijack' | 'answersChanged'>;
+  phasesMs: Record<string, number>;
+  /** When the answer was in: the record's duration ends there, before validation and hijack checks. */
+  endNs: bigint;
+};
+
+/** One resolver's query under way, and when it started (the record's duration starts there). */
+type Asked = { startNs: bigint; outcome: Promise<Outcome> };
 
 /**
  * DNS check: the name asked of every configured resolver (the system resolver, plain UDP/TCP
@@ -48,13 +56,17 @@ export class DnsCheck implements Check<DnsFields> {
   }
 
   async run(ctx: RunContext): Promise<CheckResult<DnsFields>[]> {
+    await this.net.ready?.();
     const s = this.spec.settings;
     const name = s.cache_bust ? `vb-${randomBytes(4).toString('hex')}.${this.spec.target.host}` : this.spec.target.host;
-    const asks = this.resolvers.map((resolver) => this.ask(ctx, resolver, name));
+    const asks = this.resolvers.map((resolver): Asked => {
+      const startNs = ctx.clock.monotonicNs();
+      return { startNs, outcome: this.ask(ctx, resolver, name, startNs) };
+    });
     // A reference that is also one of the checked resolvers is asked once, not twice.
     const listed = this.reference ? this.resolvers.findIndex((r) => r.label === this.reference!.label) : -1;
     const reference = this.reference
-      ? (listed >= 0 ? asks[listed]! : this.ask(ctx, this.reference, name)).catch(() => undefined)
+      ? (listed >= 0 ? asks[listed]!.outcome : this.ask(ctx, this.reference, name)).catch(() => undefined)
       : undefined;
     const results = await Promise.all(
       this.resolvers.map((resolver, i) => this.checkResolver(ctx, resolver, name, asks[i]!, reference)),
@@ -78,10 +90,9 @@ export class DnsCheck implements Check<DnsFields> {
     ctx: RunContext,
     resolver: ResolverSpec,
     name: string,
-    asked: Promise<Outcome>,
+    asked: Asked,
     reference: Promise<Outcome | undefined> | undefined,
   ): Promise<CheckResult<DnsFields>> {
-    const startNs = ctx.clock.monotonicNs();
     const base = baseResult(
       this.spec,
       ctx.clock.wallMs(),
@@ -104,10 +115,10 @@ export class DnsCheck implements Check<DnsFields> {
     };
     let outcome: Outcome;
     try {
-      outcome = await asked;
+      outcome = await asked.outcome;
     } catch (err) {
       const failure = asFailure(err, 'request');
-      const durationMs = elapsedMs(startNs, ctx.clock.monotonicNs());
+      const durationMs = elapsedMs(asked.startNs, ctx.clock.monotonicNs());
       return { ...base, ...empty, error: failure.toCheckError(), durationMs, phasesMs: { request: durationMs } };
     }
     const problem = this.validate(outcome) ?? (await this.detectHijack(ctx, resolver, outcome, reference));
@@ -124,17 +135,23 @@ export class DnsCheck implements Check<DnsFields> {
       answersChanged: previous !== undefined && previous !== answerKey,
       ok: !failure,
       error: failure ? failure.toCheckError() : null,
-      durationMs: elapsedMs(startNs, ctx.clock.monotonicNs()),
+      durationMs: elapsedMs(asked.startNs, outcome.endNs),
       phasesMs: outcome.phasesMs,
     };
   }
 
   /** One query to one resolver. Throws `CheckFailure` when there is no usable answer at all. */
-  private async ask(ctx: RunContext, resolver: ResolverSpec, name: string): Promise<Outcome> {
+  private async ask(
+    ctx: RunContext,
+    resolver: ResolverSpec,
+    name: string,
+    startNs = ctx.clock.monotonicNs(),
+  ): Promise<Outcome> {
     const type = this.spec.settings.type;
-    const startNs = ctx.clock.monotonicNs();
     if (resolver.kind === 'system') {
+      // No addresses (and no throw) is the resolver's NODATA: the name exists, without this type.
       const found = await this.net.resolver.resolve(name, type === 'AAAA' ? 'ipv6' : 'ipv4', ctx.signal);
+      const endNs = ctx.clock.monotonicNs();
       const addresses = found.map((a) => a.address);
       return {
         fields: {
@@ -150,13 +167,16 @@ export class DnsCheck implements Check<DnsFields> {
           authorityCount: 0,
           additionalCount: 0,
         },
-        phasesMs: { request: elapsedMs(startNs, ctx.clock.monotonicNs()) },
+        phasesMs: { request: elapsedMs(startNs, endNs) },
+        endNs,
       };
     }
     let address = resolver.host;
     const phasesMs: Record<string, number> = {};
     if (isIP(address) === 0) {
-      address = (await this.net.resolver.resolve(resolver.host, 'any', ctx.signal))[0]?.address ?? '';
+      const found = (await this.net.resolver.resolve(resolver.host, 'any', ctx.signal))[0];
+      if (!found) throw new CheckFailure('DNS_NO_ADDRESS', `resolver ${resolver.host} has no address`, 'resolve');
+      address = found.address;
       phasesMs.resolve = elapsedMs(startNs, ctx.clock.monotonicNs());
     }
     const exchange: DnsExchange = await this.net.dns.query({
@@ -173,6 +193,7 @@ export class DnsCheck implements Check<DnsFields> {
       ...(this.spec.settings.udp_size > 0 ? { ednsUdpSize: this.spec.settings.udp_size } : {}),
       signal: ctx.signal,
     });
+    const endNs = ctx.clock.monotonicNs();
     const m = exchange.message;
     const answers = m.answers.map((a) => ({ name: a.name, type: a.type, data: a.data, ttl: a.ttl }));
     const cnameChain = [name, ...answers.filter((a) => a.type === 'CNAME').map((a) => a.data.replace(/\.$/, ''))];
@@ -191,6 +212,7 @@ export class DnsCheck implements Check<DnsFields> {
         additionalCount: m.additionals.length,
       },
       phasesMs: { ...phasesMs, ...exchange.phasesMs },
+      endNs,
     };
   }
 
@@ -210,8 +232,14 @@ export class DnsCheck implements Check<DnsFields> {
     const ofType = f.answers.filter((a) => a.type === s.type);
     const minimum = s.min_answers ?? (!s.cache_bust && (s.type === 'A' || s.type === 'AAAA') ? 1 : 0);
     if (ofType.length < minimum) {
+      if (ofType.length === 0 && f.rcode === 'NOERROR')
+        return new CheckFailure(
+          'DNS_NO_DATA',
+          `${f.query} exists but has no ${s.type} records (${f.resolver}), expected at least ${minimum}`,
+          'request',
+        );
       return new CheckFailure(
-        f.rcode === 'NOERROR' && ofType.length === 0 ? 'DNS_NO_ADDRESS' : 'DNS_TOO_FEW_ANSWERS',
+        'DNS_TOO_FEW_ANSWERS',
         `${f.resolver} gave ${ofType.length} ${s.type} answer(s) for ${f.query}, expected at least ${minimum}`,
         'request',
       );

@@ -63,7 +63,7 @@ export class DnsClient {
    * process otherwise runs cold code (socket setup, encoder, decoder) between its stamps, several
    * milliseconds that would be blamed on the resolver.
    */
-  private readonly warmed: Promise<void>;
+  readonly warmed: Promise<void>;
 
   constructor(private readonly clock: Clock) {
     this.warmed = this.warmUp();

@@ -3,13 +3,14 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { connect as http2Connect, constants as http2Constants } from 'node:http2';
 import { isIP, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { TLSSocket } from 'node:tls';
 import type { Clock } from '../../clock.js';
 import { elapsedMs } from '../../clock.js';
 import { abortFailure, CheckFailure } from '../../errors.js';
 import type { FailureCode } from '../../errors.js';
 import { hostPort, stripBrackets } from '../address.js';
+import { secureContextFor } from './secure-contexts.js';
 import { tlsFacts } from './tls-facts.js';
+import { warmUpHttps } from './warm-up.js';
 import type { TlsFacts } from './tls-facts.js';
 import { localResourceFailure } from '../local-resource.js';
 
@@ -74,10 +75,24 @@ const TLS_ERROR_CODES: Record<string, FailureCode> = {
  * socket's reads). Certificates are checked but a bad one is a result with its code, not a throw.
  */
 export class HttpsClient {
-  constructor(private readonly clock: Clock) {}
+  /**
+   * Loopback exchanges of our own at creation (warm-up.ts), untimed: the first exchange of a
+   * process otherwise runs cold code (TLS, the HTTP parser, HTTP/2) inside its phases.
+   */
+  readonly warmed: Promise<void>;
 
-  exchange(req: HttpsRequest): Promise<HttpsExchange> {
-    const startNs = this.clock.monotonicNs();
+  constructor(private readonly clock: Clock) {
+    this.warmed = warmUpHttps((req) => this.exchangeNow(req));
+  }
+
+  async exchange(req: HttpsRequest): Promise<HttpsExchange> {
+    await this.warmed;
+    return this.exchangeNow(req);
+  }
+
+  private exchangeNow(req: HttpsRequest): Promise<HttpsExchange> {
+    // Set again right before the SYN; this first value only covers a failure before it.
+    let startNs = this.clock.monotonicNs();
     const phasesMs: Record<string, number> = {};
     const stamp = (phase: string): void => {
       phasesMs[phase] ??= elapsedMs(startNs, this.clock.monotonicNs());
@@ -118,24 +133,11 @@ export class HttpsClient {
       req.signal.addEventListener('abort', onAbort, { once: true });
       cleanups.push(() => req.signal.removeEventListener('abort', onAbort));
 
-      const alpn = req.httpVersion === '2' ? ['h2'] : req.httpVersion === '1.1' ? ['http/1.1'] : ['h2', 'http/1.1'];
-      const socket: Socket = secure
-        ? tlsConnect({
-            host: req.ip,
-            port,
-            ...(isIP(host) === 0 ? { servername: host } : {}),
-            ALPNProtocols: alpn,
-            rejectUnauthorized: false,
-            ...(req.ca ? { ca: req.ca } : {}),
-            ...(req.clientCert ? { cert: req.clientCert.cert, key: req.clientCert.key } : {}),
-            ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}),
-          })
-        : new Socket().connect({
-            host: req.ip,
-            port,
-            ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}),
-          });
-      cleanups.push(() => socket.destroy());
+      // TCP first, on a socket of our own, then TLS over it: the connect phase is the handshake
+      // alone (as the tcp check measures it), and building the TLS socket falls in the tls phase
+      // where curl's appconnect has it too, not before the SYN.
+      const raw = new Socket();
+      cleanups.push(() => raw.destroy());
       const flow: Omit<Flow, 'tls'> = {
         stamp,
         setPhase: (p) => (currentPhase = p),
@@ -144,31 +146,46 @@ export class HttpsClient {
         onCleanup: (c) => cleanups.push(c),
         isSettled: () => settled,
       };
-      socket.on('error', (err: NodeJS.ErrnoException) => fail(socketFailure(err, currentPhase, req, port)));
-      socket.once('connect', () => {
+      const onError = (err: NodeJS.ErrnoException): void => fail(socketFailure(err, currentPhase, req, port));
+      raw.on('error', onError);
+      raw.once('connect', () => {
         stamp('connect');
-        currentPhase = secure ? 'tls' : 'request';
-        if (!secure) this.send(req, socket, 'http/1.1', { ...flow, tls: null });
-      });
-      if (!secure) return;
-      socket.once('secureConnect', () => {
-        stamp('tls');
-        const tlsSocket = socket as TLSSocket;
-        tls = tlsFacts(tlsSocket);
-        if (!tlsSocket.authorized) {
-          const code = TLS_ERROR_CODES[tls.error ?? ''] ?? 'TLS_CERT_UNTRUSTED';
-          fail(
-            new CheckFailure(
-              code,
-              `certificate of ${host} at ${hostPort(req.ip, port)} is not valid: ${tls.error}`,
-              'tls',
-            ),
-          );
+        if (!secure) {
+          currentPhase = 'request';
+          this.send(req, raw, 'http/1.1', { ...flow, tls: null });
           return;
         }
-        currentPhase = 'request';
-        this.send(req, socket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1', { ...flow, tls });
+        currentPhase = 'tls';
+        const tlsSocket = tlsConnect({
+          socket: raw,
+          host: req.ip,
+          ...(isIP(host) === 0 ? { servername: host } : {}),
+          ALPNProtocols: alpnFor(req.httpVersion),
+          rejectUnauthorized: false,
+          secureContext: secureContextFor({ ca: req.ca, cert: req.clientCert?.cert, key: req.clientCert?.key }),
+        });
+        cleanups.push(() => tlsSocket.destroy());
+        tlsSocket.on('error', onError);
+        tlsSocket.once('secureConnect', () => {
+          stamp('tls');
+          tls = tlsFacts(tlsSocket);
+          if (!tlsSocket.authorized) {
+            const code = TLS_ERROR_CODES[tls.error ?? ''] ?? 'TLS_CERT_UNTRUSTED';
+            fail(
+              new CheckFailure(
+                code,
+                `certificate of ${host} at ${hostPort(req.ip, port)} is not valid: ${tls.error}`,
+                'tls',
+              ),
+            );
+            return;
+          }
+          currentPhase = 'request';
+          this.send(req, tlsSocket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1', { ...flow, tls });
+        });
       });
+      startNs = this.clock.monotonicNs();
+      raw.connect({ host: req.ip, port, ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}) });
     });
   }
 
@@ -285,6 +302,10 @@ interface Flow {
   onCleanup: (cleanup: () => void) => void;
   isSettled: () => boolean;
   tls: TlsFacts | null;
+}
+
+function alpnFor(version: HttpsRequest['httpVersion']): string[] {
+  return version === '2' ? ['h2'] : version === '1.1' ? ['http/1.1'] : ['h2', 'http/1.1'];
 }
 
 /** Whether a response to `method` with `status` carries a body (RFC 9110: not HEAD, 1xx, 204, 304). */

@@ -352,13 +352,13 @@ describe('dns check: answer checks', () => {
   });
 
   it.each([
-    ['A, no answer', {}, {}, 'DNS_NO_ADDRESS'],
-    ['A, only a CNAME', {}, { answers: [['CNAME', 'edge.example.']] }, 'DNS_NO_ADDRESS'],
+    ['A, no answer', {}, {}, 'DNS_NO_DATA'],
+    ['A, only a CNAME', {}, { answers: [['CNAME', 'edge.example.']] }, 'DNS_NO_DATA'],
     ['A, one answer', {}, answerA('198.51.100.1'), null],
     ['A, one of min 2', { min_answers: 2 }, answerA('198.51.100.1'), 'DNS_TOO_FEW_ANSWERS'],
     ['A, two of min 2', { min_answers: 2 }, answerA('198.51.100.1', '198.51.100.2'), null],
     ['A, none of min 0', { min_answers: 0 }, {}, null],
-    ['AAAA, no answer', { type: 'AAAA' }, {}, 'DNS_NO_ADDRESS'],
+    ['AAAA, no answer', { type: 'AAAA' }, {}, 'DNS_NO_DATA'],
     [
       'A, SERVFAIL accepted, none of min 1',
       { accept_rcodes: ['NOERROR', 'SERVFAIL'], min_answers: 1 },
@@ -366,7 +366,7 @@ describe('dns check: answer checks', () => {
       'DNS_TOO_FEW_ANSWERS',
     ],
     ['MX, none (default min 0)', { type: 'MX' }, {}, null],
-    ['MX, none of min 1', { type: 'MX', min_answers: 1 }, {}, 'DNS_NO_ADDRESS'],
+    ['MX, none of min 1', { type: 'MX', min_answers: 1 }, {}, 'DNS_NO_DATA'],
     ['TXT, one of min 2', { type: 'TXT', min_answers: 2 }, { answers: [['TXT', '"v=spf1"']] }, 'DNS_TOO_FEW_ANSWERS'],
   ] as Array<[string, z.input<typeof dnsSettingsSchema>, Reply, FailureCode | null]>)(
     'counts answers of the queried type: %s',
