@@ -12,6 +12,7 @@ Commands:
   validate -c FILE   check a config; print every problem as FILE:LINE:COL: message
   probe KIND TARGET  run one ad-hoc check (vantage probe tcp example.com:443 --json)
   diagnose TARGET... the report for a support ticket: DNS, ping, path, HTTPS, agent identity, egress IP
+  quality replay FILE  feed recorded observations through the network-quality model (tune thresholds)
 
 Options: --help (on every command), --version`;
 
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate.js')).validateCommand,
   probe: async () => (await import('./commands/probe.js')).probeCommand,
   diagnose: async () => (await import('./commands/diagnose.js')).diagnoseCommand,
+  quality: async () => (await import('./commands/quality.js')).qualityCommand,
 };
 
 /** Runs the command line; resolves the exit code (2 for usage errors). */

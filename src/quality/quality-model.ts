@@ -38,6 +38,9 @@ export interface TargetQuality extends QualityView {
   ips: ReadonlyMap<string, QualityView>;
 }
 
+/** How often the work over all targets is done at most (see `tick`). */
+export const TICK_MS = 1_000;
+
 interface TargetState {
   all: Tracker;
   byIp: Map<string, Tracker>;
@@ -50,13 +53,14 @@ interface TargetState {
  * the agent's own class over all its targets. Pure: time is the observations' and the caller's.
  *
  * A target is evaluated on each of its observations (one pass over its window, see window.ts). The
- * agent's class is evaluated when asked (`evaluateAgent`), by the caller's own pace: it reads every
- * target, which at 10,000 targets costs too much to do on every observation.
+ * agent's class reads every target, which at 10,000 targets costs too much to do on every
+ * observation: it is evaluated by `tick`, at most once a second.
  */
 export class QualityModel {
   private readonly targetStates = new Map<string, TargetState>();
   private agentEstimate: Estimate = { httpRttMs: null, transportRttMs: null, successRate: null, trend: 0 };
   private agentCls: QualityClass = 'unknown';
+  private lastTick: number | undefined;
 
   constructor(private readonly settings: QualitySettings) {}
 
@@ -75,6 +79,21 @@ export class QualityModel {
     state.all.window.expire(o.t);
     state.all.window.add(o.t, o.ok, http, transport);
     return change(o.t, o.target, state.all.evaluate(state.thresholds), state.all);
+  }
+
+  /**
+   * The model's pace for work over all targets: at most once per `TICK_MS` of `t` (the agent and
+   * the replay call it after every observation), every window expires and the agent is evaluated.
+   * Returns the class changes that made.
+   */
+  tick(t: number): ClassChange[] {
+    // A wall clock stepped back starts the pace again rather than stopping it.
+    if (this.lastTick !== undefined && Math.abs(t - this.lastTick) < TICK_MS) return [];
+    this.lastTick = t;
+    const changes = this.expire(t);
+    const agent = this.evaluateAgent(t);
+    if (agent) changes.push(agent);
+    return changes;
   }
 
   /**
