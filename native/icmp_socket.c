@@ -6,18 +6,29 @@
 // the send stamp is taken on the same clock immediately before sendmsg. Per-packet TTL / hop limit, ToS / traffic
 // class and source address travel as ancillary data, so one socket serves every probe.
 //
+// Two kinds of socket: raw (needs CAP_NET_RAW; sees every ICMP packet of the host, filtered here)
+// and Linux "ping" datagram sockets (SOCK_DGRAM + IPPROTO_ICMP[V6]; no capability, allowed to the
+// groups in net.ipv4.ping_group_range). On a ping socket the kernel owns the echo identifier (the
+// socket's bound "port": we bind it to the identifier we want), computes the checksum, delivers
+// only echo replies carrying that identifier (no IP header), and queues ICMP errors about our
+// probes on the error queue (IP_RECVERR / IPV6_RECVERR, read with MSG_ERRQUEUE; the router's
+// address is the extended error's SO_EE_OFFENDER).
+//
 // JavaScript API (see src/net/icmp/native.ts):
-//   open(family, onPackets, onError) -> handle
+//   open(family, onPackets, onError) -> handle                      raw socket
+//   openDatagram(family, identifier, onPackets, onError) -> handle  ping socket bound to identifier
 //   send(handle, buffer, address, ttl, tos, source) -> bigint wall-clock send stamp (ns)
 //   setDontFragment(handle, bool)
 //   close(handle)
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
+#include <stdbool.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +50,7 @@ typedef struct {
   int family;
   int df;
   int closing;
+  int datagram;
   uv_poll_t poll;
   napi_env env;
   napi_ref self;
@@ -143,16 +155,126 @@ static void report_error(icmp_socket *sock, int err) {
   napi_close_handle_scope(env, scope);
 }
 
+static void address_text(const struct sockaddr *sa, char *out, size_t size) {
+  out[0] = '\0';
+  if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, size);
+  else if (sa->sa_family == AF_INET6) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, size);
+}
+
+// Errors a ping socket's pending sk_err yields once (the kernel sets it beside each queued ICMP
+// error): they describe an earlier probe, not this call, and the error queue has the details.
+static bool stale_icmp_error(int err) {
+  return err == EHOSTUNREACH || err == ENETUNREACH || err == ECONNREFUSED || err == EHOSTDOWN || err == ENONET ||
+         err == EPROTO || err == EMSGSIZE || err == EACCES || err == EREMOTEIO || err == ETIMEDOUT || err == EPERM;
+}
+
+// Reads one datagram (or, with MSG_ERRQUEUE, one queued ICMP error) into a JS packet object.
+// Returns 1 when a packet was added, 0 when the queue is empty, -errno on a failure; `skip` is set
+// for a datagram to pass over (a stale error, an error of local origin).
+static int read_one(icmp_socket *sock, int flags, napi_value packets, uint32_t *count, bool *skip) {
+  napi_env env = sock->env;
+  struct sockaddr_storage from;
+  char control[512];
+  struct iovec iov = {.iov_base = sock->buf, .iov_len = sizeof sock->buf};
+  struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  *skip = false;
+  ssize_t n = recvmsg(sock->fd, &msg, flags | MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    if (errno == EINTR || (sock->datagram && stale_icmp_error(errno))) {
+      *skip = true;
+      return 0;
+    }
+    return -errno;
+  }
+  // The kernel stamps arrivals on the wall clock; sends are stamped on the same clock (js_send),
+  // so an RTT is a difference of one clock: no conversion between clocks (whose offset drifts
+  // while the clock is slewed) can skew it. Queued errors keep the stamp of the ICMP error's arrival.
+  int64_t stamp = 0;
+  int hop_limit = -1;
+  const struct sock_extended_err *ee = NULL;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec ts;
+      memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      stamp = ts_ns(&ts);
+    } else if ((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
+               (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)) {
+      memcpy(&hop_limit, CMSG_DATA(c), sizeof hop_limit);
+    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+      ee = (const struct sock_extended_err *)CMSG_DATA(c);
+    }
+  }
+  int error_type = -1, error_code = 0;
+  char address[INET6_ADDRSTRLEN] = "", destination[INET6_ADDRSTRLEN] = "";
+  if (flags & MSG_ERRQUEUE) {
+    // Only errors a router or the target sent: local ones (EMSGSIZE before sending) have no probe to match.
+    if (ee == NULL || (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)) {
+      *skip = true;
+      return 0;
+    }
+    error_type = ee->ee_type;
+    error_code = ee->ee_code;
+    // The router that sent the error; msg_name holds the probe's own destination.
+    address_text(SO_EE_OFFENDER(ee), address, sizeof address);
+    address_text((struct sockaddr *)&from, destination, sizeof destination);
+  } else {
+    address_text((struct sockaddr *)&from, address, sizeof address);
+  }
+  // With SO_TIMESTAMPNS every datagram carries its stamp; the read time is a last resort.
+  if (stamp == 0) stamp = clock_ns(CLOCK_REALTIME);
+  napi_value packet, data, addr, stamp_value, hop;
+  void *copy;
+  napi_create_buffer_copy(env, (size_t)n, sock->buf, &copy, &data);
+  napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &addr);
+  napi_create_bigint_int64(env, stamp, &stamp_value);
+  napi_create_int32(env, hop_limit, &hop);
+  napi_create_object(env, &packet);
+  napi_set_named_property(env, packet, "data", data);
+  napi_set_named_property(env, packet, "address", addr);
+  napi_set_named_property(env, packet, "stampNs", stamp_value);
+  napi_set_named_property(env, packet, "hopLimit", hop);
+  if (error_type >= 0) {
+    napi_value type, code, dest;
+    napi_create_int32(env, error_type, &type);
+    napi_create_int32(env, error_code, &code);
+    napi_create_string_utf8(env, destination, NAPI_AUTO_LENGTH, &dest);
+    napi_set_named_property(env, packet, "errorType", type);
+    napi_set_named_property(env, packet, "errorCode", code);
+    napi_set_named_property(env, packet, "destination", dest);
+  }
+  napi_set_element(env, packets, (*count)++, packet);
+  return 1;
+}
+
+// Reads up to MAX_BATCH datagrams of one queue; returns 0 or the errno that ended the reading.
+static int drain(icmp_socket *sock, int flags, napi_value packets, uint32_t *count) {
+  int skipped = 0;
+  while (*count < MAX_BATCH && skipped < MAX_BATCH) {
+    bool skip = false;
+    int rc = read_one(sock, flags, packets, count, &skip);
+    if (skip) {
+      skipped++;
+      continue;
+    }
+    if (rc <= 0) return -rc;
+  }
+  return 0;
+}
+
 // Drains the socket: one JS call per wakeup with every datagram read, each with its kernel
-// receive stamp (wall clock, like the send stamps).
+// receive stamp (wall clock, like the send stamps). A ping socket's error queue is read first.
 static void on_readable(uv_poll_t *handle, int status, int events) {
   icmp_socket *sock = (icmp_socket *)handle->data;
-  if (status < 0) {
+  (void)events;
+  // libuv reports POLLERR as UV_EBADF and stops the handle. On a ping socket POLLERR means queued
+  // ICMP errors (normally seen as POLLPRI, SO_SELECT_ERR_QUEUE): read them, then poll again.
+  if (status < 0 && !(sock->datagram && status == UV_EBADF)) {
     uv_poll_stop(&sock->poll);
     report_error(sock, -status);
     return;
   }
-  (void)events;
   napi_env env = sock->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -160,56 +282,22 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_create_array(env, &packets);
   uint32_t count = 0;
   int failure = 0;
-  while (count < MAX_BATCH) {
-    struct sockaddr_storage from;
-    char control[512];
-    struct iovec iov = {.iov_base = sock->buf, .iov_len = sizeof sock->buf};
-    struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-    ssize_t n = recvmsg(sock->fd, &msg, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) failure = errno;
-      break;
-    }
-    // The kernel stamps arrivals on the wall clock; sends are stamped on the same clock (js_send),
-    // so an RTT is a difference of one clock: no conversion between clocks (whose offset drifts
-    // while the clock is slewed) can skew it.
-    int64_t stamp = 0;
-    int hop_limit = -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-        struct timespec ts;
-        memcpy(&ts, CMSG_DATA(c), sizeof ts);
-        stamp = ts_ns(&ts);
-      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
-        memcpy(&hop_limit, CMSG_DATA(c), sizeof hop_limit);
-      }
-    }
-    // With SO_TIMESTAMPNS every datagram carries its stamp; the read time is a last resort.
-    if (stamp == 0) stamp = clock_ns(CLOCK_REALTIME);
-    char address[INET6_ADDRSTRLEN] = "";
-    if (from.ss_family == AF_INET) {
-      inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, address, sizeof address);
-    } else if (from.ss_family == AF_INET6) {
-      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, address, sizeof address);
-    }
-    napi_value packet, data, addr, stamp_value, hop;
-    void *copy;
-    napi_create_buffer_copy(env, (size_t)n, sock->buf, &copy, &data);
-    napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &addr);
-    napi_create_bigint_int64(env, stamp, &stamp_value);
-    napi_create_int32(env, hop_limit, &hop);
-    napi_create_object(env, &packet);
-    napi_set_named_property(env, packet, "data", data);
-    napi_set_named_property(env, packet, "address", addr);
-    napi_set_named_property(env, packet, "stampNs", stamp_value);
-    napi_set_named_property(env, packet, "hopLimit", hop);
-    napi_set_element(env, packets, count++, packet);
+  if (sock->datagram) {
+    failure = drain(sock, MSG_ERRQUEUE, packets, &count);
+    // The kernel also sets sk_err for each queued error; clear it, or the next send fails with it.
+    int pending = 0;
+    socklen_t len = sizeof pending;
+    getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &pending, &len);
   }
+  if (failure == 0) failure = drain(sock, 0, packets, &count);
   if (count > 0) call_js(sock, sock->on_packets, 1, &packets);
   napi_close_handle_scope(env, scope);
-  if (failure != 0 && !sock->closing) {
+  if (sock->closing) return;
+  if (failure != 0) {
     uv_poll_stop(&sock->poll);
     report_error(sock, failure);
+  } else if (status < 0) {
+    uv_poll_start(&sock->poll, UV_READABLE | UV_PRIORITIZED, on_readable);
   }
 }
 
@@ -230,64 +318,119 @@ static int set_filter(int fd, int family) {
   return setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
 }
 
-static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t family = 0;
-  CHECK(napi_get_value_int32(env, argv[0], &family));
-  if (family != 4 && family != 6) {
-    napi_throw_range_error(env, "ERR_VANTAGE_ICMP", "family must be 4 or 6");
-    return NULL;
-  }
-  int fd = family == 4 ? socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)
-                       : socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-  if (fd < 0) return throw_errno(env, "socket", errno);
-  int on = 1;
+// Large buffers so a burst of replies from thousands of targets is not dropped (best effort:
+// capped by net.core.rmem_max unless we may force it).
+static void size_buffers(int fd) {
   int bufsize = 4 * 1024 * 1024;
-  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 || set_filter(fd, family) < 0 ||
-      (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0)) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, "setsockopt", err);
-  }
-  // Large buffers so a burst of replies from thousands of targets is not dropped (best effort:
-  // capped by net.core.rmem_max unless we may force it).
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof bufsize) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof bufsize) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+}
 
+// Wraps an open, configured socket in a JS handle and starts polling it. `callbacks` are
+// (onPackets, onError). Takes ownership of fd.
+static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, napi_value *callbacks) {
+  size_buffers(fd);
   icmp_socket *sock = calloc(1, sizeof *sock);
-  if (sock == NULL) {
+  handle_box *box = calloc(1, sizeof *box);
+  if (sock == NULL || box == NULL) {
     close(fd);
+    free(sock);
+    free(box);
     napi_throw_error(env, "ERR_VANTAGE_ICMP", "out of memory");
     return NULL;
   }
   sock->fd = fd;
   sock->family = family;
+  sock->datagram = datagram;
   sock->df = -1;
   sock->env = env;
-  handle_box *box = calloc(1, sizeof *box);
-  if (box == NULL) {
-    close(fd);
-    free(sock);
-    napi_throw_error(env, "ERR_VANTAGE_ICMP", "out of memory");
-    return NULL;
-  }
   box->magic = HANDLE_MAGIC;
   box->sock = sock;
   napi_value external, resource_name;
   CHECK(napi_create_external(env, box, finalize_box, NULL, &external));
   CHECK(napi_create_reference(env, external, 1, &sock->self));
-  CHECK(napi_create_reference(env, argv[1], 1, &sock->on_packets));
-  CHECK(napi_create_reference(env, argv[2], 1, &sock->on_error));
+  CHECK(napi_create_reference(env, callbacks[0], 1, &sock->on_packets));
+  CHECK(napi_create_reference(env, callbacks[1], 1, &sock->on_error));
   CHECK(napi_create_string_utf8(env, "VantageIcmpSocket", NAPI_AUTO_LENGTH, &resource_name));
   CHECK(napi_async_init(env, NULL, resource_name, &sock->async_context));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
   uv_poll_init(loop, &sock->poll, fd);
   sock->poll.data = sock;
-  uv_poll_start(&sock->poll, UV_READABLE, on_readable);
+  // UV_PRIORITIZED: a ping socket's queued ICMP errors raise POLLPRI (SO_SELECT_ERR_QUEUE).
+  uv_poll_start(&sock->poll, datagram ? UV_READABLE | UV_PRIORITIZED : UV_READABLE, on_readable);
   return external;
+}
+
+static bool read_family(napi_env env, napi_value value, int32_t *family) {
+  if (napi_get_value_int32(env, value, family) != napi_ok || (*family != 4 && *family != 6)) {
+    napi_throw_range_error(env, "ERR_VANTAGE_ICMP", "family must be 4 or 6");
+    return false;
+  }
+  return true;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family = 0;
+  if (!read_family(env, argv[0], &family)) return NULL;
+  int fd = family == 4 ? socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)
+                       : socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int on = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 || set_filter(fd, family) < 0 ||
+      (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0)) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt", err);
+  }
+  return wrap_socket(env, fd, family, 0, argv + 1);
+}
+
+static napi_value js_open_datagram(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family = 0, identifier = 0;
+  if (!read_family(env, argv[0], &family)) return NULL;
+  CHECK(napi_get_value_int32(env, argv[1], &identifier));
+  int fd = family == 4 ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)
+                       : socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int on = 1;
+  int level = family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
+  // SO_REUSEADDR: the IPv4 and IPv6 ping sockets share one identifier table; ours share identifiers.
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, &on, sizeof on) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0 ||
+      setsockopt(fd, level, family == 4 ? IP_RECVERR : IPV6_RECVERR, &on, sizeof on) < 0 ||
+      setsockopt(fd, level, family == 4 ? IP_RECVTTL : IPV6_RECVHOPLIMIT, &on, sizeof on) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt", err);
+  }
+  struct sockaddr_storage local;
+  memset(&local, 0, sizeof local);
+  socklen_t local_len;
+  if (family == 4) {
+    struct sockaddr_in *sin = (struct sockaddr_in *)&local;
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)identifier);
+    local_len = sizeof *sin;
+  } else {
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&local;
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons((uint16_t)identifier);
+    local_len = sizeof *sin6;
+  }
+  if (bind(fd, (struct sockaddr *)&local, local_len) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind (echo identifier)", err);
+  }
+  return wrap_socket(env, fd, family, 1, argv + 2);
 }
 
 static int parse_address(int family, const char *text, struct sockaddr_storage *out, socklen_t *len) {
@@ -362,6 +505,12 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   // Wall clock, as the kernel's receive stamps are (see on_readable).
   int64_t stamp = clock_ns(CLOCK_REALTIME);
   ssize_t sent = sendmsg(sock->fd, &msg, MSG_DONTWAIT);
+  // A ping socket fails one send with the sk_err an earlier probe's ICMP error left (the kernel
+  // clears it as it reports it): that error belongs to the error queue, so send again.
+  if (sent < 0 && sock->datagram && stale_icmp_error(errno)) {
+    stamp = clock_ns(CLOCK_REALTIME);
+    sent = sendmsg(sock->fd, &msg, MSG_DONTWAIT);
+  }
   if (sent < 0) return throw_errno(env, "sendmsg", errno);
   napi_value result;
   CHECK(napi_create_bigint_int64(env, stamp, &result));
@@ -413,6 +562,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"openDatagram", NULL, js_open_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"setDontFragment", NULL, js_set_dont_fragment, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

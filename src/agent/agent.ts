@@ -210,9 +210,12 @@ export class Agent {
     const needsIcmp = config.checks.some((c) => this.opts.registry.get(c.kind)?.needs.includes('raw-icmp'));
     if (this.icmpOpened || !needsIcmp) return;
     this.icmpOpened = true;
+    this.opts.net.icmp.configure?.(config.icmpSocket);
     for (const family of [4, 6] as const) {
       const failure = this.opts.net.icmp.open?.(family);
       if (failure) this.opts.log.warn({ code: failure.code, family: `ipv${family}` }, failure.message);
+      const socket = this.opts.net.icmp.stats?.().socketKind[family];
+      if (socket) this.opts.log.info({ family: `ipv${family}`, socket, icmp_socket: config.icmpSocket }, 'ICMP socket');
     }
   }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { CheckSpec } from '../checks/check.js';
+import type { IcmpSocketMode } from '../net/icmp/echo.js';
 import type { QualitySettings } from '../quality/quality-settings.js';
 import { triggeredTracerouteSchema } from './schema.js';
 import type { EventSinkConfig, RawTriggeredTraceroute } from './schema.js';
@@ -68,6 +69,8 @@ export interface AgentConfig {
   agent: AgentIdentity;
   listen: ListenAddress;
   maxConcurrentRuns: number;
+  /** `icmp_socket`: which ICMP sockets the engine opens (read at start-up). */
+  icmpSocket: IcmpSocketMode;
   /** Series the agent may expose before it warns (`series_budget`). */
   seriesBudget: number;
   triggeredTraceroute: TriggeredTracerouteConfig;

@@ -116,6 +116,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
     agent: identity,
     listen,
     maxConcurrentRuns: top.data.max_concurrent_runs,
+    icmpSocket: top.data.icmp_socket,
     seriesBudget: top.data.series_budget,
     triggeredTraceroute: triggeredTraceroute(top.data.triggered_traceroute),
     eventSinks: top.data.events.sinks,

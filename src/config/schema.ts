@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { qualitySchema } from '../quality/quality-settings.js';
+import { ICMP_SOCKET_MODES } from '../net/icmp/echo.js';
 import { durationSchema } from '../settings/setting-schemas.js';
 
 /** Names of things that become label values: readable, no spaces, no quoting needed anywhere. */
@@ -158,6 +159,11 @@ export const configSchema = z.strictObject({
   series_budget: z.number().int().min(1).default(200_000),
   /** Cap on runs in flight at once across all checks. Default 64. */
   max_concurrent_runs: z.number().int().min(1).max(10_000).default(64),
+  /**
+   * ICMP sockets for icmp and traceroute checks: `raw` (CAP_NET_RAW), `datagram` (Linux ping sockets,
+   * net.ipv4.ping_group_range, no capability) or `auto` (raw when permitted, else datagram). Default auto.
+   */
+  icmp_socket: z.enum(ICMP_SOCKET_MODES).default('auto'),
   /** Problem-event sinks besides stdout. */
   events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).prefault({}),
   egress: egressSchema.prefault({}),

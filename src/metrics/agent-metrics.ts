@@ -50,8 +50,11 @@ export class AgentMetrics {
   watchIcmp(stats: () => IcmpEngineStats): void {
     this.registries.gauge(AGENT_METRICS.icmpAvailable, (gauge) => {
       gauge.reset();
-      for (const [family, up] of Object.entries(stats().available))
-        gauge.set({ family: `ipv${family}`, implementation: 'native-kernel-timestamps' }, up ? 1 : 0);
+      const { available, socketKind } = stats();
+      for (const [family, up] of Object.entries(available)) {
+        const socket = (up && socketKind[Number(family) as 4 | 6]) || 'none';
+        gauge.set({ family: `ipv${family}`, implementation: 'native-kernel-timestamps', socket }, up ? 1 : 0);
+      }
     });
     this.registries.counter(AGENT_METRICS.icmpPackets, (counter) => {
       const s = stats();
@@ -61,6 +64,7 @@ export class AgentMetrics {
         ['received', s.received],
         ['duplicate', s.duplicates],
         ['late', s.late],
+        ['other_address', s.otherAddress],
         ['unmatched', s.unmatched],
       ] as const) {
         counter.inc({ event }, value);

@@ -115,16 +115,16 @@ export const AGENT_METRICS = {
     name: 'vantage_icmp_available',
     type: 'gauge',
     help:
-      'Whether the raw ICMP socket of a family could be opened (0: no CAP_NET_RAW, see the logs); ' +
-      'implementation says which socket code is in use.',
-    labels: ['family', 'implementation'],
+      'Whether an ICMP socket of a family could be opened (0: neither CAP_NET_RAW nor ping_group_range allows ' +
+      'one, see the logs); socket says which kind is in use (raw, datagram; none when 0), implementation which code.',
+    labels: ['family', 'implementation', 'socket'],
   },
   icmpPackets: {
     name: 'vantage_icmp_packets_total',
     type: 'counter',
     help:
-      'ICMP engine traffic: sent requests, received answers, duplicate and late replies, and unmatched packets ' +
-      '(unreadable or not ours).',
+      'ICMP engine traffic: sent requests, received answers, duplicate and late replies, replies from another ' +
+      'address than the one pinged (other_address), and unmatched packets (unreadable or not ours).',
     labels: ['event'],
   },
   icmpSocketErrors: {

@@ -4,7 +4,7 @@ import type { IpFamily, ResolvedAddress } from './address.js';
 import type { AddressBook } from './address-book.js';
 import type { DnsExchange, DnsQueryRequest } from './dns/dns-client.js';
 import type { HttpsExchange, HttpsRequest } from './http/https-client.js';
-import type { EchoOutcome, EchoRequest, IcmpEngineStats } from './icmp/echo.js';
+import type { EchoOutcome, EchoRequest, IcmpEngineStats, IcmpSocketMode } from './icmp/echo.js';
 
 export type { IpFamily, ResolvedAddress } from './address.js';
 
@@ -40,7 +40,9 @@ export interface IcmpPort {
   echo(request: EchoRequest): Promise<EchoOutcome>;
   /** Engine counters, for the agent's own metrics. */
   stats?(): IcmpEngineStats;
-  /** Opens the family's raw socket now instead of at the first probe; says why it cannot. */
+  /** Which ICMP sockets to open (`icmp_socket`), before the first is opened. */
+  configure?(mode: IcmpSocketMode): void;
+  /** Opens the family's socket now instead of at the first probe; says why it cannot. */
   open?(family: 4 | 6): CheckFailure | null;
   /** Closes the raw sockets (their poll handles would keep the process alive). */
   close?(): void;

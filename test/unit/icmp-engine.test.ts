@@ -16,10 +16,15 @@ interface Sent {
 }
 
 /** A stand-in for the addon: records sends, lets the test deliver datagrams. */
-function fakeNative(clock: FakeClock, opts: { openError?: string; sendErrors?: string[] } = {}) {
+function fakeNative(
+  clock: FakeClock,
+  opts: { openError?: string; datagramError?: string; sendErrors?: string[] } = {},
+) {
   const sent: Sent[] = [];
   const sockets: Array<{
     family: 4 | 6;
+    /** The identifier a ping socket is bound to; undefined: raw. */
+    identifier?: number;
     deliver: (p: NativePacket[]) => void;
     fail: (errno: number, msg: string) => void;
     closed: boolean;
@@ -29,6 +34,13 @@ function fakeNative(clock: FakeClock, opts: { openError?: string; sendErrors?: s
     open(family, onPackets, onError) {
       if (opts.openError) throw Object.assign(new Error(`socket: ${opts.openError}`), { code: opts.openError });
       const s = { family, deliver: onPackets, fail: onError, closed: false };
+      sockets.push(s);
+      return s as unknown as NativeHandle;
+    },
+    openDatagram(family, identifier, onPackets, onError) {
+      if (opts.datagramError)
+        throw Object.assign(new Error(`socket: ${opts.datagramError}`), { code: opts.datagramError });
+      const s = { family, identifier, deliver: onPackets, fail: onError, closed: false };
       sockets.push(s);
       return s as unknown as NativeHandle;
     },
@@ -118,7 +130,7 @@ describe('IcmpEngine', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
-  it('counts duplicates and tells the probe; ignores replies from another address or another process', async () => {
+  it("counts duplicates and tells the probe; ignores another process's replies", async () => {
     const clock = new FakeClock();
     const fake = fakeNative(clock);
     const engine = new IcmpEngine(clock, () => fake.native);
@@ -127,11 +139,22 @@ describe('IcmpEngine', () => {
     await warm(clock, fake);
     const sent = fake.sent[1]!;
     const stranger = { ...sent, id: (sent.id + 1) & 0xffff };
-    fake.deliver(4, [fake.reply4(sent, 1, '192.0.2.99'), fake.reply4(stranger, 1)]);
+    fake.deliver(4, [fake.reply4(stranger, 1)]);
     fake.deliver(4, [fake.reply4(sent, 2), fake.reply4(sent, 3), fake.reply4(sent, 4)]);
     expect(await probe).toMatchObject({ status: 'reply', rttNs: 2_000_000n });
     expect(duplicates).toBe(2);
-    expect(engine.stats()).toMatchObject({ duplicates: 2, unmatched: 1 });
+    expect(engine.stats()).toMatchObject({ duplicates: 2, unmatched: 0, otherAddress: 0 });
+  });
+
+  it('matches an echo reply from another address by identifier and sequence, and says so', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    const probe = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000 });
+    await warm(clock, fake);
+    fake.deliver(4, [fake.reply4(fake.sent[1]!, 1.5, '192.0.2.99', 61)]);
+    expect(await probe).toEqual({ status: 'reply-other-address', rttNs: 1_500_000n, ttl: 61, from: '192.0.2.99' });
+    expect(engine.stats()).toMatchObject({ received: 1, otherAddress: 1 }); // received: the warm-up's
   });
 
   it('uses a second identifier once 65,536 probes of the first are in flight', async () => {
@@ -151,10 +174,67 @@ describe('IcmpEngine', () => {
   it('names the fix when raw sockets are not allowed', async () => {
     const clock = new FakeClock();
     const engine = new IcmpEngine(clock, () => fakeNative(clock, { openError: 'EPERM' }).native);
+    engine.configure('raw');
     const outcome = await engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 100 });
     expect(outcome).toMatchObject({ status: 'failed', failure: { code: 'ICMP_UNAVAILABLE' } });
     expect((outcome as { failure: Error }).failure.message).toMatch(/CAP_NET_RAW.*--cap-add NET_RAW.*setcap/);
     expect(engine.stats().available).toEqual({ 4: false });
+  });
+
+  it.each([
+    ['auto', undefined, 'datagram'],
+    ['auto', 'EACCES', undefined],
+    ['datagram', undefined, 'datagram'],
+    ['datagram', 'EACCES', undefined],
+    ['raw', undefined, undefined],
+  ] as const)('icmp_socket %s without CAP_NET_RAW, ping sockets failing with %s: %s', (mode, datagramError, kind) => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock, { openError: 'EPERM', ...(datagramError ? { datagramError } : {}) });
+    const engine = new IcmpEngine(clock, () => fake.native);
+    engine.configure(mode);
+    const failure = engine.open(4);
+    expect(engine.stats().socketKind).toEqual(kind ? { 4: kind } : {});
+    if (kind) return expect(failure).toBeNull();
+    // Whatever was asked for, the message names both ways to allow ICMP.
+    expect(failure).toMatchObject({ code: 'ICMP_UNAVAILABLE' });
+    expect(failure!.message).toMatch(/CAP_NET_RAW/);
+    expect(failure!.message).toMatch(/ping_group_range/);
+  });
+
+  it('uses raw sockets when allowed unless told to use ping sockets', () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const auto = new IcmpEngine(clock, () => fake.native);
+    auto.open(4);
+    const datagram = new IcmpEngine(clock, () => fake.native);
+    datagram.configure('datagram');
+    datagram.open(4);
+    expect([auto.stats().socketKind, datagram.stats().socketKind]).toEqual([{ 4: 'raw' }, { 4: 'datagram' }]);
+  });
+
+  it('binds a ping socket to each identifier it sends with and reads errors from its error queue', async () => {
+    const clock = new FakeClock();
+    const fake = fakeNative(clock);
+    const engine = new IcmpEngine(clock, () => fake.native);
+    engine.configure('datagram');
+    const probe = engine.echo({ address: '198.18.8.8', family: 4, ttl: 2, timeoutMs: 1000 });
+    await flushPromises();
+    const warmup = fake.sent[0]!;
+    // What a ping socket delivers: no IP header, the TTL as ancillary data.
+    const reply = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]);
+    reply.writeUInt16BE(warmup.id, 4);
+    reply.writeUInt16BE(warmup.seq, 6);
+    fake.deliver(4, [{ data: reply, address: '127.0.0.1', stampNs: warmup.stampNs + 10_000n, hopLimit: 64 }]);
+    await flushPromises();
+    const sent = fake.sent[1]!;
+    expect(fake.sockets.map((s) => s.identifier)).toEqual([sent.id]);
+    // The error queue gives our request as quoted, the error's type and code, and the router.
+    const quoted = Buffer.from([8, 0, 0, 0, 0, 0, 0, 0]);
+    quoted.writeUInt16BE(sent.id, 4);
+    quoted.writeUInt16BE(sent.seq, 6);
+    const error = { data: quoted, address: '198.18.0.2', stampNs: sent.stampNs + 250_000n, hopLimit: 63 };
+    fake.deliver(4, [{ ...error, errorType: 11, errorCode: 0, destination: '198.18.8.8' }]);
+    expect(await probe).toEqual({ status: 'time-exceeded', code: 0, rttNs: 250_000n, from: '198.18.0.2' });
   });
 
   it('treats a kernel without the family as absent, not as a missing capability', async () => {

@@ -38,6 +38,11 @@ export interface IcmpFields {
   rttsMs: number[];
   /** TTL / hop limit of the last reply. */
   replyTtl: number | null;
+  /**
+   * Echo replies to this run's requests (matched by identifier and sequence) that came from another
+   * address than the one pinged: NAT, anycast, a misrouted responder. Not counted in `received`.
+   */
+  otherAddressReplies: Array<{ from: string; rttMs: number }>;
   /** The first ICMP error received instead of a reply, if any. */
   icmpError: { type: string; code: number; reason: string; from: string } | null;
 }

@@ -34,6 +34,15 @@ const metrics: KindMetric<IcmpFields>[] = [
     samples: (r) => sample(r.duplicates ? r.duplicates : undefined),
   },
   {
+    name: 'probe_icmp_other_address_replies_total',
+    type: 'counter',
+    help:
+      "Echo replies to this IP's requests that came from another address (NAT, anycast, a misrouted responder); " +
+      'not in received (the series appears with the first one).',
+    occasional: true,
+    samples: (r) => sample(r.otherAddressReplies?.length ? r.otherAddressReplies.length : undefined),
+  },
+  {
     name: 'probe_icmp_rtt_seconds',
     type: 'histogram',
     buckets: RTT_BUCKETS,

@@ -52,6 +52,9 @@ export class PingCheck implements Check<IcmpFields> {
     const settled = await Promise.all(outcomes);
     const pingMs = elapsedMs(startNs, ctx.clock.monotonicNs());
     const replies = settled.filter((o): o is Extract<EchoOutcome, { status: 'reply' }> => o.status === 'reply');
+    const otherAddress = settled.filter(
+      (o): o is Extract<EchoOutcome, { status: 'reply-other-address' }> => o.status === 'reply-other-address',
+    );
     const failed = settled.find((o): o is Extract<EchoOutcome, { status: 'failed' }> => o.status === 'failed');
     const icmpError = settled.find((o): o is Extract<EchoOutcome, { code: number }> => 'code' in o);
     // Requests the deadline cut short count as lost; a cancelled run reports ABORTED.
@@ -61,8 +64,10 @@ export class PingCheck implements Check<IcmpFields> {
     const fields: IcmpFields = {
       sent,
       received: replies.length,
-      loss: sent === 0 ? 1 : (sent - replies.length) / sent,
+      // A reply from another address is an answer, not a loss (it has a finding of its own).
+      loss: sent === 0 ? 1 : (sent - replies.length - otherAddress.length) / sent,
       duplicates,
+      otherAddressReplies: otherAddress.map((o) => ({ from: o.from, rttMs: Number(o.rttNs) / 1e6 })),
       rttMs: rttStats(rttsMs),
       rttsMs,
       replyTtl: replies.at(-1)?.ttl ?? null,
@@ -100,6 +105,17 @@ function failureOf(
 ): CheckFailure {
   if (cancelled) return new CheckFailure('ABORTED', `ping of ${address} was cancelled`, 'ping');
   if (failed) return failed.failure;
+  const others = fields.otherAddressReplies;
+  if (others.length > 0) {
+    const from = [...new Set(others.map((o) => o.from))].join(', ');
+    const rtts = others.map((o) => `${o.rttMs.toFixed(3)} ms`).join(' ');
+    return new CheckFailure(
+      'ICMP_OTHER_ADDRESS',
+      `${address} did not answer, but ${from} answered ${others.length} of ${sent} echo request` +
+        `${sent === 1 ? '' : 's'} to it (rtt ${rtts}): NAT, anycast or a misrouted responder`,
+      'ping',
+    );
+  }
   const err = fields.icmpError;
   if (err?.type === 'unreachable' || err?.type === 'packet-too-big') {
     return new CheckFailure(

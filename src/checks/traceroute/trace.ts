@@ -107,8 +107,10 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
       constantChecksum: true,
     });
     outcomes[ttl]![round] = outcome;
-    // An echo reply marks the destination's hop; an unreachable marks where the path ends.
-    if (outcome.status === 'reply' || outcome.status === 'unreachable') destinationHop = Math.min(destinationHop, ttl);
+    // An echo reply marks the destination's hop (also from another address: the trace is then not
+    // `reached`, and the hop shows who answered); an unreachable marks where the path ends.
+    if (outcome.status === 'reply' || outcome.status === 'reply-other-address' || outcome.status === 'unreachable')
+      destinationHop = Math.min(destinationHop, ttl);
     if ('rttNs' in outcome) {
       slowestAnswerMs = Math.max(slowestAnswerMs, Number(outcome.rttNs) / 1e6);
       armGiveUp();

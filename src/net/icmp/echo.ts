@@ -24,8 +24,21 @@ export interface EchoRequest {
   constantChecksum?: boolean;
 }
 
+/**
+ * The `icmp_socket` setting. raw: SOCK_RAW, needs CAP_NET_RAW; datagram: Linux ping sockets, allowed
+ * to the groups in net.ipv4.ping_group_range; auto: raw when permitted, else datagram.
+ */
+export const ICMP_SOCKET_MODES = ['auto', 'raw', 'datagram'] as const;
+export type IcmpSocketMode = (typeof ICMP_SOCKET_MODES)[number];
+export type IcmpSocketKind = Exclude<IcmpSocketMode, 'auto'>;
+
 export type EchoOutcome =
   | { status: 'reply'; rttNs: bigint; ttl: number; from: string }
+  /**
+   * An echo reply with this probe's identifier and sequence from another address than the one
+   * pinged (NAT, anycast, a misrouted responder: iputils ping's "DIFFERENT ADDRESS!").
+   */
+  | { status: 'reply-other-address'; rttNs: bigint; ttl: number; from: string }
   | { status: IcmpErrorKind; code: number; rttNs: bigint; from: string }
   | { status: 'timeout' }
   | { status: 'aborted' }
@@ -37,9 +50,13 @@ export interface IcmpEngineStats {
   duplicates: number;
   late: number;
   unmatched: number;
+  /** Echo replies matched by identifier and sequence that came from another address than the one pinged. */
+  otherAddress: number;
   socketErrors: number;
-  /** Whether a raw socket of each family could be opened (undefined: not tried yet). */
+  /** Whether an ICMP socket of each family could be opened (undefined: not tried yet). */
   available: Partial<Record<IcmpFamily, boolean>>;
+  /** The kind of socket each family uses (set once one was opened). */
+  socketKind: Partial<Record<IcmpFamily, IcmpSocketKind>>;
 }
 
 /** How many entries the engine's tables hold: all return to zero once probes stop (see sizes()). */

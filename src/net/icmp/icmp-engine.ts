@@ -3,18 +3,12 @@ import { CheckFailure } from '../../errors.js';
 import { canonicalIp } from '../address.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { loadNativeIcmp } from './native.js';
-import type { NativeHandle, NativeIcmp, NativePacket } from './native.js';
-import { echoRequest, parseIcmp } from './packet.js';
-import type { IcmpFamily } from './packet.js';
-import type { EchoOutcome, EchoRequest, IcmpEngineSizes, IcmpEngineStats } from './echo.js';
+import type { NativeIcmp } from './native.js';
+import { echoRequest } from './packet.js';
+import type { IcmpFamily, IcmpMessage } from './packet.js';
+import type { EchoOutcome, EchoRequest, IcmpEngineSizes, IcmpEngineStats, IcmpSocketMode } from './echo.js';
+import { FamilySocket } from './family-socket.js';
 import { ProbeKeys } from './probe-keys.js';
-
-/** A family's raw socket, the addon that opened it, and its DF setting (one syscall per change). */
-interface OpenSocket {
-  native: NativeIcmp;
-  handle: NativeHandle;
-  dontFragment: boolean | undefined;
-}
 
 interface Pending {
   key: number;
@@ -33,20 +27,18 @@ const SENT = Buffer.alloc(0);
 /** Sends per event-loop turn: a burst beyond this waits a turn, so replies and timers are read. */
 const SEND_BURST = 256;
 
-const NO_RAW_SOCKET =
-  'raw ICMP sockets need CAP_NET_RAW: run as root, or grant only that capability (docker run --cap-add NET_RAW; ' +
-  'Kubernetes securityContext.capabilities.add: [NET_RAW]; or setcap cap_net_raw+ep on the node binary)';
-
 /**
- * One raw socket per address family for the whole agent, shared by every ping and traceroute:
- * probes are told apart by (identifier, sequence) (see probe-keys.ts). Sends are queued and paced;
+ * One ICMP socket per address family for the whole agent (raw, or a ping socket per identifier:
+ * see family-socket.ts), shared by every ping and traceroute: probes are told apart by
+ * (identifier, sequence) (see probe-keys.ts). Sends are queued and paced;
  * deadlines live in one heap behind one timer and are judged after the socket has been read, so a
  * busy event loop never turns a reply the kernel stamped in time into a timeout. RTT = kernel
  * receive stamp minus the stamp taken right before sendmsg, both on the wall clock (deadlines use
  * the monotonic clock).
  */
 export class IcmpEngine {
-  private readonly sockets: Partial<Record<IcmpFamily, OpenSocket>> = {};
+  private readonly sockets: Partial<Record<IcmpFamily, FamilySocket>> = {};
+  private mode: IcmpSocketMode = 'auto';
   private readonly warmups: Partial<Record<IcmpFamily, Promise<void>>> = {};
   private readonly pending = new Map<number, Pending>();
   private readonly keys = new ProbeKeys((key) => this.pending.has(key));
@@ -66,8 +58,10 @@ export class IcmpEngine {
     duplicates: 0,
     late: 0,
     unmatched: 0,
+    otherAddress: 0,
     socketErrors: 0,
     available: {},
+    socketKind: {},
   };
 
   constructor(
@@ -76,7 +70,11 @@ export class IcmpEngine {
   ) {}
 
   stats(): IcmpEngineStats {
-    return { ...this.counters, available: { ...this.counters.available } };
+    return {
+      ...this.counters,
+      available: { ...this.counters.available },
+      socketKind: { ...this.counters.socketKind },
+    };
   }
 
   /** The sizes of the engine's tables: a sustained load shows here first if it outgrows the engine. */
@@ -116,7 +114,15 @@ export class IcmpEngine {
     return this.enqueue(request, address);
   }
 
-  /** Opens the family's raw socket now, so a missing capability shows at start-up, not at a probe. */
+  /**
+   * Which kind of socket families opened from now on use (`icmp_socket`; default auto). Sockets
+   * already open keep theirs until the agent restarts.
+   */
+  configure(mode: IcmpSocketMode): void {
+    this.mode = mode;
+  }
+
+  /** Opens the family's socket now, so a missing permission shows at start-up, not at a probe. */
   open(family: IcmpFamily): CheckFailure | null {
     const socket = this.socket(family);
     return socket instanceof CheckFailure ? socket : null;
@@ -177,7 +183,7 @@ export class IcmpEngine {
     return payload;
   }
 
-  private socket(family: IcmpFamily): OpenSocket | CheckFailure {
+  private socket(family: IcmpFamily): FamilySocket | CheckFailure {
     const open = this.sockets[family];
     if (open) return open;
     const native = this.native();
@@ -185,36 +191,26 @@ export class IcmpEngine {
       this.counters.available[family] = false;
       return new CheckFailure('ICMP_UNAVAILABLE', native.message, 'ping');
     }
-    try {
-      const handle = native.open(
-        family,
-        (packets) => this.onPackets(family, packets),
-        () => this.onSocketError(family),
-      );
-      const open: OpenSocket = { native, handle, dontFragment: undefined };
-      this.sockets[family] = open;
-      this.counters.available[family] = true;
-      return open;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAFNOSUPPORT') {
-        // A kernel without this family (ipv6.disable=1) is not a missing capability: no metric
-        // says "unavailable", so VantageIcmpUnavailable stays quiet on IPv4-only nodes.
+    const socket = FamilySocket.open(
+      native,
+      family,
+      this.mode,
+      this.keys.firstId(),
+      (received) => this.onMessages(received),
+      () => this.onSocketError(family),
+    );
+    if (socket instanceof CheckFailure) {
+      // A kernel without this family (ipv6.disable=1) is not a missing permission: no metric
+      // says "unavailable", so VantageIcmpUnavailable stays quiet on IPv4-only nodes.
+      if ((socket.cause as NodeJS.ErrnoException | undefined)?.code === 'EAFNOSUPPORT')
         delete this.counters.available[family];
-        return new CheckFailure(
-          'ICMP_UNAVAILABLE',
-          `this kernel has no IPv${family} (EAFNOSUPPORT): probe the target's other family (ip_family)`,
-          'ping',
-          { cause: err },
-        );
-      }
-      this.counters.available[family] = false;
-      const message =
-        code === 'EPERM' || code === 'EACCES'
-          ? NO_RAW_SOCKET
-          : `cannot open a raw ICMPv${family === 4 ? 4 : 6} socket: ${(err as Error).message}`;
-      return new CheckFailure('ICMP_UNAVAILABLE', message, 'ping', { cause: err });
+      else this.counters.available[family] = false;
+      return socket;
     }
+    this.sockets[family] = socket;
+    this.counters.available[family] = true;
+    this.counters.socketKind[family] = socket.kind;
+    return socket;
   }
 
   private closeSocket(family: IcmpFamily): void {
@@ -222,7 +218,7 @@ export class IcmpEngine {
     if (!open) return;
     delete this.sockets[family];
     delete this.warmups[family];
-    open.native.close(open.handle);
+    open.close();
   }
 
   /** A receive error closes the socket; the next probe opens a new one. */
@@ -258,18 +254,14 @@ export class IcmpEngine {
         continue;
       }
       try {
-        const dontFragment = request.dontFragment ?? false;
-        if (socket.dontFragment !== dontFragment) {
-          socket.native.setDontFragment(socket.handle, dontFragment);
-          socket.dontFragment = dontFragment;
-        }
-        entry.sentNs = socket.native.send(
-          socket.handle,
+        entry.sentNs = socket.send(
+          entry.key >>> 16,
           entry.packet,
           entry.address,
           request.ttl ?? 0,
           request.tos ?? 0,
           request.source ?? '',
+          request.dontFragment ?? false,
         );
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -300,41 +292,36 @@ export class IcmpEngine {
     if (this.sendQueue.length > 0) this.scheduleFlush(0);
   }
 
-  private onPackets(family: IcmpFamily, packets: NativePacket[]): void {
-    for (const packet of packets) {
-      try {
-        this.onPacket(family, packet);
-      } catch {
-        // One unreadable datagram must not cost the others in the batch.
-        this.counters.unmatched++;
-      }
+  private onMessages(received: Array<{ message: IcmpMessage | undefined; stampNs: bigint }>): void {
+    for (const { message, stampNs } of received) {
+      if (message) this.onMessage(message, stampNs);
+      else this.counters.unmatched++;
     }
   }
 
-  private onPacket(family: IcmpFamily, packet: NativePacket): void {
-    const message = parseIcmp(family, packet.data, packet.address, packet.hopLimit);
-    if (!message) {
-      this.counters.unmatched++;
-      return;
-    }
-    // Other processes' pings reach this socket too: not ours, not counted.
+  private onMessage(message: IcmpMessage, stampNs: bigint): void {
+    // Other processes' pings reach a raw socket too: not ours, not counted.
     if (!this.keys.ours(message.id)) return;
     const key = message.id * 0x10000 + message.seq;
     const entry = this.pending.get(key);
     const about = message.kind === 'echo-reply' ? message.from : message.quotedDestination;
-    const rttNs = entry ? packet.stampNs - entry.sentNs : 0n;
-    if (entry && entry.sentNs > 0n && about === entry.address && rttNs > 0n) {
-      this.counters.received++;
+    const rttNs = entry ? stampNs - entry.sentNs : 0n;
+    // An echo reply is matched by identifier and sequence alone: one from another address is still
+    // the answer to this probe, reported as such (an error is matched by the destination it quotes).
+    const otherAddress = message.kind === 'echo-reply' && about !== entry?.address;
+    if (entry && entry.sentNs > 0n && (about === entry.address || otherAddress) && rttNs > 0n) {
+      if (otherAddress) this.counters.otherAddress++;
+      else this.counters.received++;
       entry.settle(
         message.kind === 'echo-reply'
-          ? { status: 'reply', rttNs, ttl: message.ttl, from: message.from }
+          ? { status: otherAddress ? 'reply-other-address' : 'reply', rttNs, ttl: message.ttl, from: message.from }
           : { status: message.kind, code: message.code, rttNs, from: message.from },
       );
       if (this.deadlines.peek() === entry.deadlineNs) this.rearmAfterAnswer();
       return;
     }
     const finished = this.keys.recent(key);
-    if (finished?.address !== about) this.counters.unmatched++;
+    if (!finished || (finished.address !== about && message.kind !== 'echo-reply')) this.counters.unmatched++;
     else if (finished.answered && message.kind === 'echo-reply') {
       this.counters.duplicates++;
       finished.onDuplicate?.();

@@ -2,14 +2,21 @@ import { createRequire } from 'node:module';
 
 /** One datagram as the addon delivers it. */
 export interface NativePacket {
-  /** IPv4: the whole IP datagram; IPv6: from the ICMPv6 header on (the kernel strips the IP header). */
+  /**
+   * Raw IPv4: the whole IP datagram; raw IPv6 and datagram sockets: from the ICMP header on. From a
+   * datagram socket's error queue: our echo request as the error quoted it, from its ICMP header.
+   */
   data: Buffer;
-  /** Source address of the datagram. */
+  /** Source address of the datagram (of a queued error: the router or host that sent it). */
   address: string;
   /** Kernel receive stamp, wall clock (CLOCK_REALTIME) ns: compare only with `send()`'s stamps. */
   stampNs: bigint;
-  /** IPv6 hop limit of the received datagram (-1 for IPv4: read it from the header). */
+  /** Hop limit / TTL of the received datagram (-1 for raw IPv4: read it from the header). */
   hopLimit: number;
+  /** Datagram sockets' queued errors only: ICMP type and code of the error, and the probe's destination. */
+  errorType?: number;
+  errorCode?: number;
+  destination?: string;
 }
 
 export type NativeHandle = object & { readonly __brand?: 'NativeIcmpHandle' };
@@ -18,6 +25,17 @@ export type NativeHandle = object & { readonly __brand?: 'NativeIcmpHandle' };
 export interface NativeIcmp {
   open(
     family: 4 | 6,
+    onPackets: (packets: NativePacket[]) => void,
+    onError: (errno: number, message: string) => void,
+  ): NativeHandle;
+  /**
+   * Opens a Linux ping socket (SOCK_DGRAM, no capability: net.ipv4.ping_group_range) bound to echo
+   * identifier `identifier`: the kernel writes it into every request and delivers only replies and
+   * errors carrying it. Throws errno errors (`code`: EACCES when the group is not allowed).
+   */
+  openDatagram(
+    family: 4 | 6,
+    identifier: number,
     onPackets: (packets: NativePacket[]) => void,
     onError: (errno: number, message: string) => void,
   ): NativeHandle;

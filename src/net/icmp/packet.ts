@@ -101,6 +101,43 @@ export function parseIcmp(family: IcmpFamily, data: Buffer, from: string, hopLim
   return { kind, code, id: quoted.id, seq: quoted.seq, ttl, from, quotedDestination: quoted.destination };
 }
 
+/**
+ * Reads what a ping (datagram) socket delivers: an echo reply from its ICMP header (`ttl` from
+ * ancillary data), or a queued error whose ICMP type, code and probe destination came as ancillary
+ * data and whose bytes are our request's ICMP header as the error quoted it.
+ */
+export function parseDatagram(
+  family: IcmpFamily,
+  data: Buffer,
+  from: string,
+  ttl: number,
+  error?: { type: number; code: number; destination: string },
+): IcmpMessage | undefined {
+  if (data.length < 8) return undefined;
+  if (!error) {
+    if (data[0] !== ECHO_REPLY[family]) return undefined;
+    return {
+      kind: 'echo-reply',
+      id: data.readUInt16BE(4),
+      seq: data.readUInt16BE(6),
+      ttl,
+      from,
+      payload: data.subarray(8),
+    };
+  }
+  const kind = (ERROR_TYPES[family] as Record<number, IcmpErrorKind | undefined>)[error.type];
+  if (!kind || data[0] !== ECHO_REQUEST[family]) return undefined;
+  return {
+    kind,
+    code: error.code,
+    id: data.readUInt16BE(4),
+    seq: data.readUInt16BE(6),
+    ttl,
+    from,
+    quotedDestination: error.destination,
+  };
+}
+
 /** The echo request quoted in an ICMP error: its IP header plus at least 8 bytes of ICMP. */
 function quotedEcho(family: IcmpFamily, quoted: Buffer): { id: number; seq: number; destination: string } | undefined {
   if (family === 4) {

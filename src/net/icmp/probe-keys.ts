@@ -22,6 +22,11 @@ export class ProbeKeys {
 
   constructor(private readonly inUse: (key: number) => boolean) {}
 
+  /** The identifier the first probes get (a ping socket is bound to it when the family opens). */
+  firstId(): number {
+    return this.ids[0]!;
+  }
+
   ours(id: number): boolean {
     return this.idSet.has(id);
   }

@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import { CheckFailure } from '../../errors.js';
+import type { IcmpSocketKind, IcmpSocketMode } from './echo.js';
+import type { NativeHandle, NativeIcmp, NativePacket } from './native.js';
+import { parseDatagram, parseIcmp } from './packet.js';
+import type { IcmpFamily, IcmpMessage } from './packet.js';
+
+/** A datagram read from a family's socket: the message (undefined when unreadable) and its kernel stamp. */
+export type OnMessages = (received: Array<{ message: IcmpMessage | undefined; stampNs: bigint }>) => void;
+
+interface Handle {
+  handle: NativeHandle;
+  dontFragment: boolean | undefined;
+}
+
+const RAW = -1;
+
+const PING_GROUP_FIX =
+  'open net.ipv4.ping_group_range to its group (sysctl -w net.ipv4.ping_group_range="0 2147483647"; Kubernetes ' +
+  'pod securityContext.sysctls; the sysctl is per network namespace, so hostNetwork pods need it on the node)';
+const RAW_FIX =
+  'grant CAP_NET_RAW (docker run --cap-add NET_RAW; Kubernetes securityContext.capabilities.add: [NET_RAW]; or ' +
+  'setcap cap_net_raw+ep on the node binary)';
+
+/**
+ * The ICMP socket(s) of one address family. Raw: one socket for every probe (replies demultiplexed
+ * by the engine). Datagram (Linux ping sockets): the kernel owns the echo identifier, so there is
+ * one socket per identifier the engine uses, bound to it, opened at its first probe: the identifier
+ * on the wire is then still the engine's, and so is the checksum its constant-checksum payload
+ * compensates (flow-stable traces hold).
+ */
+export class FamilySocket {
+  private readonly handles = new Map<number, Handle>();
+
+  private constructor(
+    readonly kind: IcmpSocketKind,
+    private readonly family: IcmpFamily,
+    private readonly native: NativeIcmp,
+    private readonly onMessages: OnMessages,
+    private readonly onError: () => void,
+  ) {}
+
+  /**
+   * Opens the family's socket of the kind `mode` asks for (auto: raw, else a ping socket bound to
+   * `firstId`); a CheckFailure says why neither could be opened and how to allow one.
+   */
+  static open(
+    native: NativeIcmp,
+    family: IcmpFamily,
+    mode: IcmpSocketMode,
+    firstId: number,
+    onMessages: OnMessages,
+    onError: () => void,
+  ): FamilySocket | CheckFailure {
+    let rawError: unknown;
+    if (mode !== 'datagram') {
+      const socket = new FamilySocket('raw', family, native, onMessages, onError);
+      try {
+        socket.handleFor(RAW);
+        return socket;
+      } catch (err) {
+        if (mode === 'raw' || !denied(err)) return openFailure(family, 'raw', err);
+        rawError = err;
+      }
+    }
+    const socket = new FamilySocket('datagram', family, native, onMessages, onError);
+    try {
+      socket.handleFor(firstId);
+      return socket;
+    } catch (err) {
+      return openFailure(family, rawError === undefined ? 'datagram' : 'auto', err);
+    }
+  }
+
+  /** Sends one echo request (`id` is its identifier); returns the wall-clock send stamp. Throws errno errors. */
+  send(id: number, packet: Buffer, address: string, ttl: number, tos: number, source: string, df: boolean): bigint {
+    const open = this.handleFor(this.kind === 'raw' ? RAW : id);
+    // One syscall per change, not per probe.
+    if (open.dontFragment !== df) {
+      this.native.setDontFragment(open.handle, df);
+      open.dontFragment = df;
+    }
+    return this.native.send(open.handle, packet, address, ttl, tos, source);
+  }
+
+  close(): void {
+    for (const { handle } of this.handles.values()) this.native.close(handle);
+    this.handles.clear();
+  }
+
+  private handleFor(id: number): Handle {
+    let open = this.handles.get(id);
+    if (open) return open;
+    const onPackets = (packets: NativePacket[]): void => this.onMessages(packets.map((p) => this.read(p)));
+    const handle =
+      id === RAW
+        ? this.native.open(this.family, onPackets, this.onError)
+        : this.native.openDatagram(this.family, id, onPackets, this.onError);
+    this.handles.set(id, (open = { handle, dontFragment: undefined }));
+    return open;
+  }
+
+  private read(p: NativePacket): { message: IcmpMessage | undefined; stampNs: bigint } {
+    const message =
+      this.kind === 'raw'
+        ? parseIcmp(this.family, p.data, p.address, p.hopLimit)
+        : parseDatagram(
+            this.family,
+            p.data,
+            p.address,
+            p.hopLimit,
+            p.errorType === undefined
+              ? undefined
+              : { type: p.errorType, code: p.errorCode ?? 0, destination: p.destination ?? '' },
+          );
+    return { message, stampNs: p.stampNs };
+  }
+}
+
+function denied(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EPERM' || code === 'EACCES';
+}
+
+function openFailure(family: IcmpFamily, tried: IcmpSocketMode, err: unknown): CheckFailure {
+  const code = (err as NodeJS.ErrnoException).code;
+  // A kernel without this family (ipv6.disable=1) is not a missing permission (see the engine's stats).
+  if (code === 'EAFNOSUPPORT') {
+    return new CheckFailure(
+      'ICMP_UNAVAILABLE',
+      `this kernel has no IPv${family} (EAFNOSUPPORT): probe the target's other family (ip_family)`,
+      'ping',
+      { cause: err },
+    );
+  }
+  if (!denied(err))
+    return new CheckFailure(
+      'ICMP_UNAVAILABLE',
+      `cannot open an ICMPv${family} socket: ${(err as Error).message}`,
+      'ping',
+      {
+        cause: err,
+      },
+    );
+  const group = `gid ${process.getgid?.() ?? '?'}, net.ipv4.ping_group_range ${pingGroupRange()}`;
+  const message =
+    tried === 'raw'
+      ? `raw ICMP sockets need CAP_NET_RAW: ${RAW_FIX}; or use ping sockets (icmp_socket: auto or datagram) and ` +
+        PING_GROUP_FIX
+      : tried === 'datagram'
+        ? `ping sockets are not allowed to this process's group (${group}): ${PING_GROUP_FIX}; or ${RAW_FIX} and ` +
+          'set icmp_socket: raw or auto'
+        : `neither a raw ICMP socket (no CAP_NET_RAW) nor a ping socket (${group}) may be opened: ${RAW_FIX}; or ` +
+          PING_GROUP_FIX;
+  return new CheckFailure('ICMP_UNAVAILABLE', message, 'ping', { cause: err });
+}
+
+/** The sysctl as the kernel shows it to this process's network namespace ("1 0": nobody). */
+function pingGroupRange(): string {
+  try {
+    return `"${readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().replace(/\s+/, ' ')}"`;
+  } catch {
+    return 'unreadable';
+  }
+}
