@@ -5,8 +5,10 @@ import type { DiagnosisReport } from './report.js';
 
 /** A resolver's answer on one line: who, what type, which addresses or why not, how fast. */
 function dnsLine(f: CheckResult<DnsFields>): string {
-  const type = f.answers?.[0]?.type ?? '';
-  const answers = (f.answers ?? []).map((a) => a.data).join(', ') || (f.rcode ? `(${f.rcode}, no answer)` : '');
+  const type = f.queryType ?? f.answers?.[0]?.type ?? '';
+  // NOERROR without records of the type is NODATA: the name exists, it only lacks these records.
+  const none = f.rcode === 'NOERROR' ? `no ${type} records` : f.rcode ? `(${f.rcode}, no answer)` : '';
+  const answers = (f.answers ?? []).map((a) => a.data).join(', ') || none;
   const status = f.ok ? 'OK  ' : 'FAIL';
   const why = f.error ? ` ${f.error.code}: ${f.error.message}` : '';
   return `${status} ${f.resolver ?? '?'} ${type} ${answers} (${f.durationMs.toFixed(1)} ms)${why}`;

@@ -25,7 +25,7 @@ export function verdict(
     else
       parts.push(
         `DNS ok via ${plural(resolvers.size, 'resolver')} (${[...resolvers].join(', ')}), ` +
-          `${plural(addresses.size, 'IP')}`,
+          `${plural(addresses.size, 'IP')}${singleFamily(ok)}`,
       );
   }
   for (const r of ping) {
@@ -51,6 +51,20 @@ export function verdict(
     );
   }
   return parts.join('; ') || 'nothing checked';
+}
+
+/**
+ * ", IPv4 only" when every resolver that answered both types had A records and no AAAA (NODATA),
+ * or the other way round: a finding about the name, not a failure.
+ */
+function singleFamily(ok: readonly CheckResult<DnsFields>[]): string {
+  const has = (type: string): boolean[] =>
+    ok.filter((r) => r.queryType === type).map((r) => r.answers?.some((a) => a.type === type) ?? false);
+  const [a, aaaa] = [has('A'), has('AAAA')];
+  if (a.length === 0 || aaaa.length === 0) return '';
+  if (a.every(Boolean) && !aaaa.some(Boolean)) return ', IPv4 only';
+  if (aaaa.every(Boolean) && !a.some(Boolean)) return ', IPv6 only';
+  return '';
 }
 
 function plural(n: number, word: string): string {

@@ -77,6 +77,8 @@ export interface DnsFields {
   server: string;
   /** The name queried (with the cache-busting label, if any). */
   query: string;
+  /** The record type asked for (`type`), so an empty answer still says what it lacks. */
+  queryType: string;
   rcode: string;
   flags: { aa: boolean; tc: boolean; ra: boolean; ad: boolean } | null;
   answers: Array<Pick<DnsRecord, 'type' | 'data' | 'ttl'> & { name: string }>;

@@ -242,6 +242,7 @@ describe('dns check: the record', () => {
       transport: 'tcp',
       server: '192.0.2.53:53',
       query: NAME,
+      queryType: 'A',
       rcode: 'NOERROR',
       flags: { aa: true, tc: false, ra: true, ad: true },
       answers: [
