@@ -18,6 +18,7 @@ import { Scheduler } from '../schedule/scheduler.js';
 import { VERSION } from '../version.js';
 import { startMetricsServer } from '../web/server.js';
 import type { MetricsServer } from '../web/server.js';
+import { WebConfigSource } from '../web/web-config-source.js';
 import { CheckExecutor } from './check-executor.js';
 import { CheckSet } from './check-set.js';
 import { ConfigReloader } from './config-reloader.js';
@@ -28,6 +29,8 @@ export interface AgentOptions {
   configFile: string;
   /** Overrides the config's `listen`. */
   listen?: ListenAddress;
+  /** `--web.config.file`: overrides the config's `web.config_file`. */
+  webConfigFile?: string;
   registry: CheckRegistry;
   net: NetDeps;
   clock: Clock;
@@ -51,6 +54,7 @@ export class Agent {
   private readonly trigger: TraceTrigger;
   private readonly egress: EgressMonitor;
   private readonly diagnoseEndpoint: DiagnoseEndpoint;
+  private readonly web: WebConfigSource;
   private sinks: EventSink[] = [];
   private sinksKey = '[]';
   private config: AgentConfig | undefined;
@@ -119,6 +123,12 @@ export class Agent {
       forgotten: () => this.agentMetrics.egressForgotten(),
     });
     this.diagnoseEndpoint = new DiagnoseEndpoint({ net, clock, log, config: () => this.config });
+    this.web = new WebConfigSource({
+      registries: this.registries,
+      log,
+      override: opts.webConfigFile,
+      watch: opts.watch ?? true,
+    });
     const icmpStats = net.icmp.stats?.bind(net.icmp);
     if (icmpStats) this.agentMetrics.watchIcmp(icmpStats);
   }
@@ -126,11 +136,14 @@ export class Agent {
   /** Loads the config (throws `ConfigError` if it is bad), serves metrics, then schedules checks. */
   async start(): Promise<ListenAddress> {
     const config = await this.reloader.load();
+    await this.web.start(config.web.configFile);
     this.server = await startMetricsServer({
       registries: this.registries,
       listen: this.opts.listen ?? config.listen,
       isReady: () => this.ready,
       diagnose: (query, wantsJson) => this.diagnoseEndpoint.handle(query, wantsJson),
+      webConfig: () => this.web.current(),
+      limits: config.web,
     });
     await this.apply(config);
     if (this.opts.watch ?? true) {
@@ -153,6 +166,8 @@ export class Agent {
    * `vantage_config_last_reload_successful` drops to 0). Resolves true when the new config applies.
    */
   reload(opts: { onlyIfChanged?: boolean } = {}): Promise<boolean> {
+    // SIGHUP re-reads the web config even when the main config is unchanged (a rotated certificate).
+    if (!opts.onlyIfChanged) void this.web.reload();
     return this.reloader.reload(opts.onlyIfChanged ?? false);
   }
 
@@ -160,6 +175,7 @@ export class Agent {
   async stop(deadlineMs: number): Promise<boolean> {
     this.ready = false;
     this.stopWatching?.();
+    this.web.stop();
     await this.reloader.stop();
     this.egress.stop();
     this.diagnoseEndpoint.stop();
@@ -188,6 +204,8 @@ export class Agent {
       this.opts.log.warn({ listen: config.listen }, 'listen address changed: restart the agent to apply it');
     }
     this.registries.setDefaultLabels(identityLabels(config.agent));
+    this.server?.setLimits(config.web);
+    if (previous) void this.web.configure(config.web.configFile);
     this.openIcmpSockets(config);
     this.trigger.reconfigure(config.triggeredTraceroute);
     const sinksKey = JSON.stringify(config.eventSinks);

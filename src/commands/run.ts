@@ -11,7 +11,7 @@ import { expectOnly, logLevel, parseArgs, requireConfig } from './args.js';
 import { printConfigError, printHelp } from './print.js';
 
 export const runHelp = `Usage: vantage run -c FILE [--listen HOST:PORT] [--log-level LEVEL]
-                   [--shutdown-timeout DURATION] [--no-watch]
+                   [--shutdown-timeout DURATION] [--no-watch] [--web.config.file FILE]
 
 Runs the agent: schedules every configured check and serves /metrics (Prometheus text,
 or OpenMetrics when asked), /healthz and /readyz on HOST:PORT (default: the config's
@@ -24,12 +24,14 @@ running one kept. SIGTERM or SIGINT stop scheduling, cancel runs in flight withi
   --listen HOST:PORT           overrides the config's listen:
   --log-level LEVEL            fatal, error, warn, info (default), debug, trace, silent
   --shutdown-timeout DURATION  how long to wait for runs in flight on SIGTERM (default 10s)
-  --no-watch                   reload on SIGHUP only, not on file changes`;
+  --no-watch                   reload on SIGHUP only, not on file changes
+  --web.config.file FILE       TLS, client certificates, basic auth and headers in exporter-toolkit's
+                               format (overrides the config's web.config_file); reloaded like the config`;
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'no-watch']);
   if (args.flags.has('help')) return printHelp(runHelp);
-  expectOnly(args, ['config', 'listen', 'log-level', 'shutdown-timeout'], ['no-watch']);
+  expectOnly(args, ['config', 'listen', 'log-level', 'shutdown-timeout', 'web.config.file'], ['no-watch']);
   const configFile = requireConfig(args);
   const listenText = args.options.get('listen');
   const listen = listenText === undefined ? undefined : parseListen(listenText);
@@ -37,10 +39,12 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const shutdownMs = parseDuration(args.options.get('shutdown-timeout') ?? '10s');
   if (shutdownMs === undefined || shutdownMs > 600_000)
     throw new UsageError('--shutdown-timeout must be a duration like 10s, at most 10m');
+  const webConfigFile = args.options.get('web.config.file');
   const log = createLogger(logLevel(args, 'info'));
   const agent = new Agent({
     configFile,
     ...(listen ? { listen } : {}),
+    ...(webConfigFile ? { webConfigFile } : {}),
     registry: builtinRegistry(),
     net: systemNet(systemClock),
     clock: systemClock,

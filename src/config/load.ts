@@ -14,6 +14,7 @@ import { readConfigText } from './read-config.js';
 import { runNow, runPaced } from './pace.js';
 import type { PaceOptions, Steps } from './pace.js';
 import type { ConfigPath } from '../settings/config-path.js';
+import { webServerConfig } from '../settings/web-config-keys.js';
 import { formatPath } from './zod-diagnostics.js';
 import { stripBrackets } from '../net/address.js';
 import { qualitySettings } from '../quality/quality-settings.js';
@@ -128,6 +129,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
       count: endpoint.count,
     },
     quality: qualitySettings(top.data.quality),
+    web: webServerConfig(top.data.web),
     checks,
   };
 }

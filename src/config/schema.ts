@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { qualitySchema } from '../quality/quality-settings.js';
 import { ICMP_SOCKET_MODES } from '../net/icmp/echo.js';
 import { durationSchema } from '../settings/setting-schemas.js';
+import { webServerSchema } from '../settings/web-config-keys.js';
 
 /** Names of things that become label values: readable, no spaces, no quoting needed anywhere. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -168,6 +169,8 @@ export const configSchema = z.strictObject({
   events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).prefault({}),
   egress: egressSchema.prefault({}),
   diagnose_endpoint: diagnoseEndpointSchema.prefault({}),
+  /** The HTTP listener: web config file (TLS, basic auth), connection cap, timeouts. */
+  web: webServerSchema.prefault({}),
   triggered_traceroute: triggeredTracerouteSchema.prefault({}),
   /** The network-quality model: one class per target and for the agent (see src/quality/). */
   quality: qualitySchema.default({}),

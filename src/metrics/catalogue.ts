@@ -84,6 +84,18 @@ export const AGENT_METRICS = {
     help: 'Config reload attempts by result (success or failure).',
     labels: ['result'],
   },
+  webConfigReloadSuccess: {
+    name: 'vantage_web_config_last_reload_successful',
+    type: 'gauge',
+    help: 'Whether the last web config (TLS, basic auth) load succeeded (1) or was rejected, keeping the previous one (0).',
+    labels: [],
+  },
+  webConnectionsRejected: {
+    name: 'vantage_web_connections_rejected_total',
+    type: 'counter',
+    help: 'Connections to the HTTP listener closed on accept because web.max_connections were open.',
+    labels: [],
+  },
   checksConfigured: {
     name: 'vantage_checks_configured',
     type: 'gauge',

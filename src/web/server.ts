@@ -1,11 +1,17 @@
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { ListenAddress } from '../config/agent-config.js';
+import { AGENT_METRICS } from '../metrics/catalogue.js';
 import type { MetricRegistries, Scrape } from '../metrics/registries.js';
+import { DEFAULT_WEB_SERVER } from '../settings/web-config-keys.js';
+import type { WebServerConfig } from '../settings/web-config-keys.js';
+import { BasicAuth } from './basic-auth.js';
+import { CHECK_INTERVAL_MS, WebListener } from './listener.js';
+import { PLAIN_WEB_CONFIG } from './web-config.js';
+import type { WebConfig } from './web-config.js';
 
 /** What a handler behind the server answers. */
 export interface EndpointReply {
@@ -17,6 +23,8 @@ export interface EndpointReply {
 export interface MetricsServer {
   /** The bound address (the real port when 0 was asked for). */
   readonly address: ListenAddress;
+  /** Applies a reloaded config's `web:` limits. */
+  setLimits(limits: WebServerConfig): void;
   close(): Promise<void>;
 }
 
@@ -27,31 +35,55 @@ export interface MetricsServerOptions {
   isReady(): boolean;
   /** `/diagnose`; absent: 404. */
   diagnose?(query: URLSearchParams, wantsJson: boolean): Promise<EndpointReply>;
+  /** The web config in force (TLS, basic auth, headers), read per connection and request. Default: plain HTTP. */
+  webConfig?(): WebConfig;
+  /** Connection cap and timeouts. Default: the `web:` section's defaults. */
+  limits?: WebServerConfig;
 }
 
-/** `/metrics` (Prometheus text, or OpenMetrics when the scraper asks for it), `/healthz`, `/readyz`, `/diagnose`. */
+/**
+ * `/metrics` (Prometheus text, or OpenMetrics when the scraper asks for it), `/healthz`, `/readyz`,
+ * `/diagnose`, behind the web config (TLS per connection, then headers and basic auth on every
+ * path but those it exempts) and the listener's limits.
+ */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
-  const server = createServer((req, res) => {
-    handle(opts, req, res).catch((err: unknown) => {
+  const webConfig = opts.webConfig ?? (() => PLAIN_WEB_CONFIG);
+  const auth = new BasicAuth();
+  const http = createServer({ connectionsCheckingInterval: CHECK_INTERVAL_MS }, (req, res) => {
+    handle(opts, webConfig(), auth, req, res).catch((err: unknown) => {
       // Once a streamed body has begun, the only way left to say it failed is to cut it short.
       if (res.headersSent) res.destroy();
       else res.writeHead(500, { 'content-type': 'text/plain' }).end(`error: ${String(err)}\n`);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.listen.port, opts.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address() as AddressInfo;
-  return { address: { host: bound.address, port: bound.port }, close: () => closeServer(server) };
+  const dropped = opts.registries.counter(AGENT_METRICS.webConnectionsRejected);
+  const listener = new WebListener(http, webConfig, () => dropped.inc());
+  const address = await listener.listen(opts.listen, opts.limits ?? DEFAULT_WEB_SERVER);
+  return { address, setLimits: (limits) => listener.setLimits(limits), close: () => listener.close() };
 }
 
-async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://agent');
+async function handle(
+  opts: MetricsServerOptions,
+  web: WebConfig,
+  auth: BasicAuth,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value);
+  const url = requestUrl(req.url);
+  if (!url) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+    return;
+  }
   const path = url.pathname;
+  if (
+    web.users.size > 0 &&
+    !web.authExcludedPaths.has(path) &&
+    !(await auth.check(web.users, req.headers.authorization))
+  ) {
+    res.writeHead(401, { 'www-authenticate': 'Basic', 'content-type': 'text/plain' }).end('Unauthorized\n');
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
@@ -70,9 +102,15 @@ async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: Ser
     }
     case '/diagnose': {
       if (!opts.diagnose) break;
+      // A report sends real traffic and takes the rate-limit slot: HEAD, which promises no side
+      // effects, must not start one.
+      if (req.method === 'HEAD') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
       const wantsJson = url.searchParams.get('format') === 'json' || /application\/json/.test(req.headers.accept ?? '');
       const reply = await opts.diagnose(url.searchParams, wantsJson);
-      res.writeHead(reply.status, reply.headers).end(req.method === 'HEAD' ? undefined : reply.body);
+      res.writeHead(reply.status, reply.headers).end(reply.body);
       return;
     }
     case '/':
@@ -85,6 +123,21 @@ async function handle(opts: MetricsServerOptions, req: IncomingMessage, res: Ser
       return;
   }
   res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+}
+
+/**
+ * The request target as a URL. An origin-form target (`/metrics?x`) is taken as a path, never
+ * as a URL reference: `//metrics` is the path `//metrics` (404), not the host `metrics` with
+ * path `/`. Absolute-form (`http://host/metrics`) is read as HTTP/1.1 says; anything else is undefined.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
+  const text = target ?? '/';
+  try {
+    const url = text.startsWith('/') ? new URL(`http://agent${text}`) : new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -187,11 +240,4 @@ export function acceptsGzip(header: string | undefined): boolean {
     if (coding === '*') star = allowed;
   }
   return star;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
