@@ -96,7 +96,7 @@ describe.skipIf(!root)('system resolver: NODATA is not NXDOMAIN (a namespace wit
     expect(record('aaaaOfMissing')).toMatchObject({ ok: false, error: { code: 'DNS_NAME_NOT_FOUND' } });
   });
 
-  it('a name with no address of either family (only other types): DNS_NO_DATA, learnt from the resolver (c-ares)', () => {
+  it('a name with no address of either family: DNS_NO_DATA, learnt from the resolver (c-ares)', () => {
     expect(record('aOfMxOnly')).toMatchObject({ ok: false, error: { code: 'DNS_NO_DATA' } });
   });
 
