@@ -6,6 +6,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import type { CheckResult } from '../../src/checks/check.js';
@@ -17,6 +18,10 @@ import { systemClock } from '../../src/clock.js';
 import { RunDeadlineExceeded } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { HttpsClient, HttpsFailure } from '../../src/net/http/https-client.js';
+import type { HttpsExchange } from '../../src/net/http/https-client.js';
+import { secureContextFor } from '../../src/net/http/secure-contexts.js';
+import { throwawayCertificate } from '../../src/net/http/throwaway-cert.js';
+import { warmUpHttps } from '../../src/net/http/warm-up.js';
 import { SystemResolver } from '../../src/net/system-resolver.js';
 import { fakeNet } from '../helpers/fake-net.js';
 
@@ -407,5 +412,50 @@ describe('a stall inside the header block is phase headers (issue 12 #10)', () =
     expect(Object.keys(phasesMs)).toEqual(
       scheme === 'https' ? ['connect', 'tls', 'request', 'firstByte'] : ['connect', 'request', 'firstByte'],
     );
+  });
+});
+
+describe('TLS warm-up and the shared context (issue 17)', () => {
+  it('the warm-up exchanges verify the throwaway certificate, over HTTP/2 and HTTP/1.1', async () => {
+    const seen: HttpsExchange[] = [];
+    await warmUpHttps(async (req) => {
+      const x = await client.exchange(req);
+      seen.push(x);
+      return x;
+    });
+    expect(seen.map((x) => [x.status, x.httpVersion, x.tls?.authorized])).toEqual([
+      [200, '2', true],
+      [200, '1.1', true],
+    ]);
+  });
+
+  it('runs with the same CA share one SecureContext, and each run is still a full handshake', async () => {
+    const { cert, key } = throwawayCertificate();
+    const resumed: boolean[] = [];
+    const server = createSecureServer({ cert, key, allowHTTP1: true }, (_req, res) => res.end('ok'));
+    server.on('secureConnection', (s: TLSSocket) => resumed.push(s.isSessionReused()));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as { port: number };
+      for (const httpVersion of ['1.1', '2', '1.1'] as const) {
+        const x = await client.exchange({
+          url: new URL(`https://127.0.0.1:${port}/`),
+          ip: '127.0.0.1',
+          method: 'GET',
+          headers: {},
+          httpVersion,
+          maxBodyBytes: 1024,
+          ca: cert,
+          signal: AbortSignal.timeout(5_000),
+        });
+        expect(x).toMatchObject({ status: 200, tls: { authorized: true } });
+      }
+      expect(resumed).toEqual([false, false, false]);
+      expect(secureContextFor({ ca: cert })).toBe(secureContextFor({ ca: cert }));
+      expect(secureContextFor({ ca: cert })).not.toBe(secureContextFor({}));
+    } finally {
+      server.close();
+    }
   });
 });

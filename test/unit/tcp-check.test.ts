@@ -89,6 +89,17 @@ describe('tcp check', () => {
     expect(requests.map((r) => r.ip)).toEqual(expected);
   });
 
+  it("leaves the adapters' warm-up (NetDeps.ready) out of every phase and the duration", async () => {
+    const clock = new FakeClock();
+    const { net } = tcpNet(clock, twoAddresses.slice(0, 1), { '192.0.2.1': 12 });
+    const results = await tcpKind
+      .create(spec(), { ...net, ready: () => clock.advance(500) })
+      .run({ signal: new AbortController().signal, clock, log: silent });
+    expect(results).toEqual([
+      expect.objectContaining({ ok: true, durationMs: 16, phasesMs: { resolve: 4, connect: 12 } }),
+    ]);
+  });
+
   it('gives one record without ip when the name does not resolve', async () => {
     const clock = new FakeClock();
     const { net, requests } = tcpNet(clock, twoAddresses, {});

@@ -2,13 +2,15 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import { request as httpsRequest } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { isIP, Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
-import type { PeerCertificate } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import type { Clock } from '../../clock.js';
 import { elapsedMs } from '../../clock.js';
 import { CheckFailure } from '../../errors.js';
 import { hostPort } from '../address.js';
+import { secureContextFor } from '../http/secure-contexts.js';
 import { asDnsFailure } from './dns-failure.js';
 import type { DnsStage } from './dns-failure.js';
 import { DnsParseError, decodeMessage, encodeQuery } from './dns-message.js';
@@ -199,7 +201,7 @@ export class DnsClient {
             host: server.address,
             port: server.port,
             ...tlsName(server.serverName ?? server.address),
-            ...(server.ca ? { ca: server.ca } : {}),
+            secureContext: secureContextFor({ ca: server.ca }),
             ALPNProtocols: ['dot'],
           })
         : new Socket().connect(server.port, server.address);
@@ -271,7 +273,8 @@ export class DnsClient {
       let sentNs = 0n;
       const name = server.serverName ?? server.address;
       at.stage = 'connect';
-      const req = httpsRequest({
+      // https.request hands its options to tls.connect, which takes a context (its types omit it).
+      const options: RequestOptions & Pick<ConnectionOptions, 'secureContext'> = {
         host: server.address,
         port: server.port,
         path: server.path ?? '/dns-query',
@@ -285,8 +288,9 @@ export class DnsClient {
         },
         agent: false,
         signal,
-        ...(server.ca ? { ca: server.ca } : {}),
-      });
+        secureContext: secureContextFor({ ca: server.ca }),
+      };
+      const req = httpsRequest(options);
       req.once('socket', (socket) => {
         socket.once('connect', () => {
           phases.connect = elapsedMs(startNs, this.clock.monotonicNs());

@@ -13,7 +13,7 @@ import { createLogger } from '../../../src/log.js';
 import { AddressBook } from '../../../src/net/address-book.js';
 import type { DnsExchange, DnsQueryRequest } from '../../../src/net/dns/dns-client.js';
 import type { DnsFlags, DnsMessage } from '../../../src/net/dns/dns-message.js';
-import type { DnsQueryPort, NetDeps } from '../../../src/net/net-deps.js';
+import type { DnsQueryPort, HostResolver, NetDeps } from '../../../src/net/net-deps.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { fakeNet, tableResolver } from '../../helpers/fake-net.js';
 
@@ -95,6 +95,34 @@ async function runOne(settings: z.input<typeof dnsSettingsSchema>, reply: Reply 
   expect(rest).toEqual([]);
   return { result: result!, requests };
 }
+
+describe('dns check: timing (issue 17)', () => {
+  it("excludes the adapters' warm-up (NetDeps.ready) from the record: durationMs is the exchange", async () => {
+    const clock = new FakeClock();
+    const { port } = dnsPort(() => answerA('198.51.100.1'), { clock, delayMs: 7 });
+    const net: NetDeps = { ...fakeNet({ dns: port }), ready: () => clock.advance(300) };
+    const [result] = await run(spec({ resolver: '192.0.2.53' }), net, clock);
+    expect(result).toMatchObject({ ok: true, durationMs: 7, phasesMs: { request: 7 } });
+  });
+
+  it('gives every resolver its own duration, each covering its phases (system and server at once)', async () => {
+    const clock = new FakeClock();
+    const { port } = dnsPort(() => answerA('198.51.100.1'), { clock, delayMs: 3 });
+    const resolver: HostResolver = {
+      async resolve() {
+        await clock.advance(5);
+        return [{ address: '198.51.100.1', family: 4 }];
+      },
+    };
+    const results = await run(spec({ resolver: ['system', '192.0.2.53'] }), fakeNet({ dns: port, resolver }), clock);
+    for (const r of results) {
+      const phases = Object.values(r.phasesMs);
+      expect(phases.every((p) => p >= 0)).toBe(true);
+      expect(phases.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(r.durationMs);
+    }
+    expect(results.map((r) => r.phasesMs.request)).toEqual(results.map((r) => r.durationMs));
+  });
+});
 
 describe('dns check: resolvers', () => {
   it.each([
