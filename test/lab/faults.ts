@@ -23,8 +23,9 @@ table inet lab {
     );
   }
   const silent = [...truth.hosts.silent, truth.dns.silent];
-  // Addresses that resolve but never answer: everything sent to them is dropped on arrival; and
-  // the blackhole LAN, routed here by the last router, vanishes without an ICMP error.
+  // Addresses that resolve but never answer: everything sent to them is dropped on arrival; the
+  // blackhole LAN, routed here by the last router, vanishes without an ICMP error; and one address
+  // answers pings from another (a stateless source rewrite, as a misconfigured NAT would).
   jobs.push(
     load(
       hosts,
@@ -36,6 +37,11 @@ table inet lab {
     ip6 daddr { ${silent.map((a) => a.v6).join(', ')} } drop
     ip daddr ${targetLan(BLACKHOLE_LAN).v4} drop
     ip6 daddr ${targetLan(BLACKHOLE_LAN).v6} drop
+  }
+  chain lab_output {
+    type filter hook output priority 0; policy accept;
+    ip saddr ${truth.otherAddress.v4} icmp type echo-reply ip saddr set ${truth.otherAddress.from.v4}
+    ip6 saddr ${truth.otherAddress.v6} icmpv6 type echo-reply ip6 saddr set ${truth.otherAddress.from.v6}
   }
 }`,
     ),

@@ -87,6 +87,7 @@ const HOST = {
   up: [21, 22, 23],
   silent: [31, 32, 33, 34],
   lossy: 40,
+  otherAddress: 60,
   dnsAuth: 53,
   dnsHijack: 54,
   dnsSilent: 55,
@@ -122,6 +123,8 @@ export interface LabTruth {
   echo: DualStack & { delayMs: number; dropRate: number };
   hosts: { main: DualStack; up: DualStack[]; silent: DualStack[] };
   lossy: DualStack & { lossRate: number };
+  /** Echo replies to this address leave the hosts namespace with `from` as their source (nft, faults.ts). */
+  otherAddress: DualStack & { from: DualStack };
   unreachable: DualStack;
   blackhole: DualStack;
   /** Behind the diamond: hop `hop` is one of `branches` depending on the probe's ICMP checksum. */
@@ -215,6 +218,7 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
     echo: { ...targetAddress(ECHO_LAN, 10), delayMs: spec.echoDelayMs, dropRate: spec.echoDropRate },
     hosts: { main: hostsAddr(HOST.main), up, silent },
     lossy: { ...hostsAddr(HOST.lossy), lossRate: spec.lossRate },
+    otherAddress: { ...hostsAddr(HOST.otherAddress), from: hostsAddr(HOST.main) },
     unreachable: targetAddress(UNREACHABLE_LAN, 10),
     blackhole: targetAddress(BLACKHOLE_LAN, 10),
     ecmp: {
@@ -252,6 +256,15 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
 
 /** Every address configured on the hosts namespace's LAN interface (besides .2). */
 export function hostsLanAddresses(): DualStack[] {
-  const hosts = [HOST.web, ...HOST.up, ...HOST.silent, HOST.lossy, HOST.dnsAuth, HOST.dnsHijack, HOST.dnsSilent];
+  const hosts = [
+    HOST.web,
+    ...HOST.up,
+    ...HOST.silent,
+    HOST.lossy,
+    HOST.otherAddress,
+    HOST.dnsAuth,
+    HOST.dnsHijack,
+    HOST.dnsSilent,
+  ];
   return hosts.map((h) => targetAddress(HOSTS_LAN, h));
 }
