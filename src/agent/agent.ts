@@ -12,6 +12,7 @@ import { ProbeRecorder } from '../metrics/probe-recorder.js';
 import { MetricRegistries } from '../metrics/registries.js';
 import { askEgress } from '../net/egress-lookup.js';
 import type { NetDeps } from '../net/net-deps.js';
+import { QualityService } from '../quality/quality-service.js';
 import type { EventSink } from '../report/event-sinks.js';
 import { createSinks } from '../report/sink-factory.js';
 import { Scheduler } from '../schedule/scheduler.js';
@@ -54,6 +55,8 @@ export class Agent {
   private readonly trigger: TraceTrigger;
   private readonly egress: EgressMonitor;
   private readonly diagnoseEndpoint: DiagnoseEndpoint;
+  /** The network-quality model, fed by every finished run; its read API is for pages and ranking. */
+  readonly quality: QualityService;
   private readonly web: WebConfigSource;
   private sinks: EventSink[] = [];
   private sinksKey = '[]';
@@ -82,6 +85,12 @@ export class Agent {
       trigger: this.trigger,
       sinks: () => this.sinks,
     });
+    this.quality = new QualityService({
+      registries: this.registries,
+      log,
+      identity: () => this.identity(),
+      sinks: () => this.sinks,
+    });
     this.checks = new CheckSet({
       registry,
       net,
@@ -90,6 +99,7 @@ export class Agent {
       executor,
       recorder: new ProbeRecorder(this.registries, registry.kinds()),
       agentMetrics: this.agentMetrics,
+      quality: this.quality,
     });
     this.reloader = new ConfigReloader({
       file: opts.configFile,
@@ -186,7 +196,7 @@ export class Agent {
     const clean = await this.scheduler.stop(deadlineMs - sinkShareMs);
     this.opts.net.icmp.close?.();
     const leftMs = Math.max(0, deadlineMs - elapsedMs(startNs, this.opts.clock.monotonicNs()));
-    await Promise.all(this.sinks.map((sink) => sink.close(leftMs)));
+    await Promise.all([...this.sinks.map((sink) => sink.close(leftMs)), this.quality.close()]);
     await this.server?.close();
     return clean;
   }
@@ -216,6 +226,7 @@ export class Agent {
       for (const sink of old) void sink.close(5_000);
     }
     this.egress.reconfigure(config.egress);
+    this.quality.configure(config.quality);
     this.scheduler.setMaxConcurrent(config.maxConcurrentRuns);
     await runPaced(commitChecks());
   }

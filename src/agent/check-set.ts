@@ -5,6 +5,7 @@ import type { Steps } from '../config/pace.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { ProbeRecorder } from '../metrics/probe-recorder.js';
 import type { NetDeps } from '../net/net-deps.js';
+import type { QualityService } from '../quality/quality-service.js';
 import type { Scheduler } from '../schedule/scheduler.js';
 import type { CheckExecutor } from './check-executor.js';
 import { createJob, instantiate } from './check-jobs.js';
@@ -28,6 +29,7 @@ export interface CheckSetDeps {
   executor: CheckExecutor;
   recorder: ProbeRecorder;
   agentMetrics: AgentMetrics;
+  quality: QualityService;
 }
 
 /**
@@ -99,6 +101,7 @@ export class CheckSet {
     }
     agentMetrics.setChecksConfigured(counts, registry.names());
     agentMetrics.setTargets([...new Map(specs.map((c) => [c.target.name, c.target])).values()]);
+    this.deps.quality.retain(new Set(specs.map((c) => c.target.name)));
   }
 
   private async run(entry: Scheduled, signal: AbortSignal): Promise<void> {
@@ -109,7 +112,10 @@ export class CheckSet {
       // A run cancelled by a reload or shutdown says nothing about the target, and one whose check
       // left the config must not bring its series back.
       const cancelled = results.every((r) => r.error?.code === 'ABORTED');
-      if (!cancelled && this.scheduled.get(entry.check.spec.name) === entry) recorder.record(entry.check.spec, results);
+      if (!cancelled && this.scheduled.get(entry.check.spec.name) === entry) {
+        recorder.record(entry.check.spec, results);
+        this.deps.quality.record(entry.check.spec, results);
+      }
     } finally {
       agentMetrics.inFlight.dec();
     }

@@ -195,6 +195,82 @@ export const AGENT_METRICS = {
   },
 } as const satisfies Record<string, MetricDef>;
 
+/** The network-quality model (src/quality/): per target, and for the agent's own network. */
+export const QUALITY_METRICS = {
+  targetClass: {
+    name: 'vantage_quality_class',
+    type: 'gauge',
+    help: "The target's network-quality class as a state set: 1 for its state (unknown, offline, bad, good), 0 else.",
+    labels: ['target', 'state'],
+  },
+  targetHttpRtt: {
+    name: 'vantage_quality_http_rtt_seconds',
+    type: 'gauge',
+    help: 'Weighted median HTTP RTT (request written to first byte) over the window, in seconds.',
+    labels: ['target'],
+  },
+  targetTransportRtt: {
+    name: 'vantage_quality_transport_rtt_seconds',
+    type: 'gauge',
+    help: 'Weighted median transport RTT (tcp connect, icmp echo, https connect) over the window, in seconds.',
+    labels: ['target'],
+  },
+  targetSuccess: {
+    name: 'vantage_quality_success_ratio',
+    type: 'gauge',
+    help: 'Weighted success rate of the runs in the window (newer runs weigh more).',
+    labels: ['target'],
+  },
+  targetTrend: {
+    name: 'vantage_quality_success_trend',
+    type: 'gauge',
+    help: 'Running trend of the success rate (above 0: recovering); a rate rising faster than quality.trend is not Bad.',
+    labels: ['target'],
+  },
+  targetChanges: {
+    name: 'vantage_quality_class_changes_total',
+    type: 'counter',
+    help: "Changes of the target's network-quality class.",
+    labels: ['target'],
+  },
+  agentClass: {
+    name: 'vantage_agent_quality_class',
+    type: 'gauge',
+    help: "The agent's own network-quality class (over all its targets) as a state set.",
+    labels: ['state'],
+  },
+  agentHttpRtt: {
+    name: 'vantage_agent_quality_http_rtt_seconds',
+    type: 'gauge',
+    help: "Median over the agent's targets of their HTTP RTT, in seconds.",
+    labels: [],
+  },
+  agentTransportRtt: {
+    name: 'vantage_agent_quality_transport_rtt_seconds',
+    type: 'gauge',
+    help: "Median over the agent's targets of their transport RTT, in seconds.",
+    labels: [],
+  },
+  agentSuccess: {
+    name: 'vantage_agent_quality_success_ratio',
+    type: 'gauge',
+    help: "Median over the agent's targets of their success rate.",
+    labels: [],
+  },
+  agentTrend: {
+    name: 'vantage_agent_quality_success_trend',
+    type: 'gauge',
+    help: "Running trend of the agent's success rate.",
+    labels: [],
+  },
+  agentChanges: {
+    name: 'vantage_agent_quality_class_changes_total',
+    type: 'counter',
+    help: "Changes of the agent's own network-quality class.",
+    labels: [],
+  },
+} as const satisfies Record<string, MetricDef>;
+
 /** `probe_<kind>_duration_seconds{phase}`, as blackbox_exporter names its per-phase durations. */
 export function phaseMetric(kind: string, name = `probe_${kind}_duration_seconds`): MetricDef {
   return {
@@ -221,7 +297,12 @@ export function catalogue(kinds: readonly CheckKind[]): MetricDef[] {
     phaseMetric(kind.kind, kind.phaseMetricName),
     ...kind.metrics.map(kindMetricDef),
   ]);
-  return [...Object.values(PROBE_METRICS), ...Object.values(AGENT_METRICS), ...kindDefs];
+  return [
+    ...Object.values(PROBE_METRICS),
+    ...Object.values(AGENT_METRICS),
+    ...Object.values(QUALITY_METRICS),
+    ...kindDefs,
+  ];
 }
 
 /** The catalogue as stable text (README table source, golden file). */

@@ -84,11 +84,11 @@ export class QualityModel {
   /**
    * The model's pace for work over all targets: at most once per `TICK_MS` of `t` (the agent and
    * the replay call it after every observation), every window expires and the agent is evaluated.
-   * Returns the class changes that made.
+   * Returns the class changes that made; undefined when it was not yet due.
    */
-  tick(t: number): ClassChange[] {
+  tick(t: number): ClassChange[] | undefined {
     // A wall clock stepped back starts the pace again rather than stopping it.
-    if (this.lastTick !== undefined && Math.abs(t - this.lastTick) < TICK_MS) return [];
+    if (this.lastTick !== undefined && Math.abs(t - this.lastTick) < TICK_MS) return undefined;
     this.lastTick = t;
     const changes = this.expire(t);
     const agent = this.evaluateAgent(t);
@@ -147,6 +147,12 @@ export class QualityModel {
   /** The agent's class and figures as last evaluated. */
   agent(): { class: QualityClass; estimate: Estimate } {
     return { class: this.agentCls, estimate: this.agentEstimate };
+  }
+
+  /** One target's class and figures; undefined before its first observation. */
+  view(name: string): QualityView | undefined {
+    const state = this.targetStates.get(name);
+    return state && view(state.all);
   }
 
   /** One target's class and figures, overall and per IP; undefined before its first observation. */

@@ -13,8 +13,8 @@ export interface ObservationRecord {
   transportRttMs?: number;
 }
 
-export function formatRecord(o: Observation): string {
-  const record: ObservationRecord = {
+export function toRecord(o: Observation): ObservationRecord {
+  return {
     t: o.t / 1000,
     target: o.target,
     ...(o.ip !== undefined ? { ip: o.ip } : {}),
@@ -22,7 +22,6 @@ export function formatRecord(o: Observation): string {
     ...(o.httpRttMs !== undefined ? { httpRttMs: o.httpRttMs } : {}),
     ...(o.transportRttMs !== undefined ? { transportRttMs: o.transportRttMs } : {}),
   };
-  return JSON.stringify(record);
 }
 
 /** A line that is not an observation; `line` is 1-based. */

@@ -5,9 +5,10 @@ import type { Logger } from '../log.js';
 import { postJson } from '../net/http/post-json.js';
 import type { ProblemEvent } from './problem-event.js';
 import type { EgressChangeEvent } from '../egress/egress-monitor.js';
+import type { QualityChangeEvent } from '../quality/quality-event.js';
 
-/** What sinks carry: problem events and egress-IP changes, told apart by `event`. */
-export type AgentEvent = ProblemEvent | EgressChangeEvent;
+/** What sinks carry: problem events, egress-IP changes and network-quality changes, told apart by `event`. */
+export type AgentEvent = ProblemEvent | EgressChangeEvent | QualityChangeEvent;
 
 /** Where problem events go besides the log. */
 export interface EventSink {
@@ -46,7 +47,8 @@ export class FileSink implements EventSink {
     this.name = `file:${path}`;
   }
 
-  send(event: AgentEvent): void {
+  /** Any JSON-able record: events, and the quality model's observations (quality.record_file). */
+  send(event: object): void {
     this.pending++;
     const line = `${JSON.stringify(event)}\n`;
     this.chain = this.chain.then(() => this.write(line)).finally(() => this.pending--);

@@ -1,0 +1,37 @@
+import type { CheckResult, CheckSpec } from '../checks/check.js';
+import type { Observation } from './quality-model.js';
+
+/** The fields that carry RTTs, by kind; a kind not named here gives success only. */
+interface RttFields {
+  connectMs?: number;
+  rttMs?: { median: number } | null;
+}
+
+/**
+ * What one result says about its target's path: success, the HTTP RTT (https: request written to
+ * first byte read) and the transport RTT (tcp connect, icmp median echo RTT, https connect). Only
+ * phases that completed count: a failed connect's time is how long it took to fail, not an RTT.
+ * Cancelled runs (ABORTED) say nothing about the target: undefined.
+ */
+export function observationOf(spec: CheckSpec, result: CheckResult<RttFields>): Observation | undefined {
+  if (result.error?.code === 'ABORTED') return undefined;
+  const t = Date.parse(result.startedAt) + result.durationMs;
+  const base = { t, target: spec.target.name, ...(result.ip ? { ip: result.ip } : {}), ok: result.ok };
+  switch (spec.kind) {
+    case 'https':
+      return { ...base, ...rtts(result.phasesMs.firstByte, result.phasesMs.connect) };
+    case 'tcp':
+      return { ...base, ...rtts(undefined, result.connectMs) };
+    case 'icmp':
+      return { ...base, ...rtts(undefined, result.rttMs?.median) };
+    default:
+      return base;
+  }
+}
+
+function rtts(httpRttMs: number | undefined, transportRttMs: number | undefined): Partial<Observation> {
+  return {
+    ...(httpRttMs !== undefined ? { httpRttMs } : {}),
+    ...(transportRttMs !== undefined ? { transportRttMs } : {}),
+  };
+}
