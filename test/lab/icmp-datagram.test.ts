@@ -91,7 +91,7 @@ describe.skipIf(!lab)(
       },
     );
 
-    it('keeps one branch of the ECMP diamond per trace: the kernel checksums what our payload made constant', async () => {
+    it('keeps one ECMP branch per trace: the kernel checksums what our payload made constant', async () => {
       const hop = truth!.ecmp.hop;
       const seen = new Set<string>();
       for (let i = 0; i < 8; i++) {
@@ -134,7 +134,8 @@ describe.skipIf(!lab)(
 
     it('the agent logs the socket it chose and labels vantage_icmp_available with it', async () => {
       const cfg = tempConfig(
-        `icmp_socket: auto\ntargets:\n  - {name: up, host: ${truth!.hosts.up[0]!.v4}, checks: [{kind: icmp, count: 1}]}\n`,
+        `icmp_socket: auto\ntargets:\n  - {name: up, host: ${truth!.hosts.up[0]!.v4}, ` +
+          'checks: [{kind: icmp, count: 1}]}\n',
       );
       chmodSync(cfg.dir, 0o755);
       try {
