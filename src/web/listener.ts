@@ -1,7 +1,8 @@
 import { createServer as createNetServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { ListenAddress } from '../config/agent-config.js';
 import type { WebServerConfig } from '../settings/web-config-keys.js';
 import { connectionCap } from './fd-limit.js';
@@ -31,6 +32,10 @@ export class WebListener {
   private readonly net: NetServer;
   private readonly open = new Set<Connection>();
   private readonly byHttpSocket = new WeakMap<object, Connection>();
+  /** Connections in their TLS handshake, by peer address and port (the TLS socket's own are the same). */
+  private readonly handshaking = new Map<string, Connection>();
+  /** A TLS server per web config's TLS settings: it never listens, it only does handshakes. */
+  private readonly tlsServers = new WeakMap<WebTls, TlsServer>();
   private headerTimeoutMs = 0;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -100,26 +105,44 @@ export class WebListener {
       this.http.emit('connection', raw);
       return;
     }
-    const secure = new TLSSocket(raw, {
-      isServer: true,
-      secureContext: tls.context,
+    const peer = peerOf(raw);
+    this.handshaking.set(peer, conn);
+    raw.once('close', () => this.handshaking.delete(peer));
+    this.tlsServer(tls).emit('connection', raw);
+  }
+
+  /**
+   * Node's TLS server does the handshake: it checks a client certificate against the CA (setting
+   * `authorized`) and enforces `rejectUnauthorized`, which a bare server-side TLSSocket does not.
+   */
+  private tlsServer(tls: WebTls): TlsServer {
+    const existing = this.tlsServers.get(tls);
+    if (existing) return existing;
+    const server = createTlsServer({
+      ...tls.options,
       ALPNProtocols: ['http/1.1'],
       requestCert: tls.clientAuth !== 'NoClientCert',
       rejectUnauthorized: tls.clientAuth === 'RequireAndVerifyClientCert',
+      handshakeTimeout: this.headerTimeoutMs,
     });
-    secure.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw.writable) raw.end(PLAIN_HTTP_ON_TLS);
-      else raw.destroy();
-      secure.destroy();
-    });
-    secure.once('secure', () => {
+    server.on('secureConnection', (secure: TLSSocket) => {
+      const peer = peerOf(secure);
+      const conn = this.handshaking.get(peer);
+      this.handshaking.delete(peer);
       if (!clientCertAcceptable(secure, tls)) {
         secure.destroy();
         return;
       }
-      this.byHttpSocket.set(secure, conn);
+      if (conn) this.byHttpSocket.set(secure, conn);
       this.http.emit('connection', secure);
     });
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, secure: TLSSocket) => {
+      const raw = this.handshaking.get(peerOf(secure))?.raw;
+      if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw?.writable) raw.end(PLAIN_HTTP_ON_TLS);
+      else secure.destroy();
+    });
+    this.tlsServers.set(tls, server);
+    return server;
   }
 
   private closeSilent(): void {
@@ -128,6 +151,10 @@ export class WebListener {
       if (!conn.served && now - conn.acceptedMs > this.headerTimeoutMs) conn.raw.destroy();
     }
   }
+}
+
+function peerOf(socket: Socket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
 }
 
 /**

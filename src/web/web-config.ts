@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import type { SecureContext, SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
 import { z } from 'zod';
 import { ConfigError } from '../config/diagnostics.js';
 import { runNow } from '../config/pace.js';
@@ -82,7 +82,8 @@ const fileSchema = z.strictObject({
 
 /** TLS as the listener applies it to each connection. */
 export interface WebTls {
-  context: SecureContext;
+  /** Certificate, key, CA, versions, ciphers, curves: checked by Node when the file was loaded. */
+  options: SecureContextOptions;
   clientAuth: ClientAuthType;
   /** Subject alternative names a client certificate must carry one of (empty: any). */
   allowedSans: readonly string[];
@@ -208,9 +209,10 @@ function buildTls(raw: RawTls, baseDir: string, report: Reporter, seen: (pem: st
     if (curves) options.ecdhCurve = curves;
   }
   if (cert === undefined || key === undefined || report.diagnostics.length > 0) return undefined;
+  const complete: SecureContextOptions = { ...options, cert, key, ...(ca !== undefined ? { ca } : {}) };
   try {
-    const context = createSecureContext({ ...options, cert, key, ...(ca !== undefined ? { ca } : {}) });
-    return { context, clientAuth: auth, allowedSans: raw.client_allowed_sans };
+    createSecureContext(complete);
+    return { options: complete, clientAuth: auth, allowedSans: raw.client_allowed_sans };
   } catch (err) {
     report.add(base, `tls_server_config: Node cannot use these settings: ${(err as Error).message}`);
     return undefined;
