@@ -99,7 +99,7 @@ export async function startForwarders(dir, agentPort, storePort, interval) {
       '-remoteWrite.label=forwarder=vmagent',
       `-remoteWrite.tmpDataPath=${vmWal}`,
       ...(useShipped
-        ? ['-remoteWrite.maxDiskUsagePerURL=1GB', '-remoteWrite.queues=2', '-remoteWrite.sendTimeout=30s']
+        ? ['-remoteWrite.maxDiskUsagePerURL=1GB', '-remoteWrite.queues=1', '-remoteWrite.sendTimeout=30s']
         : []),
       `-httpListenAddr=${LOOPBACK}:${p}`,
       '-loggerLevel=ERROR',
