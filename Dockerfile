@@ -1,6 +1,8 @@
 # Vantage agent image: docker build -t vantage:0.1.0 .
-# Run: docker run --cap-drop ALL --cap-add NET_RAW -p 9477:9477 vantage:0.1.0
-# (root inside, every capability but NET_RAW dropped: the raw ICMP socket needs it, nothing else does).
+# Run: docker run --cap-drop ALL --security-opt no-new-privileges -p 9477:9477 vantage:0.1.0
+# (uid 65534, no capability: ping and traceroute use Linux ping sockets, allowed by the container's
+# net.ipv4.ping_group_range, which Docker >= 20.10 opens by default; say --sysctl
+# net.ipv4.ping_group_range="0 2147483647" to be sure. Raw sockets instead: --user 0 --cap-add NET_RAW.)
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -29,6 +31,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/Release/vantage_icmp.node ./build/Release/vantage_icmp.node
 COPY config ./config
+# Nobody: nothing here needs root (see the top of this file for ICMP).
+USER 65534:65534
 EXPOSE 9477
 # The shipped config listens on $VANTAGE_LISTEN (default 0.0.0.0:9477); a config of your own
 # with another listen: needs its own health check.

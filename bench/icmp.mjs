@@ -47,6 +47,7 @@ export async function run() {
     blackbox: await installed(BLACKBOX),
     ping: await installed('ping'),
     tcpdump: await installed('tcpdump'),
+    unshare: await installed('unshare'),
   };
   const dir = makeTempDir('vantage-bench-icmp-');
   try {

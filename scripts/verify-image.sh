@@ -66,24 +66,44 @@ version=$(docker run --rm --network none "$image" --version)
 [ "$version" = "$(node -p 'require("./package.json").version')" ] || fail "version: $version"
 echo "$version"
 
-step "ping with only NET_RAW (root, every other capability dropped)"
-out=$(docker run --rm --network none --cap-drop ALL --cap-add NET_RAW "$image" probe icmp 127.0.0.1 --count 3 --json)
+# What the chart sets: the sysctl is per network namespace, so it opens ping sockets in this
+# container only (Docker >= 20.10 sets the same by default).
+pinggroup=(--sysctl 'net.ipv4.ping_group_range=0 2147483647')
+nopriv=(--network none --cap-drop ALL --security-opt no-new-privileges)
+
+step "runs as 65534"
+user=$(docker run --rm --network none --entrypoint id "$image" -u)
+[ "$user" = 65534 ] || fail "image user: $user"
+echo "uid $user"
+
+step "ping as 65534 with no capability (ping socket)"
+out=$(docker run --rm "${nopriv[@]}" "${pinggroup[@]}" "$image" probe icmp 127.0.0.1 --count 3 --json)
+echo "$out"
+echo "$out" | grep -q '"ok":true' || fail "icmp through a ping socket"
+out=$(docker run --rm "${nopriv[@]}" "${pinggroup[@]}" "$image" probe traceroute 127.0.0.1 --json)
+echo "$out" | grep -q '"ok":true' || fail "traceroute through a ping socket: $out"
+
+step "ping with a raw socket (root, only NET_RAW)"
+out=$(docker run --rm --network none --cap-drop ALL --cap-add NET_RAW --user 0 "$image" probe icmp 127.0.0.1 --count 3 --json)
 echo "$out"
 echo "$out" | grep -q '"ok":true' || fail "icmp with NET_RAW"
 
-step "ping without NET_RAW: one clear error"
-out=$(docker run --rm --network none --cap-drop ALL "$image" probe icmp 127.0.0.1 --count 1 --json || true)
+step "neither allowed: one clear error naming both fixes"
+out=$(docker run --rm "${nopriv[@]}" --sysctl 'net.ipv4.ping_group_range=1 0' "$image" probe icmp 127.0.0.1 --count 1 --json || true)
 echo "$out"
-echo "$out" | grep -q '"code":"ICMP_UNAVAILABLE"' || fail "icmp without NET_RAW"
+echo "$out" | grep -q '"code":"ICMP_UNAVAILABLE"' || fail "icmp with neither"
+echo "$out" | grep -q 'CAP_NET_RAW' && echo "$out" | grep -q 'ping_group_range' || fail "ICMP_UNAVAILABLE names both fixes"
 
-step "the agent on the shipped config: read-only root, NET_RAW only, no network"
-docker run -d --name vantage-verify --network none --read-only --tmpfs /tmp --cap-drop ALL --cap-add NET_RAW \
+step "the agent on the shipped config: 65534, no capability, read-only root, no network"
+docker run -d --name vantage-verify --read-only --tmpfs /tmp "${nopriv[@]}" "${pinggroup[@]}" \
   -e VANTAGE_REGION=eu-verify -e VANTAGE_CARRIER=none "$image" >/dev/null
 get='const [url, want] = process.argv.slice(1); fetch(url).then(async (r) => { const t = await r.text(); process.stdout.write(r.status + "\n" + t); process.exit(r.ok && t.includes(want) ? 0 : 1); }, () => process.exit(2));'
 for _ in $(seq 50); do docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/healthz "" >/dev/null 2>&1 && break; sleep 0.2; done
 docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/readyz "" | head -1
 docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/metrics 'region="eu-verify"' | grep '^vantage_checks_configured' \
   || fail "metrics with the identity from the environment"
+docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/metrics 'socket="datagram"' | grep '^vantage_icmp_available' \
+  || fail "vantage_icmp_available with socket=\"datagram\""
 for _ in $(seq 45); do [ "$(docker inspect vantage-verify --format '{{.State.Health.Status}}')" = healthy ] && break; sleep 1; done
 echo "HEALTHCHECK: $(docker inspect vantage-verify --format '{{.State.Health.Status}}')"
 [ "$(docker inspect vantage-verify --format '{{.State.Health.Status}}')" = healthy ] || fail "HEALTHCHECK not healthy"

@@ -66,7 +66,7 @@ async function busyLoad(fraction, stop) {
  *   echo: string, path: string, count: number, intervalMs: number, timeoutMs?: number,
  *   inflight?: number, blackholeV4?: string, blackholeV6?: string, loopbackTargets?: number,
  *   loopbackRate?: number, busyFraction?: number, hardLimitMs?: number,
- * }} args
+ * } & import('./engine.mjs').SocketChoice} args
  */
 export async function accuracy({
   echo,
@@ -80,8 +80,9 @@ export async function accuracy({
   loopbackTargets = 0,
   loopbackRate = 0,
   busyFraction = 0,
+  ...choice
 }) {
-  const eng = await warmEngine();
+  const eng = await warmEngine(choice);
   const stop = { stopped: false };
   /** @type {Promise<void>[]} */
   const loads = [];

@@ -18,10 +18,17 @@ import { warmEngine } from './engine.mjs';
  * @param {{
  *   targets: number, rate: number, durationMs: number, timeoutMs?: number, windowMs?: number,
  *   hardLimitMs?: number,
- * }} args
+ * } & import('./engine.mjs').SocketChoice} args
  */
-export async function throughput({ targets: n, rate, durationMs, timeoutMs = 1000, windowMs: reportEveryMs = 0 }) {
-  const eng = await warmEngine();
+export async function throughput({
+  targets: n,
+  rate,
+  durationMs,
+  timeoutMs = 1000,
+  windowMs: reportEveryMs = 0,
+  ...choice
+}) {
+  const eng = await warmEngine(choice);
   const targets = Array.from({ length: n }, (_, i) => loopbackTarget(i));
   /** @type {number[]} */
   const rtts = [];
@@ -150,6 +157,8 @@ export async function throughput({ targets: n, rate, durationMs, timeoutMs = 100
       unmatched: stats.unmatched,
       /** @type {number} */
       socketErrors: stats.socketErrors,
+      /** @type {string | undefined} the kind of socket IPv4 probes went through */
+      socketKind: stats.socketKind[4],
     },
   };
 }

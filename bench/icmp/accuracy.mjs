@@ -149,12 +149,22 @@ export async function accuracy(Lab, dir, have) {
       loopbackTargets: LOOPBACK_LOAD.targets,
       loopbackRate: LOOPBACK_LOAD.rate,
     };
-    /** @type {[string, Partial<typeof inflight> & { busyFraction?: number }][]} */
+    // Ping sockets (uid 65534, no capability) need the namespace's ping_group_range open; root's
+    // raw socket rows are unaffected (auto prefers raw).
+    await lab.exec(ns, ['sysctl', '-qw', 'net.ipv4.ping_group_range=0 2147483647']);
+    /** @type {{ socket: 'datagram', unprivileged: true }} */
+    const pingSocket = { socket: 'datagram', unprivileged: true };
+    /** @type {[string, Partial<typeof inflight> & { busyFraction?: number } & Partial<typeof pingSocket>][]} */
     const scenarios = [
       ['vantage, idle', {}],
       [`vantage, ${fmt(INFLIGHT_TARGETS, 0)} targets in flight`, inflight],
       [`vantage, loop ${BUSY_FRACTION * 100} % busy`, { busyFraction: BUSY_FRACTION }],
       [`vantage, ${fmt(INFLIGHT_TARGETS, 0)} in flight + loop busy`, { ...inflight, busyFraction: BUSY_FRACTION }],
+      ['vantage ping socket (uid 65534), idle', pingSocket],
+      [
+        `vantage ping socket (uid 65534), ${fmt(INFLIGHT_TARGETS, 0)} in flight + loop busy`,
+        { ...inflight, busyFraction: BUSY_FRACTION, ...pingSocket },
+      ],
     ];
     /** @type {AccuracyRow[]} */
     const rows = [];

@@ -4,9 +4,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBlackbox } from '../lib/blackbox.mjs';
+import { ROOT } from '../lib/dist.mjs';
 import { execHelper, icmpProbe } from '../lib/helpers.mjs';
 import { loopbackTarget } from '../lib/http.mjs';
-import { stopChild } from '../lib/proc.mjs';
+import { execTracked, stopChild } from '../lib/proc.mjs';
 import { fmt } from '../lib/table.mjs';
 import { blackboxLoad, fping } from './peers.mjs';
 import { BLACKBOX_ICMP_CONFIG, DURATION_MS, RATE, SUSTAINED, TARGET_COUNTS, TIMEOUT_MS } from './settings.mjs';
@@ -50,6 +51,30 @@ async function vantage(n, rate, mode) {
     await icmpProbe('throughput', { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }),
     mode,
   );
+}
+
+/**
+ * Raw socket (root) against ping socket (uid 65534, no capability) at `rate` over `n` loopback
+ * targets, each in a network namespace of its own (`unshare --net`: gone with the process) whose
+ * ping_group_range is open: the host's sysctl is left alone.
+ * @param {number} n
+ * @param {number} rate
+ * @param {'raw' | 'datagram'} socket
+ */
+async function vantageUnshared(n, rate, socket) {
+  const args = { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS, socket };
+  const json = JSON.stringify({ ...args, unprivileged: socket === 'datagram', hardLimitMs: DURATION_MS + 20_000 });
+  const setup = 'ip link set lo up && sysctl -qw net.ipv4.ping_group_range="0 2147483647" && exec "$0" "$@"';
+  const helper = join(ROOT, 'bench', '_icmp-probe.mjs');
+  const r = await execTracked('unshare', ['--net', 'sh', '-c', setup, process.execPath, helper, 'throughput', json], {
+    timeoutMs: DURATION_MS + 25_000,
+  });
+  const result = /** @type {Throughput | undefined} */ (parseLine(r.stdout.trim().split('\n').at(-1) ?? ''));
+  if (r.code !== 0 || !result) throw new Error(`_icmp-probe throughput (${socket}) exited ${r.code}: ${r.stderr}`);
+  const kind = result.engine.socketKind;
+  if (kind !== socket) throw new Error(`asked for a ${socket} socket, the engine opened ${kind}`);
+  const who = socket === 'raw' ? 'raw socket, root' : 'ping socket, uid 65534';
+  return vantageRow(result, `paced ${fmt(rate, 0)}/s, ${who} (own netns)`);
 }
 
 /**
@@ -118,7 +143,7 @@ export function worstFullWindowRate(sustained) {
 /**
  * Every tool over each of TARGET_COUNTS loopback targets, one after the other.
  * @param {string} dir a temporary directory for target lists and tool output
- * @param {{ fping: boolean, blackbox: boolean }} have
+ * @param {{ fping: boolean, blackbox: boolean, unshare?: boolean }} have
  */
 export async function loopbackThroughput(dir, have) {
   /** @type {LoopbackRow[]} */
@@ -130,6 +155,9 @@ export async function loopbackThroughput(dir, have) {
       await writeFile(targetsFile, `${Array.from({ length: n }, (_, i) => loopbackTarget(i)).join('\n')}\n`);
       rows.push(await vantage(n, RATE, `paced ${fmt(RATE, 0)}/s`));
       rows.push(await vantage(n, 0, 'closed loop (max)'));
+      if (have.unshare)
+        for (const socket of /** @type {const} */ (['raw', 'datagram']))
+          rows.push(await vantageUnshared(n, RATE, socket));
       if (have.fping) rows.push(await fping(targetsFile, n, dir));
       if (bb) {
         const b = await blackboxLoad(bb, n);
