@@ -115,6 +115,21 @@ describe('ping check', () => {
     },
   );
 
+  it('reports replies from another address as their own finding, with address and RTT, never as no reply', async () => {
+    const other = (ms: number): EchoOutcome => ({ ...reply(ms), status: 'reply-other-address', from: '198.18.9.9' });
+    const result = await run({ count: 3 }, [other(1.5), other(2.5), { status: 'timeout' }]);
+    expect(result).toMatchObject({ ok: false, sent: 3, received: 0, error: { code: 'ICMP_OTHER_ADDRESS' } });
+    expect(result.loss).toBeCloseTo(1 / 3); // an answer from elsewhere is not a loss
+    expect(result.otherAddressReplies).toEqual([
+      { from: '198.18.9.9', rttMs: 1.5 },
+      { from: '198.18.9.9', rttMs: 2.5 },
+    ]);
+    expect(result.error?.message).toMatch(/198\.18\.9\.9 answered 2 of 3 echo requests .*rtt 1\.500 ms 2\.500 ms/);
+    // With the pinged address answering too, the run passes and still lists the others.
+    const mixed = await run({ count: 2 }, [reply(1), other(2)]);
+    expect(mixed).toMatchObject({ ok: true, received: 1, loss: 0, otherAddressReplies: [{ from: '198.18.9.9' }] });
+  });
+
   it('refuses settings that cannot finish within the run timeout', () => {
     const problems = icmpKind.checkSettings(
       spec().target,
