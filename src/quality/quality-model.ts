@@ -117,8 +117,8 @@ export class QualityModel {
 
   /**
    * The agent's own network: the median over its targets of each figure (each target one vote, so
-   * one broken server does not make the agent's network Bad, and most of them do), the trend of
-   * that rate, and Offline when none of the targets succeeded in its window.
+   * one broken server does not make the agent's network Bad, and more than half of them do), the
+   * trend of that rate, and Offline when none of the targets succeeded in its window.
    */
   evaluateAgent(t: number): ClassChange | undefined {
     const http: number[] = [];
@@ -134,9 +134,14 @@ export class QualityModel {
       anyOk ||= all.window.anyOk;
       anyObserved ||= all.window.size > 0;
     }
-    const successRate = median(rates);
+    const successRate = median(rates, 'upper');
     const trend = nextTrend(this.agentEstimate.trend, this.agentEstimate.successRate, successRate);
-    this.agentEstimate = { httpRttMs: median(http), transportRttMs: median(transport), successRate, trend };
+    this.agentEstimate = {
+      httpRttMs: median(http, 'lower'),
+      transportRttMs: median(transport, 'lower'),
+      successRate,
+      trend,
+    };
     const from = this.agentCls;
     this.agentCls = agentClass(this.agentEstimate, anyOk, anyObserved, this.settings.thresholds);
     return from === this.agentCls
@@ -203,10 +208,13 @@ function view(tracker: Tracker): QualityView {
   return { class: tracker.class, estimate: tracker.estimate, samples: tracker.window.size };
 }
 
-/** The middle value (the lower of the two middles for an even count); null for none. */
-function median(values: readonly number[]): number | null {
+/**
+ * The middle value; of an even count, the better of the two middles (the lower RTT, the higher
+ * rate), so the agent's network is Bad only when more than half of its targets say so.
+ */
+function median(values: readonly number[], better: 'lower' | 'upper'): number | null {
   if (values.length === 0) return null;
   // A typed array sorts numerically without a comparator call per pair: 10,000 values in a fraction of a ms.
   const sorted = Float64Array.from(values).sort();
-  return sorted[(sorted.length - 1) >>> 1] ?? null;
+  return sorted[better === 'lower' ? (sorted.length - 1) >>> 1 : sorted.length >>> 1] ?? null;
 }

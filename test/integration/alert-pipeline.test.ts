@@ -37,6 +37,7 @@ let webhook: Server;
 let open: Listener;
 let refused: Listener;
 let prometheusPort: number;
+let amPort: number;
 
 async function freePort(): Promise<number> {
   const l = await openListener();
@@ -131,7 +132,7 @@ targets:
   for (const receiver of am.receivers)
     for (const w of receiver.webhook_configs) w.url = `${hook}${new URL(w.url).pathname}`;
   writeFileSync(join(dir, 'alertmanager.yaml'), stringify(am));
-  const amPort = await freePort();
+  amPort = await freePort();
   daemon([
     'prometheus-alertmanager',
     `--config.file=${join(dir, 'alertmanager.yaml')}`,
@@ -173,7 +174,7 @@ describe('alert pipeline: agents, Prometheus, Alertmanager', () => {
   it('ships an Alertmanager config that amtool accepts', async () => {
     const r = await run(['amtool', 'check-config', resolve('deploy/alertmanager/alertmanager.example.yaml')]);
     expect(r.stdout).toContain('SUCCESS');
-    expect(r.stdout).toContain('5 inhibit rules');
+    expect(r.stdout).toContain('6 inhibit rules');
     expect(r.code).toBe(0);
   });
 
@@ -228,6 +229,71 @@ describe('alert pipeline: agents, Prometheus, Alertmanager', () => {
       received
         .flatMap((n) => n.body.alerts)
         .filter((a) => a.labels.alertname === 'VantageTargetDownLocally' && a.labels.target === 'api'),
+    ).toEqual([]);
+  }, 90_000);
+
+  // Agent a reaches none of its targets: the quality model says its own network is Offline. That
+  // is a ticket; its per-target quality alerts (and b's and c's for api, down everywhere) are not.
+  it("tickets agent a's own network Offline and holds back the per-target quality alerts", async () => {
+    const offline = await until(
+      'the ticket for agent a offline',
+      () => alertsIn('/ticket').find((a) => a.labels.alertname === 'VantageAgentNetworkOffline'),
+      40_000,
+    );
+    expect(offline).toMatchObject({ labels: { agent: 'a', region: 'eu', carrier: 'red', state: 'offline' } });
+    const weak = await until(
+      'VantageTargetNetworkWeak firing in Prometheus',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/alerts`);
+        const { data } = (await res.json()) as {
+          data: { alerts: Array<{ state: string; labels: Record<string, string> }> };
+        };
+        const firing = data.alerts.filter(
+          (a) => a.labels.alertname === 'VantageTargetNetworkWeak' && a.state === 'firing',
+        );
+        return firing.length === 4 ? firing : undefined;
+      },
+      40_000,
+    );
+    expect(weak.map((a) => `${a.labels.target}@${a.labels.agent}`).sort()).toEqual([
+      'api@a',
+      'api@b',
+      'api@c',
+      'web@a',
+    ]);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(
+      received.flatMap((n) => n.body.alerts).filter((a) => a.labels.alertname === 'VantageTargetNetworkWeak'),
+    ).toEqual([]);
+    // The agent rule on its own: an alert of a about a target nothing else covers is held by it.
+    const at = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${amPort}/api/v2/${path}`, init);
+    const alone = { alertname: 'VantageHttpsSlow', agent: 'a', region: 'eu', carrier: 'red', target: 'shop' };
+    await at('alerts', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ labels: { ...alone, severity: 'warning' } }]),
+    });
+    type Held = {
+      fingerprint: string;
+      labels: Record<string, string>;
+      status: { state: string; inhibitedBy: string[] };
+    };
+    const held = await until(
+      'the posted alert held by the agent rule',
+      async () => {
+        const all = (await (await at('alerts?inhibited=true')).json()) as Held[];
+        const source = all.find((a) => a.labels.alertname === 'VantageAgentNetworkOffline');
+        const shop = all.find((a) => a.labels.target === 'shop');
+        return source && shop?.status.state === 'suppressed' ? { source, shop } : undefined;
+      },
+      10_000,
+    );
+    expect(held.shop.status.inhibitedBy).toEqual([held.source.fingerprint]);
+    // b and c reach web: their own networks are not to blame.
+    expect(
+      received
+        .flatMap((n) => n.body.alerts)
+        .filter((a) => a.labels.alertname?.startsWith('VantageAgentNetwork') && a.labels.agent !== 'a'),
     ).toEqual([]);
   }, 90_000);
 });
