@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import * as cliPhases from './cli-phases.mjs';
 import * as configReload from './config-reload.mjs';
 import * as diagnose from './diagnose.mjs';
 import * as dns from './dns.mjs';
@@ -65,6 +66,7 @@ const BENCHMARKS = [
   benchmark('metrics-exposition', metricsExposition),
   benchmark('config-reload', configReload),
   benchmark('tcp-connect', tcpConnect),
+  benchmark('cli-phases', cliPhases),
   benchmark('lab', lab),
   benchmark('icmp', icmp),
   benchmark('traceroute', traceroute),

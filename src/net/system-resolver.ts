@@ -27,10 +27,10 @@ export class SystemResolver implements HostResolver {
   /**
    * A lookup of localhost at creation, untimed: a process's first getaddrinfo starts the libuv
    * pool and loads the NSS modules (20-40 ms here, where curl's whole lookup took 1-2 ms), which
-   * would otherwise be the first run's dns phase. IPv4 only: localhost is in the hosts file, so no
-   * query leaves the host.
+   * would otherwise be the first run's dns phase. Through `resolve`, so its JS is warm too. IPv4
+   * only: localhost is in the hosts file, so no query leaves the host.
    */
-  readonly warmed: Promise<void> = lookup('localhost', { family: 4 }).then(
+  readonly warmed: Promise<void> = this.resolve('localhost', 'ipv4', new AbortController().signal).then(
     () => undefined,
     () => undefined,
   );

@@ -1,0 +1,275 @@
+// @ts-check
+// Issue 17, "CLI end to end": every kind's phases from `vantage probe` in a fresh process (cold:
+// what support runs, and the agent's first run) and from the warm in-process adapters (the agent
+// after its first run), beside curl -w and dig from the same run, against the same loopback
+// targets: an HTTPS server (HTTP/1.1), a DNS server answering after SLOW_MS, and this host's name
+// through the system resolver (the hosts file), where curl's namelookup is the reference.
+import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Packet } from 'dns2';
+import { loadDist, VANTAGE_BIN } from './lib/dist.mjs';
+import { CURL_TIMED, LOOPBACK } from './lib/http.mjs';
+import { execFileP, installed, makeTempDir, removeTempDir } from './lib/proc.mjs';
+import { runStandalone } from './lib/standalone.mjs';
+import { rounded, summarize } from './lib/stats.mjs';
+import { fmt } from './lib/table.mjs';
+
+/** @import { AddressInfo } from 'node:net' */
+
+const COLD_RUNS = 5;
+const WARM_RUNS = 10;
+const SLOW_MS = 40;
+const SLOW_NAME = 'slow.bench.test';
+
+/**
+ * Phases in ms, per tool and run, named as in the table rows.
+ * @typedef {Record<string, number[]>} Samples
+ */
+
+/** @param {Samples} s @param {string} k @param {number | undefined} v */
+const add = (s, k, v) => {
+  if (v !== undefined && Number.isFinite(v)) (s[k] ??= []).push(v);
+};
+
+/**
+ * A certificate for `names` (and 127.0.0.1) with the openssl CLI, self-signed: the CA file too.
+ * @param {string} dir
+ * @param {string[]} names
+ */
+async function certificate(dir, names) {
+  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+  const san = [...names.map((n) => `DNS:${n}`), `IP:${LOOPBACK}`].join(',');
+  await execFileP('openssl', [
+    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+    ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=bench', '-addext', `subjectAltName=${san}`],
+  ]);
+  return { cert, key };
+}
+
+/**
+ * The HTTPS target and a UDP DNS server answering A questions for SLOW_NAME after SLOW_MS.
+ * @param {{ cert: string, key: string }} tls
+ */
+async function startTargets(tls) {
+  const https = createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (_req, res) =>
+    res.writeHead(200, { 'content-length': '3' }).end('ok\n'),
+  );
+  https.on('tlsClientError', () => undefined);
+  await new Promise((resolve, reject) => https.once('error', reject).listen(0, LOOPBACK, () => resolve(undefined)));
+  const udp = createSocket('udp4');
+  udp.on('message', (msg, from) => {
+    let query;
+    try {
+      query = Packet.parse(msg);
+    } catch {
+      return;
+    }
+    const response = Packet.createResponseFromRequest(query);
+    response.header.ra = 1;
+    const q = query.questions[0];
+    if (q && q.type === Packet.TYPE.A)
+      response.answers.push(Packet.createResourceFromQuestion(q, { ttl: 300, address: LOOPBACK }));
+    setTimeout(() => udp.send(response.toBuffer(), from.port, from.address), SLOW_MS);
+  });
+  await new Promise((resolve, reject) => udp.once('error', reject).bind(0, LOOPBACK, () => resolve(undefined)));
+  return {
+    httpsPort: /** @type {AddressInfo} */ (https.address()).port,
+    dnsPort: udp.address().port,
+    close: () => {
+      https.closeAllConnections();
+      https.close();
+      udp.close();
+    },
+  };
+}
+
+/**
+ * `vantage probe ARGS --json` in a fresh process: its first record.
+ * @param {string[]} args
+ * @returns {Promise<{ phasesMs: Record<string, number>, durationMs: number, ok: boolean }>}
+ */
+async function probe(args) {
+  const { stdout } = await execFileP(process.execPath, [VANTAGE_BIN, 'probe', ...args, '--json'], {
+    timeout: 30_000,
+  }).catch((/** @type {{ stdout?: string }} */ err) => ({ stdout: err.stdout ?? '' }));
+  const line = stdout.split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`vantage probe ${args.join(' ')} printed no record`);
+  return JSON.parse(line);
+}
+
+/**
+ * Cold: fresh vantage processes and the reference tools, interleaved run by run.
+ * @param {{ host: string, httpsPort: number, dnsPort: number, ca: string }} t
+ */
+async function cold(t) {
+  /** @type {Samples} */ const ours = {};
+  /** @type {Samples} */ const ref = {};
+  const url = `https://${t.host}:${t.httpsPort}/`;
+  const hasCurl = await installed('curl');
+  const hasDig = await installed('dig');
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const h = await probe(['https', url, '--ca-file', t.ca, '--http-version', '1.1']);
+    add(ours, 'https dns', h.phasesMs.dns);
+    add(ours, 'https connect', h.phasesMs.connect);
+    add(ours, 'https tls', h.phasesMs.tls);
+    add(ours, 'https request + first byte', (h.phasesMs.request ?? NaN) + (h.phasesMs.firstByte ?? NaN));
+    const c = await probe(['tcp', `${t.host}:${t.httpsPort}`]);
+    add(ours, 'tcp resolve', c.phasesMs.resolve);
+    add(ours, 'tcp connect', c.phasesMs.connect);
+    const d = await probe(['dns', SLOW_NAME, '--resolver', `${LOOPBACK}:${t.dnsPort}`]);
+    add(ours, `dns udp request (+${SLOW_MS} ms server)`, d.phasesMs.request);
+    const s = await probe(['dns', t.host]);
+    add(ours, 'dns system resolver', s.phasesMs.request);
+    if (hasCurl) {
+      const w = '%{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer}';
+      const { stdout } = await execFileP('curl', [...CURL_TIMED, '-s', '--http1.1', '--cacert', t.ca, '-w', w, url]);
+      const [dns = NaN, connect = NaN, app = NaN, start = NaN] = stdout
+        .trim()
+        .split(' ')
+        .map((x) => Number(x) * 1000);
+      for (const k of ['https dns', 'tcp resolve', 'dns system resolver']) add(ref, k, dns);
+      for (const k of ['https connect', 'tcp connect']) add(ref, k, connect - dns);
+      add(ref, 'https tls', app - connect);
+      add(ref, 'https request + first byte', start - app);
+    }
+    if (hasDig) {
+      const dig = ['+tries=1', '+time=2', '-p', String(t.dnsPort), `@${LOOPBACK}`, SLOW_NAME, 'A'];
+      const { stdout } = await execFileP('dig', dig);
+      add(ref, `dns udp request (+${SLOW_MS} ms server)`, Number(/Query time: (\d+) msec/.exec(stdout)?.[1]));
+    }
+  }
+  return { ours, ref, hasCurl, hasDig };
+}
+
+/**
+ * Warm: the agent's adapters in this process, after their warm-up, WARM_RUNS times each.
+ * @param {{ host: string, httpsPort: number, dnsPort: number, ca: string }} t
+ */
+async function warm(t) {
+  const { systemNet } = await loadDist('net/system-net.js');
+  const { systemClock } = await loadDist('clock.js');
+  const net = systemNet(systemClock);
+  await net.ready();
+  /** @type {Samples} */ const s = {};
+  const ms = (/** @type {bigint} */ from) => Number(process.hrtime.bigint() - from) / 1e6;
+  const ca = readFileSync(t.ca, 'utf8');
+  try {
+    for (let i = 0; i < WARM_RUNS; i++) {
+      const signal = AbortSignal.timeout(10_000);
+      let t0 = process.hrtime.bigint();
+      const [address] = await net.resolver.resolve(t.host, 'any', signal);
+      add(s, 'https dns', ms(t0));
+      add(s, 'tcp resolve', ms(t0));
+      const url = new URL(`https://${t.host}:${t.httpsPort}/`);
+      const base = { url, ip: address.address, method: 'GET', headers: {}, maxBodyBytes: 1024, ca, signal };
+      /** @type {{ phasesMs: Record<string, number> }} */
+      const x = await net.https.exchange({ ...base, httpVersion: '1.1' });
+      const p = x.phasesMs;
+      add(s, 'https connect', p.connect);
+      add(s, 'https tls', (p.tls ?? NaN) - (p.connect ?? NaN));
+      add(s, 'https request + first byte', (p.firstByte ?? NaN) - (p.tls ?? NaN));
+      /** @type {{ startNs: bigint, connectedNs: bigint }} */
+      const c = await net.tcp.connect({ ip: address.address, port: t.httpsPort, signal });
+      add(s, 'tcp connect', Number(c.connectedNs - c.startNs) / 1e6);
+      const server = { transport: 'udp', address: LOOPBACK, port: t.dnsPort };
+      /** @type {{ phasesMs: Record<string, number> }} */
+      const d = await net.dns.query({ server, name: SLOW_NAME, type: 'A', ednsUdpSize: 1232, signal });
+      add(s, `dns udp request (+${SLOW_MS} ms server)`, d.phasesMs.request);
+      t0 = process.hrtime.bigint();
+      await net.resolver.resolve(t.host, 'ipv4', signal);
+      add(s, 'dns system resolver', ms(t0));
+    }
+  } finally {
+    net.icmp.close();
+  }
+  return s;
+}
+
+/** This host's name when the system resolver maps it to loopback (curl then resolves it too), else localhost. */
+async function systemName() {
+  const name = hostname();
+  const found = await lookup(name, { family: 4 }).catch(() => undefined);
+  return found?.address.startsWith('127.') ? name : 'localhost';
+}
+
+export async function run() {
+  const dir = makeTempDir('vantage-cli-phases-');
+  const host = await systemName();
+  const tls = await certificate(dir, [host, 'localhost']);
+  const targets = await startTargets(tls);
+  try {
+    const t = { host, httpsPort: targets.httpsPort, dnsPort: targets.dnsPort, ca: tls.cert };
+    const c = await cold(t);
+    const w = await warm(t);
+    const names = Object.keys(c.ours);
+    const p50 = (/** @type {number[] | undefined} */ v) => (v ? summarize(v).p50 : NaN);
+    const range = (/** @type {number[] | undefined} */ v) =>
+      v ? `${fmt(summarize(v).min, 2)}-${fmt(summarize(v).max, 2)}` : '-';
+    const rows = names.map((name) => {
+      const [cold50, warm50, ref50] = [p50(c.ours[name]), p50(w[name]), p50(c.ref[name])];
+      return [
+        name,
+        fmt(cold50, 3),
+        range(c.ours[name]),
+        fmt(warm50, 3),
+        fmt(ref50, 3),
+        fmt(cold50 - ref50, 3),
+        fmt(warm50 - ref50, 3),
+      ];
+    });
+    const raw = Object.fromEntries(
+      names.map((name) => [
+        name,
+        {
+          cold: rounded(summarize(c.ours[name] ?? [])),
+          warm: rounded(summarize(w[name] ?? [])),
+          reference: rounded(summarize(c.ref[name] ?? [])),
+        },
+      ]),
+    );
+    return {
+      title:
+        `cli-phases: CLI end to end, every kind's phases cold (${COLD_RUNS} fresh \`vantage probe\` processes) and ` +
+        `warm (${WARM_RUNS} in-process runs) beside curl/dig from the same run, on loopback`,
+      sections: [
+        {
+          headers: ['phase', 'cold p50 ms', 'cold min-max', 'warm p50 ms', 'reference p50 ms', 'cold-ref', 'warm-ref'],
+          rows,
+          notes: [
+            `targets: https://${host}:PORT/ (HTTP/1.1, a self-signed certificate), a UDP DNS server answering ` +
+              `${SLOW_NAME} after ${SLOW_MS} ms; the system resolver resolves ${host} (hosts file)`,
+            'reference: curl -w (namelookup; connect - namelookup; appconnect - connect; starttransfer - ' +
+              'appconnect), one fresh curl per run; dig "Query time" for the DNS server (whole ms: coarser ' +
+              'than the 0.5 ms aim, a 40 ms answer reads 40 or 41)',
+            'cold = the first timed run of a fresh process after its untimed warm-ups (net/system-net.ts ready): ' +
+              'the warm-up is in no phase; warm = the same adapters reused in one process',
+            'machine: 2 cores shared with other jobs while this ran; single runs swing by milliseconds',
+          ],
+        },
+      ],
+      raw: { coldRuns: COLD_RUNS, warmRuns: WARM_RUNS, host, curl: c.hasCurl, dig: c.hasDig, phases: raw },
+    };
+  } finally {
+    targets.close();
+    removeTempDir(dir);
+  }
+}
+
+/**
+ * Summary rows: each phase's cold p50 beside the reference's, and the tool.
+ * @param {{ phases: Record<string, { cold: { p50: number }, reference: { p50: number } }> }} raw
+ */
+export function headline(raw) {
+  return Object.entries(raw.phases).map(([name, v]) => [
+    `cli cold ${name}, p50 ms`,
+    fmt(v.cold.p50, 2),
+    fmt(v.reference.p50, 2),
+    name.startsWith('dns udp') ? 'dig (whole ms)' : 'curl -w',
+  ]);
+}
+
+await runStandalone(import.meta.url, run);
