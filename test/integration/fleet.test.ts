@@ -386,6 +386,7 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
 
   // The answers, measured: Prometheus 404 for a wrong path; VictoriaMetrics and vmauth 1.79 answer 400 to a wrong
   // path and to wrong credentials, and 400 makes vmagent drop the block rather than keep it queued.
+  // a1's forwarders are replaced by misconfigured ones, then restored.
   it.each([
     { fault: 'wrong URL', path: `:${PROM}/api/v1/nowhere`, vmPath: `:${VM}/nowhere`, status: '404', vmStatus: '400' },
     {
@@ -396,22 +397,25 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
       vmStatus: '400',
     },
   ])(
-    '$fault: the forwarder logs the answer and counts the failures; the agent keeps probing',
+    '$fault: the forwarder logs and counts the failures, centrally the agent is silent; the agent keeps probing',
     async (c) => {
       const n = theNet();
       const a = n.agents[0]!;
       const auth = c.fault === 'wrong credentials';
+      const good = [promAgents.get('a1')!, vmAgents.get('a1')!];
+      for (const d of good) d.kill('SIGTERM');
+      await Promise.all(good.map((d) => d.exited()));
       const bad = theSites().configs({
         url: `http://${a.centralAddress}${c.path}`,
         ...(auth ? { basic_auth: { username: 'vantage', password: 'wrong' } } : {}),
       });
-      const pa = theSites().startPromAgent(0, `prom-agent-${c.fault.replace(' ', '-')}`, bad.prom, 9091);
+      const pa = theSites().startPromAgent(0, `prom-agent-${c.fault.replace(' ', '-')}`, bad.prom, PROM_AGENT);
       const va = theSites().startVmAgent(
         0,
         `vmagent-${c.fault.replace(' ', '-')}`,
         bad.vm,
         `http://${a.centralAddress}${c.vmPath}`,
-        8430,
+        VMAGENT,
         [...(auth ? ['-remoteWrite.basicAuth.username=vantage', '-remoteWrite.basicAuth.password=wrong'] : [])],
       );
       try {
@@ -419,7 +423,7 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
         const failed = await until(
           'prometheus_remote_storage_samples_failed_total > 0',
           async () => {
-            const body = (await n.get(a.ns, 'http://127.0.0.1:9091/metrics')).body;
+            const body = (await n.get(a.ns, `http://127.0.0.1:${PROM_AGENT}/metrics`)).body;
             const v = metric(body, 'prometheus_remote_storage_samples_failed_total');
             return v > 0 ? v : undefined;
           },
@@ -428,7 +432,7 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
         const vmErrors = await until(
           `vmagent counting ${c.vmStatus} answers`,
           async () => {
-            const body = (await n.get(a.ns, 'http://127.0.0.1:8430/metrics')).body;
+            const body = (await n.get(a.ns, `http://127.0.0.1:${VMAGENT}/metrics`)).body;
             const v = metric(body, 'vmagent_remotewrite_requests_total', new RegExp(`status_code="${c.vmStatus}"`));
             return v > 0 ? v : undefined;
           },
@@ -438,15 +442,31 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
         expect(pa.log()).toMatch(new RegExp(`non-recoverable error.*HTTP status ${c.status}`));
         expect(va.log()).toMatch(new RegExp(`rejected.*status code ${c.vmStatus}`));
         expect((await agentCounters(0)).runs).toBeGreaterThan(runsBefore);
+        // The forwarders' counters travel in the failing requests: centrally the agent is silent, by name.
+        for (const store of STORES)
+          await until(
+            `${store.name}: VantageAgentSilent for a1`,
+            async () =>
+              (await firing(store.alerts, 'VantageAgentSilent').catch(() => [])).find((x) => x.labels.agent === 'a1'),
+            30_000,
+          );
       } catch (err) {
         console.error(`--- prometheus agent\n${pa.log().slice(-2000)}\n--- vmagent\n${va.log().slice(-2000)}`);
         throw err;
       } finally {
         pa.kill();
         va.kill();
+        await Promise.all([pa.exited(), va.exited()]);
+        startForwarders(0);
       }
+      for (const store of STORES)
+        await until(
+          `${store.name}: VantageAgentSilent for a1 resolved once its forwarders are fixed`,
+          async () => ((await firing(store.alerts, 'VantageAgentSilent')).length === 0 ? true : undefined),
+          30_000,
+        );
     },
-    60_000,
+    90_000,
   );
 
   it('a killed agent: VantageAgentDown names it; with its forwarders gone, VantageAgentSilent', async () => {
