@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { echoRequest, inetChecksum, parseIcmp, unreachableReason } from '../../src/net/icmp/packet.js';
+import { echoRequest, inetChecksum, parseDatagram, parseIcmp, unreachableReason } from '../../src/net/icmp/packet.js';
 
 /** An IPv4 header (20 bytes) for tests: protocol ICMP, given TTL, source and destination. */
 function ipv4Header(ttl: number, src: number[], dst: number[], payloadLength: number): Buffer {
@@ -127,5 +127,44 @@ describe('parseIcmp', () => {
       if (i % 3 === 0 && data.length > 0) data[0] = 0x45;
       expect(() => parseIcmp(i % 2 === 0 ? 4 : 6, data, '192.0.2.1', -1)).not.toThrow();
     }
+  });
+
+  describe('what a ping socket delivers', () => {
+    const header = (type: number, id: number, seq: number) =>
+      Buffer.from([type, 0, 0, 0, id >> 8, id & 0xff, seq >> 8, seq & 0xff, 0x56, 0x56]);
+
+    it.each([4, 6] as const)('an IPv%s echo reply: no IP header, the TTL from ancillary data', (family) => {
+      const m = parseDatagram(family, header(family === 4 ? 0 : 129, 0x1234, 9), '192.0.2.1', 57);
+      expect(m).toMatchObject({ kind: 'echo-reply', id: 0x1234, seq: 9, ttl: 57, from: '192.0.2.1' });
+    });
+
+    it.each([
+      [4, 11, 0, 'time-exceeded'],
+      [4, 3, 1, 'unreachable'],
+      [6, 3, 0, 'time-exceeded'],
+      [6, 1, 3, 'unreachable'],
+      [6, 2, 0, 'packet-too-big'],
+    ] as const)('an IPv%s error (type %s code %s) from the error queue: %s', (family, type, code, kind) => {
+      const quoted = header(family === 4 ? 8 : 128, 0x1234, 9);
+      const m = parseDatagram(family, quoted, '198.18.0.2', 64, { type, code, destination: '198.19.1.21' });
+      expect(m).toEqual({
+        kind,
+        code,
+        id: 0x1234,
+        seq: 9,
+        ttl: 64,
+        from: '198.18.0.2',
+        quotedDestination: '198.19.1.21',
+      });
+    });
+
+    it.each([
+      ['short', Buffer.alloc(7), undefined],
+      ['a request where a reply belongs', header(8, 1, 1), undefined],
+      ['an error that does not quote a request', header(0, 1, 1), { type: 11, code: 0, destination: '192.0.2.9' }],
+      ['an unknown error type', header(8, 1, 1), { type: 5, code: 0, destination: '192.0.2.9' }],
+    ])('ignores %s', (_what, data, error) => {
+      expect(parseDatagram(4, data, '192.0.2.1', 64, error)).toBeUndefined();
+    });
   });
 });
