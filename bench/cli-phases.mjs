@@ -2,23 +2,20 @@
 // Issue 17, "CLI end to end": every kind's phases from `vantage probe` in a fresh process (cold:
 // what support runs, and the agent's first run) and from the warm in-process adapters (the agent
 // after its first run), beside curl -w and dig from the same run, against the same loopback
-// targets: an HTTPS server (HTTP/1.1), a DNS server answering after SLOW_MS, and this host's name
-// through the system resolver (the hosts file), where curl's namelookup is the reference.
-import { createSocket } from 'node:dgram';
+// targets (lib/local-targets.mjs): an HTTPS server (HTTP/1.1), a DNS server that answers after
+// SLOW_MS, and this host's name through the system resolver (the hosts file), where curl's
+// namelookup is the reference.
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Packet } from 'dns2';
 import { loadDist, VANTAGE_BIN } from './lib/dist.mjs';
 import { CURL_TIMED, LOOPBACK } from './lib/http.mjs';
+import { startLocalTargets } from './lib/local-targets.mjs';
 import { execFileP, installed, makeTempDir, removeTempDir } from './lib/proc.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { rounded, summarize } from './lib/stats.mjs';
 import { fmt } from './lib/table.mjs';
-
-/** @import { AddressInfo } from 'node:net' */
 
 const COLD_RUNS = 5;
 const WARM_RUNS = 10;
@@ -48,43 +45,6 @@ async function certificate(dir, names) {
     ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=bench', '-addext', `subjectAltName=${san}`],
   ]);
   return { cert, key };
-}
-
-/**
- * The HTTPS target and a UDP DNS server answering A questions for SLOW_NAME after SLOW_MS.
- * @param {{ cert: string, key: string }} tls
- */
-async function startTargets(tls) {
-  const https = createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (_req, res) =>
-    res.writeHead(200, { 'content-length': '3' }).end('ok\n'),
-  );
-  https.on('tlsClientError', () => undefined);
-  await new Promise((resolve, reject) => https.once('error', reject).listen(0, LOOPBACK, () => resolve(undefined)));
-  const udp = createSocket('udp4');
-  udp.on('message', (msg, from) => {
-    let query;
-    try {
-      query = Packet.parse(msg);
-    } catch {
-      return;
-    }
-    const response = Packet.createResponseFromRequest(query);
-    response.header.ra = 1;
-    const q = query.questions[0];
-    if (q && q.type === Packet.TYPE.A)
-      response.answers.push(Packet.createResourceFromQuestion(q, { ttl: 300, address: LOOPBACK }));
-    setTimeout(() => udp.send(response.toBuffer(), from.port, from.address), SLOW_MS);
-  });
-  await new Promise((resolve, reject) => udp.once('error', reject).bind(0, LOOPBACK, () => resolve(undefined)));
-  return {
-    httpsPort: /** @type {AddressInfo} */ (https.address()).port,
-    dnsPort: udp.address().port,
-    close: () => {
-      https.closeAllConnections();
-      https.close();
-      udp.close();
-    },
-  };
 }
 
 /**
@@ -200,7 +160,7 @@ export async function run() {
   const dir = makeTempDir('vantage-cli-phases-');
   const host = await systemName();
   const tls = await certificate(dir, [host, 'localhost']);
-  const targets = await startTargets(tls);
+  const targets = await startLocalTargets(tls.cert, tls.key, { dnsDelayMs: SLOW_MS });
   try {
     const t = { host, httpsPort: targets.httpsPort, dnsPort: targets.dnsPort, ca: tls.cert };
     const c = await cold(t);

@@ -13,9 +13,10 @@ import { LOOPBACK } from './http.mjs';
 /**
  * @param {string} certFile PEM certificate
  * @param {string} keyFile PEM key
+ * @param {{ dnsDelayMs?: number }} [options] how long the DNS server holds each answer (a slow resolver)
  * @returns {Promise<{ httpsPort: number, dnsPort: number, close: () => void }>}
  */
-export async function startLocalTargets(certFile, keyFile) {
+export async function startLocalTargets(certFile, keyFile, { dnsDelayMs = 0 } = {}) {
   const https = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '3' }).end('ok\n');
   });
@@ -34,7 +35,9 @@ export async function startLocalTargets(certFile, keyFile) {
     const q = query.questions[0];
     if (q && q.type === Packet.TYPE.A)
       response.answers.push(Packet.createResourceFromQuestion(q, { ttl: 300, address: LOOPBACK }));
-    udp.send(response.toBuffer(), from.port, from.address);
+    const send = () => udp.send(response.toBuffer(), from.port, from.address);
+    if (dnsDelayMs > 0) setTimeout(send, dnsDelayMs);
+    else send();
   });
   await new Promise((resolve, reject) => {
     udp.once('error', reject);

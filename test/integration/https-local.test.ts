@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
@@ -427,6 +428,16 @@ describe('TLS warm-up and the shared context (issue 17)', () => {
       [200, '2', true],
       [200, '1.1', true],
     ]);
+  });
+
+  it('makes a well-formed certificate every time (DER: no padded serial), valid now for 127.0.0.1', () => {
+    for (let i = 0; i < 300; i++) {
+      const x = new X509Certificate(throwawayCertificate().cert);
+      expect(x.checkIP('127.0.0.1')).toBe('127.0.0.1');
+      expect(x.verify(x.publicKey)).toBe(true);
+      expect(Date.parse(x.validFrom)).toBeLessThan(Date.now());
+      expect(Date.parse(x.validTo)).toBeGreaterThan(Date.now());
+    }
   });
 
   it('runs with the same CA share one SecureContext, and each run is still a full handshake', async () => {

@@ -10,8 +10,8 @@ export function throwawayCertificate(): { cert: string; key: string } {
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from('vantage-warm-up')))));
   const now = Date.now();
   const tbs = seq(
-    tlv(0xa0, integer(Buffer.from([2]))),
-    integer(randomBytes(8)),
+    tlv(0xa0, tlv(0x02, Buffer.from([2]))),
+    serialNumber(),
     ECDSA_SHA256,
     name,
     seq(utcTime(now - 3_600_000), utcTime(now + 86_400_000)),
@@ -39,9 +39,11 @@ function tlv(tag: number, ...content: Buffer[]): Buffer {
 const seq = (...content: Buffer[]): Buffer => tlv(0x30, ...content);
 const set = (...content: Buffer[]): Buffer => tlv(0x31, ...content);
 
-/** A positive INTEGER: a leading zero byte when the high bit is set. */
-function integer(bytes: Buffer): Buffer {
-  return tlv(0x02, (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** Eight random bytes, the first neither zero nor above 0x7f: DER forbids a padded or negative INTEGER. */
+function serialNumber(): Buffer {
+  const bytes = randomBytes(8);
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
+  return tlv(0x02, bytes);
 }
 
 function oid(dotted: string): Buffer {

@@ -1,4 +1,5 @@
 import { createSecureServer } from 'node:http2';
+import type { Http2SecureServer } from 'node:http2';
 import type { HttpsExchange, HttpsRequest } from './https-client.js';
 import { secureContextFor } from './secure-contexts.js';
 import { throwawayCertificate } from './throwaway-cert.js';
@@ -14,13 +15,15 @@ const WARM_UP_TIMEOUT_MS = 2_000;
  * Failures are ignored: without loopback the first run is merely slow.
  */
 export async function warmUpHttps(exchange: (req: HttpsRequest) => Promise<HttpsExchange>): Promise<void> {
-  const { cert, key } = throwawayCertificate();
-  const server = createSecureServer({ cert, key, allowHTTP1: true }, (_req, res) => res.end('warm'));
   const signal = AbortSignal.timeout(WARM_UP_TIMEOUT_MS);
+  let server: Http2SecureServer | undefined;
   try {
+    const { cert, key } = throwawayCertificate();
+    server = createSecureServer({ cert, key, allowHTTP1: true }, (_req, res) => res.end('warm'));
     secureContextFor({});
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
+    const listening = server;
+    await new Promise<void>((resolve, reject) => listening.once('error', reject).listen(0, '127.0.0.1', resolve));
+    const { port } = listening.address() as { port: number };
     for (const httpVersion of ['2', '1.1'] as const) {
       await exchange({
         url: new URL(`https://127.0.0.1:${port}/`),
@@ -36,6 +39,6 @@ export async function warmUpHttps(exchange: (req: HttpsRequest) => Promise<Https
   } catch {
     // Only a warm-up.
   } finally {
-    server.close();
+    server?.close();
   }
 }
