@@ -102,6 +102,10 @@ export class HttpsClient {
     const secure = req.url.protocol === 'https:';
     const port = Number(req.url.port || (secure ? 443 : 80));
     const host = stripBrackets(req.url.hostname);
+    // Before the first stamp: a process's first context for these files takes a millisecond or two.
+    const context = secure
+      ? secureContextFor({ ca: req.ca, cert: req.clientCert?.cert, key: req.clientCert?.key })
+      : null;
     return new Promise<HttpsExchange>((resolve, reject) => {
       const cleanups: Array<() => void> = [];
       let settled = false;
@@ -162,7 +166,7 @@ export class HttpsClient {
           ...(isIP(host) === 0 ? { servername: host } : {}),
           ALPNProtocols: alpnFor(req.httpVersion),
           rejectUnauthorized: false,
-          secureContext: secureContextFor({ ca: req.ca, cert: req.clientCert?.cert, key: req.clientCert?.key }),
+          ...(context ? { secureContext: context } : {}),
         });
         cleanups.push(() => tlsSocket.destroy());
         tlsSocket.on('error', onError);
