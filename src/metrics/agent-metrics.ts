@@ -152,6 +152,6 @@ export class AgentMetrics {
     for (const target of targets) {
       update.set(this.targetInfo, [target.name, target.group, ...names.map((n) => target.labels[n] ?? '')], 1);
     }
-    update.end((_type, seen) => seen);
+    update.end();
   }
 }

@@ -47,6 +47,11 @@ export class Family {
     );
   }
 
+  /** The sample line of a series without buckets (a gauge, a counter): `labels` are its own, rendered. */
+  sampleLine(labels: string, value: number): string {
+    return `${this.current.name}${braces(labels, this.ident)} ${formatValue(value)}\n`;
+  }
+
   /**
    * One series' sample lines. The label order is prom-client's: own labels then identity labels,
    * except histograms, whose lines carry `le`, then identity labels, then own labels.
@@ -54,7 +59,7 @@ export class Family {
   lines(series: Series): string {
     const name = this.current.name;
     const buckets = series.buckets;
-    if (buckets === undefined) return `${name}${braces(series.labels, this.ident)} ${formatValue(series.value)}\n`;
+    if (buckets === undefined) return this.sampleLine(series.labels, series.value);
     const tail = `${this.ident === '' ? '' : `,${this.ident}`}${series.labels === '' ? '' : `,${series.labels}`}} `;
     let out = '';
     let cumulative = 0;
@@ -69,7 +74,7 @@ export class Family {
   }
 }
 
-/** One series: its family, own labels (rendered) and value, or a histogram's buckets, sum and count. */
+/** A counter or a histogram series: its family, own labels (rendered), value or buckets, sum and count. */
 export class Series {
   value = 0;
   sum = 0;
@@ -85,8 +90,9 @@ export class Series {
 }
 
 /**
- * Whether a series stays when its owner's update ends: `seen` in this update, last written at `lastMs`.
- * The default keeps every series (they go with `SeriesStore.forget`).
+ * Whether a counter or histogram series stays when its owner's update ends: `seen` in this update,
+ * last written at `lastMs`. The default keeps them all (they go with `SeriesStore.forget`). Gauges
+ * are not asked: a gauge describes the update that set it, so one the latest update did not set is gone.
  */
 export type KeepSeries = (type: MetricType, seen: boolean, lastMs: number) => boolean;
 
@@ -95,6 +101,8 @@ export interface Rendered {
   generation: number;
   buf: Buffer;
   offsets: Uint32Array;
+  /** The series rendered (as `OwnerSeries.size` counts them). */
+  size: number;
 }
 
 /**
@@ -108,11 +116,23 @@ export class OwnerSeries {
    */
   rendered: Rendered | undefined;
   /**
-   * `<own labels>|<family index>` -> series, in the order first written. One map per owner, flat
-   * keys: a map per family, or labels kept as the ropes string concatenation makes, cost a check
-   * several kilobytes of heap more.
+   * Counters and histograms, which add up across updates: `<own labels>|<family index>` -> series,
+   * in the order first written (one flat map per owner: a map per family cost more heap).
    */
-  private readonly series = new Map<string, Series>();
+  private readonly accumulating = new Map<string, Series>();
+  /**
+   * The latest update's gauges, in the order written, as three parallel arrays reused from update to
+   * update: a gauge object and its map entry per series cost a check of 13 series about 3 KB of heap,
+   * and gauges need no lookup across updates (kept only to render again when the identity changes).
+   */
+  private readonly gaugeFamilies: Family[] = [];
+  private readonly gaugeLabels: string[] = [];
+  private readonly gaugeValues: number[] = [];
+  private gauges = 0;
+  /** During an update: `<own labels>|<family index>` -> index of a gauge set in it (setting twice keeps the last). */
+  private readonly gaugeIndex = new Map<string, number>();
+  /** The labels of the last gauge set in this update (see sharedLabels). */
+  private lastLabels: { names: readonly string[]; values: readonly string[]; rendered: string } | undefined;
   private run = 0;
   private nowMs = 0;
 
@@ -120,21 +140,33 @@ export class OwnerSeries {
 
   /** Series as Prometheus counts them: a histogram is a series per bucket (and +Inf), plus sum and count. */
   get size(): number {
-    let count = 0;
-    for (const series of this.series.values()) count += series.buckets === undefined ? 1 : series.buckets.length + 3;
+    let count = this.gauges;
+    for (const series of this.accumulating.values())
+      count += series.buckets === undefined ? 1 : series.buckets.length + 3;
     return count;
   }
 
-  /** Starts an update at `nowMs` (what `KeepSeries` compares `lastMs` with). */
+  /** Starts an update at `nowMs` (what `KeepSeries` compares `lastMs` with); its gauges replace the last update's. */
   begin(nowMs: number): this {
     this.run++;
     this.nowMs = nowMs;
+    this.gauges = 0;
+    this.gaugeIndex.clear();
     return this;
   }
 
   /** Sets a gauge. `labelValues` holds one value per label name of the family, in order. */
   set(family: Family, labelValues: readonly string[], value: number): this {
-    this.touch(family, 'gauge', labelValues).value = value;
+    const labels = this.sharedLabels(family, labelValues);
+    const key = `${labels}|${family.index}`;
+    let i = this.gaugeIndex.get(key);
+    if (i === undefined) {
+      i = this.gauges++;
+      this.gaugeIndex.set(key, i);
+    }
+    this.gaugeFamilies[i] = family;
+    this.gaugeLabels[i] = labels;
+    this.gaugeValues[i] = value;
     return this;
   }
 
@@ -166,42 +198,82 @@ export class OwnerSeries {
         : this.observe(family, labelValues, value);
   }
 
-  /** Ends the update: drops the series `keep` refuses, then has the store render the rest. */
+  /** Ends the update: drops the counters and histograms `keep` refuses, then has the store render the rest. */
   end(keep: KeepSeries = () => true): void {
-    for (const [key, one] of this.series)
-      if (!keep(one.family.def.type, one.run === this.run, one.lastMs)) this.series.delete(key);
+    for (const [key, one] of this.accumulating)
+      if (!keep(one.family.def.type, one.run === this.run, one.lastMs)) this.accumulating.delete(key);
+    for (const gaugeArray of [this.gaugeFamilies, this.gaugeLabels, this.gaugeValues]) gaugeArray.length = this.gauges;
+    this.gaugeIndex.clear();
+    this.lastLabels = undefined;
     this.render(this);
   }
 
   /** Whether this owner has a series in the family. */
   has(family: Family): boolean {
-    for (const one of this.series.values()) if (one.family === family) return true;
+    if (this.gaugeFamilies.includes(family)) return true;
+    for (const one of this.accumulating.values()) if (one.family === family) return true;
     return false;
   }
 
   /** The sample lines of this owner, per family index (`families` of them). */
   lines(families: number): string[] {
     const texts = new Array<string>(families).fill('');
-    for (const one of this.series.values()) texts[one.family.index] += one.family.lines(one);
+    for (let i = 0; i < this.gauges; i++) {
+      const family = this.gaugeFamilies[i];
+      if (family) texts[family.index] += family.sampleLine(this.gaugeLabels[i] ?? '', this.gaugeValues[i] ?? 0);
+    }
+    for (const one of this.accumulating.values()) texts[one.family.index] += one.family.lines(one);
     return texts;
   }
 
-  private touch(family: Family, type: MetricType, labelValues: readonly string[]): Series {
-    const def = family.def;
-    if (def.type !== type) throw new TypeError(`${def.name} is a ${def.type}, not a ${type}`);
-    if (labelValues.length !== def.labels.length)
-      throw new TypeError(`${def.name} takes ${def.labels.length} label values, got ${labelValues.length}`);
-    const labels = labelPairs(def.labels, labelValues);
-    const key = [labels, family.index].join('|');
-    let one = this.series.get(key);
+  /**
+   * The gauge's own labels rendered, as the same string as the previous gauge's when its label names
+   * and values are the same: a run sets several gauges of one IP (success, duration, last run, the
+   * kind's own), and one string for all of them saved a check about a kilobyte of heap.
+   */
+  private sharedLabels(family: Family, labelValues: readonly string[]): string {
+    const names = family.def.labels;
+    const last = this.lastLabels;
+    if (
+      last !== undefined &&
+      family.def.type === 'gauge' &&
+      sameStrings(last.names, names) &&
+      sameStrings(last.values, labelValues)
+    )
+      return last.rendered;
+    const rendered = ownLabels(family, 'gauge', labelValues);
+    // A copy: a caller may fill the same array again for its next series.
+    this.lastLabels = { names, values: [...labelValues], rendered };
+    return rendered;
+  }
+
+  private touch(family: Family, type: 'counter' | 'histogram', labelValues: readonly string[]): Series {
+    const labels = ownLabels(family, type, labelValues);
+    const key = `${labels}|${family.index}`;
+    let one = this.accumulating.get(key);
     if (!one) {
+      const buckets = type === 'histogram' ? new Float64Array(family.def.buckets?.length ?? 0) : undefined;
       // The labels as a slice of the (flat) key: no second copy.
-      const buckets = type === 'histogram' ? new Float64Array(def.buckets?.length ?? 0) : undefined;
       one = new Series(family, key.slice(0, labels.length), buckets);
-      this.series.set(key, one);
+      this.accumulating.set(key, one);
     }
     one.run = this.run;
     one.lastMs = this.nowMs;
     return one;
   }
+}
+
+/** A series' own labels rendered, once its family is known to be of `type` and to take that many values. */
+function ownLabels(family: Family, type: MetricType, labelValues: readonly string[]): string {
+  const def = family.def;
+  if (def.type !== type) throw new TypeError(`${def.name} is a ${def.type}, not a ${type}`);
+  if (labelValues.length !== def.labels.length)
+    throw new TypeError(`${def.name} takes ${def.labels.length} label values, got ${labelValues.length}`);
+  return labelPairs(def.labels, labelValues);
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

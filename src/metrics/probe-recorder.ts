@@ -70,11 +70,10 @@ export class ProbeRecorder {
         }
       }
     }
-    // Gauges describe the latest run only. Counters and histograms of an IP (or of a failure
-    // before any IP) outlive runs without it, so a single DNS failure or a rotating address pool
-    // still shows in increase() and rate(); they go once unseen for COUNTER_RETENTION_MS.
-    const keep: KeepSeries = (type, seen, lastMs) =>
-      seen || (type !== 'gauge' && nowMs - lastMs <= COUNTER_RETENTION_MS);
+    // Gauges describe the latest run only (the store's rule). Counters and histograms of an IP (or of
+    // a failure before any IP) outlive runs without it, so a single DNS failure or a rotating address
+    // pool still shows in increase() and rate(); they go once unseen for COUNTER_RETENTION_MS.
+    const keep: KeepSeries = (_type, seen, lastMs) => seen || nowMs - lastMs <= COUNTER_RETENTION_MS;
     run.end(keep);
   }
 

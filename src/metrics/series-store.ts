@@ -24,6 +24,8 @@ export class SeriesStore {
   private identityKey = '[]';
   /** Bumped when every rendering is out of date: new identity labels, a new family. */
   private generation = 0;
+  /** Series across owners, kept as owners render (a count per scrape walked every owner's series). */
+  private total = 0;
 
   /**
    * The family of `def.name`, created on first use (families are written in creation order). Asked
@@ -46,7 +48,11 @@ export class SeriesStore {
       throw new TypeError(`${def.name} cannot change its type or buckets`);
     if (old.help === def.help && old.labels.join() === def.labels.join()) return existing;
     existing.redefine(def, this.identity);
-    for (const owner of this.owners.values()) if (owner.has(existing)) owner.rendered = undefined;
+    for (const owner of this.owners.values()) {
+      if (!owner.has(existing)) continue;
+      this.total -= owner.rendered?.size ?? 0;
+      owner.rendered = undefined;
+    }
     return existing;
   }
 
@@ -73,14 +79,13 @@ export class SeriesStore {
 
   /** Removes every series of `key`. */
   forget(key: string): void {
+    this.total -= this.owners.get(key)?.rendered?.size ?? 0;
     this.owners.delete(key);
   }
 
   /** Series held across owners, as Prometheus counts them (every bucket of a histogram is one). */
   seriesCount(): number {
-    let count = 0;
-    for (const owner of this.owners.values()) count += owner.size;
-    return count;
+    return this.total;
   }
 
   /** Whether there is any family to write. */
@@ -133,7 +138,9 @@ export class SeriesStore {
     for (const [i, text] of texts.entries()) offsets[i + 1] = (offsets[i] ?? 0) + Buffer.byteLength(text);
     const buf = Buffer.allocUnsafeSlow(offsets[texts.length] ?? 0);
     for (const [i, text] of texts.entries()) buf.write(text, offsets[i] ?? 0);
-    const rendered = { generation: this.generation, buf, offsets };
+    const size = owner.size;
+    this.total += size - (owner.rendered?.size ?? 0);
+    const rendered = { generation: this.generation, buf, offsets, size };
     owner.rendered = rendered;
     return rendered;
   }

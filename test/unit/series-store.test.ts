@@ -5,7 +5,6 @@ import type { MetricDef } from '../../src/metrics/catalogue.js';
 import { openMetricsFromText } from '../../src/metrics/openmetrics.js';
 import { ChunkPool, ChunkWriter } from '../../src/metrics/scrape-chunks.js';
 import { MetricRegistries } from '../../src/metrics/registries.js';
-import type { KeepSeries } from '../../src/metrics/series-store.js';
 
 const G = {
   name: 'probe_thing',
@@ -35,7 +34,6 @@ const IDENTITY = { agent: 'a"1', region: 'eu\\west', carrier: 'c\n2', network_ty
 const HOSTILE = 'x"\\\ny é';
 const contentType = (openMetrics: boolean): RegistryContentType =>
   openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE;
-const gaugesOnlyLatest: KeepSeries = (type, seen) => seen || type !== 'gauge';
 
 /** The same series in the store, written in updates as the recorder writes them. */
 function storeScenario(registries: MetricRegistries): void {
@@ -54,7 +52,7 @@ function storeScenario(registries: MetricRegistries): void {
     .observe(h, ['one'], 0.0005)
     .observe(h, ['one'], 0.3)
     .observe(h, ['one'], 20)
-    .end(gaugesOnlyLatest);
+    .end();
   store
     .owner('two')
     .begin(1)
@@ -62,9 +60,9 @@ function storeScenario(registries: MetricRegistries): void {
     .set(g, ['two', '2001:db8::1'], 0.1 + 0.2)
     .inc(c, ['two', 'E2'], 0)
     .set(bare, [], 1e21)
-    .end(gaugesOnlyLatest);
+    .end();
   // A second run of "one": 192.0.2.2 left its answers (its gauge goes), its counter and histogram stay.
-  store.owner('one').begin(2).set(g, ['one', '192.0.2.1'], -Infinity).observe(h, ['one'], 1).end(gaugesOnlyLatest);
+  store.owner('one').begin(2).set(g, ['one', '192.0.2.1'], -Infinity).observe(h, ['one'], 1).end();
 }
 
 /** The same series in a fresh prom-client registry of `contentType`, the way prom-client alone would hold them. */
@@ -130,18 +128,49 @@ describe('SeriesStore exposition', () => {
     const registry = new Registry();
     const g = registries.series.family(G as MetricDef);
     const pc = new Gauge({ name: G.name, help: G.help, labelNames: G.labels, registers: [registry] });
+    // An update states all of its owner's gauges: each one writes every IP its owner has seen so far.
+    const seen = new Map<string, Map<string, number>>();
     for (let i = 0; i < 30; i++) {
       const owner = `check-${(i * 7) % 5}`;
       const ip = `198.51.100.${i % 4}`;
-      registries.series
-        .owner(owner)
-        .begin(i)
-        .set(g, [owner, ip], i)
-        .end(() => true);
+      const values = seen.get(owner) ?? new Map<string, number>();
+      seen.set(owner, values.set(ip, i));
+      const update = registries.series.owner(owner).begin(i);
+      for (const [oneIp, value] of values) update.set(g, [owner, oneIp], value);
+      update.end();
       pc.set({ check: owner, ip }, i);
     }
     const lines = (text: string) => text.split('\n').filter(Boolean).sort();
     expect(lines((await registries.render(false)).body)).toEqual(lines(await registry.metrics()));
+  });
+
+  it('counts series as owners update, re-render and go; a gauge the latest update did not set is gone', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const store = registries.series;
+    const [g, c, h] = [G, C, H].map((def) => store.family(def as MetricDef));
+    if (!g || !c || !h) throw new Error('families');
+    const reused = ['a', '192.0.2.1'];
+    store.owner('a').begin(1).set(g, reused, 1).set(g, ['a', '192.0.2.1'], 2).inc(c, ['a', 'E']).end();
+    expect(store.seriesCount()).toBe(2);
+    // A caller that fills the same array again gets a series of the new values.
+    reused[1] = '192.0.2.3';
+    store.owner('a').begin(1).set(g, reused, 1).set(g, ['a', '192.0.2.1'], 2).inc(c, ['a', 'E']).end();
+    expect((await registries.render(false)).body).toContain('probe_thing{check="a",ip="192.0.2.3"} 1\n');
+    store.owner('a').begin(1).set(g, ['a', '192.0.2.1'], 2).inc(c, ['a', 'E']).end();
+    store.owner('b').begin(1).set(g, ['b', '192.0.2.2'], 1).observe(h, ['b'], 0.5).end();
+    expect(store.seriesCount()).toBe(2 + 1 + (H.buckets.length + 3));
+    // The next update of "a" sets another IP only: the first IP's gauge goes, its counter stays.
+    store.owner('a').begin(2).set(g, ['a', '192.0.2.9'], 3).end();
+    expect(store.seriesCount()).toBe(2 + 1 + (H.buckets.length + 3));
+    const body = (await registries.render(false)).body;
+    expect(body).toContain('probe_thing{check="a",ip="192.0.2.9"} 3\n');
+    expect(body).not.toContain('ip="192.0.2.1"');
+    store.family({ ...G, help: 'Redefined.' } as MetricDef);
+    registries.setDefaultLabels({ agent: 'x' });
+    await registries.render(false);
+    expect(store.seriesCount()).toBe(2 + 1 + (H.buckets.length + 3));
+    store.forget('b');
+    expect(store.seriesCount()).toBe(2);
   });
 
   it('re-renders every cached line when the identity labels change, and only then', async () => {
