@@ -10,7 +10,10 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { queryFailure, queryWithin } from '../helpers/dns-query.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DnsServer } from '../../src/net/dns/dns-client.js';
+import { systemClock } from '../../src/clock.js';
+import { DnsClient } from '../../src/net/dns/dns-client.js';
+import type { DnsExchange, DnsServer } from '../../src/net/dns/dns-client.js';
+import { warmUpDns } from '../../src/net/dns/warm-up.js';
 import { BIN, jsonLines } from '../helpers/agent-process.js';
 import { NEW_EC_KEY } from '../lab/certs.js';
 
@@ -260,5 +263,23 @@ describe('vantage probe dns with IP-literal DoT and DoH resolvers', () => {
       ['https', true, ['192.0.2.1']],
     ]);
     expect(code).toBe(0);
+  });
+});
+
+describe("the DNS client's warm-up (issue 17)", () => {
+  it('gets an answer over every transport (UDP, TCP, DoT, DoH) from its loopback echoes', async () => {
+    const client = new DnsClient(systemClock);
+    const seen: DnsExchange[] = [];
+    await warmUpDns(async (req) => {
+      const x = await client.query(req);
+      seen.push(x);
+      return x;
+    });
+    expect(seen.map((x) => [x.transport, x.message.rcode, x.message.response])).toEqual([
+      ['udp', 0, true],
+      ['tcp', 0, true],
+      ['tls', 0, true],
+      ['https', 0, true],
+    ]);
   });
 });

@@ -14,42 +14,11 @@ import { secureContextFor } from '../http/secure-contexts.js';
 import { asDnsFailure } from './dns-failure.js';
 import type { DnsStage } from './dns-failure.js';
 import { DnsParseError, decodeMessage, encodeQuery } from './dns-message.js';
+import type { DnsExchange, DnsQueryRequest, DnsServer } from './dns-exchange.js';
+import { warmUpDns } from './warm-up.js';
 import type { DnsMessage } from './dns-message.js';
 
-export type DnsTransport = 'udp' | 'tcp' | 'tls' | 'https';
-
-export interface DnsServer {
-  transport: DnsTransport;
-  /** IP address to send to (for https: the address the URL's host is pinned to). */
-  address: string;
-  port: number;
-  /** TLS server name (tls, https); https: also the Host. */
-  serverName?: string;
-  /** DoH URL path (https). */
-  path?: string;
-  /** Extra CA certificates to trust (PEM), for private resolvers. */
-  ca?: string;
-}
-
-export interface DnsQueryRequest {
-  server: DnsServer;
-  name: string;
-  type: string;
-  /** EDNS UDP payload size to advertise; undefined sends no OPT record. */
-  ednsUdpSize?: number;
-  signal: AbortSignal;
-}
-
-export interface DnsExchange {
-  message: DnsMessage;
-  /** What carried the answer: `tcp` after a truncated UDP answer. */
-  transport: DnsTransport;
-  /** `ip:port` the answer came from. */
-  server: string;
-  /** ms: connect (tcp, tls, https), tls (tls, https), request (query sent to answer read), tcp_retry. */
-  phasesMs: Record<string, number>;
-  responseBytes: number;
-}
+export type { DnsExchange, DnsQueryRequest, DnsServer, DnsTransport } from './dns-exchange.js';
 
 const MAX_MESSAGE = 65_535;
 
@@ -60,48 +29,16 @@ const MAX_MESSAGE = 65_535;
  * truncated UDP answer. Throws `CheckFailure` with a DNS_* code.
  */
 export class DnsClient {
-  /**
-   * One untimed exchange with a loopback echo of our own, at creation: the first query of a
-   * process otherwise runs cold code (socket setup, encoder, decoder) between its stamps, several
-   * milliseconds that would be blamed on the resolver.
-   */
+  /** One untimed query per transport to loopback echoes of our own, at creation (warm-up.ts). */
   readonly warmed: Promise<void>;
 
   constructor(private readonly clock: Clock) {
-    this.warmed = this.warmUp();
+    this.warmed = warmUpDns((req) => this.exchange(req));
   }
 
   async query(req: DnsQueryRequest): Promise<DnsExchange> {
     await this.warmed;
     return this.exchange(req);
-  }
-
-  private async warmUp(): Promise<void> {
-    const echo = createSocket('udp4');
-    try {
-      // Answers a query with itself, QR set: a well-formed empty NOERROR response.
-      echo.on('message', (msg, from) => {
-        const reply = Buffer.from(msg);
-        reply[2] = (reply[2] ?? 0) | 0x80;
-        echo.send(reply, from.port, from.address);
-      });
-      await new Promise<void>((resolve, reject) => echo.once('error', reject).bind(0, '127.0.0.1', resolve));
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), 1_000);
-      const { port } = echo.address();
-      await this.exchange({
-        server: { transport: 'udp', address: '127.0.0.1', port },
-        name: 'warm-up.invalid',
-        type: 'A',
-        ednsUdpSize: 1232,
-        signal: controller.signal,
-      }).catch(() => undefined);
-      clearTimeout(timer);
-    } catch {
-      // No loopback: the first query is merely a little slow.
-    } finally {
-      echo.close();
-    }
   }
 
   private async exchange(req: DnsQueryRequest): Promise<DnsExchange> {

@@ -1,6 +1,6 @@
 import { createSecureServer } from 'node:http2';
 import type { Http2SecureServer } from 'node:http2';
-import type { HttpsExchange, HttpsRequest } from './https-client.js';
+import type { HttpsExchange, HttpsRequest } from './https-exchange.js';
 import { secureContextFor } from './secure-contexts.js';
 import { throwawayCertificate } from './throwaway-cert.js';
 
