@@ -1,7 +1,18 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -10,6 +21,9 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { AgentProcess, BIN, vantage } from '../helpers/agent-process.js';
+import { podSecurityViolations } from '../helpers/pod-security.js';
+import { makeWebCerts } from '../helpers/web-certs.js';
+import type { PodTemplate } from '../helpers/pod-security.js';
 import { run } from '../lab/shell.js';
 
 const CHART = resolve('helm/vantage');
@@ -21,8 +35,8 @@ type Container = {
   args: string[];
   env: Array<{ name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }>;
   ports: Array<{ name: string; containerPort: number }>;
-  livenessProbe: { httpGet: { path: string; port: string } };
-  readinessProbe: { httpGet: { path: string; port: string } };
+  livenessProbe: { httpGet?: { path: string; port: string; scheme: string }; tcpSocket?: { port: string } };
+  readinessProbe: { httpGet?: { path: string; port: string; scheme: string }; tcpSocket?: { port: string } };
   securityContext: {
     capabilities: { drop: string[]; add?: string[] };
     runAsUser: number;
@@ -33,16 +47,24 @@ type Container = {
 };
 type PodSpec = {
   containers: Container[];
-  volumes: Array<{ name: string; configMap?: { name: string } }>;
+  volumes: Array<{
+    name: string;
+    configMap?: { name: string };
+    projected?: { sources: Array<{ secret: { name: string } }> };
+  }>;
+  securityContext: { runAsUser: number; runAsGroup: number; sysctls?: Array<{ name: string; value: string }> };
   terminationGracePeriodSeconds: number;
   hostNetwork: boolean;
   dnsPolicy?: string;
 };
 type Workload = Manifest & { spec: { replicas?: number; strategy?: { type: string }; template: { spec: PodSpec } } };
+/** The pod template, as the Pod Security Standards read it. */
+const podOf = (w: Workload): PodTemplate => w.spec.template;
 
 /** The Kubernetes (and Prometheus Operator) schema of each kind the chart renders. */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   ConfigMap,
+  Secret,
   Service,
   DaemonSet,
   Deployment,
@@ -63,6 +85,43 @@ async function render(...set: string[]): Promise<Manifest[]> {
   return parseAllDocuments(r.stdout)
     .map((d) => d.toJS() as Manifest)
     .filter(Boolean);
+}
+
+/** A bcrypt hash (of "s3cret", cost 10), as `htpasswd -nBC 10` writes them. */
+const HASH = '$2b$10$Ieydd1MPd6WL0WzI/pqoGe8MDv5A5TGPhLxcHY9dUn6mMBdKA9D4G';
+/** Values for TLS from a cert-manager Secret plus basic auth. */
+const WEB_TLS_BASIC = [
+  'webConfig.config.tls_server_config.cert_file=tls.crt',
+  'webConfig.config.tls_server_config.key_file=tls.key',
+  `webConfig.config.basic_auth_users.prometheus=${HASH}`,
+  'webConfig.certSecretName=vantage-tls',
+];
+
+/**
+ * NOTES.txt as `helm install` would print it. `helm template` skips NOTES and `install --dry-run`
+ * needs a cluster, so a copy of the chart gets a template that includes it.
+ */
+async function notes(...set: string[]): Promise<string> {
+  const copy = mkdtempSync(join(tmpdir(), 'vantage-chart-'));
+  try {
+    cpSync(CHART, copy, { recursive: true, dereference: true });
+    writeFileSync(
+      join(copy, 'templates/notes-probe.yaml'),
+      'notes: {{ include "vantage/templates/NOTES.txt" . | toJson }}\n',
+    );
+    const r = await helm([
+      'template',
+      'edge',
+      copy,
+      '--show-only',
+      'templates/notes-probe.yaml',
+      ...set.flatMap((v) => ['--set', v]),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    return (parse(r.stdout) as { notes: string }).notes;
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 }
 
 const byKind = (docs: Manifest[], kind: string): Manifest[] => docs.filter((d) => d.kind === kind);
@@ -100,7 +159,7 @@ describe('helm chart (helm/vantage)', () => {
     }
   });
 
-  it('runs a daemonset agent per node: node name as id, NET_RAW only, port probes, ConfigMap config', async () => {
+  it('runs a daemonset agent per node: node name as id, no capability, port probes, ConfigMap config', async () => {
     const docs = await render('identity.region=eu-west-1', 'identity.carrier=vodafone-de');
     const ds = workload(docs);
     expect(ds.kind).toBe('DaemonSet');
@@ -109,15 +168,20 @@ describe('helm chart (helm/vantage)', () => {
     expect(envOf(c, 'VANTAGE_AGENT_ID')?.valueFrom?.fieldRef.fieldPath).toBe('spec.nodeName');
     expect(envOf(c, 'VANTAGE_REGION')?.value).toBe('eu-west-1');
     expect(c.securityContext).toMatchObject({
-      capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
-      runAsUser: 0,
+      capabilities: { drop: ['ALL'] },
+      runAsUser: 65534,
       readOnlyRootFilesystem: true,
     });
+    // Ping sockets instead of NET_RAW: the pod opens them to the agent's group.
+    expect(pod.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ping_group_range', value: '65534 65534' }]);
+    expect((parse(byKind(docs, 'ConfigMap')[0]!.data!['vantage.yaml']!) as { icmp_socket: string }).icmp_socket).toBe(
+      'datagram',
+    );
     const port = c.ports.find((p) => p.name === 'metrics')!;
     expect(port.containerPort).toBe(9477);
     expect([c.livenessProbe.httpGet, c.readinessProbe.httpGet]).toEqual([
-      { path: '/healthz', port: 'metrics' },
-      { path: '/readyz', port: 'metrics' },
+      { path: '/healthz', port: 'metrics', scheme: 'HTTP' },
+      { path: '/readyz', port: 'metrics', scheme: 'HTTP' },
     ]);
     // -c names a file in the directory the ConfigMap is mounted at (a directory, so updates arrive).
     const mount = c.volumeMounts.find((m) => m.name === 'config')!;
@@ -196,6 +260,95 @@ describe('helm chart (helm/vantage)', () => {
     ]);
     expect(monitor.code).not.toBe(0);
     expect(monitor.stderr).toContain('serviceMonitor.enabled needs service.enabled');
+  });
+
+  it('renders a pod that passes every rule of the "restricted" Pod Security Standard, in both modes', async () => {
+    for (const set of [[], ['mode=deployment'], ['icmp.enabled=false'], WEB_TLS_BASIC]) {
+      expect(podSecurityViolations(podOf(workload(await render(...set)))), set.join(' ')).toEqual({});
+    }
+    // The checker sees what it must: raw ICMP breaks the capability and non-root rules, hostNetwork
+    // the host namespaces, and the ping_group_range sysctl is then left out (a hostNetwork pod may not set it).
+    expect(podSecurityViolations(podOf(workload(await render('icmp.socket=raw'))))).toEqual({
+      'Capabilities (baseline)': ['NET_RAW'],
+      'Running as Non-root': ['vantage'],
+      'Running as Non-root user': ['vantage'],
+      'Capabilities (restricted)': ['vantage'],
+    });
+    const host = workload(await render('hostNetwork=true'));
+    expect(podSecurityViolations(podOf(host))).toEqual({ 'Host Namespaces': ['hostNetwork'] });
+    expect(host.spec.template.spec.securityContext.sysctls).toBeUndefined();
+    expect(await notes('hostNetwork=true')).toContain('sysctl -w net.ipv4.ping_group_range="0 2147483647"');
+    expect(await notes()).not.toContain('ping_group_range');
+  });
+
+  it('webConfig: a Secret beside the certificates, the flag, HTTPS probes, an https ServiceMonitor', async () => {
+    const docs = await render(
+      ...WEB_TLS_BASIC,
+      'serviceMonitor.enabled=true',
+      'serviceMonitor.tlsConfig.ca.secret.name=vantage-tls',
+      'serviceMonitor.tlsConfig.ca.secret.key=ca.crt',
+      'serviceMonitor.tlsConfig.serverName=vantage',
+      'serviceMonitor.basicAuth.username.name=vantage-scrape',
+      'serviceMonitor.basicAuth.username.key=username',
+      'serviceMonitor.basicAuth.password.name=vantage-scrape',
+      'serviceMonitor.basicAuth.password.key=password',
+    );
+    for (const doc of docs) expect(() => new MODELS[doc.kind]!(doc as never).validate(), doc.kind).not.toThrow();
+    const secret = byKind(docs, 'Secret')[0] as Manifest & { stringData: Record<string, string> };
+    expect(parse(secret.stringData['web.yml']!)).toEqual({
+      tls_server_config: { cert_file: 'tls.crt', key_file: 'tls.key' },
+      basic_auth_users: { prometheus: HASH },
+      // The kubelet's probes carry no credentials.
+      auth_excluded_paths: ['/healthz', '/readyz'],
+    });
+    const pod = workload(docs).spec.template.spec;
+    const c = pod.containers[0]!;
+    const mount = c.volumeMounts.find((m) => m.name === 'web')!;
+    expect(c.args.slice(-2)).toEqual(['--web.config.file', `${mount.mountPath}/web.yml`]);
+    expect(pod.volumes.find((v) => v.name === 'web')?.projected?.sources.map((s) => s.secret.name)).toEqual([
+      secret.metadata.name,
+      'vantage-tls',
+    ]);
+    expect([c.livenessProbe.httpGet?.scheme, c.readinessProbe.httpGet?.scheme]).toEqual(['HTTPS', 'HTTPS']);
+    const monitor = byKind(docs, 'ServiceMonitor')[0] as Manifest & { spec: { endpoints: unknown[] } };
+    expect(monitor.spec.endpoints[0]).toMatchObject({
+      scheme: 'https',
+      tlsConfig: { ca: { secret: { name: 'vantage-tls', key: 'ca.crt' } }, serverName: 'vantage' },
+      basicAuth: { username: { name: 'vantage-scrape', key: 'username' } },
+    });
+    // Client certificates required: the kubelet has none, so the probes check the port.
+    const mtls = workload(
+      await render('webConfig.existingSecret=mine', 'webConfig.tls=true', 'webConfig.clientCertificates=true'),
+    );
+    const probe = mtls.spec.template.spec.containers[0]!.livenessProbe;
+    expect(probe).toMatchObject({ tcpSocket: { port: 'metrics' } });
+    expect(probe.httpGet).toBeUndefined();
+  });
+
+  it('refuses a web config given twice, or beside push mode (the forwarder has no credentials)', async () => {
+    const twice = await helm([
+      'template',
+      'edge',
+      CHART,
+      '--set',
+      'webConfig.existingSecret=a',
+      ...WEB_TLS_BASIC.flatMap((v) => ['--set', v]),
+    ]);
+    expect(twice.code).not.toBe(0);
+    expect(twice.stderr).toContain('webConfig: give config or existingSecret, not both');
+    const push = await helm([
+      'template',
+      'edge',
+      CHART,
+      '--set',
+      'webConfig.existingSecret=a',
+      '--set',
+      'remoteWrite.enabled=true',
+      '--set',
+      'remoteWrite.url=https://metrics.example.com/api/v1/write',
+    ]);
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toContain('the forwarder scrapes the agent on loopback without TLS or credentials');
   });
 });
 
@@ -414,9 +567,61 @@ describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', ()
   const agents: AgentProcess[] = [];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vantage-helm-'));
+    // The pod's user reads the files the kubelet would mount.
+    chmodSync(dir, 0o755);
     await run(['ip', 'netns', 'add', ns]);
     await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
   });
+
+  /**
+   * Starts the container's command as the kubelet would: in the pod's network namespace with the
+   * pod's sysctls, as its user and group, with no capability and no_new_privs.
+   */
+  async function startPod(pod: PodSpec, args: string[], env: NodeJS.ProcessEnv): Promise<AgentProcess> {
+    for (const sysctl of pod.securityContext.sysctls ?? [])
+      await run(['ip', 'netns', 'exec', ns, 'sysctl', '-w', `${sysctl.name}=${sysctl.value}`]);
+    const { runAsUser, runAsGroup } = pod.securityContext;
+    const agent = AgentProcess.start(
+      [
+        'netns',
+        'exec',
+        ns,
+        'setpriv',
+        `--reuid=${runAsUser}`,
+        `--regid=${runAsGroup}`,
+        '--clear-groups',
+        '--inh-caps=-all',
+        '--bounding-set=-all',
+        '--no-new-privs',
+        process.execPath,
+        BIN,
+        ...args,
+      ],
+      env,
+      ['ip'],
+    );
+    agents.push(agent);
+    return agent;
+  }
+
+  /** The HTTP status curl gets in the pod's namespace. */
+  const status = async (url: string, ...opts: string[]): Promise<string> => {
+    const r = await run([
+      'ip',
+      'netns',
+      'exec',
+      ns,
+      'curl',
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      ...opts,
+      url,
+    ]);
+    return r.stdout;
+  };
   afterEach(() => {
     for (const a of agents.splice(0)) a.kill();
   });
@@ -441,8 +646,7 @@ describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', ()
     expect(validate.code).toBe(0);
 
     const args = c.args.map((a) => (a.endsWith('/vantage.yaml') ? file : a));
-    const agent = AgentProcess.start(['netns', 'exec', ns, process.execPath, BIN, ...args], env, ['ip']);
-    agents.push(agent);
+    const agent = await startPod(workload(docs).spec.template.spec, args, env);
     const port = c.ports.find((p) => p.name === 'metrics')!.containerPort;
     expect(await agent.port()).toBe(port);
     const get = async (path: string) => {
@@ -461,8 +665,8 @@ describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', ()
       ]);
       return r.stdout;
     };
-    expect(await get(c.livenessProbe.httpGet.path)).toBe('200');
-    expect(await get(c.readinessProbe.httpGet.path)).toBe('200');
+    expect(await get(c.livenessProbe.httpGet!.path)).toBe('200');
+    expect(await get(c.readinessProbe.httpGet!.path)).toBe('200');
     const metrics = await run(['ip', 'netns', 'exec', ns, 'curl', '-s', `http://127.0.0.1:${port}/metrics`]);
     expect(metrics.stdout).toMatch(
       new RegExp(
@@ -470,7 +674,38 @@ describe.skipIf(process.getuid?.() !== 0)('helm chart pod, run as a process', ()
           'network_type="mobile-4g"\\} 2',
       ),
     );
-    // Root in its own namespace holds NET_RAW, as the chart's container does: the ICMP socket opens.
-    expect(metrics.stdout).toMatch(/vantage_icmp_available\{family="ipv4",[^}]*\} 1/);
+    // User 65534 with no capability opens ping sockets, as the pod's sysctl allows.
+    expect(metrics.stdout).toMatch(/vantage_icmp_available\{family="ipv4",[^}]*socket="datagram"[^}]*\} 1/);
+  }, 30_000);
+  it('with a web config: HTTPS probes answer without credentials, /metrics wants them', async () => {
+    const docs = await render(...WEB_TLS_BASIC);
+    const pod = workload(docs).spec.template.spec;
+    const c = pod.containers[0]!;
+    const webDir = join(dir, 'web');
+    mkdirSync(webDir, { mode: 0o755 });
+    const certs = makeWebCerts();
+    try {
+      // The projected volume: the chart's Secret and the certificate Secret's keys, mode 0644.
+      const secret = byKind(docs, 'Secret')[0] as Manifest & { stringData: Record<string, string> };
+      writeFileSync(join(webDir, 'web.yml'), secret.stringData['web.yml']!, { mode: 0o644 });
+      copyFileSync(certs.server.cert, join(webDir, 'tls.crt'));
+      copyFileSync(certs.server.key, join(webDir, 'tls.key'));
+      chmodSync(join(webDir, 'tls.key'), 0o644);
+      const file = join(dir, 'vantage.yaml');
+      writeFileSync(file, byKind(docs, 'ConfigMap')[0]!.data!['vantage.yaml']!);
+      const mount = c.volumeMounts.find((m) => m.name === 'web')!.mountPath;
+      const args = c.args.map((a) => (a.endsWith('/vantage.yaml') ? file : a.replace(mount, webDir)));
+      const env = Object.fromEntries(c.env.map((e) => [e.name, e.value ?? 'node-a']));
+      const agent = await startPod(pod, args, env);
+      const port = await agent.port();
+      const base = `${c.livenessProbe.httpGet!.scheme.toLowerCase()}://127.0.0.1:${port}`;
+      // The kubelet does not verify the serving certificate: -k, as it.
+      expect(await status(`${base}${c.livenessProbe.httpGet!.path}`, '-k')).toBe('200');
+      expect(await status(`${base}${c.readinessProbe.httpGet!.path}`, '-k')).toBe('200');
+      expect(await status(`${base}/metrics`, '--cacert', certs.ca)).toBe('401');
+      expect(await status(`${base}/metrics`, '--cacert', certs.ca, '-u', 'prometheus:s3cret')).toBe('200');
+    } finally {
+      rmSync(certs.dir, { recursive: true, force: true });
+    }
   }, 30_000);
 });

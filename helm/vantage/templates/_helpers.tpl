@@ -27,7 +27,43 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- $own := dict
   "agent" (dict "id" "${VANTAGE_AGENT_ID}" "region" "${VANTAGE_REGION}" "carrier" "${VANTAGE_CARRIER}" "network_type" "${VANTAGE_NETWORK_TYPE}")
   "listen" (printf "0.0.0.0:%d" (int .Values.port)) -}}
+{{- if .Values.icmp.enabled }}
+{{- /* The pod's security context is made for one kind of ICMP socket: the agent must open that one. */}}
+{{- $_ := set $own "icmp_socket" .Values.icmp.socket -}}
+{{- end }}
 {{- toYaml (merge $own (deepCopy .Values.config)) -}}
+{{- end -}}
+
+{{/* "true" when the agent serves a web config (TLS, basic auth); empty otherwise. */}}
+{{- define "vantage.web.enabled" -}}
+{{- if or .Values.webConfig.config .Values.webConfig.existingSecret }}true{{ end -}}
+{{- end -}}
+
+{{/* "true" when the web config serves TLS. */}}
+{{- define "vantage.web.tls" -}}
+{{- if or .Values.webConfig.tls (hasKey .Values.webConfig.config "tls_server_config") }}true{{ end -}}
+{{- end -}}
+
+{{/* "true" when the web config requires client certificates, which the kubelet's probes cannot present. */}}
+{{- define "vantage.web.clientCertificates" -}}
+{{- $auth := dig "tls_server_config" "client_auth_type" "" .Values.webConfig.config -}}
+{{- if or .Values.webConfig.clientCertificates (has $auth (list "RequireAnyClientCert" "RequireAndVerifyClientCert")) }}true{{ end -}}
+{{- end -}}
+
+{{/* Where the web config and the certificates it names are mounted, side by side. */}}
+{{- define "vantage.web.dir" -}}/etc/vantage/web{{- end -}}
+
+{{- define "vantage.web.secret" -}}
+{{- .Values.webConfig.existingSecret | default (printf "%s-web" (include "vantage.fullname" .)) -}}
+{{- end -}}
+
+{{/* The chart's web config: the user's, with the health paths exempt from basic auth for the kubelet. */}}
+{{- define "vantage.web.config" -}}
+{{- $c := deepCopy .Values.webConfig.config -}}
+{{- if and (hasKey $c "basic_auth_users") (not (hasKey $c "auth_excluded_paths")) -}}
+{{- $_ := set $c "auth_excluded_paths" (list "/healthz" "/readyz") -}}
+{{- end -}}
+{{- toYaml $c -}}
 {{- end -}}
 
 {{/* The agent's identity in the environment: the agent reads it, and so does its forwarder. */}}
