@@ -116,7 +116,12 @@ describe('ping check', () => {
   );
 
   it('reports replies from another address as their own finding, with address and RTT, never as no reply', async () => {
-    const other = (ms: number): EchoOutcome => ({ ...reply(ms), status: 'reply-other-address', from: '198.18.9.9' });
+    const other = (ms: number): EchoOutcome => ({
+      status: 'reply-other-address',
+      rttNs: BigInt(Math.round(ms * 1e6)),
+      ttl: 60,
+      from: '198.18.9.9',
+    });
     const result = await run({ count: 3 }, [other(1.5), other(2.5), { status: 'timeout' }]);
     expect(result).toMatchObject({ ok: false, sent: 3, received: 0, error: { code: 'ICMP_OTHER_ADDRESS' } });
     expect(result.loss).toBeCloseTo(1 / 3); // an answer from elsewhere is not a loss
