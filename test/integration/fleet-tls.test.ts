@@ -217,6 +217,9 @@ describe('fleet push path over TLS with credentials, the store verified against 
       );
       expect(metric(status401, 'vmagent_remotewrite_packets_dropped_total')).toBe(0);
       expect(wrong.log()).toMatch(/unexpected status code received.*401/);
+      const check = await n.exec(a.ns, ['sh', 'deploy/fleet/check-forwarder.sh']);
+      expect(check.code, check.stdout).toBe(1);
+      expect(check.stdout).toMatch(/refused: 401 x\d+.*\n.*refuses every request/);
       await new Promise((r) => setTimeout(r, 3000));
       expect(await samples(`https://${store}:${VM}`, BASIC, 60)).toEqual([]);
       // The credentials fixed: a restart (SIGTERM, as after editing the env file) with the same queue.

@@ -14,6 +14,7 @@ import {
 } from '../helpers/fleet-forwarders.js';
 import { fleetNet } from '../helpers/fleet-net.js';
 import type { Daemon, FleetNet } from '../helpers/fleet-net.js';
+import type { RunResult } from '../lab/shell.js';
 
 /**
  * The push path with real binaries (issue 14). Three agents in namespaces nothing can connect
@@ -243,6 +244,8 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
           const fromCentral = await theNet().get(theNet().central, `http://${a.address}:${AGENT_PORT}/metrics`, 2);
           expect(fromCentral).toMatchObject({ ok: false, status: 0 });
         }
+        // deploy/fleet/check-forwarder.sh, run on each vantage point, agrees.
+        for (const i of IDENTITY.keys()) expect(await checkForwarder(i)).toMatchObject({ code: 0, stdout: /\nOK/ });
         const fired = await until(
           'VantageTargetUnreachable for api from every agent',
           async () => {
@@ -315,6 +318,10 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
               return s.length === 3 && s.every((x) => Number(x.values[0]?.[1]) >= to) ? true : undefined;
             },
             90_000,
+          );
+          // Forwarders send in order: the newest sample there means the backlog is too (vmagent backs off up to 1 min).
+          console.log(
+            `[fleet outage] ${store.name}: caught up ${(Date.now() / 1000 - end).toFixed(1)} s after the outage`,
           );
           const series = await raw(store.port, 'probe_success{target="web"}', from, to);
           expect(series.map((s) => s.metric.agent).sort()).toEqual(['a1', 'a2', 'a3']);
@@ -441,6 +448,9 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
         console.log(`[fleet ${c.fault}] prometheus samples_failed=${failed}; vmagent ${c.vmStatus}: ${vmErrors}`);
         expect(pa.log()).toMatch(new RegExp(`non-recoverable error.*HTTP status ${c.status}`));
         expect(va.log()).toMatch(new RegExp(`rejected.*status code ${c.vmStatus}`));
+        const check = await checkForwarder(0);
+        expect(check.code, check.stdout).toBe(1);
+        expect(check.stdout).toMatch(new RegExp(`refused: ${c.vmStatus} x\\d+.*\\n.*DROPPED`));
         expect((await agentCounters(0)).runs).toBeGreaterThan(runsBefore);
         // The forwarders' counters travel in the failing requests: centrally the agent is silent, by name.
         for (const store of STORES)
@@ -509,6 +519,12 @@ describe('fleet push path: agents behind NAT -> forwarders -> central store', ()
     }
   }, 90_000);
 });
+
+/** deploy/fleet/check-forwarder.sh on agent i's vantage point, against its vmagent. */
+function checkForwarder(i: number): Promise<RunResult> {
+  const ns = theNet().agents[i]!.ns;
+  return theNet().exec(ns, ['sh', 'deploy/fleet/check-forwarder.sh', `http://127.0.0.1:${VMAGENT}/metrics`]);
+}
 
 /** Runs and scheduler lag counters of one agent, read from inside its namespace. */
 async function agentCounters(i: number): Promise<{ runs: number; lagSum: number; lagCount: number }> {

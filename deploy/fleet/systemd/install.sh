@@ -6,7 +6,8 @@
 # Needs node (>= 20.19) and a built checkout in /opt/vantage (npm ci && npm run build), and
 # vmagent (Debian: apt-get install victoria-metrics). Existing files in /etc/vantage are kept:
 # edit /etc/vantage/vantage.env (identity, remote_write URL), then run it again or
-# `systemctl restart vantage-fleet.target`.
+# `systemctl restart vantage-fleet.target`. It ends by saying whether the forwarder delivers
+# (check-forwarder.sh; run that again after any change).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fleet=$here/..
@@ -18,3 +19,13 @@ install -m 0644 "$here"/*.service "$here"/vantage-fleet.target /etc/systemd/syst
 systemctl daemon-reload
 systemctl enable --now vantage-fleet.target
 systemctl --no-pager status vantage.service vantage-forwarder.service || true
+# The forwarder's first pushes: a wrong URL or password shows here, and nowhere centrally.
+i=0
+while :; do
+  rc=0
+  out=$(sh "$fleet/check-forwarder.sh" 2>&1) || rc=$?
+  if [ "$rc" -ne 2 ] || [ "$i" -ge 12 ]; then break; fi
+  i=$((i + 1))
+  sleep 5
+done
+echo "$out"
