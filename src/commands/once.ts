@@ -34,6 +34,7 @@ export async function onceCommand(argv: readonly string[]): Promise<number> {
     return printConfigError(err);
   }
   const net = systemNet(systemClock);
+  net.icmp.configure(config.icmpSocket);
   const trigger = new TraceTrigger(net.icmp, systemClock, config.triggeredTraceroute);
   const executor = new CheckExecutor({ clock: systemClock, log, identity: () => config.agent, registry, trigger });
   const scheduler = new Scheduler(systemClock, config.maxConcurrentRuns);
