@@ -72,9 +72,11 @@ describe.skipIf(!root)('vantage without CAP_NET_RAW', { timeout: 20_000 }, () =>
   const withoutRaw = (args: string[]) =>
     vantage(['--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, ...args]);
 
-  it('the icmp check fails with one clear error naming the fix; the tcp check still runs', async () => {
+  it('the icmp check fails with one clear error naming both fixes; the tcp check still runs', async () => {
     const listener = await openListener();
-    const cfg = tempConfig(`targets:
+    // raw: whatever this host's ping_group_range, no ping socket is tried.
+    const cfg = tempConfig(`icmp_socket: raw
+targets:
   - name: local
     host: 127.0.0.1
     checks:
@@ -89,6 +91,7 @@ describe.skipIf(!root)('vantage without CAP_NET_RAW', { timeout: 20_000 }, () =>
       const icmp = records.find((r) => r.kind === 'icmp');
       expect(icmp?.error?.code).toBe('ICMP_UNAVAILABLE');
       expect(icmp?.error?.message).toMatch(/CAP_NET_RAW/);
+      expect(icmp?.error?.message).toMatch(/ping_group_range/);
     } finally {
       cfg.remove();
       await listener.close();
@@ -97,7 +100,9 @@ describe.skipIf(!root)('vantage without CAP_NET_RAW', { timeout: 20_000 }, () =>
 
   it('the agent says so at start-up, before any ping has run: one log line with the fix, and the metric', async () => {
     // New Year's midnight: the check is configured but does not run during the test.
-    const cfg = tempConfig('targets:\n  - {name: local, host: 127.0.0.1, checks: [{kind: icmp, cron: "0 0 1 1 *"}]}\n');
+    const cfg = tempConfig(
+      'icmp_socket: raw\ntargets:\n  - {name: local, host: 127.0.0.1, checks: [{kind: icmp, cron: "0 0 1 1 *"}]}\n',
+    );
     const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0'], {}, [
       'setpriv',
       '--bounding-set',
@@ -111,7 +116,7 @@ describe.skipIf(!root)('vantage without CAP_NET_RAW', { timeout: 20_000 }, () =>
       const warning = await agent.waitForLog((l) => l.code === 'ICMP_UNAVAILABLE' && l.family === 'ipv4');
       expect(warning.msg).toMatch(/CAP_NET_RAW/);
       const body = await agent.waitForMetrics((b) => b.includes('vantage_icmp_available{'));
-      expect(body).toMatch(/vantage_icmp_available\{family="ipv4",[^}]*\} 0/);
+      expect(body).toMatch(/vantage_icmp_available\{family="ipv4",[^}]*socket="none"[^}]*\} 0/);
       expect(body).not.toMatch(/vantage_check_runs_total\{/);
     } finally {
       agent.kill();
