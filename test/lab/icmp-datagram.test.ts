@@ -1,28 +1,14 @@
 import { chmodSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, jsonLines, tempConfig } from '../helpers/agent-process.js';
+import type { IcmpRecord } from './icmp-record.js';
 import { classicHops, labContext } from './lab-context.js';
 
 // ICMP without root: the same probes through Linux ping sockets, as uid 65534 with no capability
 // (the bounding set emptied: no raw socket is possible), against the raw engine run as root.
 const lab = labContext();
 
-interface Hop {
-  ttl: number;
-  addresses: string[];
-}
-interface IcmpRecord {
-  ip: string;
-  ok: boolean;
-  error: { code: string; message: string } | null;
-  sent: number;
-  received: number;
-  loss: number;
-  rttMs: { min: number; median: number } | null;
-  otherAddressReplies: Array<{ from: string; rttMs: number }>;
-  reached?: boolean;
-  hops?: Hop[];
-}
+type Hop = NonNullable<IcmpRecord['hops']>[number];
 
 const NO_PRIVILEGES = [
   'setpriv',

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { jsonLines } from '../helpers/agent-process.js';
+import type { IcmpRecord } from './icmp-record.js';
 import { labContext } from './lab-context.js';
 
 const lab = labContext();
-
-interface IcmpRecord {
-  ip: string;
-  ok: boolean;
-  error: { code: string; message: string } | null;
-  sent: number;
-  received: number;
-  loss: number;
-  rttMs: { min: number; median: number; max: number } | null;
-}
 
 /** `vantage probe icmp` run inside the lab's agent namespace: real packets through the routers. */
 async function probe(target: string, ...settings: string[]): Promise<IcmpRecord[]> {
