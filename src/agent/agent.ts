@@ -13,6 +13,7 @@ import { MetricRegistries } from '../metrics/registries.js';
 import { askEgress } from '../net/egress-lookup.js';
 import type { NetDeps } from '../net/net-deps.js';
 import { QualityService } from '../quality/quality-service.js';
+import { RankingService } from '../ranking/ranking-service.js';
 import type { EventSink } from '../report/event-sinks.js';
 import { createSinks } from '../report/sink-factory.js';
 import { Scheduler } from '../schedule/scheduler.js';
@@ -57,6 +58,8 @@ export class Agent {
   private readonly diagnoseEndpoint: DiagnoseEndpoint;
   /** The network-quality model, fed by every finished run; its read API is for pages and ranking. */
   readonly quality: QualityService;
+  /** Server sets ranked fastest first from the quality model. */
+  readonly ranking: RankingService;
   private readonly web: WebConfigSource;
   private sinks: EventSink[] = [];
   private sinksKey = '[]';
@@ -90,6 +93,14 @@ export class Agent {
       log,
       identity: () => this.identity(),
       sinks: () => this.sinks,
+    });
+    this.ranking = new RankingService({
+      registries: this.registries,
+      log,
+      clock,
+      identity: () => this.identity(),
+      sinks: () => this.sinks,
+      quality: this.quality,
     });
     this.checks = new CheckSet({
       registry,
@@ -152,10 +163,12 @@ export class Agent {
       listen: this.opts.listen ?? config.listen,
       isReady: () => this.ready,
       diagnose: (query, wantsJson) => this.diagnoseEndpoint.handle(query, wantsJson),
+      fastest: (query) => this.ranking.reply(query),
       webConfig: () => this.web.current(),
       limits: config.web,
     });
     await this.apply(config);
+    this.ranking.start();
     if (this.opts.watch ?? true) {
       this.stopWatching = watchConfigFile(
         this.opts.configFile,
@@ -188,6 +201,7 @@ export class Agent {
     this.web.stop();
     await this.reloader.stop();
     this.egress.stop();
+    this.ranking.stop();
     this.diagnoseEndpoint.stop();
     // One deadline for all of it: runs in flight get it less a share for the sinks to deliver what
     // those runs reported, and the sinks get whatever the runs left.
@@ -227,6 +241,7 @@ export class Agent {
     }
     this.egress.reconfigure(config.egress);
     this.quality.configure(config.quality);
+    this.ranking.configure(config.serverSets, config.checks);
     this.scheduler.setMaxConcurrent(config.maxConcurrentRuns);
     await runPaced(commitChecks());
   }

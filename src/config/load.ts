@@ -18,6 +18,8 @@ import { webServerConfig } from '../settings/web-config-keys.js';
 import { formatPath } from './zod-diagnostics.js';
 import { stripBrackets } from '../net/address.js';
 import { qualitySettings } from '../quality/quality-settings.js';
+import { serverSets } from '../ranking/ranking-settings.js';
+import type { ServerSet } from '../ranking/ranking-settings.js';
 
 export interface LoadOptions {
   registry: CheckRegistry;
@@ -104,6 +106,14 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
       if (!targetNames.has(name))
         report.add(['quality', 'targets', name], `quality.targets.${name}: no target is named "${name}"`, true);
   }
+  let sets: ServerSet[] = [];
+  if (top.success) {
+    const kinds = new Map<string, Set<string>>();
+    for (const c of checks) kinds.set(c.target.name, (kinds.get(c.target.name) ?? new Set()).add(c.kind));
+    const built = serverSets(top.data.server_sets, kinds);
+    for (const p of built.problems) report.add(p.path, p.message, p.onKey);
+    sets = built.sets;
+  }
   if (!top.success || !agent.success) return undefined;
   const identity: AgentIdentity = {
     id: agent.data.id || (opts.hostname ?? osHostname()),
@@ -129,6 +139,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
       count: endpoint.count,
     },
     quality: qualitySettings(top.data.quality),
+    serverSets: sets,
     web: webServerConfig(top.data.web),
     checks,
   };

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { qualitySchema } from '../quality/quality-settings.js';
+import { serverSetsSchema } from '../ranking/ranking-settings.js';
 import { ICMP_SOCKET_MODES } from '../net/icmp/echo.js';
 import { durationSchema } from '../settings/setting-schemas.js';
 import { webServerSchema } from '../settings/web-config-keys.js';
@@ -174,6 +175,8 @@ export const configSchema = z.strictObject({
   triggered_traceroute: triggeredTracerouteSchema.prefault({}),
   /** The network-quality model: one class per target and for the agent (see src/quality/). */
   quality: qualitySchema.default({}),
+  /** Targets serving the same thing, ranked fastest first from this agent (see src/ranking/). */
+  server_sets: serverSetsSchema.default({}),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),
 });
 

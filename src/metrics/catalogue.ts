@@ -271,6 +271,28 @@ export const QUALITY_METRICS = {
   },
 } as const satisfies Record<string, MetricDef>;
 
+/** The fastest-endpoint ranking (src/ranking/): per server set and target, from this agent. */
+export const RANKING_METRICS = {
+  score: {
+    name: 'vantage_endpoint_score_seconds',
+    type: 'gauge',
+    help: "Target's score in the set (path time / success rate, lower is faster); absent while it cannot be ranked.",
+    labels: ['set', 'target'],
+  },
+  rank: {
+    name: 'vantage_endpoint_rank',
+    type: 'gauge',
+    help: "Target's place in the set, 1 = fastest, after hysteresis; absent while Unknown or Offline.",
+    labels: ['set', 'target'],
+  },
+  leaderChanges: {
+    name: 'vantage_endpoint_leader_changes_total',
+    type: 'counter',
+    help: 'Changes of the fastest target of the set.',
+    labels: ['set'],
+  },
+} as const satisfies Record<string, MetricDef>;
+
 /** `probe_<kind>_duration_seconds{phase}`, as blackbox_exporter names its per-phase durations. */
 export function phaseMetric(kind: string, name = `probe_${kind}_duration_seconds`): MetricDef {
   return {
@@ -301,6 +323,7 @@ export function catalogue(kinds: readonly CheckKind[]): MetricDef[] {
     ...Object.values(PROBE_METRICS),
     ...Object.values(AGENT_METRICS),
     ...Object.values(QUALITY_METRICS),
+    ...Object.values(RANKING_METRICS),
     ...kindDefs,
   ];
 }

@@ -6,9 +6,10 @@ import { postJson } from '../net/http/post-json.js';
 import type { ProblemEvent } from './problem-event.js';
 import type { EgressChangeEvent } from '../egress/egress-monitor.js';
 import type { QualityChangeEvent } from '../quality/quality-event.js';
+import type { LeaderChangeEvent } from '../ranking/leader-event.js';
 
 /** What sinks carry: problem events, egress-IP changes and network-quality changes, told apart by `event`. */
-export type AgentEvent = ProblemEvent | EgressChangeEvent | QualityChangeEvent;
+export type AgentEvent = ProblemEvent | EgressChangeEvent | QualityChangeEvent | LeaderChangeEvent;
 
 /** Where problem events go besides the log. */
 export interface EventSink {

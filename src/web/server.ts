@@ -35,6 +35,8 @@ export interface MetricsServerOptions {
   isReady(): boolean;
   /** `/diagnose`; absent: 404. */
   diagnose?(query: URLSearchParams, wantsJson: boolean): Promise<EndpointReply>;
+  /** `/fastest?set=NAME` (src/ranking/); absent: 404. */
+  fastest?(query: URLSearchParams): EndpointReply;
   /** The web config in force (TLS, basic auth, headers), read per connection and request. Default: plain HTTP. */
   webConfig?(): WebConfig;
   /** Connection cap and timeouts. Default: the `web:` section's defaults. */
@@ -110,6 +112,12 @@ async function handle(
       }
       const wantsJson = url.searchParams.get('format') === 'json' || /application\/json/.test(req.headers.accept ?? '');
       const reply = await opts.diagnose(url.searchParams, wantsJson);
+      res.writeHead(reply.status, reply.headers).end(reply.body);
+      return;
+    }
+    case '/fastest': {
+      if (!opts.fastest) break;
+      const reply = opts.fastest(url.searchParams);
       res.writeHead(reply.status, reply.headers).end(reply.body);
       return;
     }
