@@ -15,7 +15,7 @@ export DOCKER_HOST="unix://$sock"
 base=vantage-standin-node:bookworm
 image=vantage:verify
 cleanup() {
-  docker rm -f vantage-verify >/dev/null 2>&1 || true
+  docker rm -f vantage-verify vantage-icmp >/dev/null 2>&1 || true
   if [ -f "$work/dockerd.pid" ]; then
     pid=$(cat "$work/dockerd.pid")
     kill "$pid" 2>/dev/null || true
@@ -102,8 +102,6 @@ for _ in $(seq 50); do docker exec vantage-verify node -e "$get" http://127.0.0.
 docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/readyz "" | head -1
 docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/metrics 'region="eu-verify"' | grep '^vantage_checks_configured' \
   || fail "metrics with the identity from the environment"
-docker exec vantage-verify node -e "$get" http://127.0.0.1:9477/metrics 'socket="datagram"' | grep '^vantage_icmp_available' \
-  || fail "vantage_icmp_available with socket=\"datagram\""
 for _ in $(seq 45); do [ "$(docker inspect vantage-verify --format '{{.State.Health.Status}}')" = healthy ] && break; sleep 1; done
 echo "HEALTHCHECK: $(docker inspect vantage-verify --format '{{.State.Health.Status}}')"
 [ "$(docker inspect vantage-verify --format '{{.State.Health.Status}}')" = healthy ] || fail "HEALTHCHECK not healthy"
@@ -113,5 +111,18 @@ code=$(docker inspect vantage-verify --format '{{.State.ExitCode}}')
 echo "stopped with exit code $code in $(( ($(date +%s%N) - started) / 1000000 )) ms"
 [ "$code" = 0 ] || fail "exit code $code on SIGTERM"
 docker logs vantage-verify 2>&1 | grep -q '"msg":"stopped"' || fail "no clean stop in the logs"
+
+step "the agent with an icmp check, as 65534 with no capability: the socket it chose"
+# The shipped config has no icmp check, so the agent opens no ICMP socket there.
+printf 'targets:\n  - {name: local, host: 127.0.0.1, checks: [{kind: icmp, count: 1}]}\n' >"$work/icmp.yaml"
+chmod 644 "$work/icmp.yaml"
+docker run -d --name vantage-icmp --read-only "${nopriv[@]}" "${pinggroup[@]}" -v "$work/icmp.yaml:/etc/icmp.yaml:ro" \
+  "$image" run -c /etc/icmp.yaml >/dev/null
+for _ in $(seq 50); do docker exec vantage-icmp node -e "$get" http://127.0.0.1:9477/metrics 'vantage_icmp_available{' \
+  >/dev/null 2>&1 && break; sleep 0.2; done
+docker exec vantage-icmp node -e "$get" http://127.0.0.1:9477/metrics 'socket="datagram"' | grep '^vantage_icmp_available' \
+  || fail "vantage_icmp_available with socket=\"datagram\""
+docker logs vantage-icmp 2>&1 | grep '"msg":"ICMP socket"' || fail "no start-up line naming the ICMP socket"
+docker rm -f vantage-icmp >/dev/null
 
 printf '\nimage verified\n'
