@@ -13,6 +13,11 @@ import { MetricRegistries } from '../metrics/registries.js';
 import { askEgress } from '../net/egress-lookup.js';
 import type { NetDeps } from '../net/net-deps.js';
 import { QualityService } from '../quality/quality-service.js';
+import { HistoryStore } from '../history/history-store.js';
+import { DEFAULT_HISTORY_SAMPLES } from '../history/history-settings.js';
+import { diagnosisDocument } from '../pages/diagnosis-html.js';
+import { servePage } from '../pages/pages.js';
+import type { ConfigState, StatusSource } from '../pages/status-source.js';
 import { RankingService } from '../ranking/ranking-service.js';
 import type { EventSink } from '../report/event-sinks.js';
 import { createSinks } from '../report/sink-factory.js';
@@ -61,6 +66,9 @@ export class Agent {
   /** Server sets ranked fastest first from the quality model. */
   readonly ranking: RankingService;
   private readonly web: WebConfigSource;
+  /** Recent results per check and IP, for the status pages. */
+  private readonly history: HistoryStore;
+  private configState: ConfigState = { rejected: [] };
   private sinks: EventSink[] = [];
   private sinksKey = '[]';
   private config: AgentConfig | undefined;
@@ -87,7 +95,9 @@ export class Agent {
       registry,
       trigger: this.trigger,
       sinks: () => this.sinks,
+      finished: (spec, results) => this.history.record(spec, results),
     });
+    this.history = new HistoryStore({ samples: DEFAULT_HISTORY_SAMPLES }, (kind) => registry.get(kind)?.phases ?? []);
     this.quality = new QualityService({
       registries: this.registries,
       log,
@@ -118,7 +128,13 @@ export class Agent {
       env: opts.env ?? process.env,
       log,
       apply: (config, signal) => this.apply(config, signal),
-      loaded: (ok) => this.agentMetrics.configLoaded(ok, clock.wallMs()),
+      loaded: (ok) => {
+        this.agentMetrics.configLoaded(ok, clock.wallMs());
+        if (ok) this.configState = { ...this.configState, rejected: [] };
+      },
+      rejected: (problems) => {
+        this.configState = { ...this.configState, rejected: problems, rejectedAt: clock.wallMs() };
+      },
     });
     this.agentMetrics.watchSinks(() => this.sinks);
     this.agentMetrics.watchSeries(
@@ -143,7 +159,8 @@ export class Agent {
       },
       forgotten: () => this.agentMetrics.egressForgotten(),
     });
-    this.diagnoseEndpoint = new DiagnoseEndpoint({ net, clock, log, config: () => this.config });
+    const html = diagnosisDocument;
+    this.diagnoseEndpoint = new DiagnoseEndpoint({ net, clock, log, config: () => this.config, html });
     this.web = new WebConfigSource({
       registries: this.registries,
       log,
@@ -163,6 +180,7 @@ export class Agent {
       listen: this.opts.listen ?? config.listen,
       isReady: () => this.ready,
       diagnose: (query, wantsJson) => this.diagnoseEndpoint.handle(query, wantsJson),
+      pages: (path) => servePage(this.statusSource(), path),
       fastest: (query) => this.ranking.reply(query),
       webConfig: () => this.web.current(),
       limits: config.web,
@@ -241,9 +259,25 @@ export class Agent {
     }
     this.egress.reconfigure(config.egress);
     this.quality.configure(config.quality);
+    this.history.configure(config.history);
     this.ranking.configure(config.serverSets, config.checks);
     this.scheduler.setMaxConcurrent(config.maxConcurrentRuns);
     await runPaced(commitChecks());
+    this.history.retain(config.checks);
+    this.configState = { ...this.configState, appliedAt: this.opts.clock.wallMs() };
+  }
+
+  /** What the status pages read. */
+  private statusSource(): StatusSource {
+    return {
+      config: () => this.config,
+      configState: () => this.configState,
+      egressIp: () => this.egress.address,
+      history: (target) => this.history.target(target),
+      quality: (target) => this.quality.target(target),
+      wallMs: () => this.opts.clock.wallMs(),
+      version: VERSION,
+    };
   }
 
   /**

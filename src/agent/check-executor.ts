@@ -17,6 +17,8 @@ export interface ExecutorDeps {
   trigger?: TraceTrigger;
   /** Sinks that get every problem event besides the log. */
   sinks?: () => readonly EventSink[];
+  /** Gets every finished run's results (the status pages' history). */
+  finished?: (spec: Check['spec'], results: readonly CheckResult[]) => void;
 }
 
 /**
@@ -56,6 +58,7 @@ export class CheckExecutor {
       } else if (result.ok && this.deps.log.isLevelEnabled('debug'))
         log().debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
     }
+    this.deps.finished?.(spec, results);
     return results;
   }
 }

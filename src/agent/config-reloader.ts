@@ -19,6 +19,8 @@ export interface ConfigReloaderDeps {
   apply(config: AgentConfig, signal: AbortSignal): void | Promise<void>;
   /** Each load's outcome, for `vantage_config_last_reload_successful`. */
   loaded(ok: boolean): void;
+  /** A rejected file's problems, for the status page. */
+  rejected?(problems: readonly string[]): void;
   /** Reads the file; default `readConfigText` (regular files only, at most 16 MiB). */
   read?: (file: string, opts: ReadOptions) => Promise<string>;
   /** How long a read may take before the reload counts as failed. Default 10 s. */
@@ -104,8 +106,10 @@ export class ConfigReloader {
       if (err instanceof ConfigError) {
         const problems = err.diagnostics.map(formatDiagnostic);
         log.error({ event: 'config_rejected', problems, file }, 'new config rejected; still running the previous one');
+        this.deps.rejected?.(problems);
       } else {
         log.error({ err, file }, 'applying the new config failed; still running the previous one');
+        this.deps.rejected?.([`applying the config failed: ${String(err)}`]);
       }
       return false;
     }

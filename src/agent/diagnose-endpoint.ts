@@ -4,6 +4,7 @@ import type { AgentConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import type { NetDeps } from '../net/net-deps.js';
 import { renderDiagnosis, renderDiagnosisJson } from '../diagnose/render.js';
+import type { DiagnosisReport } from '../diagnose/report.js';
 import type { EndpointReply } from '../web/server.js';
 import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from './diagnose-run.js';
 
@@ -12,6 +13,8 @@ export interface DiagnoseEndpointDeps {
   clock: Clock;
   log: Logger;
   config(): AgentConfig | undefined;
+  /** Renders `?format=html` (the status pages' report); absent: text. */
+  html?(report: DiagnosisReport): string;
 }
 
 /**
@@ -73,6 +76,8 @@ export class DiagnoseEndpoint {
           identity: config.agent,
         },
       );
+      if (query.get('format') === 'html' && this.deps.html)
+        return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: this.deps.html(report) };
       return wantsJson
         ? { status: 200, headers: { 'content-type': 'application/json' }, body: renderDiagnosisJson(report) }
         : text(200, renderDiagnosis(report));

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
@@ -7,13 +8,14 @@ import { loadConfigFile } from '../config/load.js';
 import { parseDuration } from '../settings/duration.js';
 import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from '../agent/diagnose-run.js';
 import { renderDiagnosis, renderDiagnosisJson } from '../diagnose/render.js';
+import { diagnosisDocument } from '../pages/diagnosis-html.js';
 import { RunCancelled, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { systemNet } from '../net/system-net.js';
 import { expectOnly, logLevel, parseArgs } from './args.js';
 import { printConfigError, printHelp } from './print.js';
 
-export const diagnoseHelp = `Usage: vantage diagnose TARGET... [--json] [--resolver ADDR]... [--count N]
+export const diagnoseHelp = `Usage: vantage diagnose TARGET... [--json] [--html FILE] [--resolver ADDR]... [--count N]
        [--traceroute auto|always|never] [--timeout DURATION] [--egress-url URL]... [-c FILE]
 
 The report a support engineer pastes into a ticket. TARGETs are names, IPs or URLs. For each:
@@ -24,6 +26,7 @@ HTTPS phases for URLs; then who and where this agent is (identity from -c FILE, 
 target comes first. Progress goes to stderr; Ctrl-C prints what is known so far.
 
   --json              the same report as one JSON document
+  --html FILE         also write it as one self-contained HTML file (pictures inline) to attach to a ticket
   --resolver ADDR     another resolver to ask (repeatable; IP[:PORT], tls://, https://...)
   --count N           echo requests per IP (default 5)
   --traceroute MODE   auto (default), always (trace the first IP), never
@@ -37,7 +40,7 @@ export async function diagnoseCommand(argv: readonly string[]): Promise<number> 
   if (args.flags.has('help')) return printHelp(diagnoseHelp);
   expectOnly(
     args,
-    ['resolver', 'count', 'traceroute', 'timeout', 'egress-url', 'ca-file', 'config', 'log-level'],
+    ['resolver', 'count', 'traceroute', 'timeout', 'egress-url', 'ca-file', 'config', 'log-level', 'html'],
     ['json'],
     Number.POSITIVE_INFINITY,
   );
@@ -88,6 +91,8 @@ export async function diagnoseCommand(argv: readonly string[]): Promise<number> 
     );
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     process.stdout.write(args.flags.has('json') ? renderDiagnosisJson(report) : renderDiagnosis(report));
+    const htmlFile = args.options.get('html');
+    if (htmlFile) await writeFile(htmlFile, diagnosisDocument(report));
     if (controller.signal.aborted) return 130;
     const allOk = report.targets.every((t) => [...t.dns, ...t.ping, ...t.https].every((r) => r.ok));
     return allOk ? 0 : 1;

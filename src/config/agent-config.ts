@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { CheckSpec } from '../checks/check.js';
 import type { IcmpSocketMode } from '../net/icmp/echo.js';
 import type { QualitySettings } from '../quality/quality-settings.js';
+import type { HistorySettings } from '../history/history-settings.js';
 import type { ServerSet } from '../ranking/ranking-settings.js';
 import type { WebServerConfig } from '../settings/web-config-keys.js';
 import { triggeredTracerouteSchema } from './schema.js';
@@ -83,6 +84,7 @@ export interface AgentConfig {
   /** The HTTP listener's `web:` section. */
   web: WebServerConfig;
   quality: QualitySettings;
+  history: HistorySettings;
   /** `server_sets:`, in config order. */
   serverSets: readonly ServerSet[];
   checks: readonly CheckSpec[];

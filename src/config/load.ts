@@ -18,6 +18,7 @@ import { webServerConfig } from '../settings/web-config-keys.js';
 import { formatPath } from './zod-diagnostics.js';
 import { stripBrackets } from '../net/address.js';
 import { qualitySettings } from '../quality/quality-settings.js';
+import { historySettings } from '../history/history-settings.js';
 import { serverSets } from '../ranking/ranking-settings.js';
 import type { ServerSet } from '../ranking/ranking-settings.js';
 
@@ -139,6 +140,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
       count: endpoint.count,
     },
     quality: qualitySettings(top.data.quality),
+    history: historySettings(top.data.history),
     serverSets: sets,
     web: webServerConfig(top.data.web),
     checks,

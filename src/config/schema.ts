@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { qualitySchema } from '../quality/quality-settings.js';
+import { historySchema } from '../history/history-settings.js';
 import { serverSetsSchema } from '../ranking/ranking-settings.js';
 import { ICMP_SOCKET_MODES } from '../net/icmp/echo.js';
 import { durationSchema } from '../settings/setting-schemas.js';
@@ -175,6 +176,8 @@ export const configSchema = z.strictObject({
   triggered_traceroute: triggeredTracerouteSchema.prefault({}),
   /** The network-quality model: one class per target and for the agent (see src/quality/). */
   quality: qualitySchema.default({}),
+  /** What the status pages keep of past results (see src/history/). */
+  history: historySchema.prefault({}),
   /** Targets serving the same thing, ranked fastest first from this agent (see src/ranking/). */
   server_sets: serverSetsSchema.default({}),
   targets: z.array(z.unknown()).min(1, 'at least one target is needed'),

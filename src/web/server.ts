@@ -35,6 +35,8 @@ export interface MetricsServerOptions {
   isReady(): boolean;
   /** `/diagnose`; absent: 404. */
   diagnose?(query: URLSearchParams, wantsJson: boolean): Promise<EndpointReply>;
+  /** The status pages (`/`, `/targets/NAME`): a reply, or undefined for a path they do not serve. */
+  pages?(path: string): EndpointReply | undefined;
   /** `/fastest?set=NAME` (src/ranking/); absent: 404. */
   fastest?(query: URLSearchParams): EndpointReply;
   /** The web config in force (TLS, basic auth, headers), read per connection and request. Default: plain HTTP. */
@@ -88,6 +90,11 @@ async function handle(
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  const pageReply = opts.pages?.(path);
+  if (pageReply) {
+    res.writeHead(pageReply.status, pageReply.headers).end(req.method === 'HEAD' ? undefined : pageReply.body);
     return;
   }
   switch (path) {

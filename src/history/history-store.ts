@@ -1,0 +1,180 @@
+import type { CheckResult, CheckSpec } from '../checks/check.js';
+import type { TraceHop } from '../checks/traceroute/trace.js';
+import type { HistorySettings } from './history-settings.js';
+import { SampleRing } from './sample-ring.js';
+import type { Sample } from './sample-ring.js';
+
+/** One IP of one check: its recent samples and its last result as the check returned it. */
+export interface IpHistory {
+  /** The probed address; '' for runs that failed before choosing one. */
+  ip: string;
+  ring: SampleRing;
+  last: CheckResult;
+}
+
+export interface CheckHistory {
+  check: string;
+  kind: string;
+  ips: ReadonlyMap<string, IpHistory>;
+}
+
+/** The last path traced to a target, by a traceroute check or a triggered trace. */
+export interface TracedPath {
+  t: number;
+  ip: string;
+  check: string;
+  reached: boolean;
+  hops: readonly TraceHop[];
+  routeHash: string;
+}
+
+/** Route changes kept per target for the chart's time axis. */
+const ROUTE_CHANGES_KEPT = 32;
+
+interface TargetEntry {
+  checks: Map<string, CheckHistory & { ips: Map<string, IpHistory> }>;
+  trace?: TracedPath;
+  /** Each IP's last route hash, to tell a changed route. */
+  routeHashes: Map<string, string>;
+  /** When a route changed, oldest first. */
+  routeChanges: Array<{ t: number; ip: string }>;
+}
+
+export interface TargetHistory {
+  target: string;
+  checks: readonly CheckHistory[];
+  trace?: TracedPath;
+  routeChanges: ReadonlyArray<{ t: number; ip: string }>;
+}
+
+/**
+ * What the agent keeps of finished runs for the status pages: per check and IP a bounded ring of
+ * key figures plus the last result, and per target the last traced path and when its route changed.
+ * Memory is bounded by `history.samples` times the checks' IPs; checks that leave the config are
+ * forgotten, and a run that finishes after its check left is not recorded.
+ */
+export class HistoryStore {
+  private readonly targets = new Map<string, TargetEntry>();
+  private readonly codes: string[] = [];
+  private settings: HistorySettings;
+  private configured: ReadonlySet<string> | undefined;
+
+  constructor(
+    settings: HistorySettings,
+    /** The phase names of a kind, in order (the registry's). */
+    private readonly phasesOf: (kind: string) => readonly string[],
+  ) {
+    this.settings = settings;
+  }
+
+  /** Applies `history:`; a new size starts every ring afresh with the newest samples it can keep. */
+  configure(settings: HistorySettings): void {
+    if (settings.samples === this.settings.samples) return;
+    this.settings = settings;
+    for (const entry of this.targets.values())
+      for (const check of entry.checks.values())
+        for (const ip of check.ips.values()) {
+          const ring = new SampleRing(settings.samples, ip.ring.phaseNames, this.codes);
+          for (const s of ip.ring.samples()) ring.push(s);
+          ip.ring = ring;
+        }
+  }
+
+  /** Keeps only the checks in `specs` (the running config's). */
+  retain(specs: readonly CheckSpec[]): void {
+    this.configured = new Set(specs.map((s) => s.name));
+    const targetNames = new Set(specs.map((s) => s.target.name));
+    for (const [name, entry] of this.targets) {
+      if (!targetNames.has(name)) {
+        this.targets.delete(name);
+        continue;
+      }
+      for (const check of entry.checks.keys()) if (!this.configured.has(check)) entry.checks.delete(check);
+    }
+  }
+
+  /** Takes one finished run's results; cancelled ones (ABORTED) say nothing about the target. */
+  record(spec: CheckSpec, results: readonly CheckResult[]): void {
+    if (this.configured && !this.configured.has(spec.name)) return;
+    let entry = this.targets.get(spec.target.name);
+    if (!entry) {
+      entry = { checks: new Map(), routeHashes: new Map(), routeChanges: [] };
+      this.targets.set(spec.target.name, entry);
+    }
+    let check = entry.checks.get(spec.name);
+    if (!check) {
+      check = { check: spec.name, kind: spec.kind, ips: new Map() };
+      entry.checks.set(spec.name, check);
+    }
+    const phases = this.phasesOf(spec.kind);
+    for (const result of results) {
+      if (result.error?.code === 'ABORTED') continue;
+      const ip = result.ip ?? '';
+      const t = Date.parse(result.startedAt);
+      let slot = check.ips.get(ip);
+      if (!slot) {
+        slot = { ip, ring: new SampleRing(this.settings.samples, phases, this.codes), last: result };
+        check.ips.set(ip, slot);
+      }
+      slot.last = result;
+      slot.ring.push(sampleOf(result, t, phases));
+      const path = tracedPath(spec.name, ip, t, result);
+      if (path) notePath(entry, path);
+    }
+  }
+
+  /** A target's history; undefined before its first recorded run. */
+  target(name: string): TargetHistory | undefined {
+    const entry = this.targets.get(name);
+    if (!entry) return undefined;
+    return {
+      target: name,
+      checks: [...entry.checks.values()],
+      ...(entry.trace ? { trace: entry.trace } : {}),
+      routeChanges: entry.routeChanges,
+    };
+  }
+}
+
+/** A result's key figures: an echo kind's RTT median and spread and loss, another's duration. */
+export function sampleOf(result: CheckResult, t: number, phases: readonly string[]): Sample {
+  const echo = result as CheckResult<{ rttMs: { min: number; median: number; max: number } | null; loss: number }>;
+  const phasesMs = phases.map((p) => result.phasesMs[p] ?? Number.NaN);
+  const code = result.error?.code;
+  const base = { t, ok: result.ok, phasesMs, ...(code ? { code } : {}) };
+  if (typeof echo.loss === 'number') {
+    const rtt = echo.rttMs ?? null;
+    return {
+      ...base,
+      ms: rtt?.median ?? Number.NaN,
+      lowMs: rtt?.min ?? Number.NaN,
+      highMs: rtt?.max ?? Number.NaN,
+      loss: echo.loss,
+    };
+  }
+  return {
+    ...base,
+    ms: result.durationMs,
+    lowMs: result.durationMs,
+    highMs: result.durationMs,
+    loss: result.ok ? 0 : 1,
+  };
+}
+
+/** The path a result carries: a traceroute check's own, or the trace a failure triggered. */
+function tracedPath(check: string, ip: string, t: number, result: CheckResult): TracedPath | undefined {
+  const own = result as CheckResult<{ hops: TraceHop[]; reached: boolean; routeHash: string }>;
+  const found =
+    own.hops && own.routeHash ? own : result.traceroute && 'hops' in result.traceroute ? result.traceroute : undefined;
+  if (!found?.hops || !found.routeHash) return undefined;
+  return { t, ip, check, reached: found.reached ?? false, hops: found.hops, routeHash: found.routeHash };
+}
+
+function notePath(entry: TargetEntry, path: TracedPath): void {
+  entry.trace = path;
+  const previous = entry.routeHashes.get(path.ip);
+  entry.routeHashes.set(path.ip, path.routeHash);
+  if (previous === undefined || previous === path.routeHash) return;
+  entry.routeChanges.push({ t: path.t, ip: path.ip });
+  if (entry.routeChanges.length > ROUTE_CHANGES_KEPT) entry.routeChanges.shift();
+}
