@@ -16,9 +16,10 @@ export class Tracker {
 
   /** Re-reads the figures, steps the trend on the new rate and returns the class it had before. */
   evaluate(thresholds: Thresholds): QualityClass {
-    const figures = this.window.figures();
-    const trend = nextTrend(this.estimate.trend, this.estimate.successRate, figures.successRate);
-    this.estimate = { ...figures, trend };
+    const w = this.window;
+    const successRate = w.successRate();
+    const trend = nextTrend(this.estimate.trend, this.estimate.successRate, successRate);
+    this.estimate = { httpRttMs: w.httpRtt(), transportRttMs: w.transportRtt(), successRate, trend };
     const before = this.class;
     this.class = targetClass(this.estimate, thresholds);
     return before;

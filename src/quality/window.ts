@@ -34,8 +34,8 @@ const MAX_EXPONENT = 300;
  * A weight is `decay ^ (age / period)`; every weight shrinks by the same factor as time passes, so
  * medians and rates depend only on which observations are in the window, never on `now`. Weights
  * are therefore stored once, relative to a base time, and each RTT is kept in a list sorted by
- * value (binary search and splice on entry and eviction): an evaluation is one pass over at most
- * `maxSamples` entries, with no sorting and no `Math.pow`.
+ * value (kept sorted on entry and eviction): an evaluation is one pass over at most `maxSamples`
+ * entries, with no sorting and no `Math.pow`.
  */
 export class ObservationWindow {
   private readonly order: Sample[] = [];
@@ -68,9 +68,8 @@ export class ObservationWindow {
     const sample: Sample = { t: at, ok, httpRttMs, transportRttMs, w: Math.exp(this.growth * (at - this.base)) };
     this.order.push(sample);
     if (ok) this.okCount++;
-    if (httpRttMs !== undefined) insertSorted(this.byHttp, sample, httpRttMs, (s) => s.httpRttMs ?? 0);
-    if (transportRttMs !== undefined)
-      insertSorted(this.byTransport, sample, transportRttMs, (s) => s.transportRttMs ?? 0);
+    if (httpRttMs !== undefined) insertSorted(this.byHttp, sample, 'httpRttMs');
+    if (transportRttMs !== undefined) insertSorted(this.byTransport, sample, 'transportRttMs');
     while (this.order.length > this.settings.maxSamples) this.evictOldest();
   }
 
@@ -81,18 +80,23 @@ export class ObservationWindow {
     return this.order.length !== before;
   }
 
-  figures(): Figures {
-    const min = this.settings.minSamples;
-    return {
-      httpRttMs: this.byHttp.length >= min ? weightedMedian(this.byHttp, (s) => s.httpRttMs ?? 0) : null,
-      transportRttMs:
-        this.byTransport.length >= min ? weightedMedian(this.byTransport, (s) => s.transportRttMs ?? 0) : null,
-      successRate: this.order.length >= min ? this.successRate() : null,
-    };
+  /** The weighted median HTTP RTT; null with fewer than `minSamples` of them. */
+  httpRtt(): number | null {
+    return this.byHttp.length >= this.settings.minSamples ? weightedMedian(this.byHttp, 'httpRttMs') : null;
   }
 
-  /** sum(w * ok) / sum(w); exactly 0 or 1 when all failed or all succeeded (Offline is `== 0`). */
-  private successRate(): number {
+  transportRtt(): number | null {
+    return this.byTransport.length >= this.settings.minSamples
+      ? weightedMedian(this.byTransport, 'transportRttMs')
+      : null;
+  }
+
+  /**
+   * sum(w * ok) / sum(w), null with fewer than `minSamples` observations; exactly 0 or 1 when all
+   * failed or all succeeded (Offline is `== 0`).
+   */
+  successRate(): number | null {
+    if (this.order.length < this.settings.minSamples) return null;
     if (this.okCount === 0) return 0;
     if (this.okCount === this.order.length) return 1;
     let ok = 0;
@@ -108,9 +112,8 @@ export class ObservationWindow {
     const oldest = this.order.shift();
     if (!oldest) return;
     if (oldest.ok) this.okCount--;
-    if (oldest.httpRttMs !== undefined) removeSorted(this.byHttp, oldest, oldest.httpRttMs, (s) => s.httpRttMs ?? 0);
-    if (oldest.transportRttMs !== undefined)
-      removeSorted(this.byTransport, oldest, oldest.transportRttMs, (s) => s.transportRttMs ?? 0);
+    if (oldest.httpRttMs !== undefined) removeSample(this.byHttp, oldest);
+    if (oldest.transportRttMs !== undefined) removeSample(this.byTransport, oldest);
   }
 
   private rebase(at: number): void {
@@ -120,45 +123,38 @@ export class ObservationWindow {
   }
 }
 
-type Value = (s: Sample) => number;
+type RttKey = 'httpRttMs' | 'transportRttMs';
 
 /** The first value, ascending, at which the running weight reaches half the total. */
-function weightedMedian(sorted: readonly Sample[], value: Value): number {
+function weightedMedian(sorted: readonly Sample[], key: RttKey): number {
   let total = 0;
   for (const s of sorted) total += s.w;
   const half = total / 2;
   let running = 0;
-  for (const s of sorted) {
-    running += s.w;
-    if (running >= half) return value(s);
-  }
-  return value(sorted[sorted.length - 1] as Sample);
+  let i = 0;
+  // The running sum reaches the total at the last entry at the latest (same additions, same order).
+  while (i < sorted.length - 1 && (running += (sorted[i] as Sample).w) < half) i++;
+  return (sorted[i] as Sample)[key] ?? 0;
 }
 
-/** Index of the first entry whose value is not below `v`. */
-function lowerBound(sorted: readonly Sample[], v: number, value: Value): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (value(sorted[mid] as Sample) < v) lo = mid + 1;
-    else hi = mid;
+/**
+ * Inserted after its equals (equal values stay in arrival order), moving larger ones up one by
+ * one from the end: no allocation, and a new RTT is usually near the others.
+ */
+function insertSorted(sorted: Sample[], sample: Sample, key: RttKey): void {
+  const v = sample[key] ?? 0;
+  let i = sorted.length;
+  sorted.push(sample);
+  for (let prev = sorted[i - 1]; i > 0 && prev !== undefined && (prev[key] ?? 0) > v; prev = sorted[i - 1]) {
+    sorted[i] = prev;
+    i--;
   }
-  return lo;
+  sorted[i] = sample;
 }
 
-/** Inserted after its equals, so equal values stay in arrival order. */
-function insertSorted(sorted: Sample[], sample: Sample, v: number, value: Value): void {
-  let i = lowerBound(sorted, v, value);
-  while (i < sorted.length && value(sorted[i] as Sample) === v) i++;
-  sorted.splice(i, 0, sample);
-}
-
-function removeSorted(sorted: Sample[], sample: Sample, v: number, value: Value): void {
-  for (let i = lowerBound(sorted, v, value); i < sorted.length; i++) {
-    if (sorted[i] === sample) {
-      sorted.splice(i, 1);
-      return;
-    }
-  }
+function removeSample(sorted: Sample[], sample: Sample): void {
+  const i = sorted.indexOf(sample);
+  if (i < 0) return;
+  sorted.copyWithin(i, i + 1);
+  sorted.pop();
 }
