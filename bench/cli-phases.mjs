@@ -21,6 +21,13 @@ const COLD_RUNS = 5;
 const WARM_RUNS = 10;
 const SLOW_MS = 40;
 const SLOW_NAME = 'slow.bench.test';
+const PINGS = 5;
+const ICMP_ROW = `icmp rtt, median of ${PINGS} (loopback)`;
+
+/**
+ * What the benchmark reads of a `vantage probe --json` record.
+ * @typedef {{ phasesMs: Record<string, number>, durationMs: number, rttMs?: { median?: number } }} ProbeRecord
+ */
 
 /**
  * Phases in ms, per tool and run, named as in the table rows.
@@ -50,14 +57,17 @@ async function certificate(dir, names) {
 /**
  * `vantage probe ARGS --json` in a fresh process: its first record.
  * @param {string[]} args
- * @returns {Promise<{ phasesMs: Record<string, number>, durationMs: number, ok: boolean }>}
+ * @returns {Promise<ProbeRecord>}
  */
 async function probe(args) {
-  const { stdout } = await execFileP(process.execPath, [VANTAGE_BIN, 'probe', ...args, '--json'], {
+  const { stdout, stderr } = await execFileP(process.execPath, [VANTAGE_BIN, 'probe', ...args, '--json'], {
     timeout: 30_000,
-  }).catch((/** @type {{ stdout?: string }} */ err) => ({ stdout: err.stdout ?? '' }));
+  }).catch((/** @type {{ stdout?: string, stderr?: string }} */ err) => ({
+    stdout: err.stdout ?? '',
+    stderr: err.stderr ?? '',
+  }));
   const line = stdout.split('\n').find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`vantage probe ${args.join(' ')} printed no record`);
+  if (!line) throw new Error(`vantage probe ${args.join(' ')} printed no record:\n${stderr.slice(-2000)}`);
   return JSON.parse(line);
 }
 
@@ -84,6 +94,8 @@ async function cold(t) {
     add(ours, `dns udp request (+${SLOW_MS} ms server)`, d.phasesMs.request);
     const s = await probe(['dns', t.host]);
     add(ours, 'dns system resolver', s.phasesMs.request);
+    const icmp = await probe(['icmp', LOOPBACK, '--count', String(PINGS), '--spacing', '20ms']);
+    add(ours, ICMP_ROW, icmp.rttMs?.median);
     if (hasCurl) {
       const w = '%{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer}';
       const { stdout } = await execFileP('curl', [...CURL_TIMED, '-s', '--http1.1', '--cacert', t.ca, '-w', w, url]);
@@ -100,6 +112,13 @@ async function cold(t) {
       const dig = ['+tries=1', '+time=2', '-p', String(t.dnsPort), `@${LOOPBACK}`, SLOW_NAME, 'A'];
       const { stdout } = await execFileP('dig', dig);
       add(ref, `dns udp request (+${SLOW_MS} ms server)`, Number(/Query time: (\d+) msec/.exec(stdout)?.[1]));
+    }
+  }
+  if (await installed('ping')) {
+    for (let i = 0; i < COLD_RUNS; i++) {
+      const { stdout } = await execFileP('ping', ['-n', '-c', String(PINGS), '-i', '0.02', '-W', '1', LOOPBACK]);
+      const times = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+      add(ref, ICMP_ROW, summarize(times).p50);
     }
   }
   return { ours, ref, hasCurl, hasDig };
@@ -142,6 +161,9 @@ async function warm(t) {
       t0 = process.hrtime.bigint();
       await net.resolver.resolve(t.host, 'ipv4', signal);
       add(s, 'dns system resolver', ms(t0));
+      /** @type {{ status: string, rttNs?: bigint }} */
+      const echo = await net.icmp.echo({ address: LOOPBACK, family: 4, timeoutMs: 1_000 });
+      if (echo.rttNs !== undefined) add(s, ICMP_ROW, Number(echo.rttNs) / 1e6);
     }
   } finally {
     net.icmp.close();
@@ -207,6 +229,8 @@ export async function run() {
               'than the 0.5 ms aim, a 40 ms answer reads 40 or 41)',
             'cold = the first timed run of a fresh process after its untimed warm-ups (net/system-net.ts ready): ' +
               'the warm-up is in no phase; warm = the same adapters reused in one process',
+            `icmp: the record's rttMs.median (cold) and single echoes of the engine (warm) beside iputils ` +
+              `ping's per-reply times (ping -i 0.02, ${PINGS} per run; kernel receive stamps)`,
             'machine: 2 cores shared with other jobs while this ran; single runs swing by milliseconds',
           ],
         },
@@ -228,7 +252,7 @@ export function headline(raw) {
     `cli cold ${name}, p50 ms`,
     fmt(v.cold.p50, 2),
     fmt(v.reference.p50, 2),
-    name.startsWith('dns udp') ? 'dig (whole ms)' : 'curl -w',
+    name.startsWith('dns udp') ? 'dig (whole ms)' : name.startsWith('icmp') ? 'ping' : 'curl -w',
   ]);
 }
 

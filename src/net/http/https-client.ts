@@ -110,13 +110,14 @@ export class HttpsClient {
       // where curl's appconnect has it too, not before the SYN.
       const raw = new Socket();
       cleanups.push(() => raw.destroy());
-      const flow: Omit<Flow, 'tls'> = {
+      const flow: Flow = {
         stamp,
         setPhase: (p) => (currentPhase = p),
         done,
         fail,
         onCleanup: (c) => cleanups.push(c),
         isSettled: () => settled,
+        tls: () => tls,
       };
       const onError = (err: NodeJS.ErrnoException): void => fail(socketFailure(err, currentPhase, req, port));
       raw.on('error', onError);
@@ -124,7 +125,7 @@ export class HttpsClient {
         stamp('connect');
         if (!secure) {
           currentPhase = 'request';
-          this.send(req, raw, 'http/1.1', { ...flow, tls: null });
+          this.send(req, raw, 'http/1.1', flow);
           return;
         }
         currentPhase = 'tls';
@@ -140,8 +141,8 @@ export class HttpsClient {
         tlsSocket.on('error', onError);
         tlsSocket.once('secureConnect', () => {
           stamp('tls');
-          tls = tlsFacts(tlsSocket);
           if (!tlsSocket.authorized) {
+            tls = tlsFacts(tlsSocket);
             const code = TLS_ERROR_CODES[tls.error ?? ''] ?? 'TLS_CERT_UNTRUSTED';
             fail(
               new CheckFailure(
@@ -153,7 +154,9 @@ export class HttpsClient {
             return;
           }
           currentPhase = 'request';
-          this.send(req, tlsSocket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1', { ...flow, tls });
+          this.send(req, tlsSocket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1', flow);
+          // The request is on the wire first: reading the chain is work the server need not wait for.
+          tls = tlsFacts(tlsSocket);
         });
       });
       startNs = this.clock.monotonicNs();
@@ -162,7 +165,7 @@ export class HttpsClient {
   }
 
   private send(req: HttpsRequest, socket: Socket, protocol: 'h2' | 'http/1.1', flow: Flow): void {
-    const { stamp, setPhase, fail, tls } = flow;
+    const { stamp, setPhase, fail } = flow;
     const path = `${req.url.pathname}${req.url.search}`;
     const body = req.body === undefined ? undefined : Buffer.from(req.body);
     const chunks: Buffer[] = [];
@@ -177,7 +180,7 @@ export class HttpsClient {
         body: Buffer.concat(chunks),
         bodyBytes,
         bodyTruncated: truncated,
-        tls,
+        tls: flow.tls(),
       });
     };
     /**
@@ -273,7 +276,8 @@ interface Flow {
   fail: (failure: CheckFailure) => void;
   onCleanup: (cleanup: () => void) => void;
   isSettled: () => boolean;
-  tls: TlsFacts | null;
+  /** The handshake's facts, read once the request is sent (null for plain HTTP). */
+  tls: () => TlsFacts | null;
 }
 
 function alpnFor(version: HttpsRequest['httpVersion']): string[] {
