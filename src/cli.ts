@@ -13,6 +13,7 @@ Commands:
   probe KIND TARGET  run one ad-hoc check (vantage probe tcp example.com:443 --json)
   diagnose TARGET... the report for a support ticket: DNS, ping, path, HTTPS, agent identity, egress IP
   quality replay FILE  feed recorded observations through the network-quality model (tune thresholds)
+  fleet ranking --prometheus URL  the fastest endpoint per region x carrier, from the fleet's metrics
 
 Options: --help (on every command), --version`;
 
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   probe: async () => (await import('./commands/probe.js')).probeCommand,
   diagnose: async () => (await import('./commands/diagnose.js')).diagnoseCommand,
   quality: async () => (await import('./commands/quality.js')).qualityCommand,
+  fleet: async () => (await import('./commands/fleet.js')).fleetCommand,
 };
 
 /** Runs the command line; resolves the exit code (2 for usage errors). */

@@ -28,7 +28,7 @@ export const serverSetSchema = z.strictObject({
 export const serverSetsSchema = z.record(z.string(), serverSetSchema);
 
 /** Set names become label values: readable, no quoting needed anywhere. */
-const SET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const SET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export type RawServerSets = z.output<typeof serverSetsSchema>;
 
