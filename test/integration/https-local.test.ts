@@ -440,6 +440,20 @@ describe('TLS warm-up and the shared context (issue 17)', () => {
     }
   });
 
+  it('keeps a bounded number of contexts, the least recently used dropped first', () => {
+    const { cert } = throwawayCertificate();
+    // The same certificate under 300 distinct keys (trailing newlines): 300 distinct file contents.
+    const variant = (i: number): string => `${cert}${'\n'.repeat(i)}`;
+    const first = secureContextFor({ ca: variant(0) });
+    const second = secureContextFor({ ca: variant(1) });
+    for (let i = 2; i < 300; i++) {
+      secureContextFor({ ca: variant(i) });
+      if (i % 100 === 0) expect(secureContextFor({ ca: variant(1) })).toBe(second);
+    }
+    expect(secureContextFor({ ca: variant(1) })).toBe(second);
+    expect(secureContextFor({ ca: variant(0) })).not.toBe(first);
+  });
+
   it('runs with the same CA share one SecureContext, and each run is still a full handshake', async () => {
     const { cert, key } = throwawayCertificate();
     const resumed: boolean[] = [];
