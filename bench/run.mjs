@@ -28,6 +28,7 @@ import * as schedulerLag from './scheduler-lag.mjs';
 import * as startup from './startup.mjs';
 import * as tcpConnect from './tcp-connect.mjs';
 import * as traceroute from './traceroute.mjs';
+import * as webEndpoint from './web-endpoint.mjs';
 
 /** @import { BenchResult, Cell } from './lib/table.mjs' */
 
@@ -66,6 +67,7 @@ const BENCHMARKS = [
   benchmark('metrics-exposition', metricsExposition),
   benchmark('config-reload', configReload),
   benchmark('tcp-connect', tcpConnect),
+  benchmark('web-endpoint', webEndpoint),
   benchmark('cli-phases', cliPhases),
   benchmark('lab', lab),
   benchmark('icmp', icmp),

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { BcryptWorker } from './bcrypt-worker.js';
 
 /** Cost of the decoy hash: htpasswd's and exporter-toolkit's usual 10. */
 const DECOY_COST = 10;
@@ -8,15 +8,14 @@ const CACHE_ENTRIES = 100;
 
 /**
  * HTTP basic auth against bcrypt hashes with exporter-toolkit's behaviour: one bcrypt at a time
- * (each costs tens of milliseconds of CPU), verdicts cached per (user, hash, password), the decoy
- * hash for unknown users (a random password's, so the answer to an unknown name takes as long as
- * a known one's and timing does not tell which names exist). bcryptjs's asynchronous compare works
- * in slices, so even a queue of wrong passwords never holds the event loop long enough to delay a
- * probe. The cache is keyed by a SHA-256 of the triple, so no password is kept in memory.
+ * (each costs tens of milliseconds of CPU, on a worker thread: see bcrypt-worker.ts), verdicts
+ * cached per (user, hash, password), the decoy hash for unknown users (a random password's, so the
+ * answer to an unknown name takes as long as a known one's and timing does not tell which names
+ * exist). The cache is keyed by a SHA-256 of the triple, so no password is kept in memory.
  */
 export class BasicAuth {
   private readonly verdicts = new Map<string, boolean>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly bcrypt = new BcryptWorker();
   private decoy: Promise<string> | undefined;
 
   /** Whether the `Authorization` header carries a configured user and its password. */
@@ -31,21 +30,15 @@ export class BasicAuth {
       .digest('hex');
     let ok = this.verdicts.get(key);
     if (ok === undefined) {
-      ok = await this.compare(credentials.password, hash);
+      ok = await this.bcrypt.compare(credentials.password, hash);
       this.remember(key, ok);
     }
     return ok && known !== undefined;
   }
 
   private decoyHash(): Promise<string> {
-    this.decoy ??= bcrypt.hash(randomBytes(16).toString('hex'), DECOY_COST);
+    this.decoy ??= this.bcrypt.hash(randomBytes(16).toString('hex'), DECOY_COST);
     return this.decoy;
-  }
-
-  private compare(password: string, hash: string): Promise<boolean> {
-    const result = this.queue.then(() => bcrypt.compare(password, hash));
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 
   private remember(key: string, ok: boolean): void {
