@@ -160,7 +160,14 @@ export class Agent {
       forgotten: () => this.agentMetrics.egressForgotten(),
     });
     const html = diagnosisDocument;
-    this.diagnoseEndpoint = new DiagnoseEndpoint({ net, clock, log, config: () => this.config, html });
+    this.diagnoseEndpoint = new DiagnoseEndpoint({
+      net,
+      clock,
+      log,
+      config: () => this.config,
+      html,
+      quality: (target) => this.quality.target(target),
+    });
     this.web = new WebConfigSource({
       registries: this.registries,
       log,

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { NetDeps } from '../net/net-deps.js';
 import { renderDiagnosis, renderDiagnosisJson } from '../diagnose/render.js';
 import type { DiagnosisReport } from '../diagnose/report.js';
+import type { QualityView } from '../quality/quality-model.js';
 import type { EndpointReply } from '../web/server.js';
 import { DEFAULT_STEP_TIMEOUT_MS, diagnose } from './diagnose-run.js';
 
@@ -15,6 +16,8 @@ export interface DiagnoseEndpointDeps {
   config(): AgentConfig | undefined;
   /** Renders `?format=html` (the status pages' report); absent: text. */
   html?(report: DiagnosisReport): string;
+  /** The quality model's view of a configured target (by name), shown in the report. */
+  quality?(target: string): QualityView | undefined;
 }
 
 /**
@@ -74,6 +77,7 @@ export class DiagnoseEndpoint {
           clock: this.deps.clock,
           log: this.deps.log,
           identity: config.agent,
+          quality: () => this.deps.quality?.(spec.target.name),
         },
       );
       if (query.get('format') === 'html' && this.deps.html)

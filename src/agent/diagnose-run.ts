@@ -18,6 +18,8 @@ import { askEgress, interfaceAddresses } from '../net/egress-lookup.js';
 import type { DiagnosisReport, TargetDiagnosis } from '../diagnose/report.js';
 import { verdict } from '../diagnose/verdict.js';
 import { stripBrackets } from '../net/address.js';
+import type { QualityView } from '../quality/quality-model.js';
+import { reportQuality } from '../quality/report-quality.js';
 
 /** Each step's deadline unless told otherwise (`--timeout`). */
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -44,6 +46,8 @@ export interface DiagnoseDeps {
   clock: Clock;
   log: Logger;
   identity: AgentIdentity;
+  /** The running agent's quality view of a target; absent (or no view): the report's own runs say. */
+  quality?: (target: string) => QualityView | undefined;
 }
 
 /**
@@ -125,6 +129,13 @@ export async function diagnose(
       });
     }
     report.verdict = verdict(report.dns, report.ping, report.https);
+    const known = deps.quality?.(raw);
+    report.quality = known
+      ? { ...known, source: 'agent' }
+      : reportQuality(raw, [
+          ['icmp', report.ping],
+          ['https', report.https],
+        ]);
     reports.push(report);
   }
   return {

@@ -2,6 +2,7 @@ import type { CheckResult } from '../checks/check.js';
 import type { DnsFields } from '../checks/dns/dns-settings.js';
 import { formatResultLine } from '../report/result-text.js';
 import type { DiagnosisReport } from './report.js';
+import type { ReportQuality } from '../quality/report-quality.js';
 
 /** A resolver's answer on one line: who, what type, which addresses or why not, how fast. */
 function dnsLine(f: CheckResult<DnsFields>): string {
@@ -32,6 +33,7 @@ export function renderDiagnosis(report: DiagnosisReport): string {
   lines.push(`Interfaces: ${report.egress.interfaces.map((i) => `${i.name} ${i.address}`).join(', ') || '-'}`);
   for (const t of report.targets) {
     lines.push('', `== ${t.target} ==`);
+    if (t.quality) lines.push(qualityLine(t.quality));
     const sections: Array<[string, string[]]> = [
       ['DNS', t.dns.map(dnsLine)],
       ['Ping', t.ping.map(formatResultLine)],
@@ -45,4 +47,16 @@ export function renderDiagnosis(report: DiagnosisReport): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `Quality: good (HTTP RTT 120 ms, transport RTT 35 ms, success 100 %, trend 0.00; agent window, 42 runs)`. */
+function qualityLine(q: ReportQuality): string {
+  const e = q.estimate;
+  const ms = (v: number | null): string => (v === null ? '-' : `${Math.round(v)} ms`);
+  const rate = e.successRate === null ? '-' : `${Math.round(e.successRate * 100)} %`;
+  const from = q.source === 'agent' ? 'agent window' : 'this report';
+  return (
+    `Quality: ${q.class} (HTTP RTT ${ms(e.httpRttMs)}, transport RTT ${ms(e.transportRttMs)}, success ${rate}, ` +
+    `trend ${e.trend.toFixed(2)}; ${from}, ${q.samples} runs)`
+  );
 }

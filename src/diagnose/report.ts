@@ -6,6 +6,7 @@ import type { IcmpFields } from '../checks/icmp/icmp-settings.js';
 import type { TracerouteFields } from '../checks/traceroute/traceroute-settings.js';
 import type { AgentIdentity } from '../config/agent-config.js';
 import type { EgressAnswer } from '../net/egress-lookup.js';
+import type { ReportQuality } from '../quality/report-quality.js';
 
 export interface TargetDiagnosis {
   target: string;
@@ -14,6 +15,8 @@ export interface TargetDiagnosis {
   ping: CheckResult<IcmpFields>[];
   traceroute: CheckResult<TracerouteFields>[];
   https: CheckResult<HttpsFields>[];
+  /** Network quality: the agent's window (`/diagnose`), or this report's own runs (`vantage diagnose`). */
+  quality?: ReportQuality;
 }
 
 export interface DiagnosisReport {

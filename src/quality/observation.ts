@@ -1,4 +1,4 @@
-import type { CheckResult, CheckSpec } from '../checks/check.js';
+import type { CheckResult } from '../checks/check.js';
 import type { Observation } from './quality-model.js';
 
 /** The fields that carry RTTs, by kind; a kind not named here gives success only. */
@@ -13,11 +13,11 @@ interface RttFields {
  * phases that completed count: a failed connect's time is how long it took to fail, not an RTT.
  * Cancelled runs (ABORTED) say nothing about the target: undefined.
  */
-export function observationOf(spec: CheckSpec, result: CheckResult<RttFields>): Observation | undefined {
+export function observationOf(kind: string, target: string, result: CheckResult<RttFields>): Observation | undefined {
   if (result.error?.code === 'ABORTED') return undefined;
   const t = Date.parse(result.startedAt) + result.durationMs;
-  const base = { t, target: spec.target.name, ...(result.ip ? { ip: result.ip } : {}), ok: result.ok };
-  switch (spec.kind) {
+  const base = { t, target, ...(result.ip ? { ip: result.ip } : {}), ok: result.ok };
+  switch (kind) {
     case 'https':
       return { ...base, ...rtts(result.phasesMs.firstByte, result.phasesMs.connect) };
     case 'tcp':

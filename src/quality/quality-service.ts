@@ -64,7 +64,7 @@ export class QualityService {
   record(spec: CheckSpec, results: readonly CheckResult[]): void {
     let last: number | undefined;
     for (const result of results) {
-      const o = observationOf(spec, result);
+      const o = observationOf(spec.kind, spec.target.name, result);
       if (!o) continue;
       this.recordSink?.send(toRecord(o));
       const change = this.model.observe(o);
