@@ -282,6 +282,12 @@ export class Agent {
       egressIp: () => this.egress.address,
       history: (target) => this.history.target(target),
       quality: (target) => this.quality.target(target),
+      rank: (target) =>
+        (this.config?.serverSets ?? []).flatMap((set) => {
+          const endpoints = set.targets.includes(target) ? (this.ranking.fastest(set.name)?.endpoints ?? []) : [];
+          const rank = endpoints.find((e) => e.target === target)?.rank;
+          return rank ? [{ set: set.name, rank, of: endpoints.length }] : [];
+        }),
       wallMs: () => this.opts.clock.wallMs(),
       version: VERSION,
     };

@@ -3,7 +3,7 @@ import { dataTable, esc, ms, table, utc } from './html.js';
 
 const W = 900;
 const H = 220;
-const PAD = { left: 56, right: 10, top: 10, bottom: 24 };
+const PAD = { left: 56, right: 14, top: 10, bottom: 24 };
 
 /** Smokeping's idea: the median's colour says how much was lost. Upper bounds of each band. */
 const LOSS_COLOURS: ReadonlyArray<readonly [number, string, string]> = [

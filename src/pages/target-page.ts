@@ -56,8 +56,9 @@ function checkSection(check: CheckHistory, routeChanges: ReadonlyArray<{ t: numb
     out.push(`<section class="ip" data-ip="${esc(label)}">`);
     out.push(rttChart(`${check.check} ${label}`, ip.ring.samples(), changes));
     const last = ip.ring.last();
-    // One phase says nothing a chart does not: a waterfall only where a run has steps.
-    if (last && ip.ring.phaseNames.filter((p) => p !== 'total').length > 1)
+    // Two steps (resolve, then the probe) say nothing the chart does not: a waterfall where a run has more.
+    const steps = ip.ring.phaseNames.filter((p) => p !== 'total').length;
+    if (last && steps > 2 && last.phasesMs.some(Number.isFinite))
       out.push(waterfall(`last run's phases via ${label}`, ip.ring.phaseNames, last.phasesMs));
     out.push('</section>');
   }

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { CheckResult, CheckSpec } from '../../src/checks/check.js';
+import { HistoryStore } from '../../src/history/history-store.js';
+import { SampleRing } from '../../src/history/sample-ring.js';
+
+const spec = (name: string, kind: string, target = 'web'): CheckSpec => ({
+  name,
+  kind,
+  target: { name: target, host: 'web.example', group: '', labels: {} },
+  schedule: { type: 'interval', intervalMs: 30_000 },
+  timeoutMs: 5_000,
+  settings: {},
+});
+
+function result(over: Partial<CheckResult> & Record<string, unknown>, i: number): CheckResult {
+  return {
+    check: 'c',
+    kind: 'tcp',
+    target: 'web',
+    ip: '198.18.0.1',
+    ok: true,
+    error: null,
+    startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    durationMs: 10 + i,
+    phasesMs: { resolve: 1, connect: 9 + i },
+    ...over,
+  };
+}
+
+const phases = (kind: string): readonly string[] => (kind === 'tcp' ? ['resolve', 'connect'] : []);
+
+describe('SampleRing', () => {
+  it.each([
+    [3, 2, [0, 1]],
+    [3, 3, [0, 1, 2]],
+    [3, 7, [4, 5, 6]],
+    [1, 4, [3]],
+  ])('capacity %i after %i pushes holds %j, oldest first', (capacity, pushes, expected) => {
+    const ring = new SampleRing(capacity, ['a'], []);
+    for (let i = 0; i < pushes; i++)
+      ring.push({ t: i, ok: i % 2 === 0, ms: i, lowMs: i, highMs: i, loss: 0, phasesMs: [i * 2] });
+    expect(ring.samples().map((s) => s.t)).toEqual(expected);
+    expect(ring.samples().map((s) => s.phasesMs[0])).toEqual(expected.map((i) => i * 2));
+    expect(ring.last()?.t).toBe(pushes - 1);
+  });
+
+  it('keeps nothing at capacity 0', () => {
+    const ring = new SampleRing(0, [], []);
+    ring.push({ t: 1, ok: true, ms: 1, lowMs: 1, highMs: 1, loss: 0, phasesMs: [] });
+    expect(ring.samples()).toEqual([]);
+    expect(ring.last()).toBeUndefined();
+  });
+});
+
+describe('HistoryStore', () => {
+  it('keeps figures per check and IP: an echo run its RTT median, spread and loss, another its duration', () => {
+    const store = new HistoryStore({ samples: 10 }, phases);
+    const icmp = spec('web-icmp', 'icmp');
+    store.record(icmp, [
+      result({ kind: 'icmp', loss: 0.25, rttMs: { min: 1, median: 2, max: 5, avg: 2, stddev: 1 } }, 0),
+      result({ kind: 'icmp', ip: '2001:db8::1', ok: false, loss: 1, rttMs: null, error: fail('ICMP_NO_REPLY') }, 0),
+    ]);
+    store.record(spec('web-tcp', 'tcp'), [result({ ok: false, error: fail('TCP_REFUSED') }, 3)]);
+    const h = store.target('web')!;
+    const ips = h.checks.find((c) => c.check === 'web-icmp')!.ips;
+    expect(ips.get('198.18.0.1')!.ring.last()).toMatchObject({ ms: 2, lowMs: 1, highMs: 5, loss: 0.25, ok: true });
+    expect(ips.get('2001:db8::1')!.ring.last()).toMatchObject({ ms: Number.NaN, loss: 1, code: 'ICMP_NO_REPLY' });
+    const tcp = h.checks
+      .find((c) => c.check === 'web-tcp')!
+      .ips.get('198.18.0.1')!
+      .ring.last()!;
+    expect(tcp).toMatchObject({ ms: 13, loss: 1, code: 'TCP_REFUSED', phasesMs: [1, 12] });
+  });
+
+  it('skips cancelled runs and forgets checks that left the config, even when their run finishes later', () => {
+    const store = new HistoryStore({ samples: 10 }, phases);
+    const a = spec('a', 'tcp');
+    const b = spec('b', 'tcp', 'other');
+    store.retain([a, b]);
+    store.record(a, [result({ ok: false, error: fail('ABORTED') }, 0)]);
+    store.record(b, [result({}, 0)]);
+    expect(store.target('web')?.checks[0]?.ips.size ?? 0).toBe(0);
+    store.retain([a]);
+    expect(store.target('other')).toBeUndefined();
+    store.record(b, [result({}, 1)]);
+    expect(store.target('other')).toBeUndefined();
+  });
+
+  it('a new size keeps the newest samples', () => {
+    const store = new HistoryStore({ samples: 5 }, phases);
+    const a = spec('a', 'tcp');
+    for (let i = 0; i < 5; i++) store.record(a, [result({}, i)]);
+    store.configure({ samples: 2 });
+    const ring = store.target('web')!.checks[0]!.ips.get('198.18.0.1')!.ring;
+    expect(ring.samples().map((s) => s.ms)).toEqual([13, 14]);
+  });
+
+  it('keeps the last traced path and marks a route change per IP', () => {
+    const store = new HistoryStore({ samples: 5 }, phases);
+    const tr = spec('web-trace', 'traceroute');
+    const hops = (last: string) => [
+      { ttl: 1, addresses: ['198.18.0.254'], rttMs: [0.3], loss: 0 },
+      { ttl: 2, addresses: [], rttMs: [], loss: 1 },
+      { ttl: 3, addresses: [last], rttMs: [4], loss: 0 },
+    ];
+    store.record(tr, [result({ kind: 'traceroute', hops: hops('198.18.1.1'), routeHash: 'h1', reached: true }, 0)]);
+    store.record(tr, [result({ kind: 'traceroute', hops: hops('198.18.1.1'), routeHash: 'h1', reached: true }, 1)]);
+    store.record(tr, [result({ kind: 'traceroute', hops: hops('198.18.2.1'), routeHash: 'h2', reached: true }, 2)]);
+    const h = store.target('web')!;
+    expect(h.trace).toMatchObject({ routeHash: 'h2', ip: '198.18.0.1', check: 'web-trace' });
+    expect(h.routeChanges).toEqual([{ t: Date.UTC(2026, 0, 1, 0, 0, 2), ip: '198.18.0.1' }]);
+  });
+});
+
+function fail(code: 'ICMP_NO_REPLY' | 'TCP_REFUSED' | 'ABORTED'): CheckResult['error'] {
+  return { code, message: code, phase: 'x' };
+}
