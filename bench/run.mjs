@@ -23,6 +23,7 @@ import { installExitCleanup, killAllChildren } from './lib/proc.mjs';
 import { fmt, printResult, table } from './lib/table.mjs';
 import * as metricsExposition from './metrics-exposition.mjs';
 import * as metricsRender from './metrics-render.mjs';
+import * as quality from './quality.mjs';
 import * as scale from './scale.mjs';
 import * as schedulerLag from './scheduler-lag.mjs';
 import * as startup from './startup.mjs';
@@ -63,6 +64,7 @@ function benchmark(name, mod) {
 const BENCHMARKS = [
   benchmark('startup', startup),
   benchmark('scheduler-lag', schedulerLag),
+  benchmark('quality', quality),
   benchmark('metrics-render', metricsRender),
   benchmark('metrics-exposition', metricsExposition),
   benchmark('config-reload', configReload),
