@@ -43,7 +43,10 @@ export function echoRequest(
   payload: Buffer,
   constantChecksum = false,
 ): Buffer {
-  const packet = Buffer.alloc(8 + Math.max(payload.length, constantChecksum ? 2 : 0));
+  // From Node's shared pool, zeroed: Buffer.alloc gives every probe an ArrayBuffer of its own, and
+  // collecting those cost CPU (10,000 probes/s to 10,000 targets: 0.044 against 0.051 CPU-s per 1k
+  // probes, three paired runs on a loaded machine).
+  const packet = Buffer.allocUnsafe(8 + Math.max(payload.length, constantChecksum ? 2 : 0)).fill(0);
   packet[0] = ECHO_REQUEST[family];
   packet.writeUInt16BE(id & 0xffff, 4);
   packet.writeUInt16BE(seq & 0xffff, 6);
