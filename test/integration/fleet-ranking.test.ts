@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +13,8 @@ import type { FastestList } from '../../src/ranking/fastest-list.js';
 import type { FleetList } from '../../src/ranking/fleet-lists.js';
 import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
 import { until } from '../helpers/fleet-forwarders.js';
-import { openListener, refusedListener } from '../helpers/tcp-servers.js';
+import { startPrometheus } from '../helpers/prometheus-process.js';
+import { refusedListener } from '../helpers/tcp-servers.js';
 import { makeWebCerts } from '../helpers/web-certs.js';
 
 /**
@@ -81,6 +81,18 @@ async function fastest(port: number, set = 'api'): Promise<{ status: number; bod
 }
 
 const order = (list: FastestList): string[] => list.endpoints.filter((e) => e.rank !== null).map((e) => e.target);
+
+/** The agent's list once its ranked targets are `expected`, in that order (30 s at most). */
+function untilOrder(port: number, set: string, expected: readonly string[]): Promise<FastestList> {
+  return until(
+    `${set} ranked ${expected.join(', ')}`,
+    async () => {
+      const r = await fastest(port, set);
+      return order(r.body).join() === expected.join() ? r.body : undefined;
+    },
+    30_000,
+  );
+}
 const A_ORDER = ['fast', 'lossy', 'mid', 'slow'];
 const B_ORDER = ['lossy', 'mid', 'fast', 'slow'];
 const agentPorts: number[] = [];
@@ -107,16 +119,9 @@ beforeAll(async () => {
       scrape_configs: [{ job_name: 'vantage', static_configs: [{ targets: agentPorts.map((p) => `127.0.0.1:${p}`) }] }],
     }),
   );
-  const listener = await openListener();
-  const port = listener.port;
-  await listener.close();
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    'prometheus',
-    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
-    { stdio: 'ignore' },
-  );
-  prometheus.on('error', (err) => console.error(`prometheus did not start (${err.message}): .ci/run installs it`));
+  const started = await startPrometheus(config, join(dir, 'tsdb'));
+  prometheus = started.process;
+  prometheusUrl = started.url;
 }, 30_000);
 
 afterAll(async () => {
@@ -131,14 +136,7 @@ afterAll(async () => {
 describe('fastest endpoint from one agent', () => {
   it('ranks by first byte + connect over the success rate; another carrier sees its own order', async () => {
     const [a1, , b1] = agentPorts as [number, number, number];
-    const a = await until(
-      'a1 ranks fast, lossy, mid, slow',
-      async () => {
-        const r = await fastest(a1);
-        return order(r.body).join() === A_ORDER.join() ? r.body : undefined;
-      },
-      30_000,
-    );
+    const a = await untilOrder(a1, 'api', A_ORDER);
     expect(a).toMatchObject({ set: 'api', agent: 'a1', region: 'r1', carrier: 'c1', network_type: 'lab' });
     const byTarget = Object.fromEntries(a.endpoints.map((e) => [e.target, e]));
     expect(byTarget.fast).toMatchObject({ rank: 1, url: `https://127.0.0.1:${ports.fast}/`, addresses: ['127.0.0.1'] });
@@ -147,14 +145,7 @@ describe('fastest endpoint from one agent', () => {
     expect(byTarget.lossy!.successRatio).toBeGreaterThan(0.2);
     expect(byTarget.lossy!.successRatio).toBeLessThan(0.95);
     expect(byTarget.slow!.scoreMs).toBeGreaterThanOrEqual(150);
-    const b = await until(
-      'b1 ranks lossy, mid, fast, slow',
-      async () => {
-        const r = await fastest(b1);
-        return order(r.body).join() === B_ORDER.join() ? r.body : undefined;
-      },
-      30_000,
-    );
+    const b = await untilOrder(b1, 'api', B_ORDER);
     expect(b.carrier).toBe('c2');
     expect(await fastest(a1, 'nope')).toMatchObject({ status: 404, body: { sets: ['api'] } });
     const scrape = await (await fetch(`http://127.0.0.1:${a1}/metrics`)).text();
@@ -198,11 +189,7 @@ describe('hysteresis with real traffic', () => {
     agents.push(agent);
     const port = await agent.port();
     const leaderChanges = () => agent.logs.filter((l) => l.event === 'leader_change' && l.set === 'pair');
-    await until(
-      'steady leads',
-      async () => (order((await fastest(port, 'pair')).body).join() === 'steady,moving' ? true : undefined),
-      20_000,
-    );
+    await untilOrder(port, 'pair', ['steady', 'moving']);
     const before = leaderChanges().length;
     // The blip: 5 ms for 2 s (well past the 20 % margin: 32 ms), then back to 80 ms.
     movingDelayMs = 5;
