@@ -93,6 +93,8 @@ export async function diagnose(
     }
   };
 
+  // The adapters' warm-up first, so each step's deadline is its own.
+  await deps.net.ready?.();
   const egress = diagnoseEgress(opts);
   const reports: TargetDiagnosis[] = [];
   for (const raw of targets) {

@@ -55,6 +55,8 @@ export async function onceCommand(argv: readonly string[]): Promise<number> {
       }),
     );
   try {
+    // The adapters' warm-up first, so each check's timeout is its run's alone.
+    await net.ready();
     // Kinds that find addresses (dns) first: those are what the other checks of their target probe.
     const first = (spec: CheckSpec): boolean => registry.get(spec.kind)?.needs.includes('addresses-first') ?? false;
     await runAll(config.checks.filter(first));

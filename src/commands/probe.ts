@@ -56,6 +56,8 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
     trigger: new TraceTrigger(net.icmp, systemClock, DEFAULT_TRIGGERED_TRACEROUTE),
     identity: hostIdentity,
   });
+  // The adapters' warm-up first, so the run's --timeout is the probe's alone.
+  await net.ready();
   // Ctrl-C cancels the run; what was measured so far (a partial path) is still printed.
   const { controller, release } = runDeadline(systemClock, spec.timeoutMs);
   const interrupt = (): void => controller.abort(new RunCancelled('interrupted'));

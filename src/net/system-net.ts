@@ -11,7 +11,7 @@ import { NodeTcpConnector } from './tcp-connector.js';
  * The real network adapters, each warming its code path on loopback at creation (`ready`). The
  * ICMP engine opens its raw sockets on first use.
  */
-export function systemNet(clock: Clock): NetDeps & { icmp: IcmpEngine } {
+export function systemNet(clock: Clock): NetDeps & { icmp: IcmpEngine; ready(): Promise<void> } {
   const resolver = new SystemResolver();
   const tcp = new NodeTcpConnector(clock);
   const dns = new DnsClient(clock);

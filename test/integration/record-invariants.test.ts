@@ -19,6 +19,7 @@ const root = process.getuid?.() === 0;
 let certs: WebCerts;
 let web: Server;
 let dns: UdpSocket;
+let silent: UdpSocket;
 let webPort = 0;
 let dnsPort = 0;
 
@@ -35,7 +36,9 @@ beforeAll(async () => {
     setTimeout(() => dns.send(reply, from.port, from.address), 20);
   });
   dns.bind(0, '127.0.0.1');
-  await Promise.all([once(web, 'listening'), once(dns, 'listening')]);
+  silent = createSocket('udp4');
+  silent.bind(0, '127.0.0.1');
+  await Promise.all([once(web, 'listening'), once(dns, 'listening'), once(silent, 'listening')]);
   webPort = (web.address() as { port: number }).port;
   dnsPort = dns.address().port;
 });
@@ -43,6 +46,7 @@ beforeAll(async () => {
 afterAll(() => {
   web?.close();
   dns?.close();
+  silent?.close();
   if (certs) rmSync(certs.dir, { recursive: true, force: true });
 });
 
@@ -84,5 +88,24 @@ describe('record invariants, every kind, in a fresh process (issue 17)', () => {
       expect(sum, JSON.stringify(r)).toBeLessThanOrEqual(r.durationMs + 1e-6);
       if (r.phasesMs.total !== undefined) expect(r.phasesMs.total).toBeLessThanOrEqual(r.durationMs + 1e-6);
     }
+  });
+});
+
+describe("a fresh process's warm-up spends none of the run's timeout (issue 17)", () => {
+  it('a silent resolver is given the whole --timeout: DNS_TIMEOUT after 300 ms, not less', async () => {
+    const resolver = `127.0.0.1:${silent.address().port}`;
+    const { stdout } = await vantage([
+      'probe',
+      'dns',
+      'a.example',
+      '--resolver',
+      resolver,
+      '--timeout',
+      '300ms',
+      '--json',
+    ]);
+    const [r] = jsonLines<Rec & { error: { code: string } }>(stdout);
+    expect(r?.error.code).toBe('DNS_TIMEOUT');
+    expect(r!.durationMs).toBeGreaterThanOrEqual(295);
   });
 });
