@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import bcrypt from 'bcryptjs';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ import { systemNet } from '../../src/net/system-net.js';
 import { servePage } from '../../src/pages/pages.js';
 import type { StatusSource } from '../../src/pages/status-source.js';
 import { startMetricsServer } from '../../src/web/server.js';
+import { PLAIN_WEB_CONFIG } from '../../src/web/web-config.js';
 import type { MetricsServer } from '../../src/web/server.js';
 import { BIN } from '../helpers/agent-process.js';
 import { makeWebCerts } from '../helpers/web-certs.js';
@@ -60,6 +62,7 @@ async function watchedPage(width = 1280, height = 800): Promise<{ page: Page; pr
 describe('status pages over a history with known values', () => {
   let server: MetricsServer;
   let base: string;
+  let source: StatusSource;
 
   beforeAll(async () => {
     const config = parseConfig(
@@ -105,7 +108,7 @@ targets:
       history.record(trace!, [
         { ...core('web-traceroute', 'traceroute', at(i), true), hops, routeHash: hash, reached: true } as CheckResult,
       ]);
-    const source: StatusSource = {
+    source = {
       config: () => config,
       configState: () => ({ appliedAt: t0, rejected: ['cfg.yaml:3:5: targets[0].name: <b>bad</b>'], rejectedAt: t0 }),
       egressIp: () => '203.0.113.7',
@@ -147,6 +150,7 @@ targets:
     const { page, problems } = await watchedPage();
     await page.goto(`${base}/targets/web`);
     await page.screenshot({ path: join(ARTEFACTS, 'target-1280.png'), fullPage: true });
+    await page.screenshot({ path: join(ARTEFACTS, 'target-1280x800.png') });
     const chart = page
       .locator('section.ip', { has: page.locator('h3, svg.rtt-chart') })
       .first()
@@ -189,6 +193,24 @@ targets:
     }
     await page.screenshot({ path: join(ARTEFACTS, 'target-390.png'), fullPage: true });
     expect(problems).toEqual([]);
+  });
+
+  it("sits behind the endpoints' basic auth: 401 without credentials, the page with them", async () => {
+    const authed = await startMetricsServer({
+      registries: new MetricRegistries(),
+      listen: { host: '127.0.0.1', port: 0 },
+      isReady: () => true,
+      pages: (path) => servePage(source, path),
+      webConfig: () => ({ ...PLAIN_WEB_CONFIG, users: new Map([['support', bcrypt.hashSync('s3cret', 4)]]) }),
+    });
+    cleanups.push(() => authed.close());
+    const url = `http://127.0.0.1:${authed.address.port}`;
+    for (const path of ['/', '/targets/web']) expect((await fetch(`${url}${path}`)).status, path).toBe(401);
+    const context = await browser.newContext({ httpCredentials: { username: 'support', password: 's3cret' } });
+    cleanups.push(() => context.close());
+    const page = await context.newPage();
+    expect((await page.goto(`${url}/targets/web`))?.status()).toBe(200);
+    expect(await page.locator('svg.rtt-chart').count()).toBeGreaterThan(0);
   });
 
   it('an unknown target is 404 with a page, not an error', async () => {
