@@ -46,9 +46,9 @@ export function targetClass(e: Estimate, t: Thresholds): QualityClass {
   return weak(e, t) ? 'bad' : 'good';
 }
 
-/** The agent's class: Offline when none of its targets succeeded in their windows. */
-export function agentClass(e: Estimate, anyOk: boolean, anyObserved: boolean, t: Thresholds): QualityClass {
-  if (anyObserved && !anyOk) return 'offline';
+/** The agent's class: `offline` when none of its targets got through (see QualityModel.evaluateAgent). */
+export function agentClass(e: Estimate, offline: boolean, t: Thresholds): QualityClass {
+  if (offline) return 'offline';
   if (!hasValue(e)) return 'unknown';
   return weak(e, t) ? 'bad' : 'good';
 }

@@ -1,6 +1,13 @@
 import type { CheckResult } from '../checks/check.js';
 import type { Observation } from './quality-model.js';
 
+/**
+ * Failures that never left the agent: connect found no route (ENETUNREACH, EHOSTUNREACH), or the
+ * kernel refused to send an echo (no route, a local firewall). When every target's latest run
+ * ends so, the agent's own network is Offline.
+ */
+const NO_ROUTE = new Set<string>(['TCP_UNREACHABLE', 'ICMP_SEND_FAILED']);
+
 /** The fields that carry RTTs, by kind; a kind not named here gives success only. */
 interface RttFields {
   connectMs?: number;
@@ -16,7 +23,8 @@ interface RttFields {
 export function observationOf(kind: string, target: string, result: CheckResult<RttFields>): Observation | undefined {
   if (result.error?.code === 'ABORTED') return undefined;
   const t = Date.parse(result.startedAt) + result.durationMs;
-  const base = { t, target, ...(result.ip ? { ip: result.ip } : {}), ok: result.ok };
+  const noRoute = result.error !== null && NO_ROUTE.has(result.error.code);
+  const base = { t, target, ...(result.ip ? { ip: result.ip } : {}), ok: result.ok, ...(noRoute ? { noRoute } : {}) };
   switch (kind) {
     case 'https':
       return { ...base, ...rtts(result.phasesMs.firstByte, result.phasesMs.connect) };

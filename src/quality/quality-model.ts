@@ -13,6 +13,8 @@ export interface Observation {
   ok: boolean;
   httpRttMs?: number;
   transportRttMs?: number;
+  /** The run failed without leaving the agent: no route, the send refused locally (see observation.ts). */
+  noRoute?: boolean;
 }
 
 /** A class change of a target, or of the agent's own network (`target` null). */
@@ -51,6 +53,8 @@ interface TargetState {
   byIp: Map<string, Tracker> | undefined;
   soleIp: string | undefined;
   thresholds: Thresholds;
+  /** Whether the latest observation found no route out of the agent. */
+  noRoute: boolean;
 }
 
 /** A full sweep of the windows (see `tick`) is spread over this many ticks. */
@@ -80,6 +84,7 @@ export class QualityModel {
     const http = this.valid(o.httpRttMs);
     const transport = this.valid(o.transportRttMs);
     if (o.ip !== undefined) this.observeIp(state, o.ip, o, http, transport);
+    state.noRoute = o.noRoute === true;
     state.all.window.expire(o.t);
     state.all.window.add(o.t, o.ok, http, transport);
     return change(o.t, o.target, state.all.evaluate(state.thresholds), state.all);
@@ -146,7 +151,9 @@ export class QualityModel {
   /**
    * The agent's own network: the median over its targets of each figure (each target one vote, so
    * one broken server does not make the agent's network Bad, and more than half of them do), the
-   * trend of that rate, and Offline when none of the targets succeeded in its window.
+   * trend of that rate, and Offline when none of the targets succeeded in its window, or when the
+   * latest run of every target found no route out (a cut uplink says so at once, while the
+   * windows would hold their successes for up to `max_age`).
    */
   evaluateAgent(t: number): ClassChange | undefined {
     const size = this.targetStates.size;
@@ -156,8 +163,10 @@ export class QualityModel {
     let [nHttp, nTransport, nRates] = [0, 0, 0];
     let anyOk = false;
     let anyObserved = false;
-    for (const { all } of this.targetStates.values()) {
+    let allNoRoute = true;
+    for (const { all, noRoute } of this.targetStates.values()) {
       const e = all.estimate;
+      if (all.window.size > 0) allNoRoute &&= noRoute;
       if (e.httpRttMs !== null) http[nHttp++] = e.httpRttMs;
       if (e.transportRttMs !== null) transport[nTransport++] = e.transportRttMs;
       if (e.successRate !== null) rates[nRates++] = e.successRate;
@@ -173,7 +182,8 @@ export class QualityModel {
       trend,
     };
     const from = this.agentCls;
-    this.agentCls = agentClass(this.agentEstimate, anyOk, anyObserved, this.settings.thresholds);
+    const offline = anyObserved && (!anyOk || allNoRoute);
+    this.agentCls = agentClass(this.agentEstimate, offline, this.settings.thresholds);
     return from === this.agentCls
       ? undefined
       : { t, target: null, from, to: this.agentCls, estimate: this.agentEstimate };
@@ -221,6 +231,7 @@ export class QualityModel {
         all: new Tracker(this.settings),
         byIp: undefined,
         soleIp: undefined,
+        noRoute: false,
         thresholds: targetThresholds(this.settings, name),
       };
       this.targetStates.set(name, state);

@@ -11,6 +11,7 @@ export interface ObservationRecord {
   ok: boolean;
   httpRttMs?: number;
   transportRttMs?: number;
+  noRoute?: boolean;
 }
 
 export function toRecord(o: Observation): ObservationRecord {
@@ -21,6 +22,7 @@ export function toRecord(o: Observation): ObservationRecord {
     ok: o.ok,
     ...(o.httpRttMs !== undefined ? { httpRttMs: o.httpRttMs } : {}),
     ...(o.transportRttMs !== undefined ? { transportRttMs: o.transportRttMs } : {}),
+    ...(o.noRoute ? { noRoute: true } : {}),
   };
 }
 
@@ -50,7 +52,7 @@ export function parseRecord(text: string, line: number, previousT: number | unde
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new RecordError(line, 'not a JSON object');
   const r = value as Record<string, unknown>;
-  const { t, target, ip, ok } = r;
+  const { t, target, ip, ok, noRoute } = r;
   if (typeof t !== 'number' || !Number.isFinite(t))
     throw new RecordError(line, '"t" (seconds) is missing or not a number');
   if (previousT !== undefined && t < previousT)
@@ -58,11 +60,13 @@ export function parseRecord(text: string, line: number, previousT: number | unde
   if (typeof target !== 'string' || target === '') throw new RecordError(line, '"target" is missing or not a string');
   if (ip !== undefined && typeof ip !== 'string') throw new RecordError(line, '"ip" is not a string');
   if (typeof ok !== 'boolean') throw new RecordError(line, '"ok" is missing or not true/false');
+  if (noRoute !== undefined && typeof noRoute !== 'boolean') throw new RecordError(line, '"noRoute" is not true/false');
   return {
     t: t * 1000,
     target,
     ...(ip !== undefined ? { ip } : {}),
     ok,
+    ...(noRoute === true ? { noRoute } : {}),
     ...rtt(r, 'httpRttMs', line),
     ...rtt(r, 'transportRttMs', line),
   };

@@ -161,9 +161,9 @@ describe('classes', () => {
   });
 
   it('agent: Offline when none of its targets succeeded, whatever the figures', () => {
-    expect(agentClass(e({ successRate: 0.5 }), false, true, t)).toBe('offline');
-    expect(agentClass(e({}), false, false, t)).toBe('unknown');
-    expect(agentClass(e({ successRate: 0.95 }), true, true, t)).toBe('good');
+    expect(agentClass(e({ successRate: 0.5 }), true, t)).toBe('offline');
+    expect(agentClass(e({}), false, t)).toBe('unknown');
+    expect(agentClass(e({ successRate: 0.95 }), false, t)).toBe('good');
   });
 });
 
@@ -256,5 +256,20 @@ describe('QualityModel', () => {
       model.observe(obs(DEFAULT_QUALITY.maxAgeMs, name, false));
     }
     expect(model.evaluateAgent(DEFAULT_QUALITY.maxAgeMs)).toMatchObject({ from: 'good', to: 'offline' });
+  });
+
+  it('agent: Offline at once when the latest run of every target found no route, whatever the windows hold', () => {
+    const model = new QualityModel(settings({ minSamples: 1 }));
+    for (const name of ['a', 'b']) model.observe(obs(0, name, true, { transportRttMs: 20 }));
+    expect(model.evaluateAgent(0)).toMatchObject({ to: 'good' });
+    model.observe(obs(1_000, 'a', false, { noRoute: true }));
+    expect(model.evaluateAgent(1_000)).toBeUndefined();
+    model.observe(obs(1_000, 'b', false, { noRoute: true }));
+    expect(model.evaluateAgent(1_000)).toMatchObject({ from: 'good', to: 'offline' });
+    // Windows still hold the successes: the targets themselves are not Offline.
+    expect(model.target('a')?.class).not.toBe('offline');
+    // One route back: no longer Offline; Bad while the rates (a 2/3, b 1/2) are low and barely rising.
+    model.observe(obs(2_000, 'a', true, { transportRttMs: 20 }));
+    expect(model.evaluateAgent(2_000)).toMatchObject({ from: 'offline', to: 'bad' });
   });
 });
