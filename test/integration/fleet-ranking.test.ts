@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import type { FleetList } from '../../src/ranking/fleet-lists.js';
 import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
 import { until } from '../helpers/fleet-forwarders.js';
 import { startPrometheus } from '../helpers/prometheus-process.js';
-import { refusedListener } from '../helpers/tcp-servers.js';
+import { openListener, refusedListener } from '../helpers/tcp-servers.js';
 import { makeWebCerts } from '../helpers/web-certs.js';
 
 /**
@@ -81,6 +82,13 @@ async function fastest(port: number, set = 'api'): Promise<{ status: number; bod
 }
 
 const order = (list: FastestList): string[] => list.endpoints.filter((e) => e.rank !== null).map((e) => e.target);
+
+/** A loopback port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const listener = await openListener();
+  await listener.close();
+  return listener.port;
+}
 
 /** The agent's list once its ranked targets are `expected`, in that order (30 s at most). */
 function untilOrder(port: number, set: string, expected: readonly string[]): Promise<FastestList> {
@@ -247,6 +255,60 @@ describe('vantage fleet ranking against a real Prometheus', () => {
       20_000,
     );
     expect(one.stdout).toMatch(/r1 \/ c2\n {2}api \(1 agent\): 1\. lossy [\d.]+ ms {2}2\. mid [\d.]+ ms {2}3\. fast/);
+  }, 60_000);
+});
+
+describe('vantage fleet ranking against a real VictoriaMetrics', () => {
+  const daemons: ChildProcess[] = [];
+  afterAll(() => daemons.forEach((d) => d.kill('SIGKILL')));
+
+  it('VictoriaMetrics scraping the agents and vmalert recording the rules give the same r1/c1 list', async () => {
+    const [vmPort, vmalertPort] = await Promise.all([freePort(), freePort()]);
+    const scrape = join(dir, 'vm-scrape.yaml');
+    writeFileSync(
+      scrape,
+      stringify({
+        global: { scrape_interval: '1s' },
+        scrape_configs: [
+          { job_name: 'vantage', static_configs: [{ targets: agentPorts.map((p) => `127.0.0.1:${p}`) }] },
+        ],
+      }),
+    );
+    const vm = `http://127.0.0.1:${vmPort}`;
+    const start = (args: string[]): void => {
+      const d = spawn(args[0]!, args.slice(1), { stdio: 'ignore' });
+      d.on('error', (err) => console.error(`${args[0]} did not start (${err.message}): .ci/run installs it`));
+      daemons.push(d);
+    };
+    start([
+      'victoria-metrics',
+      `-storageDataPath=${join(dir, 'vm')}`,
+      `-httpListenAddr=127.0.0.1:${vmPort}`,
+      `-promscrape.config=${scrape}`,
+      '-search.latencyOffset=0s',
+      '-retentionPeriod=1d',
+    ]);
+    start([
+      'vmalert',
+      `-rule=${resolve('deploy/prometheus/vantage-ranking-rules.yaml')}`,
+      `-datasource.url=${vm}`,
+      `-remoteWrite.url=${vm}`,
+      '-evaluationInterval=1s',
+      `-httpListenAddr=127.0.0.1:${vmalertPort}`,
+    ]);
+    const out = join(dir, 'vm-out');
+    const run = await until(
+      'the list of r1/c1 from VictoriaMetrics',
+      async () => {
+        const r = await vantage(['fleet', 'ranking', '--prometheus', vm, '--json', '--out', out]);
+        if (r.code !== 0) return undefined;
+        const c1 = (JSON.parse(r.stdout) as { lists: FleetList[] }).lists.find((l) => l.carrier === 'c1')?.sets[0];
+        return c1?.agents === 2 && c1.endpoints.map((e) => e.target).join() === A_ORDER.join() ? r : undefined;
+      },
+      45_000,
+    );
+    expect(run.stderr).toContain('left out r1 / c2 set api: 1 agent');
+    expect(readdirSync(out).sort()).toEqual(['index.json', 'r1--c1.json']);
   }, 60_000);
 });
 
