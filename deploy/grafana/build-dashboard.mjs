@@ -371,6 +371,47 @@ export function dashboard() {
         ],
       },
       {
+        row: 'Network quality',
+        panels: [
+          timeseries(
+            'Weak paths: vantage points seeing Bad or Offline',
+            "Per target, the agents whose quality model says Bad or Offline (README 'Network quality').",
+            'short',
+            [[`sum by (target, state) (vantage_quality_class${sel('state=~"bad|offline"')})`, '{{target}} {{state}}']],
+            { w: 8, stacked: true },
+          ),
+          timeseries(
+            'Agents whose own network is weak',
+            'Agents whose targets are mostly Bad (median of their figures), or that reach none (Offline).',
+            'short',
+            [
+              [
+                'sum by (agent, state) (vantage_agent_quality_class' +
+                  '{region=~"$region",carrier=~"$carrier",agent=~"$agent",state=~"bad|offline"})',
+                '{{agent}} {{state}}',
+              ],
+            ],
+            { w: 8, bars: true },
+          ),
+          timeseries(
+            'Quality RTTs by target and carrier',
+            'Weighted medians over the window: HTTP RTT (request to first byte) and transport RTT (connect, echo).',
+            's',
+            [
+              [
+                `avg by (target, carrier) (vantage_quality_http_rtt_seconds${sel()})`,
+                '{{target}} via {{carrier}} http',
+              ],
+              [
+                `avg by (target, carrier) (vantage_quality_transport_rtt_seconds${sel()})`,
+                '{{target}} via {{carrier}} transport',
+              ],
+            ],
+            { w: 8 },
+          ),
+        ],
+      },
+      {
         row: 'Agents',
         panels: [
           table(
