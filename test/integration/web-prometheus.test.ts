@@ -21,7 +21,7 @@ const BASIC_WEB = `tls_server_config:
   cert_file: server.pem
   key_file: server.key
 basic_auth_users:
-  prom: '${bcrypt.hashSync(PASSWORD, 10)}'
+  prom: '${bcrypt.hashSync(PASSWORD, 4)}'
 auth_excluded_paths: [/healthz]
 `;
 const CLIENT_CERT_WEB = `tls_server_config:
@@ -169,7 +169,9 @@ describe('a real Prometheus scraping agents behind a web config', () => {
       'every job scraped once',
       async () => {
         const found = await targets();
-        return found.length === 6 && found.every((t) => t.health !== 'unknown') ? found : undefined;
+        // A scrape that timed out on a busy machine is no verdict: wait for the next one.
+        const settled = found.every((t) => t.health !== 'unknown' && !t.lastError.includes('deadline exceeded'));
+        return found.length === 6 && settled ? found : undefined;
       },
       20_000,
     );
@@ -200,7 +202,7 @@ describe('a broken web config', () => {
     expect(r.stderr).toContain('missing.pem');
   });
 
-  it('is rejected on SIGHUP: the previous one keeps serving, the log says why, the metric drops', async () => {
+  it('is rejected on SIGHUP (previous one kept, the log says why, the metric drops); a fix is seen', async () => {
     const file = join(certs.dir, 'web-reload.yml');
     writeFileSync(file, BASIC_WEB);
     const { agent, port } = await startAgent(file);
@@ -215,8 +217,8 @@ describe('a broken web config', () => {
     expect(scrape.status).toBe(200);
     expect(scrape.body).toMatch(/^vantage_web_config_last_reload_successful\{[^}]*\} 0$/m);
     expect((await tlsGet(port, '/metrics')).status).toBe(401);
+    // No signal this time: the agent watches the web config's directory.
     writeFileSync(file, BASIC_WEB);
-    agent.kill('SIGHUP');
     await until(
       'the good file back in force',
       async () => {
