@@ -57,7 +57,12 @@ typedef struct {
   napi_ref on_packets;
   napi_ref on_error;
   napi_async_context async_context;
-  unsigned char buf[MAX_PACKET];
+  // One wake-up's datagrams, back to back: JavaScript gets them as views of a single Buffer (an
+  // ArrayBuffer per datagram was a good part of the engine's garbage-collection work).
+  unsigned char buf[4 * MAX_PACKET];
+  size_t used;
+  uint32_t offsets[MAX_BATCH];
+  uint32_t lengths[MAX_BATCH];
 } icmp_socket;
 
 #define CHECK(call)                                                     \
@@ -175,7 +180,7 @@ static int read_one(icmp_socket *sock, int flags, napi_value packets, uint32_t *
   napi_env env = sock->env;
   struct sockaddr_storage from;
   char control[512];
-  struct iovec iov = {.iov_base = sock->buf, .iov_len = sizeof sock->buf};
+  struct iovec iov = {.iov_base = sock->buf + sock->used, .iov_len = sizeof sock->buf - sock->used};
   struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
   *skip = false;
   ssize_t n = recvmsg(sock->fd, &msg, flags | MSG_DONTWAIT);
@@ -224,14 +229,14 @@ static int read_one(icmp_socket *sock, int flags, napi_value packets, uint32_t *
   }
   // With SO_TIMESTAMPNS every datagram carries its stamp; the read time is a last resort.
   if (stamp == 0) stamp = clock_ns(CLOCK_REALTIME);
-  napi_value packet, data, addr, stamp_value, hop;
-  void *copy;
-  napi_create_buffer_copy(env, (size_t)n, sock->buf, &copy, &data);
+  napi_value packet, addr, stamp_value, hop;
+  sock->offsets[*count] = (uint32_t)sock->used;
+  sock->lengths[*count] = (uint32_t)n;
+  sock->used += (size_t)n;
   napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &addr);
   napi_create_bigint_int64(env, stamp, &stamp_value);
   napi_create_int32(env, hop_limit, &hop);
   napi_create_object(env, &packet);
-  napi_set_named_property(env, packet, "data", data);
   napi_set_named_property(env, packet, "address", addr);
   napi_set_named_property(env, packet, "stampNs", stamp_value);
   napi_set_named_property(env, packet, "hopLimit", hop);
@@ -248,10 +253,29 @@ static int read_one(icmp_socket *sock, int flags, napi_value packets, uint32_t *
   return 1;
 }
 
+// Gives each packet its `data`: a Uint8Array view of one copy of everything this wake-up read.
+static void attach_data(icmp_socket *sock, napi_value packets, uint32_t count) {
+  napi_env env = sock->env;
+  napi_value batch, arraybuffer;
+  void *copy;
+  size_t length, byte_offset;
+  napi_typedarray_type type;
+  if (napi_create_buffer_copy(env, sock->used, sock->buf, &copy, &batch) != napi_ok ||
+      napi_get_typedarray_info(env, batch, &type, &length, &copy, &arraybuffer, &byte_offset) != napi_ok)
+    return;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value packet, view;
+    napi_get_element(env, packets, i, &packet);
+    napi_create_typedarray(env, napi_uint8_array, sock->lengths[i], arraybuffer, byte_offset + sock->offsets[i], &view);
+    napi_set_named_property(env, packet, "data", view);
+  }
+}
+
 // Reads up to MAX_BATCH datagrams of one queue; returns 0 or the errno that ended the reading.
 static int drain(icmp_socket *sock, int flags, napi_value packets, uint32_t *count) {
   int skipped = 0;
-  while (*count < MAX_BATCH && skipped < MAX_BATCH) {
+  // Room for a whole 64 KiB datagram before each read: none is ever truncated.
+  while (*count < MAX_BATCH && skipped < MAX_BATCH && sizeof sock->buf - sock->used >= MAX_PACKET) {
     bool skip = false;
     int rc = read_one(sock, flags, packets, count, &skip);
     if (skip) {
@@ -282,6 +306,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_create_array(env, &packets);
   uint32_t count = 0;
   int failure = 0;
+  sock->used = 0;
   if (sock->datagram) {
     failure = drain(sock, MSG_ERRQUEUE, packets, &count);
     // The kernel also sets sk_err for each queued error; clear it, or the next send fails with it.
@@ -290,7 +315,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &pending, &len);
   }
   if (failure == 0) failure = drain(sock, 0, packets, &count);
-  if (count > 0) call_js(sock, sock->on_packets, 1, &packets);
+  if (count > 0) {
+    attach_data(sock, packets, count);
+    call_js(sock, sock->on_packets, 1, &packets);
+  }
   napi_close_handle_scope(env, scope);
   if (sock->closing) return;
   if (failure != 0) {

@@ -101,12 +101,14 @@ export class FamilySocket {
   }
 
   private read(p: NativePacket): { message: IcmpMessage | undefined; stampNs: bigint } {
+    // The parsers read with Buffer's methods: a view of the same memory, not a copy.
+    const data = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
     const message =
       this.kind === 'raw'
-        ? parseIcmp(this.family, p.data, p.address, p.hopLimit)
+        ? parseIcmp(this.family, data, p.address, p.hopLimit)
         : parseDatagram(
             this.family,
-            p.data,
+            data,
             p.address,
             p.hopLimit,
             p.errorType === undefined

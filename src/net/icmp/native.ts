@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 export interface NativePacket {
   /**
    * Raw IPv4: the whole IP datagram; raw IPv6 and datagram sockets: from the ICMP header on. From a
-   * datagram socket's error queue: our echo request as the error quoted it, from its ICMP header.
+   * datagram socket's error queue: our echo request as the error quoted it, from its ICMP header. A
+   * view of one buffer shared by the packets of a wake-up (see FamilySocket: a Buffer over it).
    */
-  data: Buffer;
+  data: Uint8Array;
   /** Source address of the datagram (of a queued error: the router or host that sent it). */
   address: string;
   /** Kernel receive stamp, wall clock (CLOCK_REALTIME) ns: compare only with `send()`'s stamps. */
