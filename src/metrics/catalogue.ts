@@ -87,7 +87,9 @@ export const AGENT_METRICS = {
   webConfigReloadSuccess: {
     name: 'vantage_web_config_last_reload_successful',
     type: 'gauge',
-    help: 'Whether the last web config (TLS, basic auth) load succeeded (1) or was rejected, keeping the previous one (0).',
+    help:
+      'Whether the last web config (TLS, basic auth) load succeeded (1) or was rejected, keeping the previous ' +
+      'one (0).',
     labels: [],
   },
   webConnectionsRejected: {
