@@ -83,6 +83,20 @@ async function fastest(port: number, set = 'api'): Promise<{ status: number; bod
 
 const order = (list: FastestList): string[] => list.endpoints.filter((e) => e.rank !== null).map((e) => e.target);
 
+/** `vantage fleet ranking --json --out DIR` once the store lists r1/c1 from a1 and a2 in A_ORDER (45 s at most). */
+function untilFleetList(store: string, out: string): ReturnType<typeof vantage> {
+  return until(
+    `the list of r1/c1 from ${store}`,
+    async () => {
+      const r = await vantage(['fleet', 'ranking', '--prometheus', store, '--json', '--out', out]);
+      if (r.code !== 0) return undefined;
+      const c1 = (JSON.parse(r.stdout) as { lists: FleetList[] }).lists.find((l) => l.carrier === 'c1')?.sets[0];
+      return c1?.agents === 2 && c1.endpoints.map((e) => e.target).join() === A_ORDER.join() ? r : undefined;
+    },
+    45_000,
+  );
+}
+
 /** A loopback port nobody listens on right now. */
 async function freePort(): Promise<number> {
   const listener = await openListener();
@@ -218,17 +232,7 @@ describe('hysteresis with real traffic', () => {
 describe('vantage fleet ranking against a real Prometheus', () => {
   it('lists r1/c1 by the median of a1 and a2, leaves r1/c2 out (1 agent), writes the files', async () => {
     const out = join(dir, 'out');
-    const run = await until(
-      'the fleet list of r1/c1 in the expected order',
-      async () => {
-        const r = await vantage(['fleet', 'ranking', '--prometheus', prometheusUrl, '--json', '--out', out]);
-        if (r.code !== 0) return undefined;
-        const doc = JSON.parse(r.stdout) as { lists: FleetList[] };
-        const c1 = doc.lists.find((l) => l.carrier === 'c1')?.sets[0];
-        return c1?.agents === 2 && c1.endpoints.map((e) => e.target).join() === A_ORDER.join() ? r : undefined;
-      },
-      40_000,
-    );
+    const run = await untilFleetList(prometheusUrl, out);
     const doc = JSON.parse(run.stdout) as { lists: FleetList[]; leftOut: unknown[]; minAgents: number };
     expect(doc.lists.map((l) => `${l.region}/${l.carrier}`)).toEqual(['r1/c1']);
     expect(doc.leftOut).toEqual([{ region: 'r1', carrier: 'c2', set: 'api', agents: 1 }]);
@@ -297,16 +301,7 @@ describe('vantage fleet ranking against a real VictoriaMetrics', () => {
       `-httpListenAddr=127.0.0.1:${vmalertPort}`,
     ]);
     const out = join(dir, 'vm-out');
-    const run = await until(
-      'the list of r1/c1 from VictoriaMetrics',
-      async () => {
-        const r = await vantage(['fleet', 'ranking', '--prometheus', vm, '--json', '--out', out]);
-        if (r.code !== 0) return undefined;
-        const c1 = (JSON.parse(r.stdout) as { lists: FleetList[] }).lists.find((l) => l.carrier === 'c1')?.sets[0];
-        return c1?.agents === 2 && c1.endpoints.map((e) => e.target).join() === A_ORDER.join() ? r : undefined;
-      },
-      45_000,
-    );
+    const run = await untilFleetList(vm, out);
     expect(run.stderr).toContain('left out r1 / c2 set api: 1 agent');
     expect(readdirSync(out).sort()).toEqual(['index.json', 'r1--c1.json']);
   }, 60_000);
