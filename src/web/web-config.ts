@@ -181,11 +181,12 @@ function buildTls(raw: RawTls, baseDir: string, report: Reporter, seen: (pem: st
   const verifies = auth === 'VerifyClientCertIfGiven' || auth === 'RequireAndVerifyClientCert';
   if (verifies && ca === undefined)
     report.add([...base, 'client_auth_type'], `tls_server_config.client_auth_type: ${auth} needs client_ca_file`);
-  if (!verifies && ca !== undefined)
+  // As exporter-toolkit: a CA without any client-certificate policy is a mistake, not a setting.
+  if (auth === 'NoClientCert' && ca !== undefined)
     report.add(
       [...base, 'client_auth_type'],
-      `tls_server_config.client_auth_type: ${auth} never checks a client certificate against client_ca_file; ` +
-        'use RequireAndVerifyClientCert',
+      'tls_server_config.client_auth_type: client_ca_file is set but NoClientCert never asks for a client ' +
+        'certificate; use RequireAndVerifyClientCert',
     );
   if (raw.client_allowed_sans.length > 0 && auth !== 'RequireAnyClientCert' && auth !== 'RequireAndVerifyClientCert')
     report.add(

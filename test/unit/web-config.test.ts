@@ -76,6 +76,10 @@ http_server_config:
       TLS + '  client_auth_type: RequireAndVerifyClientCert\n',
       'tls_server_config.client_auth_type: RequireAndVerifyClientCert needs client_ca_file',
     ],
+    [
+      TLS + '  client_ca_file: ca.pem\n',
+      'tls_server_config.client_auth_type: client_ca_file is set but NoClientCert never asks',
+    ],
     [TLS + '  client_auth_type: Sometimes\n', 'web.yml:4:21: tls_server_config.client_auth_type:'],
     [TLS + '  min_version: TLS10\n', "tls_server_config.min_version: TLS10 is refused by Node's OpenSSL 3"],
     [TLS + '  min_version: TLS13\n  max_version: TLS12\n', 'tls_server_config.min_version: above max_version'],
