@@ -71,7 +71,8 @@ export function header(src: StatusSource): string {
   return (
     `<header><h1><a href="/">Vantage</a> ${esc(agent?.id ?? '')}</h1><span>${esc(who)}</span>` +
     `<span>egress IP <b>${esc(src.egressIp() ?? 'unknown')}</b></span>` +
-    `<span class="mute">v${esc(src.version)}, page made ${esc(utc(src.wallMs()))} UTC</span></header>`
+    `<span class="mute">v${esc(src.version)}, page made ${esc(utc(src.wallMs()))} UTC</span>` +
+    '<nav><a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a> <a href="/readyz">/readyz</a></nav></header>'
   );
 }
 
