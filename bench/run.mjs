@@ -24,6 +24,7 @@ import { fmt, printResult, table } from './lib/table.mjs';
 import * as metricsExposition from './metrics-exposition.mjs';
 import * as metricsRender from './metrics-render.mjs';
 import * as quality from './quality.mjs';
+import * as ranking from './ranking.mjs';
 import * as scale from './scale.mjs';
 import * as schedulerLag from './scheduler-lag.mjs';
 import * as startup from './startup.mjs';
@@ -65,6 +66,7 @@ const BENCHMARKS = [
   benchmark('startup', startup),
   benchmark('scheduler-lag', schedulerLag),
   benchmark('quality', quality),
+  benchmark('ranking', ranking),
   benchmark('metrics-render', metricsRender),
   benchmark('metrics-exposition', metricsExposition),
   benchmark('config-reload', configReload),
