@@ -10,7 +10,7 @@ import { warmEngine } from './engine.mjs';
  * What one window of a long run saw.
  * @typedef {{
  *   startS: number, seconds: number, sent: number, received: number, cpuS: number, maxGapMs: number,
- *   rssMiB: number,
+ *   rssMiB: number, heapMiB: number,
  * }} Window
  */
 
@@ -67,6 +67,7 @@ export async function throughput({
       cpuS: (cpu.user + cpu.system) / 1e6,
       maxGapMs: w.maxGapMs,
       rssMiB: process.memoryUsage().rss / 2 ** 20,
+      heapMiB: process.memoryUsage().heapUsed / 2 ** 20,
     };
     windows.push(win);
     // Streamed as well: if the process has to be killed (a stalled loop), the windows so far remain.
