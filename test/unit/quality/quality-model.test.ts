@@ -112,6 +112,42 @@ describe('ObservationWindow figures', () => {
     expect(figures(w).httpRttMs).toBe(100);
   });
 
+  it('agrees with a direct computation over 2,000 random observations (ring growth, eviction by count and age)', () => {
+    const w = window({ maxSamples: 37, minSamples: 1 });
+    const kept: Array<{ t: number; ok: boolean; http?: number; transport?: number }> = [];
+    let seed = 7;
+    const random = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    let t = 0;
+    for (let i = 0; i < 2_000; i++) {
+      t += random() < 0.1 ? 60_000 : random() * 5_000;
+      const http = random() < 0.2 ? undefined : Math.round(random() * 20) * 10;
+      const transport = random() < 0.5 ? undefined : Math.round(random() * 50);
+      const ok = random() < 0.7;
+      w.expire(t);
+      w.add(t, ok, http, transport);
+      kept.push({ t, ok, ...(http !== undefined ? { http } : {}), ...(transport !== undefined ? { transport } : {}) });
+      while (kept.length > 37 || (kept[0] && kept[0].t <= t - 5 * MIN)) kept.shift();
+      const weight = (x: { t: number }) => 0.5 ** ((t - x.t) / MIN);
+      const median = (key: 'http' | 'transport'): number | null => {
+        const values = kept
+          .map((x, order) => ({ v: x[key], w: weight(x), order }))
+          .filter((x): x is { v: number; w: number; order: number } => x.v !== undefined)
+          .sort((a, b) => a.v - b.v || a.order - b.order);
+        if (values.length === 0) return null;
+        const half = values.reduce((sum, x) => sum + x.w, 0) / 2;
+        let running = 0;
+        for (const x of values) if ((running += x.w) >= half * (1 - 1e-12)) return x.v;
+        return null;
+      };
+      const all = kept.reduce((sum, x) => sum + weight(x), 0);
+      const rate = kept.reduce((sum, x) => sum + (x.ok ? weight(x) : 0), 0) / all;
+      expect(w.size).toBe(kept.length);
+      expect(w.httpRtt()).toBe(median('http'));
+      expect(w.transportRtt()).toBe(median('transport'));
+      expect(w.successRate()).toBeCloseTo(rate, 9);
+    }
+  });
+
   it('clamps an observation older than the newest to the newest time', () => {
     const w = window();
     w.add(MIN, true, 100, undefined);
