@@ -19,7 +19,8 @@ export const qualityHelp = `Usage: vantage quality replay FILE [-c CONFIG] [--SE
 Feeds recorded observations through the network-quality model and prints, after each line, the
 target's class and figures and the agent's class: how to tune thresholds against a recorded day.
 FILE holds JSON lines {"t": <unix seconds>, "target": "api", "ok": true, "httpRttMs": 120.5,
-"transportRttMs": 35.2} (either RTT may be absent), as quality.record_file writes them.
+"transportRttMs": 35.2} (either RTT may be absent; "ip" and "noRoute" too), as quality.record_file
+writes them.
 Settings come from the config's quality: block (-c), then from options named as in the YAML:
   ${SETTINGS.map((s) => `--${s.replaceAll('_', '-')}`).join(', ')}
 e.g. vantage quality replay day.jsonl -c vantage.yaml --http-rtt 1500ms --decay 0.3 --json
