@@ -192,6 +192,9 @@ export class Agent {
       webConfig: () => this.web.current(),
       limits: config.web,
     });
+    // The adapters' warm-ups end before the first run is scheduled, so none of it is spent from a
+    // first run's timeout (checks also wait for them before their first stamp).
+    await this.opts.net.ready?.();
     await this.apply(config);
     this.ranking.start();
     if (this.opts.watch ?? true) {

@@ -175,7 +175,7 @@ describe('vantage run', () => {
     expect(agent.logs.some((l) => l.event === 'problem')).toBe(false);
   }, 30_000);
 
-  it('hands each problem event to the file and HTTP sinks, once, with the id the log has', async () => {
+  it('hands each event (problem, quality change) to the file and HTTP sinks once, with the logged id', async () => {
     const posted: Array<Record<string, unknown>> = [];
     const collector = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -205,9 +205,11 @@ describe('vantage run', () => {
         .trimEnd()
         .split('\n')
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-      const logged = agent.logs.filter((l) => l.event === 'problem').map((l) => l.eventId);
+      // Every event the log has (problems, network-quality changes) is filed once, in the log's order.
+      const logged = agent.logs.filter((l) => typeof l.eventId === 'string').map((l) => l.eventId);
+      expect(logged).toContain(problem.eventId);
       expect(filed.map((e) => e.eventId)).toEqual(logged);
-      expect(filed[0]).toMatchObject({
+      expect(filed.find((e) => e.event === 'problem')).toMatchObject({
         eventId: problem.eventId,
         check: 'down-tcp',
         code: 'TCP_REFUSED',
