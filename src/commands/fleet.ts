@@ -1,15 +1,17 @@
+import { builtinRegistry } from '../checks/registry.js';
+import { loadConfigFile } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { fleetIndex, writeFleetFiles } from '../ranking/fleet-files.js';
 import { FLEET_SERIES, fleetLists } from '../ranking/fleet-lists.js';
-import type { FleetList, LeftOut } from '../ranking/fleet-lists.js';
+import type { FleetList, LeftOut, TargetAddresses } from '../ranking/fleet-lists.js';
 import { instantQuery, PrometheusApiError } from '../ranking/prometheus-api.js';
 import { SET_NAME } from '../ranking/ranking-settings.js';
 import { parseDuration } from '../settings/duration.js';
 import { expectOnly, parseArgs } from './args.js';
-import { printHelp } from './print.js';
+import { printConfigError, printHelp } from './print.js';
 
 export const fleetHelp = `Usage: vantage fleet ranking --prometheus URL [--set NAME] [--min-agents N] [--json]
-                             [--out DIR] [--timeout DURATION]
+                             [--out DIR] [--timeout DURATION] [-c CONFIG]
 
 The dynamic server list per region x carrier: each server set's targets, fastest first, by the
 median score of the pair's agents, from a Prometheus-compatible API (Prometheus, VictoriaMetrics)
@@ -19,8 +21,9 @@ that runs deploy/prometheus/vantage-ranking-rules.yaml. A pair with fewer than -
               written under a temporary name and renamed once all are written
   --json      the lists and the pairs left out as one JSON document on stdout
   --timeout   per query; default 10s
+  -c CONFIG   an agent config naming the targets: each endpoint gets its url or host from it
 Exit 0; 1 when the API is unreachable, answers garbage or has no ranking series, or a file
-cannot be written (no file is left half written); 2 for a usage error.`;
+cannot be written (no file is left half written); 2 for a usage error or a bad config.`;
 
 const DEFAULT_MIN_AGENTS = 2;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -28,7 +31,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 export async function fleetCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'json']);
   if (args.flags.has('help') || argv.length === 0) return printHelp(fleetHelp);
-  expectOnly(args, ['prometheus', 'set', 'min-agents', 'out', 'timeout'], ['json'], 1);
+  expectOnly(args, ['prometheus', 'set', 'min-agents', 'out', 'timeout', 'config'], ['json'], 1);
   if (args.positionals[0] !== 'ranking') throw new UsageError('the only fleet command is "ranking" (see --help)');
   const base = args.options.get('prometheus');
   if (!base || !/^https?:\/\//.test(base)) throw new UsageError('--prometheus URL (http:// or https://) is required');
@@ -40,6 +43,18 @@ export async function fleetCommand(argv: readonly string[]): Promise<number> {
   const timeoutMs = timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeout);
   if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout "${timeout}" is not a duration`);
 
+  let addresses: TargetAddresses = new Map();
+  const config = args.options.get('config');
+  if (config !== undefined) {
+    try {
+      const checks = (await loadConfigFile(config, { registry: builtinRegistry() })).checks;
+      addresses = new Map(
+        checks.map(({ target: t }) => [t.name, t.url !== undefined ? { url: t.url } : { host: t.host }]),
+      );
+    } catch (err) {
+      return printConfigError(err);
+    }
+  }
   const selector = set === undefined ? '' : `{set="${set}"}`;
   const now = new Date();
   let result: { lists: FleetList[]; leftOut: LeftOut[] };
@@ -55,7 +70,7 @@ export async function fleetCommand(argv: readonly string[]): Promise<number> {
       );
       return 1;
     }
-    result = fleetLists(agents, medians, minAgents, now);
+    result = fleetLists(agents, medians, minAgents, now, addresses);
   } catch (err) {
     if (!(err instanceof PrometheusApiError)) throw err;
     process.stderr.write(`vantage fleet ranking: ${err.message}\n`);

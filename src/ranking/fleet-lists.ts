@@ -10,12 +10,24 @@ export const FLEET_SERIES = {
 export const LIST_SCHEMA = 'vantage.dynamic-server-list/v1';
 export const INDEX_SCHEMA = 'vantage.dynamic-server-list-index/v1';
 
+/** One target of a set in a list; `url` or `host` when the command was given the agents' config. */
+export interface FleetEndpoint {
+  target: string;
+  rank: number;
+  scoreMs: number;
+  url?: string;
+  host?: string;
+}
+
+/** Where a target is, by name, as the agents' config says. */
+export type TargetAddresses = ReadonlyMap<string, { url: string } | { host: string }>;
+
 /** One set in a region x carrier's list: its targets, fastest first. */
 export interface FleetSet {
   set: string;
   /** Agents of the pair that ranked the set. */
   agents: number;
-  endpoints: Array<{ target: string; rank: number; scoreMs: number }>;
+  endpoints: FleetEndpoint[];
 }
 
 /** The dynamic server list of one region x carrier: what a client on that network fetches. */
@@ -46,6 +58,7 @@ export function fleetLists(
   medians: readonly Sample[],
   minAgents: number,
   now: Date,
+  addresses: TargetAddresses = new Map(),
 ): { lists: FleetList[]; leftOut: LeftOut[] } {
   const label = (s: Sample, name: string): string => s.labels[name] ?? '';
   const counts = new Map<string, number>();
@@ -68,7 +81,8 @@ export function fleetLists(
     }
     let set = list.sets.find((x) => x.set === id.set);
     if (!set) list.sets.push((set = { set: id.set, agents: n, endpoints: [] }));
-    set.endpoints.push({ target: label(s, 'target'), rank: 0, scoreMs: round(s.value * 1000) });
+    const target = label(s, 'target');
+    set.endpoints.push({ target, rank: 0, scoreMs: round(s.value * 1000), ...addresses.get(target) });
   }
   const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   for (const list of lists.values()) {

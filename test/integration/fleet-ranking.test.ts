@@ -241,6 +241,18 @@ describe('vantage fleet ranking against a real Prometheus', () => {
     const file = JSON.parse(readFileSync(join(out, 'r1--c1.json'), 'utf8')) as FleetList;
     expect(file.schema).toBe('vantage.dynamic-server-list/v1');
 
+    const withConfig = await vantage([
+      'fleet',
+      'ranking',
+      '--prometheus',
+      prometheusUrl,
+      '--json',
+      '-c',
+      configs[0]!.file,
+    ]);
+    const first = (JSON.parse(withConfig.stdout) as { lists: FleetList[] }).lists[0]?.sets[0]?.endpoints[0];
+    expect(first).toMatchObject({ target: 'fast', rank: 1, url: `https://127.0.0.1:${ports.fast}/` });
+
     const one = await until(
       'r1/c2 with --min-agents 1',
       async () => {

@@ -52,6 +52,20 @@ describe('fleet lists', () => {
     for (const list of lists) expect(validate(list), JSON.stringify(validate.errors)).toBe(true);
   });
 
+  it("with the agents' config, each endpoint carries its url or host", () => {
+    const addresses = new Map([
+      ['eu', { url: 'https://eu.example.com/' }],
+      ['us', { host: 'us.example.com' }],
+    ]);
+    const [list] = fleetLists(agents, medians, 2, now, addresses).lists;
+    expect(list?.sets[0]?.endpoints).toEqual([
+      { target: 'eu', rank: 1, scoreMs: 20.123, url: 'https://eu.example.com/' },
+      { target: 'ap', rank: 2, scoreMs: 60 },
+      { target: 'us', rank: 3, scoreMs: 60, host: 'us.example.com' },
+    ]);
+    expect(validate(list)).toBe(true);
+  });
+
   it('--min-agents 1 ranks the single-agent pair too', () => {
     expect(fleetLists(agents, medians, 1, now).lists.map((l) => l.carrier)).toEqual(['telecom', 'unicom']);
   });
