@@ -48,9 +48,11 @@ targets:
     const detailed = linesOf(body, 'detailed');
     expect(detailed).toHaveLength(seriesPerIp(icmp, true));
     expect(detailed.some((l) => l.startsWith('probe_icmp_rtt_seconds_bucket'))).toBe(true);
-    // The agent's own count: every probe line plus one vantage_target_info line per target.
+    // The agent's own count: every probe line plus one vantage_target_info line per target, plus
+    // the quality model's lines (per target and the agent's; how many depends on its state).
     const count = Number(/^vantage_series\{[^}]*\} (\d+)$/m.exec(body)?.[1]);
-    expect(count).toBe(plain.length + detailed.length + 1);
+    const quality = body.split('\n').filter((l) => /^vantage_(agent_)?quality_/.test(l)).length;
+    expect(count).toBe(plain.length + detailed.length + 1 + quality);
   });
 
   it('warns once when the series pass series_budget', async () => {
