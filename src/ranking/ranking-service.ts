@@ -72,8 +72,9 @@ export class RankingService {
   start(): void {
     this.stop();
     const loop = (): void => {
-      this.evaluate();
+      // Re-armed first: a failing evaluation (a sink that throws) must not end the ranking.
       this.cancelTimer = this.deps.clock.setTimer(TICK_MS, loop);
+      this.evaluate();
     };
     loop();
   }
@@ -90,9 +91,8 @@ export class RankingService {
       const views = new Map(state.set.targets.map((name) => [name, this.deps.quality.target(name)]));
       const scored = new Map(state.set.targets.map((name) => [name, score(name, state.set.mode, views.get(name))]));
       const result = state.ranker.update(t, [...scored.values()]);
-      const changed = result.previousLeader !== undefined;
       Object.assign(state, { order: result.order, scored, views, evaluatedAt: t });
-      this.metrics.set(state.set.name, result.order, scored, changed);
+      this.metrics.set(state.set.name, result.order, scored, result.previousLeader !== undefined);
       if (result.previousLeader !== undefined) this.emit(t, state, result.previousLeader);
     }
   }
