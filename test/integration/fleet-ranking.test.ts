@@ -9,12 +9,13 @@ import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { FastestList } from '../../src/ranking/fastest-list.js';
 import type { FleetList } from '../../src/ranking/fleet-lists.js';
 import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
 import { until } from '../helpers/fleet-forwarders.js';
 import { startPrometheus } from '../helpers/prometheus-process.js';
+import { catalogue, promqlMetricNames } from '../helpers/promql.js';
 import { openListener, refusedListener } from '../helpers/tcp-servers.js';
 import { makeWebCerts } from '../helpers/web-certs.js';
 
@@ -153,6 +154,27 @@ afterAll(async () => {
   for (const c of configs) c.remove();
   rmSync(dir, { recursive: true, force: true });
   rmSync(certs.dir, { recursive: true, force: true });
+});
+
+describe('ranking rules (deploy/prometheus/vantage-ranking-rules.yaml)', () => {
+  it('load (promtool check rules), pass their promtool tests, and read only metrics agents export', async () => {
+    const promtool = async (args: string[]) => {
+      const child = spawn('promtool', args, { cwd: resolve('deploy/prometheus'), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      for (const stream of [child.stdout, child.stderr]) stream.on('data', (d: Buffer) => (out += String(d)));
+      const [code] = (await once(child, 'close')) as [number | null];
+      return { code, out };
+    };
+    expect(await promtool(['check', 'rules', 'vantage-ranking-rules.yaml'])).toMatchObject({ code: 0 });
+    expect(await promtool(['test', 'rules', 'vantage-ranking-rules.test.yaml'])).toMatchObject({ code: 0 });
+    const file = parse(readFileSync(resolve('deploy/prometheus/vantage-ranking-rules.yaml'), 'utf8')) as {
+      groups: Array<{ rules: Array<{ expr: string }> }>;
+    };
+    const known = catalogue();
+    const read = file.groups.flatMap((g) => g.rules.flatMap((r) => promqlMetricNames(r.expr)));
+    expect(read.filter((name) => !known.has(name))).toEqual([]);
+    expect(new Set(read)).toEqual(new Set(['vantage_endpoint_score_seconds', 'vantage_endpoint_leader_changes_total']));
+  });
 });
 
 describe('fastest endpoint from one agent', () => {
