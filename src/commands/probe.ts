@@ -5,11 +5,12 @@ import type { CheckKind, CheckSpec } from '../checks/check.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
 import { DEFAULT_TIMEOUT_MS, DEFAULT_TRIGGERED_TRACEROUTE, hostIdentity } from '../config/agent-config.js';
-import { checkCommonShape } from '../config/schema.js';
 import { RunCancelled, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { systemNet } from '../net/system-net.js';
+import { ALL_ADAPTERS, systemNet } from '../net/system-net.js';
+import type { NetAdapter } from '../net/system-net.js';
 import { runDeadline } from '../schedule/run-deadline.js';
+import { durationSchema } from '../settings/setting-schemas.js';
 import type { ParsedArgs } from './args.js';
 import { expectValues, logLevel, parseArgs, scalarValue, unknownOptions } from './args.js';
 import { printHelp, printResults } from './print.js';
@@ -34,6 +35,15 @@ ${kinds}`;
 
 const RESERVED = new Set(['json', 'help', 'log-level']);
 
+/** The adapters whose warm-up a kind's run would otherwise pay inside its phases (ICMP needs none). */
+const WARM_FOR_KIND: Readonly<Record<string, readonly NetAdapter[]>> = {
+  tcp: ['resolver', 'tcp'],
+  icmp: ['resolver'],
+  traceroute: ['resolver'],
+  dns: ['resolver', 'dns'],
+  https: ['resolver', 'https'],
+};
+
 export async function probeCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'json']);
   if (args.flags.has('help')) return printHelp(probeHelp());
@@ -47,7 +57,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
   expectSettings(kind, args);
   const spec = probeSpec(kind, targetArg, args.options);
   const log = createLogger(logLevel(args, 'error'), pino.destination(2));
-  const net = systemNet(systemClock);
+  const net = systemNet(systemClock, WARM_FOR_KIND[kind.kind] ?? ALL_ADAPTERS);
   const check = kind.create(spec, net);
   const executor = new CheckExecutor({
     clock: systemClock,
@@ -108,7 +118,8 @@ function probeSpec(kind: CheckKind, targetArg: string, options: ReadonlyMap<stri
     if (!RESERVED.has(name)) raw[name.replaceAll('-', '_')] = scalarValue(value);
   }
   const { timeout: rawTimeout, ...rawSettings } = raw;
-  const timeout = checkCommonShape.timeout.safeParse(rawTimeout);
+  // The YAML's `timeout` (config/schema.ts), without loading the whole config schema.
+  const timeout = durationSchema.optional().safeParse(rawTimeout);
   const settings = kind.parseSettings(rawSettings);
   const issues = [
     ...(timeout.success ? [] : timeout.error.issues.map((i) => ({ ...i, path: ['timeout', ...i.path] }))),

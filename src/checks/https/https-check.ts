@@ -1,6 +1,6 @@
 import { elapsedMs } from '../../clock.js';
 import { CheckFailure } from '../../errors.js';
-import { HttpsFailure } from '../../net/http/https-client.js';
+import { HttpsFailure } from '../../net/http/https-failure.js';
 import type { HttpsExchange } from '../../net/http/https-client.js';
 import type { NetDeps } from '../../net/net-deps.js';
 import type { Check, CheckResult, CheckSpec, CoreResult, RunContext } from '../check.js';

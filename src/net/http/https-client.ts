@@ -10,23 +10,14 @@ import type { FailureCode } from '../../errors.js';
 import { hostPort, stripBrackets } from '../address.js';
 import { secureContextFor } from './secure-contexts.js';
 import { tlsFacts } from './tls-facts.js';
+import { HttpsFailure } from './https-failure.js';
 import type { HttpsExchange, HttpsRequest } from './https-exchange.js';
 import { warmUpHttps } from './warm-up.js';
 import type { TlsFacts } from './tls-facts.js';
 import { localResourceFailure } from '../local-resource.js';
 
 export type { HttpsExchange, HttpsRequest } from './https-exchange.js';
-
-/** What the exchange had reached when it failed: phases so far, TLS facts if any. */
-export class HttpsFailure extends CheckFailure {
-  constructor(
-    failure: CheckFailure,
-    readonly phasesMs: Record<string, number>,
-    readonly tls: TlsFacts | null,
-  ) {
-    super(failure.code, failure.message, failure.phase, { cause: failure.cause });
-  }
-}
+export { HttpsFailure } from './https-failure.js';
 
 const TLS_ERROR_CODES: Record<string, FailureCode> = {
   CERT_HAS_EXPIRED: 'TLS_CERT_EXPIRED',
