@@ -50,7 +50,7 @@ export class RankingService {
     this.metrics = new RankingMetrics(deps.registries);
   }
 
-  /** Applies a config's sets: a set whose settings did not change keeps its order and its timers. */
+  /** Applies a config's sets (a set whose settings did not change keeps its order and its timers), then evaluates. */
   configure(sets: readonly ServerSet[], checks: readonly CheckSpec[]): void {
     this.targets = new Map(checks.map((c) => [c.target.name, c.target]));
     const next = new Map<string, SetState>();
@@ -66,6 +66,8 @@ export class RankingService {
     }
     for (const name of this.states.keys()) if (!next.has(name)) this.metrics.forget(name);
     this.states = next;
+    // A new or changed set has its list at once, not at the next tick.
+    this.evaluate();
   }
 
   /** Evaluates every set now and then every `TICK_MS` until `stop`. */
