@@ -7,10 +7,11 @@ import { fleetIndex, listFileName, writeFleetFiles } from '../../../src/ranking/
 import { fleetLists } from '../../../src/ranking/fleet-lists.js';
 import type { Sample } from '../../../src/ranking/prometheus-api.js';
 
-const schema = JSON.parse(
-  readFileSync(new URL('../../../src/ranking/dynamic-server-list.v1.schema.json', import.meta.url), 'utf8'),
-) as object;
-const validate = new Ajv({ format: 'full' }).compile(schema);
+const schema = (name: string): object =>
+  JSON.parse(readFileSync(new URL(`../../../src/ranking/${name}.v1.schema.json`, import.meta.url), 'utf8')) as object;
+const ajv = new Ajv({ format: 'full' });
+const validate = ajv.compile(schema('dynamic-server-list'));
+const validateIndex = ajv.compile(schema('dynamic-server-list-index'));
 const dir = mkdtempSync(join(tmpdir(), 'vantage-fleet-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -84,6 +85,7 @@ describe('fleet lists', () => {
     await writeFleetFiles(out, lists, fleetIndex(lists, leftOut, 1, now));
     expect(readdirSync(out).sort()).toEqual(['cn%2Dnorth--telecom.json', 'cn%2Dnorth--unicom.json', 'index.json']);
     const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { lists: Array<{ file: string }> };
+    expect(validateIndex(index), JSON.stringify(validateIndex.errors)).toBe(true);
     expect(index.lists.map((l) => l.file)).toEqual(['cn%2Dnorth--telecom.json', 'cn%2Dnorth--unicom.json']);
     for (const l of index.lists) expect(validate(JSON.parse(readFileSync(join(out, l.file), 'utf8')))).toBe(true);
   });
