@@ -2,6 +2,7 @@
 // Network quality (issue 15): CPU per observation and per evaluation at 10,000 targets, in process.
 // Peer: the same model evaluated the naive way (weights with Math.pow, values sorted on every
 // evaluation), as a straight reading of the issue would write it; same observations, same run.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadDist } from './lib/dist.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { rounded, summarize } from './lib/stats.mjs';
@@ -16,6 +17,8 @@ const MEASURED = 200_000;
  */
 const INTERVALS_MS = [30_000, 3_000];
 const TICKS = 30;
+/** How long the event-loop delay is watched, each way. */
+const LOOP_MS = 5_000;
 
 /** @typedef {{ t: number, target: string, ip: string, ok: boolean, httpRttMs: number, transportRttMs: number }} Obs */
 
@@ -135,11 +138,44 @@ async function measure(QualityModel, settings, intervalMs) {
   return { intervalMs, perWindow, obs, naive, bytesPerTarget, tick: summarize(tickMs) };
 }
 
+/**
+ * Event-loop delay while the model takes 10,000 targets' observations every 30 s (333 a second, fed
+ * in 10 ms batches like finished runs) and ticks once a second, beside the same timers feeding
+ * nothing: what the scheduler's lag would add.
+ * @param {any} model undefined: the timers alone
+ * @param {() => Obs} next
+ */
+async function loopDelay(model, next) {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  const perBatch = Math.round(TARGETS / 30 / 100);
+  let t = next().t;
+  const feed = setInterval(() => {
+    for (let i = 0; i < perBatch; i++) {
+      const o = next();
+      t = o.t;
+      model?.observe(o);
+    }
+    model?.tick(t);
+  }, 10);
+  await new Promise((r) => setTimeout(r, LOOP_MS));
+  clearInterval(feed);
+  histogram.disable();
+  return { p50: histogram.percentile(50) / 1e6, p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6 };
+}
+
 export async function run() {
   const { QualityModel } = await loadDist('quality/quality-model.js');
   const { DEFAULT_QUALITY } = await loadDist('quality/quality-settings.js');
   const results = [];
   for (const intervalMs of INTERVALS_MS) results.push(await measure(QualityModel, DEFAULT_QUALITY, intervalMs));
+  // Windows full at the default interval, observations going on in real time.
+  const live = new QualityModel(DEFAULT_QUALITY);
+  const feed = inputs(30_000);
+  const next = () => feed.next().value;
+  for (let i = 0; i < TARGETS * 10; i++) live.observe(next());
+  const without = await loopDelay(undefined, next);
+  const withModel = await loopDelay(live, next);
   return {
     title: `quality: ${TARGETS} targets, one IP each, default settings, in process`,
     sections: [
@@ -176,18 +212,25 @@ export async function run() {
           ...statCells(r.tick, ['min', 'p50', 'max'], 2),
         ]),
         notes: [
+          `event-loop delay over ${LOOP_MS / 1000} s (monitorEventLoopDelay, 1 ms resolution) while 333 observations ` +
+            'a second and the ticks are fed in 10 ms batches: p50 / p99 / max ' +
+            `${fmt(withModel.p50, 1)} / ${fmt(withModel.p99, 1)} / ${fmt(withModel.max, 1)} ms; the same timers ` +
+            `feeding nothing: ${fmt(without.p50, 1)} / ${fmt(without.p99, 1)} / ${fmt(without.max, 1)} ms`,
           'tick: once a second, a tenth of the windows expire and the agent class is evaluated (three medians over ' +
             '10,000 targets); it holds the event loop for this long, which is what scheduler lag would show',
         ],
       },
     ],
-    raw: results.map((r) => ({ ...r, obs: rounded(r.obs), naive: rounded(r.naive), tick: rounded(r.tick) })),
+    raw: {
+      intervals: results.map((r) => ({ ...r, obs: rounded(r.obs), naive: rounded(r.naive), tick: rounded(r.tick) })),
+      loopDelayMs: { withModel: rounded(withModel), without: rounded(without) },
+    },
   };
 }
 
 /** @param {any} raw */
 export function headline(raw) {
-  return raw.flatMap((/** @type {any} */ r) => [
+  return raw.intervals.flatMap((/** @type {any} */ r) => [
     [
       `quality: CPU per observation, 10,000 targets every ${r.intervalMs / 1000} s`,
       `${fmt(r.obs.cpuUsPerObs, 2)} µs`,
