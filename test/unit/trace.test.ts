@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routeHash, trace } from '../../src/checks/traceroute/trace.js';
+import { routeHash, SLOW_HOP_FLOOR_MS, trace } from '../../src/checks/traceroute/trace.js';
 import { TraceTrigger } from '../../src/agent/triggered-trace.js';
 import { icmpKind } from '../../src/checks/icmp/index.js';
 import type { CheckResult } from '../../src/checks/check.js';
@@ -17,6 +17,8 @@ interface PathSpec {
    */
   destination: 'reply' | 'silent' | 'unreachable';
   rttMs: number;
+  /** Round trips of single hops that differ from `rttMs` (a router whose errors leave late). */
+  hopRttMs?: Record<number, number>;
 }
 
 /** A simulated path: answers each probe by its TTL after `rttMs` of fake time. */
@@ -27,7 +29,8 @@ function fakePath(clock: FakeClock, path: PathSpec) {
       requests.push(req);
       return new Promise<EchoOutcome>((resolve) => {
         const ttl = req.ttl ?? 64;
-        const rttNs = BigInt(path.rttMs * 1e6);
+        const rttMs = path.hopRttMs?.[ttl] ?? path.rttMs;
+        const rttNs = BigInt(rttMs * 1e6);
         let answer: EchoOutcome | undefined;
         if (ttl <= path.routers.length) {
           const router = path.routers[ttl - 1];
@@ -37,7 +40,7 @@ function fakePath(clock: FakeClock, path: PathSpec) {
         } else if (path.destination === 'unreachable') {
           answer = { status: 'unreachable', code: 1, rttNs, from: path.routers.at(-1)! };
         }
-        const cancelAnswer = answer ? clock.setTimer(path.rttMs, () => resolve(answer!)) : () => undefined;
+        const cancelAnswer = answer ? clock.setTimer(rttMs, () => resolve(answer!)) : () => undefined;
         const cancelTimeout = clock.setTimer(req.timeoutMs, () => resolve({ status: 'timeout' }));
         req.signal?.addEventListener('abort', () => {
           cancelAnswer();
@@ -100,6 +103,35 @@ describe('trace', () => {
     expect(result.hops[4]).toMatchObject({ ttl: 5, addresses: [], loss: 1 });
     expect(result.lastRespondingHop).toBe(9);
     expect(elapsedMs).toBeLessThan(20 + 5 * 20 + 5);
+  });
+
+  it.each([
+    ['a LAN path (1 ms)', 1, {}, SLOW_HOP_FLOOR_MS],
+    ['a 20 ms destination behind 1 ms routers', 1, { 9: 20 }, SLOW_HOP_FLOOR_MS],
+    ['a path of 20 ms routers', 20, {}, 5 * (20 + 1)],
+  ])(
+    'gives a silent hop up a few round trips of the next answering hop after its send: %s',
+    async (_, rttMs, hopRttMs, waitMs) => {
+      const clock = new FakeClock();
+      const { result, elapsedMs } = await runTrace(clock, { routers: eight, destination: 'reply', rttMs, hopRttMs });
+      expect(result.reached).toBe(true);
+      expect(result.hops[4]).toMatchObject({ ttl: 5, addresses: [], loss: 1 });
+      expect(elapsedMs).toBeGreaterThanOrEqual(waitMs);
+      expect(elapsedMs).toBeLessThanOrEqual(waitMs + 2);
+    },
+  );
+
+  it('keeps a router whose Time Exceeded leaves 30 ms late on a 1 ms path, silent hop and all', async () => {
+    const clock = new FakeClock();
+    const { result, elapsedMs } = await runTrace(clock, {
+      routers: eight,
+      destination: 'reply',
+      rttMs: 1,
+      hopRttMs: { 3: 31 },
+    });
+    expect(result.hops[2]).toMatchObject({ ttl: 3, addresses: ['10.0.2.1'], rttMs: [31, 31, 31], loss: 0 });
+    expect(result.hops[4]).toMatchObject({ ttl: 5, addresses: [], loss: 1 });
+    expect(elapsedMs).toBeLessThanOrEqual(SLOW_HOP_FLOOR_MS + 2);
   });
 
   it('ends a blackholed destination one timeout after the start, keeping a short silent tail', async () => {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { pause } from '../../clock.js';
 import type { Clock } from '../../clock.js';
 import type { EchoOutcome } from '../../net/icmp/echo.js';
@@ -23,8 +22,16 @@ export interface TraceOptions {
    * three spaced rounds; the time is better saved.
    */
   roundGapMs?: number;
-  /** A silent hop is given up this many round trips after a later hop answered (traceroute's "HERE" factor). */
-  adaptiveFactor?: number;
+  /**
+   * A probe still silent once a later hop answered is given up this many of that hop's round trips
+   * after it was sent, as traceroute's NEAR factor (`-w 5,3,10`). Default 5: ten of a 20 ms hop's
+   * round trips would hold every trace behind a silent router for 200 ms.
+   */
+  nearFactor?: number;
+  /** The same once another probe of its own hop answered (traceroute's HERE factor). Default 3. */
+  hereFactor?: number;
+  /** Least wait for a probe given up that way, ms. Default `SLOW_HOP_FLOOR_MS`. */
+  floorMs?: number;
   signal?: AbortSignal;
   /** Hops settled so far, out of the hops that matter (the destination's, once known, else maxHops). */
   onProgress?: (settled: number, total: number) => void;
@@ -56,81 +63,116 @@ export interface TraceResult {
 }
 
 /**
- * Least wait for silent hops once the destination answered: routers make ICMP errors on their slow
- * path (often tens of ms after the destination's own reply), and 100 ms is still a tenth of a timeout.
+ * Least wait for a probe before a later hop's answer may give it up: routers make ICMP errors on
+ * their slow path, and one whose Time Exceeded leaves 30 ms late (the lab's slow router) must still
+ * be listed. traceroute's 10 x the next hop's RTT alone gives it up after about 11 ms on a LAN path
+ * (`traceroute -I -n` prints `*` for that router in the lab).
  */
-const GIVE_UP_FLOOR_MS = 100;
+export const SLOW_HOP_FLOOR_MS = 35;
+
+/** Added to an RTT before it is multiplied, as traceroute does: sub-ms RTTs say little about a wait. */
+const RTT_PRECISION_MS = 1;
 
 /** Trailing silent hops kept after the last answer, to show where the path goes dark. */
 const SILENT_TAIL = 3;
 
+/** A probe still waiting for its answer. */
+interface PendingProbe {
+  ttl: number;
+  sentNs: bigint;
+  stop: AbortController;
+  cancelGiveUp?: () => void;
+}
+
 /**
  * ICMP-echo traceroute with every TTL in flight at once: a trace takes about one round trip, not
- * hops × timeout. Probes of one trace share identifier and checksum
- * (Paris-style), so per-flow load balancers keep them on one path. Hops beyond the first Echo Reply
- * are dropped; once the destination answered, silent hops are given up after `adaptiveFactor`
- * round trips instead of the full timeout.
+ * hops × timeout. Probes of one trace share identifier and checksum (Paris-style), so per-flow load
+ * balancers keep them on one path. Hops beyond the first Echo Reply are dropped. A silent probe is
+ * given up, as traceroute does, a few round trips of the nearest hop at or after its own that
+ * answered (counted from its own send), never sooner than `floorMs`; with no such answer it waits
+ * its whole timeout (a blackholed destination).
  */
 export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): Promise<TraceResult> {
   const gapMs = opts.roundGapMs ?? 0;
-  const factor = opts.adaptiveFactor ?? 5;
+  const near = opts.nearFactor ?? 5;
+  const here = opts.hereFactor ?? 3;
+  const floorMs = opts.floorMs ?? SLOW_HOP_FLOOR_MS;
   const giveUp = new AbortController();
-  setMaxListeners(0, giveUp.signal); // every probe of the trace listens to it
-  const onAbort = (): void => giveUp.abort(opts.signal?.reason);
+  const pending = new Set<PendingProbe>();
+  const onAbort = (): void => {
+    giveUp.abort(opts.signal?.reason);
+    for (const p of pending) p.stop.abort(opts.signal?.reason);
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const outcomes: Array<Array<EchoOutcome | undefined>> = Array.from({ length: opts.maxHops + 1 }, () => []);
+  /** The slowest answer per hop, ms (undefined: none yet). */
+  const hopRttMs: Array<number | undefined> = [];
   let destinationHop = Number.POSITIVE_INFINITY;
-  let slowestAnswerMs = 0;
-  let allSent = false;
-  let cancelGiveUp: (() => void) | undefined;
   const settledHops = new Set<number>();
   const progress = (): void => {
     if (!opts.onProgress) return;
     const total = Number.isFinite(destinationHop) ? destinationHop : opts.maxHops;
     opts.onProgress([...settledHops].filter((t) => t <= total).length, total);
   };
-  // Once the destination answered and every round is out, what is still silent below it gets a
-  // few of the slowest round trips seen, not the whole timeout; re-armed as slower answers come in.
-  const armGiveUp = (): void => {
-    if (!allSent || !Number.isFinite(destinationHop) || giveUp.signal.aborted) return;
-    cancelGiveUp?.();
-    cancelGiveUp = clock.setTimer(Math.max(GIVE_UP_FLOOR_MS, factor * slowestAnswerMs), () => giveUp.abort());
+  /** The wait a silent probe at `ttl` gets from the answers so far, ms; undefined: its timeout. */
+  const waitFor = (ttl: number): number | undefined => {
+    const sameHop = hopRttMs[ttl];
+    if (sameHop !== undefined) return Math.max(floorMs, here * (sameHop + RTT_PRECISION_MS));
+    for (let later = ttl + 1; later < hopRttMs.length; later++) {
+      const rtt = hopRttMs[later];
+      if (rtt !== undefined) return Math.max(floorMs, near * (rtt + RTT_PRECISION_MS));
+    }
+    return undefined;
+  };
+  // Re-armed on every answer at or after the probe's hop: the nearest answering hop can change.
+  const armGiveUp = (probe: PendingProbe): void => {
+    const waitMs = waitFor(probe.ttl);
+    if (waitMs === undefined || waitMs >= opts.probeTimeoutMs) return;
+    probe.cancelGiveUp?.();
+    const leftMs = waitMs - Number(clock.monotonicNs() - probe.sentNs) / 1e6;
+    probe.cancelGiveUp = clock.setTimer(Math.max(0, leftMs), () => probe.stop.abort());
   };
 
   const probe = async (ttl: number, round: number): Promise<void> => {
-    const outcome = await icmp.echo({
-      address: opts.address,
-      family: opts.family,
-      ttl,
-      timeoutMs: opts.probeTimeoutMs,
-      signal: giveUp.signal,
-      constantChecksum: true,
-    });
+    const p: PendingProbe = { ttl, sentNs: clock.monotonicNs(), stop: new AbortController() };
+    pending.add(p);
+    armGiveUp(p);
+    let outcome: EchoOutcome;
+    try {
+      outcome = await icmp.echo({
+        address: opts.address,
+        family: opts.family,
+        ttl,
+        timeoutMs: opts.probeTimeoutMs,
+        signal: p.stop.signal,
+        constantChecksum: true,
+      });
+    } finally {
+      pending.delete(p);
+      p.cancelGiveUp?.();
+    }
     outcomes[ttl]![round] = outcome;
     // An echo reply marks the destination's hop (also from another address: the trace is then not
     // `reached`, and the hop shows who answered); an unreachable marks where the path ends.
     if (outcome.status === 'reply' || outcome.status === 'reply-other-address' || outcome.status === 'unreachable')
       destinationHop = Math.min(destinationHop, ttl);
     if ('rttNs' in outcome) {
-      slowestAnswerMs = Math.max(slowestAnswerMs, Number(outcome.rttNs) / 1e6);
-      armGiveUp();
+      hopRttMs[ttl] = Math.max(hopRttMs[ttl] ?? 0, Number(outcome.rttNs) / 1e6);
+      for (const other of pending) if (other.ttl <= ttl) armGiveUp(other);
     }
     if (outcomes[ttl]!.filter(Boolean).length === opts.probesPerHop) settledHops.add(ttl);
     progress();
   };
 
-  const pending: Array<Promise<void>> = [];
+  const sent: Array<Promise<void>> = [];
   try {
     for (let round = 0; round < opts.probesPerHop && !giveUp.signal.aborted; round++) {
       if (round > 0 && gapMs > 0) await pause(clock, gapMs, giveUp.signal);
       for (let ttl = 1; ttl <= opts.maxHops && ttl <= destinationHop && !giveUp.signal.aborted; ttl++)
-        pending.push(probe(ttl, round));
+        sent.push(probe(ttl, round));
     }
-    allSent = true;
-    armGiveUp();
-    await Promise.all(pending);
+    await Promise.all(sent);
   } finally {
-    cancelGiveUp?.();
     opts.signal?.removeEventListener('abort', onAbort);
   }
   return { ...summarise(outcomes, opts, destinationHop), ...(opts.signal?.aborted ? { cancelled: true } : {}) };
