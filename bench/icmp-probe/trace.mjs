@@ -15,7 +15,7 @@ import { warmEngine } from './engine.mjs';
 /**
  * @param {{
  *   address: string, family?: 4 | 6, runs: number, maxHops?: number, probesPerHop?: number,
- *   probeTimeoutMs?: number, pauseMs?: number, hardLimitMs?: number,
+ *   probeTimeoutMs?: number, pauseMs?: number, hardLimitMs?: number, floorMs?: number,
  * }} args
  */
 export async function traceMode({
@@ -26,6 +26,7 @@ export async function traceMode({
   probesPerHop = 3,
   probeTimeoutMs = 1000,
   pauseMs = 50,
+  floorMs,
 }) {
   const { trace } = await loadDist('checks/traceroute/trace.js');
   const { systemClock } = await loadDist('clock.js');
@@ -45,7 +46,15 @@ export async function traceMode({
     if (i > 0) await sleep(pauseMs);
     const t0 = performance.now();
     lastAnswerAt = t0;
-    const r = await trace(port, systemClock, { address, family, maxHops, probesPerHop, probeTimeoutMs });
+    const opts = {
+      address,
+      family,
+      maxHops,
+      probesPerHop,
+      probeTimeoutMs,
+      ...(floorMs === undefined ? {} : { floorMs }),
+    };
+    const r = await trace(port, systemClock, opts);
     /** @type {{ ttl: number, addresses: string[], rttMs: number[], unreachable?: string }[]} */
     const hops = r.hops;
     out.push({

@@ -2,6 +2,9 @@ import { BLACKHOLE_LAN, targetLan, UNREACHABLE_LAN } from './plan.js';
 import type { LabTruth } from './plan.js';
 import { must } from './shell.js';
 
+/** The packet mark of the slow router's late Time Exceeded (slow-time-exceeded.py sets it). */
+export const SLOW_HOP_MARK = 0x5;
+
 /** nftables rulesets that make the lab's faults; one table per namespace, loaded atomically. */
 export async function applyFaults(truth: LabTruth): Promise<void> {
   const { routers, hosts } = truth.namespaces;
@@ -17,6 +20,22 @@ table inet lab {
     type filter hook output priority 0; policy accept;
     icmp type time-exceeded drop
     icmpv6 type time-exceeded drop
+  }
+}`,
+      ),
+    );
+  }
+  if (truth.slowHop.hop > 0) {
+    // The slow router's own errors are dropped; slow-time-exceeded.py sends them late, marked.
+    jobs.push(
+      load(
+        routers[truth.slowHop.hop - 1]!,
+        `
+table inet lab {
+  chain lab_output {
+    type filter hook output priority 0; policy accept;
+    meta mark != ${SLOW_HOP_MARK} icmp type time-exceeded drop
+    meta mark != ${SLOW_HOP_MARK} icmpv6 type time-exceeded drop
   }
 }`,
       ),

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeCerts } from './certs.js';
-import { applyFaults } from './faults.js';
+import { applyFaults, SLOW_HOP_MARK } from './faults.js';
 import { labTruth, resolveSpec } from './plan.js';
 import type { LabSpec, LabTruth } from './plan.js';
 import { killPid, missingServiceBuild, SERVICE_FILES, startService } from './services.js';
@@ -86,7 +86,8 @@ export class Lab {
       const certsFile = join(certs.dir, 'certs.json');
       await writeFile(truthFile, JSON.stringify(state.truth));
       await writeFile(certsFile, JSON.stringify(certs));
-      const { hosts, echo } = state.truth.namespaces;
+      const { hosts, echo, routers } = state.truth.namespaces;
+      const slow = state.truth.slowHop;
       const opts = { detached: state.persistent, onSpawn: (pid: number) => state.pids.push(pid) };
       await Promise.all([
         startService(hosts, [process.execPath, SERVICE_FILES.dns, 'auth', truthFile, certsFile], opts),
@@ -97,6 +98,22 @@ export class Lab {
           ['python3', SERVICE_FILES.icmp, String(resolved.echoDelayMs), String(resolved.echoDropRate)],
           opts,
         ),
+        // Its packet socket listens on the slow router's upstream link, l<hop - 1>.
+        ...(slow.hop > 0
+          ? [
+              startService(
+                routers[slow.hop - 1]!,
+                [
+                  'python3',
+                  SERVICE_FILES.slowTimeExceeded,
+                  String(slow.delayMs),
+                  `l${slow.hop - 1}`,
+                  String(SLOW_HOP_MARK),
+                ],
+                opts,
+              ),
+            ]
+          : []),
       ]);
       await lab.saveState();
       return lab;

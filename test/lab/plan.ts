@@ -18,6 +18,13 @@ export interface LabSpec {
   routers?: number;
   /** 1-based router (= traceroute hop) that sends no Time Exceeded. Default 5; 0 for none. */
   silentHop?: number;
+  /**
+   * 1-based router whose Time Exceeded leaves `slowHopDelayMs` late (user space, slow-time-exceeded.py).
+   * Default 0: none.
+   */
+  slowHop?: number;
+  /** How late the slow router's Time Exceeded leaves, ms. Default 30. */
+  slowHopDelayMs?: number;
   /** Delay the echo responder adds before each reply, ms. Default 20. */
   echoDelayMs?: number;
   /** Fraction of echo requests the responder ignores. Default 0. */
@@ -34,6 +41,8 @@ export function resolveSpec(spec: LabSpec = {}): ResolvedSpec {
   const resolved = {
     routers: spec.routers ?? 8,
     silentHop: spec.silentHop ?? 5,
+    slowHop: spec.slowHop ?? 0,
+    slowHopDelayMs: spec.slowHopDelayMs ?? 30,
     echoDelayMs: spec.echoDelayMs ?? 20,
     echoDropRate: spec.echoDropRate ?? 0,
     lossRate: spec.lossRate ?? 0.1,
@@ -41,6 +50,12 @@ export function resolveSpec(spec: LabSpec = {}): ResolvedSpec {
   };
   if (resolved.routers < 1 || resolved.routers > 30) throw new Error('routers must be 1..30');
   if (resolved.silentHop < 0 || resolved.silentHop > resolved.routers) throw new Error('silentHop must be 0..routers');
+  if (
+    resolved.slowHop < 0 ||
+    resolved.slowHop > resolved.routers ||
+    (resolved.slowHop && resolved.slowHop === resolved.silentHop)
+  )
+    throw new Error('slowHop must be 0..routers, not the silent hop');
   return resolved;
 }
 
@@ -119,6 +134,8 @@ export interface LabTruth {
   /** Router j's address as traceroute shows it (its agent-facing side), hop j = index + 1. */
   hops: DualStack[];
   silentHop: number;
+  /** The router (hop) whose Time Exceeded leaves `delayMs` late; hop 0: none. */
+  slowHop: { hop: number; delayMs: number };
   lastRouter: DualStack;
   echo: DualStack & { delayMs: number; dropRate: number };
   hosts: { main: DualStack; up: DualStack[]; silent: DualStack[] };
@@ -214,6 +231,7 @@ export function labTruth(prefix: string, spec: ResolvedSpec, caFile: string): La
     agent: linkAddress(0, 'left'),
     hops: Array.from({ length: spec.routers }, (_, i) => linkAddress(i, 'right')),
     silentHop: spec.silentHop,
+    slowHop: { hop: spec.slowHop, delayMs: spec.slowHopDelayMs },
     lastRouter: linkAddress(spec.routers - 1, 'right'),
     echo: { ...targetAddress(ECHO_LAN, 10), delayMs: spec.echoDelayMs, dropRate: spec.echoDropRate },
     hosts: { main: hostsAddr(HOST.main), up, silent },

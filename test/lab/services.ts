@@ -11,11 +11,12 @@ export const ROOT = (() => {
   return dir;
 })();
 
-/** Compiled service scripts (`npm run build:lab`), and the Python responder from the source tree. */
+/** Compiled service scripts (`npm run build:lab`), and the Python services from the source tree. */
 export const SERVICE_FILES = {
   dns: join(ROOT, 'build-lab/services/dns-server.js'),
   https: join(ROOT, 'build-lab/services/https-server.js'),
   icmp: join(ROOT, 'test/lab/services/icmp-responder.py'),
+  slowTimeExceeded: join(ROOT, 'test/lab/services/slow-time-exceeded.py'),
 };
 
 export function missingServiceBuild(): string | undefined {
