@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { once } from 'node:events';
@@ -25,6 +25,7 @@ import { throwawayCertificate } from '../../src/net/http/throwaway-cert.js';
 import { warmUpHttps } from '../../src/net/http/warm-up.js';
 import { SystemResolver } from '../../src/net/system-resolver.js';
 import { fakeNet } from '../helpers/fake-net.js';
+import { makeWebCerts } from '../helpers/web-certs.js';
 
 const sockets = new Set<Socket>();
 const hang = createServer((s) => {
@@ -481,6 +482,42 @@ describe('TLS warm-up and the shared context (issue 17)', () => {
       expect(secureContextFor({ ca: cert })).not.toBe(secureContextFor({}));
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('what the handshake showed (the record of the presented chain)', () => {
+  it('names subject, issuer and SANs and takes the earliest notAfter across the chain, verified or not', async () => {
+    const certs = makeWebCerts();
+    const server = createSecureServer(
+      {
+        cert: `${readFileSync(certs.server.cert, 'utf8')}${readFileSync(certs.ca, 'utf8')}`,
+        key: readFileSync(certs.server.key),
+        allowHTTP1: true,
+      },
+      (_req: Http2ServerRequest, res: Http2ServerResponse) => res.end('ok'),
+    );
+    // The run that does not trust the chain hangs up mid-handshake: the server hears of it, and carries on.
+    server.on('sessionError', () => undefined);
+    server.on('tlsClientError', () => undefined);
+    const tls = await peer(server);
+    try {
+      const notAfter = (file: string): number => Date.parse(new X509Certificate(readFileSync(file)).validTo);
+      const earliest = new Date(Math.min(notAfter(certs.ca), notAfter(certs.server.cert))).toISOString();
+      const url = `https://localhost:${tls.port}/`;
+      for (const caFile of [certs.ca, certs.stranger.cert]) {
+        const { result } = await runCheck(url, { ca_file: caFile }, 3_000);
+        expect(result.tls).toMatchObject({
+          subject: 'localhost',
+          issuer: 'Vantage Web Test CA',
+          san: 'IP Address:127.0.0.1, DNS:localhost',
+          certNotAfter: earliest,
+          authorized: caFile === certs.ca,
+        });
+      }
+    } finally {
+      await tls.close();
+      rmSync(certs.dir, { recursive: true, force: true });
     }
   });
 });

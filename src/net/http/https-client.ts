@@ -69,10 +69,13 @@ export class HttpsClient {
       const cleanups: Array<() => void> = [];
       let settled = false;
       // Settles once: closing the connection on the way out makes the parser report errors too.
+      // Cleanups run newest first, so the TLS socket goes before the TCP socket under it: Node 20
+      // crashed (SIGSEGV) some time after a TCP socket was destroyed beneath a live TLS socket
+      // (seen after a run that refused a certificate chain).
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
-        for (const c of cleanups) c();
+        for (let i = cleanups.length - 1; i >= 0; i--) cleanups[i]?.();
         return true;
       };
       const fail = (failure: CheckFailure): void => {
