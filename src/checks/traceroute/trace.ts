@@ -79,6 +79,7 @@ const SILENT_TAIL = 3;
 /** A probe still waiting for its answer. */
 interface PendingProbe {
   ttl: number;
+  /** Monotonic stamp of its send: when asked for, then again when the engine says it went out. */
   sentNs: bigint;
   stop: AbortController;
   cancelGiveUp?: () => void;
@@ -146,6 +147,10 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
         timeoutMs: opts.probeTimeoutMs,
         signal: p.stop.signal,
         constantChecksum: true,
+        onSent: () => {
+          p.sentNs = clock.monotonicNs();
+          armGiveUp(p);
+        },
       });
     } finally {
       pending.delete(p);

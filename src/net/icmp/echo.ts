@@ -22,6 +22,11 @@ export interface EchoRequest {
   onDuplicate?: () => void;
   /** One ICMP checksum for every probe, whatever its identifier and sequence ("Paris" probing). */
   constantChecksum?: boolean;
+  /**
+   * Called right after the packet went to the kernel: a caller that waits a while from the send
+   * (traceroute's give-up) must not count a fresh engine's socket opening and warm-up echo.
+   */
+  onSent?: () => void;
 }
 
 /**

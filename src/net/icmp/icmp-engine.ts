@@ -263,6 +263,7 @@ export class IcmpEngine {
           request.source ?? '',
           request.dontFragment ?? false,
         );
+        request.onSent?.();
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS') {
