@@ -1,13 +1,16 @@
 // @ts-check
-// Start-up time: spawn `vantage run` until GET /metrics answers 200 with the agent's labels.
+// Start-up time: spawn `vantage run` until GET /metrics answers 200 with the agent's labels, and
+// `vantage probe tcp` spawn -> exit (what a support engineer waits for by hand).
 // Peer: prometheus-blackbox-exporter, spawn until its /metrics answers 200.
+// Runs on the Node that runs it: `path/to/node22 bench/startup.mjs` for Node 22's numbers (the
+// compile cache is on from the second start there).
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BLACKBOX, BLACKBOX_MISSING } from './lib/blackbox.mjs';
 import { VANTAGE_BIN } from './lib/dist.mjs';
 import { freePort, LOOPBACK, pollHttp } from './lib/http.mjs';
-import { installed, makeTempDir, removeTempDir, spawnTracked, stopChild } from './lib/proc.mjs';
+import { execTracked, installed, makeTempDir, removeTempDir, spawnTracked, stopChild } from './lib/proc.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { rounded, summarize } from './lib/stats.mjs';
 import { fmt, statCells } from './lib/table.mjs';
@@ -100,6 +103,25 @@ async function series(label, makeRun) {
   return { label, ready, stop, exits: [...exits] };
 }
 
+/**
+ * RUNS timed `vantage probe tcp` processes against `targetPort`, spawn -> exit.
+ * @param {number} targetPort
+ */
+async function probeSeries(targetPort) {
+  /** @type {number[]} */
+  const wall = [];
+  /** @type {Set<string>} */
+  const exits = new Set();
+  for (let i = 0; i < RUNS; i++) {
+    const args = [VANTAGE_BIN, 'probe', 'tcp', `${LOOPBACK}:${targetPort}`];
+    const r = await execTracked(process.execPath, args, { timeoutMs: READY_TIMEOUT_MS });
+    if (r.code !== 0) throw new Error(`vantage probe tcp: exit ${r.signal ?? r.code}: ${r.stderr}${r.stdout}`);
+    wall.push(r.wallMs);
+    exits.add(String(r.code));
+  }
+  return { label: 'vantage probe tcp (spawn -> exit)', ready: wall, stop: [], exits: [...exits] };
+}
+
 export async function run() {
   const dir = makeTempDir('vantage-bench-startup-');
   // The checks' target: a listener on 127.0.0.1 that accepts and closes.
@@ -119,6 +141,8 @@ export async function run() {
         ready: (res) => res.status === 200 && res.body.includes('agent="'),
       };
     });
+
+    const probe = await probeSeries(targetPort);
 
     // Reference: a bare Node HTTP server answering /metrics, to separate Node's own start-up from
     // the agent's module loading and config work.
@@ -153,13 +177,13 @@ export async function run() {
       peerNote = BLACKBOX_MISSING;
     }
 
-    const rows = [ours, bare, ...(peer ? [peer] : [])].map((s) => {
+    const rows = [ours, probe, bare, ...(peer ? [peer] : [])].map((s) => {
       const r = summarize(s.ready);
       return [
         s.label,
         r.count,
         ...statCells(r, ['min', 'p50', 'max'], 1),
-        fmt(summarize(s.stop).p50, 1),
+        s.stop.length ? fmt(summarize(s.stop).p50, 1) : '-',
         s.exits.join(','),
       ];
     });
@@ -168,14 +192,17 @@ export async function run() {
         `${CHECKS} tcp checks against a 127.0.0.1 listener`,
       'stop = SIGTERM -> process exit (graceful shutdown); exit = exit code or signal seen',
       '"node bare http (ref)" is a one-line Node HTTP server: the floor any Node agent pays',
+      `vantage probe tcp: spawn -> exit of one TCP check to the same listener; Node ${process.version}`,
     ];
     if (peerNote) notes.push(peerNote);
     return {
-      title: `startup: spawn until /metrics is ready (${RUNS} runs each)`,
+      title: `startup: spawn -> /metrics ready; probe tcp spawn -> exit (${RUNS} runs each, Node ${process.version})`,
       sections: [{ headers: ['process', 'runs', 'min ms', 'median ms', 'max ms', 'stop p50 ms', 'exit'], rows, notes }],
       raw: {
         runs: RUNS,
         checks: CHECKS,
+        node: process.version,
+        probe_tcp: { wallMs: probe.ready, summary: rounded(summarize(probe.ready)), exits: probe.exits },
         vantage: { readyMs: ours.ready, stopMs: ours.stop, summary: rounded(summarize(ours.ready)), exits: ours.exits },
         node_bare_http: {
           readyMs: bare.ready,
@@ -209,6 +236,7 @@ export function headline(s) {
       bb ? fmt(bb.p50, 1) : 'not installed',
       'blackbox_exporter',
     ],
+    ['startup: vantage probe tcp, spawn -> exit, median ms', fmt(s.probe_tcp.summary.p50, 1), '-', '-'],
   ];
 }
 

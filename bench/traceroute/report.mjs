@@ -128,6 +128,13 @@ export function report(raw, buildNote) {
     sections.push(targetSection(`lab 1 (${raw.lab1.spec.routers} routers, silent hop ${raw.lab1.spec.silentHop})`, t));
   for (const t of raw.lab2.targets)
     sections.push(targetSection(`lab 2 (${raw.lab2.spec.routers} routers, no silent hop)`, t));
+  for (const t of raw.lab3.targets)
+    sections.push(
+      targetSection(
+        `lab 3 (lab 1 and slow hop ${raw.lab3.truth.slowHop?.hop}, ${raw.lab3.truth.slowHop?.delayMs} ms)`,
+        t,
+      ),
+    );
   const verdicts = aims(raw);
   sections.push({
     heading: 'aims (issue 5)',
@@ -135,8 +142,8 @@ export function report(raw, buildNote) {
     rows: verdicts.map((v) => [v.aim, v.measured, v.target, v.met ? 'yes' : 'NO']),
     notes: [
       `vantage defaults: probe_timeout ${VANTAGE_TIMEOUT_MS} ms, 3 probes/hop, every TTL in flight at once; ` +
-        'once the destination answered, silent hops are given up after a few of the slowest round trips ' +
-        '(README: 5, at least 100 ms) instead of the timeout',
+        'a silent probe is given up 5x the round trip of the nearest later hop that answered (3x its own hop), ' +
+        'at least 35 ms after its send, instead of the timeout',
       "traceroute -I defaults: 3 probes/hop, 16 probes in flight (-N), waits max 5 s, 3x the hop's round trip " +
         '(here) / 10x (near): its wait for a silent hop adapts too; mtr -c 1 paces one probe per hop per ' +
         'second-ish and waits for stragglers; scamper traces hop by hop (20 pps, 5 s wait, 2 attempts, gap limit 5)',
@@ -155,6 +162,6 @@ export function report(raw, buildNote) {
       '(same run, agent namespace)',
     sections,
     notes,
-    raw: { ...raw, aims: verdicts, lab1: slim(raw.lab1), lab2: slim(raw.lab2) },
+    raw: { ...raw, aims: verdicts, lab1: slim(raw.lab1), lab2: slim(raw.lab2), lab3: slim(raw.lab3) },
   };
 }
