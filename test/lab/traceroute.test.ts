@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jsonLines } from '../helpers/agent-process.js';
+import { BIN, jsonLines } from '../helpers/agent-process.js';
+import { Lab } from './lab.js';
 import { classicHops, labContext } from './lab-context.js';
 
 const lab = labContext();
@@ -144,4 +145,24 @@ describe.skipIf(!lab)('traceroute in the network lab', () => {
     expect(mixed.map((r) => r.ok)).toEqual([true, false]);
     expect(mixed.some((r) => r.traceroute)).toBe(false);
   });
+});
+
+describe.skipIf(!lab)('traceroute past a router whose Time Exceeded leaves late', () => {
+  it('lists the slow router before a silent one, with its late round trip', async () => {
+    // A lab of its own: the shared one has no slow router. 20 ms late rather than the benchmark's 30:
+    // the user-space sender runs late itself on a loaded machine, and the floor is 35 ms.
+    const slow = await Lab.up({ routers: 4, silentHop: 3, slowHop: 2, slowHopDelayMs: 20 });
+    try {
+      const t = slow.truth;
+      const target = t.hosts.up[0]!.v4;
+      const out = await slow.exec(t.namespaces.agent, [process.execPath, BIN, 'probe', 'traceroute', target, '--json']);
+      const [r] = jsonLines<Record>(out.stdout);
+      expect(r).toMatchObject({ ok: true, reached: true });
+      expect(path(r!.hops!)).toEqual([t.hops[0]!.v4, t.hops[1]!.v4, '*', t.hops[3]!.v4, target]);
+      const slowHop = r!.hops![1] as Hop & { rttMs: number[] };
+      expect(Math.min(...slowHop.rttMs)).toBeGreaterThanOrEqual(20);
+    } finally {
+      await slow.down();
+    }
+  }, 60_000);
 });
