@@ -21,7 +21,9 @@ export async function validateCommand(argv: readonly string[]): Promise<number> 
     const targets = new Set(config.checks.map((c) => c.target.name)).size;
     process.stdout.write(`${file}: ok (${targets} targets, ${config.checks.length} checks)\n`);
     const series = estimateSeries(config.checks, (kind) => registry.get(kind));
-    const byKind = [...series.byKind].map(([kind, n]) => `${kind} ${n}`).join(', ');
+    const parts = [...series.byKind].map(([kind, n]) => `${kind} ${n}`);
+    if (series.perTarget > 0) parts.push(`per target ${series.perTarget}`);
+    const byKind = parts.join(', ');
     const over = series.total > config.seriesBudget ? ' (over the budget)' : '';
     process.stdout.write(
       `series: about ${series.total} at one IP per target (${byKind || 'none'}); ` +

@@ -1,5 +1,6 @@
 import type { CheckKind, CheckSpec } from '../checks/check.js';
-import { PROBE_METRICS } from './catalogue.js';
+import { QUALITY_CLASSES } from '../quality/classify.js';
+import { AGENT_METRICS, PROBE_METRICS, QUALITY_METRICS } from './catalogue.js';
 import type { MetricDef } from './catalogue.js';
 
 /** Lines of one histogram series: a bucket per bound, +Inf, sum and count. */
@@ -29,13 +30,28 @@ export function seriesPerIp(kind: CheckKind, histograms: boolean): number {
   return count;
 }
 
-/** The series a config's checks will write at one IP each (a dns check: per resolver), by kind. */
+/**
+ * The series the agent writes per configured target whatever its checks, at most: its info series
+ * and the network-quality model's (a state set over the classes, the figures, the change counter;
+ * a figure without a value, such as the HTTP RTT of a target without https, has no series).
+ */
+export function seriesPerTarget(): number {
+  const infos: readonly MetricDef[] = [AGENT_METRICS.targetInfo];
+  const quality = Object.values<MetricDef>(QUALITY_METRICS).filter((def) => def.labels.includes('target'));
+  return [...infos, ...quality].reduce((n, def) => n + (def.labels.includes('state') ? QUALITY_CLASSES.length : 1), 0);
+}
+
+/**
+ * The series a config will write at one IP per check (a dns check: per resolver): its checks' by
+ * kind, and `perTarget` for its targets (seriesPerTarget each).
+ */
 export function estimateSeries(
   specs: readonly CheckSpec[],
   kindOf: (name: string) => CheckKind | undefined,
-): { total: number; byKind: Map<string, number> } {
+): { total: number; byKind: Map<string, number>; perTarget: number } {
   const byKind = new Map<string, number>();
-  let total = 0;
+  const perTarget = new Set(specs.map((spec) => spec.target.name)).size * seriesPerTarget();
+  let total = perTarget;
   for (const spec of specs) {
     const kind = kindOf(spec.kind);
     if (!kind) continue;
@@ -45,5 +61,5 @@ export function estimateSeries(
     byKind.set(spec.kind, (byKind.get(spec.kind) ?? 0) + series);
     total += series;
   }
-  return { total, byKind };
+  return { total, byKind, perTarget };
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../src/checks/registry.js';
-import { seriesPerIp } from '../../src/metrics/series-estimate.js';
+import { seriesPerIp, seriesPerTarget } from '../../src/metrics/series-estimate.js';
 import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
 
 const registry = builtinRegistry();
@@ -53,6 +53,14 @@ targets:
     const count = Number(/^vantage_series\{[^}]*\} (\d+)$/m.exec(body)?.[1]);
     const quality = body.split('\n').filter((l) => /^vantage_(agent_)?quality_/.test(l)).length;
     expect(count).toBe(plain.length + detailed.length + 1 + quality);
+    // Per target, once its window has figures: the estimate's seriesPerTarget (validate counts it),
+    // less the HTTP RTT figure an icmp-only target never has.
+    const withFigures = await agent.waitForMetrics((b) => /^vantage_quality_success_ratio\{target="lo"/m.test(b));
+    const ofTarget = withFigures
+      .split('\n')
+      .filter((l) => /^vantage_(quality_|target_info)/.test(l) && l.includes('target="lo"'));
+    expect(ofTarget).toHaveLength(seriesPerTarget() - 1);
+    expect(ofTarget.some((l) => l.startsWith('vantage_quality_http_rtt_seconds'))).toBe(false);
   });
 
   it('warns once when the series pass series_budget', async () => {
@@ -85,9 +93,10 @@ targets:
       const { code, stdout } = await vantage(['validate', '-c', cfg.file]);
       expect(code).toBe(0);
       const tcp = seriesPerIp(registry.get('tcp')!, false);
-      const expected = seriesPerIp(icmp, false) + tcp;
+      const expected = seriesPerIp(icmp, false) + tcp + seriesPerTarget();
       expect(stdout).toContain(
-        `series: about ${expected} at one IP per target (icmp 12, tcp ${tcp}); series_budget 10 (over the budget)`,
+        `series: about ${expected} at one IP per target (icmp 12, tcp ${tcp}, per target ${seriesPerTarget()}); ` +
+          'series_budget 10 (over the budget)',
       );
     } finally {
       cfg.remove();
