@@ -194,7 +194,7 @@ export class Agent {
     });
     // The adapters' warm-ups end before the first run is scheduled, so none of it is spent from a
     // first run's timeout (checks also wait for them before their first stamp).
-    await this.opts.net.ready?.();
+    await this.opts.net.ready?.(config.checks.map((c) => c.kind));
     await this.apply(config);
     this.ranking.start();
     if (this.opts.watch ?? true) {

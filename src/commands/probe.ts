@@ -7,8 +7,7 @@ import { systemClock } from '../clock.js';
 import { DEFAULT_TIMEOUT_MS, DEFAULT_TRIGGERED_TRACEROUTE, hostIdentity } from '../config/agent-config.js';
 import { RunCancelled, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { ALL_ADAPTERS, systemNet } from '../net/system-net.js';
-import type { NetAdapter } from '../net/system-net.js';
+import { systemNet } from '../net/system-net.js';
 import { runDeadline } from '../schedule/run-deadline.js';
 import { durationSchema } from '../settings/setting-schemas.js';
 import type { ParsedArgs } from './args.js';
@@ -35,15 +34,6 @@ ${kinds}`;
 
 const RESERVED = new Set(['json', 'help', 'log-level']);
 
-/** The adapters whose warm-up a kind's run would otherwise pay inside its phases (ICMP needs none). */
-const WARM_FOR_KIND: Readonly<Record<string, readonly NetAdapter[]>> = {
-  tcp: ['resolver', 'tcp'],
-  icmp: ['resolver'],
-  traceroute: ['resolver'],
-  dns: ['resolver', 'dns'],
-  https: ['resolver', 'https'],
-};
-
 export async function probeCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, ['help', 'json']);
   if (args.flags.has('help')) return printHelp(probeHelp());
@@ -57,7 +47,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
   expectSettings(kind, args);
   const spec = probeSpec(kind, targetArg, args.options);
   const log = createLogger(logLevel(args, 'error'), pino.destination(2));
-  const net = systemNet(systemClock, WARM_FOR_KIND[kind.kind] ?? ALL_ADAPTERS);
+  const net = systemNet(systemClock);
   const check = kind.create(spec, net);
   const executor = new CheckExecutor({
     clock: systemClock,
@@ -67,7 +57,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
     identity: hostIdentity,
   });
   // The adapters' warm-up first, so the run's --timeout is the probe's alone.
-  await net.ready();
+  await net.ready([kind.kind]);
   // Ctrl-C cancels the run; what was measured so far (a partial path) is still printed.
   const { controller, release } = runDeadline(systemClock, spec.timeoutMs);
   const interrupt = (): void => controller.abort(new RunCancelled('interrupted'));

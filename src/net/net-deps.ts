@@ -63,7 +63,8 @@ export interface NetDeps {
   addressBook?: AddressBook;
   /**
    * Settles when the adapters' one-off warm-ups are done; checks wait for it before their first
-   * stamp, so a fresh process's cold code is in no phase and no duration.
+   * stamp, so a fresh process's cold code is in no phase and no duration. The first caller may name
+   * the check kinds it will run: only their adapters are warmed (the others warm at first use).
    */
-  ready?(): Promise<void>;
+  ready?(kinds?: readonly string[]): Promise<void>;
 }

@@ -8,10 +8,21 @@ import { SystemResolver } from './system-resolver.js';
 import { NodeTcpConnector } from './tcp-connector.js';
 
 /** The adapters of `NetDeps` whose one-off warm-up `ready()` can wait for. */
-export type NetAdapter = 'resolver' | 'tcp' | 'dns' | 'https';
+type NetAdapter = 'resolver' | 'tcp' | 'dns' | 'https';
 
-/** Every adapter: what an agent whose checks are not known yet warms. */
-export const ALL_ADAPTERS: readonly NetAdapter[] = ['resolver', 'tcp', 'dns', 'https'];
+const ALL_ADAPTERS: readonly NetAdapter[] = ['resolver', 'tcp', 'dns', 'https'];
+
+/**
+ * The adapters whose warm-up each check kind's run would otherwise pay (ICMP needs none: the engine
+ * warms its own socket). Names only, so the network layer imports nothing from checks/.
+ */
+const ADAPTERS_OF_KIND: Readonly<Record<string, readonly NetAdapter[]>> = {
+  tcp: ['resolver', 'tcp'],
+  icmp: ['resolver'],
+  traceroute: ['resolver'],
+  dns: ['resolver', 'dns'],
+  https: ['resolver', 'https'],
+};
 
 /** Creates the value once, on first call: a client's module and its warm-up cost nothing until then. */
 function once<T>(create: () => Promise<T>): () => Promise<T> {
@@ -20,17 +31,17 @@ function once<T>(create: () => Promise<T>): () => Promise<T> {
 }
 
 /**
- * The real network adapters. `warm` lists those whose warm-up (a loopback exchange of their own, so
- * a fresh process's cold code is in no phase) the first `ready()` starts and waits for: `vantage probe tcp`
- * needs neither TLS nor DNS, whose modules and throwaway certificates cost it 100-250 ms. The DNS
- * and HTTPS clients are loaded on first use otherwise (then warmed before that first exchange, so
- * its phases stay true; only its run's duration includes the warm-up). The ICMP engine opens its raw
- * sockets on first use.
+ * The real network adapters. The first `ready(kinds)` starts the warm-ups (a loopback exchange of
+ * each adapter's own, so a fresh process's cold code is in no phase) of what those kinds use, all
+ * without kinds, and every later call waits for the same: `vantage probe tcp` and an agent of tcp
+ * checks load neither TLS nor the DNS client, 60-250 ms of start-up. A client not warmed then is
+ * loaded and warmed at its first exchange, before that exchange's first stamp (its phases stay
+ * true; only that run's duration includes it). An agent serves /metrics before it asks. The ICMP
+ * engine opens its raw sockets on first use.
  */
 export function systemNet(
   clock: Clock,
-  warm: readonly NetAdapter[] = ALL_ADAPTERS,
-): NetDeps & { icmp: IcmpEngine; ready(): Promise<void> } {
+): NetDeps & { icmp: IcmpEngine; ready(kinds?: readonly string[]): Promise<void> } {
   const resolver = new SystemResolver();
   const tcp = new NodeTcpConnector(clock);
   const dns = once<DnsClient>(async () => new (await import('./dns/dns-client.js')).DnsClient(clock));
@@ -41,8 +52,12 @@ export function systemNet(
     dns: async () => (await dns()).warmed,
     https: async () => (await https()).warmed,
   };
-  // Started by the first ready(): an agent serves /metrics before it asks, so start-up does not wait on them.
-  const ready = once(() => Promise.all(warm.map((adapter) => warmUps[adapter]())).then(() => undefined));
+  let warmed: Promise<void> | undefined;
+  const ready = (kinds?: readonly string[]): Promise<void> => {
+    const adapters = new Set(kinds ? kinds.flatMap((k) => ADAPTERS_OF_KIND[k] ?? ALL_ADAPTERS) : ALL_ADAPTERS);
+    warmed ??= Promise.all([...adapters].map((adapter) => warmUps[adapter]())).then(() => undefined);
+    return warmed;
+  };
   return {
     resolver,
     tcp,
