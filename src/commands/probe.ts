@@ -11,7 +11,7 @@ import { systemNet } from '../net/system-net.js';
 import { runDeadline } from '../schedule/run-deadline.js';
 import { durationSchema } from '../settings/setting-schemas.js';
 import type { ParsedArgs } from './args.js';
-import { expectValues, logLevel, parseArgs, scalarValue, unknownOptions } from './args.js';
+import { expectValues, logLevel, parseArgs, scalarValues, unknownOptions } from './args.js';
 import { printHelp, printResults } from './print.js';
 
 export function probeHelp(): string {
@@ -45,7 +45,8 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
   const kind = registry.get(kindName);
   if (!kind) throw new UsageError(`unknown kind "${kindName}" (known: ${registry.names().join(', ')})`);
   expectSettings(kind, args);
-  const spec = probeSpec(kind, targetArg, args.options);
+  const values = await scalarValues([...args.options].filter(([name]) => !RESERVED.has(name)));
+  const spec = probeSpec(kind, targetArg, values);
   const log = createLogger(logLevel(args, 'error'), pino.destination(2));
   const net = systemNet(systemClock);
   const check = kind.create(spec, net);
@@ -101,12 +102,10 @@ function expectSettings(kind: CheckKind, args: ParsedArgs): void {
 }
 
 /** A check spec from the command line, validated by the same schemas as the YAML. */
-function probeSpec(kind: CheckKind, targetArg: string, options: ReadonlyMap<string, string>): CheckSpec {
+function probeSpec(kind: CheckKind, targetArg: string, values: ReadonlyArray<[string, unknown]>): CheckSpec {
   const target = kind.parseProbeTarget(targetArg);
   const raw: Record<string, unknown> = { ...target.settings };
-  for (const [name, value] of options) {
-    if (!RESERVED.has(name)) raw[name.replaceAll('-', '_')] = scalarValue(value);
-  }
+  for (const [name, value] of values) raw[name.replaceAll('-', '_')] = value;
   const { timeout: rawTimeout, ...rawSettings } = raw;
   // The YAML's `timeout` (config/schema.ts), without loading the whole config schema.
   const timeout = durationSchema.optional().safeParse(rawTimeout);

@@ -8,7 +8,7 @@ import type { QualitySettings } from '../quality/quality-settings.js';
 import { parseRecord, RecordError } from '../quality/record-line.js';
 import { replay } from '../quality/replay.js';
 import type { ReplayLine } from '../quality/replay.js';
-import { expectValues, parseArgs, scalarValue, unknownOptions } from './args.js';
+import { expectValues, parseArgs, scalarValues, unknownOptions } from './args.js';
 import { printConfigError, printHelp } from './print.js';
 
 /** The settings `--SETTING VALUE` may override: the block's scalars. */
@@ -48,7 +48,7 @@ export async function qualityCommand(argv: readonly string[]): Promise<number> {
       return printConfigError(err);
     }
   }
-  const settings = overrides(base, args.options);
+  const settings = await overrides(base, args.options);
   const observations = await readObservations(file);
   const json = args.flags.has('json');
   if (!json) process.stdout.write(`${HEADER}\n`);
@@ -58,9 +58,10 @@ export async function qualityCommand(argv: readonly string[]): Promise<number> {
 }
 
 /** `--http-rtt 1500ms` and the like over the config's settings, validated as in the YAML. */
-function overrides(base: QualitySettings, options: ReadonlyMap<string, string>): QualitySettings {
+async function overrides(base: QualitySettings, options: ReadonlyMap<string, string>): Promise<QualitySettings> {
   const raw: Record<string, unknown> = {};
-  for (const [name, value] of options) if (name !== 'config') raw[name.replaceAll('-', '_')] = scalarValue(value);
+  for (const [name, value] of await scalarValues([...options].filter(([name]) => name !== 'config')))
+    raw[name.replaceAll('-', '_')] = value;
   const parsed = qualitySchema.safeParse(raw);
   if (!parsed.success)
     throw new UsageError(

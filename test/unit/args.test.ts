@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectOnly, parseArgs, scalarValue } from '../../src/commands/args.js';
+import { expectOnly, parseArgs, scalarValues } from '../../src/commands/args.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('parseArgs', () => {
@@ -32,7 +32,7 @@ describe('parseArgs', () => {
     ['true', true],
     ['all', 'all'],
     ['[oops', '[oops'],
-  ])('reads %j as a YAML scalar', (text, value) => {
-    expect(scalarValue(text)).toEqual(value);
+  ])('reads %j as a YAML scalar', async (text, value) => {
+    expect(await scalarValues([['port', text]])).toEqual([['port', value]]);
   });
 });
