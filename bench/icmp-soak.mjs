@@ -40,7 +40,7 @@ export async function run() {
   if (process.getuid?.() !== 0) return { title: 'icmp soak: skipped', raw: { skipped: 'raw ICMP sockets need root' } };
   const durationMs = parseDurationMs(process.env.ICMP_SOAK_DURATION) ?? 10 * 60_000;
   const rate = Number(process.env.ICMP_SOAK_RATE ?? AIMS.rate);
-  const args = { targets: TARGETS, rate, durationMs, windowMs: WINDOW_MS, timeoutMs: TIMEOUT_MS };
+  const args = { targets: TARGETS, rate, durationMs, windowMs: WINDOW_MS, timeoutMs: TIMEOUT_MS, soak: true };
   const r = await execHelper(
     '_icmp-probe.mjs',
     ['throughput', JSON.stringify({ ...args, hardLimitMs: durationMs + 60_000 })],
@@ -92,7 +92,7 @@ export async function run() {
       },
     ],
     notes: [
-      'heap: heapUsed when the minute closed (garbage included, no forced collection)',
+      "heap: live heap when the minute closed (after a full collection, whose pause shows in that minute's stall)",
       'growth: the slope of a least-squares line through minutes 2 to the end',
       ...(r.timedOut ? ['the helper was killed: it did not end in time (a stalled loop?)'] : []),
     ],
