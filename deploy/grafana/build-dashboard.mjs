@@ -412,6 +412,32 @@ export function dashboard() {
         ],
       },
       {
+        row: 'Fastest endpoint',
+        panels: [
+          table(
+            'Fastest endpoint per region x carrier',
+            "Per server set, the target with the lowest median score over the pair's agents (README 'Fastest " +
+              "endpoint'; vantage fleet ranking lists them all).",
+            'bottomk by (set, region, carrier) (1, quantile by (set, target, region, carrier) (0.5, ' +
+              'vantage_endpoint_score_seconds{region=~"$region",carrier=~"$carrier"}))',
+          ),
+          timeseries(
+            'Leader changes per region x carrier',
+            "How often the pair's agents saw their set's fastest target change: many means targets within the " +
+              'margin of each other, or a flapping path.',
+            'short',
+            [
+              [
+                'sum by (set, region, carrier) (increase(vantage_endpoint_leader_changes_total' +
+                  '{region=~"$region",carrier=~"$carrier"}[$__rate_interval]))',
+                '{{set}} {{region}}/{{carrier}}',
+              ],
+            ],
+            { w: 12, bars: true },
+          ),
+        ],
+      },
+      {
         row: 'Agents',
         panels: [
           table(
