@@ -226,7 +226,9 @@ export const QUALITY_METRICS = {
   targetTrend: {
     name: 'vantage_quality_success_trend',
     type: 'gauge',
-    help: 'Running trend of the success rate (above 0: recovering); a rate rising faster than quality.trend is not Bad.',
+    help:
+      'Running trend of the success rate (above 0: recovering); ' +
+      'a rate rising faster than quality.trend is not Bad.',
     labels: ['target'],
   },
   targetChanges: {
