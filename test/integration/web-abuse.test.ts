@@ -68,8 +68,11 @@ describe('the agent listener under abuse', () => {
     const after = await agent.scrape();
     expect(sample(after, RUNS_OK) - sample(before, RUNS_OK)).toBeGreaterThanOrEqual(3);
     expect(sample(after, FAILURES)).toBe(0);
-    // Half of the 1,024 descriptors at most went to the listener; the rest were closed on accept.
-    expect(sample(after, /^vantage_web_connections_rejected_total\{[^}]*\} (\d+)$/gm)).toBeGreaterThanOrEqual(988);
+    // Half of the 1,024 descriptors at most went to the listener; the rest were closed on accept,
+    // bar the few still waiting in the kernel's accept queue when the flood ended (6 in one CI run).
+    const rejected = sample(after, /^vantage_web_connections_rejected_total\{[^}]*\} (\d+)$/gm);
+    expect(rejected).toBeGreaterThanOrEqual(1_500 - 512 - 32);
+    expect(rejected).toBeLessThanOrEqual(1_500);
   }, 30_000);
 
   it('serves 500 concurrent scrapes, all of them, while every probe run succeeds', async () => {
