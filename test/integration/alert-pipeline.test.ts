@@ -67,6 +67,26 @@ const scaled = (d: string): string => {
   return `${m[1]}s`;
 };
 
+/** The alerts named `alertname` firing in the test's Prometheus, once there are `count` of them. */
+function firingInPrometheus(
+  alertname: string,
+  count: number,
+  timeoutMs: number,
+): Promise<Array<{ state: string; labels: Record<string, string> }>> {
+  return until(
+    `${alertname} firing in Prometheus`,
+    async () => {
+      const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/alerts`);
+      const { data } = (await res.json()) as {
+        data: { alerts: Array<{ state: string; labels: Record<string, string> }> };
+      };
+      const firing = data.alerts.filter((a) => a.labels.alertname === alertname && a.state === 'firing');
+      return firing.length === count ? firing : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 async function until<T>(
   what: string,
   probe: () => T | undefined | Promise<T | undefined>,
@@ -200,20 +220,7 @@ describe('alert pipeline: agents, Prometheus, Alertmanager', () => {
     });
 
     // Prometheus fires the per-agent alerts (four: api from a, b, c; web from a) ...
-    const firing = await until(
-      'VantageTargetUnreachable firing in Prometheus',
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/alerts`);
-        const { data } = (await res.json()) as {
-          data: { alerts: Array<{ state: string; labels: Record<string, string> }> };
-        };
-        const unreachable = data.alerts.filter(
-          (a) => a.labels.alertname === 'VantageTargetUnreachable' && a.state === 'firing',
-        );
-        return unreachable.length === 4 ? unreachable : undefined;
-      },
-      20_000,
-    );
+    const firing = await firingInPrometheus('VantageTargetUnreachable', 4, 20_000);
     expect(firing.map((a) => `${a.labels.target}@${a.labels.agent}`).sort()).toEqual([
       'api@a',
       'api@b',
@@ -241,20 +248,7 @@ describe('alert pipeline: agents, Prometheus, Alertmanager', () => {
       40_000,
     );
     expect(offline).toMatchObject({ labels: { agent: 'a', region: 'eu', carrier: 'red', state: 'offline' } });
-    const weak = await until(
-      'VantageTargetNetworkWeak firing in Prometheus',
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/alerts`);
-        const { data } = (await res.json()) as {
-          data: { alerts: Array<{ state: string; labels: Record<string, string> }> };
-        };
-        const firing = data.alerts.filter(
-          (a) => a.labels.alertname === 'VantageTargetNetworkWeak' && a.state === 'firing',
-        );
-        return firing.length === 4 ? firing : undefined;
-      },
-      40_000,
-    );
+    const weak = await firingInPrometheus('VantageTargetNetworkWeak', 4, 40_000);
     expect(weak.map((a) => `${a.labels.target}@${a.labels.agent}`).sort()).toEqual([
       'api@a',
       'api@b',
