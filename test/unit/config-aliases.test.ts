@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { builtinRegistry } from '../../src/checks/registry.js';
-import { ConfigError, formatDiagnostic, sortDiagnostics } from '../../src/config/diagnostics.js';
-import { parseConfig } from '../../src/config/load.js';
+import { configProblems, loadConfigText } from '../helpers/config-text.js';
 
 // Issue 12, defect 8: YAML aliases are expanded with a bound, and what cannot be expanded is a
 // located config problem, never an uncaught ReferenceError.
 
-const registry = builtinRegistry();
-
-/** The formatted diagnostics of a config that must be rejected. */
-function problems(text: string): string[] {
-  try {
-    parseConfig('cfg.yaml', text, { registry, env: {}, hostname: 'h' });
-  } catch (err) {
-    if (err instanceof ConfigError) return sortDiagnostics(err.diagnostics).map(formatDiagnostic);
-    throw err;
-  }
-  throw new Error('config was accepted');
-}
+const problems = configProblems;
 
 /** Nine levels of nine aliases: a few hundred bytes that expand to 9^9 values. */
 function aliasBomb(): string {
@@ -42,7 +29,7 @@ describe('YAML aliases', () => {
         ? '  - {name: t0, host: 127.0.0.1, checks: &common [{kind: tcp, port: 443}, {kind: icmp}]}'
         : `  - {name: t${i}, host: 127.0.0.1, checks: *common}`,
     );
-    const config = parseConfig('cfg.yaml', `targets:\n${targets.join('\n')}\n`, { registry, env: {}, hostname: 'h' });
+    const config = loadConfigText(`targets:\n${targets.join('\n')}\n`);
     expect(config.checks).toHaveLength(300);
     expect(config.checks[299]).toMatchObject({ name: 't149-icmp', target: { name: 't149' } });
   });

@@ -1,24 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { builtinRegistry } from '../../src/checks/registry.js';
-import { ConfigError, formatDiagnostic, sortDiagnostics } from '../../src/config/diagnostics.js';
-import { parseConfig } from '../../src/config/load.js';
+import { configProblems, loadConfigText } from '../helpers/config-text.js';
 
-const registry = builtinRegistry();
-
-function load(text: string, env: NodeJS.ProcessEnv = {}) {
-  return parseConfig('cfg.yaml', text, { registry, env, hostname: 'host-1' });
-}
-
-/** The formatted diagnostics of a config that must be rejected. */
-function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    load(text, env);
-  } catch (err) {
-    if (err instanceof ConfigError) return sortDiagnostics(err.diagnostics).map(formatDiagnostic);
-    throw err;
-  }
-  throw new Error('config was accepted');
-}
+const load = loadConfigText;
+const problems = configProblems;
 
 const minimal = `
 targets:

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { builtinRegistry } from '../../../src/checks/registry.js';
-import { ConfigError, formatDiagnostic, sortDiagnostics } from '../../../src/config/diagnostics.js';
-import { parseConfig } from '../../../src/config/load.js';
 import { DEFAULT_QUALITY, targetThresholds } from '../../../src/quality/quality-settings.js';
+import { configProblems, loadConfigText } from '../../helpers/config-text.js';
 
-const registry = builtinRegistry();
-const load = (text: string) => parseConfig('cfg.yaml', text, { registry, env: {}, hostname: 'host-1' });
-
-function problems(text: string): string[] {
-  try {
-    load(text);
-  } catch (err) {
-    if (err instanceof ConfigError) return sortDiagnostics(err.diagnostics).map(formatDiagnostic);
-    throw err;
-  }
-  throw new Error('config was accepted');
-}
+const load = loadConfigText;
+const problems = configProblems;
 
 const targets = `
 targets:
