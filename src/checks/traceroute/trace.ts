@@ -32,10 +32,22 @@ export interface TraceOptions {
   hereFactor?: number;
   /** Least wait for a probe given up that way, ms. Default `SLOW_HOP_FLOOR_MS`. */
   floorMs?: number;
+  /**
+   * What each hop did in this target's recent traces (PathMemory): a hop silent through a full wait
+   * is given up after `KNOWN_HOP_FLOOR_MS` at least, one that answered gets its slowest answer's
+   * wait with margin. Hops it does not cover get `floorMs`.
+   */
+  recall?: HopRecall;
   signal?: AbortSignal;
   /** Hops settled so far, out of the hops that matter (the destination's, once known, else maxHops). */
   onProgress?: (settled: number, total: number) => void;
 }
+
+/**
+ * What each hop did in a target's recent traces, by TTL - 1: its slowest answer in ms, or NaN when
+ * it stayed silent through a full wait (PathMemory keeps it). A TTL past the end is unknown.
+ */
+export type HopRecall = readonly number[];
 
 export interface TraceHop {
   ttl: number;
@@ -70,6 +82,16 @@ export interface TraceResult {
  */
 export const SLOW_HOP_FLOOR_MS = 35;
 
+/**
+ * Least wait for a probe of a hop whose recent traces are known (`recall`): only libuv's timer
+ * lateness and a busy loop are to be covered, not a router's slow path.
+ */
+export const KNOWN_HOP_FLOOR_MS = 5;
+
+/** A hop known to answer after r ms is waited for at least r x this + `LATE_MARGIN_MS`. */
+const LATE_FACTOR = 2;
+const LATE_MARGIN_MS = 5;
+
 /** Added to an RTT before it is multiplied, as traceroute does: sub-ms RTTs say little about a wait. */
 const RTT_PRECISION_MS = 1;
 
@@ -90,8 +112,8 @@ interface PendingProbe {
  * hops × timeout. Probes of one trace share identifier and checksum (Paris-style), so per-flow load
  * balancers keep them on one path. Hops beyond the first Echo Reply are dropped. A silent probe is
  * given up, as traceroute does, a few round trips of the nearest hop at or after its own that
- * answered (counted from its own send), never sooner than `floorMs`; with no such answer it waits
- * its whole timeout (a blackholed destination).
+ * answered (counted from its own send), never sooner than `floorMs` (or what `recall` allows); with
+ * no such answer it waits its whole timeout (a blackholed destination).
  */
 export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): Promise<TraceResult> {
   const gapMs = opts.roundGapMs ?? 0;
@@ -115,13 +137,21 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
     const total = Number.isFinite(destinationHop) ? destinationHop : opts.maxHops;
     opts.onProgress([...settledHops].filter((t) => t <= total).length, total);
   };
+  /** Least wait for a silent probe at `ttl`, ms: from the recall when it knows the hop. */
+  const leastWait = (ttl: number): number => {
+    const known = opts.recall?.[ttl - 1];
+    if (known === undefined) return floorMs;
+    return Number.isNaN(known)
+      ? KNOWN_HOP_FLOOR_MS
+      : Math.max(KNOWN_HOP_FLOOR_MS, LATE_FACTOR * known + LATE_MARGIN_MS);
+  };
   /** The wait a silent probe at `ttl` gets from the answers so far, ms; undefined: its timeout. */
   const waitFor = (ttl: number): number | undefined => {
     const sameHop = hopRttMs[ttl];
-    if (sameHop !== undefined) return Math.max(floorMs, here * (sameHop + RTT_PRECISION_MS));
+    if (sameHop !== undefined) return Math.max(leastWait(ttl), here * (sameHop + RTT_PRECISION_MS));
     for (let later = ttl + 1; later < hopRttMs.length; later++) {
       const rtt = hopRttMs[later];
-      if (rtt !== undefined) return Math.max(floorMs, near * (rtt + RTT_PRECISION_MS));
+      if (rtt !== undefined) return Math.max(leastWait(ttl), near * (rtt + RTT_PRECISION_MS));
     }
     return undefined;
   };
