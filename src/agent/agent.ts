@@ -30,6 +30,7 @@ import { CheckExecutor } from './check-executor.js';
 import { CheckSet } from './check-set.js';
 import { ConfigReloader } from './config-reloader.js';
 import { DiagnoseEndpoint } from './diagnose-endpoint.js';
+import { SkippedRunsLog } from './skipped-runs-log.js';
 import { TraceTrigger } from './triggered-trace.js';
 
 export interface AgentOptions {
@@ -59,6 +60,7 @@ export class Agent {
   private readonly checks: CheckSet;
   private readonly reloader: ConfigReloader;
   private readonly trigger: TraceTrigger;
+  private readonly skippedLog: SkippedRunsLog;
   private readonly egress: EgressMonitor;
   private readonly diagnoseEndpoint: DiagnoseEndpoint;
   /** The network-quality model, fed by every finished run; its read API is for pages and ranking. */
@@ -79,11 +81,12 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     const { clock, log, net, registry } = opts;
+    this.skippedLog = new SkippedRunsLog(log, clock);
     this.scheduler = new Scheduler(clock, 1, {
       started: (_job, lagMs) => this.agentMetrics.schedulerLag(lagMs),
       skipped: (job, reason, count) => {
         this.agentMetrics.runSkipped(job.name, this.checks.kindOf(job.name) ?? '', reason, count);
-        log.warn({ check: job.name, reason, count }, 'runs skipped');
+        this.skippedLog.skipped(job.name, reason, count);
       },
       failed: (job, err) => log.error({ check: job.name, err }, 'run failed unexpectedly'),
     });
@@ -236,6 +239,7 @@ export class Agent {
     const startNs = this.opts.clock.monotonicNs();
     const sinkShareMs = this.sinks.length > 0 ? Math.min(1_000, deadlineMs / 4) : 0;
     const clean = await this.scheduler.stop(deadlineMs - sinkShareMs);
+    this.skippedLog.stop();
     this.opts.net.icmp.close?.();
     const leftMs = Math.max(0, deadlineMs - elapsedMs(startNs, this.opts.clock.monotonicNs()));
     await Promise.all([...this.sinks.map((sink) => sink.close(leftMs)), this.quality.close()]);
