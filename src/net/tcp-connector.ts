@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { abortFailure, CheckFailure } from '../errors.js';
 import type { FailureCode } from '../errors.js';
 import { hostPort } from './address.js';
+import { connectStamped } from './connect-stamped.js';
 import { localResourceFailure } from './local-resource.js';
 import type { TcpConnectRequest, TcpConnectTiming, TcpConnector } from './net-deps.js';
 
@@ -68,8 +69,14 @@ export class NodeTcpConnector implements TcpConnector {
             }),
         );
       });
-      const startNs = this.clock.monotonicNs();
-      socket.connect({ host: ip, port, ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}) });
+      let startNs = this.clock.monotonicNs();
+      connectStamped(
+        socket,
+        { host: ip, port, ...(req.sourceAddress ? { localAddress: req.sourceAddress } : {}) },
+        () => {
+          startNs = this.clock.monotonicNs();
+        },
+      );
     });
   }
 }

@@ -22,7 +22,7 @@ import { HttpsClient, HttpsFailure } from '../../src/net/http/https-client.js';
 import type { HttpsExchange } from '../../src/net/http/https-client.js';
 import { secureContextFor } from '../../src/net/http/secure-contexts.js';
 import { throwawayCertificate } from '../../src/net/http/throwaway-cert.js';
-import { warmUpHttps } from '../../src/net/http/warm-up.js';
+import { PLAIN_ROUNDS, warmUpHttps } from '../../src/net/http/warm-up.js';
 import { SystemResolver } from '../../src/net/system-resolver.js';
 import { fakeNet } from '../helpers/fake-net.js';
 import { makeWebCerts } from '../helpers/web-certs.js';
@@ -418,7 +418,7 @@ describe('a stall inside the header block is phase headers (issue 12 #10)', () =
 });
 
 describe('TLS warm-up and the shared context (issue 17)', () => {
-  it('the warm-up exchanges verify the throwaway certificate, over HTTP/2 and HTTP/1.1', async () => {
+  it('the warm-up exchanges verify the throwaway certificate, over HTTP/2 and 1.1, then plain HTTP/1.1', async () => {
     const seen: HttpsExchange[] = [];
     await warmUpHttps(async (req) => {
       const x = await client.exchange(req);
@@ -428,6 +428,7 @@ describe('TLS warm-up and the shared context (issue 17)', () => {
     expect(seen.map((x) => [x.status, x.httpVersion, x.tls?.authorized])).toEqual([
       [200, '2', true],
       [200, '1.1', true],
+      ...Array.from({ length: PLAIN_ROUNDS }, () => [200, '1.1', undefined]),
     ]);
   });
 

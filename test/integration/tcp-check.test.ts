@@ -5,6 +5,8 @@ import type { TcpFields, TcpSettings } from '../../src/checks/tcp/tcp-settings.j
 import { systemClock } from '../../src/clock.js';
 import { RunDeadlineExceeded } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
+import { Socket } from 'node:net';
+import { connectStamped } from '../../src/net/connect-stamped.js';
 import { systemNet } from '../../src/net/system-net.js';
 import { blackholeListener, openListener, refusedListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
@@ -54,6 +56,19 @@ describe('tcp check against real listeners on loopback', () => {
     expect(result?.connectMs).toBeGreaterThan(0);
     expect(result?.connectMs).toBeLessThan(result!.durationMs);
     expect(result?.phasesMs.connect).toBe(result?.connectMs);
+  });
+
+  it('starts the connect clock right before connect(2), on Node 20 and 22 alike (connectStamped)', async () => {
+    const socket = new Socket();
+    let portAtStart: number | undefined = -1;
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve).once('error', reject);
+      connectStamped(socket, { host: '127.0.0.1', port: open.port }, () => (portAtStart = socket.localPort));
+    });
+    // No local port yet: the kernel had not been asked to connect when the stamp was taken.
+    expect(portAtStart).toBeUndefined();
+    expect(socket.localPort).toBeGreaterThan(0);
+    socket.destroy();
   });
 
   it('resolves localhost through the system resolver and probes each address', async () => {
