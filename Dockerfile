@@ -20,6 +20,7 @@ COPY package.json package-lock.json binding.gyp ./
 COPY native ./native
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm run build:native
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 

@@ -1,0 +1,103 @@
+// @ts-check
+// Start-up (issue 20), run by `npm run build` after tsc: bundles src/cli.ts, every module it imports
+// and their dependencies into one CommonJS file, dist/cli.cjs, and rewrites dist/bin/vantage.cjs to
+// load it. Node then reads and compiles one file (kept whole by Node 22's compile cache) instead
+// of resolving ~300, and esbuild drops what nothing uses. CommonJS rather than an ES module: the
+// bundle's `require`s of built-ins stay inside the module that uses them, so a command loads only
+// the built-ins it needs (an ES module hoists every import, and node:http's ESM facade alone loads
+// undici on Node 22); modules reached through `import()` (the commands, the DNS/HTTPS clients)
+// still run on first use. The rest of dist/ stays as tsc wrote it, for the benchmarks that import
+// single modules and for a tsc-only build, whose dist/bin/vantage.cjs loads dist/cli.js.
+import { readFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SRC = resolve(ROOT, 'src');
+const DIST = resolve(ROOT, 'dist');
+
+/** Defined by the bundle's banner, outside any module (src/net/icmp/native.ts has a `require` of its own). */
+const MODULE_URL = 'vantageModuleUrl';
+
+/**
+ * A module that finds files next to itself (the ICMP addon, package.json, bcryptjs for the bcrypt
+ * worker) does so from `import.meta.url`. The bundle gives each such module the URL its own file
+ * has in dist/, so its relative paths mean what they did.
+ * @type {import('esbuild').Plugin}
+ */
+const ownImportMetaUrl = {
+  name: 'own-import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!args.path.startsWith(SRC) || !text.includes('import.meta.url')) return undefined;
+      const inDist = relative(SRC, args.path).replace(/\.ts$/, '.js');
+      return { contents: text.replaceAll('import.meta.url', `${MODULE_URL}(${JSON.stringify(inDist)})`), loader: 'ts' };
+    });
+  },
+};
+
+/**
+ * zod's namespace exports `locales`, every language's messages (half of zod's code), so nothing
+ * drops them; Vantage uses zod's English messages only, which zod imports itself
+ * (zod/v4/classic/external.js: `config(en())`).
+ * @type {import('esbuild').Plugin}
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes('/node_modules/zod/') ? { path: args.importer, namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(resolve(args.path, '../../locales/en.js'))};`,
+      resolveDir: ROOT,
+    }));
+  },
+};
+
+/**
+ * The entry (src/bin/vantage.cts) loads `../cli.js`; the bundled entry loads the bundle instead.
+ * @type {import('esbuild').Plugin}
+ */
+const cliIsTheBundle = {
+  name: 'cli-is-the-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/cli\.js$/ }, () => ({ path: '../cli.cjs', external: true }));
+  },
+};
+
+/** @type {import('esbuild').BuildOptions} */
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  sourcesContent: false,
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: [resolve(SRC, 'cli.ts')],
+  outfile: resolve(DIST, 'cli.cjs'),
+  // The addon is loaded at run time from build/Release (src/net/icmp/native.ts). node-cron's ES
+  // module finds its daemon from its own import.meta.url: it stays a package, required as CommonJS.
+  external: ['*.node', 'node-cron'],
+  banner: {
+    js: `const ${MODULE_URL} = (inDist) =>
+  require('node:url').pathToFileURL(require('node:path').join(__dirname, inDist)).href;`,
+  },
+  plugins: [ownImportMetaUrl, zodEnglishOnly],
+});
+await build({
+  ...common,
+  entryPoints: [resolve(SRC, 'bin', 'vantage.cts')],
+  outfile: resolve(DIST, 'bin', 'vantage.cjs'),
+  // `import()` of the bundle would go through the ES module loader, which scans all of a CommonJS
+  // file for its exports first: as `require` it is read and run directly.
+  supported: { 'dynamic-import': false },
+  plugins: [cliIsTheBundle],
+});
