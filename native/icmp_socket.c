@@ -14,9 +14,17 @@
 // probes on the error queue (IP_RECVERR / IPV6_RECVERR, read with MSG_ERRQUEUE; the router's
 // address is the extended error's SO_EE_OFFENDER).
 //
+// Receiving: because every datagram carries its kernel stamp, reading late loses nothing, so a
+// wake-up reads many datagrams per syscall (recvmmsg) straight into a block of memory JavaScript
+// owns and hands over only their count: no object, string or buffer is made per reply (allocation
+// per probe was a good part of the engine's CPU, GC 18 % of a profile). Layout: `batchLayout`.
+//
 // JavaScript API (see src/net/icmp/native.ts):
-//   open(family, onPackets, onError) -> handle                      raw socket
-//   openDatagram(family, identifier, onPackets, onError) -> handle  ping socket bound to identifier
+//   openBatch(family, identifier, memory, onBatch, onError) -> handle   identifier < 0: raw socket;
+//       else a ping socket bound to it. onBatch(count): `count` datagrams are in `memory`.
+//   open(family, onPackets, onError), openDatagram(family, identifier, onPackets, onError)
+//       the same sockets delivering an array of packet objects per read (the API before batches:
+//       dist/ builds from before it still load this addon)
 //   send(handle, buffer, address, ttl, tos, source) -> bigint wall-clock send stamp (ns)
 //   setDontFragment(handle, bool)
 //   close(handle)
@@ -42,8 +50,23 @@
 #define ICMP_FILTER 1
 #endif
 
-#define MAX_PACKET 65536
-#define MAX_BATCH 2048
+// The batch block JavaScript hands to openBatch (its byte offsets, exported as `batchLayout`):
+// BATCH_PACKETS kernel stamps (int64 ns, wall clock), then BATCH_FIELDS int32s per datagram (see
+// enum field), then 32 address bytes per datagram (source, then a queued error's destination: 16
+// bytes each, IPv4 in the first 4), then the datagrams themselves, one slot each.
+#define BATCH_PACKETS 64
+#define BATCH_FIELDS 8
+#define BATCH_META (BATCH_PACKETS * 8)
+#define BATCH_ADDRESSES (BATCH_META + BATCH_PACKETS * BATCH_FIELDS * 4)
+#define BATCH_DATA (BATCH_ADDRESSES + BATCH_PACKETS * 32)
+enum field { F_OFFSET, F_LENGTH, F_HOP_LIMIT, F_ERROR_TYPE, F_ERROR_CODE, F_FAMILY, F_DESTINATION_FAMILY };
+// A slot holds any reply to what we sent plus an IP header (raw IPv4) and any ICMP error, which
+// quotes at most 576 (IPv4) or 1280 (IPv6) bytes; sends of larger probes grow it (js_send).
+#define MIN_SLOT 2048
+#define SLOT_HEADROOM 128
+// Reads per wake-up before yielding to the event loop (a flood must not starve timers).
+#define MAX_ROUNDS 16
+#define CONTROL_SIZE 256
 
 typedef struct {
   int fd;
@@ -56,13 +79,17 @@ typedef struct {
   napi_ref self;
   napi_ref on_packets;
   napi_ref on_error;
+  // The batch block: JavaScript's ArrayBuffer (openBatch, held by `memory_ref`) or our own (open).
+  napi_ref memory_ref;
+  unsigned char *memory;
+  size_t memory_size;
+  size_t slot;
+  int legacy;
   napi_async_context async_context;
-  // One wake-up's datagrams, back to back: JavaScript gets them as views of a single Buffer (an
-  // ArrayBuffer per datagram was a good part of the engine's garbage-collection work).
-  unsigned char buf[4 * MAX_PACKET];
-  size_t used;
-  uint32_t offsets[MAX_BATCH];
-  uint32_t lengths[MAX_BATCH];
+  struct mmsghdr msgs[BATCH_PACKETS];
+  struct iovec iovs[BATCH_PACKETS];
+  struct sockaddr_storage names[BATCH_PACKETS];
+  char controls[BATCH_PACKETS][CONTROL_SIZE];
 } icmp_socket;
 
 #define CHECK(call)                                                     \
@@ -160,10 +187,17 @@ static void report_error(icmp_socket *sock, int err) {
   napi_close_handle_scope(env, scope);
 }
 
-static void address_text(const struct sockaddr *sa, char *out, size_t size) {
-  out[0] = '\0';
-  if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, size);
-  else if (sa->sa_family == AF_INET6) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, size);
+// Copies a socket address's IP into 16 bytes (IPv4 in the first 4); returns its family, 4 or 6 (0: none).
+static int32_t address_bytes(const struct sockaddr *sa, unsigned char *out) {
+  if (sa->sa_family == AF_INET) {
+    memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    return 4;
+  }
+  if (sa->sa_family == AF_INET6) {
+    memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    return 6;
+  }
+  return 0;
 }
 
 // Errors a ping socket's pending sk_err yields once (the kernel sets it beside each queued ICMP
@@ -173,32 +207,17 @@ static bool stale_icmp_error(int err) {
          err == EPROTO || err == EMSGSIZE || err == EACCES || err == EREMOTEIO || err == ETIMEDOUT || err == EPERM;
 }
 
-// Reads one datagram (or, with MSG_ERRQUEUE, one queued ICMP error) into a JS packet object.
-// Returns 1 when a packet was added, 0 when the queue is empty, -errno on a failure; `skip` is set
-// for a datagram to pass over (a stale error, an error of local origin).
-static int read_one(icmp_socket *sock, int flags, napi_value packets, uint32_t *count, bool *skip) {
-  napi_env env = sock->env;
-  struct sockaddr_storage from;
-  char control[512];
-  struct iovec iov = {.iov_base = sock->buf + sock->used, .iov_len = sizeof sock->buf - sock->used};
-  struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-  *skip = false;
-  ssize_t n = recvmsg(sock->fd, &msg, flags | MSG_DONTWAIT);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    if (errno == EINTR || (sock->datagram && stale_icmp_error(errno))) {
-      *skip = true;
-      return 0;
-    }
-    return -errno;
-  }
+// Describes datagram `i` of the last recvmmsg as entry `*count` of the batch block; returns false
+// for one to pass over (a queued error of local origin: EMSGSIZE before sending has no probe to match).
+static bool describe(icmp_socket *sock, int flags, unsigned i, uint32_t *count) {
+  struct msghdr *msg = &sock->msgs[i].msg_hdr;
   // The kernel stamps arrivals on the wall clock; sends are stamped on the same clock (js_send),
   // so an RTT is a difference of one clock: no conversion between clocks (whose offset drifts
   // while the clock is slewed) can skew it. Queued errors keep the stamp of the ICMP error's arrival.
   int64_t stamp = 0;
-  int hop_limit = -1;
+  int32_t hop_limit = -1;
   const struct sock_extended_err *ee = NULL;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
       struct timespec ts;
       memcpy(&ts, CMSG_DATA(c), sizeof ts);
@@ -211,84 +230,120 @@ static int read_one(icmp_socket *sock, int flags, napi_value packets, uint32_t *
       ee = (const struct sock_extended_err *)CMSG_DATA(c);
     }
   }
-  int error_type = -1, error_code = 0;
-  char address[INET6_ADDRSTRLEN] = "", destination[INET6_ADDRSTRLEN] = "";
-  if (flags & MSG_ERRQUEUE) {
-    // Only errors a router or the target sent: local ones (EMSGSIZE before sending) have no probe to match.
-    if (ee == NULL || (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)) {
-      *skip = true;
-      return 0;
-    }
-    error_type = ee->ee_type;
-    error_code = ee->ee_code;
-    // The router that sent the error; msg_name holds the probe's own destination.
-    address_text(SO_EE_OFFENDER(ee), address, sizeof address);
-    address_text((struct sockaddr *)&from, destination, sizeof destination);
-  } else {
-    address_text((struct sockaddr *)&from, address, sizeof address);
-  }
+  if ((flags & MSG_ERRQUEUE) && (ee == NULL || (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)))
+    return false;
+  uint32_t n = (*count)++;
+  int32_t *meta = (int32_t *)(sock->memory + BATCH_META) + n * BATCH_FIELDS;
+  unsigned char *addresses = sock->memory + BATCH_ADDRESSES + n * 32;
   // With SO_TIMESTAMPNS every datagram carries its stamp; the read time is a last resort.
-  if (stamp == 0) stamp = clock_ns(CLOCK_REALTIME);
-  napi_value packet, addr, stamp_value, hop;
-  sock->offsets[*count] = (uint32_t)sock->used;
-  sock->lengths[*count] = (uint32_t)n;
-  sock->used += (size_t)n;
-  napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &addr);
-  napi_create_bigint_int64(env, stamp, &stamp_value);
-  napi_create_int32(env, hop_limit, &hop);
-  napi_create_object(env, &packet);
-  napi_set_named_property(env, packet, "address", addr);
-  napi_set_named_property(env, packet, "stampNs", stamp_value);
-  napi_set_named_property(env, packet, "hopLimit", hop);
-  if (error_type >= 0) {
-    napi_value type, code, dest;
-    napi_create_int32(env, error_type, &type);
-    napi_create_int32(env, error_code, &code);
-    napi_create_string_utf8(env, destination, NAPI_AUTO_LENGTH, &dest);
-    napi_set_named_property(env, packet, "errorType", type);
-    napi_set_named_property(env, packet, "errorCode", code);
-    napi_set_named_property(env, packet, "destination", dest);
+  ((int64_t *)sock->memory)[n] = stamp != 0 ? stamp : clock_ns(CLOCK_REALTIME);
+  meta[F_OFFSET] = (int32_t)(BATCH_DATA + i * sock->slot);
+  // A datagram longer than its slot (none of ours: see MIN_SLOT) arrives cut to it.
+  meta[F_LENGTH] = (int32_t)sock->msgs[i].msg_len;
+  meta[F_HOP_LIMIT] = hop_limit;
+  meta[F_ERROR_TYPE] = -1;
+  meta[F_ERROR_CODE] = 0;
+  meta[F_DESTINATION_FAMILY] = 0;
+  if (flags & MSG_ERRQUEUE) {
+    meta[F_ERROR_TYPE] = ee->ee_type;
+    meta[F_ERROR_CODE] = ee->ee_code;
+    // The router that sent the error; msg_name holds the probe's own destination.
+    meta[F_FAMILY] = address_bytes(SO_EE_OFFENDER(ee), addresses);
+    meta[F_DESTINATION_FAMILY] = address_bytes((struct sockaddr *)msg->msg_name, addresses + 16);
+  } else {
+    meta[F_FAMILY] = address_bytes((struct sockaddr *)msg->msg_name, addresses);
   }
-  napi_set_element(env, packets, (*count)++, packet);
-  return 1;
+  return true;
 }
 
-// Gives each packet its `data`: a Uint8Array view of one copy of everything this wake-up read.
-static void attach_data(icmp_socket *sock, napi_value packets, uint32_t count) {
+// Reads what one recvmmsg gets of a queue into the batch block; returns how many datagrams it
+// described or -errno. `*more`: every slot was filled, the queue may hold more.
+static int read_batch(icmp_socket *sock, int flags, uint32_t *count, bool *more) {
+  unsigned slots = (unsigned)((sock->memory_size - BATCH_DATA) / sock->slot);
+  if (slots > BATCH_PACKETS) slots = BATCH_PACKETS;
+  for (unsigned i = 0; i < slots; i++) {
+    sock->iovs[i].iov_base = sock->memory + BATCH_DATA + i * sock->slot;
+    sock->iovs[i].iov_len = sock->slot;
+    sock->msgs[i].msg_hdr = (struct msghdr){.msg_name = &sock->names[i], .msg_namelen = sizeof sock->names[i], .msg_iov = &sock->iovs[i], .msg_iovlen = 1, .msg_control = sock->controls[i], .msg_controllen = CONTROL_SIZE};
+  }
+  *count = 0;
+  *more = false;
+  for (int skipped = 0; skipped < BATCH_PACKETS;) {
+    int n = recvmmsg(sock->fd, sock->msgs, slots, flags | MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      if (errno == EINTR || (sock->datagram && stale_icmp_error(errno))) {
+        skipped++;
+        continue;
+      }
+      return -errno;
+    }
+    for (int i = 0; i < n; i++) describe(sock, flags, (unsigned)i, count);
+    *more = (unsigned)n == slots;
+    // Read but all passed over: the queue may hold more.
+    if (*count > 0 || !*more) return (int)*count;
+    skipped += n;
+  }
+  return (int)*count;
+}
+
+// The packet objects of the API before batches (open / openDatagram), built from the batch block.
+static napi_value legacy_packets(icmp_socket *sock, uint32_t count) {
   napi_env env = sock->env;
-  napi_value batch, arraybuffer;
+  napi_value packets, batch, arraybuffer;
+  napi_create_array_with_length(env, count, &packets);
   void *copy;
+  const int32_t *last = (const int32_t *)(sock->memory + BATCH_META) + (count - 1) * BATCH_FIELDS;
+  size_t used = (size_t)last[F_OFFSET] + (size_t)last[F_LENGTH];
+  if (napi_create_buffer_copy(env, used, sock->memory, &copy, &batch) != napi_ok) return packets;
   size_t length, byte_offset;
   napi_typedarray_type type;
-  if (napi_create_buffer_copy(env, sock->used, sock->buf, &copy, &batch) != napi_ok ||
-      napi_get_typedarray_info(env, batch, &type, &length, &copy, &arraybuffer, &byte_offset) != napi_ok)
-    return;
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value packet, view;
-    napi_get_element(env, packets, i, &packet);
-    napi_create_typedarray(env, napi_uint8_array, sock->lengths[i], arraybuffer, byte_offset + sock->offsets[i], &view);
-    napi_set_named_property(env, packet, "data", view);
-  }
-}
-
-// Reads up to MAX_BATCH datagrams of one queue; returns 0 or the errno that ended the reading.
-static int drain(icmp_socket *sock, int flags, napi_value packets, uint32_t *count) {
-  int skipped = 0;
-  // Room for a whole 64 KiB datagram before each read: none is ever truncated.
-  while (*count < MAX_BATCH && skipped < MAX_BATCH && sizeof sock->buf - sock->used >= MAX_PACKET) {
-    bool skip = false;
-    int rc = read_one(sock, flags, packets, count, &skip);
-    if (skip) {
-      skipped++;
-      continue;
+  napi_get_typedarray_info(env, batch, &type, &length, &copy, &arraybuffer, &byte_offset);
+  for (uint32_t n = 0; n < count; n++) {
+    const int32_t *meta = (const int32_t *)(sock->memory + BATCH_META) + n * BATCH_FIELDS;
+    const unsigned char *addresses = sock->memory + BATCH_ADDRESSES + n * 32;
+    char text[INET6_ADDRSTRLEN] = "";
+    napi_value packet, value;
+    napi_create_object(env, &packet);
+    napi_create_typedarray(env, napi_uint8_array, (size_t)meta[F_LENGTH], arraybuffer, byte_offset + (size_t)meta[F_OFFSET], &value);
+    napi_set_named_property(env, packet, "data", value);
+    if (meta[F_FAMILY] != 0) inet_ntop(meta[F_FAMILY] == 4 ? AF_INET : AF_INET6, addresses, text, sizeof text);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &value);
+    napi_set_named_property(env, packet, "address", value);
+    napi_create_bigint_int64(env, ((const int64_t *)sock->memory)[n], &value);
+    napi_set_named_property(env, packet, "stampNs", value);
+    napi_create_int32(env, meta[F_HOP_LIMIT], &value);
+    napi_set_named_property(env, packet, "hopLimit", value);
+    if (meta[F_ERROR_TYPE] >= 0) {
+      text[0] = '\0';
+      if (meta[F_DESTINATION_FAMILY] != 0)
+        inet_ntop(meta[F_DESTINATION_FAMILY] == 4 ? AF_INET : AF_INET6, addresses + 16, text, sizeof text);
+      napi_create_int32(env, meta[F_ERROR_TYPE], &value);
+      napi_set_named_property(env, packet, "errorType", value);
+      napi_create_int32(env, meta[F_ERROR_CODE], &value);
+      napi_set_named_property(env, packet, "errorCode", value);
+      napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &value);
+      napi_set_named_property(env, packet, "destination", value);
     }
-    if (rc <= 0) return -rc;
+    napi_set_element(env, packets, n, packet);
   }
-  return 0;
+  return packets;
 }
 
-// Drains the socket: one JS call per wakeup with every datagram read, each with its kernel
-// receive stamp (wall clock, like the send stamps). A ping socket's error queue is read first.
+// Hands one batch to JavaScript: its count (openBatch) or its packet objects (open).
+static void deliver(icmp_socket *sock, uint32_t count) {
+  napi_env env = sock->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value arg;
+  if (sock->legacy) arg = legacy_packets(sock, count);
+  else napi_create_uint32(env, count, &arg);
+  call_js(sock, sock->on_packets, 1, &arg);
+  napi_close_handle_scope(env, scope);
+}
+
+// Reads the socket, a batch per recvmmsg, each handed to JavaScript as soon as it is read (its
+// memory is reused for the next). A ping socket's error queue is read first.
 static void on_readable(uv_poll_t *handle, int status, int events) {
   icmp_socket *sock = (icmp_socket *)handle->data;
   (void)events;
@@ -299,27 +354,24 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     report_error(sock, -status);
     return;
   }
-  napi_env env = sock->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value packets;
-  napi_create_array(env, &packets);
-  uint32_t count = 0;
   int failure = 0;
-  sock->used = 0;
-  if (sock->datagram) {
-    failure = drain(sock, MSG_ERRQUEUE, packets, &count);
-    // The kernel also sets sk_err for each queued error; clear it, or the next send fails with it.
-    int pending = 0;
-    socklen_t len = sizeof pending;
-    getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &pending, &len);
+  bool errors_left = sock->datagram, replies_left = true;
+  for (int round = 0; round < MAX_ROUNDS && !sock->closing && failure == 0 && (errors_left || replies_left); round++) {
+    uint32_t count = 0;
+    if (errors_left) {
+      int rc = read_batch(sock, MSG_ERRQUEUE, &count, &errors_left);
+      // The kernel also sets sk_err for each queued error; clear it, or the next send fails with it.
+      int pending = 0;
+      socklen_t len = sizeof pending;
+      getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &pending, &len);
+      if (rc < 0) failure = -rc;
+      if (count > 0) deliver(sock, count);
+    }
+    if (failure != 0 || sock->closing || !replies_left) continue;
+    int rc = read_batch(sock, 0, &count, &replies_left);
+    if (rc < 0) failure = -rc;
+    if (count > 0) deliver(sock, count);
   }
-  if (failure == 0) failure = drain(sock, 0, packets, &count);
-  if (count > 0) {
-    attach_data(sock, packets, count);
-    call_js(sock, sock->on_packets, 1, &packets);
-  }
-  napi_close_handle_scope(env, scope);
   if (sock->closing) return;
   if (failure != 0) {
     uv_poll_stop(&sock->poll);
@@ -355,15 +407,30 @@ static void size_buffers(int fd) {
 }
 
 // Wraps an open, configured socket in a JS handle and starts polling it. `callbacks` are
-// (onPackets, onError). Takes ownership of fd.
-static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, napi_value *callbacks) {
+// (onPackets, onError); `memory` the batch block from JavaScript, or NULL for one of our own
+// (the packet-object API). Takes ownership of fd.
+static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, napi_value memory, napi_value *callbacks) {
   size_buffers(fd);
   icmp_socket *sock = calloc(1, sizeof *sock);
   handle_box *box = calloc(1, sizeof *box);
-  if (sock == NULL || box == NULL) {
+  void *block = NULL;
+  size_t block_size = BATCH_DATA + BATCH_PACKETS * MIN_SLOT;
+  if (memory != NULL) {
+    if (napi_get_arraybuffer_info(env, memory, &block, &block_size) != napi_ok || block_size < BATCH_DATA + 65536 + SLOT_HEADROOM) {
+      close(fd);
+      free(sock);
+      free(box);
+      napi_throw_range_error(env, "ERR_VANTAGE_ICMP", "the batch memory must be an ArrayBuffer of at least batchLayout.minBytes");
+      return NULL;
+    }
+  } else {
+    block = malloc(block_size);
+  }
+  if (sock == NULL || box == NULL || block == NULL) {
     close(fd);
     free(sock);
     free(box);
+    if (memory == NULL) free(block);
     napi_throw_error(env, "ERR_VANTAGE_ICMP", "out of memory");
     return NULL;
   }
@@ -372,11 +439,16 @@ static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, na
   sock->datagram = datagram;
   sock->df = -1;
   sock->env = env;
+  sock->memory = block;
+  sock->memory_size = block_size;
+  sock->slot = MIN_SLOT;
+  sock->legacy = memory == NULL;
   box->magic = HANDLE_MAGIC;
   box->sock = sock;
   napi_value external, resource_name;
   CHECK(napi_create_external(env, box, finalize_box, NULL, &external));
   CHECK(napi_create_reference(env, external, 1, &sock->self));
+  if (memory != NULL) CHECK(napi_create_reference(env, memory, 1, &sock->memory_ref));
   CHECK(napi_create_reference(env, callbacks[0], 1, &sock->on_packets));
   CHECK(napi_create_reference(env, callbacks[1], 1, &sock->on_error));
   CHECK(napi_create_string_utf8(env, "VantageIcmpSocket", NAPI_AUTO_LENGTH, &resource_name));
@@ -398,35 +470,33 @@ static bool read_family(napi_env env, napi_value value, int32_t *family) {
   return true;
 }
 
-static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t family = 0;
-  if (!read_family(env, argv[0], &family)) return NULL;
+// A configured raw socket, or -1 with a JS exception pending.
+static int raw_fd(napi_env env, int family) {
   int fd = family == 4 ? socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)
                        : socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (fd < 0) {
+    throw_errno(env, "socket", errno);
+    return -1;
+  }
   int on = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 || set_filter(fd, family) < 0 ||
       (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0)) {
     int err = errno;
     close(fd);
-    return throw_errno(env, "setsockopt", err);
+    throw_errno(env, "setsockopt", err);
+    return -1;
   }
-  return wrap_socket(env, fd, family, 0, argv + 1);
+  return fd;
 }
 
-static napi_value js_open_datagram(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t family = 0, identifier = 0;
-  if (!read_family(env, argv[0], &family)) return NULL;
-  CHECK(napi_get_value_int32(env, argv[1], &identifier));
+// A configured ping socket bound to echo identifier `identifier`, or -1 with a JS exception pending.
+static int ping_fd(napi_env env, int family, int32_t identifier) {
   int fd = family == 4 ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)
                        : socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (fd < 0) {
+    throw_errno(env, "socket", errno);
+    return -1;
+  }
   int on = 1;
   int level = family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
   // SO_REUSEADDR: the IPv4 and IPv6 ping sockets share one identifier table; ours share identifiers.
@@ -437,7 +507,8 @@ static napi_value js_open_datagram(napi_env env, napi_callback_info info) {
       setsockopt(fd, level, family == 4 ? IP_RECVTTL : IPV6_RECVHOPLIMIT, &on, sizeof on) < 0) {
     int err = errno;
     close(fd);
-    return throw_errno(env, "setsockopt", err);
+    throw_errno(env, "setsockopt", err);
+    return -1;
   }
   struct sockaddr_storage local;
   memset(&local, 0, sizeof local);
@@ -456,10 +527,33 @@ static napi_value js_open_datagram(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&local, local_len) < 0) {
     int err = errno;
     close(fd);
-    return throw_errno(env, "bind (echo identifier)", err);
+    throw_errno(env, "bind (echo identifier)", err);
+    return -1;
   }
-  return wrap_socket(env, fd, family, 1, argv + 2);
+  return fd;
 }
+
+// open(family, onPackets, onError), openDatagram(family, identifier, onPackets, onError) and
+// openBatch(family, identifier, memory, onBatch, onError): a raw socket when there is no
+// identifier or it is negative, else a ping socket bound to it.
+static napi_value open_socket(napi_env env, napi_callback_info info, bool has_identifier, bool batch) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family = 0, identifier = -1;
+  if (!read_family(env, argv[0], &family)) return NULL;
+  if (has_identifier) CHECK(napi_get_value_int32(env, argv[1], &identifier));
+  int fd = identifier < 0 ? raw_fd(env, family) : ping_fd(env, family, identifier);
+  size_t next = has_identifier ? 2 : 1;
+  if (fd < 0) return NULL;
+  return wrap_socket(env, fd, family, identifier >= 0, batch ? argv[next] : NULL, argv + next + (batch ? 1 : 0));
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) { return open_socket(env, info, false, false); }
+
+static napi_value js_open_datagram(napi_env env, napi_callback_info info) { return open_socket(env, info, true, false); }
+
+static napi_value js_open_batch(napi_env env, napi_callback_info info) { return open_socket(env, info, true, true); }
 
 static int parse_address(int family, const char *text, struct sockaddr_storage *out, socklen_t *len) {
   memset(out, 0, sizeof *out);
@@ -505,6 +599,9 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   struct sockaddr_storage to;
   socklen_t to_len;
   if (parse_address(sock->family, address, &to, &to_len) < 0) return throw_errno(env, "send: bad address", EINVAL);
+  // Replies are as long as their requests: room for one (and its IP header) in a slot.
+  size_t slot = (length + SLOT_HEADROOM + 63) & ~(size_t)63;
+  if (slot > sock->slot && BATCH_DATA + slot <= sock->memory_size) sock->slot = slot;
 
   char control[256];
   memset(control, 0, sizeof control);
@@ -583,12 +680,35 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_delete_reference(env, sock->on_packets);
   napi_delete_reference(env, sock->on_error);
   napi_delete_reference(env, sock->self);
+  if (sock->memory_ref != NULL) napi_delete_reference(env, sock->memory_ref);
+  else free(sock->memory);
+  sock->memory = NULL;
   uv_close((uv_handle_t *)&sock->poll, on_closed);
   return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value layout, value;
+  CHECK(napi_create_object(env, &layout));
+  const struct {
+    const char *name;
+    uint32_t value;
+  } fields[] = {
+      {"packets", BATCH_PACKETS},
+      {"fields", BATCH_FIELDS},
+      {"meta", BATCH_META},
+      {"addresses", BATCH_ADDRESSES},
+      {"data", BATCH_DATA},
+      {"minBytes", BATCH_DATA + 65536 + SLOT_HEADROOM},
+      {"bytes", BATCH_DATA + BATCH_PACKETS * MIN_SLOT},
+  };
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    CHECK(napi_create_uint32(env, fields[i].value, &value));
+    CHECK(napi_set_named_property(env, layout, fields[i].name, value));
+  }
+  CHECK(napi_set_named_property(env, exports, "batchLayout", layout));
   napi_property_descriptor props[] = {
+      {"openBatch", NULL, js_open_batch, NULL, NULL, NULL, napi_default, NULL},
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"openDatagram", NULL, js_open_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { IcmpEngine } from '../../src/net/icmp/icmp-engine.js';
 import { inetChecksum } from '../../src/net/icmp/packet.js';
-import type { NativeHandle, NativeIcmp, NativePacket } from '../../src/net/icmp/native.js';
+import { BATCH_FIELD } from '../../src/net/icmp/native.js';
+import type { BatchLayout, NativeHandle, NativeIcmp } from '../../src/net/icmp/native.js';
 import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
 
 interface Sent {
@@ -15,7 +16,47 @@ interface Sent {
   stampNs: bigint;
 }
 
-/** A stand-in for the addon: records sends, lets the test deliver datagrams. */
+/** A datagram as the fake addon writes it into a socket's batch block. */
+interface NativePacket {
+  data: Buffer;
+  address: string;
+  stampNs: bigint;
+  hopLimit: number;
+  errorType?: number;
+  errorCode?: number;
+  destination?: string;
+}
+
+/** Not the addon's layout: the engine must read the one it is given. */
+const LAYOUT: BatchLayout = { packets: 16, fields: 8, meta: 128, addresses: 640, data: 1152, bytes: 1152 + 8192 };
+
+/** Writes `packets` into a batch block as the addon does; returns their count. */
+function writeBatch(memory: ArrayBuffer, packets: NativePacket[]): number {
+  const bytes = Buffer.from(memory);
+  const stamps = new BigInt64Array(memory, 0, LAYOUT.packets);
+  const meta = new Int32Array(memory, LAYOUT.meta, LAYOUT.packets * LAYOUT.fields);
+  const ipv4 = (at: number, address: string | undefined): number => {
+    if (!address) return 0;
+    bytes.set(address.split('.').map(Number), at);
+    return 4;
+  };
+  let offset = LAYOUT.data;
+  packets.forEach((p, i) => {
+    const m = i * LAYOUT.fields;
+    stamps[i] = p.stampNs;
+    meta[m + BATCH_FIELD.offset] = offset;
+    meta[m + BATCH_FIELD.length] = p.data.copy(bytes, offset);
+    meta[m + BATCH_FIELD.hopLimit] = p.hopLimit;
+    meta[m + BATCH_FIELD.errorType] = p.errorType ?? -1;
+    meta[m + BATCH_FIELD.errorCode] = p.errorCode ?? 0;
+    meta[m + BATCH_FIELD.family] = ipv4(LAYOUT.addresses + i * 32, p.address);
+    meta[m + BATCH_FIELD.destinationFamily] = ipv4(LAYOUT.addresses + i * 32 + 16, p.destination);
+    offset += p.data.length;
+  });
+  return packets.length;
+}
+
+/** A stand-in for the addon: records sends, lets the test deliver datagrams (IPv4 only). */
 function fakeNative(
   clock: FakeClock,
   opts: { openError?: string; datagramError?: string; sendErrors?: string[] } = {},
@@ -31,16 +72,16 @@ function fakeNative(
   }> = [];
   const sendErrors = [...(opts.sendErrors ?? [])];
   const native: NativeIcmp = {
-    open(family, onPackets, onError) {
-      if (opts.openError) throw Object.assign(new Error(`socket: ${opts.openError}`), { code: opts.openError });
-      const s = { family, deliver: onPackets, fail: onError, closed: false };
-      sockets.push(s);
-      return s as unknown as NativeHandle;
-    },
-    openDatagram(family, identifier, onPackets, onError) {
-      if (opts.datagramError)
-        throw Object.assign(new Error(`socket: ${opts.datagramError}`), { code: opts.datagramError });
-      const s = { family, identifier, deliver: onPackets, fail: onError, closed: false };
+    batchLayout: LAYOUT,
+    openBatch(family, identifier, memory, onBatch, onError) {
+      const error = identifier < 0 ? opts.openError : opts.datagramError;
+      if (error) throw Object.assign(new Error(`socket: ${error}`), { code: error });
+      // As the addon does: at most a block's worth per call.
+      const deliver = (packets: NativePacket[]) => {
+        for (let i = 0; i < packets.length; i += LAYOUT.packets)
+          onBatch(writeBatch(memory, packets.slice(i, i + LAYOUT.packets)));
+      };
+      const s = { family, ...(identifier < 0 ? {} : { identifier }), deliver, fail: onError, closed: false };
       sockets.push(s);
       return s as unknown as NativeHandle;
     },

@@ -1,6 +1,9 @@
 /** A binary min-heap of deadlines: one timer serves every probe in flight (the earliest one's). */
 export class DeadlineHeap<T> {
-  private readonly items: Array<{ at: bigint; value: T }> = [];
+  /** The values themselves, keyed by `deadline`: no wrapper object per value. */
+  private readonly items: T[] = [];
+
+  constructor(private readonly deadline: (value: T) => bigint) {}
 
   /** Deadlines held, settled ones not yet dropped included. */
   get size(): number {
@@ -8,16 +11,18 @@ export class DeadlineHeap<T> {
   }
 
   peek(): bigint | undefined {
-    return this.items[0]?.at;
+    const top = this.items[0];
+    return top === undefined ? undefined : this.deadline(top);
   }
 
-  push(at: bigint, value: T): void {
+  push(value: T): void {
     const items = this.items;
-    items.push({ at, value });
+    const at = this.deadline(value);
+    items.push(value);
     let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (items[parent]!.at <= items[i]!.at) break;
+      if (this.deadline(items[parent]!) <= at) break;
       [items[parent], items[i]] = [items[i]!, items[parent]!];
       i = parent;
     }
@@ -25,13 +30,13 @@ export class DeadlineHeap<T> {
 
   /** Drops values from the top while `stale` says so (lazy deletion of settled entries). */
   dropWhile(stale: (value: T) => boolean): void {
-    while (this.items.length > 0 && stale(this.items[0]!.value)) this.pop();
+    while (this.items.length > 0 && stale(this.items[0]!)) this.pop();
   }
 
   /** Removes and returns every value due at or before `now`, earliest first. */
   popDue(now: bigint): T[] {
     const due: T[] = [];
-    while (this.items.length > 0 && this.items[0]!.at <= now) due.push(this.pop()!);
+    while (this.items.length > 0 && this.deadline(this.items[0]!) <= now) due.push(this.pop()!);
     return due;
   }
 
@@ -46,13 +51,13 @@ export class DeadlineHeap<T> {
         const l = 2 * i + 1;
         const r = l + 1;
         let smallest = i;
-        if (l < items.length && items[l]!.at < items[smallest]!.at) smallest = l;
-        if (r < items.length && items[r]!.at < items[smallest]!.at) smallest = r;
+        if (l < items.length && this.deadline(items[l]!) < this.deadline(items[smallest]!)) smallest = l;
+        if (r < items.length && this.deadline(items[r]!) < this.deadline(items[smallest]!)) smallest = r;
         if (smallest === i) break;
         [items[smallest], items[i]] = [items[i]!, items[smallest]!];
         i = smallest;
       }
     }
-    return top?.value;
+    return top;
   }
 }

@@ -1,18 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { CheckFailure } from '../../errors.js';
 import type { IcmpSocketKind, IcmpSocketMode } from './echo.js';
-import type { NativeHandle, NativeIcmp, NativePacket } from './native.js';
+import { BatchBlock } from './batch-block.js';
+import { BATCH_FIELD } from './native.js';
+import type { NativeHandle, NativeIcmp } from './native.js';
 import { parseDatagram, parseIcmp } from './packet.js';
 import type { IcmpFamily, IcmpMessage } from './packet.js';
 
 /** A datagram read from a family's socket: the message (undefined when unreadable) and its kernel stamp. */
-export type OnMessages = (received: Array<{ message: IcmpMessage | undefined; stampNs: bigint }>) => void;
+export type OnMessage = (message: IcmpMessage | undefined, stampNs: bigint) => void;
 
 interface Handle {
   handle: NativeHandle;
   dontFragment: boolean | undefined;
 }
 
+/** The handle key (and openBatch identifier) of the raw socket. */
+/** The handle key of the raw socket, and the identifier that asks openBatch for one. */
 const RAW = -1;
 
 const PING_GROUP_FIX =
@@ -36,7 +40,7 @@ export class FamilySocket {
     readonly kind: IcmpSocketKind,
     private readonly family: IcmpFamily,
     private readonly native: NativeIcmp,
-    private readonly onMessages: OnMessages,
+    private readonly onMessage: OnMessage,
     private readonly onError: () => void,
   ) {}
 
@@ -49,12 +53,12 @@ export class FamilySocket {
     family: IcmpFamily,
     mode: IcmpSocketMode,
     firstId: number,
-    onMessages: OnMessages,
+    onMessage: OnMessage,
     onError: () => void,
   ): FamilySocket | CheckFailure {
     let rawError: unknown;
     if (mode !== 'datagram') {
-      const socket = new FamilySocket('raw', family, native, onMessages, onError);
+      const socket = new FamilySocket('raw', family, native, onMessage, onError);
       try {
         socket.handleFor(RAW);
         return socket;
@@ -63,7 +67,7 @@ export class FamilySocket {
         rawError = err;
       }
     }
-    const socket = new FamilySocket('datagram', family, native, onMessages, onError);
+    const socket = new FamilySocket('datagram', family, native, onMessage, onError);
     try {
       socket.handleFor(firstId);
       return socket;
@@ -91,31 +95,37 @@ export class FamilySocket {
   private handleFor(id: number): Handle {
     let open = this.handles.get(id);
     if (open) return open;
-    const onPackets = (packets: NativePacket[]): void => this.onMessages(packets.map((p) => this.read(p)));
-    const handle =
-      id === RAW
-        ? this.native.open(this.family, onPackets, this.onError)
-        : this.native.openDatagram(this.family, id, onPackets, this.onError);
+    const block = new BatchBlock(this.native.batchLayout);
+    const handle = this.native.openBatch(
+      this.family,
+      id,
+      block.memory,
+      (count) => this.readBatch(block, count),
+      this.onError,
+    );
     this.handles.set(id, (open = { handle, dontFragment: undefined }));
     return open;
   }
 
-  private read(p: NativePacket): { message: IcmpMessage | undefined; stampNs: bigint } {
-    // The parsers read with Buffer's methods: a view of the same memory, not a copy.
-    const data = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
-    const message =
-      this.kind === 'raw'
-        ? parseIcmp(this.family, data, p.address, p.hopLimit)
-        : parseDatagram(
-            this.family,
-            data,
-            p.address,
-            p.hopLimit,
-            p.errorType === undefined
-              ? undefined
-              : { type: p.errorType, code: p.errorCode ?? 0, destination: p.destination ?? '' },
-          );
-    return { message, stampNs: p.stampNs };
+  private readBatch(block: BatchBlock, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const data = block.data(i);
+      const hopLimit = block.field(i, BATCH_FIELD.hopLimit);
+      const errorType = block.field(i, BATCH_FIELD.errorType);
+      const message =
+        this.kind === 'raw'
+          ? parseIcmp(this.family, data, block.address(i), hopLimit)
+          : parseDatagram(
+              this.family,
+              data,
+              block.address(i),
+              hopLimit,
+              errorType < 0
+                ? undefined
+                : { type: errorType, code: block.field(i, BATCH_FIELD.errorCode), destination: block.address(i, true) },
+            );
+      this.onMessage(message, block.stampNs(i));
+    }
   }
 }
 

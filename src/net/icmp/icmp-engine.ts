@@ -4,7 +4,7 @@ import { canonicalIp } from '../address.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { loadNativeIcmp } from './native.js';
 import type { NativeIcmp } from './native.js';
-import { echoRequest } from './packet.js';
+import { echoRequest, readdressEcho } from './packet.js';
 import type { IcmpFamily, IcmpMessage } from './packet.js';
 import type { EchoOutcome, EchoRequest, IcmpEngineSizes, IcmpEngineStats, IcmpSocketMode } from './echo.js';
 import { FamilySocket } from './family-socket.js';
@@ -14,15 +14,11 @@ interface Pending {
   key: number;
   request: EchoRequest;
   address: string;
-  packet: Buffer;
   /** Wall-clock stamp right before sendmsg (the clock of the kernel's receive stamps); 0 while queued. */
   sentNs: bigint;
   deadlineNs: bigint;
   settle: (outcome: EchoOutcome) => void;
 }
-
-/** What a Pending's packet becomes once sent. */
-const SENT = Buffer.alloc(0);
 
 /** Sends per event-loop turn: a burst beyond this waits a turn, so replies and timers are read. */
 const SEND_BURST = 256;
@@ -42,10 +38,12 @@ export class IcmpEngine {
   private readonly warmups: Partial<Record<IcmpFamily, Promise<void>>> = {};
   private readonly pending = new Map<number, Pending>();
   private readonly keys = new ProbeKeys((key) => this.pending.has(key));
-  private readonly deadlines = new DeadlineHeap<Pending>();
+  private readonly deadlines = new DeadlineHeap<Pending>((entry) => entry.deadlineNs);
   private readonly sendQueue: Pending[] = [];
-  /** One payload per size, shared by every probe (echoRequest copies it into the packet). */
-  private readonly payloads = new Map<number, Buffer>();
+  /** One echo request per family, payload size and checksum mode, re-addressed for each probe as it is sent. */
+  private readonly templates = new Map<number, Buffer>();
+  /** Families whose warm-up echo is done (see echo()). */
+  private readonly warm = new Set<IcmpFamily>();
   private cancelTimer: (() => void) | undefined;
   private timerAt: bigint | undefined;
   private flushScheduled = false;
@@ -88,7 +86,20 @@ export class IcmpEngine {
   }
 
   /** Sends one echo request and resolves with what came back (never rejects). */
-  async echo(request: EchoRequest): Promise<EchoOutcome> {
+  echo(request: EchoRequest): Promise<EchoOutcome> {
+    const address = this.warm.has(request.family) ? canonicalIp(request.address) : undefined;
+    // Warm and well-formed: straight to the queue (an await per probe was a promise and a microtask more).
+    if (
+      address &&
+      this.sockets[request.family] &&
+      (request.family === 6) === address.includes(':') &&
+      !address.startsWith('::ffff:')
+    )
+      return this.enqueue(request, address);
+    return this.echoCold(request);
+  }
+
+  private async echoCold(request: EchoRequest): Promise<EchoOutcome> {
     if (this.closed || request.signal?.aborted) return { status: 'aborted' };
     const address = canonicalIp(request.address);
     if (!address || (request.family === 6) !== address.includes(':') || address.startsWith('::ffff:')) {
@@ -109,7 +120,7 @@ export class IcmpEngine {
     this.warmups[request.family] ??= this.enqueue(
       { address: request.family === 4 ? '127.0.0.1' : '::1', family: request.family, timeoutMs: 200 },
       request.family === 4 ? '127.0.0.1' : '::1',
-    ).then(() => undefined);
+    ).then(() => void this.warm.add(request.family));
     await this.warmups[request.family];
     return this.enqueue(request, address);
   }
@@ -139,7 +150,6 @@ export class IcmpEngine {
   private enqueue(request: EchoRequest, address: string): Promise<EchoOutcome> {
     if (this.closed || request.signal?.aborted) return Promise.resolve({ status: 'aborted' });
     const key = this.keys.allocate();
-    const payload = this.payload(Math.max(0, request.payloadSize ?? 56));
     const now = this.clock.monotonicNs();
     return new Promise((resolve) => {
       const onAbort = (): void => entry.settle({ status: 'aborted' });
@@ -147,7 +157,6 @@ export class IcmpEngine {
         key,
         request,
         address,
-        packet: echoRequest(request.family, key >>> 16, key & 0xffff, payload, request.constantChecksum ?? false),
         sentNs: 0n,
         // Queueing counts against the timeout: a probe never waits longer than asked for.
         deadlineNs: now + BigInt(Math.round(request.timeoutMs * 1e6)),
@@ -167,7 +176,7 @@ export class IcmpEngine {
       request.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(key, entry);
       this.sendQueue.push(entry);
-      this.deadlines.push(entry.deadlineNs, entry);
+      this.deadlines.push(entry);
       this.armTimer();
       // Out at once while this turn's budget lasts. Waiting for the check phase put whatever the
       // poll phase ran (TLS handshakes, a scrape's slice) between a run's start and its probe:
@@ -177,10 +186,15 @@ export class IcmpEngine {
     });
   }
 
-  private payload(size: number): Buffer {
-    let payload = this.payloads.get(size);
-    if (!payload) this.payloads.set(size, (payload = Buffer.alloc(size, 0x56)));
-    return payload;
+  /** The probe's packet: its family's and size's template, given the probe's identifier and sequence. */
+  private packet({ key, request }: Pending): Buffer {
+    const size = Math.max(0, request.payloadSize ?? 56);
+    const constant = request.constantChecksum ?? false;
+    const id = (size * 2 + (request.family === 6 ? 1 : 0)) * 2 + (constant ? 1 : 0);
+    let template = this.templates.get(id);
+    if (!template)
+      this.templates.set(id, (template = echoRequest(request.family, 0, 0, Buffer.alloc(size, 0x56), constant)));
+    return readdressEcho(template, request.family, key >>> 16, key & 0xffff, constant);
   }
 
   private socket(family: IcmpFamily): FamilySocket | CheckFailure {
@@ -196,7 +210,7 @@ export class IcmpEngine {
       family,
       this.mode,
       this.keys.firstId(),
-      (received) => this.onMessages(received),
+      (message, stampNs) => this.onMessage(message, stampNs),
       () => this.onSocketError(family),
     );
     if (socket instanceof CheckFailure) {
@@ -218,6 +232,7 @@ export class IcmpEngine {
     if (!open) return;
     delete this.sockets[family];
     delete this.warmups[family];
+    this.warm.delete(family);
     open.close();
   }
 
@@ -256,7 +271,7 @@ export class IcmpEngine {
       try {
         entry.sentNs = socket.send(
           entry.key >>> 16,
-          entry.packet,
+          this.packet(entry),
           entry.address,
           request.ttl ?? 0,
           request.tos ?? 0,
@@ -284,8 +299,6 @@ export class IcmpEngine {
         continue;
       }
       this.sendQueue.shift();
-      // Nothing is sent twice: the packet's memory need not wait for the deadline to be dropped.
-      entry.packet = SENT;
       this.counters.sent++;
       // The turn's first send queues the immediate that opens the next turn's budget.
       if (this.turnSends++ === 0) setImmediate(() => (this.turnSends = 0));
@@ -293,14 +306,11 @@ export class IcmpEngine {
     if (this.sendQueue.length > 0) this.scheduleFlush(0);
   }
 
-  private onMessages(received: Array<{ message: IcmpMessage | undefined; stampNs: bigint }>): void {
-    for (const { message, stampNs } of received) {
-      if (message) this.onMessage(message, stampNs);
-      else this.counters.unmatched++;
+  private onMessage(message: IcmpMessage | undefined, stampNs: bigint): void {
+    if (!message) {
+      this.counters.unmatched++;
+      return;
     }
-  }
-
-  private onMessage(message: IcmpMessage, stampNs: bigint): void {
     // Other processes' pings reach a raw socket too: not ours, not counted.
     if (!this.keys.ours(message.id)) return;
     const key = message.id * 0x10000 + message.seq;

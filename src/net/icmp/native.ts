@@ -1,43 +1,59 @@
 import { createRequire } from 'node:module';
 
-/** One datagram as the addon delivers it. */
-export interface NativePacket {
+/**
+ * Byte offsets of the batch block a socket reads into (the addon's `batchLayout`): `packets`
+ * kernel receive stamps (BigInt64, wall clock ns: compare only with `send()`'s stamps) at 0; from
+ * `meta`, `fields` Int32s per datagram (BATCH_FIELD); from `addresses`, 32 bytes per datagram (the
+ * source address, then a queued error's probe destination: 16 bytes each, IPv4 in the first 4);
+ * from `data`, the datagrams (each at its BATCH_FIELD.offset). `bytes`: the size to allocate.
+ */
+export interface BatchLayout {
+  packets: number;
+  fields: number;
+  meta: number;
+  addresses: number;
+  data: number;
+  bytes: number;
+}
+
+/** The Int32 fields of one datagram in the batch block, in the addon's order (enum field there). */
+export const BATCH_FIELD = {
+  /** Byte offset of the datagram in the block. */
+  offset: 0,
   /**
    * Raw IPv4: the whole IP datagram; raw IPv6 and datagram sockets: from the ICMP header on. From a
-   * datagram socket's error queue: our echo request as the error quoted it, from its ICMP header. A
-   * view of one buffer shared by the packets of a wake-up (see FamilySocket: a Buffer over it).
+   * datagram socket's error queue: our echo request as the error quoted it, from its ICMP header.
    */
-  data: Uint8Array;
-  /** Source address of the datagram (of a queued error: the router or host that sent it). */
-  address: string;
-  /** Kernel receive stamp, wall clock (CLOCK_REALTIME) ns: compare only with `send()`'s stamps. */
-  stampNs: bigint;
+  length: 1,
   /** Hop limit / TTL of the received datagram (-1 for raw IPv4: read it from the header). */
-  hopLimit: number;
-  /** Datagram sockets' queued errors only: ICMP type and code of the error, and the probe's destination. */
-  errorType?: number;
-  errorCode?: number;
-  destination?: string;
-}
+  hopLimit: 2,
+  /** Datagram sockets' queued errors: ICMP type and code of the error (type -1: not an error). */
+  errorType: 3,
+  errorCode: 4,
+  /** 4 or 6: the source address's family (of a queued error: the router or host that sent it); 0: none. */
+  family: 5,
+  /** Queued errors: the family of the probe's destination (0: none). */
+  destinationFamily: 6,
+} as const;
 
 export type NativeHandle = object & { readonly __brand?: 'NativeIcmpHandle' };
 
 /** The addon in native/icmp_socket.c (built by node-gyp during npm ci). */
 export interface NativeIcmp {
-  open(
-    family: 4 | 6,
-    onPackets: (packets: NativePacket[]) => void,
-    onError: (errno: number, message: string) => void,
-  ): NativeHandle;
+  readonly batchLayout: BatchLayout;
   /**
-   * Opens a Linux ping socket (SOCK_DGRAM, no capability: net.ipv4.ping_group_range) bound to echo
-   * identifier `identifier`: the kernel writes it into every request and delivers only replies and
-   * errors carrying it. Throws errno errors (`code`: EACCES when the group is not allowed).
+   * Opens a raw ICMP socket (`identifier` < 0; needs CAP_NET_RAW) or a Linux ping socket (SOCK_DGRAM,
+   * no capability: net.ipv4.ping_group_range) bound to echo identifier `identifier`: the kernel
+   * writes it into every request and delivers only replies and errors carrying it. Datagrams are
+   * read many per syscall into `memory` (batchLayout.bytes long) and `onBatch(count)` is called per
+   * read: the block is reused by the next, so read it before returning. Throws errno errors
+   * (`code`: EPERM without CAP_NET_RAW, EACCES when the group is not allowed).
    */
-  openDatagram(
+  openBatch(
     family: 4 | 6,
     identifier: number,
-    onPackets: (packets: NativePacket[]) => void,
+    memory: ArrayBuffer,
+    onBatch: (count: number) => void,
     onError: (errno: number, message: string) => void,
   ): NativeHandle;
   /** Sends one datagram; returns the wall-clock stamp (ns) taken right before sendmsg. Throws errno errors (`code`). */
