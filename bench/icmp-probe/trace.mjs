@@ -1,6 +1,9 @@
 // @ts-check
-// Mode `trace` of bench/_icmp-probe.mjs (for bench/traceroute.mjs): `runs` traces of one address
-// with the agent's trace() on one warm engine, so no process start-up is in the numbers.
+// Mode `trace` of bench/_icmp-probe.mjs (for bench/traceroute.mjs and the traceroute lab test):
+// `runs` traces of one address with the agent's trace() on one warm engine, so no process start-up
+// is in the numbers, remembering the path between traces as the warm check does (PathMemory: a
+// first trace and every 10th wait in full, the others give known-silent hops up quickly);
+// `remember: false` waits in full every time.
 import { loadDist } from '../lib/dist.mjs';
 import { delay as sleep } from '../lib/http.mjs';
 import { warmEngine } from './engine.mjs';
@@ -15,7 +18,7 @@ import { warmEngine } from './engine.mjs';
 /**
  * @param {{
  *   address: string, family?: 4 | 6, runs: number, maxHops?: number, probesPerHop?: number,
- *   probeTimeoutMs?: number, pauseMs?: number, hardLimitMs?: number, floorMs?: number,
+ *   probeTimeoutMs?: number, pauseMs?: number, hardLimitMs?: number, floorMs?: number, remember?: boolean,
  * }} args
  */
 export async function traceMode({
@@ -27,8 +30,11 @@ export async function traceMode({
   probeTimeoutMs = 1000,
   pauseMs = 50,
   floorMs,
+  remember = true,
 }) {
   const { trace } = await loadDist('checks/traceroute/trace.js');
+  const { PathMemory } = await loadDist('checks/traceroute/path-memory.js');
+  const memory = new PathMemory();
   const { systemClock } = await loadDist('clock.js');
   const eng = await warmEngine();
   const out = [];
@@ -46,6 +52,7 @@ export async function traceMode({
     if (i > 0) await sleep(pauseMs);
     const t0 = performance.now();
     lastAnswerAt = t0;
+    const recall = remember ? memory.recall(address) : undefined;
     const opts = {
       address,
       family,
@@ -53,12 +60,16 @@ export async function traceMode({
       probesPerHop,
       probeTimeoutMs,
       ...(floorMs === undefined ? {} : { floorMs }),
+      ...(recall ? { recall } : {}),
     };
     const r = await trace(port, systemClock, opts);
+    if (!r.failure) memory.learn(address, r, recall?.fullWait === false);
     /** @type {{ ttl: number, addresses: string[], rttMs: number[], unreachable?: string }[]} */
     const hops = r.hops;
     out.push({
       ms: performance.now() - t0,
+      /** Whether this trace waited in full (no recall of the path yet, or its every-10th turn). */
+      full: recall?.fullWait !== false,
       lastAnswerMs: lastAnswerAt - t0,
       /** @type {boolean} */
       reached: r.reached,

@@ -160,11 +160,15 @@ function silentHopAims(raw) {
     targetOf(raw.lab1.targets, (l) => l.startsWith('host behind silent hop')),
     targetOf(raw.lab1.targets, (l) => l.startsWith('echo host')),
   ].map((t) => {
-    const ours = median(warmMs(t));
+    const warm = t.warm[3] ?? [];
+    const ours = median(warm.filter((r) => !r.full).map((r) => r.ms));
+    const full = median(warm.filter((r) => r.full).map((r) => r.ms));
     const theirs = median((t.tools[REFERENCE] ?? []).map((r) => r.wallMs));
     return {
       aim: `silent hop, ${fmt(destinationRttMs(t), 1)} ms path: warm <= ${REFERENCE} + ${SILENT_HOP_SLACK_MS} ms`,
-      measured: `${fmt(ours, 1)} ms warm vs ${fmt(theirs, 1)} ms`,
+      measured:
+        `${fmt(ours, 1)} ms warm, path remembered (first and every 10th trace: ${fmt(full, 1)} ms) ` +
+        `vs ${fmt(theirs, 1)} ms`,
       target: `<= ${fmt(theirs + SILENT_HOP_SLACK_MS, 1)} ms`,
       met: ours <= theirs + SILENT_HOP_SLACK_MS,
     };
@@ -188,10 +192,13 @@ function slowHopAims(raw) {
   };
   const ours = [...(t.tools[VANTAGE_CLI] ?? []), ...(t.warm[3] ?? [])];
   const oursListed = listed(ours);
+  const remembered = listed((t.warm[3] ?? []).filter((r) => !r.full));
   return [
     {
       aim: `slow hop ${slow.hop} (Time Exceeded ${slow.delayMs} ms late) listed`,
-      measured: `vantage ${oursListed} traces; ${REFERENCE} ${listed(t.tools[REFERENCE] ?? [])} runs`,
+      measured:
+        `vantage ${oursListed} traces (${remembered} warm with the path remembered); ` +
+        `${REFERENCE} ${listed(t.tools[REFERENCE] ?? [])} runs`,
       target: 'vantage every trace',
       met: oursListed === `${ours.length}/${ours.length}`,
     },

@@ -9,6 +9,7 @@ import { REFERENCE, VANTAGE_TIMEOUT_MS } from './runs.mjs';
 
 /** @import { Cell, Section } from '../lib/table.mjs' */
 /** @import { TargetResults } from './runs.mjs' */
+/** @import { Hop } from './hops.mjs' */
 /** @import { LabRuns, TracerouteMeasured } from './aims.mjs' */
 
 /**
@@ -51,23 +52,8 @@ function targetSection(lab, target) {
         : (runs.find((r) => r.error)?.error ?? '-'),
     ]);
   }
-  for (const [p, warm] of Object.entries(target.warm ?? {})) {
-    const first = warm[0];
-    if (!first) continue;
-    const incomplete = warm.filter((r) => r.hops.some((h) => h.addresses.length > 0 && h.answered < Number(p))).length;
-    rows.push([
-      `vantage trace(), warm, ${p} probe${p === '1' ? '' : 's'}/hop`,
-      warm.length,
-      range(warm.map((r) => r.ms)),
-      range(warm.map((r) => r.ms)),
-      first.reached ? 'yes' : 'no',
-      fmt(first.reached ? first.hops.length : first.lastRespondingHop, 0),
-      ref
-        ? [...new Set(warm.map((r) => compareHops(r.hops, ref)))].join(' / ') +
-          (incomplete ? `; ${incomplete}/${warm.length} runs lost probes at answering hops` : '')
-        : '-',
-    ]);
-  }
+  for (const [p, all] of Object.entries(target.warm ?? {}))
+    for (const full of [false, true]) rows.push(...warmRow(all, p, full, ref));
   const notes = [];
   for (const [tool, runs] of Object.entries(target.tools)) {
     const lists = [...new Set(runs.flatMap((r) => (r.hops ? [hopText(r.hops)] : [])))];
@@ -87,6 +73,37 @@ function targetSection(lab, target) {
     rows,
     notes,
   };
+}
+
+/**
+ * The row of a target's warm runs (`p` probes per hop) that waited in full (`full`: the first trace
+ * and every 10th) or used the remembered path; none when there are no such runs.
+ * @param {TargetResults['warm'][string]} all
+ * @param {string} p
+ * @param {boolean} full
+ * @param {Hop[] | undefined} ref traceroute -I's hops
+ * @returns {Cell[][]}
+ */
+function warmRow(all, p, full, ref) {
+  const warm = all.filter((r) => r.full === full);
+  const first = warm[0];
+  if (!first) return [];
+  const incomplete = warm.filter((r) => r.hops.some((h) => h.addresses.length > 0 && h.answered < Number(p))).length;
+  const kind = full ? 'full wait (1st, every 10th)' : 'path remembered';
+  return [
+    [
+      `vantage trace(), warm, ${kind}, ${p} probe${p === '1' ? '' : 's'}/hop`,
+      warm.length,
+      range(warm.map((r) => r.ms)),
+      range(warm.map((r) => r.ms)),
+      first.reached ? 'yes' : 'no',
+      fmt(first.reached ? first.hops.length : first.lastRespondingHop, 0),
+      ref
+        ? [...new Set(warm.map((r) => compareHops(r.hops, ref)))].join(' / ') +
+          (incomplete ? `; ${incomplete}/${warm.length} runs lost probes at answering hops` : '')
+        : '-',
+    ],
+  ];
 }
 
 /**
@@ -110,7 +127,11 @@ function slim(lab) {
       warm: Object.fromEntries(
         Object.entries(t.warm ?? {}).map(([k, runs]) => [
           k,
-          { ms: rounded(summarize(runs.map((r) => r.ms)), 3), hops: [...new Set(runs.map((r) => hopText(r.hops)))] },
+          {
+            ms: rounded(summarize(runs.filter((r) => !r.full).map((r) => r.ms)), 3),
+            fullWaitMs: rounded(summarize(runs.filter((r) => r.full).map((r) => r.ms)), 3),
+            hops: [...new Set(runs.map((r) => hopText(r.hops)))],
+          },
         ]),
       ),
     })),
@@ -143,7 +164,9 @@ export function report(raw, buildNote) {
     notes: [
       `vantage defaults: probe_timeout ${VANTAGE_TIMEOUT_MS} ms, 3 probes/hop, every TTL in flight at once; ` +
         'a silent probe is given up 5x the round trip of the nearest later hop that answered (3x its own hop), ' +
-        'at least 35 ms after its send, instead of the timeout',
+        'at least 35 ms after its send, instead of the timeout; warm, the path is remembered between traces: ' +
+        'a hop silent through a full wait gets 5x the next round trip (5 ms floor), a hop known to answer ' +
+        'late 2x its slowest answer + 5 ms; the first trace and every 10th wait in full',
       "traceroute -I defaults: 3 probes/hop, 16 probes in flight (-N), waits max 5 s, 3x the hop's round trip " +
         '(here) / 10x (near): its wait for a silent hop adapts too; mtr -c 1 paces one probe per hop per ' +
         'second-ish and waits for stragglers; scamper traces hop by hop (20 pps, 5 s wait, 2 attempts, gap limit 5)',

@@ -1,7 +1,7 @@
 // The simulated paths of trace()'s unit tests (trace.test.ts, trace-memory.test.ts): every probe
 // answered by its TTL after fake time.
 import { trace } from '../../src/checks/traceroute/trace.js';
-import type { HopRecall } from '../../src/checks/traceroute/trace.js';
+import type { PathRecall } from '../../src/checks/traceroute/trace.js';
 import type { EchoOutcome, EchoRequest } from '../../src/net/icmp/echo.js';
 import type { IcmpPort } from '../../src/net/net-deps.js';
 import type { FakeClock } from '../helpers/fake-clock.js';
@@ -70,7 +70,7 @@ export function fakePath(clock: FakeClock, path: PathSpec) {
 export async function runTrace(
   clock: FakeClock,
   path: PathSpec,
-  opts: { maxHops?: number; signal?: AbortSignal; stepsMs?: number; recall?: HopRecall } = {},
+  opts: { maxHops?: number; signal?: AbortSignal; stepsMs?: number; recall?: PathRecall } = {},
 ) {
   const { port, requests } = fakePath(clock, path);
   const progress: Array<[number, number]> = [];

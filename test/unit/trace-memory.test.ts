@@ -15,6 +15,8 @@ const S = Number.NaN;
 /** What a full trace of `eight` on a path of `rttMs` leaves: every hop's RTT, hop 5 silent. */
 const learned = (rttMs: number, hopRttMs: Record<number, number> = {}) =>
   [...eight, '192.0.2.99'].map((r, i) => (r ? (hopRttMs[i + 1] ?? rttMs) : S));
+/** A recall of `hops` for a quick trace. */
+const quick = (hops: number[]) => ({ hops, fullWait: false });
 
 describe('trace with a recall of recent traces', () => {
   it.each([
@@ -25,7 +27,7 @@ describe('trace with a recall of recent traces', () => {
     const { result, elapsedMs } = await runTrace(
       clock,
       { routers: eight, destination: 'reply', rttMs },
-      { recall: learned(rttMs) },
+      { recall: quick(learned(rttMs)) },
     );
     expect(result.reached).toBe(true);
     expect(result.hops[4]).toMatchObject({ ttl: 5, addresses: [], loss: 1 });
@@ -38,7 +40,7 @@ describe('trace with a recall of recent traces', () => {
     const { result, elapsedMs } = await runTrace(
       clock,
       { routers: eight, destination: 'reply', rttMs: 1, hopRttMs: { 3: 31 } },
-      { recall: learned(1, { 3: 31 }) },
+      { recall: quick(learned(1, { 3: 31 })) },
     );
     expect(result.hops[2]).toMatchObject({ ttl: 3, addresses: ['10.0.2.1'], rttMs: [31, 31, 31] });
     expect(result.hops[4]).toMatchObject({ ttl: 5, addresses: [], loss: 1 });
@@ -51,7 +53,7 @@ describe('trace with a recall of recent traces', () => {
     const { result, elapsedMs } = await runTrace(
       clock,
       { routers, destination: 'reply', rttMs: 1 },
-      { recall: learned(1, { 3: 31 }) },
+      { recall: quick(learned(1, { 3: 31 })) },
     );
     expect(result.hops[2]).toMatchObject({ ttl: 3, addresses: [], loss: 1 });
     expect(elapsedMs).toBeGreaterThanOrEqual(2 * 31 + 5);
@@ -63,11 +65,30 @@ describe('trace with a recall of recent traces', () => {
     const { elapsedMs } = await runTrace(
       clock,
       { routers: eight, destination: 'reply', rttMs: 1 },
-      { recall: learned(1).slice(0, 4) },
+      { recall: quick(learned(1).slice(0, 4)) },
     );
     expect(elapsedMs).toBeGreaterThanOrEqual(SLOW_HOP_FLOOR_MS);
     expect(elapsedMs).toBeLessThanOrEqual(SLOW_HOP_FLOOR_MS + 2);
   });
+
+  it.each([
+    ['answers 31 ms late: the floor holds the silent hop 5', false, SLOW_HOP_FLOOR_MS],
+    ['is silent this once: 2 x 31 + 5 ms', true, 2 * 31 + 5],
+  ])(
+    'waits in full every 10th trace, still giving a known late router its wait: it %s',
+    async (_, silentOnce, waitMs) => {
+      const clock = new FakeClock();
+      const routers = eight.map((r, i) => (silentOnce && i === 2 ? null : r));
+      const { result, elapsedMs } = await runTrace(
+        clock,
+        { routers, destination: 'reply', rttMs: 1, hopRttMs: { 3: 31 } },
+        { recall: { hops: learned(1, { 3: 31 }), fullWait: true } },
+      );
+      expect(result.hops[4]).toMatchObject({ ttl: 5, addresses: [], loss: 1 });
+      expect(elapsedMs).toBeGreaterThanOrEqual(waitMs);
+      expect(elapsedMs).toBeLessThanOrEqual(waitMs + 2);
+    },
+  );
 
   it('gives a known-silent hop the known-hop floor, not 3 x 0.1 ms, once one of its probes answered', async () => {
     const clock = new FakeClock();
@@ -75,7 +96,7 @@ describe('trace with a recall of recent traces', () => {
     const { result, elapsedMs } = await runTrace(
       clock,
       { routers, destination: 'reply', rttMs: 0.1, answersFirst: { 5: 1 } },
-      { recall: learned(0.1) },
+      { recall: quick(learned(0.1)) },
     );
     expect(result.hops[4]).toMatchObject({ ttl: 5, addresses: ['10.0.4.1'], rttMs: [0.1] });
     expect(elapsedMs).toBeGreaterThanOrEqual(KNOWN_HOP_FLOOR_MS);
@@ -101,7 +122,7 @@ describe('PathMemory', () => {
     const memory = new PathMemory();
     expect(memory.recall(A)).toBeUndefined();
     memory.learn(A, traced([0.1, null, 31, 0.2]), false);
-    expect(memory.recall(A)).toEqual([0.1, S, 31, 0.2]);
+    expect(memory.recall(A)).toEqual({ hops: [0.1, S, 31, 0.2], fullWait: false });
     expect(memory.lastRoute(A)).toBe(traced([0.1, null, 31, 0.2]).routeHash);
   });
 
@@ -110,8 +131,9 @@ describe('PathMemory', () => {
     const full: number[] = [];
     for (let n = 0; n < 3 * FULL_WAIT_EVERY; n++) {
       const recall = memory.recall(A);
-      if (!recall) full.push(n);
-      memory.learn(A, traced([1, null, 1]), recall !== undefined);
+      const quick = recall?.fullWait === false;
+      if (!quick) full.push(n);
+      memory.learn(A, traced([1, null, 1]), quick);
     }
     expect(full).toEqual([0, FULL_WAIT_EVERY, 2 * FULL_WAIT_EVERY]);
   });
@@ -124,10 +146,10 @@ describe('PathMemory', () => {
     const memory = new PathMemory();
     memory.learn(A, traced([1, null, 1]), false);
     memory.learn(A, changed, true);
-    expect(memory.recall(A)).toBeUndefined();
+    expect(memory.recall(A)?.fullWait).toBe(true);
     expect(memory.lastRoute(A)).toBe(changed.routeHash);
     memory.learn(A, changed, false);
-    expect(memory.recall(A)).toBeDefined();
+    expect(memory.recall(A)?.fullWait).toBe(false);
   });
 
   it('keeps the slowest answer per hop since the full wait', () => {
@@ -135,7 +157,7 @@ describe('PathMemory', () => {
     memory.learn(A, traced([1, null, 20]), false);
     memory.learn(A, traced([3, null, 10]), true);
     memory.learn(A, traced([2, null, 30]), true);
-    expect(memory.recall(A)).toEqual([3, S, 30]);
+    expect(memory.recall(A)?.hops).toEqual([3, S, 30]);
   });
 
   it('forgets the IPs the check no longer traces', () => {

@@ -33,11 +33,11 @@ export interface TraceOptions {
   /** Least wait for a probe given up that way, ms. Default `SLOW_HOP_FLOOR_MS`. */
   floorMs?: number;
   /**
-   * What each hop did in this target's recent traces (PathMemory): a hop silent through a full wait
-   * is given up after `KNOWN_HOP_FLOOR_MS` at least, one that answered gets its slowest answer's
-   * wait with margin. Hops it does not cover get `floorMs`.
+   * What each hop did in this target's recent traces (PathMemory): a hop that answered gets its
+   * slowest answer's wait with margin, at least; unless the recall asks for a full wait, a hop known
+   * from it is given up after `KNOWN_HOP_FLOOR_MS` at least rather than `floorMs`.
    */
-  recall?: HopRecall;
+  recall?: PathRecall;
   signal?: AbortSignal;
   /** Hops settled so far, out of the hops that matter (the destination's, once known, else maxHops). */
   onProgress?: (settled: number, total: number) => void;
@@ -48,6 +48,12 @@ export interface TraceOptions {
  * it stayed silent through a full wait (PathMemory keeps it). A TTL past the end is unknown.
  */
 export type HopRecall = readonly number[];
+
+export interface PathRecall {
+  hops: HopRecall;
+  /** Every hop waits `floorMs` at least (a periodic full wait); known late hops longer still. */
+  fullWait: boolean;
+}
 
 export interface TraceHop {
   ttl: number;
@@ -139,11 +145,10 @@ export async function trace(icmp: IcmpPort, clock: Clock, opts: TraceOptions): P
   };
   /** Least wait for a silent probe at `ttl`, ms: from the recall when it knows the hop. */
   const leastWait = (ttl: number): number => {
-    const known = opts.recall?.[ttl - 1];
+    const known = opts.recall?.hops[ttl - 1];
     if (known === undefined) return floorMs;
-    return Number.isNaN(known)
-      ? KNOWN_HOP_FLOOR_MS
-      : Math.max(KNOWN_HOP_FLOOR_MS, LATE_FACTOR * known + LATE_MARGIN_MS);
+    const least = opts.recall?.fullWait ? floorMs : KNOWN_HOP_FLOOR_MS;
+    return Number.isNaN(known) ? least : Math.max(least, LATE_FACTOR * known + LATE_MARGIN_MS);
   };
   /** The wait a silent probe at `ttl` gets from the answers so far, ms; undefined: its timeout. */
   const waitFor = (ttl: number): number | undefined => {

@@ -54,7 +54,7 @@ export class TracerouteCheck implements Check<TracerouteFields> {
     const partial = result.cancelled === true || result.failure !== undefined;
     const previous = this.memory.lastRoute(address);
     // A partial path is no evidence of a new route, nor of a silent hop.
-    if (!partial) this.memory.learn(address, result, recall !== undefined);
+    if (!partial) this.memory.learn(address, result, recall?.fullWait === false);
     const fields = traceFields(result, partial ? undefined : previous);
     const error = fields.reached
       ? null
