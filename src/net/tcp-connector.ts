@@ -5,6 +5,7 @@ import type { FailureCode } from '../errors.js';
 import { hostPort } from './address.js';
 import { connectStamped } from './connect-stamped.js';
 import { localResourceFailure } from './local-resource.js';
+import { establishedNs } from './tcp-info.js';
 import type { TcpConnectRequest, TcpConnectTiming, TcpConnector } from './net-deps.js';
 
 const FAILURE_BY_ERRNO: Record<string, FailureCode> = {
@@ -55,7 +56,7 @@ export class NodeTcpConnector implements TcpConnector {
       };
       signal.addEventListener('abort', onAbort, { once: true });
       socket.once('connect', () => {
-        const connectedNs = this.clock.monotonicNs();
+        const connectedNs = establishedNs(socket, startNs, this.clock.monotonicNs());
         finish();
         resolve({ startNs, connectedNs });
       });
@@ -89,7 +90,10 @@ async function warmUp(): Promise<void> {
     const { port } = server.address() as { port: number };
     await new Promise<void>((resolve) => {
       const socket = new Socket();
-      socket.once('connect', () => socket.destroy());
+      socket.once('connect', () => {
+        establishedNs(socket, 0n, 0n); // loads the TCP_INFO addon outside any run
+        socket.destroy();
+      });
       socket.once('close', () => resolve());
       socket.once('error', () => resolve());
       socket.connect(port, '127.0.0.1');

@@ -5,8 +5,10 @@ import type { TcpFields, TcpSettings } from '../../src/checks/tcp/tcp-settings.j
 import { systemClock } from '../../src/clock.js';
 import { RunDeadlineExceeded } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
+import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { connectStamped } from '../../src/net/connect-stamped.js';
+import { establishedNs } from '../../src/net/tcp-info.js';
 import { systemNet } from '../../src/net/system-net.js';
 import { blackholeListener, openListener, refusedListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
@@ -69,6 +71,25 @@ describe('tcp check against real listeners on loopback', () => {
     expect(portAtStart).toBeUndefined();
     expect(socket.localPort).toBeGreaterThan(0);
     socket.destroy();
+  });
+
+  it("ends the connect at the kernel's handshake time (TCP_INFO) with the addon, else at the callback", async () => {
+    const socket = new Socket();
+    let startNs = 0n;
+    const [callbackNs, kernelNs] = await new Promise<[bigint, bigint]>((resolve, reject) => {
+      socket.once('error', reject).once('connect', () => {
+        const now = process.hrtime.bigint();
+        resolve([now, establishedNs(socket, startNs, now)]);
+      });
+      connectStamped(socket, { host: '127.0.0.1', port: open.port }, () => (startNs = process.hrtime.bigint()));
+    });
+    socket.destroy();
+    expect(kernelNs).toBeGreaterThan(startNs);
+    if (existsSync(new URL('../../build/Release/vantage_tcp_info.node', import.meta.url)))
+      expect(kernelNs).toBeLessThan(callbackNs);
+    else expect(kernelNs).toBe(callbackNs);
+    // A socket the kernel has no connection for: the caller's stamp stands.
+    expect(establishedNs(new Socket(), 1n, 5n)).toBe(5n);
   });
 
   it('resolves localhost through the system resolver and probes each address', async () => {

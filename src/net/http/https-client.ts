@@ -16,6 +16,7 @@ import { warmUpHttps } from './warm-up.js';
 import type { TlsFacts } from './tls-facts.js';
 import { localResourceFailure } from '../local-resource.js';
 import { connectStamped } from '../connect-stamped.js';
+import { establishedNs } from '../tcp-info.js';
 
 export type { HttpsExchange, HttpsRequest } from './https-exchange.js';
 export { HttpsFailure } from './https-failure.js';
@@ -120,7 +121,7 @@ export class HttpsClient {
       const onError = (err: NodeJS.ErrnoException): void => fail(socketFailure(err, currentPhase, req, port));
       raw.on('error', onError);
       raw.once('connect', () => {
-        stamp('connect');
+        phasesMs.connect = elapsedMs(startNs, establishedNs(raw, startNs, this.clock.monotonicNs()));
         if (!secure) {
           currentPhase = 'request';
           this.send(req, raw, 'http/1.1', flow);
