@@ -4,11 +4,11 @@
 // handshake) and a UDP DNS server answering every A question with 127.0.0.1, both on 127.0.0.1,
 // port 0. Prints `{"httpsPort": N, "dnsPort": N}` once both listen, then serves until killed or
 // until MAX_MS have passed (a bound in case its parent dies without killing it).
-// Usage: node bench/_scale-servers.mjs CERT_FILE KEY_FILE MAX_MS
+// Usage: node bench/_scale-servers.mjs CERT_FILE KEY_FILE MAX_MS [DNS_DELAY_MS]
 import { startLocalTargets } from './lib/local-targets.mjs';
 
-const [certFile = '', keyFile = '', maxMs = '60000'] = process.argv.slice(2);
-const { httpsPort, dnsPort } = await startLocalTargets(certFile, keyFile);
+const [certFile = '', keyFile = '', maxMs = '60000', dnsDelayMs = '0'] = process.argv.slice(2);
+const { httpsPort, dnsPort } = await startLocalTargets(certFile, keyFile, { dnsDelayMs: Number(dnsDelayMs) });
 
 setTimeout(() => process.exit(0), Number(maxMs)).unref();
 process.on('SIGTERM', () => process.exit(0));

@@ -2,17 +2,18 @@
 // Issue 17, "CLI end to end": every kind's phases from `vantage probe` in a fresh process (cold:
 // what support runs, and the agent's first run) and from the warm in-process adapters (the agent
 // after its first run), beside curl -w and dig from the same run, against the same loopback
-// targets (lib/local-targets.mjs): an HTTPS server (HTTP/1.1), a DNS server that answers after
-// SLOW_MS, and this host's name through the system resolver (the hosts file), where curl's
-// namelookup is the reference.
+// targets (lib/local-targets.mjs, in a process of their own as curl's are: in this process the
+// server's accept and TLS work ran on the warm client's loop, before its connect callback): an
+// HTTPS server (HTTP/1.1), a DNS server that answers after SLOW_MS, and this host's name through
+// the system resolver (the hosts file), where curl's namelookup is the reference.
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { loadDist, VANTAGE_BIN } from './lib/dist.mjs';
 import { CURL_TIMED, LOOPBACK } from './lib/http.mjs';
-import { startLocalTargets } from './lib/local-targets.mjs';
-import { execFileP, installed, makeTempDir, removeTempDir } from './lib/proc.mjs';
+import { execFileP, installed, makeTempDir, removeTempDir, stopChild } from './lib/proc.mjs';
+import { startServers } from './scale/setup.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { rounded, summarize } from './lib/stats.mjs';
 import { fmt } from './lib/table.mjs';
@@ -23,6 +24,8 @@ const SLOW_MS = 40;
 const SLOW_NAME = 'slow.bench.test';
 const PINGS = 5;
 const ICMP_ROW = `icmp rtt, median of ${PINGS} (loopback)`;
+/** The targets' lifetime bound, in case this process dies without stopping them. */
+const TARGETS_MAX_MS = 600_000;
 
 /**
  * What the benchmark reads of a `vantage probe --json` record.
@@ -182,7 +185,7 @@ export async function run() {
   const dir = makeTempDir('vantage-cli-phases-');
   const host = await systemName();
   const tls = await certificate(dir, [host, 'localhost']);
-  const targets = await startLocalTargets(tls.cert, tls.key, { dnsDelayMs: SLOW_MS });
+  const targets = await startServers(tls, TARGETS_MAX_MS, SLOW_MS);
   try {
     const t = { host, httpsPort: targets.httpsPort, dnsPort: targets.dnsPort, ca: tls.cert };
     const c = await cold(t);
@@ -238,7 +241,7 @@ export async function run() {
       raw: { coldRuns: COLD_RUNS, warmRuns: WARM_RUNS, host, curl: c.hasCurl, dig: c.hasDig, phases: raw },
     };
   } finally {
-    targets.close();
+    await stopChild(targets.child);
     removeTempDir(dir);
   }
 }

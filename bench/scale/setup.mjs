@@ -43,14 +43,16 @@ export async function writeCertificate(dir) {
  * Starts the servers for at most `maxMs`; resolves with their ports once they listen.
  * @param {{ cert: string, key: string }} pem
  * @param {number} maxMs
+ * @param {number} [dnsDelayMs] how long the DNS server holds each answer
  * @returns {Promise<{ child: TrackedChild, httpsPort: number, dnsPort: number }>}
  */
-export async function startServers(pem, maxMs) {
+export async function startServers(pem, maxMs, dnsDelayMs = 0) {
   const child = spawnTracked(process.execPath, [
     join(ROOT, 'bench', '_scale-servers.mjs'),
     pem.cert,
     pem.key,
     String(Math.round(maxMs)),
+    String(dnsDelayMs),
   ]);
   const line = await new Promise((resolve, reject) => {
     let out = '';
