@@ -3,7 +3,8 @@
 // `vantage probe tcp` spawn -> exit (what a support engineer waits for by hand).
 // Peer: prometheus-blackbox-exporter, spawn until its /metrics answers 200.
 // Runs on the Node that runs it: `path/to/node22 bench/startup.mjs` for Node 22's numbers (the
-// compile cache is on from the second start there).
+// compile cache is on from the second start there). --bin=PATH: another build's dist/bin/vantage.cjs;
+// --runs=N: starts per process (default 10).
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -25,7 +26,8 @@ import { fmt, statCells } from './lib/table.mjs';
  * }} Launch
  */
 
-const RUNS = 10;
+const BIN = process.argv.find((a) => a.startsWith('--bin='))?.slice('--bin='.length) ?? VANTAGE_BIN;
+const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice('--runs='.length) ?? 10);
 const READY_TIMEOUT_MS = 15_000;
 const CHECKS = 5;
 
@@ -113,7 +115,7 @@ async function probeSeries(targetPort) {
   /** @type {Set<string>} */
   const exits = new Set();
   for (let i = 0; i < RUNS; i++) {
-    const args = [VANTAGE_BIN, 'probe', 'tcp', `${LOOPBACK}:${targetPort}`];
+    const args = [BIN, 'probe', 'tcp', `${LOOPBACK}:${targetPort}`];
     const r = await execTracked(process.execPath, args, { timeoutMs: READY_TIMEOUT_MS });
     if (r.code !== 0) throw new Error(`vantage probe tcp: exit ${r.signal ?? r.code}: ${r.stderr}${r.stdout}`);
     wall.push(r.wallMs);
@@ -136,7 +138,7 @@ export async function run() {
       const port = await freePort();
       return {
         cmd: process.execPath,
-        args: [VANTAGE_BIN, 'run', '-c', vantageCfg, '--listen', `${LOOPBACK}:${port}`, '--log-level', 'warn'],
+        args: [BIN, 'run', '-c', vantageCfg, '--listen', `${LOOPBACK}:${port}`, '--log-level', 'warn'],
         port,
         ready: (res) => res.status === 200 && res.body.includes('agent="'),
       };

@@ -58,6 +58,24 @@ const zodEnglishOnly = {
 };
 
 /**
+ * prom-client requires @opentelemetry/api at load time (lib/metrics/processCpuTotal.js) but reads it
+ * only for exemplars, which Vantage never enables: the bundle carries a stand-in that says so if
+ * that ever changes, not 63 kB evaluated at every start.
+ * @type {import('esbuild').Plugin}
+ */
+const noOpenTelemetry = {
+  name: 'no-opentelemetry',
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\/api$/ }, (args) => ({ path: args.path, namespace: 'no-opentelemetry' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-opentelemetry' }, () => ({
+      contents: `const why = ': not bundled (scripts/bundle.mjs: no prom-client exemplars)';
+module.exports = new Proxy({}, { get(_, key) { throw new Error('@opentelemetry/api.' + String(key) + why); } });`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * The entry (src/bin/vantage.cts) loads `../cli.js`; the bundled entry loads the bundle instead.
  * @type {import('esbuild').Plugin}
  */
@@ -90,7 +108,7 @@ await build({
     js: `const ${MODULE_URL} = (inDist) =>
   require('node:url').pathToFileURL(require('node:path').join(__dirname, inDist)).href;`,
   },
-  plugins: [ownImportMetaUrl, zodEnglishOnly],
+  plugins: [ownImportMetaUrl, zodEnglishOnly, noOpenTelemetry],
 });
 await build({
   ...common,
