@@ -193,6 +193,11 @@ describe.skipIf(!lab)('traceroute on a warm engine that remembers the path', () 
       expect(path(r.hops)[truth.silentHop - 1]).toBe('*');
     }
     const quick = ours.filter((r) => !r.full).map((r) => r.ms);
+    const full = ours.filter((r) => r.full).map((r) => r.ms.toFixed(1));
+    console.log(
+      `[traceroute lab] silent hop, 0.1 ms path: warm ${median(quick).toFixed(1)} ms with the path remembered ` +
+        `(full waits ${full.join(', ')} ms); traceroute -I -n ${median(theirs).toFixed(1)} ms (median of 3)`,
+    );
     // Medians of the same run: both tools wait out the silent hop, so machine load hits both.
     expect(median(quick)).toBeLessThanOrEqual(median(theirs) + 5);
   }, 60_000);
