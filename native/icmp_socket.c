@@ -25,6 +25,7 @@
 //   open(family, onPackets, onError), openDatagram(family, identifier, onPackets, onError)
 //       the same sockets delivering an array of packet objects per read (the API before batches:
 //       dist/ builds from before it still load this addon)
+//   read(handle): reads (and hands over) everything queued now
 //   send(handle, buffer, address, ttl, tos, source) -> bigint wall-clock send stamp (ns)
 //   setDontFragment(handle, bool)
 //   close(handle)
@@ -343,20 +344,12 @@ static void deliver(icmp_socket *sock, uint32_t count) {
 }
 
 // Reads the socket, a batch per recvmmsg, each handed to JavaScript as soon as it is read (its
-// memory is reused for the next). A ping socket's error queue is read first.
-static void on_readable(uv_poll_t *handle, int status, int events) {
-  icmp_socket *sock = (icmp_socket *)handle->data;
-  (void)events;
-  // libuv reports POLLERR as UV_EBADF and stops the handle. On a ping socket POLLERR means queued
-  // ICMP errors (normally seen as POLLPRI, SO_SELECT_ERR_QUEUE): read them, then poll again.
-  if (status < 0 && !(sock->datagram && status == UV_EBADF)) {
-    uv_poll_stop(&sock->poll);
-    report_error(sock, -status);
-    return;
-  }
+// memory is reused for the next), for at most `rounds` batches of each queue. A ping socket's
+// error queue is read first. Returns 0, or the errno that ended the reading.
+static int read_queued(icmp_socket *sock, int rounds) {
   int failure = 0;
   bool errors_left = sock->datagram, replies_left = true;
-  for (int round = 0; round < MAX_ROUNDS && !sock->closing && failure == 0 && (errors_left || replies_left); round++) {
+  for (int round = 0; round < rounds && !sock->closing && failure == 0 && (errors_left || replies_left); round++) {
     uint32_t count = 0;
     if (errors_left) {
       int rc = read_batch(sock, MSG_ERRQUEUE, &count, &errors_left);
@@ -372,13 +365,43 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     if (rc < 0) failure = -rc;
     if (count > 0) deliver(sock, count);
   }
-  if (sock->closing) return;
-  if (failure != 0) {
-    uv_poll_stop(&sock->poll);
-    report_error(sock, failure);
-  } else if (status < 0) {
-    uv_poll_start(&sock->poll, UV_READABLE | UV_PRIORITIZED, on_readable);
+  return failure;
+}
+
+// A receive error stops the socket and goes to onError (the engine then opens a new one).
+static void fail(icmp_socket *sock, int err) {
+  uv_poll_stop(&sock->poll);
+  report_error(sock, err);
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  icmp_socket *sock = (icmp_socket *)handle->data;
+  (void)events;
+  // libuv reports POLLERR as UV_EBADF and stops the handle. On a ping socket POLLERR means queued
+  // ICMP errors (normally seen as POLLPRI, SO_SELECT_ERR_QUEUE): read them, then poll again.
+  if (status < 0 && !(sock->datagram && status == UV_EBADF)) {
+    fail(sock, -status);
+    return;
   }
+  int failure = read_queued(sock, MAX_ROUNDS);
+  if (sock->closing) return;
+  if (failure != 0) fail(sock, failure);
+  else if (status < 0) uv_poll_start(&sock->poll, UV_READABLE | UV_PRIORITIZED, on_readable);
+}
+
+// read(handle): reads everything queued now, before the caller judges deadlines: a reply the
+// kernel stamped in time must not wait for the next poll phase (a wake-up reads at most
+// MAX_ROUNDS batches) while its probe is called a timeout.
+static napi_value js_read(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  icmp_socket *sock = unwrap(env, argv[0]);
+  if (sock == NULL) return NULL;
+  // Bounded all the same: the receive buffer (size_buffers) holds fewer datagrams than this.
+  int failure = read_queued(sock, 1 << 16);
+  if (failure != 0 && !sock->closing) fail(sock, failure);
+  return NULL;
 }
 
 static int set_filter(int fd, int family) {
@@ -711,6 +734,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"openBatch", NULL, js_open_batch, NULL, NULL, NULL, napi_default, NULL},
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"openDatagram", NULL, js_open_datagram, NULL, NULL, NULL, napi_default, NULL},
+      {"read", NULL, js_read, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"setDontFragment", NULL, js_set_dont_fragment, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

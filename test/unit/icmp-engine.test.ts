@@ -93,6 +93,8 @@ function fakeNative(
       sent.push({ family, address, id: data.readUInt16BE(4), seq: data.readUInt16BE(6), ttl, tos, source, stampNs });
       return stampNs;
     },
+    // Deliveries are synchronous here: nothing is ever left queued.
+    read: () => undefined,
     setDontFragment: () => undefined,
     close(handle) {
       (handle as unknown as { closed: boolean }).closed = true;

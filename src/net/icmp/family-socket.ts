@@ -87,6 +87,11 @@ export class FamilySocket {
     return this.native.send(open.handle, packet, address, ttl, tos, source);
   }
 
+  /** Reads every datagram queued now (see IcmpEngine: before deadlines are judged). */
+  read(): void {
+    for (const { handle } of this.handles.values()) this.native.read(handle);
+  }
+
   close(): void {
     for (const { handle } of this.handles.values()) this.native.close(handle);
     this.handles.clear();

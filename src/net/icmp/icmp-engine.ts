@@ -359,9 +359,11 @@ export class IcmpEngine {
     this.cancelTimer = this.clock.setTimer(Math.ceil(delayMs), () => {
       this.timerAt = undefined;
       this.cancelTimer = undefined;
-      // libuv runs timers before it reads sockets: judge deadlines after this turn's reads, so a
-      // reply that arrived while the loop was busy counts as the reply it is.
+      // libuv runs timers before it reads sockets, and a wake-up reads a bounded number of
+      // batches: judge deadlines after this turn's reads and after reading what is still queued,
+      // so a reply that arrived while the loop was busy counts as the reply it is.
       setImmediate(() => {
+        for (const family of [4, 6] as const) this.sockets[family]?.read();
         for (const entry of this.deadlines.popDue(this.clock.monotonicNs())) entry.settle({ status: 'timeout' });
         this.armTimer();
       });

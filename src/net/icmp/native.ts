@@ -56,6 +56,8 @@ export interface NativeIcmp {
     onBatch: (count: number) => void,
     onError: (errno: number, message: string) => void,
   ): NativeHandle;
+  /** Reads everything the socket has queued now, calling its onBatch as it goes (an errno error goes to onError). */
+  read(handle: NativeHandle): void;
   /** Sends one datagram; returns the wall-clock stamp (ns) taken right before sendmsg. Throws errno errors (`code`). */
   send(handle: NativeHandle, data: Buffer, address: string, ttl: number, tos: number, source: string): bigint;
   setDontFragment(handle: NativeHandle, dontFragment: boolean): void;
