@@ -159,6 +159,15 @@ static icmp_socket *unwrap(napi_env env, napi_value value) {
   return box->sock;
 }
 
+// The arguments of a call whose first is a socket handle: the socket, or NULL with a JS exception pending.
+static icmp_socket *socket_call(napi_env env, napi_callback_info info, size_t argc, napi_value *argv) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "ERR_VANTAGE_ICMP", "N-API call failed: napi_get_cb_info");
+    return NULL;
+  }
+  return unwrap(env, argv[0]);
+}
+
 static void call_js(icmp_socket *sock, napi_ref fn_ref, size_t argc, napi_value *argv) {
   napi_env env = sock->env;
   napi_value fn, recv;
@@ -393,10 +402,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 // kernel stamped in time must not wait for the next poll phase (a wake-up reads at most
 // MAX_ROUNDS batches) while its probe is called a timeout.
 static napi_value js_read(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  icmp_socket *sock = unwrap(env, argv[0]);
+  icmp_socket *sock = socket_call(env, info, 1, argv);
   if (sock == NULL) return NULL;
   // Bounded all the same: the receive buffer (size_buffers) holds fewer datagrams than this.
   int failure = read_queued(sock, 1 << 16);
@@ -603,10 +610,8 @@ static void append_cmsg(char *control, size_t *used, int level, int type, const 
 }
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  icmp_socket *sock = unwrap(env, argv[0]);
+  icmp_socket *sock = socket_call(env, info, 6, argv);
   if (sock == NULL) return NULL;
   void *data;
   size_t length;
@@ -666,10 +671,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_set_dont_fragment(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  icmp_socket *sock = unwrap(env, argv[0]);
+  icmp_socket *sock = socket_call(env, info, 2, argv);
   if (sock == NULL) return NULL;
   bool df = false;
   CHECK(napi_get_value_bool(env, argv[1], &df));
