@@ -9,7 +9,7 @@ import { abortFailure, CheckFailure } from '../../errors.js';
 import type { FailureCode } from '../../errors.js';
 import { hostPort, stripBrackets } from '../address.js';
 import { secureContextFor } from './secure-contexts.js';
-import { tlsFacts } from './tls-facts.js';
+import { captureTls } from './tls-facts.js';
 import { HttpsFailure } from './https-failure.js';
 import type { HttpsExchange, HttpsRequest } from './https-exchange.js';
 import { warmUpHttps } from './warm-up.js';
@@ -58,7 +58,8 @@ export class HttpsClient {
     const stamp = (phase: string): void => {
       phasesMs[phase] ??= elapsedMs(startNs, this.clock.monotonicNs());
     };
-    let tls: TlsFacts | null = null;
+    let readTls: (() => TlsFacts) | null = null;
+    const tls = (): TlsFacts | null => readTls?.() ?? null;
     let currentPhase = 'connect';
     const secure = req.url.protocol === 'https:';
     const port = Number(req.url.port || (secure ? 443 : 80));
@@ -81,7 +82,7 @@ export class HttpsClient {
         return true;
       };
       const fail = (failure: CheckFailure): void => {
-        if (settle()) reject(new HttpsFailure(failure, phasesMs, tls));
+        if (settle()) reject(new HttpsFailure(failure, phasesMs, tls()));
       };
       const done = (value: Omit<HttpsExchange, 'phasesMs'>): void => {
         if (settle()) resolve({ ...value, phasesMs });
@@ -116,7 +117,7 @@ export class HttpsClient {
         fail,
         onCleanup: (c) => cleanups.push(c),
         isSettled: () => settled,
-        tls: () => tls,
+        tls,
       };
       const onError = (err: NodeJS.ErrnoException): void => fail(socketFailure(err, currentPhase, req, port));
       raw.on('error', onError);
@@ -140,13 +141,14 @@ export class HttpsClient {
         tlsSocket.on('error', onError);
         tlsSocket.once('secureConnect', () => {
           stamp('tls');
+          readTls = captureTls(tlsSocket);
           if (!tlsSocket.authorized) {
-            tls = tlsFacts(tlsSocket);
-            const code = TLS_ERROR_CODES[tls.error ?? ''] ?? 'TLS_CERT_UNTRUSTED';
+            const error = tlsSocket.authorizationError ? String(tlsSocket.authorizationError) : '';
+            const code = TLS_ERROR_CODES[error] ?? 'TLS_CERT_UNTRUSTED';
             fail(
               new CheckFailure(
                 code,
-                `certificate of ${host} at ${hostPort(req.ip, port)} is not valid: ${tls.error}`,
+                `certificate of ${host} at ${hostPort(req.ip, port)} is not valid: ${error}`,
                 'tls',
               ),
             );
@@ -154,12 +156,6 @@ export class HttpsClient {
           }
           currentPhase = 'request';
           this.send(req, tlsSocket, tlsSocket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1', flow);
-          // Read while the server works on the request: both clients write it on a later tick (http
-          // on the socket's assignment, http2 on the session's connect), so reading the chain here
-          // (about 1 ms in a fresh process) went before the write, into the request phase.
-          setImmediate(() => {
-            if (!settled) tls = tlsFacts(tlsSocket);
-          });
         });
       });
       connectStamped(
@@ -284,7 +280,7 @@ interface Flow {
   fail: (failure: CheckFailure) => void;
   onCleanup: (cleanup: () => void) => void;
   isSettled: () => boolean;
-  /** The handshake's facts, read once the request is sent (null for plain HTTP). */
+  /** The handshake's facts, read when the exchange is over (null for plain HTTP). */
   tls: () => TlsFacts | null;
 }
 
