@@ -17,6 +17,7 @@ import { installed } from './lib/proc.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { median } from './lib/stats.mjs';
 import { fmt } from './lib/table.mjs';
+import { pathMemoryBytes } from './traceroute/path-memory.mjs';
 import { report } from './traceroute/report.mjs';
 import { REFERENCE, RUNS, traceTarget, VANTAGE_CLI, WARM_RUNS } from './traceroute/runs.mjs';
 
@@ -61,6 +62,7 @@ export async function run() {
     lab1,
     lab2,
     lab3,
+    pathMemory: await pathMemoryBytes(),
     durationMs: Math.round(performance.now() - t0),
   };
   return report(raw, buildNote);

@@ -21,10 +21,10 @@ import { REFERENCE, VANTAGE_CLI, VANTAGE_TIMEOUT_MS } from './runs.mjs';
 
 /**
  * The labs' results: lab 1 (default spec) with its ECMP hop, lab 2 (29 routers, no silent hop),
- * lab 3 (lab 1 and a slow router).
+ * lab 3 (lab 1 and a slow router); the warm check's path memory per traced IP.
  * @typedef {{
  *   runs: number, warmRuns: number, tools: Record<string, boolean>, lab1: LabRuns, lab2: LabRuns, lab3: LabRuns,
- *   durationMs: number,
+ *   pathMemory: { hops: number, bytesPerTarget: number, targets: number }[], durationMs: number,
  * }} TracerouteMeasured
  */
 

@@ -176,7 +176,11 @@ export function report(raw, buildNote) {
       'blackholed LAN: the four peers ran side by side (one run each) as they mostly wait out timeouts',
     ],
   });
-  const notes = [`whole traceroute benchmark took ${fmt(raw.durationMs / 1000, 1)} s`];
+  const notes = [
+    'path memory of a warm check (live heap per traced IP, 10,000 IPs): ' +
+      raw.pathMemory.map((m) => `${m.bytesPerTarget} bytes for ${m.hops} hops`).join(', '),
+    `whole traceroute benchmark took ${fmt(raw.durationMs / 1000, 1)} s`,
+  ];
   if (!raw.tools.scamper) notes.push('scamper not installed (apt-get install scamper)');
   if (buildNote) notes.push(buildNote);
   return {
