@@ -10,7 +10,15 @@ import { loopbackTarget } from '../lib/http.mjs';
 import { execTracked, stopChild } from '../lib/proc.mjs';
 import { fmt } from '../lib/table.mjs';
 import { blackboxLoad, fping } from './peers.mjs';
-import { BLACKBOX_ICMP_CONFIG, DURATION_MS, RATE, SUSTAINED, TARGET_COUNTS, TIMEOUT_MS } from './settings.mjs';
+import {
+  BLACKBOX_ICMP_CONFIG,
+  DURATION_MS,
+  RATE,
+  SUSTAINED,
+  TARGET_COUNTS,
+  TIMEOUT_MS,
+  WARMUP_MS,
+} from './settings.mjs';
 
 /** @import { LoopbackRow } from './peers.mjs' */
 /** @import { Window } from '../icmp-probe/throughput.mjs' */
@@ -48,7 +56,13 @@ function vantageRow(r, mode) {
  */
 async function vantage(n, rate, mode) {
   return vantageRow(
-    await icmpProbe('throughput', { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS }),
+    await icmpProbe('throughput', {
+      targets: n,
+      rate,
+      durationMs: DURATION_MS,
+      timeoutMs: TIMEOUT_MS,
+      warmupMs: WARMUP_MS,
+    }),
     mode,
   );
 }
@@ -62,12 +76,16 @@ async function vantage(n, rate, mode) {
  * @param {'raw' | 'datagram'} socket
  */
 async function vantageUnshared(n, rate, socket) {
-  const args = { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS, socket };
-  const json = JSON.stringify({ ...args, unprivileged: socket === 'datagram', hardLimitMs: DURATION_MS + 20_000 });
+  const args = { targets: n, rate, durationMs: DURATION_MS, timeoutMs: TIMEOUT_MS, warmupMs: WARMUP_MS, socket };
+  const json = JSON.stringify({
+    ...args,
+    unprivileged: socket === 'datagram',
+    hardLimitMs: DURATION_MS + WARMUP_MS + 20_000,
+  });
   const setup = 'ip link set lo up && sysctl -qw net.ipv4.ping_group_range="0 2147483647" && exec "$0" "$@"';
   const helper = join(ROOT, 'bench', '_icmp-probe.mjs');
   const r = await execTracked('unshare', ['--net', 'sh', '-c', setup, process.execPath, helper, 'throughput', json], {
-    timeoutMs: DURATION_MS + 25_000,
+    timeoutMs: DURATION_MS + WARMUP_MS + 25_000,
   });
   const result = /** @type {Throughput | undefined} */ (parseLine(r.stdout.trim().split('\n').at(-1) ?? ''));
   if (r.code !== 0 || !result) throw new Error(`_icmp-probe throughput (${socket}) exited ${r.code}: ${r.stderr}`);

@@ -3,6 +3,8 @@
 
 export const TARGET_COUNTS = [1000, 5000, 10_000];
 export const DURATION_MS = 5000;
+/** Vantage runs this long at the measured rate before each measurement (see icmp-probe/throughput.mjs). */
+export const WARMUP_MS = 1000;
 export const RATE = 10_000;
 export const TIMEOUT_MS = 1000;
 export const BB_PROBES = 5000;

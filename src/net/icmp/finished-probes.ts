@@ -2,7 +2,7 @@
 export interface FinishedProbe {
   answered: boolean;
   address: string;
-  onDuplicate?: () => void;
+  onDuplicate?: (() => void) | undefined;
 }
 
 const MIN_CAPACITY = 256;

@@ -17,7 +17,9 @@ interface Pending {
   /** Wall-clock stamp right before sendmsg (the clock of the kernel's receive stamps); 0 while queued. */
   sentNs: bigint;
   deadlineNs: bigint;
-  settle: (outcome: EchoOutcome) => void;
+  resolve: (outcome: EchoOutcome) => void;
+  /** The abort listener, when the request has a signal. */
+  onAbort: (() => void) | undefined;
 }
 
 /** Sends per event-loop turn: a burst beyond this waits a turn, so replies and timers are read. */
@@ -143,7 +145,7 @@ export class IcmpEngine {
   close(): void {
     this.closed = true;
     this.cancelTimer?.();
-    for (const entry of [...this.pending.values()]) entry.settle({ status: 'aborted' });
+    for (const entry of [...this.pending.values()]) this.settle(entry, { status: 'aborted' });
     for (const family of [4, 6] as const) this.closeSocket(family);
   }
 
@@ -152,7 +154,6 @@ export class IcmpEngine {
     const key = this.keys.allocate();
     const now = this.clock.monotonicNs();
     return new Promise((resolve) => {
-      const onAbort = (): void => entry.settle({ status: 'aborted' });
       const entry: Pending = {
         key,
         request,
@@ -160,20 +161,10 @@ export class IcmpEngine {
         sentNs: 0n,
         // Queueing counts against the timeout: a probe never waits longer than asked for.
         deadlineNs: now + BigInt(Math.round(request.timeoutMs * 1e6)),
-        settle: (outcome) => {
-          if (this.pending.get(key) !== entry) return;
-          this.pending.delete(key);
-          request.signal?.removeEventListener('abort', onAbort);
-          const answered = outcome.status !== 'timeout' && outcome.status !== 'aborted' && outcome.status !== 'failed';
-          this.keys.finish(
-            key,
-            { answered, address, ...(request.onDuplicate ? { onDuplicate: request.onDuplicate } : {}) },
-            this.clock.monotonicNs(),
-          );
-          resolve(outcome);
-        },
+        resolve,
+        onAbort: request.signal && (() => this.settle(entry, { status: 'aborted' })),
       };
-      request.signal?.addEventListener('abort', onAbort, { once: true });
+      if (entry.onAbort) request.signal?.addEventListener('abort', entry.onAbort, { once: true });
       this.pending.set(key, entry);
       this.sendQueue.push(entry);
       this.deadlines.push(entry);
@@ -184,6 +175,21 @@ export class IcmpEngine {
       if (!this.flushScheduled && this.turnSends < SEND_BURST) this.flush();
       else this.scheduleFlush(0);
     });
+  }
+
+  /** Resolves a probe still pending (later outcomes for it are ignored) and remembers it as finished. */
+  private settle(entry: Pending, outcome: EchoOutcome): void {
+    const { key, request } = entry;
+    if (this.pending.get(key) !== entry) return;
+    this.pending.delete(key);
+    if (entry.onAbort) request.signal?.removeEventListener('abort', entry.onAbort);
+    const answered = outcome.status !== 'timeout' && outcome.status !== 'aborted' && outcome.status !== 'failed';
+    this.keys.finish(
+      key,
+      { answered, address: entry.address, onDuplicate: request.onDuplicate },
+      this.clock.monotonicNs(),
+    );
+    entry.resolve(outcome);
   }
 
   /** The probe's packet: its family's and size's template, given the probe's identifier and sequence. */
@@ -265,7 +271,7 @@ export class IcmpEngine {
       const socket = this.socket(request.family);
       if (socket instanceof CheckFailure) {
         this.sendQueue.shift();
-        entry.settle({ status: 'failed', failure: socket });
+        this.settle(entry, { status: 'failed', failure: socket });
         continue;
       }
       try {
@@ -287,7 +293,7 @@ export class IcmpEngine {
           return;
         }
         this.sendQueue.shift();
-        entry.settle({
+        this.settle(entry, {
           status: 'failed',
           failure: new CheckFailure(
             'ICMP_SEND_FAILED',
@@ -323,12 +329,17 @@ export class IcmpEngine {
     if (entry && entry.sentNs > 0n && (about === entry.address || otherAddress) && rttNs > 0n) {
       if (otherAddress) this.counters.otherAddress++;
       else this.counters.received++;
-      entry.settle(
+      this.settle(
+        entry,
         message.kind === 'echo-reply'
           ? { status: otherAddress ? 'reply-other-address' : 'reply', rttNs, ttl: message.ttl, from: message.from }
           : { status: message.kind, code: message.code, rttNs, from: message.from },
       );
-      if (this.deadlines.peek() === entry.deadlineNs) this.rearmAfterAnswer();
+      // The timer stays set for the deadline this answer made moot: moving it to the next one for
+      // every answer (a clearTimeout and a setTimeout per reply) cost more than the wake-up it
+      // saves (one per timeout period, see armTimer). None left in flight: nothing to wake for.
+      if (this.deadlines.peek() === entry.deadlineNs) this.dropSettledDeadlines();
+      if (this.pending.size === 0) this.stopTimer();
       return;
     }
     const finished = this.keys.recent(key);
@@ -339,18 +350,23 @@ export class IcmpEngine {
     } else if (!finished.answered) this.counters.late++;
   }
 
-  /** The probe with the earliest deadline was answered: move the timer to the next one still waiting. */
-  private rearmAfterAnswer(): void {
+  private dropSettledDeadlines(): void {
+    this.deadlines.dropWhile(this.isSettled);
+  }
+
+  private readonly isSettled = (entry: Pending): boolean => this.pending.get(entry.key) !== entry;
+
+  private stopTimer(): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.timerAt = undefined;
-    this.armTimer();
   }
 
   private armTimer(): void {
     // Answered probes leave their deadline behind: skip those, or the timer wakes for each of them
-    // (at a few thousand probes a second, most of the engine's CPU).
-    this.deadlines.dropWhile((entry) => this.pending.get(entry.key) !== entry);
+    // (at a few thousand probes a second, most of the engine's CPU): it wakes at the earliest
+    // deadline of a probe still in flight when it is set, at most once per timeout period if all are answered.
+    this.dropSettledDeadlines();
     const next = this.deadlines.peek();
     if (next === undefined || (this.timerAt !== undefined && this.timerAt <= next)) return;
     this.cancelTimer?.();
@@ -364,7 +380,7 @@ export class IcmpEngine {
       // so a reply that arrived while the loop was busy counts as the reply it is.
       setImmediate(() => {
         for (const family of [4, 6] as const) this.sockets[family]?.read();
-        for (const entry of this.deadlines.popDue(this.clock.monotonicNs())) entry.settle({ status: 'timeout' });
+        for (const entry of this.deadlines.popDue(this.clock.monotonicNs())) this.settle(entry, { status: 'timeout' });
         this.armTimer();
       });
     });

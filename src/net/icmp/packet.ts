@@ -77,43 +77,38 @@ export function readdressEcho(
   return packet;
 }
 
-/** The Internet checksum (RFC 1071) of `data`. */
-export function inetChecksum(data: Buffer): number {
+/** The Internet checksum (RFC 1071) of `data` from byte `start` on. */
+export function inetChecksum(data: Buffer, start = 0): number {
   let sum = 0;
-  for (let i = 0; i + 1 < data.length; i += 2) sum += data.readUInt16BE(i);
-  if (data.length % 2 === 1) sum += (data[data.length - 1] ?? 0) << 8;
+  let i = start;
+  for (; i + 1 < data.length; i += 2) sum += (data[i]! << 8) | data[i + 1]!;
+  if (i < data.length) sum += data[i]! << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }
 
 /** Reads a received datagram (IPv4 with its IP header; IPv6 from the ICMPv6 header). */
 export function parseIcmp(family: IcmpFamily, data: Buffer, from: string, hopLimit: number): IcmpMessage | undefined {
-  let icmp = data;
+  // Where the ICMP message starts: read in place (a view per reply was garbage to collect).
+  let at = 0;
   let ttl = hopLimit;
   if (family === 4) {
     if (data.length < 20 || data[0]! >> 4 !== 4) return undefined;
-    const ihl = (data[0]! & 0x0f) * 4;
-    if (ihl < 20 || data.length < ihl + 8) return undefined;
+    at = (data[0]! & 0x0f) * 4;
+    if (at < 20 || data.length < at + 8) return undefined;
     ttl = data[8]!;
-    icmp = data.subarray(ihl);
     // Raw IPv4 sockets see datagrams before the kernel checks them: drop a corrupted one.
-    if (inetChecksum(icmp) !== 0) return undefined;
+    if (inetChecksum(data, at) !== 0) return undefined;
   }
-  if (icmp.length < 8) return undefined;
-  const type = icmp[0]!;
-  const code = icmp[1]!;
+  if (data.length < at + 8) return undefined;
+  const type = data[at]!;
+  const code = data[at + 1]!;
   if (type === ECHO_REPLY[family]) {
-    return {
-      kind: 'echo-reply',
-      id: icmp.readUInt16BE(4),
-      seq: icmp.readUInt16BE(6),
-      ttl,
-      from,
-    };
+    return { kind: 'echo-reply', id: data.readUInt16BE(at + 4), seq: data.readUInt16BE(at + 6), ttl, from };
   }
   const kind = (ERROR_TYPES[family] as Record<number, IcmpErrorKind | undefined>)[type];
   if (!kind) return undefined;
-  const quoted = quotedEcho(family, icmp.subarray(8));
+  const quoted = quotedEcho(family, data.subarray(at + 8));
   if (!quoted) return undefined;
   return { kind, code, id: quoted.id, seq: quoted.seq, ttl, from, quotedDestination: quoted.destination };
 }
