@@ -248,16 +248,21 @@ export class HttpsClient {
       createConnection: () => socket,
     });
     request.on('error', protocolError);
+    let answered = false;
     request.once('finish', () => {
       stamp('request');
-      setPhase('firstByte');
-      // The first read after the request went out: the real first byte. Prepended, so it runs
-      // before the HTTP parser's own listener turns the same chunk into a 'response'; from there
-      // until the parser has the whole header block, a stall is in the headers.
-      socket.prependOnceListener('data', () => {
-        stamp('firstByte');
-        setPhase('headers');
-      });
+      if (!answered) setPhase('firstByte');
+    });
+    // The first read: the real first byte. Prepended, so it runs before the HTTP parser's own
+    // listener turns the same chunk into a 'response'; from there until the parser has the whole
+    // header block, a stall is in the headers. Listening from before the write, not from 'finish':
+    // the write's callback (TLS) can come after a fast server's answer, whose first byte was then
+    // never stamped; the request was out by then, so its stamp is taken too if it is missing.
+    socket.prependOnceListener('data', () => {
+      answered = true;
+      stamp('request');
+      stamp('firstByte');
+      setPhase('headers');
     });
     request.once('response', (res: IncomingMessage) => {
       stamp('headers');
