@@ -181,24 +181,42 @@ describe('traceroute check, warm', () => {
     settings: tracerouteSettingsSchema.parse({}),
   };
 
-  it('waits the floor for the silent hop on its first trace and every Nth, traceroute-quick between', async () => {
-    const clock = new FakeClock();
+  /** A traceroute check of far.example (`table` answers for it) on `eight`, 1 ms apart, hop 3 31 ms late. */
+  function warmCheck(clock: FakeClock, table: Parameters<typeof tableResolver>[0]) {
     const { port } = fakePath(clock, { routers: eight, destination: 'reply', rttMs: 1, hopRttMs: { 3: 31 } });
-    const resolver = tableResolver({ 'far.example': [{ address: '192.0.2.99', family: 4 }] });
-    const check = tracerouteKind.create(spec, fakeNet({ resolver, icmp: port }));
-    const traceMs: number[] = [];
-    for (let n = 0; n <= FULL_WAIT_EVERY; n++) {
+    const check = tracerouteKind.create(spec, fakeNet({ resolver: tableResolver(table), icmp: port }));
+    /** One run: the trace phase, ms, after checking the late router is listed. */
+    return async (): Promise<number> => {
       let done = false;
       const running = check.run({ signal: new AbortController().signal, clock, log }).finally(() => (done = true));
       await flushPromises();
       while (!done) await clock.advance(1);
       const [r] = await running;
       expect(r!.hops?.[2]?.addresses).toEqual(['10.0.2.1']);
-      traceMs.push(r!.phasesMs.trace!);
-    }
+      return r!.phasesMs.trace!;
+    };
+  }
+
+  it('waits the floor for the silent hop on its first trace and every Nth, traceroute-quick between', async () => {
+    const clock = new FakeClock();
+    const run = warmCheck(clock, { 'far.example': [{ address: '192.0.2.99', family: 4 }] });
+    const traceMs: number[] = [];
+    for (let n = 0; n <= FULL_WAIT_EVERY; n++) traceMs.push(await run());
     // The late router answers at 31 ms; the silent hop 5 holds a full-wait trace to the floor.
     const quick = traceMs.map((ms) => (ms > 33 ? 'full' : 'quick'));
     expect(quick).toEqual(['full', ...Array<string>(FULL_WAIT_EVERY - 1).fill('quick'), 'full']);
     expect(traceMs[0]).toBeGreaterThanOrEqual(SLOW_HOP_FLOOR_MS);
+  });
+
+  it('forgets an IP the name no longer resolves to: its next trace waits in full again', async () => {
+    const clock = new FakeClock();
+    const table = { 'far.example': [{ address: '192.0.2.99', family: 4 as const }] };
+    const run = warmCheck(clock, table);
+    const full = async () => (await run()) >= SLOW_HOP_FLOOR_MS;
+    expect([await full(), await full()]).toEqual([true, false]);
+    table['far.example'] = [{ address: '192.0.2.98', family: 4 }];
+    expect([await full(), await full()]).toEqual([true, false]);
+    table['far.example'] = [{ address: '192.0.2.99', family: 4 }];
+    expect(await full()).toBe(true);
   });
 });
