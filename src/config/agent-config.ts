@@ -5,7 +5,7 @@ import type { QualitySettings } from '../quality/quality-settings.js';
 import type { HistorySettings } from '../history/history-settings.js';
 import type { ServerSet } from '../ranking/ranking-settings.js';
 import type { WebServerConfig } from '../settings/web-config-keys.js';
-import { triggeredTracerouteSchema } from './schema.js';
+import { triggeredTracerouteSchema } from './triggered-traceroute-schema.js';
 import type { EventSinkConfig, RawTriggeredTraceroute } from './schema.js';
 
 /** Who this agent is; every series and event carries it. */

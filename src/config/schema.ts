@@ -6,6 +6,7 @@ import { serverSetsSchema } from '../ranking/ranking-settings.js';
 import { ICMP_SOCKET_MODES } from '../net/icmp/echo.js';
 import { durationSchema } from '../settings/setting-schemas.js';
 import { webServerSchema } from '../settings/web-config-keys.js';
+import { triggeredTracerouteSchema } from './triggered-traceroute-schema.js';
 
 /** Names of things that become label values: readable, no spaces, no quoting needed anywhere. */
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -80,22 +81,6 @@ export const targetSchema = z.strictObject({
   labels: labelsSchema,
   /** The checks to run against this target (each validated on its own, see check-entry.ts). */
   checks: z.array(z.unknown()).min(1),
-});
-
-/** When a silent IP triggers a traceroute of itself (see triggered-trace.ts). */
-export const triggeredTracerouteSchema = z.strictObject({
-  /** Trace silent IPs at all. Default true. */
-  enabled: z.boolean().default(true),
-  /** At most this many failing IPs traced per run. Default 3. */
-  max_ips: z.number().int().min(1).max(16).default(3),
-  /** Highest TTL probed. Default 30. */
-  max_hops: z.number().int().min(1).max(64).default(30),
-  /** Probes per hop. Default 2. */
-  probes_per_hop: z.number().int().min(1).max(10).default(2),
-  /** Longest wait for one probe. Default 1s. */
-  probe_timeout: durationSchema.default(1_000),
-  /** An IP is traced again only after this long. Default 5m. */
-  min_interval: durationSchema.default(300_000),
 });
 
 /** Where problem events go besides the log (stdout): a rotated JSONL file, an HTTP collector. */
