@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { echoRequest, inetChecksum, parseDatagram, parseIcmp, unreachableReason } from '../../src/net/icmp/packet.js';
+import {
+  echoRequest,
+  inetChecksum,
+  parseDatagram,
+  parseIcmp,
+  readdressEcho,
+  unreachableReason,
+} from '../../src/net/icmp/packet.js';
 
 /** An IPv4 header (20 bytes) for tests: protocol ICMP, given TTL, source and destination. */
 function ipv4Header(ttl: number, src: number[], dst: number[], payloadLength: number): Buffer {
@@ -35,6 +42,21 @@ describe('echo requests', () => {
     expect(sums.size).toBe(1);
     for (const seq of [0, 9, 65_535])
       expect(inetChecksum(echoRequest(4, 0x1234, seq, Buffer.alloc(30, 7), true))).toBe(0);
+  });
+
+  it('keep a valid checksum when one packet is re-addressed probe after probe', () => {
+    const p = echoRequest(4, 0, 0, Buffer.alloc(56, 0x56));
+    for (const [id, seq] of [
+      [1, 2],
+      [0xffff, 0xffff],
+      [0, 0],
+      [0x8000, 1],
+      [0x1234, 0xfedc],
+    ] as const) {
+      readdressEcho(p, 4, id, seq, false);
+      expect([p.readUInt16BE(4), p.readUInt16BE(6), inetChecksum(p)]).toEqual([id, seq, 0]);
+      expect(p).toEqual(echoRequest(4, id, seq, Buffer.alloc(56, 0x56)));
+    }
   });
 
   it('leave the ICMPv6 checksum to the kernel', () => {

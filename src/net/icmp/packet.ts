@@ -46,13 +46,18 @@ export function echoRequest(
   const packet = Buffer.alloc(8 + Math.max(payload.length, constantChecksum ? 2 : 0));
   packet[0] = ECHO_REQUEST[family];
   payload.copy(packet, 8);
+  // Identifier and sequence 0: the compensation that keeps the sum constant is then 0xffff.
+  if (constantChecksum) packet.writeUInt16BE(0xffff, 8);
+  // The kernel computes ICMPv6 checksums (they cover a pseudo-header); ICMPv4's is ours.
+  if (family === 4) packet.writeUInt16BE(inetChecksum(packet), 2);
   return readdressEcho(packet, family, id, seq, constantChecksum);
 }
 
 /**
  * Gives an echo request made by echoRequest (with the same `constantChecksum`) another identifier
  * and sequence, in place: the engine sends every probe of a size from one template packet (the
- * kernel copies it at sendmsg), instead of allocating a packet per probe.
+ * kernel copies it at sendmsg), instead of allocating a packet per probe. The IPv4 checksum is
+ * updated for the two changed words (RFC 1624), not summed again over the whole packet.
  */
 export function readdressEcho(
   packet: Buffer,
@@ -61,18 +66,21 @@ export function readdressEcho(
   seq: number,
   constantChecksum: boolean,
 ): Buffer {
+  const oldId = packet.readUInt16BE(4);
+  const oldSeq = packet.readUInt16BE(6);
   packet.writeUInt16BE(id & 0xffff, 4);
   packet.writeUInt16BE(seq & 0xffff, 6);
   if (constantChecksum) {
-    // Compensate identifier and sequence, so the checksum is the same for every process too:
-    // a restart must not move the trace to another ECMP branch.
+    // Compensate identifier and sequence, so the checksum is the same for every probe, and for
+    // every process too: a restart must not move the trace to another ECMP branch.
     const folded = (id & 0xffff) + (seq & 0xffff);
     packet.writeUInt16BE(~((folded & 0xffff) + (folded >>> 16)) & 0xffff, 8);
-  }
-  // The kernel computes ICMPv6 checksums (they cover a pseudo-header); ICMPv4's is ours.
-  if (family === 4) {
-    packet.writeUInt16BE(0, 2);
-    packet.writeUInt16BE(inetChecksum(packet), 2);
+  } else if (family === 4) {
+    let sum = (~packet.readUInt16BE(2) & 0xffff) + (~oldId & 0xffff) + (id & 0xffff) + (~oldSeq & 0xffff);
+    sum += seq & 0xffff;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    packet.writeUInt16BE(~sum & 0xffff, 2);
   }
   return packet;
 }
