@@ -20,8 +20,9 @@ if (![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.inc
   setFlagsFromString(`${heapFlag}=20`);
 
 // Node 22 can keep V8's compiled code of every module on disk: a fresh `vantage probe` then skips
-// most parsing and compiling of its ~150 modules. Node 20 has no such API (and @types/node 20 does
-// not know it); a cache that cannot be written only leaves the start-up as slow as without it.
+// most parsing and compiling of the CLI (one bundled file after `npm run build`). Node 20 has no such
+// API (and @types/node 20 does not know it); a cache that cannot be written only leaves the start-up
+// as slow as without it.
 try {
   if ('enableCompileCache' in nodeModule && typeof nodeModule.enableCompileCache === 'function')
     nodeModule.enableCompileCache(
@@ -33,5 +34,6 @@ try {
   // Best effort: see above.
 }
 
-// Stay a CommonJS file: TypeScript keeps this dynamic import as is for NodeNext.
+// Stay a CommonJS file: TypeScript keeps this dynamic import as is for NodeNext. scripts/bundle.mjs
+// turns it into a require of the bundle, dist/cli.cjs.
 void import('../cli.js').then(({ runCli }) => runCli(process.argv.slice(2)));
