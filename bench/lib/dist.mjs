@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const DIST = join(ROOT, 'dist');
+/** VANTAGE_DIST points the benchmarks at another build (a private one while dist/ is rebuilt by others). */
+export const DIST = process.env.VANTAGE_DIST ?? join(ROOT, 'dist');
 export const VANTAGE_BIN = join(DIST, 'bin', 'vantage.cjs');
 
 /**

@@ -49,6 +49,8 @@ export async function child(engine, wanted) {
   const scrapes = SCRAPES[engine][/** @type {Scale} */ (wanted)] ?? 3;
   const plain = await measureScrapes(scrapeTo, false, scrapes);
   const zipped = await measureScrapes(scrapeTo, true, scrapes);
+  // As in the agent, where every check runs between two scrapes: ours renders each owner then.
+  const afterRuns = await measureScrapes(scrapeTo, true, scrapes, () => recordRuns(recorder, targets));
   const rssMB = process.memoryUsage().rss / MB;
   const { series, probeLinesHash, gzip6Bytes } = await checkScrape();
   /** @type {ChildResult} */
@@ -59,6 +61,7 @@ export async function child(engine, wanted) {
     probeLinesHash,
     plain,
     gzip: zipped,
+    afterRuns,
     gzip6Bytes,
     heapMB: mem.heapUsed / MB,
     buffersMB: mem.arrayBuffers / MB,

@@ -56,14 +56,16 @@ export function sink(keep) {
  * @param {(dest: Writable, zipped: boolean) => Promise<unknown>} scrapeTo
  * @param {boolean} zipped
  * @param {number} count
+ * @param {() => void} [between] untimed work before each scrape (new runs recorded)
  * @returns {Promise<Scrapes>}
  */
-export async function measureScrapes(scrapeTo, zipped, count) {
+export async function measureScrapes(scrapeTo, zipped, count, between) {
   /** @type {Scrapes} */
   const r = { loopMs: [], threadMs: [], blockMs: [], wallMs: [], cpuMs: [], bytes: 0 };
   // No gc() between scrapes: a forced collection leaves V8 a tight heap limit, and its next
   // collection would fall inside the scrape; the agent never forces one.
   for (let k = 0; k < count; k++) {
+    between?.();
     const out = sink(undefined);
     const stopProbe = blockProbe();
     const elu0 = performance.eventLoopUtilization();

@@ -35,7 +35,7 @@ export const MB = 1024 * 1024;
  * What a child prints.
  * @typedef {{
  *   engine: Engine, targets: number, series: number, probeLinesHash: string,
- *   plain: Scrapes, gzip: Scrapes, gzip6Bytes: number | null,
+ *   plain: Scrapes, gzip: Scrapes, afterRuns: Scrapes, gzip6Bytes: number | null,
  *   heapMB: number, buffersMB: number, rssMB: number, recordUs: number,
  * }} ChildResult
  */
