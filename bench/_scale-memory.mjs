@@ -78,6 +78,10 @@ read('running (every check ran at least twice)');
 for (const state of agent.scheduler.jobs.values()) state.trigger?.stop();
 await new Promise((r) => setTimeout(r, 1500));
 read('triggers stopped: timers cancelled, no run in flight');
+agent.history?.targets?.clear();
+read('history: rings dropped');
+agent.quality?.model?.targetStates?.clear();
+read('quality: per-target windows dropped');
 if (agent.registries.series?.owners) {
   agent.registries.series.owners = new Map();
   read("metrics: the series store's series and renderings dropped");

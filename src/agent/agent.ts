@@ -14,7 +14,7 @@ import { askEgress } from '../net/egress-lookup.js';
 import type { NetDeps } from '../net/net-deps.js';
 import { QualityService } from '../quality/quality-service.js';
 import { HistoryStore } from '../history/history-store.js';
-import { DEFAULT_HISTORY_SAMPLES } from '../history/history-settings.js';
+import { DEFAULT_HISTORY_SETTINGS } from '../history/history-settings.js';
 import { diagnosisDocument } from '../pages/diagnosis-html.js';
 import { servePage } from '../pages/pages.js';
 import type { ConfigState, StatusSource } from '../pages/status-source.js';
@@ -100,7 +100,7 @@ export class Agent {
       sinks: () => this.sinks,
       finished: (spec, results) => this.history.record(spec, results),
     });
-    this.history = new HistoryStore({ samples: DEFAULT_HISTORY_SAMPLES }, (kind) => registry.get(kind)?.phases ?? []);
+    this.history = new HistoryStore(DEFAULT_HISTORY_SETTINGS, (kind) => registry.get(kind)?.phases ?? []);
     this.quality = new QualityService({
       registries: this.registries,
       log,

@@ -50,7 +50,8 @@ export interface TargetHistory {
 /**
  * What the agent keeps of finished runs for the status pages: per check and IP a bounded ring of
  * key figures plus the last result, and per target the last traced path and when its route changed.
- * Memory is bounded by `history.samples` times the checks' IPs; checks that leave the config are
+ * Every ring holds `capacity` samples: `history.samples`, or fewer when the configured checks' rings
+ * (one IP each) would hold more than `history.max_bytes`. Checks that leave the config are
  * forgotten, and a run that finishes after its check left is not recorded.
  */
 export class HistoryStore {
@@ -58,6 +59,10 @@ export class HistoryStore {
   private readonly codes: string[] = [];
   private settings: HistorySettings;
   private configured: ReadonlySet<string> | undefined;
+  /** Bytes of one sample in every configured check's ring (one IP each). */
+  private rowBytes = 0;
+  /** Samples per ring. */
+  private capacity: number;
 
   constructor(
     settings: HistorySettings,
@@ -65,23 +70,24 @@ export class HistoryStore {
     private readonly phasesOf: (kind: string) => readonly string[],
   ) {
     this.settings = settings;
+    this.capacity = settings.samples;
   }
 
-  /** Applies `history:`; a new size starts every ring afresh with the newest samples it can keep. */
+  /** Samples each ring keeps now. */
+  get samplesPerRing(): number {
+    return this.capacity;
+  }
+
+  /** Applies `history:`. */
   configure(settings: HistorySettings): void {
-    if (settings.samples === this.settings.samples) return;
     this.settings = settings;
-    for (const entry of this.targets.values())
-      for (const check of entry.checks.values())
-        for (const ip of check.ips.values()) {
-          const ring = new SampleRing(settings.samples, ip.ring.phaseNames, this.codes);
-          for (const s of ip.ring.samples()) ring.push(s);
-          ip.ring = ring;
-        }
+    this.resize();
   }
 
-  /** Keeps only the checks in `specs` (the running config's). */
+  /** Keeps only the checks in `specs` (the running config's), and sizes the rings for them. */
   retain(specs: readonly CheckSpec[]): void {
+    this.rowBytes = specs.reduce((sum, spec) => sum + SampleRing.bytes(1, this.phasesOf(spec.kind).length), 0);
+    this.resize();
     this.configured = new Set(specs.map((s) => s.name));
     const targetNames = new Set(specs.map((s) => s.target.name));
     for (const [name, entry] of this.targets) {
@@ -113,7 +119,7 @@ export class HistoryStore {
       const t = Date.parse(result.startedAt);
       let slot = check.ips.get(ip);
       if (!slot) {
-        slot = { ip, ring: new SampleRing(this.settings.samples, phases, this.codes), last: result };
+        slot = { ip, ring: new SampleRing(this.capacity, phases, this.codes), last: result };
         check.ips.set(ip, slot);
       }
       slot.last = result;
@@ -121,6 +127,21 @@ export class HistoryStore {
       const path = tracedPath(spec.name, ip, t, result);
       if (path) notePath(entry, path);
     }
+  }
+
+  /** A new ring size starts every ring afresh with the newest samples it can keep. */
+  private resize(): void {
+    const { samples, maxBytes } = this.settings;
+    const capacity = this.rowBytes > 0 ? Math.min(samples, Math.floor(maxBytes / this.rowBytes)) : samples;
+    if (capacity === this.capacity) return;
+    this.capacity = capacity;
+    for (const entry of this.targets.values())
+      for (const check of entry.checks.values())
+        for (const ip of check.ips.values()) {
+          const ring = new SampleRing(capacity, ip.ring.phaseNames, this.codes);
+          for (const s of ip.ring.samples()) ring.push(s);
+          ip.ring = ring;
+        }
   }
 
   /** A target's history; undefined before its first recorded run. */

@@ -16,21 +16,23 @@ export interface Sample {
   phasesMs: readonly number[];
 }
 
+/** Figures per sample besides the phases: ms, lowMs, highMs, loss. */
+const FIGURES = 4;
+
 /**
- * The last `capacity` samples of one check and IP, in typed arrays (a column per figure) rather
- * than an object per sample: 360 samples of an https check took 23 KiB instead of 80 KiB
- * (bench/history-memory.mjs; the README's Status page section has the figures).
+ * The last `capacity` samples of one check and IP, in typed arrays rather than an object per sample
+ * (360 samples of an https check took 23 KiB instead of 80 KiB: bench/history-memory.mjs). Three
+ * views of one buffer, a row per sample: a typed array and its buffer cost about 200 bytes of their
+ * own, which at 12,000 checks and eight columns was 20 MiB.
  */
 export class SampleRing {
+  /** Wall-clock start per sample. */
   private readonly t: Float64Array;
-  private readonly ok: Uint8Array;
-  private readonly ms: Float32Array;
-  private readonly lowMs: Float32Array;
-  private readonly highMs: Float32Array;
-  private readonly loss: Float32Array;
-  /** Index into `codes` plus one; 0 when the run passed. */
-  private readonly codeIx: Uint8Array;
-  private readonly phases: Float32Array;
+  /** Per sample: ms, lowMs, highMs, loss, then the phases. */
+  private readonly figures: Float32Array;
+  /** Per sample: ok (0 or 1), then the failure code's index into `codes` plus one (0 when it passed). */
+  private readonly flags: Uint8Array;
+  private readonly stride: number;
   private next = 0;
   private count = 0;
 
@@ -41,14 +43,16 @@ export class SampleRing {
     /** The shared table of failure codes (a bounded list, see errors.ts). */
     private readonly codes: string[],
   ) {
-    this.t = new Float64Array(capacity);
-    this.ok = new Uint8Array(capacity);
-    this.ms = new Float32Array(capacity);
-    this.lowMs = new Float32Array(capacity);
-    this.highMs = new Float32Array(capacity);
-    this.loss = new Float32Array(capacity);
-    this.codeIx = new Uint8Array(capacity);
-    this.phases = new Float32Array(capacity * phaseNames.length);
+    this.stride = FIGURES + phaseNames.length;
+    const buffer = new ArrayBuffer(SampleRing.bytes(capacity, phaseNames.length));
+    this.t = new Float64Array(buffer, 0, capacity);
+    this.figures = new Float32Array(buffer, capacity * 8, capacity * this.stride);
+    this.flags = new Uint8Array(buffer, capacity * (8 + 4 * this.stride), capacity * 2);
+  }
+
+  /** The bytes of the samples of a ring of `capacity` with `phases` phases (what `history.max_bytes` counts). */
+  static bytes(capacity: number, phases: number): number {
+    return capacity * (8 + 4 * (FIGURES + phases) + 2);
   }
 
   get size(): number {
@@ -59,14 +63,14 @@ export class SampleRing {
     if (this.capacity === 0) return;
     const i = this.next;
     this.t[i] = s.t;
-    this.ok[i] = s.ok ? 1 : 0;
-    this.ms[i] = s.ms;
-    this.lowMs[i] = s.lowMs;
-    this.highMs[i] = s.highMs;
-    this.loss[i] = s.loss;
-    this.codeIx[i] = s.code === undefined ? 0 : this.codeIndex(s.code) + 1;
-    const p = this.phaseNames.length;
-    for (let k = 0; k < p; k++) this.phases[i * p + k] = s.phasesMs[k] ?? Number.NaN;
+    const row = i * this.stride;
+    this.figures[row] = s.ms;
+    this.figures[row + 1] = s.lowMs;
+    this.figures[row + 2] = s.highMs;
+    this.figures[row + 3] = s.loss;
+    for (let k = 0; k < this.phaseNames.length; k++) this.figures[row + FIGURES + k] = s.phasesMs[k] ?? Number.NaN;
+    this.flags[2 * i] = s.ok ? 1 : 0;
+    this.flags[2 * i + 1] = s.code === undefined ? 0 : this.codeIndex(s.code) + 1;
     this.next = (i + 1) % this.capacity;
     this.count = Math.min(this.count + 1, this.capacity);
   }
@@ -85,17 +89,19 @@ export class SampleRing {
   }
 
   private at(i: number): Sample {
-    const p = this.phaseNames.length;
-    const code = this.codeIx[i] ? this.codes[this.codeIx[i]! - 1] : undefined;
+    const row = i * this.stride;
+    const figure = (k: number): number => this.figures[row + k] ?? Number.NaN;
+    const codeIx = this.flags[2 * i + 1] ?? 0;
+    const code = codeIx > 0 ? this.codes[codeIx - 1] : undefined;
     return {
-      t: this.t[i]!,
-      ok: this.ok[i] === 1,
-      ms: this.ms[i]!,
-      lowMs: this.lowMs[i]!,
-      highMs: this.highMs[i]!,
-      loss: this.loss[i]!,
+      t: this.t[i] ?? Number.NaN,
+      ok: this.flags[2 * i] === 1,
+      ms: figure(0),
+      lowMs: figure(1),
+      highMs: figure(2),
+      loss: figure(3),
       ...(code === undefined ? {} : { code }),
-      phasesMs: Array.from(this.phases.subarray(i * p, i * p + p)),
+      phasesMs: Array.from(this.figures.subarray(row + FIGURES, row + this.stride)),
     };
   }
 

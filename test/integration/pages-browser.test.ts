@@ -15,6 +15,7 @@ import type { CheckResult } from '../../src/checks/check.js';
 import { builtinRegistry } from '../../src/checks/registry.js';
 import { systemClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
+import { DEFAULT_HISTORY_SETTINGS } from '../../src/history/history-settings.js';
 import { HistoryStore } from '../../src/history/history-store.js';
 import { createLogger } from '../../src/log.js';
 import { MetricRegistries } from '../../src/metrics/registries.js';
@@ -79,7 +80,10 @@ targets:
 `,
       { registry, env: {}, hostname: 'h' },
     );
-    const history = new HistoryStore({ samples: 100 }, (kind) => registry.get(kind)?.phases ?? []);
+    const history = new HistoryStore(
+      { ...DEFAULT_HISTORY_SETTINGS, samples: 100 },
+      (kind) => registry.get(kind)?.phases ?? [],
+    );
     history.retain(config.checks);
     const [icmp, https, trace] = config.checks;
     const t0 = Date.UTC(2026, 11, 5, 8, 0, 0);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, CheckSpec } from '../../src/checks/check.js';
+import { DEFAULT_HISTORY_MAX_BYTES } from '../../src/history/history-settings.js';
 import { HistoryStore } from '../../src/history/history-store.js';
 import { SampleRing } from '../../src/history/sample-ring.js';
 
@@ -54,7 +55,7 @@ describe('SampleRing', () => {
 
 describe('HistoryStore', () => {
   it('keeps figures per check and IP: an echo run its RTT median, spread and loss, another its duration', () => {
-    const store = new HistoryStore({ samples: 10 }, phases);
+    const store = new HistoryStore({ samples: 10, maxBytes: DEFAULT_HISTORY_MAX_BYTES }, phases);
     const icmp = spec('web-icmp', 'icmp');
     store.record(icmp, [
       result({ kind: 'icmp', loss: 0.25, rttMs: { min: 1, median: 2, max: 5, avg: 2, stddev: 1 } }, 0),
@@ -73,7 +74,7 @@ describe('HistoryStore', () => {
   });
 
   it('skips cancelled runs and forgets checks that left the config, even when their run finishes later', () => {
-    const store = new HistoryStore({ samples: 10 }, phases);
+    const store = new HistoryStore({ samples: 10, maxBytes: DEFAULT_HISTORY_MAX_BYTES }, phases);
     const a = spec('a', 'tcp');
     const b = spec('b', 'tcp', 'other');
     store.retain([a, b]);
@@ -87,16 +88,47 @@ describe('HistoryStore', () => {
   });
 
   it('a new size keeps the newest samples', () => {
-    const store = new HistoryStore({ samples: 5 }, phases);
+    const store = new HistoryStore({ samples: 5, maxBytes: DEFAULT_HISTORY_MAX_BYTES }, phases);
     const a = spec('a', 'tcp');
     for (let i = 0; i < 5; i++) store.record(a, [result({}, i)]);
-    store.configure({ samples: 2 });
+    store.configure({ samples: 2, maxBytes: DEFAULT_HISTORY_MAX_BYTES });
     const ring = store.target('web')!.checks[0]!.ips.get('198.18.0.1')!.ring;
     expect(ring.samples().map((s) => s.ms)).toEqual([13, 14]);
   });
 
+  it('sizes every ring to history.max_bytes for the configured checks, and again when they change', () => {
+    // A tcp sample is 8 (time) + 4 x (4 figures + 2 phases) + 2 (flags) = 34 bytes.
+    const store = new HistoryStore({ samples: 100, maxBytes: 34 * 3 * 20 }, phases);
+    const checks = ['a', 'b', 'c'].map((name) => spec(name, 'tcp', `t-${name}`));
+    store.retain(checks);
+    expect(store.samplesPerRing).toBe(20);
+    for (let i = 0; i < 30; i++) for (const c of checks) store.record(c, [result({}, i)]);
+    const ring = (target: string) => store.target(target)!.checks[0]!.ips.get('198.18.0.1')!.ring;
+    expect(ring('t-a').samples()).toHaveLength(20);
+    expect(ring('t-a').last()?.ms).toBe(10 + 29);
+
+    // One check left: the other two may keep 30, capped by history.samples' 100.
+    store.retain(checks.slice(0, 2));
+    expect(store.samplesPerRing).toBe(30);
+    expect(ring('t-b').capacity).toBe(30);
+    expect(
+      ring('t-b')
+        .samples()
+        .map((s) => s.ms),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => 20 + i));
+    store.configure({ samples: 5, maxBytes: 34 * 3 * 20 });
+    expect(
+      ring('t-b')
+        .samples()
+        .map((s) => s.ms),
+    ).toEqual([35, 36, 37, 38, 39]);
+    store.configure({ samples: 100, maxBytes: 0 });
+    expect(store.samplesPerRing).toBe(0);
+    expect(ring('t-b').samples()).toEqual([]);
+  });
+
   it('keeps the last traced path and marks a route change per IP', () => {
-    const store = new HistoryStore({ samples: 5 }, phases);
+    const store = new HistoryStore({ samples: 5, maxBytes: DEFAULT_HISTORY_MAX_BYTES }, phases);
     const tr = spec('web-trace', 'traceroute');
     const hops = (last: string) => [
       { ttl: 1, addresses: ['198.18.0.254'], rttMs: [0.3], loss: 0 },

@@ -3,6 +3,7 @@ import type { CheckResult } from '../../src/checks/check.js';
 import { builtinRegistry } from '../../src/checks/registry.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { DiagnosisReport } from '../../src/diagnose/report.js';
+import { DEFAULT_HISTORY_SETTINGS } from '../../src/history/history-settings.js';
 import { HistoryStore } from '../../src/history/history-store.js';
 import { diagnosisDocument } from '../../src/pages/diagnosis-html.js';
 import { esc } from '../../src/pages/html.js';
@@ -19,7 +20,10 @@ describe('status pages escape what they did not write', () => {
       'targets:\n  - {name: web, host: 198.18.0.1, checks: [{kind: tcp, port: 443}]}\n',
     { registry, env: {}, hostname: 'h' },
   );
-  const history = new HistoryStore({ samples: 5 }, (kind) => registry.get(kind)?.phases ?? []);
+  const history = new HistoryStore(
+    { ...DEFAULT_HISTORY_SETTINGS, samples: 5 },
+    (kind) => registry.get(kind)?.phases ?? [],
+  );
   const failed: CheckResult = {
     check: 'web-tcp',
     kind: 'tcp',
