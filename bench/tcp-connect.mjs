@@ -155,8 +155,9 @@ export async function run() {
           headers: ['client', 'n', 'min us', 'p50 us', 'p99 us', 'mean us', 'max us'],
           rows,
           notes: [
-            'vantage: process.hrtime stamps around socket.connect() -> "connect" event ' +
-              '(includes a process.nextTick and one loop turn)',
+            "vantage: the kernel's SYN to SYN-ACK time (TCP_INFO tcpi_rtt read at the connect callback, " +
+              'native/tcp_info.c); without the addon, process.hrtime from the tick before connect(2) to the ' +
+              '"connect" event (one loop turn)',
             "curl: its own connect timer (one curl process per connect, --noproxy '*'); " +
               'the listener answers a minimal HTTP response and closes',
           ],
