@@ -4,12 +4,18 @@ import type { HistorySettings } from './history-settings.js';
 import { SampleRing } from './sample-ring.js';
 import type { Sample } from './sample-ring.js';
 
-/** One IP of one check: its recent samples and its last result as the check returned it. */
+/**
+ * What the pages show of the last result besides its sample. Not the result itself: holding every
+ * check's whole last result (RTT lists, evidence) was about 2 KiB per check and IP.
+ */
+export type LastResult = Pick<CheckResult, 'ok' | 'durationMs' | 'startedAt' | 'error'>;
+
+/** One IP of one check: its recent samples and the outline of its last result. */
 export interface IpHistory {
   /** The probed address; '' for runs that failed before choosing one. */
   ip: string;
   ring: SampleRing;
-  last: CheckResult;
+  last: LastResult;
 }
 
 export interface CheckHistory {
@@ -119,10 +125,10 @@ export class HistoryStore {
       const t = Date.parse(result.startedAt);
       let slot = check.ips.get(ip);
       if (!slot) {
-        slot = { ip, ring: new SampleRing(this.capacity, phases, this.codes), last: result };
+        slot = { ip, ring: new SampleRing(this.capacity, phases, this.codes), last: lastOf(result) };
         check.ips.set(ip, slot);
       }
-      slot.last = result;
+      slot.last = lastOf(result);
       slot.ring.push(sampleOf(result, t, phases));
       const path = tracedPath(spec.name, ip, t, result);
       if (path) notePath(entry, path);
@@ -155,6 +161,10 @@ export class HistoryStore {
       routeChanges: entry.routeChanges,
     };
   }
+}
+
+function lastOf({ ok, durationMs, startedAt, error }: CheckResult): LastResult {
+  return { ok, durationMs, startedAt, error };
 }
 
 /** A result's key figures: an echo kind's RTT median and spread and loss, another's duration. */
