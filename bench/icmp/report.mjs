@@ -5,7 +5,15 @@ import { rounded } from '../lib/stats.mjs';
 import { fmt } from '../lib/table.mjs';
 import { aims, per1k, rate } from './aims.mjs';
 import { worstFullWindowRate } from './loopback.mjs';
-import { ACC_COUNT, ACC_INTERVAL_MS, DURATION_MS, INFLIGHT_TARGETS, LOOPBACK_LOAD, RATE } from './settings.mjs';
+import {
+  ACC_COUNT,
+  ACC_INTERVAL_MS,
+  DURATION_MS,
+  INFLIGHT_TARGETS,
+  LOOPBACK_LOAD,
+  RATE,
+  WARMUP_MS,
+} from './settings.mjs';
 
 /** @import { Section } from '../lib/table.mjs' */
 /** @import { LoopbackRow } from './peers.mjs' */
@@ -29,7 +37,8 @@ function loopbackSection(raw) {
   const notes = [
     'probes/s = probes sent / send window (fping and blackbox_exporter: / their whole run); ' +
       'loss = probes without an echo reply',
-    'vantage: CPU = process.cpuUsage() of its process over the run (engine + the pacing loop), ' +
+    'vantage: CPU = process.cpuUsage() of its process over the run (engine + the pacing loop), after ' +
+      `${fmt(WARMUP_MS / 1000, 0)} s at the same rate (the compiled engine a running agent has), ` +
       "RSS = peak sampled every 100 ms (Node's own ~45 MiB included)",
     "fping: /usr/bin/time's %U + %S and %M (max RSS), RTTs from -C (us resolution below 1 ms); " +
       'blackbox_exporter: utime + stime from /proc/<pid>/stat over the run, VmHWM, ' +
