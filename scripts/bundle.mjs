@@ -76,6 +76,29 @@ module.exports = new Proxy({}, { get(_, key) { throw new Error('@opentelemetry/a
 };
 
 /**
+ * prom-client's index requires its Pushgateway client, which loads node:https (and with it
+ * node:tls, 10 ms of every `vantage run` start on a loaded machine) whether or not anything pushes;
+ * Vantage is scraped and never pushes. As for OpenTelemetry, the stand-in says so if that changes.
+ * @type {import('esbuild').Plugin}
+ */
+const noPushgateway = {
+  name: 'no-pushgateway',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) =>
+      args.importer.includes('/node_modules/prom-client/')
+        ? { path: args.path, namespace: 'no-pushgateway' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'no-pushgateway' }, () => ({
+      contents: `module.exports = class Pushgateway {
+  constructor() { throw new Error('prom-client Pushgateway: not bundled (scripts/bundle.mjs: Vantage is scraped)'); }
+};`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * The entry (src/bin/vantage.cts) loads `../cli.js`; the bundled entry loads the bundle instead.
  * @type {import('esbuild').Plugin}
  */
@@ -108,7 +131,7 @@ await build({
     js: `const ${MODULE_URL} = (inDist) =>
   require('node:url').pathToFileURL(require('node:path').join(__dirname, inDist)).href;`,
   },
-  plugins: [ownImportMetaUrl, zodEnglishOnly, noOpenTelemetry],
+  plugins: [ownImportMetaUrl, zodEnglishOnly, noOpenTelemetry, noPushgateway],
 });
 await build({
   ...common,

@@ -15,7 +15,6 @@ import type { NetDeps } from '../net/net-deps.js';
 import { QualityService } from '../quality/quality-service.js';
 import { HistoryStore } from '../history/history-store.js';
 import { DEFAULT_HISTORY_SETTINGS } from '../history/history-settings.js';
-import { diagnosisDocument } from '../pages/diagnosis-html.js';
 import { servePage } from '../pages/pages.js';
 import type { ConfigState, StatusSource } from '../pages/status-source.js';
 import { RankingService } from '../ranking/ranking-service.js';
@@ -29,7 +28,7 @@ import { WebConfigSource } from '../web/web-config-source.js';
 import { CheckExecutor } from './check-executor.js';
 import { CheckSet } from './check-set.js';
 import { ConfigReloader } from './config-reloader.js';
-import { DiagnoseEndpoint } from './diagnose-endpoint.js';
+import type { DiagnoseEndpoint } from './diagnose-endpoint.js';
 import { SkippedRunsLog } from './skipped-runs-log.js';
 import { TraceTrigger } from './triggered-trace.js';
 
@@ -62,7 +61,8 @@ export class Agent {
   private readonly trigger: TraceTrigger;
   private readonly skippedLog: SkippedRunsLog;
   private readonly egress: EgressMonitor;
-  private readonly diagnoseEndpoint: DiagnoseEndpoint;
+  /** Loaded on the first /diagnose (loadDiagnoseEndpoint): most agents never serve a report. */
+  private diagnoseEndpoint: Promise<DiagnoseEndpoint> | undefined;
   /** The network-quality model, fed by every finished run; its read API is for pages and ranking. */
   readonly quality: QualityService;
   /** Server sets ranked fastest first from the quality model. */
@@ -77,6 +77,7 @@ export class Agent {
   private server: MetricsServer | undefined;
   private stopWatching: (() => void) | undefined;
   private ready = false;
+  private stopped = false;
   private icmpOpened = false;
 
   constructor(private readonly opts: AgentOptions) {
@@ -162,15 +163,6 @@ export class Agent {
       },
       forgotten: () => this.agentMetrics.egressForgotten(),
     });
-    const html = diagnosisDocument;
-    this.diagnoseEndpoint = new DiagnoseEndpoint({
-      net,
-      clock,
-      log,
-      config: () => this.config,
-      html,
-      quality: (target) => this.quality.target(target),
-    });
     this.web = new WebConfigSource({
       registries: this.registries,
       log,
@@ -189,7 +181,7 @@ export class Agent {
       registries: this.registries,
       listen: this.opts.listen ?? config.listen,
       isReady: () => this.ready,
-      diagnose: (query, wantsJson) => this.diagnoseEndpoint.handle(query, wantsJson),
+      diagnose: async (query, wantsJson) => (await this.loadDiagnoseEndpoint()).handle(query, wantsJson),
       pages: (path) => servePage(this.statusSource(), path),
       fastest: (query) => this.ranking.reply(query),
       webConfig: () => this.web.current(),
@@ -228,12 +220,17 @@ export class Agent {
   /** Stops scheduling, cancels runs in flight (waiting up to `deadlineMs`), closes the server. */
   async stop(deadlineMs: number): Promise<boolean> {
     this.ready = false;
+    this.stopped = true;
     this.stopWatching?.();
     this.web.stop();
     await this.reloader.stop();
     this.egress.stop();
     this.ranking.stop();
-    this.diagnoseEndpoint.stop();
+    // A load that failed was answered to its /diagnose requests already.
+    void this.diagnoseEndpoint?.then(
+      (endpoint) => endpoint.stop(),
+      () => undefined,
+    );
     // One deadline for all of it: runs in flight get it less a share for the sinks to deliver what
     // those runs reported, and the sinks get whatever the runs left.
     const startNs = this.opts.clock.monotonicNs();
@@ -279,6 +276,31 @@ export class Agent {
     await runPaced(commitChecks());
     this.history.retain(config.checks);
     this.configState = { ...this.configState, appliedAt: this.opts.clock.wallMs() };
+  }
+
+  /**
+   * The diagnose endpoint and its HTML report, loaded once. A load that fails fails every /diagnose
+   * with its error (a 500 naming it), never the agent.
+   */
+  private loadDiagnoseEndpoint(): Promise<DiagnoseEndpoint> {
+    const { net, clock, log } = this.opts;
+    this.diagnoseEndpoint ??= Promise.all([
+      import('./diagnose-endpoint.js'),
+      import('../pages/diagnosis-html.js'),
+    ]).then(([{ DiagnoseEndpoint }, { diagnosisDocument }]) => {
+      const endpoint = new DiagnoseEndpoint({
+        net,
+        clock,
+        log,
+        config: () => this.config,
+        html: diagnosisDocument,
+        quality: (target) => this.quality.target(target),
+      });
+      // Stopped while it loaded: it refuses, as it would have had it been there at the stop.
+      if (this.stopped) endpoint.stop();
+      return endpoint;
+    });
+    return this.diagnoseEndpoint;
   }
 
   /** What the status pages read. */

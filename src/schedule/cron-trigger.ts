@@ -1,5 +1,5 @@
-import { createTask } from 'node-cron';
-import type { ScheduledTask } from 'node-cron';
+import { createRequire } from 'node:module';
+import type * as NodeCron from 'node-cron';
 import type { Clock } from '../clock.js';
 import type { Trigger } from './trigger.js';
 
@@ -9,7 +9,7 @@ import type { Trigger } from './trigger.js';
  * planned time is the cron slot node-cron fired for, mapped onto the monotonic clock.
  */
 export class CronTrigger implements Trigger {
-  private task: ScheduledTask | undefined;
+  private task: NodeCron.ScheduledTask | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -17,6 +17,9 @@ export class CronTrigger implements Trigger {
   ) {}
 
   start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void): void {
+    // Required on first use, synchronously (a job starts when it is scheduled, as interval jobs do):
+    // node-cron costs 8-14 ms of start-up that a config without cron schedules never needs.
+    const { createTask } = createRequire(import.meta.url)('node-cron') as typeof NodeCron;
     const task = createTask(this.expression, (ctx) => {
       const lateMs = Math.max(0, this.clock.wallMs() - ctx.date.getTime());
       onFire(this.clock.monotonicNs() - BigInt(Math.round(lateMs * 1e6)));

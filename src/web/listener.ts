@@ -1,12 +1,11 @@
 import { createServer as createNetServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import { createServer as createTlsServer } from 'node:tls';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { ListenAddress } from '../config/agent-config.js';
 import type { WebServerConfig } from '../settings/web-config-keys.js';
 import { connectionCap } from './fd-limit.js';
-import type { WebConfig, WebTls } from './web-config.js';
+import type { WebConfig, WebTls } from './web-config-shape.js';
 
 /** How often connections that never sent a request are looked for (and Node's own header checks run). */
 export const CHECK_INTERVAL_MS = 1_000;
@@ -118,7 +117,8 @@ export class WebListener {
   private tlsServer(tls: WebTls): TlsServer {
     const existing = this.tlsServers.get(tls);
     if (existing) return existing;
-    const server = createTlsServer({
+    // node:tls on first use: most agents serve plain HTTP, and loading it costs start-up (Node >= 20.16).
+    const server = process.getBuiltinModule('node:tls').createServer({
       ...tls.options,
       ALPNProtocols: ['http/1.1'],
       requestCert: tls.clientAuth !== 'NoClientCert',

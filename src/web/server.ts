@@ -10,8 +10,8 @@ import { DEFAULT_WEB_SERVER } from '../settings/web-config-keys.js';
 import type { WebServerConfig } from '../settings/web-config-keys.js';
 import { BasicAuth } from './basic-auth.js';
 import { CHECK_INTERVAL_MS, WebListener } from './listener.js';
-import { PLAIN_WEB_CONFIG } from './web-config.js';
-import type { WebConfig } from './web-config.js';
+import { PLAIN_WEB_CONFIG } from './web-config-shape.js';
+import type { WebConfig } from './web-config-shape.js';
 
 /** What a handler behind the server answers. */
 export interface EndpointReply {

@@ -4,8 +4,8 @@ import { watchConfigFile } from '../config/watch.js';
 import type { Logger } from '../log.js';
 import { AGENT_METRICS } from '../metrics/catalogue.js';
 import type { MetricRegistries } from '../metrics/registries.js';
-import { loadWebConfig, PLAIN_WEB_CONFIG } from './web-config.js';
-import type { WebConfig } from './web-config.js';
+import { PLAIN_WEB_CONFIG } from './web-config-shape.js';
+import type { WebConfig } from './web-config-shape.js';
 
 export interface WebConfigSourceDeps {
   registries: MetricRegistries;
@@ -99,4 +99,9 @@ export class WebConfigSource {
       (err) => this.deps.log.warn({ err, file }, 'cannot watch the web config any more; reload with SIGHUP'),
     );
   }
+}
+
+/** The loader on first use: its schema and node:tls are no plain agent's start-up. */
+async function loadWebConfig(file: string): Promise<WebConfig> {
+  return (await import('./web-config.js')).loadWebConfig(file);
 }

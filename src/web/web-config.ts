@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import { z } from 'zod';
 import { ConfigError } from '../config/diagnostics.js';
@@ -13,19 +12,13 @@ import { readPemFile, PemFileError } from '../settings/pem-file.js';
 import type { PemContent } from '../settings/pem-file.js';
 import { cipherList, curveList, tlsVersion } from './tls-names.js';
 import type { Translated } from './tls-names.js';
+import { CLIENT_AUTH_TYPES } from './web-config-shape.js';
+import type { WebConfig, WebTls } from './web-config-shape.js';
 
 // exporter-toolkit's web configuration file (docs/web-configuration.md in prometheus/exporter-toolkit),
 // with its meaning: the same file secures an exporter and this agent. What Node cannot do as Go
-// does is refused with the reason (tls-names.ts), never silently weakened.
-
-export const CLIENT_AUTH_TYPES = [
-  'NoClientCert',
-  'RequestClientCert',
-  'RequireAnyClientCert',
-  'VerifyClientCertIfGiven',
-  'RequireAndVerifyClientCert',
-] as const;
-export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
+// does is refused with the reason (tls-names.ts), never silently weakened. Loaded only when a web
+// config file is given (web-config-source.ts): its schema and node:tls are no plain agent's start-up.
 
 /** Paths that may skip basic auth (kubelet probes carry no credentials); the rest never may. */
 const EXEMPTIBLE_PATHS = ['/healthz', '/readyz'] as const;
@@ -78,36 +71,6 @@ const fileSchema = z.strictObject({
     .array(z.enum(EXEMPTIBLE_PATHS, { error: `only ${EXEMPTIBLE_PATHS.join(' and ')} can skip basic auth` }))
     .default([]),
   rate_limit: z.unknown().optional(),
-});
-
-/** TLS as the listener applies it to each connection. */
-export interface WebTls {
-  /** Certificate, key, CA, versions, ciphers, curves: checked by Node when the file was loaded. */
-  options: SecureContextOptions;
-  clientAuth: ClientAuthType;
-  /** Subject alternative names a client certificate must carry one of (empty: any). */
-  allowedSans: readonly string[];
-}
-
-/** A validated web config; `PLAIN_WEB_CONFIG` when no file is given. */
-export interface WebConfig {
-  file: string | undefined;
-  /** Hash of the file and the PEM it names: a reload that finds the same one changes nothing. */
-  fingerprint: string;
-  tls: WebTls | undefined;
-  /** User name -> bcrypt hash; empty: no basic auth. */
-  users: ReadonlyMap<string, string>;
-  headers: Readonly<Record<string, string>>;
-  authExcludedPaths: ReadonlySet<string>;
-}
-
-export const PLAIN_WEB_CONFIG: WebConfig = Object.freeze({
-  file: undefined,
-  fingerprint: '',
-  tls: undefined,
-  users: new Map(),
-  headers: {},
-  authExcludedPaths: new Set<string>(),
 });
 
 /** Reads and validates a web config file; every problem at once, located, in a `ConfigError`. */
@@ -212,7 +175,8 @@ function buildTls(raw: RawTls, baseDir: string, report: Reporter, seen: (pem: st
   if (cert === undefined || key === undefined || report.diagnostics.length > 0) return undefined;
   const complete: SecureContextOptions = { ...options, cert, key, ...(ca !== undefined ? { ca } : {}) };
   try {
-    createSecureContext(complete);
+    // node:tls only once a web config asks for TLS (Node >= 20.16): a plain agent starts without it.
+    process.getBuiltinModule('node:tls').createSecureContext(complete);
     return { options: complete, clientAuth: auth, allowedSans: raw.client_allowed_sans };
   } catch (err) {
     report.add(base, `tls_server_config: Node cannot use these settings: ${(err as Error).message}`);

@@ -23,7 +23,7 @@ import { systemNet } from '../../src/net/system-net.js';
 import { servePage } from '../../src/pages/pages.js';
 import type { StatusSource } from '../../src/pages/status-source.js';
 import { startMetricsServer } from '../../src/web/server.js';
-import { PLAIN_WEB_CONFIG } from '../../src/web/web-config.js';
+import { PLAIN_WEB_CONFIG } from '../../src/web/web-config-shape.js';
 import type { MetricsServer } from '../../src/web/server.js';
 import { BIN } from '../helpers/agent-process.js';
 import { makeWebCerts } from '../helpers/web-certs.js';

@@ -7,8 +7,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MetricRegistries } from '../../src/metrics/registries.js';
 import { startMetricsServer } from '../../src/web/server.js';
 import type { MetricsServer } from '../../src/web/server.js';
-import { parseWebConfig, PLAIN_WEB_CONFIG } from '../../src/web/web-config.js';
-import type { WebConfig } from '../../src/web/web-config.js';
+import { parseWebConfig } from '../../src/web/web-config.js';
+import { PLAIN_WEB_CONFIG } from '../../src/web/web-config-shape.js';
+import type { WebConfig } from '../../src/web/web-config-shape.js';
 import { makeWebCerts } from '../helpers/web-certs.js';
 import type { KeyPair } from '../helpers/web-certs.js';
 
