@@ -46,14 +46,17 @@ const CJS_HELPER = `var __commonJS = (cb, mod) => function __require() {
 
 const PRELUDE = `const __vtRows = new Map();
 const __vtOpen = [];
+const __vtNames = [];
 function __vtTime(name, f) {
   const t0 = performance.now();
   __vtOpen.push(0);
+  __vtNames.push(name);
   try {
     return f();
   } finally {
     const total = performance.now() - t0;
     const inner = __vtOpen.pop();
+    __vtNames.pop();
     if (__vtOpen.length > 0) __vtOpen[__vtOpen.length - 1] += total;
     const row = __vtRows.get(name) ?? { self: 0, total: 0 };
     row.self += total - inner;
@@ -61,7 +64,10 @@ function __vtTime(name, f) {
     __vtRows.set(name, row);
   }
 }
-require = ((load) => Object.assign((id) => __vtTime('require ' + id, () => load(id)), load))(require);
+const __vtBy = () => (__vtNames.at(-1) ?? 'top level').split('node_modules/').at(-1);
+require = ((load) => Object.assign((id) => __vtTime('require ' + id + ' (by ' + __vtBy() + ')', () => load(id)), load))(
+  require,
+);
 process.on('exit', () => require('node:fs').writeFileSync(process.env.${TIMES_ENV}, JSON.stringify([...__vtRows])));
 `;
 const TIMED_ESM = `var __esm = (fn, res, err) => function __init() {
@@ -182,7 +188,8 @@ export async function run() {
     const notes = [
       `medians over ${RUNS} runs, Node ${process.version}, ${BIN}`,
       "self: the module's own top-level code; with imports: the modules and built-ins it loaded first",
-      '"require X": the first load of a built-in (or an external package); later requires are free',
+      '"require X (by M)": the first load of a built-in (or an external package) and the module that asked; later ' +
+        'requires are free',
       'run: everything evaluated until the process exited (it is stopped right after /metrics answered)',
     ];
     return { title: `startup modules (${RUNS} runs)`, sections, notes, raw: { runs: RUNS } };
