@@ -97,10 +97,11 @@ function notes(results, loadBefore) {
       `for a core: load average ${fmt(loadBefore, 2)} before the run, ${fmt(loadavg()[0], 2)} after, ` +
       `${cpus().length} cores`,
     "heap/buffers: after recording and a GC (ours keeps each check's rendered lines as buffers); " +
-      'RSS: after the scrapes; record: ProbeRecorder.record per check run, the third run of each check',
+      'RSS: after the scrapes; record: ProbeRecorder.record per check run, the third run of each check ' +
+      '(ours renders the lines then)',
     `timed scrapes per encoding: ${perScale}; ` + 'body piped to a byte-counting sink (no socket)',
     '"every check ran": each check records a run before each scrape (not timed), as in an agent whose ' +
-      'checks run at least once between scrapes: ours renders every owner in that scrape',
+      "checks run between scrapes: ours rendered each check's lines as it recorded, prom-client renders at the scrape",
     ...agree,
   ];
 }

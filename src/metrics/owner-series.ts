@@ -101,21 +101,20 @@ export interface Rendered {
   generation: number;
   buf: Buffer;
   offsets: Uint32Array;
+  /** The series rendered (as `OwnerSeries.size` counts them). */
+  size: number;
 }
 
 /**
  * The series of one owner (a check, the target list): written in updates (`begin` ... `end`),
- * rendered to sample lines by the store at the first scrape after an update.
+ * rendered to sample lines once per update, by the store, when the update ends.
  */
 export class OwnerSeries {
   /**
    * The store's rendering of these series (a field, not a WeakMap entry: ten thousand ephemerons
-   * made single steps of V8's incremental marking take tens of milliseconds); undefined once an
-   * update has changed them.
+   * made single steps of V8's incremental marking take tens of milliseconds).
    */
   rendered: Rendered | undefined;
-  /** The series the store counts for this owner (`size` when its last update ended). */
-  counted = 0;
   /**
    * Counters and histograms, which add up across updates: `<own labels>|<family index>` -> series,
    * in the order first written (one flat map per owner: a map per family cost more heap).
@@ -137,7 +136,7 @@ export class OwnerSeries {
   private run = 0;
   private nowMs = 0;
 
-  constructor(private readonly ended: (owner: OwnerSeries) => void) {}
+  constructor(private readonly render: (owner: OwnerSeries) => void) {}
 
   /** Series as Prometheus counts them: a histogram is a series per bucket (and +Inf), plus sum and count. */
   get size(): number {
@@ -199,15 +198,14 @@ export class OwnerSeries {
         : this.observe(family, labelValues, value);
   }
 
-  /** Ends the update: drops the counters and histograms `keep` refuses; the store renders the rest when scraped. */
+  /** Ends the update: drops the counters and histograms `keep` refuses, then has the store render the rest. */
   end(keep: KeepSeries = () => true): void {
     for (const [key, one] of this.accumulating)
       if (!keep(one.family.def.type, one.run === this.run, one.lastMs)) this.accumulating.delete(key);
     for (const gaugeArray of [this.gaugeFamilies, this.gaugeLabels, this.gaugeValues]) gaugeArray.length = this.gauges;
     this.gaugeIndex.clear();
     this.lastLabels = undefined;
-    this.rendered = undefined;
-    this.ended(this);
+    this.render(this);
   }
 
   /** Whether this owner has a series in the family. */

@@ -17,8 +17,8 @@ const ownerKey = (check: string): string => `probe:${check}`;
 /**
  * Turns check results into series. Checks never touch metrics; this is the only place that knows
  * how a result maps onto them. A check's series live in the series store under the check's name,
- * written once per run, so a check that leaves the config (or an IP that leaves a check's answers)
- * takes its series with it.
+ * rendered once per run, so a check that leaves the config (or an IP that leaves a check's answers)
+ * takes its series with it, and a scrape only copies bytes.
  */
 export class ProbeRecorder {
   private readonly store: SeriesStore;

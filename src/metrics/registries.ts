@@ -21,7 +21,7 @@ export interface Scrape {
 /**
  * Where the agent's metrics live, in two parts, written as one exposition:
  * - `series`: what grows with the config (per check, per IP, per target), in our SeriesStore,
- *   rendered at the first scrape after it changes and copied out in slices that yield to the loop;
+ *   rendered when it changes and copied out in slices that yield to the event loop;
  * - `registry`: prom-client, for the agent's own few metrics and the process metrics, rendered by
  *   prom-client at each scrape (a few hundred series: well under a millisecond's worth).
  * Never prom-client's global registry, so tests and several agents in one process stay apart.

@@ -12,12 +12,9 @@ const NEWLINE = Buffer.from('\n');
  * The series that grow with the config (per check, per IP, per target), kept out of prom-client.
  *
  * prom-client renders every series on every scrape in one go: at 500,000 series that held the
- * event loop for seconds. Here an owner's sample lines are rendered at the first scrape after an
- * update, in slices that yield to the event loop, and kept as bytes; the scrape then copies those
- * bytes out, family by family, in slices too. An owner updated several times between two scrapes
- * (a check every 10 s scraped every 15 s; the quality model at every observation) is rendered once;
- * rendering at every update cost an agent of 12,000 checks about a tenth of its CPU. The output is
- * prom-client's, byte for byte.
+ * event loop for seconds. Here each owner's sample lines are rendered once, when its update ends
+ * (a check's run), and kept as bytes; a scrape only copies those bytes out, family by family,
+ * yielding to the event loop between slices. The output is prom-client's, byte for byte.
  */
 export class SeriesStore {
   private readonly families: Family[] = [];
@@ -51,7 +48,11 @@ export class SeriesStore {
       throw new TypeError(`${def.name} cannot change its type or buckets`);
     if (old.help === def.help && old.labels.join() === def.labels.join()) return existing;
     existing.redefine(def, this.identity);
-    for (const owner of this.owners.values()) if (owner.has(existing)) owner.rendered = undefined;
+    for (const owner of this.owners.values()) {
+      if (!owner.has(existing)) continue;
+      this.total -= owner.rendered?.size ?? 0;
+      owner.rendered = undefined;
+    }
     return existing;
   }
 
@@ -70,7 +71,7 @@ export class SeriesStore {
   owner(key: string): OwnerSeries {
     let owner = this.owners.get(key);
     if (!owner) {
-      owner = new OwnerSeries((done) => this.count(done));
+      owner = new OwnerSeries((done) => this.render(done));
       this.owners.set(key, owner);
     }
     return owner;
@@ -78,7 +79,7 @@ export class SeriesStore {
 
   /** Removes every series of `key`. */
   forget(key: string): void {
-    this.total -= this.owners.get(key)?.counted ?? 0;
+    this.total -= this.owners.get(key)?.rendered?.size ?? 0;
     this.owners.delete(key);
   }
 
@@ -95,19 +96,17 @@ export class SeriesStore {
   /**
    * Writes every family into `out` (OpenMetrics headers or Prometheus text with a blank line between
    * families), yielding full chunks as they fill and pausing whenever `pacer` says the slice is used
-   * up. What is written is every owner present when the scrape starts, each as of one whole update:
-   * the renderings out of date are brought up to date first, in slices, so an update that ends in
-   * between is written if its owner was not rendered yet; the bytes then copied out are replaced by
-   * later updates, never changed.
+   * up. What is written is the state when the scrape starts: owners rendered then, as bytes that
+   * later updates replace rather than change.
    */
   async *chunks(openMetrics: boolean, pacer: Pacer, out: ChunkWriter): AsyncGenerator<Buffer> {
-    const owners = [...this.owners.values()];
-    for (const owner of owners) {
+    // Renderings out of date (new identity labels after a reload) are brought up to date in slices.
+    for (const owner of this.owners.values()) {
       if (this.current(owner)) continue;
       this.render(owner);
       if (pacer.due()) await pacer.pause();
     }
-    const snapshot = owners.map((owner) => this.current(owner) ?? this.render(owner));
+    const snapshot = Array.from(this.owners.values(), (owner) => this.current(owner) ?? this.render(owner));
     for (const family of this.families) {
       if (!openMetrics && family.index > 0) out.copy(NEWLINE);
       out.copy(family.header(openMetrics));
@@ -132,13 +131,6 @@ export class SeriesStore {
     return r && r.generation === this.generation ? r : undefined;
   }
 
-  /** An update of `owner` ended: its series count now (so `vantage_series` needs no render). */
-  private count(owner: OwnerSeries): void {
-    const size = owner.size;
-    this.total += size - owner.counted;
-    owner.counted = size;
-  }
-
   /** Renders an owner's lines, every family's, into one buffer. */
   private render(owner: OwnerSeries): Rendered {
     const texts = owner.lines(this.families.length);
@@ -146,7 +138,9 @@ export class SeriesStore {
     for (const [i, text] of texts.entries()) offsets[i + 1] = (offsets[i] ?? 0) + Buffer.byteLength(text);
     const buf = Buffer.allocUnsafeSlow(offsets[texts.length] ?? 0);
     for (const [i, text] of texts.entries()) buf.write(text, offsets[i] ?? 0);
-    const rendered = { generation: this.generation, buf, offsets };
+    const size = owner.size;
+    this.total += size - (owner.rendered?.size ?? 0);
+    const rendered = { generation: this.generation, buf, offsets, size };
     owner.rendered = rendered;
     return rendered;
   }

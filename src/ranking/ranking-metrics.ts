@@ -6,7 +6,7 @@ import type { Scored } from './score.js';
 const ownerKey = (set: string): string => `ranking:${set}`;
 
 /**
- * A set's series: one series-store owner per set, written at each evaluation. Every scored target
+ * A set's series: one series-store owner per set, rendered at each evaluation. Every scored target
  * is ranked, so 2 series per ranked target plus the set's change counter (2n + 1 per set).
  */
 export class RankingMetrics {
