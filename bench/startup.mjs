@@ -4,7 +4,8 @@
 // Peer: prometheus-blackbox-exporter, spawn until its /metrics answers 200.
 // Runs on the Node that runs it: `path/to/node22 bench/startup.mjs` for Node 22's numbers (the
 // compile cache is on from the second start there). --bin=PATH: another build's dist/bin/vantage.cjs;
-// --runs=N: starts per process (default 10).
+// --runs=N: starts per process (default 10); --base=PATH: a second build timed beside it, start by start
+// (on a loaded machine numbers drift by tens of ms within a minute: only interleaved runs compare).
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ import { fmt, statCells } from './lib/table.mjs';
 
 const BIN = process.argv.find((a) => a.startsWith('--bin='))?.slice('--bin='.length) ?? VANTAGE_BIN;
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice('--runs='.length) ?? 10);
+const BASE = process.argv.find((a) => a.startsWith('--base='))?.slice('--base='.length);
 const READY_TIMEOUT_MS = 15_000;
 const CHECKS = 5;
 
@@ -85,43 +87,66 @@ async function timeOne({ cmd, args, port, ready }) {
 }
 
 /**
- * RUNS timed starts of what `makeRun` launches (a fresh port each time).
+ * One kind of start to time: `once` starts one process and says how long it took.
+ * @typedef {{ label: string, once: () => Promise<{ readyMs: number, stopMs?: number, exit: string }> }} Contender
+ */
+
+/**
+ * A server start (spawn -> /metrics ready, then stopped) of what `makeRun` launches (a fresh port each time).
  * @param {string} label
  * @param {() => Promise<Launch>} makeRun
+ * @returns {Contender}
  */
-async function series(label, makeRun) {
-  /** @type {number[]} */
-  const ready = [];
-  /** @type {number[]} */
-  const stop = [];
-  /** @type {Set<string>} */
-  const exits = new Set();
-  for (let i = 0; i < RUNS; i++) {
-    const r = await timeOne(await makeRun());
-    ready.push(r.readyMs);
-    stop.push(r.stopMs);
-    exits.add(String(r.exit));
-  }
-  return { label, ready, stop, exits: [...exits] };
+function serverStart(label, makeRun) {
+  return {
+    label,
+    once: async () => {
+      const r = await timeOne(await makeRun());
+      return { readyMs: r.readyMs, stopMs: r.stopMs, exit: String(r.exit) };
+    },
+  };
 }
 
 /**
- * RUNS timed `vantage probe tcp` processes against `targetPort`, spawn -> exit.
+ * `vantage probe tcp` against `targetPort`, spawn -> exit.
+ * @param {string} label
+ * @param {string} bin
  * @param {number} targetPort
+ * @returns {Contender}
  */
-async function probeSeries(targetPort) {
-  /** @type {number[]} */
-  const wall = [];
-  /** @type {Set<string>} */
-  const exits = new Set();
+function probeRun(label, bin, targetPort) {
+  return {
+    label,
+    once: async () => {
+      const args = [bin, 'probe', 'tcp', `${LOOPBACK}:${targetPort}`];
+      const r = await execTracked(process.execPath, args, { timeoutMs: READY_TIMEOUT_MS });
+      if (r.code !== 0) throw new Error(`vantage probe tcp: exit ${r.signal ?? r.code}: ${r.stderr}${r.stdout}`);
+      return { readyMs: r.wallMs, exit: String(r.code) };
+    },
+  };
+}
+
+/**
+ * RUNS starts of each contender, one of each in turn: drift in the machine's load reaches all alike.
+ * @param {Contender[]} contenders
+ */
+async function interleaved(contenders) {
+  const out = contenders.map((c) => ({
+    label: c.label,
+    /** @type {number[]} */ ready: [],
+    /** @type {number[]} */ stop: [],
+    /** @type {Set<string>} */ exits: new Set(),
+  }));
   for (let i = 0; i < RUNS; i++) {
-    const args = [BIN, 'probe', 'tcp', `${LOOPBACK}:${targetPort}`];
-    const r = await execTracked(process.execPath, args, { timeoutMs: READY_TIMEOUT_MS });
-    if (r.code !== 0) throw new Error(`vantage probe tcp: exit ${r.signal ?? r.code}: ${r.stderr}${r.stdout}`);
-    wall.push(r.wallMs);
-    exits.add(String(r.code));
+    for (const [k, c] of contenders.entries()) {
+      const r = await c.once();
+      const o = out[k];
+      o?.ready.push(r.readyMs);
+      if (r.stopMs !== undefined) o?.stop.push(r.stopMs);
+      o?.exits.add(r.exit);
+    }
   }
-  return { label: 'vantage probe tcp (spawn -> exit)', ready: wall, stop: [], exits: [...exits] };
+  return out.map((o) => ({ ...o, exits: [...o.exits] }));
 }
 
 export async function run() {
@@ -134,52 +159,68 @@ export async function run() {
     const vantageCfg = join(dir, 'vantage.yaml');
     await writeFile(vantageCfg, vantageConfig(targetPort));
 
-    const ours = await series('vantage run', async () => {
-      const port = await freePort();
-      return {
-        cmd: process.execPath,
-        args: [BIN, 'run', '-c', vantageCfg, '--listen', `${LOOPBACK}:${port}`, '--log-level', 'warn'],
-        port,
-        ready: (res) => res.status === 200 && res.body.includes('agent="'),
-      };
-    });
-
-    const probe = await probeSeries(targetPort);
-
-    // Reference: a bare Node HTTP server answering /metrics, to separate Node's own start-up from
-    // the agent's module loading and config work.
-    const bare = await series('node bare http (ref)', async () => {
-      const port = await freePort();
-      const code =
-        `require('node:http').createServer((q, s) => s.end('x{agent="bare"} 1\\n'))` +
-        `.listen(${port}, '${LOOPBACK}');`;
-      return {
-        cmd: process.execPath,
-        args: ['-e', code],
-        port,
-        ready: (res) => res.status === 200 && res.body.includes('agent="'),
-      };
-    });
-
-    let peer;
+    /**
+     * `vantage run` of the build at `bin`.
+     * @param {string} label
+     * @param {string} bin
+     */
+    const vantageRun = (label, bin) =>
+      serverStart(label, async () => {
+        const port = await freePort();
+        return {
+          cmd: process.execPath,
+          args: [bin, 'run', '-c', vantageCfg, '--listen', `${LOOPBACK}:${port}`, '--log-level', 'warn'],
+          port,
+          ready: (res) => res.status === 200 && res.body.includes('agent="'),
+        };
+      });
+    /** @type {Contender[]} */
+    const contenders = [
+      vantageRun('vantage run', BIN),
+      probeRun('vantage probe tcp (spawn -> exit)', BIN, targetPort),
+      ...(BASE
+        ? [vantageRun('vantage run, --base build', BASE), probeRun('vantage probe tcp, --base build', BASE, targetPort)]
+        : []),
+      // Reference: a bare Node HTTP server answering /metrics, to separate Node's own start-up from
+      // the agent's module loading and config work.
+      serverStart('node bare http (ref)', async () => {
+        const port = await freePort();
+        const code =
+          `require('node:http').createServer((q, s) => s.end('x{agent="bare"} 1\\n'))` +
+          `.listen(${port}, '${LOOPBACK}');`;
+        return {
+          cmd: process.execPath,
+          args: ['-e', code],
+          port,
+          ready: (res) => res.status === 200 && res.body.includes('agent="'),
+        };
+      }),
+    ];
     let peerNote;
     if (await installed(BLACKBOX)) {
       const bbCfg = join(dir, 'blackbox.yml');
       await writeFile(bbCfg, BLACKBOX_CONFIG);
-      peer = await series('blackbox_exporter', async () => {
-        const port = await freePort();
-        return {
-          cmd: BLACKBOX,
-          args: [`--web.listen-address=${LOOPBACK}:${port}`, `--config.file=${bbCfg}`, '--log.level=warn'],
-          port,
-          ready: (res) => res.status === 200,
-        };
-      });
+      contenders.push(
+        serverStart('blackbox_exporter', async () => {
+          const port = await freePort();
+          return {
+            cmd: BLACKBOX,
+            args: [`--web.listen-address=${LOOPBACK}:${port}`, `--config.file=${bbCfg}`, '--log.level=warn'],
+            port,
+            ready: (res) => res.status === 200,
+          };
+        }),
+      );
     } else {
       peerNote = BLACKBOX_MISSING;
     }
+    const all = await interleaved(contenders);
+    const [ours, probe] = all;
+    const bare = all.find((s) => s.label === 'node bare http (ref)');
+    const peer = all.find((s) => s.label === 'blackbox_exporter');
+    if (!ours || !probe || !bare) throw new Error('startup: a contender is missing');
 
-    const rows = [ours, probe, bare, ...(peer ? [peer] : [])].map((s) => {
+    const rows = all.map((s) => {
       const r = summarize(s.ready);
       return [
         s.label,
@@ -196,6 +237,7 @@ export async function run() {
       '"node bare http (ref)" is a one-line Node HTTP server: the floor any Node agent pays',
       `vantage probe tcp: spawn -> exit of one TCP check to the same listener; Node ${process.version}`,
     ];
+    if (BASE) notes.push(`--base build: ${BASE}, started in turn with ${BIN}`);
     if (peerNote) notes.push(peerNote);
     return {
       title: `startup: spawn -> /metrics ready; probe tcp spawn -> exit (${RUNS} runs each, Node ${process.version})`,
