@@ -176,6 +176,9 @@ export class Agent {
   /** Loads the config (throws `ConfigError` if it is bad), serves metrics, then schedules checks. */
   async start(): Promise<ListenAddress> {
     const config = await this.reloader.load();
+    // Identity labels from the first scrape on: one while the warm-ups and the first apply run would
+    // otherwise return series without them, which a Prometheus stores as series of their own.
+    this.registries.setDefaultLabels(identityLabels(config.agent));
     await this.web.start(config.web.configFile);
     this.server = await startMetricsServer({
       registries: this.registries,
