@@ -22,9 +22,6 @@
 // JavaScript API (see src/net/icmp/native.ts):
 //   openBatch(family, identifier, memory, onBatch, onError) -> handle   identifier < 0: raw socket;
 //       else a ping socket bound to it. onBatch(count): `count` datagrams are in `memory`.
-//   open(family, onPackets, onError), openDatagram(family, identifier, onPackets, onError)
-//       the same sockets delivering an array of packet objects per read (the API before batches:
-//       dist/ builds from before it still load this addon)
 //   read(handle): reads (and hands over) everything queued now
 //   send(handle, buffer, address, ttl, tos, source) -> bigint wall-clock send stamp (ns)
 //   setDontFragment(handle, bool)
@@ -65,6 +62,8 @@ enum field { F_OFFSET, F_LENGTH, F_HOP_LIMIT, F_ERROR_TYPE, F_ERROR_CODE, F_FAMI
 // quotes at most 576 (IPv4) or 1280 (IPv6) bytes; sends of larger probes grow it (js_send).
 #define MIN_SLOT 2048
 #define SLOT_HEADROOM 128
+// The smallest block openBatch takes: room for one slot as long as the longest datagram.
+#define MIN_BYTES (BATCH_DATA + 65536 + SLOT_HEADROOM)
 // Reads per wake-up before yielding to the event loop (a flood must not starve timers).
 #define MAX_ROUNDS 16
 #define CONTROL_SIZE 256
@@ -78,14 +77,13 @@ typedef struct {
   uv_poll_t poll;
   napi_env env;
   napi_ref self;
-  napi_ref on_packets;
+  napi_ref on_batch;
   napi_ref on_error;
-  // The batch block: JavaScript's ArrayBuffer (openBatch, held by `memory_ref`) or our own (open).
+  // The batch block: JavaScript's ArrayBuffer, held by `memory_ref`.
   napi_ref memory_ref;
   unsigned char *memory;
   size_t memory_size;
   size_t slot;
-  int legacy;
   napi_async_context async_context;
   struct mmsghdr msgs[BATCH_PACKETS];
   struct iovec iovs[BATCH_PACKETS];
@@ -297,58 +295,14 @@ static int read_batch(icmp_socket *sock, int flags, uint32_t *count, bool *more)
   return (int)*count;
 }
 
-// The packet objects of the API before batches (open / openDatagram), built from the batch block.
-static napi_value legacy_packets(icmp_socket *sock, uint32_t count) {
-  napi_env env = sock->env;
-  napi_value packets, batch, arraybuffer;
-  napi_create_array_with_length(env, count, &packets);
-  void *copy;
-  const int32_t *last = (const int32_t *)(sock->memory + BATCH_META) + (count - 1) * BATCH_FIELDS;
-  size_t used = (size_t)last[F_OFFSET] + (size_t)last[F_LENGTH];
-  if (napi_create_buffer_copy(env, used, sock->memory, &copy, &batch) != napi_ok) return packets;
-  size_t length, byte_offset;
-  napi_typedarray_type type;
-  napi_get_typedarray_info(env, batch, &type, &length, &copy, &arraybuffer, &byte_offset);
-  for (uint32_t n = 0; n < count; n++) {
-    const int32_t *meta = (const int32_t *)(sock->memory + BATCH_META) + n * BATCH_FIELDS;
-    const unsigned char *addresses = sock->memory + BATCH_ADDRESSES + n * 32;
-    char text[INET6_ADDRSTRLEN] = "";
-    napi_value packet, value;
-    napi_create_object(env, &packet);
-    napi_create_typedarray(env, napi_uint8_array, (size_t)meta[F_LENGTH], arraybuffer, byte_offset + (size_t)meta[F_OFFSET], &value);
-    napi_set_named_property(env, packet, "data", value);
-    if (meta[F_FAMILY] != 0) inet_ntop(meta[F_FAMILY] == 4 ? AF_INET : AF_INET6, addresses, text, sizeof text);
-    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &value);
-    napi_set_named_property(env, packet, "address", value);
-    napi_create_bigint_int64(env, ((const int64_t *)sock->memory)[n], &value);
-    napi_set_named_property(env, packet, "stampNs", value);
-    napi_create_int32(env, meta[F_HOP_LIMIT], &value);
-    napi_set_named_property(env, packet, "hopLimit", value);
-    if (meta[F_ERROR_TYPE] >= 0) {
-      text[0] = '\0';
-      if (meta[F_DESTINATION_FAMILY] != 0)
-        inet_ntop(meta[F_DESTINATION_FAMILY] == 4 ? AF_INET : AF_INET6, addresses + 16, text, sizeof text);
-      napi_create_int32(env, meta[F_ERROR_TYPE], &value);
-      napi_set_named_property(env, packet, "errorType", value);
-      napi_create_int32(env, meta[F_ERROR_CODE], &value);
-      napi_set_named_property(env, packet, "errorCode", value);
-      napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &value);
-      napi_set_named_property(env, packet, "destination", value);
-    }
-    napi_set_element(env, packets, n, packet);
-  }
-  return packets;
-}
-
-// Hands one batch to JavaScript: its count (openBatch) or its packet objects (open).
+// Hands one batch to JavaScript as its count.
 static void deliver(icmp_socket *sock, uint32_t count) {
   napi_env env = sock->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   napi_value arg;
-  if (sock->legacy) arg = legacy_packets(sock, count);
-  else napi_create_uint32(env, count, &arg);
-  call_js(sock, sock->on_packets, 1, &arg);
+  napi_create_uint32(env, count, &arg);
+  call_js(sock, sock->on_batch, 1, &arg);
   napi_close_handle_scope(env, scope);
 }
 
@@ -436,31 +390,23 @@ static void size_buffers(int fd) {
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof bufsize) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
 }
 
-// Wraps an open, configured socket in a JS handle and starts polling it. `callbacks` are
-// (onPackets, onError); `memory` the batch block from JavaScript, or NULL for one of our own
-// (the packet-object API). Takes ownership of fd.
+// Wraps an open, configured socket in a JS handle and starts polling it. `memory` is the batch
+// block from JavaScript; `callbacks` are (onBatch, onError). Takes ownership of fd.
 static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, napi_value memory, napi_value *callbacks) {
+  void *block = NULL;
+  size_t block_size = 0;
+  if (napi_get_arraybuffer_info(env, memory, &block, &block_size) != napi_ok || block_size < MIN_BYTES) {
+    close(fd);
+    napi_throw_range_error(env, "ERR_VANTAGE_ICMP", "the batch memory must be an ArrayBuffer of at least batchLayout.minBytes");
+    return NULL;
+  }
   size_buffers(fd);
   icmp_socket *sock = calloc(1, sizeof *sock);
   handle_box *box = calloc(1, sizeof *box);
-  void *block = NULL;
-  size_t block_size = BATCH_DATA + BATCH_PACKETS * MIN_SLOT;
-  if (memory != NULL) {
-    if (napi_get_arraybuffer_info(env, memory, &block, &block_size) != napi_ok || block_size < BATCH_DATA + 65536 + SLOT_HEADROOM) {
-      close(fd);
-      free(sock);
-      free(box);
-      napi_throw_range_error(env, "ERR_VANTAGE_ICMP", "the batch memory must be an ArrayBuffer of at least batchLayout.minBytes");
-      return NULL;
-    }
-  } else {
-    block = malloc(block_size);
-  }
-  if (sock == NULL || box == NULL || block == NULL) {
+  if (sock == NULL || box == NULL) {
     close(fd);
     free(sock);
     free(box);
-    if (memory == NULL) free(block);
     napi_throw_error(env, "ERR_VANTAGE_ICMP", "out of memory");
     return NULL;
   }
@@ -472,14 +418,13 @@ static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, na
   sock->memory = block;
   sock->memory_size = block_size;
   sock->slot = MIN_SLOT;
-  sock->legacy = memory == NULL;
   box->magic = HANDLE_MAGIC;
   box->sock = sock;
   napi_value external, resource_name;
   CHECK(napi_create_external(env, box, finalize_box, NULL, &external));
   CHECK(napi_create_reference(env, external, 1, &sock->self));
-  if (memory != NULL) CHECK(napi_create_reference(env, memory, 1, &sock->memory_ref));
-  CHECK(napi_create_reference(env, callbacks[0], 1, &sock->on_packets));
+  CHECK(napi_create_reference(env, memory, 1, &sock->memory_ref));
+  CHECK(napi_create_reference(env, callbacks[0], 1, &sock->on_batch));
   CHECK(napi_create_reference(env, callbacks[1], 1, &sock->on_error));
   CHECK(napi_create_string_utf8(env, "VantageIcmpSocket", NAPI_AUTO_LENGTH, &resource_name));
   CHECK(napi_async_init(env, NULL, resource_name, &sock->async_context));
@@ -563,27 +508,19 @@ static int ping_fd(napi_env env, int family, int32_t identifier) {
   return fd;
 }
 
-// open(family, onPackets, onError), openDatagram(family, identifier, onPackets, onError) and
-// openBatch(family, identifier, memory, onBatch, onError): a raw socket when there is no
-// identifier or it is negative, else a ping socket bound to it.
-static napi_value open_socket(napi_env env, napi_callback_info info, bool has_identifier, bool batch) {
+// openBatch(family, identifier, memory, onBatch, onError): a raw socket when the identifier is
+// negative, else a ping socket bound to it.
+static napi_value js_open_batch(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t family = 0, identifier = -1;
   if (!read_family(env, argv[0], &family)) return NULL;
-  if (has_identifier) CHECK(napi_get_value_int32(env, argv[1], &identifier));
+  CHECK(napi_get_value_int32(env, argv[1], &identifier));
   int fd = identifier < 0 ? raw_fd(env, family) : ping_fd(env, family, identifier);
-  size_t next = has_identifier ? 2 : 1;
   if (fd < 0) return NULL;
-  return wrap_socket(env, fd, family, identifier >= 0, batch ? argv[next] : NULL, argv + next + (batch ? 1 : 0));
+  return wrap_socket(env, fd, family, identifier >= 0, argv[2], argv + 3);
 }
-
-static napi_value js_open(napi_env env, napi_callback_info info) { return open_socket(env, info, false, false); }
-
-static napi_value js_open_datagram(napi_env env, napi_callback_info info) { return open_socket(env, info, true, false); }
-
-static napi_value js_open_batch(napi_env env, napi_callback_info info) { return open_socket(env, info, true, true); }
 
 static int parse_address(int family, const char *text, struct sockaddr_storage *out, socklen_t *len) {
   memset(out, 0, sizeof *out);
@@ -703,11 +640,10 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   sock->closing = 1;
   uv_poll_stop(&sock->poll);
   close(sock->fd);
-  napi_delete_reference(env, sock->on_packets);
+  napi_delete_reference(env, sock->on_batch);
   napi_delete_reference(env, sock->on_error);
   napi_delete_reference(env, sock->self);
-  if (sock->memory_ref != NULL) napi_delete_reference(env, sock->memory_ref);
-  else free(sock->memory);
+  napi_delete_reference(env, sock->memory_ref);
   sock->memory = NULL;
   uv_close((uv_handle_t *)&sock->poll, on_closed);
   return NULL;
@@ -725,7 +661,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"meta", BATCH_META},
       {"addresses", BATCH_ADDRESSES},
       {"data", BATCH_DATA},
-      {"minBytes", BATCH_DATA + 65536 + SLOT_HEADROOM},
+      {"minBytes", MIN_BYTES},
       {"bytes", BATCH_DATA + BATCH_PACKETS * MIN_SLOT},
   };
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -735,8 +671,6 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "batchLayout", layout));
   napi_property_descriptor props[] = {
       {"openBatch", NULL, js_open_batch, NULL, NULL, NULL, napi_default, NULL},
-      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
-      {"openDatagram", NULL, js_open_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"read", NULL, js_read, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"setDontFragment", NULL, js_set_dont_fragment, NULL, NULL, NULL, napi_default, NULL},

@@ -8,13 +8,16 @@
 // the scheduler starting a run and the probe leaving (queueing, a loop held by a scrape).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { ROOT } from '../lib/dist.mjs';
+import { loadDist, ROOT } from '../lib/dist.mjs';
+
+const { BatchBlock } = await loadDist('net/icmp/batch-block.js');
 
 /**
  * The addon's surface used here (see src/net/icmp/native.ts).
- * @typedef {{ data: Buffer, address: string, stampNs: bigint }} Packet
  * @typedef {{
- *   open(family: 4, onPackets: (packets: Packet[]) => void, onError: (errno: number, message: string) => void): object,
+ *   batchLayout: object,
+ *   openBatch(family: 4, identifier: number, memory: ArrayBuffer, onBatch: (count: number) => void,
+ *     onError: (errno: number, message: string) => void): object,
  *   close(handle: object): void,
  * }} Addon
  */
@@ -66,9 +69,13 @@ export class WireLag {
     this.#intervalMs = intervalMs;
     const require = createRequire(import.meta.url);
     this.#addon = /** @type {Addon} */ (require(join(ROOT, 'build', 'Release', 'vantage_icmp.node')));
-    this.#handle = this.#addon.open(
+    const block = new BatchBlock(this.#addon.batchLayout);
+    // Identifier -1: a raw socket, which gets a copy of every echo reply of the host.
+    this.#handle = this.#addon.openBatch(
       4,
-      (packets) => this.#onPackets(packets),
+      -1,
+      block.memory,
+      (count) => this.#onBatch(block, count),
       () => undefined,
     );
     this.#calibrate = setInterval(() => {
@@ -88,17 +95,21 @@ export class WireLag {
     this.samples = [];
   }
 
-  /** @param {Packet[]} packets */
-  #onPackets(packets) {
-    for (const p of packets) {
-      const offsetMs = this.#offsets.get(p.address);
+  /**
+   * @param {any} block the BatchBlock the addon read `count` datagrams into
+   * @param {number} count
+   */
+  #onBatch(block, count) {
+    for (let i = 0; i < count; i++) {
+      const offsetMs = this.#offsets.get(block.address(i));
       if (offsetMs === undefined) continue;
-      const ihl = ((p.data[0] ?? 0) & 0x0f) * 4;
-      if (p.data[ihl] !== 0) continue; // echo replies only
+      const data = block.data(i);
+      const ihl = ((data[0] ?? 0) & 0x0f) * 4;
+      if (data[ihl] !== 0) continue; // echo replies only
       // The stamp on the monotonic clock, then the latest slot offset + k * interval at most EARLY_MS
       // after it (the agent plans its slots from the wall clock at its start, then on the monotonic
       // clock, as this does): lags from -EARLY_MS to interval - EARLY_MS are told apart.
-      const monoNs = p.stampNs - this.#offsetNow;
+      const monoNs = block.stampNs(i) - this.#offsetNow;
       const wallMs = Number(monoNs + this.#offset0) / 1e6;
       const k = Math.floor((wallMs - offsetMs + EARLY_MS) / this.#intervalMs);
       const slotWallMs = offsetMs + k * this.#intervalMs;
