@@ -5,7 +5,8 @@
 // targets (lib/local-targets.mjs, in a process of their own as curl's are: in this process the
 // server's accept and TLS work ran on the warm client's loop, before its connect callback): an
 // HTTPS server (HTTP/1.1), a DNS server that answers after SLOW_MS, and this host's name through
-// the system resolver (the hosts file), where curl's namelookup is the reference.
+// the system resolver (the hosts file), where curl's namelookup is the reference. Then the https
+// phases of both tools beside a kernel-stamped capture of the same connections (cli-phases/wire.mjs).
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -17,6 +18,7 @@ import { startServers } from './scale/setup.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { rounded, summarize } from './lib/stats.mjs';
 import { fmt } from './lib/table.mjs';
+import { httpsAgainstWire } from './cli-phases/wire.mjs';
 
 const COLD_RUNS = 5;
 const WARM_RUNS = 10;
@@ -200,6 +202,7 @@ export async function run() {
     const t = { host, httpsPort: targets.httpsPort, dnsPort: targets.dnsPort, ca: tls.cert };
     const c = await cold(t);
     const w = await warm(t);
+    const wire = await httpsAgainstWire({ port: targets.httpsPort, ca: tls.cert, dir, probe });
     const names = Object.keys(c.ours);
     const p50 = (/** @type {number[] | undefined} */ v) => (v ? summarize(v).p50 : NaN);
     const range = (/** @type {number[] | undefined} */ v) =>
@@ -247,8 +250,18 @@ export async function run() {
             'machine: 2 cores shared with other jobs while this ran; single runs swing by milliseconds',
           ],
         },
+        ...(wire.section ? [wire.section] : []),
       ],
-      raw: { coldRuns: COLD_RUNS, warmRuns: WARM_RUNS, host, curl: c.hasCurl, dig: c.hasDig, phases: raw },
+      notes: wire.skipped ? [`no wire section: ${wire.skipped}`] : [],
+      raw: {
+        coldRuns: COLD_RUNS,
+        warmRuns: WARM_RUNS,
+        host,
+        curl: c.hasCurl,
+        dig: c.hasDig,
+        phases: raw,
+        wire: wire.raw ?? wire.skipped,
+      },
     };
   } finally {
     await stopChild(targets.child);
