@@ -6,7 +6,7 @@
 // compile cache is on from the second start there). --bin=PATH: another build's dist/bin/vantage.cjs;
 // --runs=N: starts per process (default 10); --base=PATH: a second build timed beside it, start by start
 // (on a loaded machine numbers drift by tens of ms within a minute: only interleaved runs compare).
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BLACKBOX, BLACKBOX_MISSING } from './lib/blackbox.mjs';
@@ -31,6 +31,8 @@ const BIN = process.argv.find((a) => a.startsWith('--bin='))?.slice('--bin='.len
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice('--runs='.length) ?? 10);
 const BASE = process.argv.find((a) => a.startsWith('--base='))?.slice('--base='.length);
 const READY_TIMEOUT_MS = 15_000;
+/** Linux's USER_HZ, the unit of /proc/PID/stat's CPU times. */
+const CLOCK_TICKS_PER_S = 100;
 const CHECKS = 5;
 
 /**
@@ -65,6 +67,18 @@ const BLACKBOX_CONFIG = `modules:
 `;
 
 /**
+ * CPU time (user + system) a process has used so far, from /proc (10 ms ticks): on a loaded machine
+ * the wall time to ready moves with the other processes' load, the CPU it took much less.
+ * @param {number} pid
+ */
+async function cpuMsOf(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/**
  * Spawns one process, times spawn -> ready, then stops it and times SIGTERM -> exit.
  * @param {Launch} launch
  */
@@ -74,9 +88,10 @@ async function timeOne({ cmd, args, port, ready }) {
   try {
     await pollHttp({ port, path: '/metrics', ready, timeoutMs: READY_TIMEOUT_MS, child });
     const readyMs = performance.now() - t0;
+    const cpuMs = child.pid ? await cpuMsOf(child.pid) : undefined;
     const stopMs = await stopChild(child);
     const { code, signal } = await child.exited;
-    return { readyMs, stopMs, exit: signal ?? code };
+    return { readyMs, cpuMs, stopMs, exit: signal ?? code };
   } catch (err) {
     throw new Error(
       `${cmd} ${args.join(' ')}: ${err instanceof Error ? err.message : err}\n--- its output ---\n${child.output()}`,
@@ -88,7 +103,9 @@ async function timeOne({ cmd, args, port, ready }) {
 
 /**
  * One kind of start to time: `once` starts one process and says how long it took.
- * @typedef {{ label: string, once: () => Promise<{ readyMs: number, stopMs?: number, exit: string }> }} Contender
+ * @typedef {{
+ *   label: string, once: () => Promise<{ readyMs: number, cpuMs?: number, stopMs?: number, exit: string }>,
+ * }} Contender
  */
 
 /**
@@ -102,7 +119,7 @@ function serverStart(label, makeRun) {
     label,
     once: async () => {
       const r = await timeOne(await makeRun());
-      return { readyMs: r.readyMs, stopMs: r.stopMs, exit: String(r.exit) };
+      return { readyMs: r.readyMs, cpuMs: r.cpuMs, stopMs: r.stopMs, exit: String(r.exit) };
     },
   };
 }
@@ -135,6 +152,7 @@ async function interleaved(contenders) {
     label: c.label,
     /** @type {number[]} */ ready: [],
     /** @type {number[]} */ stop: [],
+    /** @type {number[]} */ cpu: [],
     /** @type {Set<string>} */ exits: new Set(),
   }));
   for (let i = 0; i < RUNS; i++) {
@@ -143,6 +161,7 @@ async function interleaved(contenders) {
       const o = out[k];
       o?.ready.push(r.readyMs);
       if (r.stopMs !== undefined) o?.stop.push(r.stopMs);
+      if (r.cpuMs !== undefined) o?.cpu.push(r.cpuMs);
       o?.exits.add(r.exit);
     }
   }
@@ -226,6 +245,7 @@ export async function run() {
         s.label,
         r.count,
         ...statCells(r, ['min', 'p50', 'max'], 1),
+        s.cpu.length ? fmt(summarize(s.cpu).p50, 0) : '-',
         s.stop.length ? fmt(summarize(s.stop).p50, 1) : '-',
         s.exits.join(','),
       ];
@@ -233,6 +253,7 @@ export async function run() {
     const notes = [
       'spawn -> first GET /metrics with 200 (vantage: body contains agent="), polled every 2 ms; ' +
         `${CHECKS} tcp checks against a 127.0.0.1 listener`,
+      'cpu = user + system CPU of the process at ready (/proc, 10 ms ticks), median: steadier than wall time',
       'stop = SIGTERM -> process exit (graceful shutdown); exit = exit code or signal seen',
       '"node bare http (ref)" is a one-line Node HTTP server: the floor any Node agent pays',
       `vantage probe tcp: spawn -> exit of one TCP check to the same listener; Node ${process.version}`,
@@ -241,13 +262,26 @@ export async function run() {
     if (peerNote) notes.push(peerNote);
     return {
       title: `startup: spawn -> /metrics ready; probe tcp spawn -> exit (${RUNS} runs each, Node ${process.version})`,
-      sections: [{ headers: ['process', 'runs', 'min ms', 'median ms', 'max ms', 'stop p50 ms', 'exit'], rows, notes }],
+      sections: [
+        {
+          headers: ['process', 'runs', 'min ms', 'median ms', 'max ms', 'cpu p50 ms', 'stop p50 ms', 'exit'],
+          rows,
+          notes,
+        },
+      ],
       raw: {
         runs: RUNS,
         checks: CHECKS,
         node: process.version,
         probe_tcp: { wallMs: probe.ready, summary: rounded(summarize(probe.ready)), exits: probe.exits },
-        vantage: { readyMs: ours.ready, stopMs: ours.stop, summary: rounded(summarize(ours.ready)), exits: ours.exits },
+        vantage: {
+          readyMs: ours.ready,
+          cpuMs: ours.cpu,
+          stopMs: ours.stop,
+          summary: rounded(summarize(ours.ready)),
+          exits: ours.exits,
+        },
+        ...(BASE ? { base: { bin: BASE, starts: all.filter((s) => s.label.includes('--base')) } } : {}),
         node_bare_http: {
           readyMs: bare.ready,
           stopMs: bare.stop,
