@@ -173,6 +173,31 @@ describe('SeriesStore exposition', () => {
     expect(store.seriesCount()).toBe(2);
   });
 
+  it("writes an update into the owner's last buffer unless a scrape may hold it", async () => {
+    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
+    const g = registries.series.family(G as MetricDef);
+    const owner = registries.series.owner('a');
+    owner.begin(0).set(g, ['a', '192.0.2.1'], 1).end();
+    const first = owner.rendered?.buf;
+    owner.begin(1).set(g, ['a', '192.0.2.1'], 22).end();
+    expect(owner.rendered?.buf).toBe(first);
+
+    const scrape = registries.render(false);
+    let during: Buffer | undefined;
+    setImmediate(() => {
+      owner.begin(2).set(g, ['a', '192.0.2.1'], 333).end();
+      during = owner.rendered?.buf;
+    });
+    expect((await scrape).body).toContain('probe_thing{check="a",ip="192.0.2.1"} 22');
+    expect(during).toBeDefined();
+    expect(during).not.toBe(first);
+    // Longer lines than the buffer holds get a new one; the bytes written are the new lines only.
+    owner.begin(3).set(g, ['a', '192.0.2.1'], 1.2345678901234567).end();
+    expect((await registries.render(false)).body).toContain(
+      'probe_thing{check="a",ip="192.0.2.1"} 1.2345678901234567\n',
+    );
+  });
+
   it('re-renders every cached line when the identity labels change, and only then', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
     const g = registries.series.family(G as MetricDef);
