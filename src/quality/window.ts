@@ -18,6 +18,14 @@ const MAX_EXPONENT = 300;
 /** Slots a window starts with; they double as needed, up to `maxSamples`. */
 const FIRST_CAPACITY = 8;
 
+/** A slot's row in `rows`: time, weight, HTTP RTT, transport RTT, ok (0 or 1). */
+const T = 0;
+const W = 1;
+const HTTP = 2;
+const TRANSPORT = 3;
+const OK = 4;
+const STRIDE = 5;
+
 /**
  * The observations of one target (or one IP) newer than `maxAgeMs`, at most `maxSamples`, with
  * their weighted medians and success rate.
@@ -27,24 +35,23 @@ const FIRST_CAPACITY = 8;
  * are therefore stored once, relative to a base time, and each RTT's slots are kept sorted by
  * value (on entry and eviction): an evaluation is one pass over at most `maxSamples` entries, with
  * no sorting and no `Math.pow`. Observations live in typed arrays used as a ring, not as objects:
- * 10,000 targets of 100 observations were 160 MB of small objects for the garbage collector.
+ * 10,000 targets of 100 observations were 160 MB of small objects for the garbage collector. Two
+ * arrays, a row per slot and the two sorted lists end to end: a typed array and its buffer cost
+ * about 180 bytes of their own, and seven of them per target were 15 MB at 12,000 targets.
  */
 export class ObservationWindow {
   private cap = 0;
   /** Slot of the oldest observation. */
   private head = 0;
   private count = 0;
-  private t = new Float64Array(0);
-  /** `exp(growth * (t - base))`: the weight relative to the window's base time. */
-  private w = new Float64Array(0);
-  /** NaN where the observation has no valid RTT of that kind. */
-  private http = new Float64Array(0);
-  private transport = new Float64Array(0);
-  private ok = new Uint8Array(0);
-  /** Slots with an HTTP RTT, ascending by it (`nHttp` of them); the same for transport. */
-  private byHttp = new Uint16Array(0);
+  /**
+   * Per slot: T, W (`exp(growth * (t - base))`, the weight relative to the base time), HTTP and
+   * TRANSPORT (NaN where the observation has no valid RTT of that kind), OK.
+   */
+  private rows = new Float64Array(0);
+  /** Slots with an HTTP RTT ascending by it (`nHttp`) at [0, cap); with a transport RTT at [cap, 2 cap). */
+  private sorted = new Uint16Array(0);
   private nHttp = 0;
-  private byTransport = new Uint16Array(0);
   private nTransport = 0;
   private okCount = 0;
   private base = 0;
@@ -66,7 +73,7 @@ export class ObservationWindow {
 
   /** Adds a valid observation taken at `t` (not before the newest one: clamped to it). */
   add(t: number, ok: boolean, httpRttMs: number | undefined, transportRttMs: number | undefined): void {
-    const newest = this.count > 0 ? (this.t[(this.head + this.count - 1) % this.cap] ?? t) : t;
+    const newest = this.count > 0 ? this.at((this.head + this.count - 1) % this.cap, T) : t;
     const at = t < newest ? newest : t;
     if (this.count === 0) this.base = at;
     else if (this.growth * (at - this.base) > MAX_EXPONENT) this.rebase(at);
@@ -74,32 +81,32 @@ export class ObservationWindow {
     else if (this.count === this.cap) this.grow();
     const slot = (this.head + this.count) % this.cap;
     this.count++;
-    this.t[slot] = at;
-    this.w[slot] = Math.exp(this.growth * (at - this.base));
-    this.ok[slot] = ok ? 1 : 0;
+    const row = slot * STRIDE;
+    this.rows[row + T] = at;
+    this.rows[row + W] = Math.exp(this.growth * (at - this.base));
+    this.rows[row + OK] = ok ? 1 : 0;
     if (ok) this.okCount++;
-    this.http[slot] = httpRttMs ?? Number.NaN;
-    this.transport[slot] = transportRttMs ?? Number.NaN;
-    if (httpRttMs !== undefined) this.nHttp = insertSlot(this.byHttp, this.nHttp, slot, this.http);
-    if (transportRttMs !== undefined)
-      this.nTransport = insertSlot(this.byTransport, this.nTransport, slot, this.transport);
+    this.rows[row + HTTP] = httpRttMs ?? Number.NaN;
+    this.rows[row + TRANSPORT] = transportRttMs ?? Number.NaN;
+    if (httpRttMs !== undefined) this.nHttp = this.insert(0, this.nHttp, slot, HTTP);
+    if (transportRttMs !== undefined) this.nTransport = this.insert(this.cap, this.nTransport, slot, TRANSPORT);
   }
 
   /** Drops observations `maxAgeMs` old or older at `now`; returns whether any went. */
   expire(now: number): boolean {
     const before = this.count;
-    while (this.count > 0 && (this.t[this.head] ?? now) <= now - this.settings.maxAgeMs) this.evictOldest();
+    while (this.count > 0 && this.at(this.head, T) <= now - this.settings.maxAgeMs) this.evictOldest();
     return this.count !== before;
   }
 
   /** The weighted median HTTP RTT; null with fewer than `minSamples` of them. */
   httpRtt(): number | null {
-    return this.nHttp >= this.settings.minSamples ? weightedMedian(this.byHttp, this.nHttp, this.http, this.w) : null;
+    return this.nHttp >= this.settings.minSamples ? this.weightedMedian(0, this.nHttp, HTTP) : null;
   }
 
   transportRtt(): number | null {
     return this.nTransport >= this.settings.minSamples
-      ? weightedMedian(this.byTransport, this.nTransport, this.transport, this.w)
+      ? this.weightedMedian(this.cap, this.nTransport, TRANSPORT)
       : null;
   }
 
@@ -115,18 +122,22 @@ export class ObservationWindow {
     let all = 0;
     for (let i = 0; i < this.count; i++) {
       const slot = (this.head + i) % this.cap;
-      const w = this.w[slot] ?? 0;
+      const w = this.at(slot, W);
       all += w;
-      if (this.ok[slot] === 1) ok += w;
+      if (this.at(slot, OK) === 1) ok += w;
     }
     return ok / all;
   }
 
+  private at(slot: number, column: number): number {
+    return this.rows[slot * STRIDE + column] ?? Number.NaN;
+  }
+
   private evictOldest(): void {
     const slot = this.head;
-    if (this.ok[slot] === 1) this.okCount--;
-    if (!Number.isNaN(this.http[slot])) this.nHttp = removeSlot(this.byHttp, this.nHttp, slot);
-    if (!Number.isNaN(this.transport[slot])) this.nTransport = removeSlot(this.byTransport, this.nTransport, slot);
+    if (this.at(slot, OK) === 1) this.okCount--;
+    if (!Number.isNaN(this.at(slot, HTTP))) this.nHttp = this.remove(0, this.nHttp, slot);
+    if (!Number.isNaN(this.at(slot, TRANSPORT))) this.nTransport = this.remove(this.cap, this.nTransport, slot);
     this.head = (this.head + 1) % this.cap;
     this.count--;
   }
@@ -134,22 +145,19 @@ export class ObservationWindow {
   /** Doubles the slots (up to `maxSamples`), the oldest observation moving to slot 0. */
   private grow(): void {
     const cap = Math.min(this.settings.maxSamples, Math.max(FIRST_CAPACITY, this.cap * 2));
-    const move = (old: Float64Array) => {
-      const next = new Float64Array(cap);
-      for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) % this.cap] ?? 0;
-      return next;
+    const rows = new Float64Array(cap * STRIDE);
+    for (let i = 0; i < this.count; i++) {
+      const from = ((this.head + i) % this.cap) * STRIDE;
+      rows.set(this.rows.subarray(from, from + STRIDE), i * STRIDE);
+    }
+    const sorted = new Uint16Array(2 * cap);
+    const remap = (from: number, to: number, n: number): void => {
+      for (let i = 0; i < n; i++) sorted[to + i] = ((this.sorted[from + i] ?? 0) - this.head + this.cap) % this.cap;
     };
-    [this.t, this.w, this.http, this.transport] = [move(this.t), move(this.w), move(this.http), move(this.transport)];
-    const ok = new Uint8Array(cap);
-    for (let i = 0; i < this.count; i++) ok[i] = this.ok[(this.head + i) % this.cap] ?? 0;
-    this.ok = ok;
-    const remap = (old: Uint16Array, n: number) => {
-      const next = new Uint16Array(cap);
-      for (let i = 0; i < n; i++) next[i] = ((old[i] ?? 0) - this.head + this.cap) % this.cap;
-      return next;
-    };
-    this.byHttp = remap(this.byHttp, this.nHttp);
-    this.byTransport = remap(this.byTransport, this.nTransport);
+    remap(0, 0, this.nHttp);
+    remap(this.cap, cap, this.nTransport);
+    this.rows = rows;
+    this.sorted = sorted;
     this.head = 0;
     this.cap = cap;
   }
@@ -157,43 +165,45 @@ export class ObservationWindow {
   private rebase(at: number): void {
     const scale = Math.exp(-this.growth * (at - this.base));
     for (let i = 0; i < this.count; i++) {
-      const slot = (this.head + i) % this.cap;
-      this.w[slot] = (this.w[slot] ?? 0) * scale;
+      const row = ((this.head + i) % this.cap) * STRIDE + W;
+      this.rows[row] = (this.rows[row] ?? 0) * scale;
     }
     this.base = at;
   }
-}
 
-/** The first value, ascending, at which the running weight reaches half the total. */
-function weightedMedian(sorted: Uint16Array, n: number, values: Float64Array, w: Float64Array): number {
-  let total = 0;
-  for (let i = 0; i < n; i++) total += w[sorted[i] ?? 0] ?? 0;
-  const half = total / 2;
-  let running = 0;
-  let i = 0;
-  // The running sum reaches the total at the last entry at the latest (same additions, same order).
-  while (i < n - 1 && (running += w[sorted[i] ?? 0] ?? 0) < half) i++;
-  return values[sorted[i] ?? 0] ?? 0;
-}
-
-/**
- * Inserts `slot` after its equals (equal values stay in arrival order), moving larger ones up one
- * by one from the end: a new RTT is usually near the others. Returns the new length.
- */
-function insertSlot(sorted: Uint16Array, n: number, slot: number, values: Float64Array): number {
-  const v = values[slot] ?? 0;
-  let i = n;
-  while (i > 0 && (values[sorted[i - 1] ?? 0] ?? 0) > v) {
-    sorted[i] = sorted[i - 1] ?? 0;
-    i--;
+  /** The first value, ascending, at which the running weight reaches half the total. */
+  private weightedMedian(from: number, n: number, column: number): number {
+    let total = 0;
+    for (let i = 0; i < n; i++) total += this.at(this.sorted[from + i] ?? 0, W);
+    const half = total / 2;
+    let running = 0;
+    let i = 0;
+    // The running sum reaches the total at the last entry at the latest (same additions, same order).
+    while (i < n - 1 && (running += this.at(this.sorted[from + i] ?? 0, W)) < half) i++;
+    return this.at(this.sorted[from + i] ?? 0, column);
   }
-  sorted[i] = slot;
-  return n + 1;
-}
 
-function removeSlot(sorted: Uint16Array, n: number, slot: number): number {
-  const i = sorted.subarray(0, n).indexOf(slot);
-  if (i < 0) return n;
-  sorted.copyWithin(i, i + 1, n);
-  return n - 1;
+  /**
+   * Inserts `slot` into the list at `from` after its equals (equal values stay in arrival order),
+   * moving larger ones up one by one from the end: a new RTT is usually near the others. Returns
+   * the list's new length.
+   */
+  private insert(from: number, n: number, slot: number, column: number): number {
+    const v = this.at(slot, column);
+    const sorted = this.sorted;
+    let i = n;
+    while (i > 0 && this.at(sorted[from + i - 1] ?? 0, column) > v) {
+      sorted[from + i] = sorted[from + i - 1] ?? 0;
+      i--;
+    }
+    sorted[from + i] = slot;
+    return n + 1;
+  }
+
+  private remove(from: number, n: number, slot: number): number {
+    const i = this.sorted.subarray(from, from + n).indexOf(slot);
+    if (i < 0) return n;
+    this.sorted.copyWithin(from + i, from + i + 1, from + n);
+    return n - 1;
+  }
 }
