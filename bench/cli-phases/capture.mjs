@@ -32,9 +32,11 @@ const TLS_RECORD_HEADER = 5;
  * A flow's phases from its packets, ms: connect = SYN -> SYN-ACK; tls = SYN-ACK -> the client's
  * Finished out; requestFirstByte = the Finished out -> the server's response record in (the request
  * leaves with the Finished or after it); tlsToFirstByte = their sum, which has no inner boundary;
- * toFirstByte = SYN -> the response record in.
+ * toFirstByte = SYN -> the response record in; finishedToRequest = the client's own time between its
+ * Finished out and its request out (0 when they leave in one segment).
  * @typedef {{ clientPort: number, tls13: boolean, finishedWithRequest: boolean, connect: number,
- *   tls: number, requestFirstByte: number, tlsToFirstByte: number, toFirstByte: number }} WirePhases
+ *   tls: number, requestFirstByte: number, tlsToFirstByte: number, toFirstByte: number,
+ *   finishedToRequest: number }} WirePhases
  */
 
 /**
@@ -173,6 +175,7 @@ function flowPhases(flow, ticketLength) {
     requestFirstByte: response.t - finished.t,
     tlsToFirstByte: response.t - synAck.t,
     toFirstByte: response.t - syn.t,
+    finishedToRequest: request.t - finished.t,
     afterFinished: afterFinished.map((r) => r.length),
   };
 }

@@ -149,7 +149,9 @@ function section(a, b) {
         'connect start = the SYN (vantage: just before connect(), curl: time_namelookup)',
       `the client's Finished left in the same segment as the request in ${together(wireOurs)} of ` +
         `${wireOurs.length} vantage and ${together(wireTheirs)} of ${wireTheirs.length} curl connections; ` +
-        `TLS 1.3 in ${[...wireOurs, ...wireTheirs].filter((x) => x.tls13).length}`,
+        `TLS 1.3 in ${[...wireOurs, ...wireTheirs].filter((x) => x.tls13).length}; the client's Finished out -> its ` +
+        `request out, p50: vantage ${fmt(p50(wireOurs.map((x) => x.finishedToRequest)), 3)} ms, ` +
+        `curl ${fmt(p50(wireTheirs.map((x) => x.finishedToRequest)), 3)} ms`,
       ...[a, b].flatMap((x, i) =>
         x.unphased.length === 0
           ? []
