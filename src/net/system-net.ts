@@ -47,7 +47,7 @@ export function systemNet(
   const dns = once<DnsClient>(async () => new (await import('./dns/dns-client.js')).DnsClient(clock));
   const https = once<HttpsClient>(async () => new (await import('./http/https-client.js')).HttpsClient(clock));
   const warmUps: Record<NetAdapter, () => Promise<unknown>> = {
-    resolver: () => resolver.warmed,
+    resolver: () => resolver.warm(),
     tcp: () => tcp.warmed,
     dns: async () => (await dns()).warmed,
     https: async () => (await https()).warmed,

@@ -26,21 +26,28 @@ export class SystemResolver implements HostResolver {
   private readonly inFlight = new Map<string, Promise<ResolvedAddress[]>>();
   private cares: Resolver | undefined;
 
+  private warming: Promise<void> | undefined;
+
   /**
-   * Lookups of localhost at creation, untimed: a process's first getaddrinfo starts the libuv
-   * pool and loads the NSS modules (20-40 ms here, where curl's whole lookup took 1-2 ms), which
-   * would otherwise be the first run's dns phase. One through `resolve`, so its JS is warm too,
-   * and WARM_LOOKUPS at once: after a single one, a fresh `probe tcp`'s lookup of a hosts-file name
-   * still took 0.7-77 ms (median 16), after 16 at once 0.6-20 (median 0.9; curl 0.5-8). IPv4
-   * only: localhost is in the hosts file, so no query leaves the host.
+   * Lookups of localhost, untimed, started by the first call (`ready()`: after the agent's server
+   * listens, so /metrics answers without waiting for them; 23-27 ms of start-up when they ran at
+   * creation): a process's first getaddrinfo starts the libuv pool and loads the NSS modules
+   * (20-40 ms here, where curl's whole lookup took 1-2 ms), which would otherwise be the first
+   * run's dns phase. One through `resolve`, so its JS is warm too, and WARM_LOOKUPS at once: after
+   * a single one, a fresh `probe tcp`'s lookup of a hosts-file name still took 0.7-77 ms (median
+   * 16), after 16 at once 0.6-20 (median 0.9; curl 0.5-8). IPv4 only: localhost is in the hosts
+   * file, so no query leaves the host.
    */
-  readonly warmed: Promise<void> = Promise.all([
-    this.resolve('localhost', 'ipv4', new AbortController().signal),
-    ...Array.from({ length: WARM_LOOKUPS - 1 }, () => lookup('localhost', { family: 4 })),
-  ]).then(
-    () => undefined,
-    () => undefined,
-  );
+  warm(): Promise<void> {
+    this.warming ??= Promise.all([
+      this.resolve('localhost', 'ipv4', new AbortController().signal),
+      ...Array.from({ length: WARM_LOOKUPS - 1 }, () => lookup('localhost', { family: 4 })),
+    ]).then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.warming;
+  }
 
   async resolve(host: string, family: IpFamily, signal: AbortSignal): Promise<ResolvedAddress[]> {
     const literal = isIP(host);
