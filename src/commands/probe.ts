@@ -58,7 +58,7 @@ export async function probeCommand(argv: readonly string[]): Promise<number> {
     identity: hostIdentity,
   });
   // The adapters' warm-up first, so the run's --timeout is the probe's alone.
-  await net.ready([kind.kind]);
+  await net.ready([kind.kind], [spec.target.host]);
   // Ctrl-C cancels the run; what was measured so far (a partial path) is still printed.
   const { controller, release } = runDeadline(systemClock, spec.timeoutMs);
   const interrupt = (): void => controller.abort(new RunCancelled('interrupted'));

@@ -64,7 +64,8 @@ export interface NetDeps {
   /**
    * Settles when the adapters' one-off warm-ups are done; checks wait for it before their first
    * stamp, so a fresh process's cold code is in no phase and no duration. The first caller may name
-   * the check kinds it will run: only their adapters are warmed (the others warm at first use).
+   * the check kinds it will run: only their adapters are warmed (the others warm at first use); and
+   * the hosts they will reach: when every one is an IP literal, the system resolver is not warmed.
    */
-  ready?(kinds?: readonly string[]): Promise<void>;
+  ready?(kinds?: readonly string[], hosts?: readonly string[]): Promise<void>;
 }
