@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CheckResult, CheckSpec, CoreResult } from '../checks/check.js';
 import type { AgentIdentity } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
@@ -45,7 +44,7 @@ export function problemEvent(agent: AgentIdentity, spec: CheckSpec, result: Chec
   const evidence = Object.fromEntries(Object.entries(result).filter(([k]) => !CORE_KEYS.has(k as keyof CoreResult)));
   return {
     event: 'problem',
-    eventId: randomUUID(),
+    eventId: process.getBuiltinModule('node:crypto').randomUUID(),
     startedAt: result.startedAt,
     agent,
     check: spec.name,

@@ -1,8 +1,15 @@
-import { randomInt } from 'node:crypto';
 import { FinishedProbes } from './finished-probes.js';
 import type { FinishedProbe } from './finished-probes.js';
 
 export type { FinishedProbe } from './finished-probes.js';
+
+/**
+ * A random identifier. It only has to differ from other pingers' on this host, not be unguessable:
+ * Math.random, not node:crypto, whose loading was part of every `vantage probe`'s start-up.
+ */
+function randomId(): number {
+  return Math.floor(Math.random() * 0x10000);
+}
 
 /** After an answer or a timeout a key is remembered this long. */
 const RECENT_NS = 30_000_000_000n;
@@ -14,7 +21,7 @@ const RECENT_NS = 30_000_000_000n;
  * sequence left, another random identifier is added (more than 65,536 probes per 30 s window).
  */
 export class ProbeKeys {
-  private readonly ids: number[] = [randomInt(0x10000)];
+  private readonly ids: number[] = [randomId()];
   private readonly idSet = new Set(this.ids);
   private readonly nextSeq = new Map<number, number>([[this.ids[0]!, 0]]);
   /** Finished probes in the order they finished (a key is never re-added while present). */
@@ -39,8 +46,8 @@ export class ProbeKeys {
       this.nextSeq.set(id, (seq + 1) & 0xffff);
       return key;
     }
-    let id = randomInt(0x10000);
-    while (this.idSet.has(id)) id = randomInt(0x10000);
+    let id = randomId();
+    while (this.idSet.has(id)) id = randomId();
     this.ids.push(id);
     this.idSet.add(id);
     this.nextSeq.set(id, 1);
