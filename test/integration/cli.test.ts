@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +106,32 @@ targets:
     }
   });
 
+  it('checks the web config file the config names, or --web.config.file, and names its problems', async () => {
+    const cfg = tempConfig('targets: [{name: up, host: 127.0.0.1, checks: [{kind: tcp, port: 80}]}]\n');
+    const web = join(cfg.dir, 'web.yml');
+    try {
+      writeFileSync(web, 'basic_auth_users:\n  alice: not-a-bcrypt-hash\n');
+      cfg.write(
+        `web: {config_file: ${web}}\ntargets: [{name: up, host: 127.0.0.1, checks: [{kind: tcp, port: 80}]}]\n`,
+      );
+      const named = await vantage(['validate', '-c', cfg.file]);
+      expect(named.code).toBe(2);
+      expect(named.stderr.trim()).toMatch(new RegExp(`^${web}:2:10: basic_auth_users.alice: not a bcrypt hash`));
+
+      writeFileSync(web, 'http_server_config:\n  headers:\n    X-Frame-Options: deny\n');
+      const good = await vantage(['validate', '-c', cfg.file]);
+      expect(good.code).toBe(0);
+      expect(good.stdout).toContain(`${web}: ok`);
+
+      cfg.write('targets: [{name: up, host: 127.0.0.1, checks: [{kind: tcp, port: 80}]}]\n');
+      const flag = await vantage(['validate', '-c', cfg.file, '--web.config.file', join(cfg.dir, 'missing.yml')]);
+      expect(flag.code).toBe(2);
+      expect(flag.stderr).toContain('missing.yml');
+    } finally {
+      cfg.remove();
+    }
+  });
+
   it('accepts the shipped default and example configs', async () => {
     for (const file of ['config/vantage.yaml', 'config/example.yaml']) {
       const { code, stdout } = await vantage(['validate', '-c', file], { VANTAGE_REGION: 'eu-west-1' });
@@ -147,7 +174,10 @@ describe('vantage probe', () => {
       ['run', '-c', 'x.yaml', '--bogus'],
       /unknown option --bogus \(known: -c\/--config, --listen, .*--no-watch, --help\)/,
     ],
-    [['validate', '--bogus', '-c', 'x.yaml'], /unknown option --bogus \(known: -c\/--config, --help\)/],
+    [
+      ['validate', '--bogus', '-c', 'x.yaml'],
+      /unknown option --bogus \(known: -c\/--config, --web.config.file, --help\)/,
+    ],
     [['diagnose', 'x', '--json', '--bogus'], /unknown option --bogus \(known: --resolver, .*--json, --help\)/],
     [
       ['probe', 'tcp', '127.0.0.1:1', '--bogus'],
