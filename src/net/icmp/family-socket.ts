@@ -15,7 +15,6 @@ interface Handle {
   dontFragment: boolean | undefined;
 }
 
-/** The handle key (and openBatch identifier) of the raw socket. */
 /** The handle key of the raw socket, and the identifier that asks openBatch for one. */
 const RAW = -1;
 
