@@ -25,9 +25,10 @@ export async function validateCommand(argv: readonly string[]): Promise<number> 
     const targets = new Set(config.checks.map((c) => c.target.name)).size;
     process.stdout.write(`${file}: ok (${targets} targets, ${config.checks.length} checks)\n`);
     if (webFile !== undefined) process.stdout.write(`${webFile}: ok\n`);
-    const series = estimateSeries(config.checks, (kind) => registry.get(kind));
+    const series = estimateSeries(config.checks, (kind) => registry.get(kind), config.serverSets);
     const parts = [...series.byKind].map(([kind, n]) => `${kind} ${n}`);
     if (series.perTarget > 0) parts.push(`per target ${series.perTarget}`);
+    if (series.serverSets > 0) parts.push(`server sets ${series.serverSets}`);
     const byKind = parts.join(', ');
     const over = series.total > config.seriesBudget ? ' (over the budget)' : '';
     process.stdout.write(

@@ -1,6 +1,6 @@
 import type { CheckKind, CheckSpec } from '../checks/check.js';
 import { QUALITY_CLASSES } from '../quality/classify.js';
-import { AGENT_METRICS, PROBE_METRICS, QUALITY_METRICS } from './catalogue.js';
+import { AGENT_METRICS, PROBE_METRICS, QUALITY_METRICS, RANKING_METRICS } from './catalogue.js';
 import type { MetricDef } from './catalogue.js';
 
 /** Lines of one histogram series: a bucket per bound, +Inf, sum and count. */
@@ -41,17 +41,27 @@ export function seriesPerTarget(): number {
   return [...infos, ...quality].reduce((n, def) => n + (def.labels.includes('state') ? QUALITY_CLASSES.length : 1), 0);
 }
 
+/** The series of a server set of `targets` targets once all are ranked: per target and per set. */
+export function seriesPerServerSet(targets: number): number {
+  return Object.values<MetricDef>(RANKING_METRICS).reduce(
+    (n, def) => n + (def.labels.includes('target') ? targets : 1),
+    0,
+  );
+}
+
 /**
  * The series a config will write at one IP per check (a dns check: per resolver): its checks' by
- * kind, and `perTarget` for its targets (seriesPerTarget each).
+ * kind, `perTarget` for its targets (seriesPerTarget each) and `serverSets` for its server sets.
  */
 export function estimateSeries(
   specs: readonly CheckSpec[],
   kindOf: (name: string) => CheckKind | undefined,
-): { total: number; byKind: Map<string, number>; perTarget: number } {
+  sets: ReadonlyArray<{ targets: readonly string[] }> = [],
+): { total: number; byKind: Map<string, number>; perTarget: number; serverSets: number } {
   const byKind = new Map<string, number>();
   const perTarget = new Set(specs.map((spec) => spec.target.name)).size * seriesPerTarget();
-  let total = perTarget;
+  const serverSets = sets.reduce((n, set) => n + seriesPerServerSet(set.targets.length), 0);
+  let total = perTarget + serverSets;
   for (const spec of specs) {
     const kind = kindOf(spec.kind);
     if (!kind) continue;
@@ -61,5 +71,5 @@ export function estimateSeries(
     byKind.set(spec.kind, (byKind.get(spec.kind) ?? 0) + series);
     total += series;
   }
-  return { total, byKind, perTarget };
+  return { total, byKind, perTarget, serverSets };
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../src/checks/registry.js';
-import { seriesPerIp, seriesPerTarget } from '../../src/metrics/series-estimate.js';
+import { seriesPerIp, seriesPerServerSet, seriesPerTarget } from '../../src/metrics/series-estimate.js';
 import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
 
 const registry = builtinRegistry();
@@ -97,6 +97,30 @@ targets:
       expect(stdout).toContain(
         `series: about ${expected} at one IP per target (icmp 12, tcp ${tcp}, per target ${seriesPerTarget()}); ` +
           'series_budget 10 (over the budget)',
+      );
+    } finally {
+      cfg.remove();
+    }
+  });
+
+  it('counts the series of each server set: a score and a rank per target, a change counter per set', async () => {
+    const cfg = tempConfig(`targets:
+  - {name: a, host: 192.0.2.1, checks: [{kind: icmp}]}
+  - {name: b, host: 192.0.2.2, checks: [{kind: icmp}]}
+  - {name: c, host: 192.0.2.3, checks: [{kind: icmp}]}
+server_sets:
+  api: {targets: [a, b, c], score: icmp}
+  edge: {targets: [a, b], score: icmp}
+`);
+    try {
+      const { code, stdout } = await vantage(['validate', '-c', cfg.file]);
+      expect(code).toBe(0);
+      expect(seriesPerServerSet(3)).toBe(2 * 3 + 1);
+      const pings = 3 * seriesPerIp(icmp, false);
+      const sets = seriesPerServerSet(3) + seriesPerServerSet(2);
+      expect(stdout).toContain(
+        `series: about ${pings + 3 * seriesPerTarget() + sets} at one IP per target ` +
+          `(icmp ${pings}, per target ${3 * seriesPerTarget()}, server sets ${sets})`,
       );
     } finally {
       cfg.remove();
