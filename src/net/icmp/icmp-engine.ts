@@ -1,12 +1,11 @@
 import type { Clock } from '../../clock.js';
 import { CheckFailure } from '../../errors.js';
-import { canonicalIp } from '../address.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { loadNativeIcmp } from './native.js';
 import type { NativeIcmp } from './native.js';
-import { echoRequest, readdressEcho } from './packet.js';
 import type { IcmpFamily, IcmpMessage } from './packet.js';
 import type { EchoOutcome, EchoRequest, IcmpEngineSizes, IcmpEngineStats, IcmpSocketMode } from './echo.js';
+import { CanonicalAddresses, EchoTemplates } from './echo-templates.js';
 import { FamilySocket } from './family-socket.js';
 import { ProbeKeys } from './probe-keys.js';
 
@@ -21,9 +20,6 @@ interface Pending {
   /** The abort listener, when the request has a signal. */
   onAbort: (() => void) | undefined;
 }
-
-/** Addresses whose canonical form is remembered (see IcmpEngine.canonical). */
-const CANONICAL_CACHE = 100_000;
 
 /** Sends per event-loop turn: a burst beyond this waits a turn, so replies and timers are read. */
 const SEND_BURST = 256;
@@ -45,10 +41,8 @@ export class IcmpEngine {
   private readonly keys = new ProbeKeys((key) => this.pending.has(key));
   private readonly deadlines = new DeadlineHeap<Pending>((entry) => entry.deadlineNs);
   private readonly sendQueue: Pending[] = [];
-  /** One echo request per family, payload size and checksum mode, re-addressed for each probe as it is sent. */
-  private readonly templates = new Map<number, Buffer>();
-  /** canonicalIp's answers for the addresses probed (isIP's regular expressions were 2 % of the CPU). */
-  private readonly canonicalIps = new Map<string, string | undefined>();
+  private readonly templates = new EchoTemplates();
+  private readonly addresses = new CanonicalAddresses();
   /** Families whose warm-up echo is done (see echo()). */
   private readonly warm = new Set<IcmpFamily>();
   private cancelTimer: (() => void) | undefined;
@@ -94,7 +88,7 @@ export class IcmpEngine {
 
   /** Sends one echo request and resolves with what came back (never rejects). */
   echo(request: EchoRequest): Promise<EchoOutcome> {
-    const address = this.warm.has(request.family) ? this.canonical(request.address) : undefined;
+    const address = this.warm.has(request.family) ? this.addresses.of(request.address) : undefined;
     // Warm and well-formed: straight to the queue (an await per probe was a promise and a microtask more).
     if (
       address &&
@@ -106,19 +100,9 @@ export class IcmpEngine {
     return this.echoCold(request);
   }
 
-  private canonical(text: string): string | undefined {
-    let ip = this.canonicalIps.get(text);
-    if (ip === undefined && !this.canonicalIps.has(text)) {
-      // Bounded: an agent probes a bounded set of targets, but an address per probe must not grow it.
-      if (this.canonicalIps.size >= CANONICAL_CACHE) this.canonicalIps.clear();
-      this.canonicalIps.set(text, (ip = canonicalIp(text)));
-    }
-    return ip;
-  }
-
   private async echoCold(request: EchoRequest): Promise<EchoOutcome> {
     if (this.closed || request.signal?.aborted) return { status: 'aborted' };
-    const address = this.canonical(request.address);
+    const address = this.addresses.of(request.address);
     if (!address || (request.family === 6) !== address.includes(':') || address.startsWith('::ffff:')) {
       return {
         status: 'failed',
@@ -207,17 +191,6 @@ export class IcmpEngine {
     entry.resolve(outcome);
   }
 
-  /** The probe's packet: its family's and size's template, given the probe's identifier and sequence. */
-  private packet({ key, request }: Pending): Buffer {
-    const size = Math.max(0, request.payloadSize ?? 56);
-    const constant = request.constantChecksum ?? false;
-    const id = (size * 2 + (request.family === 6 ? 1 : 0)) * 2 + (constant ? 1 : 0);
-    let template = this.templates.get(id);
-    if (!template)
-      this.templates.set(id, (template = echoRequest(request.family, 0, 0, Buffer.alloc(size, 0x56), constant)));
-    return readdressEcho(template, request.family, key >>> 16, key & 0xffff, constant);
-  }
-
   private socket(family: IcmpFamily): FamilySocket | CheckFailure {
     const open = this.sockets[family];
     if (open) return open;
@@ -292,7 +265,12 @@ export class IcmpEngine {
       try {
         entry.sentNs = socket.send(
           entry.key >>> 16,
-          this.packet(entry),
+          this.templates.packet(
+            entry.request.family,
+            entry.request.payloadSize,
+            entry.request.constantChecksum ?? false,
+            entry.key,
+          ),
           entry.address,
           request.ttl ?? 0,
           request.tos ?? 0,
