@@ -125,11 +125,12 @@ describe.skipIf(!lab)(
       );
       chmodSync(cfg.dir, 0o755);
       try {
-        // One shell in the namespace: start the agent unprivileged, scrape it on loopback, stop it.
+        // One shell in the namespace: start the agent unprivileged, scrape it on loopback once it is ready
+        // (the listener is up before the sockets open, so an earlier scrape has the family but no sample).
         const script =
           `${NO_PRIVILEGES.join(' ')} ${process.execPath} ${BIN} run -c ${cfg.file} --listen 127.0.0.1:19477 ` +
-          `> ${cfg.dir}/log 2>&1 & pid=$!; for i in $(seq 50); do curl -sf http://127.0.0.1:19477/metrics > ` +
-          `${cfg.dir}/metrics && grep -q vantage_icmp_available ${cfg.dir}/metrics && break; sleep 0.1; done; ` +
+          `> ${cfg.dir}/log 2>&1 & pid=$!; for i in $(seq 150); do curl -sf http://127.0.0.1:19477/readyz ` +
+          `>/dev/null && break; sleep 0.1; done; curl -sf http://127.0.0.1:19477/metrics > ${cfg.dir}/metrics; ` +
           `kill $pid; wait $pid; cat ${cfg.dir}/metrics; echo ---; cat ${cfg.dir}/log`;
         const out = await lab!.exec(agentNs, ['sh', '-c', script], 30_000);
         const [metrics, log] = out.stdout.split('---\n');
