@@ -18,7 +18,8 @@ import { startServers } from './scale/setup.mjs';
 import { runStandalone } from './lib/standalone.mjs';
 import { rounded, summarize } from './lib/stats.mjs';
 import { fmt } from './lib/table.mjs';
-import { httpsAgainstWire } from './cli-phases/wire.mjs';
+import { dnsAgainstWire } from './cli-phases/dns-wire.mjs';
+import { fromExchange, httpsAgainstWire } from './cli-phases/wire.mjs';
 
 const COLD_RUNS = 5;
 const WARM_RUNS = 10;
@@ -141,12 +142,9 @@ async function cold(t) {
 /**
  * Warm: the agent's adapters in this process, after their warm-up, WARM_RUNS times each.
  * @param {{ host: string, httpsPort: number, dnsPort: number, ca: string }} t
+ * @param {Awaited<ReturnType<typeof warmNet>>} net
  */
-async function warm(t) {
-  const { systemNet } = await loadDist('net/system-net.js');
-  const { systemClock } = await loadDist('clock.js');
-  const net = systemNet(systemClock);
-  await net.ready();
+async function warm(t, net) {
   /** @type {Samples} */ const s = {};
   const ms = (/** @type {bigint} */ from) => Number(process.hrtime.bigint() - from) / 1e6;
   const ca = readFileSync(t.ca, 'utf8');
@@ -186,6 +184,15 @@ async function warm(t) {
   return s;
 }
 
+/** The agent's network adapters in this process, warmed up (net/system-net.ts). */
+async function warmNet() {
+  const { systemNet } = await loadDist('net/system-net.js');
+  const { systemClock } = await loadDist('clock.js');
+  const net = systemNet(systemClock);
+  await net.ready();
+  return net;
+}
+
 /** This host's name when the system resolver maps it to loopback (curl then resolves it too), else localhost. */
 async function systemName() {
   const name = hostname();
@@ -201,8 +208,41 @@ export async function run() {
   try {
     const t = { host, httpsPort: targets.httpsPort, dnsPort: targets.dnsPort, ca: tls.cert };
     const c = await cold(t);
-    const w = await warm(t);
-    const wire = await httpsAgainstWire({ port: targets.httpsPort, ca: tls.cert, dir, probe });
+    const net = await warmNet();
+    const w = await warm(t, net);
+    const ca = readFileSync(tls.cert, 'utf8');
+    const wire = await httpsAgainstWire({
+      port: targets.httpsPort,
+      ca: tls.cert,
+      dir,
+      probe,
+      warm: async (url) =>
+        fromExchange(
+          await net.https.exchange({
+            url: new URL(url),
+            ip: LOOPBACK,
+            method: 'GET',
+            headers: {},
+            maxBodyBytes: 1024,
+            ca,
+            httpVersion: '1.1',
+            signal: AbortSignal.timeout(10_000),
+          }),
+        ),
+    });
+    const dnsWire = await dnsAgainstWire({
+      port: targets.dnsPort,
+      name: SLOW_NAME,
+      dir,
+      probe,
+      warm: async () => {
+        const server = { transport: 'udp', address: LOOPBACK, port: targets.dnsPort };
+        const signal = AbortSignal.timeout(10_000);
+        /** @type {{ phasesMs: Record<string, number> }} */
+        const d = await net.dns.query({ server, name: SLOW_NAME, type: 'A', ednsUdpSize: 1232, signal });
+        return d.phasesMs.request ?? NaN;
+      },
+    });
     const names = Object.keys(c.ours);
     const p50 = (/** @type {number[] | undefined} */ v) => (v ? summarize(v).p50 : NaN);
     const range = (/** @type {number[] | undefined} */ v) =>
@@ -251,8 +291,12 @@ export async function run() {
           ],
         },
         ...(wire.section ? [wire.section] : []),
+        ...(dnsWire.section ? [dnsWire.section] : []),
       ],
-      notes: wire.skipped ? [`no wire section: ${wire.skipped}`] : [],
+      notes: [
+        ...(wire.skipped ? [`no https wire section: ${wire.skipped}`] : []),
+        ...(dnsWire.skipped ? [`no DNS wire section: ${dnsWire.skipped}`] : []),
+      ],
       raw: {
         coldRuns: COLD_RUNS,
         warmRuns: WARM_RUNS,
@@ -261,6 +305,7 @@ export async function run() {
         dig: c.hasDig,
         phases: raw,
         wire: wire.raw ?? wire.skipped,
+        dnsWire: dnsWire.raw ?? dnsWire.skipped,
       },
     };
   } finally {

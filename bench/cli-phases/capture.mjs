@@ -13,6 +13,7 @@ const PCAP_NANO_MAGIC = 0xa1b23c4d;
 const LINKTYPE_ETHERNET = 1;
 const ETHERTYPE_IPV4 = 0x0800;
 const TCP_PROTOCOL = 6;
+const UDP_PROTOCOL = 17;
 const [SYN, ACK] = [0x02, 0x10];
 const [TLS_HANDSHAKE, TLS_APPLICATION_DATA] = [0x16, 0x17];
 const TLS_RECORD_HEADER = 5;
@@ -40,19 +41,20 @@ const TLS_RECORD_HEADER = 5;
  */
 
 /**
- * Starts tcpdump on lo for TCP port `port` of 127.0.0.1, writing to `file` packet by packet (-U);
+ * Starts tcpdump on lo for `protocol` port `port` of 127.0.0.1, writing to `file` packet by packet (-U);
  * resolves once it listens. --immediate-mode: without it the kernel ring hands packets over a block
  * at a time (full, or after a 1 s timeout), and the last connections were lost when it stopped.
  * `stop()` ends it (SIGTERM: it closes the file first).
  * @param {number} port
  * @param {string} file
+ * @param {'tcp' | 'udp'} [protocol]
  * @returns {Promise<{ stop: () => Promise<void> }>}
  */
-export async function startCapture(port, file) {
+export async function startCapture(port, file, protocol = 'tcp') {
   /** @type {TrackedChild} */
   const child = spawnTracked('tcpdump', [
     ...['-i', 'lo', '-n', '--immediate-mode', '-U', '-Z', 'root', '--time-stamp-precision=nano', '-w', file],
-    `host 127.0.0.1 and tcp port ${port}`,
+    `host 127.0.0.1 and ${protocol} port ${port}`,
   ]);
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tcpdump did not start:\n${child.output()}`)), 10_000);
@@ -70,16 +72,14 @@ export async function startCapture(port, file) {
 }
 
 /**
- * The TCP segments to or from `serverPort` in a nanosecond pcap of lo (Ethernet framing, IPv4).
+ * The IPv4 packets of a nanosecond pcap of lo (Ethernet framing): `t` in ms since its first packet,
+ * the IP protocol, and the transport header and payload.
  * @param {Buffer} buf
- * @param {number} serverPort
- * @returns {Segment[]}
+ * @returns {Generator<{ t: number, protocol: number, transport: Buffer }>}
  */
-export function readSegments(buf, serverPort) {
+function* ipv4Packets(buf) {
   if (buf.readUInt32LE(0) !== PCAP_NANO_MAGIC) throw new Error('not a little-endian nanosecond pcap');
   if (buf.readUInt32LE(20) !== LINKTYPE_ETHERNET) throw new Error(`link type ${buf.readUInt32LE(20)}, not Ethernet`);
-  /** @type {Segment[]} */
-  const out = [];
   /** @type {bigint | undefined} */
   let first;
   for (let at = 24; at + 16 <= buf.length;) {
@@ -90,13 +90,30 @@ export function readSegments(buf, serverPort) {
     first ??= ns;
     if (frame.length < 14 + 20 || frame.readUInt16BE(12) !== ETHERTYPE_IPV4) continue;
     const ip = frame.subarray(14);
-    if (ip[9] !== TCP_PROTOCOL) continue;
     const ipHeader = (ip.readUInt8(0) & 0x0f) * 4;
-    const tcp = ip.subarray(ipHeader, ip.readUInt16BE(2));
+    yield {
+      t: Number(ns - first) / 1e6,
+      protocol: ip.readUInt8(9),
+      transport: ip.subarray(ipHeader, ip.readUInt16BE(2)),
+    };
+  }
+}
+
+/**
+ * The TCP segments to or from `serverPort` in a nanosecond pcap of lo (Ethernet framing, IPv4).
+ * @param {Buffer} buf
+ * @param {number} serverPort
+ * @returns {Segment[]}
+ */
+export function readSegments(buf, serverPort) {
+  /** @type {Segment[]} */
+  const out = [];
+  for (const { t, protocol, transport: tcp } of ipv4Packets(buf)) {
+    if (protocol !== TCP_PROTOCOL) continue;
     const [src, dst] = [tcp.readUInt16BE(0), tcp.readUInt16BE(2)];
     if (src !== serverPort && dst !== serverPort) continue;
     out.push({
-      t: Number(ns - first) / 1e6,
+      t,
       fromClient: dst === serverPort,
       clientPort: dst === serverPort ? src : dst,
       flags: tcp.readUInt8(13),
@@ -105,6 +122,23 @@ export function readSegments(buf, serverPort) {
     });
   }
   return out;
+}
+
+/**
+ * The UDP datagrams to or from `serverPort` in a nanosecond pcap of lo (Ethernet framing, IPv4).
+ * @param {Buffer} buf
+ * @param {number} serverPort
+ * @returns {Array<{ t: number, fromClient: boolean, clientPort: number, payload: Buffer }>}
+ */
+export function readDatagrams(buf, serverPort) {
+  return [...ipv4Packets(buf)].flatMap(({ t, protocol, transport: udp }) => {
+    if (protocol !== UDP_PROTOCOL || udp.length < 8) return [];
+    const [src, dst] = [udp.readUInt16BE(0), udp.readUInt16BE(2)];
+    if (src !== serverPort && dst !== serverPort) return [];
+    return [
+      { t, fromClient: dst === serverPort, clientPort: dst === serverPort ? src : dst, payload: udp.subarray(8) },
+    ];
+  });
 }
 
 /**

@@ -61,39 +61,70 @@ async function curl(url, ca) {
 }
 
 /**
- * Runs both tools RUNS times under a capture and returns the table section, or undefined (with the
- * reason) when tcpdump or curl is missing.
+ * A warm in-process exchange's phases (cumulative from the connection start), keyed as the wire's.
+ * @param {{ phasesMs: Record<string, number> }} exchange what `net.https.exchange` resolved with
+ * @returns {ToolPhases}
+ */
+export function fromExchange({ phasesMs: p }) {
+  const [connect = NaN, tls = NaN, firstByte = NaN] = [p.connect, p.tls, p.firstByte];
+  return {
+    connect,
+    tls: tls - connect,
+    requestFirstByte: firstByte - tls,
+    tlsToFirstByte: firstByte - connect,
+    toFirstByte: firstByte,
+  };
+}
+
+/**
+ * Runs each tool RUNS times, in turn, under a capture and returns the table section, or undefined
+ * (with the reason) when tcpdump or curl is missing. Tools: a fresh `vantage probe` (cold), curl,
+ * and the warm in-process adapter when `warm` is given (the agent after its first run).
  * @param {{ port: number, ca: string, dir: string,
- *   probe: (args: string[]) => Promise<{ phasesMs: Record<string, number> }> }} t
+ *   probe: (args: string[]) => Promise<{ phasesMs: Record<string, number> }>,
+ *   warm?: (url: string) => Promise<ToolPhases> }} t
  */
 export async function httpsAgainstWire(t) {
   for (const tool of ['tcpdump', 'curl']) if (!(await installed(tool))) return { skipped: `${tool} is not installed` };
   const url = `https://${LOOPBACK}:${t.port}/`;
   const file = join(t.dir, 'https.pcap');
-  /** @type {ToolPhases[]} */ const ours = [];
-  /** @type {ToolPhases[]} */ const theirs = [];
+  const warm = t.warm;
+  /** @type {Array<{ name: string, run: () => Promise<ToolPhases> }>} */
+  const tools = [
+    {
+      name: 'vantage',
+      run: async () => fromRecord(await t.probe(['https', url, '--ca-file', t.ca, '--http-version', '1.1'])),
+    },
+    { name: 'curl -w', run: () => curl(url, t.ca) },
+    ...(warm ? [{ name: 'vantage warm', run: () => warm(url) }] : []),
+  ];
+  /** @type {ToolPhases[][]} */
+  const runs = tools.map(() => []);
   const capture = await startCapture(t.port, file);
   try {
     for (let i = 0; i < RUNS; i++) {
-      ours.push(fromRecord(await t.probe(['https', url, '--ca-file', t.ca, '--http-version', '1.1'])));
-      await sleep(PAUSE_MS);
-      theirs.push(await curl(url, t.ca));
-      await sleep(PAUSE_MS);
+      for (const [k, tool] of tools.entries()) {
+        runs[k]?.push(await tool.run());
+        await sleep(PAUSE_MS);
+      }
     }
   } finally {
     await capture.stop();
   }
   const flows = wirePhases(file, t.port);
-  if (flows.length !== 2 * RUNS) throw new Error(`capture: ${flows.length} connections, expected ${2 * RUNS}`);
-  const a = paired(
-    ours,
-    flows.filter((_, i) => i % 2 === 0),
-  );
-  const b = paired(
-    theirs,
-    flows.filter((_, i) => i % 2 === 1),
-  );
-  return { section: section(a, b), raw: { ours: a, curl: b } };
+  if (flows.length !== tools.length * RUNS)
+    throw new Error(`capture: ${flows.length} connections, expected ${tools.length * RUNS}`);
+  const paired_ = tools.map((tool, k) => ({
+    name: tool.name,
+    ...paired(
+      runs[k] ?? [],
+      flows.filter((_, i) => i % tools.length === k),
+    ),
+  }));
+  return {
+    section: section(paired_),
+    raw: Object.fromEntries(paired_.map((x) => [x.name, { pairs: x.pairs, unphased: x.unphased }])),
+  };
 }
 
 /**
@@ -114,10 +145,9 @@ function paired(tool, wire) {
 }
 
 /**
- * @param {ReturnType<typeof paired>} a vantage's runs
- * @param {ReturnType<typeof paired>} b curl's runs
+ * @param {Array<ReturnType<typeof paired> & { name: string }>} tools each tool's runs beside the wire
  */
-function section(a, b) {
+function section(tools) {
   const p50 = (/** @type {number[]} */ v) => summarize(v).p50;
   /** @param {ReturnType<typeof paired>} x @param {(typeof PHASES)[number]} k */
   const cells = (x, k) => [
@@ -126,36 +156,29 @@ function section(a, b) {
     // Per connection, the tool minus the wire: the p50 of the differences, not the difference of p50s.
     fmt(p50(x.pairs.map((p) => p.tool[k] - p.wire[k])), 3),
   ];
-  const [wireOurs, wireTheirs] = [a.pairs.map((p) => p.wire), b.pairs.map((p) => p.wire)];
-  const rows = PHASES.map((k) => [LABEL[k], ...cells(a, k), ...cells(b, k)]);
+  const wireOf = (/** @type {ReturnType<typeof paired>} */ x) => x.pairs.map((p) => p.wire);
+  const rows = PHASES.map((k) => [LABEL[k], ...tools.flatMap((x) => cells(x, k))]);
   const together = (/** @type {WirePhases[]} */ w) => w.filter((x) => x.finishedWithRequest).length;
   return {
     heading: 'https phases against the wire: each tool beside a capture of its own connections',
-    headers: [
-      'https phase (cold)',
-      'vantage p50 ms',
-      'wire p50',
-      'vantage-wire',
-      'curl -w p50',
-      'wire p50',
-      'curl-wire',
-    ],
+    headers: ['https phase', ...tools.flatMap((x) => [`${x.name} p50 ms`, 'wire p50', `${x.name}-wire`])],
     rows,
     notes: [
-      `wire: tcpdump on lo (kernel stamps, ns) of ${RUNS} \`vantage probe https\` and ${RUNS} curl connections to ` +
-        `https://${LOOPBACK}:PORT/, one at a time; -wire columns are the p50 of per-connection differences`,
+      `wire: tcpdump on lo (kernel stamps, ns) of ${RUNS} connections per tool to https://${LOOPBACK}:PORT/, one ` +
+        'at a time, the tools in turn; vantage = a fresh `vantage probe https` (cold), vantage warm = the ' +
+        "agent's https adapter reused in one process; -wire columns are the p50 of per-connection differences",
       "wire phases: connect = SYN -> SYN-ACK; tls = SYN-ACK -> the client's Finished out; request + first byte = " +
         "the Finished out -> the server's response record in (its NewSessionTicket records told apart by length); " +
         'connect start = the SYN (vantage: just before connect(), curl: time_namelookup)',
-      `the client's Finished left in the same segment as the request in ${together(wireOurs)} of ` +
-        `${wireOurs.length} vantage and ${together(wireTheirs)} of ${wireTheirs.length} curl connections; ` +
-        `TLS 1.3 in ${[...wireOurs, ...wireTheirs].filter((x) => x.tls13).length}; the client's Finished out -> its ` +
-        `request out, p50: vantage ${fmt(p50(wireOurs.map((x) => x.finishedToRequest)), 3)} ms, ` +
-        `curl ${fmt(p50(wireTheirs.map((x) => x.finishedToRequest)), 3)} ms`,
-      ...[a, b].flatMap((x, i) =>
+      `the client's Finished left in the same segment as the request in ` +
+        tools.map((x) => `${together(wireOf(x))} of ${x.pairs.length} ${x.name}`).join(', ') +
+        ` connections; TLS 1.3 in ${tools.flatMap(wireOf).filter((x) => x.tls13).length}; the client's Finished ` +
+        'out -> its request out, p50: ' +
+        tools.map((x) => `${x.name} ${fmt(p50(wireOf(x).map((w) => w.finishedToRequest)), 3)} ms`).join(', '),
+      ...tools.flatMap((x) =>
         x.unphased.length === 0
           ? []
-          : [`${['vantage', 'curl'][i]} connections without a response record found, left out: ports ${x.unphased}`],
+          : [`${x.name} connections without a response record found, left out: ports ${x.unphased}`],
       ),
     ],
   };

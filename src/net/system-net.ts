@@ -4,6 +4,7 @@ import { AddressBook } from './address-book.js';
 import type { DnsClient } from './dns/dns-client.js';
 import type { HttpsClient } from './http/https-client.js';
 import { IcmpEngine } from './icmp/icmp-engine.js';
+import { untilLoopQuiet } from './loop-quiet.js';
 import type { NetDeps } from './net-deps.js';
 import { SystemResolver } from './system-resolver.js';
 import { NodeTcpConnector } from './tcp-connector.js';
@@ -59,7 +60,7 @@ export function systemNet(
     // A literal never reaches getaddrinfo: its warm-up (the libuv pool's threads, 16 lookups) was
     // about 25 ms of a `probe tcp 127.0.0.1`.
     if (hosts && hosts.length > 0 && hosts.every((host) => isIP(host) !== 0)) adapters.delete('resolver');
-    warmed ??= Promise.all([...adapters].map((adapter) => warmUps[adapter]())).then(() => undefined);
+    warmed ??= Promise.all([...adapters].map((adapter) => warmUps[adapter]())).then(() => untilLoopQuiet(clock));
     return warmed;
   };
   return {

@@ -8,8 +8,14 @@ import type { IpFamily, ResolvedAddress } from './address.js';
 import type { HostResolver } from './net-deps.js';
 
 const FAMILY: Record<IpFamily, 0 | 4 | 6> = { any: 0, ipv4: 4, ipv6: 6 };
-/** Warm-up lookups at once, on as many libuv pool threads (see `warmed`). */
-const WARM_LOOKUPS = 16;
+/**
+ * Warm-up lookups at once: twice the libuv pool's threads (bin/vantage.cts sizes it; libuv's
+ * default is 4), so that every thread has run one (see `warm`).
+ */
+function warmLookups(): number {
+  const threads = Number(process.env.UV_THREADPOOL_SIZE);
+  return 2 * (Number.isInteger(threads) && threads > 0 ? Math.min(threads, 128) : 4);
+}
 
 /**
  * The system resolver (getaddrinfo via libuv): hosts file, nsswitch, the resolvers the host uses,
@@ -33,15 +39,16 @@ export class SystemResolver implements HostResolver {
    * listens, so /metrics answers without waiting for them; 23-27 ms of start-up when they ran at
    * creation): a process's first getaddrinfo starts the libuv pool and loads the NSS modules
    * (20-40 ms here, where curl's whole lookup took 1-2 ms), which would otherwise be the first
-   * run's dns phase. One through `resolve`, so its JS is warm too, and WARM_LOOKUPS at once: after
-   * a single one, a fresh `probe tcp`'s lookup of a hosts-file name still took 0.7-77 ms (median
-   * 16), after 16 at once 0.6-20 (median 0.9; curl 0.5-8). IPv4 only: localhost is in the hosts
-   * file, so no query leaves the host.
+   * run's dns phase. One through `resolve`, so its JS is warm too, and the rest at once, two per
+   * pool thread: a pool thread's first lookup is slower than its later ones, and an idle pool hands
+   * the next lookup to the thread that has waited longest, i.e. one never used (`probe dns NAME`
+   * of a hosts-file name, a pool of 64 and 16 warm-ups: 1.0-1.5 ms, against 0.3 ms on a used
+   * thread). IPv4 only: localhost is in the hosts file, so no query leaves the host.
    */
   warm(): Promise<void> {
     this.warming ??= Promise.all([
       this.resolve('localhost', 'ipv4', new AbortController().signal),
-      ...Array.from({ length: WARM_LOOKUPS - 1 }, () => lookup('localhost', { family: 4 })),
+      ...Array.from({ length: warmLookups() - 1 }, () => lookup('localhost', { family: 4 })),
     ]).then(
       () => undefined,
       () => undefined,
