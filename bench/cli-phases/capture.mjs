@@ -5,6 +5,7 @@
 // clock is the reference for the tls / request boundary (Node reports the handshake done before its
 // Finished is written, curl after its Finished is out and the certificate checked), the wire is.
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnTracked, stopChild } from '../lib/proc.mjs';
 
 /** @import { TrackedChild } from '../lib/proc.mjs' */
@@ -69,6 +70,32 @@ export async function startCapture(port, file, protocol = 'tcp') {
     });
   });
   return { stop: async () => void (await stopChild(child)) };
+}
+
+/**
+ * Runs each tool `runs` times, the tools in turn with `pauseMs` between any two (one tool's
+ * connection is over before the next one's starts, so the n-th exchange on the wire is the n-th
+ * run), under a capture of `protocol` port `port` written to `file`; resolves with each tool's results.
+ * @template T
+ * @param {{ port: number, file: string, protocol?: 'tcp' | 'udp', runs: number, pauseMs: number,
+ *   tools: Array<{ run: () => Promise<T> }> }} o
+ * @returns {Promise<T[][]>}
+ */
+export async function inTurnsUnderCapture(o) {
+  /** @type {T[][]} */
+  const results = o.tools.map(() => []);
+  const capture = await startCapture(o.port, o.file, o.protocol);
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      for (const [k, tool] of o.tools.entries()) {
+        results[k]?.push(await tool.run());
+        await sleep(o.pauseMs);
+      }
+    }
+  } finally {
+    await capture.stop();
+  }
+  return results;
 }
 
 /**

@@ -5,12 +5,11 @@
 // by the client's port and the DNS id.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LOOPBACK } from '../lib/http.mjs';
 import { execFileP, installed } from '../lib/proc.mjs';
 import { summarize } from '../lib/stats.mjs';
 import { fmt } from '../lib/table.mjs';
-import { readDatagrams, startCapture } from './capture.mjs';
+import { inTurnsUnderCapture, readDatagrams } from './capture.mjs';
 
 const RUNS = 10;
 const PAUSE_MS = 50;
@@ -58,19 +57,7 @@ export async function dnsAgainstWire(t) {
     },
     { name: 'vantage warm', run: t.warm },
   ];
-  /** @type {number[][]} */
-  const runs = tools.map(() => []);
-  const capture = await startCapture(t.port, file, 'udp');
-  try {
-    for (let i = 0; i < RUNS; i++) {
-      for (const [k, tool] of tools.entries()) {
-        runs[k]?.push(await tool.run());
-        await sleep(PAUSE_MS);
-      }
-    }
-  } finally {
-    await capture.stop();
-  }
+  const runs = await inTurnsUnderCapture({ port: t.port, file, protocol: 'udp', runs: RUNS, pauseMs: PAUSE_MS, tools });
   const wire = wireExchanges(file, t.port);
   if (wire.length !== tools.length * RUNS)
     throw new Error(`capture: ${wire.length} DNS exchanges, expected ${tools.length * RUNS}`);
@@ -95,6 +82,10 @@ export async function dnsAgainstWire(t) {
           'tools in turn: the query datagram out -> the answer in, paired by client port and DNS id; vantage = a ' +
           'fresh `vantage probe dns` (cold, its phasesMs.request), vantage warm = the DNS client reused in one ' +
           'process; dig prints whole milliseconds; -wire columns are the p50 of per-exchange differences',
+        'per-exchange differences, min-max: ' +
+          columns
+            .map((c) => `${c.name} ${fmt(summarize(c.diff).min, 3)} to ${fmt(summarize(c.diff).max, 3)} ms`)
+            .join(', '),
       ],
     },
     raw: Object.fromEntries(columns.map((c) => [c.name, { ms: c.ms, wire: c.wire }])),

@@ -3,12 +3,11 @@
 // connections (capture.mjs): one connection at a time, a pause between, so the n-th flow on the
 // target's port is the n-th run. Shows which tool's boundary is off the wire, and by how much.
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CURL_TIMED, LOOPBACK } from '../lib/http.mjs';
 import { execFileP, installed } from '../lib/proc.mjs';
 import { summarize } from '../lib/stats.mjs';
 import { fmt } from '../lib/table.mjs';
-import { startCapture, wirePhases } from './capture.mjs';
+import { inTurnsUnderCapture, wirePhases } from './capture.mjs';
 
 /** @import { WirePhases } from './capture.mjs' */
 
@@ -98,19 +97,7 @@ export async function httpsAgainstWire(t) {
     { name: 'curl -w', run: () => curl(url, t.ca) },
     ...(warm ? [{ name: 'vantage warm', run: () => warm(url) }] : []),
   ];
-  /** @type {ToolPhases[][]} */
-  const runs = tools.map(() => []);
-  const capture = await startCapture(t.port, file);
-  try {
-    for (let i = 0; i < RUNS; i++) {
-      for (const [k, tool] of tools.entries()) {
-        runs[k]?.push(await tool.run());
-        await sleep(PAUSE_MS);
-      }
-    }
-  } finally {
-    await capture.stop();
-  }
+  const runs = await inTurnsUnderCapture({ port: t.port, file, runs: RUNS, pauseMs: PAUSE_MS, tools });
   const flows = wirePhases(file, t.port);
   if (flows.length !== tools.length * RUNS)
     throw new Error(`capture: ${flows.length} connections, expected ${tools.length * RUNS}`);
