@@ -60,6 +60,8 @@ interface TargetState {
 
 /** A full sweep of the windows (see `tick`) is spread over this many ticks. */
 const SWEEP_TICKS = 10;
+/** Targets one call of `tick` sweeps at most while the calls keep up with the quota. */
+const SWEEP_STEP = 32;
 
 /**
  * The network-quality model (issue 15; Chromium's Network Quality Estimator as Ctrip runs it):
@@ -77,6 +79,8 @@ export class QualityModel {
   private lastTick: number | undefined;
   private sweep: Iterator<TargetState> | undefined;
   private scratch = new Float64Array(0);
+  /** Targets of the current tick's share not swept yet. */
+  private sweepQuota = 0;
 
   constructor(private readonly settings: QualitySettings) {}
 
@@ -93,16 +97,21 @@ export class QualityModel {
   }
 
   /**
-   * The model's pace for work over all targets: at most once per `TICK_MS` of `t` (the agent and
-   * the replay call it after every observation), a tenth of the windows expire (all of them in
-   * `SWEEP_TICKS` ticks) and the agent is evaluated.
-   * Returns the class changes that made; undefined when it was not yet due.
+   * The model's pace for work over all targets (the agent and the replay call it after every
+   * observation): at most once per `TICK_MS` of `t` the agent is evaluated and a tenth of the
+   * targets (all of them in `SWEEP_TICKS` ticks) is due for a sweep of their windows; that tenth
+   * is swept SWEEP_STEP targets per call, so no call holds the event loop for all of it (a tenth of
+   * 12,000 targets at once took 2-5 ms each second). A share the calls did not get through before the
+   * next tick (observations too sparse) is swept then, at once: the loop is idle at such a pace.
+   * Returns the class changes that made; undefined when there are none and the agent was not due.
    */
   tick(t: number): ClassChange[] | undefined {
     // A wall clock stepped back starts the pace again rather than stopping it.
-    if (this.lastTick !== undefined && Math.abs(t - this.lastTick) < TICK_MS) return undefined;
+    const due = this.lastTick === undefined || Math.abs(t - this.lastTick) >= TICK_MS;
+    const changes = this.expireSlice(t, due ? this.sweepQuota : Math.min(this.sweepQuota, SWEEP_STEP));
+    if (!due) return changes.length > 0 ? changes : undefined;
     this.lastTick = t;
-    const changes = this.expireSlice(t);
+    this.sweepQuota = Math.ceil(this.targetStates.size / SWEEP_TICKS);
     const agent = this.evaluateAgent(t);
     if (agent) changes.push(agent);
     return changes;
@@ -120,14 +129,13 @@ export class QualityModel {
   }
 
   /**
-   * `expire` for the next tenth of the targets: a target's own observations expire its window, so
-   * the sweep is for targets that stopped observing, and a tenth a second holds the event loop a
-   * tenth as long (at 10,000 targets a whole sweep took milliseconds).
+   * `expire` for the next `count` targets of the sweep (a target's own observations expire its
+   * window, so the sweep is for targets that stopped observing); `count` comes off the quota.
    */
-  private expireSlice(now: number): ClassChange[] {
+  private expireSlice(now: number, count: number): ClassChange[] {
     const changes: ClassChange[] = [];
-    let left = Math.ceil(this.targetStates.size / SWEEP_TICKS);
-    while (left-- > 0) {
+    this.sweepQuota -= count;
+    while (count-- > 0) {
       this.sweep ??= this.targetStates.values();
       const next = this.sweep.next();
       if (next.done) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentClass, nextTrend, targetClass } from '../../../src/quality/classify.js';
 import type { Estimate } from '../../../src/quality/classify.js';
-import { QualityModel } from '../../../src/quality/quality-model.js';
+import { QualityModel, TICK_MS } from '../../../src/quality/quality-model.js';
 import type { Observation } from '../../../src/quality/quality-model.js';
 import { DEFAULT_QUALITY } from '../../../src/quality/quality-settings.js';
 import type { QualitySettings, Thresholds } from '../../../src/quality/quality-settings.js';
@@ -277,6 +277,37 @@ describe('QualityModel', () => {
       },
     ]);
     expect(model.target('api')?.ips.size).toBe(0);
+  });
+
+  it('tick() sweeps targets that stopped observing a few per call, and all of them within the sweep ticks', () => {
+    const model = new QualityModel(settings({ minSamples: 1 }));
+    const stale = 1_000;
+    for (let i = 0; i < stale; i++) model.observe(obs(0, `t${i}`, true));
+    const maxAge = DEFAULT_QUALITY.maxAgeMs;
+    // One target keeps observing every 10 ms (100 calls a tick), its windows expiring on their own.
+    let expired = 0;
+    let most = 0;
+    let t = maxAge;
+    for (; t < maxAge + 12 * TICK_MS && expired < stale; t += 10) {
+      model.observe(obs(t, 'live', true));
+      const changes = (model.tick(t) ?? []).filter((c) => c.target !== null && c.target !== 'live');
+      expect(changes.every((c) => c.to === 'unknown')).toBe(true);
+      expired += changes.length;
+      most = Math.max(most, changes.length);
+    }
+    expect(expired).toBe(stale);
+    // A tenth of the targets is due each tick: swept 32 a call, not a hundred at once.
+    expect(most).toBeLessThanOrEqual(32);
+    expect(t - maxAge).toBeLessThanOrEqual(11 * TICK_MS);
+  });
+
+  it('tick() sweeps at once what sparse calls left: all stale targets within the sweep ticks', () => {
+    const model = new QualityModel(settings({ minSamples: 1 }));
+    for (let i = 0; i < 1_000; i++) model.observe(obs(0, `t${i}`, true));
+    let expired = 0;
+    // One call a tick: 32 a call could not keep up with a hundred due each tick.
+    for (let k = 0; k <= 11; k++) expired += (model.tick(DEFAULT_QUALITY.maxAgeMs + k * TICK_MS) ?? []).length;
+    expect(expired).toBeGreaterThanOrEqual(1_000);
   });
 
   it('agent: the median of its targets, and Offline when none succeeded', () => {
