@@ -10,8 +10,8 @@ import { setFlagsFromString } from 'node:v8';
 // ESM entry file: only a CommonJS entry runs early enough to set it. The agent gets 64 (thousands
 // of checks, a hanging lookup holds its thread until glibc gives up); a one-shot command, with a
 // handful of lookups, 8: every thread is warmed before the first timed lookup (net/system-resolver.ts),
-// and a timed lookup was faster in a smaller warm pool (`probe dns NAME` of a hosts-file name: median
-// 0.70 ms with 8 threads, 1.04 with 16, 1.2 with 64).
+// and a timed lookup was faster in a smaller pool (`probe dns NAME` of a hosts-file name after 16 warm-up
+// lookups: median 0.70 ms with 8 threads, 1.04 with 16, 1.2 with 64).
 process.env.UV_THREADPOOL_SIZE ??= process.argv[2] === 'run' ? '64' : '8';
 
 // V8 lets the old generation grow to two or three times its live size before a full collection:
