@@ -12,7 +12,9 @@
 // socket's bound "port": we bind it to the identifier we want), computes the checksum, delivers
 // only echo replies carrying that identifier (no IP header), and queues ICMP errors about our
 // probes on the error queue (IP_RECVERR / IPV6_RECVERR, read with MSG_ERRQUEUE; the router's
-// address is the extended error's SO_EE_OFFENDER).
+// address is the extended error's SO_EE_OFFENDER). A third, openUdp, is a connected UDP socket read
+// the same way, for DNS over UDP: its answer is stamped by the kernel too, and a port unreachable
+// arrives on its error queue.
 //
 // Receiving: because every datagram carries its kernel stamp, reading late loses nothing, so a
 // wake-up reads many datagrams per syscall (recvmmsg) straight into a block of memory JavaScript
@@ -63,7 +65,8 @@ enum field { F_OFFSET, F_LENGTH, F_HOP_LIMIT, F_ERROR_TYPE, F_ERROR_CODE, F_FAMI
 #define MIN_SLOT 2048
 #define SLOT_HEADROOM 128
 // The smallest block openBatch takes: room for one slot as long as the longest datagram.
-#define MIN_BYTES (BATCH_DATA + 65536 + SLOT_HEADROOM)
+#define MAX_DATAGRAM 65536
+#define MIN_BYTES (BATCH_DATA + MAX_DATAGRAM + SLOT_HEADROOM)
 // Reads per wake-up before yielding to the event loop (a flood must not starve timers).
 #define MAX_ROUNDS 16
 #define CONTROL_SIZE 256
@@ -392,7 +395,8 @@ static void size_buffers(int fd) {
 
 // Wraps an open, configured socket in a JS handle and starts polling it. `memory` is the batch
 // block from JavaScript; `callbacks` are (onBatch, onError). Takes ownership of fd.
-static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, napi_value memory, napi_value *callbacks) {
+static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, size_t slot, napi_value memory,
+                              napi_value *callbacks) {
   void *block = NULL;
   size_t block_size = 0;
   if (napi_get_arraybuffer_info(env, memory, &block, &block_size) != napi_ok || block_size < MIN_BYTES) {
@@ -417,7 +421,7 @@ static napi_value wrap_socket(napi_env env, int fd, int family, int datagram, na
   sock->env = env;
   sock->memory = block;
   sock->memory_size = block_size;
-  sock->slot = MIN_SLOT;
+  sock->slot = slot;
   box->magic = HANDLE_MAGIC;
   box->sock = sock;
   napi_value external, resource_name;
@@ -445,6 +449,26 @@ static bool read_family(napi_env env, napi_value value, int32_t *family) {
   return true;
 }
 
+// Closes `fd` and throws the error errno holds, naming `what`: -1, for the caller to return.
+static int fail_fd(napi_env env, int fd, const char *what) {
+  int err = errno;
+  close(fd);
+  throw_errno(env, what, err);
+  return -1;
+}
+
+// What each of our datagram sockets sets: the kernel's receive stamps, and ICMP errors about what
+// it sent queued on its error queue (IP_RECVERR), raising POLLPRI (SO_SELECT_ERR_QUEUE).
+static int stamp_and_queue_errors(int fd, int family) {
+  int on = 1;
+  int level = family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, &on, sizeof on) < 0 ||
+      setsockopt(fd, level, family == 4 ? IP_RECVERR : IPV6_RECVERR, &on, sizeof on) < 0)
+    return -1;
+  return 0;
+}
+
 // A configured raw socket, or -1 with a JS exception pending.
 static int raw_fd(napi_env env, int family) {
   int fd = family == 4 ? socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)
@@ -455,12 +479,8 @@ static int raw_fd(napi_env env, int family) {
   }
   int on = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 || set_filter(fd, family) < 0 ||
-      (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0)) {
-    int err = errno;
-    close(fd);
-    throw_errno(env, "setsockopt", err);
-    return -1;
-  }
+      (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0))
+    return fail_fd(env, fd, "setsockopt");
   return fd;
 }
 
@@ -475,16 +495,9 @@ static int ping_fd(napi_env env, int family, int32_t identifier) {
   int on = 1;
   int level = family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
   // SO_REUSEADDR: the IPv4 and IPv6 ping sockets share one identifier table; ours share identifiers.
-  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, &on, sizeof on) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0 ||
-      setsockopt(fd, level, family == 4 ? IP_RECVERR : IPV6_RECVERR, &on, sizeof on) < 0 ||
-      setsockopt(fd, level, family == 4 ? IP_RECVTTL : IPV6_RECVHOPLIMIT, &on, sizeof on) < 0) {
-    int err = errno;
-    close(fd);
-    throw_errno(env, "setsockopt", err);
-    return -1;
-  }
+  if (stamp_and_queue_errors(fd, family) < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0 ||
+      setsockopt(fd, level, family == 4 ? IP_RECVTTL : IPV6_RECVHOPLIMIT, &on, sizeof on) < 0)
+    return fail_fd(env, fd, "setsockopt");
   struct sockaddr_storage local;
   memset(&local, 0, sizeof local);
   socklen_t local_len;
@@ -499,12 +512,7 @@ static int ping_fd(napi_env env, int family, int32_t identifier) {
     sin6->sin6_port = htons((uint16_t)identifier);
     local_len = sizeof *sin6;
   }
-  if (bind(fd, (struct sockaddr *)&local, local_len) < 0) {
-    int err = errno;
-    close(fd);
-    throw_errno(env, "bind (echo identifier)", err);
-    return -1;
-  }
+  if (bind(fd, (struct sockaddr *)&local, local_len) < 0) return fail_fd(env, fd, "bind (echo identifier)");
   return fd;
 }
 
@@ -519,7 +527,7 @@ static napi_value js_open_batch(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[1], &identifier));
   int fd = identifier < 0 ? raw_fd(env, family) : ping_fd(env, family, identifier);
   if (fd < 0) return NULL;
-  return wrap_socket(env, fd, family, identifier >= 0, argv[2], argv + 3);
+  return wrap_socket(env, fd, family, identifier >= 0, MIN_SLOT, argv[2], argv + 3);
 }
 
 static int parse_address(int family, const char *text, struct sockaddr_storage *out, socklen_t *len) {
@@ -534,6 +542,46 @@ static int parse_address(int family, const char *text, struct sockaddr_storage *
   sin6->sin6_family = AF_INET6;
   *len = sizeof *sin6;
   return inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1 ? 0 : -1;
+}
+
+// A UDP socket connected to `address`:`port` (the kernel then drops datagrams from anyone else),
+// its arrivals stamped and its ICMP errors (port unreachable) queued like a ping socket's: for DNS
+// over UDP, whose answer time is then the kernel's, not the event loop's wake-up. -1 with a JS
+// exception pending on failure.
+static int udp_fd(napi_env env, int family, const char *address, int32_t port) {
+  struct sockaddr_storage to;
+  socklen_t to_len;
+  if (port <= 0 || port > 65535 || parse_address(family, address, &to, &to_len) < 0) {
+    napi_throw_range_error(env, "ERR_VANTAGE_ICMP", "openUdp: bad address or port");
+    return -1;
+  }
+  if (family == 4) ((struct sockaddr_in *)&to)->sin_port = htons((uint16_t)port);
+  else ((struct sockaddr_in6 *)&to)->sin6_port = htons((uint16_t)port);
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    throw_errno(env, "socket", errno);
+    return -1;
+  }
+  if (stamp_and_queue_errors(fd, family) < 0 || connect(fd, (struct sockaddr *)&to, to_len) < 0)
+    return fail_fd(env, fd, "udp socket");
+  return fd;
+}
+
+// openUdp(family, address, port, memory, onBatch, onError): see udp_fd; `send` with an empty address.
+static napi_value js_open_udp(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family = 0, port = 0;
+  if (!read_family(env, argv[0], &family)) return NULL;
+  char address[INET6_ADDRSTRLEN + 1];
+  size_t copied;
+  CHECK(napi_get_value_string_utf8(env, argv[1], address, sizeof address, &copied));
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  int fd = udp_fd(env, family, address, port);
+  if (fd < 0) return NULL;
+  // An answer is longer than its query (the ICMP sockets size slots by what they send): any datagram fits.
+  return wrap_socket(env, fd, family, 1, MAX_DATAGRAM, argv[3], argv + 4);
 }
 
 /* Appends one ancillary-data item at `*used` in `control` (zeroed, 256 bytes: room for all three). */
@@ -562,8 +610,10 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_string_utf8(env, argv[5], source, sizeof source, &copied));
 
   struct sockaddr_storage to;
-  socklen_t to_len;
-  if (parse_address(sock->family, address, &to, &to_len) < 0) return throw_errno(env, "send: bad address", EINVAL);
+  socklen_t to_len = 0;
+  // An empty address: the socket's own peer (a connected UDP socket, openUdp).
+  if (address[0] != '\0' && parse_address(sock->family, address, &to, &to_len) < 0)
+    return throw_errno(env, "send: bad address", EINVAL);
   // Replies are as long as their requests: room for one (and its IP header) in a slot.
   size_t slot = (length + SLOT_HEADROOM + 63) & ~(size_t)63;
   if (slot > sock->slot && BATCH_DATA + slot <= sock->memory_size) sock->slot = slot;
@@ -571,7 +621,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   char control[256];
   memset(control, 0, sizeof control);
   struct iovec iov = {.iov_base = data, .iov_len = length};
-  struct msghdr msg = {.msg_name = &to, .msg_namelen = to_len, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  struct msghdr msg = {.msg_name = to_len > 0 ? &to : NULL, .msg_namelen = to_len, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
   size_t used = 0;
   int level = sock->family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
   if (ttl > 0) append_cmsg(control, &used, level, sock->family == 4 ? IP_TTL : IPV6_HOPLIMIT, &ttl, sizeof ttl);
@@ -671,6 +721,7 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "batchLayout", layout));
   napi_property_descriptor props[] = {
       {"openBatch", NULL, js_open_batch, NULL, NULL, NULL, napi_default, NULL},
+      {"openUdp", NULL, js_open_udp, NULL, NULL, NULL, napi_default, NULL},
       {"read", NULL, js_read, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"setDontFragment", NULL, js_set_dont_fragment, NULL, NULL, NULL, napi_default, NULL},

@@ -85,6 +85,9 @@ function fakeNative(
       sockets.push(s);
       return s as unknown as NativeHandle;
     },
+    openUdp() {
+      throw new Error('the ICMP engine opens no UDP socket');
+    },
     send(handle, data, address, ttl, tos, source) {
       const err = sendErrors.shift();
       if (err) throw Object.assign(new Error(err), { code: err });

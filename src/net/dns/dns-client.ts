@@ -15,6 +15,7 @@ import { asDnsFailure } from './dns-failure.js';
 import type { DnsStage } from './dns-failure.js';
 import { DnsParseError, decodeMessage, encodeQuery } from './dns-message.js';
 import type { DnsExchange, DnsQueryRequest, DnsServer } from './dns-exchange.js';
+import { StampedUdp } from './udp-stamped.js';
 import { warmUpDns } from './warm-up.js';
 import type { DnsMessage } from './dns-message.js';
 
@@ -31,8 +32,11 @@ const MAX_MESSAGE = 65_535;
 export class DnsClient {
   /** One untimed query per transport to loopback echoes of our own, at creation (warm-up.ts). */
   readonly warmed: Promise<void>;
+  /** UDP with the kernel's stamps (udp-stamped.ts); Node's dgram when the addon is not built. */
+  private readonly stamped: StampedUdp | undefined;
 
   constructor(private readonly clock: Clock) {
+    this.stamped = StampedUdp.create(clock);
     this.warmed = warmUpDns((req) => this.exchange(req));
   }
 
@@ -79,7 +83,35 @@ export class DnsClient {
     }
   }
 
-  private udp(
+  private async udp(
+    server: DnsServer,
+    wire: Buffer,
+    check: (m: DnsMessage) => boolean,
+    signal: AbortSignal,
+  ): Promise<DnsExchange> {
+    if (!this.stamped) return this.dgram(server, wire, check, signal);
+    const reply = await this.stamped.exchange(
+      server.address,
+      server.port,
+      wire,
+      (datagram) => {
+        // A malformed answer fails the query; another id or question is someone else's and waits.
+        const message = decodeMessage(datagram);
+        return check(message) ? message : undefined;
+      },
+      signal,
+    );
+    return {
+      message: reply.value,
+      transport: 'udp',
+      server: hostPort(server.address, server.port),
+      phasesMs: { request: reply.rttMs },
+      responseBytes: reply.bytes,
+    };
+  }
+
+  /** UDP through Node's dgram: timings are the event loop's (see udp-stamped.ts). */
+  private dgram(
     server: DnsServer,
     wire: Buffer,
     check: (m: DnsMessage) => boolean,

@@ -56,9 +56,25 @@ export interface NativeIcmp {
     onBatch: (count: number) => void,
     onError: (errno: number, message: string) => void,
   ): NativeHandle;
+  /**
+   * Opens a UDP socket connected to `address`:`port` (only that peer's datagrams arrive), read and
+   * stamped as `openBatch`'s are, its ICMP errors (port unreachable) on the error queue as batch
+   * entries with an `errorType`: DNS over UDP (net/dns/udp-stamped.ts). `send` it with an empty address.
+   */
+  openUdp(
+    family: 4 | 6,
+    address: string,
+    port: number,
+    memory: ArrayBuffer,
+    onBatch: (count: number) => void,
+    onError: (errno: number, message: string) => void,
+  ): NativeHandle;
   /** Reads everything the socket has queued now, calling its onBatch as it goes (an errno error goes to onError). */
   read(handle: NativeHandle): void;
-  /** Sends one datagram; returns the wall-clock stamp (ns) taken right before sendmsg. Throws errno errors (`code`). */
+  /**
+   * Sends one datagram to `address` ('' on a connected socket); returns the wall-clock stamp (ns)
+   * taken right before sendmsg. Throws errno errors (`code`).
+   */
   send(handle: NativeHandle, data: Buffer, address: string, ttl: number, tos: number, source: string): bigint;
   setDontFragment(handle: NativeHandle, dontFragment: boolean): void;
   close(handle: NativeHandle): void;
