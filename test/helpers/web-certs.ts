@@ -19,27 +19,24 @@ export interface WebCerts {
   stranger: KeyPair;
 }
 
+/**
+ * A self-signed certificate and its key, made with the openssl CLI as `dir`/`base`.pem and .key:
+ * `subject` as openssl's -subj takes it, `san` as its subjectAltName extension (none when omitted).
+ */
+export function selfSignedFiles(dir: string, base: string, subject: string, san?: string): KeyPair {
+  const key = join(dir, `${base}.key`);
+  const cert = join(dir, `${base}.pem`);
+  const extension = san ? ['-addext', `subjectAltName=${san}`] : [];
+  const args = ['req', '-x509', ...NEW_EC_KEY, '-keyout', key, '-out', cert, '-days', '2', '-subj', subject];
+  execFileSync('openssl', [...args, ...extension], { stdio: 'pipe' });
+  return { cert, key };
+}
+
 /** Made with the openssl CLI in a new temp dir (the caller removes `dir`). */
 export function makeWebCerts(): WebCerts {
   const dir = mkdtempSync(join(tmpdir(), 'vantage-web-ca-'));
   const p = (f: string): string => join(dir, f);
   const openssl = (args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-  const selfSigned = (base: string, cn: string): KeyPair => {
-    openssl([
-      'req',
-      '-x509',
-      ...NEW_EC_KEY,
-      '-keyout',
-      p(`${base}.key`),
-      '-out',
-      p(`${base}.pem`),
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-    ]);
-    return { cert: p(`${base}.pem`), key: p(`${base}.key`) };
-  };
   const issue = (base: string, cn: string, ext: string): KeyPair => {
     writeFileSync(p(`${base}.ext`), `${ext}\n`);
     openssl([
@@ -72,24 +69,12 @@ export function makeWebCerts(): WebCerts {
     ]);
     return { cert: p(`${base}.pem`), key: p(`${base}.key`) };
   };
-  openssl([
-    'req',
-    '-x509',
-    ...NEW_EC_KEY,
-    '-keyout',
-    p('ca.key'),
-    '-out',
-    p('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Vantage Web Test CA',
-  ]);
+  selfSignedFiles(dir, 'ca', '/CN=Vantage Web Test CA');
   return {
     dir,
     ca: p('ca.pem'),
     server: issue('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost'),
     client: issue('client', 'prometheus', 'subjectAltName=DNS:prometheus.test\nextendedKeyUsage=clientAuth'),
-    stranger: selfSigned('stranger', 'stranger'),
+    stranger: selfSignedFiles(dir, 'stranger', '/CN=stranger'),
   };
 }

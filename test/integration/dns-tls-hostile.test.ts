@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
@@ -15,7 +15,7 @@ import { DnsClient } from '../../src/net/dns/dns-client.js';
 import type { DnsExchange, DnsServer } from '../../src/net/dns/dns-client.js';
 import { warmUpDns } from '../../src/net/dns/warm-up.js';
 import { BIN, jsonLines } from '../helpers/agent-process.js';
-import { NEW_EC_KEY } from '../lab/certs.js';
+import { selfSignedFiles } from '../helpers/web-certs.js';
 
 /**
  * DoT and DoH resolvers on 127.0.0.1 that fail in the ways real ones do: certificates with and
@@ -49,28 +49,8 @@ const sockets = new Set<Socket>();
 const sniSeen = new Map<number, Array<string | false | null>>();
 
 function selfSigned(base: string, san: string): Pem {
-  const key = join(dir, `${base}.key`);
-  const cert = join(dir, `${base}.pem`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      ...NEW_EC_KEY,
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=dns.test',
-      '-addext',
-      `subjectAltName=${san}`,
-    ],
-    { stdio: 'pipe' },
-  );
-  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
+  const files = selfSignedFiles(dir, base, '/CN=dns.test', san);
+  return { cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8') };
 }
 
 async function listen(server: Server): Promise<number> {

@@ -9,7 +9,6 @@ import { abortFailure, CheckFailure } from '../../errors.js';
 import type { FailureCode } from '../../errors.js';
 import { hostPort, stripBrackets } from '../address.js';
 import { secureContextFor } from './secure-contexts.js';
-import { checkNameFromLeaf } from './peer-identity.js';
 import { captureTls } from './tls-facts.js';
 import { HttpsFailure } from './https-failure.js';
 import type { HttpsExchange, HttpsRequest } from './https-exchange.js';
@@ -138,7 +137,6 @@ export class HttpsClient {
           rejectUnauthorized: false,
           ...(context ? { secureContext: context } : {}),
         });
-        checkNameFromLeaf(tlsSocket);
         cleanups.push(() => tlsSocket.destroy());
         tlsSocket.on('error', onError);
         tlsSocket.once('secureConnect', () => {
