@@ -29,10 +29,14 @@ export class StampedUdp {
     private readonly clock: Clock,
   ) {}
 
-  /** The transport, or undefined when the addon is not built (the caller keeps Node's dgram). */
+  /**
+   * The transport, or undefined when the addon is not built, or was built before it could open UDP
+   * sockets (a stale build/Release): the caller keeps Node's dgram.
+   */
   static create(clock: Clock): StampedUdp | undefined {
     const native = loadNativeIcmp();
-    return native instanceof Error ? undefined : new StampedUdp(native, clock);
+    if (native instanceof Error || typeof native.openUdp !== 'function') return undefined;
+    return new StampedUdp(native, clock);
   }
 
   /**
