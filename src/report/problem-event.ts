@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { CheckResult, CheckSpec, CoreResult } from '../checks/check.js';
 import type { AgentIdentity } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
@@ -44,7 +45,7 @@ export function problemEvent(agent: AgentIdentity, spec: CheckSpec, result: Chec
   const evidence = Object.fromEntries(Object.entries(result).filter(([k]) => !CORE_KEYS.has(k as keyof CoreResult)));
   return {
     event: 'problem',
-    eventId: process.getBuiltinModule('node:crypto').randomUUID(),
+    eventId: randomUUID(),
     startedAt: result.startedAt,
     agent,
     check: spec.name,

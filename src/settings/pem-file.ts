@@ -1,4 +1,4 @@
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { z } from 'zod';
@@ -63,13 +63,12 @@ export function pemFileProblem(path: string, content: PemContent): string | unde
  */
 export function keyPairProblem(certPath: string, keyPath: string): string | undefined {
   let cert: X509Certificate;
-  let key: KeyObject;
+  let key: ReturnType<typeof createPrivateKey>;
   try {
     const first = [...readPemFile(certPath, 'certificates').matchAll(BLOCK)].find((b) => b[1] === 'CERTIFICATE');
     if (!first) return undefined;
-    const crypto = process.getBuiltinModule('node:crypto');
-    cert = new crypto.X509Certificate(first[0]);
-    key = crypto.createPrivateKey(readPemFile(keyPath, 'private-key'));
+    cert = new X509Certificate(first[0]);
+    key = createPrivateKey(readPemFile(keyPath, 'private-key'));
   } catch {
     return undefined;
   }
@@ -138,7 +137,7 @@ function checkContent(path: string, text: string, content: PemContent): void {
     for (const [i, block] of certificates.entries()) {
       if (block[1] !== 'CERTIFICATE') continue;
       try {
-        new (process.getBuiltinModule('node:crypto').X509Certificate)(block[0]);
+        new X509Certificate(block[0]);
       } catch (err) {
         throw new PemFileError(`${quote(path)}: certificate ${i + 1} cannot be read (${errorText(err)})`);
       }
@@ -157,7 +156,7 @@ function checkContent(path: string, text: string, content: PemContent): void {
       `${quote(path)}: the private key is encrypted; give it unencrypted (openssl pkey -in KEY -out FILE)`,
     );
   try {
-    process.getBuiltinModule('node:crypto').createPrivateKey(keys[0]![0]);
+    createPrivateKey(keys[0]![0]);
   } catch (err) {
     throw new PemFileError(`${quote(path)}: the private key cannot be read (${errorText(err)})`);
   }

@@ -5,12 +5,19 @@ import type { DnsExchange, DnsQueryRequest } from '../../src/net/dns/dns-client.
 
 const client = new DnsClient(systemClock);
 
-/** One query through the real client, ended by its deadline as a scheduled run would be. */
-export async function queryWithin(request: Omit<DnsQueryRequest, 'signal'>, timeoutMs: number): Promise<DnsExchange> {
+/**
+ * One query through the real client (or `through`, e.g. one on Node's dgram socket), ended by its
+ * deadline as a scheduled run would be.
+ */
+export async function queryWithin(
+  request: Omit<DnsQueryRequest, 'signal'>,
+  timeoutMs: number,
+  through: DnsClient = client,
+): Promise<DnsExchange> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new RunDeadlineExceeded(timeoutMs)), timeoutMs);
   try {
-    return await client.query({ ...request, signal: controller.signal });
+    return await through.query({ ...request, signal: controller.signal });
   } finally {
     clearTimeout(timer);
   }

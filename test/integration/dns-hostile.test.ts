@@ -1,11 +1,14 @@
 import { createSocket } from 'node:dgram';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { queryFailure, queryWithin } from '../helpers/dns-query.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { DnsClient } from '../../src/net/dns/dns-client.js';
 import { decodeMessage } from '../../src/net/dns/dns-message.js';
 
 /** A reply to `query` (QR set) with `answer` appended as raw bytes and ANCOUNT 1 (0 without one). */
@@ -103,21 +106,31 @@ afterAll(() => {
   tcp.close();
 });
 
-function ask(name: string, transport: 'udp' | 'tcp' = 'udp', timeoutMs = 500) {
+/** UDP through the addon's kernel-stamped socket (the default), or Node's dgram (the fallback). */
+const CLIENTS = {
+  'kernel-stamped': new DnsClient(systemClock),
+  dgram: new DnsClient(systemClock, { udp: 'dgram' }),
+} as const;
+type UdpPath = keyof typeof CLIENTS;
+
+function ask(name: string, transport: 'udp' | 'tcp' = 'udp', timeoutMs = 500, udp: UdpPath = 'kernel-stamped') {
   const port = transport === 'udp' ? portOf.udp : portOf.tcp;
   return queryWithin(
     { server: { transport, address: '127.0.0.1', port }, name, type: 'A', ednsUdpSize: 1232 },
     timeoutMs,
+    CLIENTS[udp],
   );
 }
 
-/** Open sockets of this process, minus the hostile server's own accepted connections. */
-const sockets = () =>
-  process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap' || r === 'TCPSocketWrap').length - streams.size;
+/**
+ * Open sockets of this process, minus the hostile server's own accepted connections: file
+ * descriptors, which count the addon's sockets too (Node's active resources do not).
+ */
+const sockets = () => readdirSync('/proc/self/fd').length - streams.size;
 
-describe('DNS transport against a hostile local server', () => {
+describe.each(Object.keys(CLIENTS) as UdpPath[])('DNS over UDP (%s) against a hostile local server', (udp) => {
   it('reads a good answer', async () => {
-    const answer = await ask('ok.test');
+    const answer = await ask('ok.test', 'udp', 500, udp);
     expect(answer.message.answers.map((a) => a.data)).toEqual(['192.0.2.1']);
   });
 
@@ -128,18 +141,21 @@ describe('DNS transport against a hostile local server', () => {
     ['wrongid.test', 'DNS_TIMEOUT'],
     ['hang.test', 'DNS_TIMEOUT'],
   ])('%s fails with %s, no crash, no socket left open', async (name, code) => {
+    await ask('ok.test', 'udp', 500, udp);
     const before = sockets();
-    const err = await queryFailure(ask(name));
+    const err = await queryFailure(ask(name, 'udp', 500, udp));
     expect(err.code).toBe(code);
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
     expect(sockets()).toBeLessThanOrEqual(before);
   });
 
   it('ignores a forged answer from another port and takes the real one', async () => {
-    const answer = await ask('spoofed.test');
+    const answer = await ask('spoofed.test', 'udp', 500, udp);
     expect(answer.message.answers.map((a) => a.data)).toEqual(['192.0.2.1']);
   });
+});
 
+describe('DNS transport against a hostile local server', () => {
   it('retries a truncated answer over TCP, where a looping answer is refused', async () => {
     const err = await queryFailure(ask('tc.test'));
     expect(tcRetries).toBe(1);

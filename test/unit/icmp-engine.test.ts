@@ -28,7 +28,15 @@ interface NativePacket {
 }
 
 /** Not the addon's layout: the engine must read the one it is given. */
-const LAYOUT: BatchLayout = { packets: 16, fields: 8, meta: 128, addresses: 640, data: 1152, bytes: 1152 + 8192 };
+const LAYOUT: BatchLayout = {
+  packets: 16,
+  fields: 8,
+  meta: 128,
+  addresses: 640,
+  data: 1152,
+  bytes: 1152 + 8192,
+  minBytes: 1152 + 8192,
+};
 
 /** Writes `packets` into a batch block as the addon does; returns their count. */
 function writeBatch(memory: ArrayBuffer, packets: NativePacket[]): number {

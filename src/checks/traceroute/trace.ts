@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { pause } from '../../clock.js';
 import type { Clock } from '../../clock.js';
 import type { EchoOutcome } from '../../net/icmp/echo.js';
@@ -262,5 +263,5 @@ export function routeHash(hops: readonly TraceHop[]): string {
     .filter((h) => h.addresses.length > 0)
     .map((h) => `${h.ttl}=${[...h.addresses].sort()[0]}`)
     .join('>');
-  return process.getBuiltinModule('node:crypto').createHash('sha256').update(path).digest('hex').slice(0, 12);
+  return createHash('sha256').update(path).digest('hex').slice(0, 12);
 }

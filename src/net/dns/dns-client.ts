@@ -35,8 +35,12 @@ export class DnsClient {
   /** UDP with the kernel's stamps (udp-stamped.ts); Node's dgram when the addon is not built. */
   private readonly stamped: StampedUdp | undefined;
 
-  constructor(private readonly clock: Clock) {
-    this.stamped = StampedUdp.create(clock);
+  /** `udp`: `dgram` keeps Node's socket even where the addon is built (the fallback's own tests). */
+  constructor(
+    private readonly clock: Clock,
+    opts: { udp?: 'kernel-stamped' | 'dgram' } = {},
+  ) {
+    this.stamped = opts.udp === 'dgram' ? undefined : StampedUdp.create(clock);
     this.warmed = warmUpDns((req) => this.exchange(req));
   }
 

@@ -14,12 +14,15 @@ export interface StampedReply<T> {
   rttMs: number;
 }
 
+/** Blocks kept for the next queries; more in flight at once get blocks of their own, then dropped. */
+const KEPT_BLOCKS = 8;
+
 /**
  * DNS over UDP with the kernel's stamps: a connected UDP socket of the ICMP addon (openUdp), read
  * as its ICMP sockets are. Node's dgram socket hands an answer over when the event loop wakes:
  * 0.3-1.5 ms after it reached the host in every exchange here, idle or busy (bench/cli-phases.mjs,
  * against a capture), and that time was the resolver's. One socket per query, as with dgram (a
- * fresh source port each); the blocks it reads into are kept for the next queries.
+ * fresh source port each); up to KEPT_BLOCKS of the blocks it reads into are kept for the next.
  */
 export class StampedUdp {
   private readonly blocks: BatchBlock[] = [];
@@ -58,7 +61,10 @@ export class StampedUdp {
         return;
       }
       const family = address.includes(':') ? 6 : 4;
-      const block = this.blocks.pop() ?? new BatchBlock(this.native.batchLayout);
+      // The smallest block a socket takes (69 KB: one answer as long as any datagram), not the ICMP
+      // sockets' 133 KB: a query waits for one answer.
+      const layout = this.native.batchLayout;
+      const block = this.blocks.pop() ?? new BatchBlock(layout, layout.minBytes);
       let handle: NativeHandle | undefined;
       let settled = false;
       let startNs = 0n;
@@ -68,7 +74,7 @@ export class StampedUdp {
         settled = true;
         signal.removeEventListener('abort', onAbort);
         if (handle) this.native.close(handle);
-        this.blocks.push(block);
+        if (this.blocks.length < KEPT_BLOCKS) this.blocks.push(block);
         if (reply) resolve(reply);
         else reject(err);
       };
@@ -78,7 +84,7 @@ export class StampedUdp {
         for (let i = 0; i < count && !settled; i++) {
           const errorType = block.field(i, BATCH_FIELD.errorType);
           if (errorType >= 0) {
-            finish(unreachable(family, errorType, block.field(i, BATCH_FIELD.errorCode), address, port));
+            finish(icmpError(family, errorType, block.field(i, BATCH_FIELD.errorCode), address, port));
             return;
           }
           // A copy: the block is read into again, and a decoded answer may keep slices of it.
@@ -114,13 +120,14 @@ export class StampedUdp {
 }
 
 /** An ICMP error about the query, as the errno a connected dgram socket reports it. */
-function unreachable(family: 4 | 6, type: number, code: number, address: string, port: number): Error {
-  // IPv4 destination unreachable (3): net 0, host 1, port 3; IPv6 (1): no route 0, address 3, port 4.
-  const [net, port_] =
-    family === 4
-      ? [type === 3 && code === 0, type === 3 && code === 3]
-      : [type === 1 && code === 0, type === 1 && code === 4];
-  const name = port_ ? 'ECONNREFUSED' : net ? 'ENETUNREACH' : 'EHOSTUNREACH';
+function icmpError(family: 4 | 6, type: number, code: number, address: string, port: number): Error {
+  // Destination unreachable is IPv4 type 3 (net 0, host 1, port 3), IPv6 type 1 (no route 0, port 4).
+  const portCode = family === 4 ? 3 : 4;
+  let name = 'EHOSTUNREACH';
+  if (type === (family === 4 ? 3 : 1)) {
+    if (code === portCode) name = 'ECONNREFUSED';
+    else if (code === 0) name = 'ENETUNREACH';
+  }
   return Object.assign(new Error(`udp ${hostPort(address, port)}: ${name} (ICMP type ${type} code ${code})`), {
     code: name,
   });

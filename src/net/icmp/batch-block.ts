@@ -13,8 +13,12 @@ export class BatchBlock {
   private readonly stamps: BigInt64Array;
   private readonly meta: Int32Array;
 
-  constructor(private readonly layout: BatchLayout) {
-    this.memory = new ArrayBuffer(layout.bytes);
+  /** `bytes`: the block's size, the layout's own unless given (at least its `minBytes`). */
+  constructor(
+    private readonly layout: BatchLayout,
+    bytes = layout.bytes,
+  ) {
+    this.memory = new ArrayBuffer(bytes);
     this.bytes = Buffer.from(this.memory);
     this.stamps = new BigInt64Array(this.memory, 0, layout.packets);
     this.meta = new Int32Array(this.memory, layout.meta, layout.packets * layout.fields);

@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
  * kernel receive stamps (BigInt64, wall clock ns: compare only with `send()`'s stamps) at 0; from
  * `meta`, `fields` Int32s per datagram (BATCH_FIELD); from `addresses`, 32 bytes per datagram (the
  * source address, then a queued error's probe destination: 16 bytes each, IPv4 in the first 4);
- * from `data`, the datagrams (each at its BATCH_FIELD.offset). `bytes`: the size to allocate.
+ * from `data`, the datagrams (each at its BATCH_FIELD.offset). `bytes`: the size to allocate;
+ * `minBytes`: the least a socket takes (one slot as long as the longest datagram).
  */
 export interface BatchLayout {
   packets: number;
@@ -14,6 +15,7 @@ export interface BatchLayout {
   addresses: number;
   data: number;
   bytes: number;
+  minBytes: number;
 }
 
 /** The Int32 fields of one datagram in the batch block, in the addon's order (enum field there). */
