@@ -36,19 +36,31 @@ function sample(body: string, series: RegExp): number {
 const RUNS_OK = /^vantage_check_runs_total\{[^}]*result="success"[^}]*\} (\d+)$/gm;
 const FAILURES = /^vantage_check_failures_total\{[^}]*\} (\d+)$/gm;
 
-/** Opens `count` connections that never send a byte; resolves once each is connected or closed. */
-async function idleConnections(port: number, count: number): Promise<Socket[]> {
-  const sockets = Array.from({ length: count }, () => connect(port, '127.0.0.1'));
-  await Promise.all(
-    sockets.map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.once('connect', () => resolve());
-          s.once('close', () => resolve());
-          s.on('error', () => undefined);
-        }),
-    ),
-  );
+/**
+ * Opens `count` connections that never send a byte, `batch` at a time; resolves once each is
+ * connected or closed. Batches keep the agent's accept queue (Node's backlog, 511) from
+ * overflowing: the kernel then drops a client's last handshake ACK while the client counts itself
+ * connected, and such a connection reaches the agent only when a SYN-ACK is retransmitted (1 s,
+ * 3 s, 7 s later), which on a loaded CI machine was after the flood ended (66 of 1,500 in one run).
+ */
+async function idleConnections(port: number, count: number, batch = 128): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  while (sockets.length < count) {
+    const opened = Array.from({ length: Math.min(batch, count - sockets.length) }, () => connect(port, '127.0.0.1'));
+    await Promise.all(
+      opened.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.once('connect', () => resolve());
+            s.once('close', () => resolve());
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
+    sockets.push(...opened);
+    // A turn of the agent's loop to accept them before the next batch.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return sockets;
 }
 
