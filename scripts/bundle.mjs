@@ -1,8 +1,8 @@
 // @ts-check
 // Start-up (issue 20), run by `npm run build` after tsc: bundles src/cli.ts, every module it imports
 // and their dependencies into one CommonJS file, dist/cli.cjs, and rewrites dist/bin/vantage.cjs to
-// load it. Node then reads and compiles one file (kept whole by Node 22's compile cache) instead
-// of resolving ~300, and esbuild drops what nothing uses. CommonJS rather than an ES module: the
+// load it. Node then reads and compiles one file (with V8's code cache of the command's last run,
+// src/bin/code-cache.cts) instead of resolving ~300, and esbuild drops what nothing uses. CommonJS rather than an ES module: the
 // bundle's `require`s of built-ins stay inside the module that uses them, so a command loads only
 // the built-ins it needs (an ES module hoists every import, and node:http's ESM facade alone loads
 // undici on Node 22); modules reached through `import()` (the commands, the DNS/HTTPS clients)
@@ -99,7 +99,8 @@ const noPushgateway = {
 };
 
 /**
- * The entry (src/bin/vantage.cts) loads `../cli.js`; the bundled entry loads the bundle instead.
+ * The bundled entry loads the bundle (CLI_BUNDLE, below); its fallback `import('../cli.js')`, for
+ * a tsc-only build, stays outside the bin's own file.
  * @type {import('esbuild').Plugin}
  */
 const cliIsTheBundle = {
@@ -140,5 +141,6 @@ await build({
   // `import()` of the bundle would go through the ES module loader, which scans all of a CommonJS
   // file for its exports first: as `require` it is read and run directly.
   supported: { 'dynamic-import': false },
+  define: { CLI_BUNDLE: JSON.stringify('../cli.cjs') },
   plugins: [cliIsTheBundle],
 });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { REGEXP_ENGINE_FLAGS } from '../settings/regexp-engine-flags.cjs';
+import { requireWithCodeCache } from './code-cache.cjs';
 
 // A CommonJS entry point on purpose. getaddrinfo runs on the libuv pool (4 threads by default), so
 // concurrent system-resolver lookups would queue and their timings include the wait. The pool is
@@ -23,21 +24,22 @@ const heapFlag = '--heap-growing-percent';
 if (![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes(heapFlag)))
   setFlagsFromString(`${heapFlag}=20`);
 
-// Node 22 can keep V8's compiled code of every module on disk: a fresh `vantage probe` then skips
-// most parsing and compiling of the CLI (one bundled file after `npm run build`). Node 20 has no such
-// API (and @types/node 20 does not know it); a cache that cannot be written only leaves the start-up
-// as slow as without it.
-try {
-  if ('enableCompileCache' in nodeModule && typeof nodeModule.enableCompileCache === 'function')
-    nodeModule.enableCompileCache(
-      process.env.NODE_COMPILE_CACHE
-        ? undefined
-        : join(process.env.XDG_CACHE_HOME ?? tmpdir(), 'vantage-compile-cache'),
-    );
-} catch {
-  // Best effort: see above.
+for (const flag of REGEXP_ENGINE_FLAGS) setFlagsFromString(flag);
+
+/** Set by scripts/bundle.mjs: the CLI bundle, relative to this file. A tsc-only build has none. */
+declare const CLI_BUNDLE: string | undefined;
+
+type Cli = typeof import('../cli.js');
+
+/** Where V8's code of each command is kept between runs; VANTAGE_CODE_CACHE='' turns it off. */
+function codeCacheDir(): string {
+  const uid = process.getuid?.() ?? 0;
+  return process.env.VANTAGE_CODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? tmpdir(), `vantage-code-cache-${uid}`);
 }
 
-// Stay a CommonJS file: TypeScript keeps this dynamic import as is for NodeNext. scripts/bundle.mjs
-// turns it into a require of the bundle, dist/cli.cjs.
-void import('../cli.js').then(({ runCli }) => runCli(process.argv.slice(2)));
+const cli: Promise<Cli> =
+  typeof CLI_BUNDLE === 'string'
+    ? // The bundle's exports are src/cli.ts's (scripts/bundle.mjs builds it from there).
+      Promise.resolve(requireWithCodeCache(join(__dirname, CLI_BUNDLE), process.argv[2] ?? '', codeCacheDir()) as Cli)
+    : import('../cli.js');
+void cli.then(({ runCli }) => runCli(process.argv.slice(2)));

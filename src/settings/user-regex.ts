@@ -1,13 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { z } from 'zod';
+import { REGEXP_ENGINE_FLAGS } from './regexp-engine-flags.cjs';
 
-// A user's pattern must not stop the agent: `^(a+)+$` against 28 bytes held the event loop for
-// seconds. V8 runs every regex on its backtracking engine and, once a run passes its backtrack
-// limit (50,000), re-runs it on its linear-time engine, so a catastrophic pattern costs time in
-// proportion to the input. The flags are process-wide and read when a regex runs; they are set
-// here because every user pattern passes through this module's schema before it runs.
-setFlagsFromString('--enable-experimental-regexp-engine');
-setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+// Every user pattern passes through this module's schema before it runs (see the flags' module).
+for (const flag of REGEXP_ENGINE_FLAGS) setFlagsFromString(flag);
 
 /**
  * Why a pattern cannot be used, or undefined. Backreferences and lookaround have no linear-time
