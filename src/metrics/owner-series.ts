@@ -96,11 +96,16 @@ export class Series {
  */
 export type KeepSeries = (type: MetricType, seen: boolean, lastMs: number) => boolean;
 
-/** An owner's sample lines as bytes, family after family; family i is `buf[offsets[i], offsets[i + 1])`. */
+/**
+ * An owner's sample lines as bytes, family after family. `spans` lists only the families it has
+ * lines in, as pairs (family index, end in `buf`) in family order; a family's lines start where
+ * the pair before ends (the first at 0). A dense table of every family was a typed array per
+ * owner, 61 offsets mostly equal: 470 bytes with its buffer, 11 MB at 24,000 owners.
+ */
 export interface Rendered {
   generation: number;
   buf: Buffer;
-  offsets: Uint32Array;
+  spans: number[];
   /** The series rendered (as `OwnerSeries.size` counts them). */
   size: number;
 }

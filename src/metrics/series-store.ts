@@ -118,16 +118,20 @@ export class SeriesStore {
       if (pacer.due()) await pacer.pause();
     }
     const snapshot = Array.from(this.owners.values(), (owner) => this.current(owner) ?? this.render(owner));
+    // Per owner, the place in its spans of the next family it has lines in: families go in order.
+    const next = new Uint32Array(snapshot.length);
     for (const family of this.families) {
       if (!openMetrics && family.index > 0) out.copy(NEWLINE);
       out.copy(family.header(openMetrics));
       const i = family.index;
-      let step = 0;
-      for (const { buf, offsets } of snapshot) {
-        const start = offsets[i] ?? 0;
-        const end = offsets[i + 1] ?? start;
-        if (end > start) out.copy(buf, start, end);
-        if ((++step & 31) === 0 && pacer.due()) {
+      for (let k = 0; k < snapshot.length; k++) {
+        const { buf, spans } = snapshot[k] as Rendered;
+        const at = next[k] ?? 0;
+        if (spans[at] === i) {
+          out.copy(buf, at === 0 ? 0 : (spans[at - 1] ?? 0), spans[at + 1] ?? 0);
+          next[k] = at + 2;
+        }
+        if (((k + 1) & 31) === 0 && pacer.due()) {
           yield* out.full();
           await pacer.pause();
         }
@@ -151,15 +155,21 @@ export class SeriesStore {
   private render(owner: OwnerSeries): Rendered {
     const texts = owner.lines(this.families.length);
     const last = owner.rendered;
-    const reuse = this.scrapes === 0 && last !== undefined && last.offsets.length === texts.length + 1;
-    const offsets = reuse ? last.offsets : new Uint32Array(texts.length + 1);
-    for (const [i, text] of texts.entries()) offsets[i + 1] = (offsets[i] ?? 0) + Buffer.byteLength(text);
-    const bytes = offsets[texts.length] ?? 0;
+    const reuse = this.scrapes === 0 && last !== undefined;
+    const spans = reuse ? last.spans : [];
+    spans.length = 0;
+    let bytes = 0;
+    for (const [i, text] of texts.entries()) {
+      if (text === '') continue;
+      bytes += Buffer.byteLength(text);
+      spans.push(i, bytes);
+    }
     const buf = reuse && last.buf.length >= bytes ? last.buf : Buffer.allocUnsafeSlow(bytes + (bytes >> 3));
-    for (const [i, text] of texts.entries()) buf.write(text, offsets[i] ?? 0);
+    for (let at = 0; at < spans.length; at += 2)
+      buf.write(texts[spans[at] ?? 0] ?? '', at === 0 ? 0 : (spans[at - 1] ?? 0));
     const size = owner.size;
     this.total += size - (owner.rendered?.size ?? 0);
-    const rendered = { generation: this.generation, buf, offsets, size };
+    const rendered = { generation: this.generation, buf, spans, size };
     owner.rendered = rendered;
     return rendered;
   }
