@@ -2,11 +2,11 @@
 // Start-up (issue 20), run by `npm run build` after tsc: bundles src/cli.ts, every module it imports
 // and their dependencies into one CommonJS file, dist/cli.cjs, and rewrites dist/bin/vantage.cjs to
 // load it. Node then reads and compiles one file (with V8's code cache of the command's last run,
-// src/bin/code-cache.cts) instead of resolving ~300, and esbuild drops what nothing uses. CommonJS rather than an ES module: the
-// bundle's `require`s of built-ins stay inside the module that uses them, so a command loads only
-// the built-ins it needs (an ES module hoists every import, and node:http's ESM facade alone loads
-// undici on Node 22); modules reached through `import()` (the commands, the DNS/HTTPS clients)
-// still run on first use. The rest of dist/ stays as tsc wrote it, for the benchmarks that import
+// src/bin/code-cache.cts) instead of resolving ~300, and esbuild drops what nothing uses. CommonJS
+// rather than an ES module: the bundle's `require`s of built-ins stay inside the module that uses
+// them, so a command loads only the built-ins it needs (an ES module hoists every import, and
+// node:http's ESM facade alone loads undici on Node 22); modules reached through `import()` (the
+// commands, the DNS/HTTPS clients) still run on first use. The rest of dist/ stays as tsc wrote it, for the benchmarks that import
 // single modules and for a tsc-only build, whose dist/bin/vantage.cjs loads dist/cli.js.
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
