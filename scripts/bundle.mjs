@@ -6,8 +6,9 @@
 // rather than an ES module: the bundle's `require`s of built-ins stay inside the module that uses
 // them, so a command loads only the built-ins it needs (an ES module hoists every import, and
 // node:http's ESM facade alone loads undici on Node 22); modules reached through `import()` (the
-// commands, the DNS/HTTPS clients) still run on first use. The rest of dist/ stays as tsc wrote it, for the benchmarks that import
-// single modules and for a tsc-only build, whose dist/bin/vantage.cjs loads dist/cli.js.
+// commands, the DNS/HTTPS clients) still run on first use. The rest of dist/ stays as tsc wrote
+// it, for the benchmarks that import single modules and for a tsc-only build, whose
+// dist/bin/vantage.cjs loads dist/cli.js.
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
