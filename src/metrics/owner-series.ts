@@ -134,8 +134,14 @@ export class OwnerSeries {
   private readonly gaugeLabels: string[] = [];
   private readonly gaugeValues: number[] = [];
   private gauges = 0;
-  /** During an update: `<own labels>|<family index>` -> index of a gauge set in it (setting twice keeps the last). */
-  private readonly gaugeIndex = new Map<string, number>();
+  /**
+   * During an update of more than SCAN_LIMIT gauges: `<own labels>|<family index>` -> index of a
+   * gauge set in it. Smaller updates (a check's, about 10 gauges) find one by a scan instead: a
+   * map per owner kept across updates cost 1.5 KB each (36 MB at 24,000 owners), and one cleared
+   * per update made a new table that lived until the next update, long enough to be moved to the
+   * old generation every time.
+   */
+  private gaugeIndex: Map<string, number> | undefined;
   /** The labels of the last gauge set in this update (see sharedLabels). */
   private lastLabels: { names: readonly string[]; values: readonly string[]; rendered: string } | undefined;
   private run = 0;
@@ -156,21 +162,26 @@ export class OwnerSeries {
     this.run++;
     this.nowMs = nowMs;
     this.gauges = 0;
-    this.gaugeIndex.clear();
+    this.gaugeIndex = undefined;
     return this;
   }
 
   /** Sets a gauge. `labelValues` holds one value per label name of the family, in order. */
   set(family: Family, labelValues: readonly string[], value: number): this {
     const labels = this.sharedLabels(family, labelValues);
-    const key = `${labels}|${family.index}`;
-    let i = this.gaugeIndex.get(key);
-    if (i === undefined) {
+    let i = this.gaugeAt(family, labels);
+    if (i < 0) {
       i = this.gauges++;
-      this.gaugeIndex.set(key, i);
+      this.gaugeFamilies[i] = family;
+      // The string the last update left here when it is the same: the new one then dies young.
+      if (this.gaugeLabels[i] !== labels) this.gaugeLabels[i] = labels;
+      if (this.gaugeIndex) this.gaugeIndex.set(`${labels}|${family.index}`, i);
+      else if (this.gauges > SCAN_LIMIT) {
+        this.gaugeIndex = new Map();
+        for (let j = 0; j < this.gauges; j++)
+          this.gaugeIndex.set(`${this.gaugeLabels[j] ?? ''}|${this.gaugeFamilies[j]?.index ?? -1}`, j);
+      }
     }
-    this.gaugeFamilies[i] = family;
-    this.gaugeLabels[i] = labels;
     this.gaugeValues[i] = value;
     return this;
   }
@@ -208,7 +219,7 @@ export class OwnerSeries {
     for (const [key, one] of this.accumulating)
       if (!keep(one.family.def.type, one.run === this.run, one.lastMs)) this.accumulating.delete(key);
     for (const gaugeArray of [this.gaugeFamilies, this.gaugeLabels, this.gaugeValues]) gaugeArray.length = this.gauges;
-    this.gaugeIndex.clear();
+    this.gaugeIndex = undefined;
     this.lastLabels = undefined;
     this.render(this);
   }
@@ -252,6 +263,14 @@ export class OwnerSeries {
     return rendered;
   }
 
+  /** Index of the gauge of `family` and `labels` set in this update, or -1. */
+  private gaugeAt(family: Family, labels: string): number {
+    if (this.gaugeIndex) return this.gaugeIndex.get(`${labels}|${family.index}`) ?? -1;
+    for (let i = 0; i < this.gauges; i++)
+      if (this.gaugeFamilies[i] === family && this.gaugeLabels[i] === labels) return i;
+    return -1;
+  }
+
   private touch(family: Family, type: 'counter' | 'histogram', labelValues: readonly string[]): Series {
     const labels = ownLabels(family, type, labelValues);
     const key = `${labels}|${family.index}`;
@@ -267,6 +286,9 @@ export class OwnerSeries {
     return one;
   }
 }
+
+/** Gauges an update finds by scanning its own; past this many, through a map (OwnerSeries.gaugeIndex). */
+const SCAN_LIMIT = 32;
 
 /** A series' own labels rendered, once its family is known to be of `type` and to take that many values. */
 function ownLabels(family: Family, type: MetricType, labelValues: readonly string[]): string {

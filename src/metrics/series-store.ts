@@ -169,6 +169,13 @@ export class SeriesStore {
       buf.write(texts[spans[at] ?? 0] ?? '', at === 0 ? 0 : (spans[at - 1] ?? 0));
     const size = owner.size;
     this.total += size - (owner.rendered?.size ?? 0);
+    if (reuse) {
+      // In place: a new object per update would outlive it (see OwnerSeries.gaugeSlots).
+      last.generation = this.generation;
+      last.buf = buf;
+      last.size = size;
+      return last;
+    }
     const rendered = { generation: this.generation, buf, spans, size };
     owner.rendered = rendered;
     return rendered;

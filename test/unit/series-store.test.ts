@@ -173,6 +173,32 @@ describe('SeriesStore exposition', () => {
     expect(store.seriesCount()).toBe(2);
   });
 
+  it('renders the last value of each gauge when updates set them in another order, again, or fewer', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const store = registries.series;
+    const g = store.family(G as MetricDef);
+    const owner = store.owner('a');
+    const ips = (text: string) =>
+      [...text.matchAll(/^probe_thing\{check="a",ip="([^"]+)"\} (\S+)$/gm)].map((m) => `${m[1]}=${m[2]}`);
+    owner.begin(1).set(g, ['a', '192.0.2.1'], 1).set(g, ['a', '192.0.2.2'], 2).set(g, ['a', '192.0.2.3'], 3).end();
+    // Another order, one set twice after the order changed, one left out.
+    owner.begin(2).set(g, ['a', '192.0.2.3'], 30).set(g, ['a', '192.0.2.1'], 10).set(g, ['a', '192.0.2.3'], 31).end();
+    expect(ips((await registries.render(false)).body)).toEqual(['192.0.2.3=31', '192.0.2.1=10']);
+    expect(store.seriesCount()).toBe(2);
+    // Many gauges, then one: nothing of the others comes back.
+    const many = owner.begin(3);
+    for (let i = 0; i < 40; i++) many.set(g, ['a', `198.51.100.${i}`], i);
+    // Set again once the update is past the gauges it scans for one (a map then).
+    many.set(g, ['a', '198.51.100.3'], 333).end();
+    const manyLines = ips((await registries.render(false)).body);
+    expect(manyLines).toHaveLength(40);
+    expect(manyLines).toContain('198.51.100.3=333');
+    owner.begin(4).set(g, ['a', '198.51.100.7'], 70).end();
+    owner.begin(5).set(g, ['a', '198.51.100.8'], 80).set(g, ['a', '198.51.100.7'], 71).end();
+    expect(ips((await registries.render(false)).body)).toEqual(['198.51.100.8=80', '198.51.100.7=71']);
+    expect(store.seriesCount()).toBe(2);
+  });
+
   it("writes an update into the owner's last buffer unless a scrape may hold it", async () => {
     const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
     const g = registries.series.family(G as MetricDef);

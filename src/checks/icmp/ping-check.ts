@@ -29,7 +29,7 @@ export class PingCheck implements Check<IcmpFields> {
     const s = this.spec.settings;
     const spacing = s.spacing;
     const startNs = ctx.clock.monotonicNs();
-    let duplicates = 0;
+    const duplicates = duplicateCounter();
     const outcomes: Array<Promise<EchoOutcome>> = [];
     for (let i = 0; i < s.count && !ctx.signal.aborted; i++) {
       if (i > 0) await pause(ctx.clock, spacing, ctx.signal);
@@ -45,7 +45,7 @@ export class PingCheck implements Check<IcmpFields> {
           source: s.source_address ?? '',
           timeoutMs: s.packet_timeout,
           signal: ctx.signal,
-          onDuplicate: () => duplicates++,
+          onDuplicate: duplicates.onDuplicate,
         }),
       );
     }
@@ -66,7 +66,7 @@ export class PingCheck implements Check<IcmpFields> {
       received: replies.length,
       // A reply from another address is an answer, not a loss (it has a finding of its own).
       loss: sent === 0 ? 1 : (sent - replies.length - otherAddress.length) / sent,
-      duplicates,
+      duplicates: duplicates.count,
       otherAddressReplies: otherAddress.map((o) => ({ from: o.from, rttMs: Number(o.rttNs) / 1e6 })),
       rttMs: rttStats(rttsMs),
       rttsMs,
@@ -134,4 +134,20 @@ function failureOf(
     `no reply from ${address} to ${sent} echo request${sent === 1 ? '' : 's'}`,
     'ping',
   );
+}
+
+/**
+ * A duplicate-reply count whose callback holds nothing else. The ICMP engine keeps a probe's
+ * callback for 30 s after it finishes (to know a late duplicate for one), and a closure made
+ * inside pingOne shares pingOne's context, which kept each run's objects in memory as long: a
+ * third of what the agent's runs left alive at 10,000 pings per 10 s (a sampling heap profile).
+ */
+function duplicateCounter(): { count: number; readonly onDuplicate: () => void } {
+  const counter = {
+    count: 0,
+    onDuplicate: (): void => {
+      counter.count++;
+    },
+  };
+  return counter;
 }
