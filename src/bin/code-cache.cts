@@ -8,9 +8,6 @@ import { Script } from 'node:vm';
 // every function the command calls (for the CLI bundle, a 331 kB cache of a 1.4 MB file). V8's
 // cache taken after the command has run holds those functions too; Node 20 has no cache at all.
 
-/** How long an agent runs before its cache is written: by then it has started and served. */
-const AGENT_SAVE_DELAY_MS = 2_000;
-
 /** The signature Node's CommonJS wrapper gives a module's code (module.wrap). */
 type ModuleFunction = (
   exports: object,
@@ -20,22 +17,32 @@ type ModuleFunction = (
   dirname: string,
 ) => void;
 
+/** Which cache a load uses, where, and when it is written. */
+export interface CodeCacheOptions {
+  /** The cache's name (lowercase letters: a command's name); one cache per name and Node. */
+  name: string;
+  /** The directory; '' for none. Used only if it is this user's and no one else can write to it. */
+  dir: string;
+  /** Writes the cache this long after the load if the process still runs (a long-lived agent). */
+  saveAfterMs?: number;
+  /** Asked before writing, with the module's exports (e.g. whether the name is a real command). */
+  worthSaving?: (moduleExports: unknown) => boolean;
+}
+
 /**
- * Requires the CommonJS file `file` (the CLI bundle) with V8's code cache of an earlier run of the
- * same `command`, and writes that cache when there was none or V8 refused it (another Node, other
- * V8 flags): at exit, and for the agent after AGENT_SAVE_DELAY_MS if it is still running. `cacheDir`
- * ('' for none) is used only if it is this user's and writable by no one else (a cache is code
- * that will run).
- * Any cache failure only costs the speed-up.
+ * Requires the CommonJS file `file` (the CLI bundle) with V8's code cache of an earlier load of
+ * the same name, and writes that cache when there was none or V8 refused it (another Node, other
+ * V8 flags): at exit, or after `saveAfterMs`, whichever comes first. A cache is code that will
+ * run, hence the directory's checks; any cache failure only costs the speed-up.
  */
-export function requireWithCodeCache(file: string, command: string, cacheDir: string): unknown {
+export function requireWithCodeCache(file: string, options: CodeCacheOptions): unknown {
   const stat = statSync(file);
-  // One cache per command and Node (older builds' are dropped). V8 checks a cache against the
+  // One cache per name and Node (older builds' are dropped). V8 checks a cache against the
   // source's length only: the build's size, mtime and inode name it.
-  const name = `${/^[a-z]+$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-`;
+  const prefix = `${options.name}-${process.version}-${process.arch}-`;
   const cacheFile =
-    cacheDir !== '' && ownDirectory(cacheDir)
-      ? join(cacheDir, `${name}${stat.size}-${Math.trunc(stat.mtimeMs)}-${stat.ino}.bin`)
+    /^[a-z]+$/.test(options.name) && options.dir !== '' && ownDirectory(options.dir)
+      ? join(options.dir, `${prefix}${stat.size}-${Math.trunc(stat.mtimeMs)}-${stat.ino}.bin`)
       : undefined;
   const cachedData = cacheFile === undefined ? undefined : readIfPresent(cacheFile);
   const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
@@ -49,10 +56,10 @@ export function requireWithCodeCache(file: string, command: string, cacheDir: st
     const save = (): void => {
       if (saved) return;
       saved = true;
-      writeCache(cacheFile, name, script);
+      if (options.worthSaving?.(module.exports) ?? true) writeCache(cacheFile, prefix, script);
     };
     process.once('exit', save);
-    if (command === 'run') setTimeout(save, AGENT_SAVE_DELAY_MS).unref();
+    if (options.saveAfterMs !== undefined) setTimeout(save, options.saveAfterMs).unref();
   }
   return module.exports;
 }
@@ -75,7 +82,7 @@ function readIfPresent(file: string): Buffer | undefined {
   }
 }
 
-/** Writes the cache whole (a rename, so a concurrent start reads all or nothing) and drops the command's older ones. */
+/** Writes the cache whole (a rename, so a concurrent start reads all or nothing) and drops the name's older ones. */
 function writeCache(cacheFile: string, name: string, script: Script): void {
   try {
     const partial = `${cacheFile}.${process.pid}.tmp`;

@@ -37,9 +37,22 @@ function codeCacheDir(): string {
   return process.env.VANTAGE_CODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? tmpdir(), `vantage-code-cache-${uid}`);
 }
 
+/** How long an agent runs before its code cache is written: by then it has started and served. */
+const AGENT_CACHE_AFTER_MS = 2_000;
+
+function loadBundle(bundle: string): Cli {
+  const command = process.argv[2] ?? '';
+  const named = /^[a-z]+$/.test(command);
+  // The bundle's exports are src/cli.ts's (scripts/bundle.mjs builds it from there).
+  return requireWithCodeCache(join(__dirname, bundle), {
+    name: named ? command : 'other',
+    dir: codeCacheDir(),
+    ...(command === 'run' ? { saveAfterMs: AGENT_CACHE_AFTER_MS } : {}),
+    // A mistyped command gets no cache of its own.
+    worthSaving: (cli) => !named || (cli as Cli).isCommand(command),
+  }) as Cli;
+}
+
 const cli: Promise<Cli> =
-  typeof CLI_BUNDLE === 'string'
-    ? // The bundle's exports are src/cli.ts's (scripts/bundle.mjs builds it from there).
-      Promise.resolve(requireWithCodeCache(join(__dirname, CLI_BUNDLE), process.argv[2] ?? '', codeCacheDir()) as Cli)
-    : import('../cli.js');
+  typeof CLI_BUNDLE === 'string' ? Promise.resolve(loadBundle(CLI_BUNDLE)) : import('../cli.js');
 void cli.then(({ runCli }) => runCli(process.argv.slice(2)));

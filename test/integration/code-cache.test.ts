@@ -47,11 +47,13 @@ describe('the code cache of the CLI', () => {
     expect(files(dir)).toEqual(written);
   });
 
-  it('keeps one cache per command', async () => {
+  it('keeps one cache per command, and none for a mistyped one', async () => {
     const dir = cacheDir();
     await validate(dir);
     const version = await vantage(['--version'], { VANTAGE_CODE_CACHE: dir });
     expect(version.code).toBe(0);
+    const mistyped = await vantage(['valdate', '-c', work.file], { VANTAGE_CODE_CACHE: dir });
+    expect(mistyped.code).toBe(2);
     expect(
       files(dir)
         .map((f) => f.name.split('-')[0])
