@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, wrap } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -64,10 +64,12 @@ export function requireWithCodeCache(file: string, options: CodeCacheOptions): u
   return module.exports;
 }
 
+/** The directory, made if missing, is a real directory (not a link), this user's, and writable by no one else. */
 function ownDirectory(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = statSync(dir);
+    // Not followed: a link another user left in /tmp could point at a directory of ours elsewhere.
+    const st = lstatSync(dir);
     return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
   } catch {
     return false;

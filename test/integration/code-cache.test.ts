@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
@@ -78,13 +78,19 @@ describe('the code cache of the CLI', () => {
     expect(files(dir)[0]?.size).toBeGreaterThan(400_000);
   });
 
-  it('uses no directory another user could write code into, and none when asked for none', async () => {
+  it('uses no directory another user could write code into or link to, and none when asked for none', async () => {
     const shared = cacheDir();
     chmodSync(shared, 0o777);
     expect((await validate(shared)).code).toBe(0);
     expect(files(shared)).toEqual([]);
     const none = await validate('');
     expect(none.code).toBe(0);
+    // A link to a directory of ours is not followed: someone else may have left it in /tmp.
+    const target = cacheDir();
+    const link = join(work.dir, 'cache-link');
+    symlinkSync(target, link);
+    expect((await validate(link)).code).toBe(0);
+    expect(files(target)).toEqual([]);
   });
 
   it('is written by the agent once it has started', async () => {
