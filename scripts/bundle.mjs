@@ -99,18 +99,6 @@ const noPushgateway = {
   },
 };
 
-/**
- * The bundled entry loads the bundle (CLI_BUNDLE, below); its fallback `import('../cli.js')`, for
- * a tsc-only build, stays outside the bin's own file.
- * @type {import('esbuild').Plugin}
- */
-const cliIsTheBundle = {
-  name: 'cli-is-the-bundle',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/cli\.js$/ }, () => ({ path: '../cli.cjs', external: true }));
-  },
-};
-
 /** @type {import('esbuild').BuildOptions} */
 const common = {
   bundle: true,
@@ -139,9 +127,7 @@ await build({
   ...common,
   entryPoints: [resolve(SRC, 'bin', 'vantage.cts')],
   outfile: resolve(DIST, 'bin', 'vantage.cjs'),
-  // `import()` of the bundle would go through the ES module loader, which scans all of a CommonJS
-  // file for its exports first: as `require` it is read and run directly.
-  supported: { 'dynamic-import': false },
+  // The entry compiles the bundle itself (src/bin/code-cache.cts); its `import('../cli.js')`, for a
+  // tsc-only build, is in a branch this constant makes dead, which esbuild drops unresolved.
   define: { CLI_BUNDLE: JSON.stringify('../cli.cjs') },
-  plugins: [cliIsTheBundle],
 });

@@ -1,4 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { z } from 'zod';
@@ -63,7 +64,7 @@ export function pemFileProblem(path: string, content: PemContent): string | unde
  */
 export function keyPairProblem(certPath: string, keyPath: string): string | undefined {
   let cert: X509Certificate;
-  let key: ReturnType<typeof createPrivateKey>;
+  let key: KeyObject;
   try {
     const first = [...readPemFile(certPath, 'certificates').matchAll(BLOCK)].find((b) => b[1] === 'CERTIFICATE');
     if (!first) return undefined;

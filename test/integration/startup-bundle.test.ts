@@ -6,17 +6,26 @@ import { openListener } from '../helpers/tcp-servers.js';
 import type { Listener } from '../helpers/tcp-servers.js';
 
 // `npm run build` bundles the CLI (scripts/bundle.mjs) so a start reads one file of ours; what a
-// command does not use must still not load. A preloaded script reports, at exit, the files and
-// the built-ins the process loaded.
+// command does not use must still not load. A preloaded script reports, at exit, the files of
+// dist/ required and read (the entry reads the bundle itself to compile it with its code cache),
+// and the built-ins the process loaded.
 const DIST = dirname(dirname(BIN));
-const REPORT = `process.on('exit', () => {
+const REPORT = `const fs = require('node:fs');
+const read = [];
+const readFileSync = fs.readFileSync;
+fs.readFileSync = function (file, ...rest) {
+  if (typeof file === 'string' && file.startsWith(${JSON.stringify(DIST)})) read.push(file);
+  return readFileSync.call(this, file, ...rest);
+};
+process.on('exit', () => {
   const files = Object.keys(require.cache).filter((f) => f.startsWith(${JSON.stringify(DIST)}));
   const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
-  require('node:fs').writeSync(2, 'LOADED ' + JSON.stringify({ files, builtins }) + '\\n');
+  fs.writeSync(2, 'LOADED ' + JSON.stringify({ files, read, builtins }) + '\\n');
 });`;
 
 interface Loaded {
   files: string[];
+  read: string[];
   builtins: string[];
 }
 
@@ -45,8 +54,9 @@ describe('the bundled CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('"ok":true');
     // The entry compiles the bundle itself (with its code cache, src/bin/code-cache.cts), so Node's
-    // module loader sees the entry alone: no other file of dist/ is loaded.
+    // module loader sees the entry alone, and the files of dist/ read are the entry and the bundle.
     expect(r.loaded.files).toEqual([join(DIST, 'bin', 'vantage.cjs')]);
+    expect(r.loaded.read).toEqual([join(DIST, 'bin', 'vantage.cjs'), join(DIST, 'cli.cjs')]);
     for (const unused of ['http', 'https', 'tls', 'http2', 'zlib'])
       expect(r.loaded.builtins, unused).not.toContain(unused);
   });

@@ -58,7 +58,7 @@ export class DnsCheck implements Check<DnsFields> {
   async run(ctx: RunContext): Promise<CheckResult<DnsFields>[]> {
     await this.net.ready?.();
     const s = this.spec.settings;
-    const name = s.cache_bust ? `vb-${randomBytes(4).toString('hex')}.${this.spec.target.host}` : this.spec.target.host;
+    const name = s.cache_bust ? `vb-${randomLabel()}.${this.spec.target.host}` : this.spec.target.host;
     const asks = this.resolvers.map((resolver): Asked => {
       const startNs = ctx.clock.monotonicNs();
       return { startNs, outcome: this.ask(ctx, resolver, name, startNs) };
@@ -289,7 +289,7 @@ export class DnsCheck implements Check<DnsFields> {
       return { reason: 'resolver_disagreement', expected: ref.fields.addresses, got };
     }
     if (s.hijack.nxdomain_probe && !s.cache_bust) {
-      const probeName = `vantage-nx-${randomBytes(4).toString('hex')}.${this.spec.target.host}`;
+      const probeName = `vantage-nx-${randomLabel()}.${this.spec.target.host}`;
       try {
         const nx = await this.ask(ctx, resolver, probeName);
         if (nx.fields.rcode !== 'NXDOMAIN' && nx.fields.answers.length > 0) {
@@ -320,4 +320,9 @@ function hijackFailure(h: HijackEvidence, resolver: string): CheckFailure {
     `${resolver}: ${h.reason.replace('_', ' ')}: got [${h.got.join(', ')}], expected [${h.expected.join(', ')}]`,
     'request',
   );
+}
+
+/** Eight hex digits for a name no cache holds. */
+function randomLabel(): string {
+  return randomBytes(4).toString('hex');
 }
