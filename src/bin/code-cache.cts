@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, wrap } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -45,7 +46,7 @@ export function requireWithCodeCache(file: string, options: CodeCacheOptions): u
       ? join(options.dir, `${prefix}${stat.size}-${Math.trunc(stat.mtimeMs)}-${stat.ino}.bin`)
       : undefined;
   const cachedData = cacheFile === undefined ? undefined : readIfPresent(cacheFile);
-  const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  const script = new Script(wrap(readSource(file)), { filename: file, cachedData });
   const compiled: unknown = script.runInThisContext();
   if (typeof compiled !== 'function') throw new TypeError(`${file} did not compile to a module function`);
   const module = { exports: {} };
@@ -62,6 +63,15 @@ export function requireWithCodeCache(file: string, options: CodeCacheOptions): u
     if (options.saveAfterMs !== undefined) setTimeout(save, options.saveAfterMs).unref();
   }
   return module.exports;
+}
+
+/**
+ * The file's text. The bundle is ASCII (scripts/bundle.mjs), and ASCII read as Latin-1 is the same
+ * string without UTF-8's decoding (1.4 MB: 10 ms instead of 14 on Node 22).
+ */
+function readSource(file: string): string {
+  const bytes = readFileSync(file);
+  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
 }
 
 /** The directory, made if missing, is a real directory (not a link), this user's, and writable by no one else. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { elapsedMs } from '../clock.js';
 import { CheckFailure } from '../errors.js';
 import type { NetDeps, ResolvedAddress } from '../net/net-deps.js';

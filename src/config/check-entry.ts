@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CheckKind, CheckSpec, ScheduleSpec, TargetSpec } from '../checks/check.js';
 import type { CheckRegistry } from '../checks/registry.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS } from './agent-config.js';

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { qualitySchema } from '../quality/quality-settings.js';
 import { historySchema } from '../history/history-settings.js';
 import { serverSetsSchema } from '../ranking/ranking-settings.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { durationSchema } from '../settings/setting-schemas.js';
 
 // Apart from schema.ts: `vantage probe` and `diagnose` need these defaults (agent-config.ts), not

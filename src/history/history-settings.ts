@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Results kept per check and IP when `history.samples` is not set: an hour at the default 30 s

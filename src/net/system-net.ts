@@ -50,7 +50,7 @@ export function systemNet(
   const https = once<HttpsClient>(async () => new (await import('./http/https-client.js')).HttpsClient(clock));
   const warmUps: Record<NetAdapter, () => Promise<unknown>> = {
     resolver: () => resolver.warm(),
-    tcp: () => tcp.warmed,
+    tcp: () => tcp.warm(),
     dns: async () => (await dns()).warmed,
     https: async () => (await https()).warmed,
   };

@@ -22,17 +22,22 @@ const FAILURE_BY_ERRNO: Record<string, FailureCode> = {
  * and every path (success, error, abort) releases the socket.
  */
 export class NodeTcpConnector implements TcpConnector {
-  /**
-   * The first connect of a process runs cold code inside the timed section (about 2 ms instead of
-   * 0.2 on loopback): pay that once, at creation, on a loopback connection of our own, so it is
-   * neither timed nor (usually) waited for by the first run.
-   */
-  readonly warmed: Promise<void> = warmUp();
+  private warming: Promise<void> | undefined;
 
   constructor(private readonly clock: Clock) {}
 
+  /**
+   * The first connect of a process runs cold code inside the timed section (about 2 ms instead of
+   * 0.2 on loopback): paid once, on a loopback connection of our own, so it is not timed. Started by
+   * system-net's `ready()` (an agent asks once it serves /metrics: a warm-up begun at creation ran
+   * before the config was read, on the way to the listener) or else by the first connect.
+   */
+  warm(): Promise<void> {
+    return (this.warming ??= warmUp());
+  }
+
   async connect(req: TcpConnectRequest): Promise<TcpConnectTiming> {
-    await this.warmed;
+    await this.warm();
     return this.connectOnce(req);
   }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { getText } from '../net/http/get-text.js';
 
 /** Why a query to the Prometheus-compatible API gave no answer to use. */

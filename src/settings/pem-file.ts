@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // PEM files named by the config (CA bundles, client certificates and keys) are checked when the
 // config is loaded, so a missing or wrong file is a config error with its position, not a crash

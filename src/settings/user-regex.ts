@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { z } from 'zod';
+import * as z from 'zod';
 import { REGEXP_ENGINE_FLAGS } from './regexp-engine-flags.cjs';
 
 // Every user pattern passes through this module's schema before it runs (see the flags' module).

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../config/diagnostics.js';
 import { runNow } from '../config/pace.js';
 import { readConfigText } from '../config/read-config.js';

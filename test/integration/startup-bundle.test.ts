@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +60,13 @@ describe('the bundled CLI', () => {
     expect(r.loaded.read).toEqual([join(DIST, 'bin', 'vantage.cjs'), join(DIST, 'cli.cjs')]);
     for (const unused of ['http', 'https', 'tls', 'http2', 'zlib'])
       expect(r.loaded.builtins, unused).not.toContain(unused);
+  });
+
+  it('is ASCII, so the entry reads it without decoding UTF-8 and V8 keeps it one byte per character', () => {
+    const bundle = readFileSync(join(DIST, 'cli.cjs'));
+    const at = bundle.findIndex((byte) => byte > 0x7f);
+    expect(at === -1 ? 'all ASCII' : bundle.subarray(Math.max(0, at - 60), at + 20).toString('utf8')).toBe('all ASCII');
+    expect(isAscii(bundle)).toBe(true);
   });
 
   it('finds package.json from the bundle, as src/version.ts does from its own file', async () => {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sourceAddressSchema } from '../../settings/setting-schemas.js';
 import { pemFileSchema } from '../../settings/pem-file.js';
 import { regexSchema } from '../../settings/user-regex.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sourceAddressSchema } from '../../settings/setting-schemas.js';
 import { addressSelectionSettings } from '../per-ip.js';
 
