@@ -46,7 +46,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     ...(listen ? { listen } : {}),
     ...(webConfigFile ? { webConfigFile } : {}),
     registry: builtinRegistry(),
-    net: systemNet(systemClock),
+    net: systemNet(systemClock, { httpsOnWorker: true }),
     clock: systemClock,
     log,
     watch: !args.flags.has('no-watch'),

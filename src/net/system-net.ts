@@ -39,15 +39,22 @@ function once<T>(create: () => Promise<T>): () => Promise<T> {
  * checks load neither TLS nor the DNS client, 60-250 ms of start-up. A client not warmed then is
  * loaded and warmed at its first exchange, before that exchange's first stamp (its phases stay
  * true; only that run's duration includes it). An agent serves /metrics before it asks. The ICMP
- * engine opens its raw sockets on first use.
+ * engine opens its raw sockets on first use. With `httpsOnWorker` (the agent), HTTPS exchanges run
+ * on a worker thread of their own (http/https-worker-client.ts); a one-shot command keeps them on
+ * its thread, where no other run waits and a worker's start would only add to its time.
  */
 export function systemNet(
   clock: Clock,
+  opts: { httpsOnWorker?: boolean } = {},
 ): NetDeps & { icmp: IcmpEngine; ready(kinds?: readonly string[], hosts?: readonly string[]): Promise<void> } {
   const resolver = new SystemResolver();
   const tcp = new NodeTcpConnector(clock);
   const dns = once<DnsClient>(async () => new (await import('./dns/dns-client.js')).DnsClient(clock));
-  const https = once<HttpsClient>(async () => new (await import('./http/https-client.js')).HttpsClient(clock));
+  const https = once<Pick<HttpsClient, 'exchange' | 'warmed'>>(async () =>
+    opts.httpsOnWorker
+      ? new (await import('./http/https-worker-client.js')).HttpsWorkerClient()
+      : new (await import('./http/https-client.js')).HttpsClient(clock),
+  );
   const warmUps: Record<NetAdapter, () => Promise<unknown>> = {
     resolver: () => resolver.warm(),
     tcp: () => tcp.warm(),

@@ -99,6 +99,11 @@ export class HttpsClient {
             `request to ${req.url.href} was cancelled`,
           ),
         );
+      // Aborted already (while the warm-up ran, say): an 'abort' listener added now would never fire.
+      if (req.signal.aborted) {
+        onAbort();
+        return;
+      }
       req.signal.addEventListener('abort', onAbort, { once: true });
       cleanups.push(() => req.signal.removeEventListener('abort', onAbort));
 
