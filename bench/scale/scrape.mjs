@@ -163,7 +163,7 @@ export function scrape(port) {
  *   series: number, seriesByKind: Record<string, number>, heapUsedBytes: number | undefined,
  *   lagBuckets: Array<[number, number]>, lagCount: number | undefined, skipped: Record<string, number>,
  *   runs: number | undefined, successByKind: Record<string, { ok: number, all: number }>,
- *   loopLagP99Sec: number | undefined,
+ *   loopLagP99Sec: number | undefined, httpsTlsMs: number[], httpsRunMs: number[],
  * }} Exposition
  */
 
@@ -184,6 +184,8 @@ export function readExposition(body) {
     runs: undefined,
     successByKind: {},
     loopLagP99Sec: undefined,
+    httpsTlsMs: [],
+    httpsRunMs: [],
   };
   /** @type {Map<number, number>} */
   const lag = new Map();
@@ -212,6 +214,10 @@ export function readExposition(body) {
       if (le !== undefined) lag.set(le === '+Inf' ? Infinity : Number(le), value());
     } else if (line.startsWith('vantage_scheduler_lag_seconds_count')) {
       out.lagCount = line.includes('{') ? value() : plain();
+    } else if (line.startsWith('probe_http_duration_seconds{') && line.includes('phase="tls"')) {
+      out.httpsTlsMs.push(value() * 1000);
+    } else if (line.startsWith('probe_duration_seconds{') && kind === 'https') {
+      out.httpsRunMs.push(value() * 1000);
     } else if (line.startsWith('nodejs_heap_size_used_bytes')) {
       out.heapUsedBytes = line.includes('{') ? value() : plain();
     } else if (line.startsWith('nodejs_eventloop_lag_p99_seconds')) {
