@@ -67,7 +67,7 @@ export function requireWithCodeCache(file: string, options: CodeCacheOptions): u
 
 /**
  * The file's text. The bundle is ASCII (scripts/bundle.mjs), and ASCII read as Latin-1 is the same
- * string without UTF-8's decoding (1.4 MB: 10 ms instead of 14 on Node 22).
+ * string without UTF-8's decoding (Node 22, the then 1.4 MB bundle: 10 ms instead of 14).
  */
 function readSource(file: string): string {
   const bytes = readFileSync(file);

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
 import { abortedByDeadline, RunCancelled, RunDeadlineExceeded } from '../../src/errors.js';
+import { HttpsClient } from '../../src/net/http/https-client.js';
 import { HttpsFailure } from '../../src/net/http/https-failure.js';
 import type { HttpsRequest } from '../../src/net/http/https-exchange.js';
 import { HttpsWorkerClient } from '../../src/net/http/https-worker-client.js';
@@ -130,12 +132,37 @@ describe('HTTPS exchanges on a worker thread', () => {
     if (serverSide && !serverSide.destroyed && serverSide.readable) await once(serverSide, 'close');
   });
 
-  it('reports a cancelled run as ABORTED, not as a fault of the target', async () => {
+  it('reports a cancelled run as ABORTED at once, not as a fault of the target, and lets go of it', async () => {
     const https = client();
+    await https.warmed;
+    const before = silentSockets.length;
     const run = new AbortController();
     const exchange = https.exchange(request(silentPort, '/', run.signal));
-    setTimeout(() => run.abort(new RunCancelled('the agent stops')), 100);
-    await expect(exchange).rejects.toMatchObject({ code: 'ABORTED' });
+    setTimeout(() => run.abort(new RunCancelled('the agent stops')), 200);
+    const t0 = performance.now();
+    await expect(exchange).rejects.toMatchObject({ code: 'ABORTED', phase: 'tls' });
+    // The worker's answer, not the 2 s fallback (which would say phase connect).
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    const serverSide = silentSockets[before];
+    expect(serverSide).toBeDefined();
+    if (serverSide && !serverSide.destroyed && serverSide.readable) await once(serverSide, 'close');
+  });
+
+  it('fails an exchange whose run was stopped before it began, without a connection', async () => {
+    const before = silentSockets.length;
+    const run = new AbortController();
+    run.abort(new RunDeadlineExceeded(1000));
+    // In-process too: the client once added its abort listener to a signal already aborted, and ran on.
+    const inProcess = new HttpsClient(systemClock);
+    await inProcess.warmed;
+    await expect(inProcess.exchange(request(silentPort, '/', run.signal))).rejects.toMatchObject({
+      code: 'HTTP_TIMEOUT',
+    });
+    await expect(client().exchange(request(silentPort, '/', run.signal))).rejects.toMatchObject({
+      code: 'HTTP_TIMEOUT',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(silentSockets.length).toBe(before);
   });
 
   it('fails what a dying worker held with INTERNAL, and the next exchange gets a new worker', async () => {
@@ -150,11 +177,23 @@ parentPort.on('message', (m) => { if (m.op === 'exchange' && m.request.url.endsW
 `,
     );
     const https = client(pathToFileURL(dying));
+    await https.warmed;
     await expect(https.exchange(request(webPort, '/die'))).rejects.toMatchObject({
       code: 'INTERNAL',
       message: expect.stringContaining('exit code 3') as unknown,
     });
     const got = await https.exchange(request(webPort, '/after'));
     expect(got.body.toString()).toBe('hello from /after');
+  });
+
+  it('backs off a worker that cannot start: its exchanges fail at once, without a thread each', async () => {
+    const https = client(pathToFileURL(join(scratch, 'no-such-worker.mjs')));
+    await expect(https.exchange(request(webPort, '/'))).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringContaining('could not start') as unknown,
+    });
+    const t0 = performance.now();
+    await expect(https.exchange(request(webPort, '/'))).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(performance.now() - t0).toBeLessThan(20);
   });
 });

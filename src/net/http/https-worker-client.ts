@@ -4,19 +4,24 @@ import { HttpsFailure } from './https-failure.js';
 import type { HttpsExchange, HttpsRequest } from './https-exchange.js';
 import { abortToWire, exchangeFromWire, failureFromWire, requestToWire } from './https-wire.js';
 import type { FromWorker, ToWorker } from './https-wire.js';
+import type { TlsFacts } from './tls-facts.js';
 
 /**
  * After a cancel, how long the worker has to answer before the exchange fails here anyway: the
  * worker answers within a turn of its loop (it closes the sockets and reports the phase it was in).
+ * Longer than the agent's own abandon rule (agent/run-check.ts), so in the agent it is a backstop.
  */
 const CANCEL_GRACE_MS = 2_000;
 
 /**
- * The worker's young generation. Left at V8's default (16 MB semi-spaces, as the agent's own) the
- * worker added 51 MB to an agent of 1,000 HTTPS checks; what an exchange allocates dies young, and
- * a smaller space is collected sooner and faster.
+ * The worker's young generation, capped: at V8's default (as large as the agent's own) the worker
+ * added 51 MB to an agent of 1,000 HTTPS checks, 24 MB capped at 8 MB. What an exchange allocates
+ * dies young.
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
+
+/** After a worker died before it was ready (its script missing, say), exchanges fail at once for this long. */
+const RESTART_BACKOFF_MS = 5_000;
 
 interface Pending {
   resolve: (exchange: HttpsExchange) => void;
@@ -35,6 +40,8 @@ interface Pending {
 export class HttpsWorkerClient {
   private worker: Worker | undefined;
   private ready: Promise<void> | undefined;
+  private markReady: () => void = () => undefined;
+  private cannotStart: { untilMs: number; why: string } | undefined;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
 
@@ -48,43 +55,45 @@ export class HttpsWorkerClient {
   }
 
   exchange(req: HttpsRequest): Promise<HttpsExchange> {
+    if (req.signal.aborted) return Promise.reject(stoppedHere(req, 'connect', {}, null));
     const worker = this.started();
+    if (!worker)
+      return Promise.reject(
+        new HttpsFailure(new CheckFailure('INTERNAL', this.cannotStart?.why ?? 'no HTTPS worker', 'connect'), {}, null),
+      );
     const id = this.nextId++;
     return new Promise<HttpsExchange>((resolve, reject) => {
       let grace: NodeJS.Timeout | undefined;
       const onAbort = (): void => {
-        this.post(worker, { op: 'cancel', id, why: abortToWire(req.signal) });
-        grace = setTimeout(() => {
-          this.settle(id)?.reject(
-            new HttpsFailure(
-              abortFailure(
-                req.signal,
-                'connect',
-                { code: 'HTTP_TIMEOUT', message: `the HTTPS worker did not answer a cancel of ${req.url.href}` },
-                `request to ${req.url.href} was cancelled`,
-              ),
-              {},
-              null,
-            ),
-          );
-        }, CANCEL_GRACE_MS);
+        worker.postMessage({ op: 'cancel', id, why: abortToWire(req.signal) } satisfies ToWorker);
+        grace = setTimeout(() => this.settle(id)?.reject(stoppedHere(req, 'connect', {}, null)), CANCEL_GRACE_MS);
         grace.unref();
+      };
+      const done = (): void => {
+        clearTimeout(grace);
+        req.signal.removeEventListener('abort', onAbort);
       };
       this.pending.set(id, {
         resolve: (exchange) => {
-          clearTimeout(grace);
-          req.signal.removeEventListener('abort', onAbort);
-          resolve(exchange);
+          done();
+          // The run's deadline passed before the result reached it: what the in-process client
+          // reports when its signal fires, with the phases the worker saw.
+          if (req.signal.aborted) reject(stoppedHere(req, 'transfer', exchange.phasesMs, exchange.tls));
+          else resolve(exchange);
         },
         reject: (err) => {
-          clearTimeout(grace);
-          req.signal.removeEventListener('abort', onAbort);
+          done();
           reject(err);
         },
       });
-      this.post(worker, { op: 'exchange', id, request: requestToWire(req) });
-      if (req.signal.aborted) onAbort();
-      else req.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        worker.postMessage({ op: 'exchange', id, request: requestToWire(req) } satisfies ToWorker);
+      } catch (err) {
+        // A request that cannot be cloned is a bug; its entry must not stay behind.
+        this.settle(id)?.reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      req.signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -93,12 +102,9 @@ export class HttpsWorkerClient {
     const worker = this.worker;
     this.worker = undefined;
     this.ready = undefined;
+    this.markReady();
     this.failAll(new CheckFailure('ABORTED', 'the HTTPS worker was closed', 'connect'));
     void worker?.terminate();
-  }
-
-  private post(worker: Worker, message: ToWorker): void {
-    worker.postMessage(message);
   }
 
   private settle(id: number): Pending | undefined {
@@ -113,31 +119,56 @@ export class HttpsWorkerClient {
     for (const pending of held) pending.reject(new HttpsFailure(failure, {}, null));
   }
 
-  private started(): Worker {
+  /** The running worker, a new one, or none while a worker that died before it was ready backs off. */
+  private started(): Worker | undefined {
     if (this.worker) return this.worker;
+    if (this.cannotStart && Date.now() < this.cannotStart.untilMs) return undefined;
     const worker = new Worker(this.script, {
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     worker.unref();
-    let markReady: () => void = () => undefined;
-    this.ready = new Promise<void>((resolve) => (markReady = resolve));
+    let isReady = false;
+    this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
     worker.on('message', (message: FromWorker) => {
-      if (message.op === 'ready') markReady();
-      else if (message.op === 'exchanged') this.settle(message.id)?.resolve(exchangeFromWire(message.exchange));
+      if (message.op === 'ready') {
+        isReady = true;
+        this.cannotStart = undefined;
+        this.markReady();
+      } else if (message.op === 'exchanged') this.settle(message.id)?.resolve(exchangeFromWire(message.exchange));
       else this.settle(message.id)?.reject(failureFromWire(message.failure));
     });
     const died = (why: string): void => {
       if (this.worker !== worker) return;
       this.worker = undefined;
       this.ready = undefined;
-      markReady();
-      this.failAll(
-        new CheckFailure('INTERNAL', `the HTTPS worker stopped (${why}); the next run starts a new one`, 'connect'),
-      );
+      this.markReady();
+      const message = isReady
+        ? `the HTTPS worker stopped (${why}); the next run starts a new one`
+        : `the HTTPS worker could not start (${why}); another is tried in ${RESTART_BACKOFF_MS / 1000} s`;
+      if (!isReady) this.cannotStart = { untilMs: Date.now() + RESTART_BACKOFF_MS, why: message };
+      this.failAll(new CheckFailure('INTERNAL', message, 'connect'));
     };
     worker.on('error', (err) => died(err.message));
     worker.on('exit', (code) => died(`exit code ${code}`));
     this.worker = worker;
     return worker;
   }
+}
+
+/** What the in-process client reports when the run's signal stops it in `phase`. */
+function stoppedHere(
+  req: HttpsRequest,
+  phase: string,
+  phasesMs: Record<string, number>,
+  tls: TlsFacts | null,
+): HttpsFailure {
+  const timeout = {
+    code: phase === 'tls' ? ('TLS_HANDSHAKE' as const) : ('HTTP_TIMEOUT' as const),
+    message: `no answer from ${req.url.href} within the run's timeout (${phase})`,
+  };
+  return new HttpsFailure(
+    abortFailure(req.signal, phase, timeout, `request to ${req.url.href} was cancelled`),
+    phasesMs,
+    tls,
+  );
 }
