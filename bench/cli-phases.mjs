@@ -1,12 +1,13 @@
 // @ts-check
 // Issue 17, "CLI end to end": every kind's phases from `vantage probe` in a fresh process (cold:
-// what support runs, and the agent's first run) and from the warm in-process adapters (the agent
-// after its first run), beside curl -w and dig from the same run, against the same loopback
-// targets (lib/local-targets.mjs, in a process of their own as curl's are: in this process the
-// server's accept and TLS work ran on the warm client's loop, before its connect callback): an
-// HTTPS server (HTTP/1.1), a DNS server that answers after SLOW_MS, and this host's name through
-// the system resolver (the hosts file), where curl's namelookup is the reference. Then the https
-// phases of both tools beside a kernel-stamped capture of the same connections (cli-phases/wire.mjs).
+// what support runs, and the agent's first run) and from the warm adapters as the agent makes
+// them (HTTPS exchanges on their worker thread) after their first run, beside curl -w and dig
+// from the same run, against the same loopback targets (lib/local-targets.mjs, in a process of
+// their own as curl's are: in this process the server's accept and TLS work ran on the warm
+// client's loop, before its connect callback): an HTTPS server (HTTP/1.1), a DNS server that
+// answers after SLOW_MS, and this host's name through the system resolver (the hosts file), where
+// curl's namelookup is the reference. Then the https phases of both tools beside a kernel-stamped
+// capture of the same connections (cli-phases/wire.mjs).
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -184,11 +185,11 @@ async function warm(t, net) {
   return s;
 }
 
-/** The agent's network adapters in this process, warmed up (net/system-net.ts). */
+/** The agent's network adapters in this process, as `vantage run` makes them (HTTPS on its worker), warmed up. */
 async function warmNet() {
   const { systemNet } = await loadDist('net/system-net.js');
   const { systemClock } = await loadDist('clock.js');
-  const net = systemNet(systemClock);
+  const net = systemNet(systemClock, { httpsOnWorker: true });
   await net.ready();
   return net;
 }
@@ -272,7 +273,8 @@ export async function run() {
     return {
       title:
         `cli-phases: CLI end to end, every kind's phases cold (${COLD_RUNS} fresh \`vantage probe\` processes) and ` +
-        `warm (${WARM_RUNS} in-process runs) beside curl/dig from the same run, on loopback`,
+        `warm (${WARM_RUNS} runs of the agent's adapters in this process) beside curl/dig from the same run, ` +
+        'on loopback',
       sections: [
         {
           headers: ['phase', 'cold p50 ms', 'cold min-max', 'warm p50 ms', 'reference p50 ms', 'cold-ref', 'warm-ref'],

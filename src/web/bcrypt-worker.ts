@@ -54,7 +54,6 @@ export class BcryptWorker {
     if (this.worker) return this.worker;
     const bcryptjs = createRequire(import.meta.url).resolve('bcryptjs');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptjs } });
-    worker.unref();
     worker.on('message', (reply: Reply) => {
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
@@ -70,6 +69,8 @@ export class BcryptWorker {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the bcrypt worker exited with code ${code}`)));
+    // After the listeners: a 'message' listener added later refs the worker again.
+    worker.unref();
     this.worker = worker;
     return worker;
   }

@@ -196,4 +196,28 @@ parentPort.on('message', (m) => { if (m.op === 'exchange' && m.request.url.endsW
     await expect(https.exchange(request(webPort, '/'))).rejects.toMatchObject({ code: 'INTERNAL' });
     expect(performance.now() - t0).toBeLessThan(20);
   });
+
+  it('keeps a process alive while it waits for the worker, and lets it exit once idle', async () => {
+    const client = new URL('../../dist/net/http/https-worker-client.js', import.meta.url);
+    const script = `const { HttpsWorkerClient } = await import(${JSON.stringify(client.href)});
+const https = new HttpsWorkerClient();
+await https.warmed;
+const got = await https.exchange({ url: new URL('https://127.0.0.1:${webPort}/script'), ip: '127.0.0.1', method: 'GET',
+  headers: {}, httpVersion: '1.1', maxBodyBytes: 100, ca: process.env.CA, signal: new AbortController().signal });
+console.log(got.body.toString());`;
+    // A file, not -e: a worker inherits node's flags, and --input-type is refused outside -e.
+    const file = join(scratch, 'one-exchange.mjs');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, [file], {
+      env: { ...process.env, CA: cert },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const timer = setTimeout(() => child.kill(), 10_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    // 13: Node gave up on a pending top-level await (nothing kept the process alive); null: killed, hung.
+    expect({ code, out: out.trim() }).toEqual({ code: 0, out: 'hello from /script' });
+  });
 });

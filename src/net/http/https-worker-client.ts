@@ -42,6 +42,8 @@ export class HttpsWorkerClient {
   private ready: Promise<void> | undefined;
   private markReady: () => void = () => undefined;
   private cannotStart: { untilMs: number; why: string } | undefined;
+  /** The current worker has said it is ready. */
+  private isReady = false;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
 
@@ -86,6 +88,7 @@ export class HttpsWorkerClient {
           reject(err);
         },
       });
+      this.holdProcess();
       try {
         worker.postMessage({ op: 'exchange', id, request: requestToWire(req) } satisfies ToWorker);
       } catch (err) {
@@ -110,7 +113,17 @@ export class HttpsWorkerClient {
   private settle(id: number): Pending | undefined {
     const pending = this.pending.get(id);
     this.pending.delete(id);
+    this.holdProcess();
     return pending;
+  }
+
+  /**
+   * The worker keeps the process alive while it has work (its warm-up, an exchange), never when idle:
+   * a one-shot script that awaits an exchange must not exit under it, an agent must be able to.
+   */
+  private holdProcess(): void {
+    if (this.pending.size > 0 || !this.isReady) this.worker?.ref();
+    else this.worker?.unref();
   }
 
   private failAll(failure: CheckFailure): void {
@@ -127,13 +140,14 @@ export class HttpsWorkerClient {
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     worker.unref();
-    let isReady = false;
+    this.isReady = false;
     this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
     worker.on('message', (message: FromWorker) => {
       if (message.op === 'ready') {
-        isReady = true;
+        this.isReady = true;
         this.cannotStart = undefined;
         this.markReady();
+        this.holdProcess();
       } else if (message.op === 'exchanged') this.settle(message.id)?.resolve(exchangeFromWire(message.exchange));
       else this.settle(message.id)?.reject(failureFromWire(message.failure));
     });
@@ -142,15 +156,18 @@ export class HttpsWorkerClient {
       this.worker = undefined;
       this.ready = undefined;
       this.markReady();
-      const message = isReady
+      const message = this.isReady
         ? `the HTTPS worker stopped (${why}); the next run starts a new one`
         : `the HTTPS worker could not start (${why}); another is tried in ${RESTART_BACKOFF_MS / 1000} s`;
-      if (!isReady) this.cannotStart = { untilMs: Date.now() + RESTART_BACKOFF_MS, why: message };
+      if (!this.isReady) this.cannotStart = { untilMs: Date.now() + RESTART_BACKOFF_MS, why: message };
       this.failAll(new CheckFailure('INTERNAL', message, 'connect'));
     };
     worker.on('error', (err) => died(err.message));
     worker.on('exit', (code) => died(`exit code ${code}`));
     this.worker = worker;
+    // After the listeners: adding a 'message' listener refs the worker's port again (an unref before
+    // it left a bench unable to exit at its end).
+    this.holdProcess();
     return worker;
   }
 }
