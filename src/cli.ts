@@ -30,12 +30,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   fleet: async () => (await import('./commands/fleet.js')).fleetCommand,
 };
 
-/** Runs the command line; resolves the exit code (2 for usage errors). */
 /** Whether `name` is one of the commands (the CLI's entry keeps a code cache per command). */
 export function isCommand(name: string): boolean {
   return Object.hasOwn(COMMANDS, name);
 }
 
+/** Runs the command line; resolves the exit code (2 for usage errors). */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-V') {

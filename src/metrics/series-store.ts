@@ -170,7 +170,8 @@ export class SeriesStore {
     const size = owner.size;
     this.total += size - (owner.rendered?.size ?? 0);
     if (reuse) {
-      // In place: a new object per update would outlive it (see OwnerSeries.gaugeSlots).
+      // In place: a new object per update would outlive the update and be promoted (as a map per
+      // update was: see OwnerSeries.gaugeIndex).
       last.generation = this.generation;
       last.buf = buf;
       last.size = size;

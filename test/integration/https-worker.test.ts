@@ -78,6 +78,13 @@ function request(port: number, path: string, signal: AbortSignal = new AbortCont
   };
 }
 
+/** The worker let go of the `index`-th silent connection: the server sees its end of it close. */
+async function closedByTheWorker(index: number): Promise<void> {
+  const serverSide = silentSockets[index];
+  expect(serverSide).toBeDefined();
+  if (serverSide && !serverSide.destroyed && serverSide.readable) await once(serverSide, 'close');
+}
+
 /** Holds this thread for `ms`: an in-process client could not move meanwhile. */
 function blockThread(ms: number): void {
   const until = performance.now() + ms;
@@ -126,10 +133,7 @@ describe('HTTPS exchanges on a worker thread', () => {
     expect(abortedByDeadline(run.signal)).toBe(true);
     expect([failure.code, failure.phase]).toEqual(['TLS_HANDSHAKE', 'tls']);
     expect(failure.phasesMs.connect).toBeTypeOf('number');
-    // The worker let go of the socket: the silent server sees its end of the connection close.
-    const serverSide = silentSockets[before];
-    expect(serverSide).toBeDefined();
-    if (serverSide && !serverSide.destroyed && serverSide.readable) await once(serverSide, 'close');
+    await closedByTheWorker(before);
   });
 
   it('reports a cancelled run as ABORTED at once, not as a fault of the target, and lets go of it', async () => {
@@ -143,9 +147,7 @@ describe('HTTPS exchanges on a worker thread', () => {
     await expect(exchange).rejects.toMatchObject({ code: 'ABORTED', phase: 'tls' });
     // The worker's answer, not the 2 s fallback (which would say phase connect).
     expect(performance.now() - t0).toBeLessThan(1_000);
-    const serverSide = silentSockets[before];
-    expect(serverSide).toBeDefined();
-    if (serverSide && !serverSide.destroyed && serverSide.readable) await once(serverSide, 'close');
+    await closedByTheWorker(before);
   });
 
   it('fails an exchange whose run was stopped before it began, without a connection', async () => {

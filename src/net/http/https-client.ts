@@ -5,12 +5,12 @@ import { isIP, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Clock } from '../../clock.js';
 import { elapsedMs } from '../../clock.js';
-import { abortFailure, CheckFailure } from '../../errors.js';
+import { CheckFailure } from '../../errors.js';
 import type { FailureCode } from '../../errors.js';
 import { hostPort, stripBrackets } from '../address.js';
 import { secureContextFor } from './secure-contexts.js';
 import { captureTls } from './tls-facts.js';
-import { HttpsFailure } from './https-failure.js';
+import { HttpsFailure, stoppedFailure } from './https-failure.js';
 import type { HttpsExchange, HttpsRequest } from './https-exchange.js';
 import { warmUpHttps } from './warm-up.js';
 import type { TlsFacts } from './tls-facts.js';
@@ -87,18 +87,7 @@ export class HttpsClient {
       const done = (value: Omit<HttpsExchange, 'phasesMs'>): void => {
         if (settle()) resolve({ ...value, phasesMs });
       };
-      const onAbort = (): void =>
-        fail(
-          abortFailure(
-            req.signal,
-            currentPhase,
-            {
-              code: secure && currentPhase === 'tls' ? 'TLS_HANDSHAKE' : 'HTTP_TIMEOUT',
-              message: timeoutMessage(currentPhase, hostPort(req.ip, port)),
-            },
-            `request to ${req.url.href} was cancelled`,
-          ),
-        );
+      const onAbort = (): void => fail(stoppedFailure(req, currentPhase));
       // Aborted already (while the warm-up ran, say): an 'abort' listener added now would never fire.
       if (req.signal.aborted) {
         onAbort();
@@ -308,13 +297,6 @@ function alpnFor(version: HttpsRequest['httpVersion']): string[] {
 /** Whether a response to `method` with `status` carries a body (RFC 9110: not HEAD, 1xx, 204, 304). */
 function hasBody(method: string, status: number): boolean {
   return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
-}
-
-function timeoutMessage(phase: string, where: string): string {
-  if (phase === 'firstByte') return `no response from ${where} before the timeout`;
-  if (phase === 'headers') return `the response headers from ${where} were not complete before the timeout`;
-  if (phase === 'transfer') return `the body from ${where} was not complete before the timeout`;
-  return `no ${phase} from ${where} before the timeout`;
 }
 
 function lowerCase(headers: Record<string, string>): Record<string, string> {

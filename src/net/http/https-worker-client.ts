@@ -1,10 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { abortFailure, CheckFailure } from '../../errors.js';
-import { HttpsFailure } from './https-failure.js';
+import { CheckFailure } from '../../errors.js';
+import { HttpsFailure, stoppedFailure } from './https-failure.js';
 import type { HttpsExchange, HttpsRequest } from './https-exchange.js';
 import { abortToWire, exchangeFromWire, failureFromWire, requestToWire } from './https-wire.js';
 import type { FromWorker, ToWorker } from './https-wire.js';
-import type { TlsFacts } from './tls-facts.js';
 
 /**
  * After a cancel, how long the worker has to answer before the exchange fails here anyway: the
@@ -57,7 +56,7 @@ export class HttpsWorkerClient {
   }
 
   exchange(req: HttpsRequest): Promise<HttpsExchange> {
-    if (req.signal.aborted) return Promise.reject(stoppedHere(req, 'connect', {}, null));
+    if (req.signal.aborted) return Promise.reject(new HttpsFailure(stoppedFailure(req, 'connect'), {}, null));
     const worker = this.started();
     if (!worker)
       return Promise.reject(
@@ -68,7 +67,10 @@ export class HttpsWorkerClient {
       let grace: NodeJS.Timeout | undefined;
       const onAbort = (): void => {
         worker.postMessage({ op: 'cancel', id, why: abortToWire(req.signal) } satisfies ToWorker);
-        grace = setTimeout(() => this.settle(id)?.reject(stoppedHere(req, 'connect', {}, null)), CANCEL_GRACE_MS);
+        grace = setTimeout(
+          () => this.settle(id)?.reject(new HttpsFailure(stoppedFailure(req, 'connect'), {}, null)),
+          CANCEL_GRACE_MS,
+        );
         grace.unref();
       };
       const done = (): void => {
@@ -80,7 +82,8 @@ export class HttpsWorkerClient {
           done();
           // The run's deadline passed before the result reached it: what the in-process client
           // reports when its signal fires, with the phases the worker saw.
-          if (req.signal.aborted) reject(stoppedHere(req, 'transfer', exchange.phasesMs, exchange.tls));
+          if (req.signal.aborted)
+            reject(new HttpsFailure(stoppedFailure(req, 'transfer'), exchange.phasesMs, exchange.tls));
           else resolve(exchange);
         },
         reject: (err) => {
@@ -170,22 +173,4 @@ export class HttpsWorkerClient {
     this.holdProcess();
     return worker;
   }
-}
-
-/** What the in-process client reports when the run's signal stops it in `phase`. */
-function stoppedHere(
-  req: HttpsRequest,
-  phase: string,
-  phasesMs: Record<string, number>,
-  tls: TlsFacts | null,
-): HttpsFailure {
-  const timeout = {
-    code: phase === 'tls' ? ('TLS_HANDSHAKE' as const) : ('HTTP_TIMEOUT' as const),
-    message: `no answer from ${req.url.href} within the run's timeout (${phase})`,
-  };
-  return new HttpsFailure(
-    abortFailure(req.signal, phase, timeout, `request to ${req.url.href} was cancelled`),
-    phasesMs,
-    tls,
-  );
 }
