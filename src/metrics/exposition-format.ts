@@ -35,10 +35,30 @@ export function labelPairs(names: readonly string[], values: readonly string[]):
   return pairs.join(',');
 }
 
-/** Two label lists in one pair of braces (`{a,b}`, `{a}`, `{b}`), or nothing when both are empty. */
-export function braces(first: string, second: string): string {
-  if (first === '') return second === '' ? '' : `{${second}}`;
-  return second === '' ? `{${first}}` : `{${first},${second}}`;
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const QUOTE = 0x22;
+
+/**
+ * Whether `rendered` is what labelPairs(names, values) returns, found without making that string:
+ * a run sets the same series with the same labels as the run before, and keeping the last string
+ * when it matches spares one new string per series per run.
+ */
+export function pairsMatch(rendered: string, names: readonly string[], values: readonly string[]): boolean {
+  let at = 0;
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0 && rendered.charCodeAt(at++) !== COMMA) return false;
+    const name = names[i] ?? '';
+    if (!rendered.startsWith(name, at)) return false;
+    at += name.length;
+    if (rendered.charCodeAt(at) !== EQUALS || rendered.charCodeAt(at + 1) !== QUOTE) return false;
+    at += 2;
+    const value = escapeLabelValue(values[i] ?? '');
+    if (!rendered.startsWith(value, at)) return false;
+    at += value.length;
+    if (rendered.charCodeAt(at++) !== QUOTE) return false;
+  }
+  return at === rendered.length;
 }
 
 /** A family's `# HELP` and `# TYPE` lines in either format. */

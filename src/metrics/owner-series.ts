@@ -1,93 +1,10 @@
 import type { MetricDef } from './catalogue.js';
-import { braces, familyHeader, formatValue, labelPairs } from './exposition-format.js';
+import { labelPairs, pairsMatch } from './exposition-format.js';
+import type { Family } from './family.js';
+import { Series } from './family.js';
+import type { LineWriter } from './line-writer.js';
 
 type MetricType = MetricDef['type'];
-
-/**
- * A metric family of a SeriesStore: its definition, its place in the exposition, and what its
- * sample lines share (the identity labels, the bucket bounds), computed once.
- */
-export class Family {
-  /** The identity labels this family's lines carry (those its own labels do not name), rendered. */
-  private ident = '';
-  private les: string[] = [];
-  private headerBytes = { text: Buffer.alloc(0), openMetrics: Buffer.alloc(0) };
-
-  constructor(
-    private current: MetricDef,
-    /** Its position in the exposition: families are written in the order they were created. */
-    readonly index: number,
-    identity: ReadonlyArray<readonly [string, string]>,
-  ) {
-    this.redefine(current, identity);
-  }
-
-  get def(): MetricDef {
-    return this.current;
-  }
-
-  header(openMetrics: boolean): Buffer {
-    return openMetrics ? this.headerBytes.openMetrics : this.headerBytes.text;
-  }
-
-  /** New help or label names (same type and buckets), or new identity labels. */
-  redefine(def: MetricDef, identity: ReadonlyArray<readonly [string, string]>): void {
-    this.current = def;
-    this.headerBytes = {
-      text: Buffer.from(familyHeader(def, false)),
-      openMetrics: Buffer.from(familyHeader(def, true)),
-    };
-    this.les = (def.buckets ?? []).map((bound) => `le="${bound}"`);
-    // Like prom-client: a series' own label wins over an identity label of the same name.
-    const own = new Set([...def.labels, ...(def.type === 'histogram' ? ['le'] : [])]);
-    const kept = identity.filter(([name]) => !own.has(name));
-    this.ident = labelPairs(
-      kept.map(([name]) => name),
-      kept.map(([, value]) => value),
-    );
-  }
-
-  /** The sample line of a series without buckets (a gauge, a counter): `labels` are its own, rendered. */
-  sampleLine(labels: string, value: number): string {
-    return `${this.current.name}${braces(labels, this.ident)} ${formatValue(value)}\n`;
-  }
-
-  /**
-   * One series' sample lines. The label order is prom-client's: own labels then identity labels,
-   * except histograms, whose lines carry `le`, then identity labels, then own labels.
-   */
-  lines(series: Series): string {
-    const name = this.current.name;
-    const buckets = series.buckets;
-    if (buckets === undefined) return this.sampleLine(series.labels, series.value);
-    const tail = `${this.ident === '' ? '' : `,${this.ident}`}${series.labels === '' ? '' : `,${series.labels}`}} `;
-    let out = '';
-    let cumulative = 0;
-    for (let i = 0; i < this.les.length; i++) {
-      cumulative += buckets[i] ?? 0;
-      out += `${name}_bucket{${this.les[i]}${tail}${formatValue(cumulative)}\n`;
-    }
-    const both = braces(this.ident, series.labels);
-    const count = formatValue(series.count);
-    out += `${name}_bucket{le="+Inf"${tail}${count}\n`;
-    return `${out}${name}_sum${both} ${formatValue(series.sum)}\n${name}_count${both} ${count}\n`;
-  }
-}
-
-/** A counter or a histogram series: its family, own labels (rendered), value or buckets, sum and count. */
-export class Series {
-  value = 0;
-  sum = 0;
-  count = 0;
-  lastMs = 0;
-  run = 0;
-  constructor(
-    readonly family: Family,
-    readonly labels: string,
-    /** Histograms: observations per bucket (not cumulative), one per bound. */
-    readonly buckets: Float64Array | undefined,
-  ) {}
-}
 
 /**
  * Whether a counter or histogram series stays when its owner's update ends: `seen` in this update,
@@ -121,10 +38,13 @@ export class OwnerSeries {
    */
   rendered: Rendered | undefined;
   /**
-   * Counters and histograms, which add up across updates: `<own labels>|<family index>` -> series,
-   * in the order first written (one flat map per owner: a map per family cost more heap).
+   * Counters and histograms, which add up across updates, in the order first written. Found by a
+   * scan that compares labels without rendering them (pairsMatch) while there are few, through
+   * `accumulatingIndex` past SCAN_LIMIT.
    */
-  private readonly accumulating = new Map<string, Series>();
+  private readonly accumulating: Series[] = [];
+  /** `<own labels>|<family index>` -> series, once there are more than SCAN_LIMIT. */
+  private accumulatingIndex: Map<string, Series> | undefined;
   /**
    * The latest update's gauges, in the order written, as three parallel arrays reused from update to
    * update: a gauge object and its map entry per series cost a check of 13 series about 3 KB of heap,
@@ -142,8 +62,6 @@ export class OwnerSeries {
    * old generation every time.
    */
   private gaugeIndex: Map<string, number> | undefined;
-  /** The labels of the last gauge set in this update (see sharedLabels). */
-  private lastLabels: { names: readonly string[]; values: readonly string[]; rendered: string } | undefined;
   private run = 0;
   private nowMs = 0;
 
@@ -152,8 +70,7 @@ export class OwnerSeries {
   /** Series as Prometheus counts them: a histogram is a series per bucket (and +Inf), plus sum and count. */
   get size(): number {
     let count = this.gauges;
-    for (const series of this.accumulating.values())
-      count += series.buckets === undefined ? 1 : series.buckets.length + 3;
+    for (const series of this.accumulating) count += series.buckets === undefined ? 1 : series.buckets.length + 3;
     return count;
   }
 
@@ -166,16 +83,18 @@ export class OwnerSeries {
     return this;
   }
 
-  /** Sets a gauge. `labelValues` holds one value per label name of the family, in order. */
+  /**
+   * Sets a gauge. `labelValues` holds one value per label name of the family, in order; it is read,
+   * not kept (a caller may fill the same array again for its next series).
+   */
   set(family: Family, labelValues: readonly string[], value: number): this {
-    const labels = this.sharedLabels(family, labelValues);
-    let i = this.gaugeAt(family, labels);
+    checkSample(family, 'gauge', labelValues);
+    let i = this.gaugeAt(family, labelValues);
     if (i < 0) {
       i = this.gauges++;
       this.gaugeFamilies[i] = family;
-      // The string the last update left here when it is the same: the new one then dies young.
-      if (this.gaugeLabels[i] !== labels) this.gaugeLabels[i] = labels;
-      if (this.gaugeIndex) this.gaugeIndex.set(`${labels}|${family.index}`, i);
+      this.gaugeLabels[i] = this.gaugeLabelsFor(i, family.def.labels, labelValues);
+      if (this.gaugeIndex) this.gaugeIndex.set(`${this.gaugeLabels[i]}|${family.index}`, i);
       else if (this.gauges > SCAN_LIMIT) {
         this.gaugeIndex = new Map();
         for (let j = 0; j < this.gauges; j++)
@@ -188,14 +107,16 @@ export class OwnerSeries {
 
   /** Increases a counter; a negative or non-finite amount is ignored (a counter never goes down). */
   inc(family: Family, labelValues: readonly string[], amount = 1): this {
-    if (Number.isFinite(amount) && amount >= 0) this.touch(family, 'counter', labelValues).value += amount;
+    checkSample(family, 'counter', labelValues);
+    if (Number.isFinite(amount) && amount >= 0) this.touch(family, labelValues).value += amount;
     return this;
   }
 
   /** Adds an observation to a histogram (`le` is inclusive, as prom-client's); non-finite is ignored. */
   observe(family: Family, labelValues: readonly string[], value: number): this {
+    checkSample(family, 'histogram', labelValues);
     if (!Number.isFinite(value)) return this;
-    const series = this.touch(family, 'histogram', labelValues);
+    const series = this.touch(family, labelValues);
     const bounds = family.def.buckets ?? [];
     const i = bounds.findIndex((bound) => value <= bound);
     if (i >= 0 && series.buckets) series.buckets[i] = (series.buckets[i] ?? 0) + 1;
@@ -216,70 +137,93 @@ export class OwnerSeries {
 
   /** Ends the update: drops the counters and histograms `keep` refuses, then has the store render the rest. */
   end(keep: KeepSeries = () => true): void {
-    for (const [key, one] of this.accumulating)
-      if (!keep(one.family.def.type, one.run === this.run, one.lastMs)) this.accumulating.delete(key);
+    let kept = 0;
+    for (const one of this.accumulating) {
+      if (keep(one.family.def.type, one.run === this.run, one.lastMs)) this.accumulating[kept++] = one;
+      else this.accumulatingIndex?.delete(`${one.labels}|${one.family.index}`);
+    }
+    this.accumulating.length = kept;
     for (const gaugeArray of [this.gaugeFamilies, this.gaugeLabels, this.gaugeValues]) gaugeArray.length = this.gauges;
     this.gaugeIndex = undefined;
-    this.lastLabels = undefined;
     this.render(this);
   }
 
   /** Whether this owner has a series in the family. */
   has(family: Family): boolean {
-    if (this.gaugeFamilies.includes(family)) return true;
-    for (const one of this.accumulating.values()) if (one.family === family) return true;
-    return false;
-  }
-
-  /** The sample lines of this owner, per family index (`families` of them). */
-  lines(families: number): string[] {
-    const texts = new Array<string>(families).fill('');
-    for (let i = 0; i < this.gauges; i++) {
-      const family = this.gaugeFamilies[i];
-      if (family) texts[family.index] += family.sampleLine(this.gaugeLabels[i] ?? '', this.gaugeValues[i] ?? 0);
-    }
-    for (const one of this.accumulating.values()) texts[one.family.index] += one.family.lines(one);
-    return texts;
+    return this.gaugeFamilies.includes(family) || this.accumulating.some((one) => one.family === family);
   }
 
   /**
-   * The gauge's own labels rendered, as the same string as the previous gauge's when its label names
-   * and values are the same: a run sets several gauges of one IP (success, duration, last run, the
-   * kind's own), and one string for all of them saved a check about a kilobyte of heap.
+   * Writes this owner's sample lines, family by family in index order (within a family, gauges in
+   * the order set, then counters or histograms in the order first written), and after each family
+   * its index and the end of its lines in `out` into `spans`.
    */
-  private sharedLabels(family: Family, labelValues: readonly string[]): string {
-    const names = family.def.labels;
-    const last = this.lastLabels;
-    if (
-      last !== undefined &&
-      family.def.type === 'gauge' &&
-      sameStrings(last.names, names) &&
-      sameStrings(last.values, labelValues)
-    )
-      return last.rendered;
-    const rendered = ownLabels(family, 'gauge', labelValues);
-    // A copy: a caller may fill the same array again for its next series.
-    this.lastLabels = { names, values: [...labelValues], rendered };
-    return rendered;
+  write(out: LineWriter, spans: number[]): void {
+    // The families in order without sorting anything: an owner has series in a dozen at most.
+    for (let index = this.nextFamily(-1); index >= 0; index = this.nextFamily(index)) {
+      for (let i = 0; i < this.gauges; i++) {
+        const family = this.gaugeFamilies[i];
+        if (family?.index === index) family.writeSample(out, this.gaugeLabels[i] ?? '', this.gaugeValues[i] ?? 0);
+      }
+      for (const one of this.accumulating) if (one.family.index === index) one.family.writeLines(out, one);
+      spans.push(index, out.length);
+    }
   }
 
-  /** Index of the gauge of `family` and `labels` set in this update, or -1. */
-  private gaugeAt(family: Family, labels: string): number {
-    if (this.gaugeIndex) return this.gaugeIndex.get(`${labels}|${family.index}`) ?? -1;
+  /** The smallest index of a family this owner has series in above `after`; -1 when none is. */
+  private nextFamily(after: number): number {
+    let next = Infinity;
+    for (let i = 0; i < this.gauges; i++) {
+      const index = this.gaugeFamilies[i]?.index ?? -1;
+      if (index > after && index < next) next = index;
+    }
+    for (const one of this.accumulating) {
+      const index = one.family.index;
+      if (index > after && index < next) next = index;
+    }
+    return next === Infinity ? -1 : next;
+  }
+
+  /**
+   * The rendered labels of gauge `i`: the string this slot held in the last update, or the previous
+   * gauge's in this one, when it says the same (no new string: a run sets the same gauges with the
+   * same labels as the run before, and several gauges of one IP share their labels, one string).
+   */
+  private gaugeLabelsFor(i: number, names: readonly string[], values: readonly string[]): string {
+    const last = this.gaugeLabels[i];
+    if (last !== undefined && pairsMatch(last, names, values)) return last;
+    const previous = i > 0 ? this.gaugeLabels[i - 1] : undefined;
+    if (previous !== undefined && pairsMatch(previous, names, values)) return previous;
+    return labelPairs(names, values);
+  }
+
+  /** Index of the gauge of `family` and `labelValues` set in this update, or -1. */
+  private gaugeAt(family: Family, labelValues: readonly string[]): number {
+    const names = family.def.labels;
+    if (this.gaugeIndex) return this.gaugeIndex.get(`${labelPairs(names, labelValues)}|${family.index}`) ?? -1;
     for (let i = 0; i < this.gauges; i++)
-      if (this.gaugeFamilies[i] === family && this.gaugeLabels[i] === labels) return i;
+      if (this.gaugeFamilies[i] === family && pairsMatch(this.gaugeLabels[i] ?? '', names, labelValues)) return i;
     return -1;
   }
 
-  private touch(family: Family, type: 'counter' | 'histogram', labelValues: readonly string[]): Series {
-    const labels = ownLabels(family, type, labelValues);
-    const key = `${labels}|${family.index}`;
-    let one = this.accumulating.get(key);
+  /** The counter or histogram series of `family` and `labelValues`, created on first use, marked as written now. */
+  private touch(family: Family, labelValues: readonly string[]): Series {
+    const names = family.def.labels;
+    let one: Series | undefined;
+    if (this.accumulatingIndex) one = this.accumulatingIndex.get(`${labelPairs(names, labelValues)}|${family.index}`);
+    else
+      for (const s of this.accumulating)
+        if (s.family === family && pairsMatch(s.labels, names, labelValues)) {
+          one = s;
+          break;
+        }
     if (!one) {
-      const buckets = type === 'histogram' ? new Float64Array(family.def.buckets?.length ?? 0) : undefined;
-      // The labels as a slice of the (flat) key: no second copy.
-      one = new Series(family, key.slice(0, labels.length), buckets);
-      this.accumulating.set(key, one);
+      const buckets = family.def.type === 'histogram' ? new Float64Array(family.def.buckets?.length ?? 0) : undefined;
+      one = new Series(family, labelPairs(names, labelValues), buckets);
+      this.accumulating.push(one);
+      if (this.accumulatingIndex) this.accumulatingIndex.set(`${one.labels}|${family.index}`, one);
+      else if (this.accumulating.length > SCAN_LIMIT)
+        this.accumulatingIndex = new Map(this.accumulating.map((s) => [`${s.labels}|${s.family.index}`, s]));
     }
     one.run = this.run;
     one.lastMs = this.nowMs;
@@ -287,20 +231,13 @@ export class OwnerSeries {
   }
 }
 
-/** Gauges an update finds by scanning its own; past this many, through a map (OwnerSeries.gaugeIndex). */
+/** Series an owner finds by scanning its own; past this many, through a map. */
 const SCAN_LIMIT = 32;
 
-/** A series' own labels rendered, once its family is known to be of `type` and to take that many values. */
-function ownLabels(family: Family, type: MetricType, labelValues: readonly string[]): string {
+/** Refuses a sample whose family is not of `type` or does not take that many label values (a bug). */
+function checkSample(family: Family, type: MetricType, labelValues: readonly string[]): void {
   const def = family.def;
   if (def.type !== type) throw new TypeError(`${def.name} is a ${def.type}, not a ${type}`);
   if (labelValues.length !== def.labels.length)
     throw new TypeError(`${def.name} takes ${def.labels.length} label values, got ${labelValues.length}`);
-  return labelPairs(def.labels, labelValues);
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

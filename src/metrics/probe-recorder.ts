@@ -24,6 +24,9 @@ export class ProbeRecorder {
   private readonly store: SeriesStore;
   private readonly probe: { [K in keyof typeof PROBE_METRICS]: Family };
   private readonly byKind = new Map<string, KindFamilies>();
+  /** A series' labels: check, kind, target, ip; and those with one more (outcome, code, phase, the kind's own). */
+  private readonly labels = ['', '', '', ''];
+  private readonly moreLabels = ['', '', '', '', ''];
 
   constructor(registries: MetricRegistries, kinds: readonly CheckKind[]) {
     const store = (this.store = registries.series);
@@ -49,24 +52,34 @@ export class ProbeRecorder {
     const p = this.probe;
     const kindFamilies = this.byKind.get(spec.kind);
     const run = this.store.owner(ownerKey(spec.name)).begin(nowMs);
+    // The store reads label values and keeps neither array: two per recorder, filled per series.
+    const labels = this.labels;
+    const more = this.moreLabels;
+    const withLabel = (value: string): string[] => {
+      more[4] = value;
+      return more;
+    };
     for (const result of results) {
-      const labels = [spec.name, spec.kind, spec.target.name, result.ip ?? ''];
+      labels[0] = more[0] = spec.name;
+      labels[1] = more[1] = spec.kind;
+      labels[2] = more[2] = spec.target.name;
+      labels[3] = more[3] = result.ip ?? '';
       run.set(p.success, labels, result.ok ? 1 : 0);
       run.set(p.duration, labels, result.durationMs / 1000);
       run.set(p.lastRun, labels, Date.parse(result.startedAt) / 1000);
-      run.inc(p.runs, [...labels, result.ok ? 'success' : 'failure']);
-      if (result.error) run.inc(p.failures, [...labels, result.error.code]);
+      run.inc(p.runs, withLabel(result.ok ? 'success' : 'failure'));
+      if (result.error) run.inc(p.failures, withLabel(result.error.code));
       if (spec.histograms) run.observe(p.latency, labels, result.durationMs / 1000);
       if (!kindFamilies) continue;
-      for (const [phase, ms] of Object.entries(result.phasesMs))
-        run.set(kindFamilies.phases, [...labels, phase], ms / 1000);
+      for (const phase in result.phasesMs)
+        run.set(kindFamilies.phases, withLabel(phase), (result.phasesMs[phase] ?? 0) / 1000);
       for (const { def, family } of kindFamilies.own) {
         // Histograms cost a series per bucket per IP: written only for checks that ask for them.
         if (def.type === 'histogram' && !spec.histograms) continue;
         for (const one of def.samples(result)) {
           if (!Number.isFinite(one.value)) continue;
           if (def.label === undefined) run.sample(family, labels, one.value);
-          else if (one.label !== undefined) run.sample(family, [...labels, one.label], one.value);
+          else if (one.label !== undefined) run.sample(family, withLabel(one.label), one.value);
         }
       }
     }

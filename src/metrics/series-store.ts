@@ -1,9 +1,12 @@
 import type { MetricDef } from './catalogue.js';
-import { Family, OwnerSeries } from './owner-series.js';
+import { Family } from './family.js';
+import { LineWriter } from './line-writer.js';
+import { OwnerSeries } from './owner-series.js';
 import type { Rendered } from './owner-series.js';
 import type { ChunkWriter, Pacer } from './scrape-chunks.js';
 
-export { Family, OwnerSeries } from './owner-series.js';
+export { Family } from './family.js';
+export { OwnerSeries } from './owner-series.js';
 export type { KeepSeries } from './owner-series.js';
 
 const NEWLINE = Buffer.from('\n');
@@ -28,6 +31,8 @@ export class SeriesStore {
   private total = 0;
   /** Scrapes writing now: while one is, a rendering it may hold is never written over. */
   private scrapes = 0;
+  /** Where an owner's lines are written before they are copied to its own buffer. */
+  private readonly scratch = new LineWriter();
 
   /**
    * The family of `def.name`, created on first use (families are written in creation order). Asked
@@ -153,20 +158,16 @@ export class SeriesStore {
    * 12,000 checks, and the allocator's heap grew with the holes they left.
    */
   private render(owner: OwnerSeries): Rendered {
-    const texts = owner.lines(this.families.length);
     const last = owner.rendered;
     const reuse = this.scrapes === 0 && last !== undefined;
     const spans = reuse ? last.spans : [];
     spans.length = 0;
-    let bytes = 0;
-    for (const [i, text] of texts.entries()) {
-      if (text === '') continue;
-      bytes += Buffer.byteLength(text);
-      spans.push(i, bytes);
-    }
+    const out = this.scratch;
+    out.reset();
+    owner.write(out, spans);
+    const bytes = out.length;
     const buf = reuse && last.buf.length >= bytes ? last.buf : Buffer.allocUnsafeSlow(bytes + (bytes >> 3));
-    for (let at = 0; at < spans.length; at += 2)
-      buf.write(texts[spans[at] ?? 0] ?? '', at === 0 ? 0 : (spans[at - 1] ?? 0));
+    out.copyTo(buf);
     const size = owner.size;
     this.total += size - (owner.rendered?.size ?? 0);
     if (reuse) {

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RegistryContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { MetricDef } from '../../src/metrics/catalogue.js';
+import { labelPairs, pairsMatch } from '../../src/metrics/exposition-format.js';
 import { openMetricsFromText } from '../../src/metrics/openmetrics.js';
 import { ChunkPool, ChunkWriter } from '../../src/metrics/scrape-chunks.js';
 import { MetricRegistries } from '../../src/metrics/registries.js';
@@ -258,6 +259,95 @@ describe('SeriesStore exposition', () => {
     expect(next).not.toContain('check="a"');
     expect(next).toContain('probe_thing{check="b",ip="192.0.2.1"} 2');
     expect(next).toContain('thing_errors_total{check="b",code="E"} 1');
+  });
+
+  it('renders a large owner (past the scan, past the line buffer) as prom-client does, then a small one', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    registries.setDefaultLabels(IDENTITY);
+    const store = registries.series;
+    const [g, c, h] = [G, C, H].map((def) => store.family(def as MetricDef));
+    if (!g || !c || !h) throw new Error('families');
+    const registry = new Registry();
+    registry.setDefaultLabels(IDENTITY);
+    const registers = [registry];
+    const pg = new Gauge({ name: G.name, help: G.help, labelNames: G.labels, registers });
+    const pc = new Counter({ name: C.name, help: C.help, labelNames: C.labels, registers });
+    const ph = new Histogram({ name: H.name, help: H.help, labelNames: H.labels, buckets: H.buckets, registers });
+    const ip = (i: number) => `2001:db8:${i.toString(16)}::${HOSTILE}`;
+    const big = store.owner('big').begin(1);
+    for (let i = 0; i < 2000; i++) {
+      big.set(g, ['big', ip(i)], i / 7);
+      pg.set({ check: 'big', ip: ip(i) }, i / 7);
+    }
+    for (let i = 0; i < 40; i++) {
+      big.inc(c, ['big', `E${i}`], i);
+      pc.inc({ check: 'big', code: `E${i}` }, i);
+      big.observe(h, [`big-${i % 3}`], i / 10);
+      ph.observe({ check: `big-${i % 3}` }, i / 10);
+    }
+    big.end();
+    expect((await registries.render(false)).body.length).toBeGreaterThan(64 * 1024);
+    expect((await registries.render(false)).body).toBe(await registry.metrics());
+    // The next update sets half the gauges and two counters; `keep` drops the counters not seen.
+    const next = store.owner('big').begin(2);
+    pg.reset();
+    for (let i = 0; i < 2000; i += 2) {
+      next.set(g, ['big', ip(i)], -i);
+      pg.set({ check: 'big', ip: ip(i) }, -i);
+    }
+    next.inc(c, ['big', 'E39']).inc(c, ['big', 'E5']);
+    for (let i = 0; i < 40; i++) if (i !== 39 && i !== 5) pc.remove({ check: 'big', code: `E${i}` });
+    pc.inc({ check: 'big', code: 'E39' });
+    pc.inc({ check: 'big', code: 'E5' });
+    next.end((type, seen) => type !== 'counter' || seen);
+    expect((await registries.render(false)).body).toBe(await registry.metrics());
+    store.owner('small').begin(3).set(g, ['small', '192.0.2.1'], 1).end();
+    pg.set({ check: 'small', ip: '192.0.2.1' }, 1);
+    expect((await registries.render(false)).body).toBe(await registry.metrics());
+  });
+
+  it('tells whether rendered label pairs say the given values, escapes included, without rendering them', () => {
+    const cases: Array<[string[], string[]]> = [
+      [[], []],
+      [['check'], ['']],
+      [
+        ['check', 'ip'],
+        ['a', '192.0.2.1'],
+      ],
+      [
+        ['check', 'ip'],
+        ['a', HOSTILE],
+      ],
+      [
+        ['check', 'ip'],
+        ['a",ip="b', 'c'],
+      ],
+    ];
+    for (const [names, values] of cases) {
+      const rendered = labelPairs(names, values);
+      expect(pairsMatch(rendered, names, values)).toBe(true);
+      for (let i = 0; i < values.length; i++) {
+        for (const other of [`${values[i]}x`, (values[i] ?? '').slice(1), 'é']) {
+          if (other === values[i]) continue;
+          expect(
+            pairsMatch(
+              rendered,
+              names,
+              values.map((v, j) => (j === i ? other : v)),
+            ),
+          ).toBe(false);
+        }
+        expect(
+          pairsMatch(
+            rendered,
+            names.map((n, j) => (j === i ? `${n}s` : n)),
+            values,
+          ),
+        ).toBe(false);
+      }
+      expect(pairsMatch(rendered, [...names, 'extra'], [...values, ''])).toBe(false);
+      if (names.length > 0) expect(pairsMatch(rendered, names.slice(1), values.slice(1))).toBe(false);
+    }
   });
 
   it('refuses a sample of the wrong type or label count, and ignores a counter going down', () => {
