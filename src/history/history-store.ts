@@ -127,8 +127,7 @@ export class HistoryStore {
       if (!slot) {
         slot = { ip, ring: new SampleRing(this.capacity, phases, this.codes), last: lastOf(result) };
         check.ips.set(ip, slot);
-      }
-      slot.last = lastOf(result);
+      } else setLast(slot.last, result);
       slot.ring.push(sampleOf(result, t, phases));
       const path = tracedPath(spec.name, ip, t, result);
       if (path) notePath(entry, path);
@@ -167,29 +166,37 @@ function lastOf({ ok, durationMs, startedAt, error }: CheckResult): LastResult {
   return { ok, durationMs, startedAt, error };
 }
 
+/**
+ * Written over the IP's last result in place: a new object per run lived until the next run, ten
+ * seconds, long enough to be copied by every scavenge in between and then moved to the old generation.
+ */
+function setLast(last: LastResult, { ok, durationMs, startedAt, error }: CheckResult): void {
+  last.ok = ok;
+  last.durationMs = durationMs;
+  last.startedAt = startedAt;
+  last.error = error;
+}
+
 /** A result's key figures: an echo kind's RTT median and spread and loss, another's duration. */
 export function sampleOf(result: CheckResult, t: number, phases: readonly string[]): Sample {
   const echo = result as CheckResult<{ rttMs: { min: number; median: number; max: number } | null; loss: number }>;
   const phasesMs = phases.map((p) => result.phasesMs[p] ?? Number.NaN);
   const code = result.error?.code;
-  const base = { t, ok: result.ok, phasesMs, ...(code ? { code } : {}) };
   if (typeof echo.loss === 'number') {
     const rtt = echo.rttMs ?? null;
     return {
-      ...base,
+      t,
+      ok: result.ok,
+      phasesMs,
+      code,
       ms: rtt?.median ?? Number.NaN,
       lowMs: rtt?.min ?? Number.NaN,
       highMs: rtt?.max ?? Number.NaN,
       loss: echo.loss,
     };
   }
-  return {
-    ...base,
-    ms: result.durationMs,
-    lowMs: result.durationMs,
-    highMs: result.durationMs,
-    loss: result.ok ? 0 : 1,
-  };
+  const ms = result.durationMs;
+  return { t, ok: result.ok, phasesMs, code, ms, lowMs: ms, highMs: ms, loss: result.ok ? 0 : 1 };
 }
 
 /** The path a result carries: a traceroute check's own, or the trace a failure triggered. */

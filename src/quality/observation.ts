@@ -23,23 +23,27 @@ interface RttFields {
 export function observationOf(kind: string, target: string, result: CheckResult<RttFields>): Observation | undefined {
   if (result.error?.code === 'ABORTED') return undefined;
   const t = Date.parse(result.startedAt) + result.durationMs;
-  const noRoute = result.error !== null && NO_ROUTE.has(result.error.code);
-  const base = { t, target, ...(result.ip ? { ip: result.ip } : {}), ok: result.ok, ...(noRoute ? { noRoute } : {}) };
+  // One literal, absent figures left undefined: spreads of optional parts made each observation an
+  // object built property by property (a sampling allocation profile of the scale bench).
+  const ip = result.ip || undefined;
+  const ok = result.ok;
+  const noRoute = result.error !== null && NO_ROUTE.has(result.error.code) ? true : undefined;
   switch (kind) {
     case 'https':
-      return { ...base, ...rtts(result.phasesMs.firstByte, result.phasesMs.connect) };
+      return {
+        t,
+        target,
+        ip,
+        ok,
+        noRoute,
+        httpRttMs: result.phasesMs.firstByte,
+        transportRttMs: result.phasesMs.connect,
+      };
     case 'tcp':
-      return { ...base, ...rtts(undefined, result.connectMs) };
+      return { t, target, ip, ok, noRoute, httpRttMs: undefined, transportRttMs: result.connectMs };
     case 'icmp':
-      return { ...base, ...rtts(undefined, result.rttMs?.median) };
+      return { t, target, ip, ok, noRoute, httpRttMs: undefined, transportRttMs: result.rttMs?.median };
     default:
-      return base;
+      return { t, target, ip, ok, noRoute, httpRttMs: undefined, transportRttMs: undefined };
   }
-}
-
-function rtts(httpRttMs: number | undefined, transportRttMs: number | undefined): Partial<Observation> {
-  return {
-    ...(httpRttMs !== undefined ? { httpRttMs } : {}),
-    ...(transportRttMs !== undefined ? { transportRttMs } : {}),
-  };
 }
