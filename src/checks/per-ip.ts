@@ -30,6 +30,7 @@ export async function runPerIp<F extends object>(
   spec: CheckSpec<AddressSelection>,
   net: NetDeps,
   ctx: RunContext,
+  /** Probes one address; `base` is made for this call alone, and the probe may fill it in place. */
   probe: (target: IpProbe, base: CoreResult) => Promise<CheckResult<F>>,
 ): Promise<Array<CheckResult<F> | CoreResult>> {
   await net.ready?.();

@@ -10,7 +10,7 @@ export interface Sample {
   highMs: number;
   /** Lost / sent (echo kinds), else 0 or 1 for a passed or failed run. */
   loss: number;
-  /** Failure code, absent when ok. */
+  /** Failure code; absent or undefined when ok. */
   code?: string;
   /** The kind's phases, ms, in the kind's order; NaN for a phase the run did not reach. */
   phasesMs: readonly number[];

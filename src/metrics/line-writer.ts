@@ -1,6 +1,6 @@
 import { formatValue } from './exposition-format.js';
 
-/** Where a LineWriter starts, and the most it keeps between renders after a larger one. */
+/** Where a LineWriter starts, and the most it keeps once a render is copied out (see release). */
 const START_BYTES = 64 * 1024;
 
 /**
@@ -19,8 +19,16 @@ export class LineWriter {
     return this.at;
   }
 
-  /** Starts over; a buffer grown past its start size by one large owner is let go. */
+  /** Starts over. */
   reset(): void {
+    this.at = 0;
+  }
+
+  /**
+   * Lets a buffer grown past its start size go, once what was written is copied out: only a large
+   * owner (the target list, after a reload) grows it, and rarely; it should not hold megabytes between.
+   */
+  release(): void {
     this.at = 0;
     if (this.buf.length > START_BYTES) this.buf = Buffer.allocUnsafeSlow(START_BYTES);
   }

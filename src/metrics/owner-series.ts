@@ -43,7 +43,7 @@ export class OwnerSeries {
    * `accumulatingIndex` past SCAN_LIMIT.
    */
   private readonly accumulating: Series[] = [];
-  /** `<own labels>|<family index>` -> series, once there are more than SCAN_LIMIT. */
+  /** `<own labels>|<family index>` -> series, made when the owner passes SCAN_LIMIT and kept from then on. */
   private accumulatingIndex: Map<string, Series> | undefined;
   /**
    * The latest update's gauges, in the order written, as three parallel arrays reused from update to
@@ -89,11 +89,13 @@ export class OwnerSeries {
    */
   set(family: Family, labelValues: readonly string[], value: number): this {
     checkSample(family, 'gauge', labelValues);
-    let i = this.gaugeAt(family, labelValues);
+    // A map lookup needs the labels rendered: then they are rendered once, for the lookup and the gauge.
+    const rendered = this.gaugeIndex ? labelPairs(family.def.labels, labelValues) : undefined;
+    let i = this.gaugeAt(family, labelValues, rendered);
     if (i < 0) {
       i = this.gauges++;
       this.gaugeFamilies[i] = family;
-      this.gaugeLabels[i] = this.gaugeLabelsFor(i, family.def.labels, labelValues);
+      this.gaugeLabels[i] = rendered ?? this.gaugeLabelsFor(i, family.def.labels, labelValues);
       if (this.gaugeIndex) this.gaugeIndex.set(`${this.gaugeLabels[i]}|${family.index}`, i);
       else if (this.gauges > SCAN_LIMIT) {
         this.gaugeIndex = new Map();
@@ -137,12 +139,20 @@ export class OwnerSeries {
 
   /** Ends the update: drops the counters and histograms `keep` refuses, then has the store render the rest. */
   end(keep: KeepSeries = () => true): void {
+    const list = this.accumulating;
     let kept = 0;
-    for (const one of this.accumulating) {
-      if (keep(one.family.def.type, one.run === this.run, one.lastMs)) this.accumulating[kept++] = one;
-      else this.accumulatingIndex?.delete(`${one.labels}|${one.family.index}`);
+    let i = 0;
+    try {
+      for (; i < list.length; i++) {
+        const one = list[i] as Series;
+        if (keep(one.family.def.type, one.run === this.run, one.lastMs)) list[kept++] = one;
+        else this.accumulatingIndex?.delete(`${one.labels}|${one.family.index}`);
+      }
+    } finally {
+      // A `keep` that threw keeps what it was not asked about, each series once.
+      while (i < list.length) list[kept++] = list[i++] as Series;
+      list.length = kept;
     }
-    this.accumulating.length = kept;
     for (const gaugeArray of [this.gaugeFamilies, this.gaugeLabels, this.gaugeValues]) gaugeArray.length = this.gauges;
     this.gaugeIndex = undefined;
     this.render(this);
@@ -197,10 +207,11 @@ export class OwnerSeries {
     return labelPairs(names, values);
   }
 
-  /** Index of the gauge of `family` and `labelValues` set in this update, or -1. */
-  private gaugeAt(family: Family, labelValues: readonly string[]): number {
+  /** Index of the gauge of `family` and `labelValues` (`rendered` while the map is in use) in this update, or -1. */
+  private gaugeAt(family: Family, labelValues: readonly string[], rendered: string | undefined): number {
     const names = family.def.labels;
-    if (this.gaugeIndex) return this.gaugeIndex.get(`${labelPairs(names, labelValues)}|${family.index}`) ?? -1;
+    if (this.gaugeIndex)
+      return this.gaugeIndex.get(`${rendered ?? labelPairs(names, labelValues)}|${family.index}`) ?? -1;
     for (let i = 0; i < this.gauges; i++)
       if (this.gaugeFamilies[i] === family && pairsMatch(this.gaugeLabels[i] ?? '', names, labelValues)) return i;
     return -1;
@@ -209,8 +220,9 @@ export class OwnerSeries {
   /** The counter or histogram series of `family` and `labelValues`, created on first use, marked as written now. */
   private touch(family: Family, labelValues: readonly string[]): Series {
     const names = family.def.labels;
+    const rendered = this.accumulatingIndex ? labelPairs(names, labelValues) : undefined;
     let one: Series | undefined;
-    if (this.accumulatingIndex) one = this.accumulatingIndex.get(`${labelPairs(names, labelValues)}|${family.index}`);
+    if (this.accumulatingIndex) one = this.accumulatingIndex.get(`${rendered}|${family.index}`);
     else
       for (const s of this.accumulating)
         if (s.family === family && pairsMatch(s.labels, names, labelValues)) {
@@ -219,7 +231,7 @@ export class OwnerSeries {
         }
     if (!one) {
       const buckets = family.def.type === 'histogram' ? new Float64Array(family.def.buckets?.length ?? 0) : undefined;
-      one = new Series(family, labelPairs(names, labelValues), buckets);
+      one = new Series(family, rendered ?? labelPairs(names, labelValues), buckets);
       this.accumulating.push(one);
       if (this.accumulatingIndex) this.accumulatingIndex.set(`${one.labels}|${family.index}`, one);
       else if (this.accumulating.length > SCAN_LIMIT)

@@ -55,10 +55,6 @@ export class ProbeRecorder {
     // The store reads label values and keeps neither array: two per recorder, filled per series.
     const labels = this.labels;
     const more = this.moreLabels;
-    const withLabel = (value: string): string[] => {
-      more[4] = value;
-      return more;
-    };
     for (const result of results) {
       labels[0] = more[0] = spec.name;
       labels[1] = more[1] = spec.kind;
@@ -67,19 +63,19 @@ export class ProbeRecorder {
       run.set(p.success, labels, result.ok ? 1 : 0);
       run.set(p.duration, labels, result.durationMs / 1000);
       run.set(p.lastRun, labels, Date.parse(result.startedAt) / 1000);
-      run.inc(p.runs, withLabel(result.ok ? 'success' : 'failure'));
-      if (result.error) run.inc(p.failures, withLabel(result.error.code));
+      run.inc(p.runs, this.withLabel(result.ok ? 'success' : 'failure'));
+      if (result.error) run.inc(p.failures, this.withLabel(result.error.code));
       if (spec.histograms) run.observe(p.latency, labels, result.durationMs / 1000);
       if (!kindFamilies) continue;
-      for (const phase in result.phasesMs)
-        run.set(kindFamilies.phases, withLabel(phase), (result.phasesMs[phase] ?? 0) / 1000);
+      for (const phase of Object.keys(result.phasesMs))
+        run.set(kindFamilies.phases, this.withLabel(phase), (result.phasesMs[phase] ?? Number.NaN) / 1000);
       for (const { def, family } of kindFamilies.own) {
         // Histograms cost a series per bucket per IP: written only for checks that ask for them.
         if (def.type === 'histogram' && !spec.histograms) continue;
         for (const one of def.samples(result)) {
           if (!Number.isFinite(one.value)) continue;
           if (def.label === undefined) run.sample(family, labels, one.value);
-          else if (one.label !== undefined) run.sample(family, withLabel(one.label), one.value);
+          else if (one.label !== undefined) run.sample(family, this.withLabel(one.label), one.value);
         }
       }
     }
@@ -88,6 +84,12 @@ export class ProbeRecorder {
     // pool still shows in increase() and rate(); they go once unseen for COUNTER_RETENTION_MS.
     const keep: KeepSeries = (_type, seen, lastMs) => seen || nowMs - lastMs <= COUNTER_RETENTION_MS;
     run.end(keep);
+  }
+
+  /** The labels of the series being written with one more value (outcome, code, phase, the kind's own). */
+  private withLabel(value: string): string[] {
+    this.moreLabels[4] = value;
+    return this.moreLabels;
   }
 
   /** Removes every series of a check (it left the config or changed). */

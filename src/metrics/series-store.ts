@@ -168,6 +168,7 @@ export class SeriesStore {
     const bytes = out.length;
     const buf = reuse && last.buf.length >= bytes ? last.buf : Buffer.allocUnsafeSlow(bytes + (bytes >> 3));
     out.copyTo(buf);
+    out.release();
     const size = owner.size;
     this.total += size - (owner.rendered?.size ?? 0);
     if (reuse) {

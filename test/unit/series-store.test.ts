@@ -306,6 +306,23 @@ describe('SeriesStore exposition', () => {
     expect((await registries.render(false)).body).toBe(await registry.metrics());
   });
 
+  it('keeps each counter once when a keep rule throws halfway', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const c = registries.series.family(C as MetricDef);
+    const owner = registries.series.owner('k').begin(1);
+    for (const code of ['E1', 'E2', 'E3']) owner.inc(c, ['k', code]);
+    let asked = 0;
+    expect(() =>
+      owner.end(() => {
+        if (++asked === 2) throw new Error('rule failed');
+        return true;
+      }),
+    ).toThrow('rule failed');
+    registries.series.owner('k').begin(2).end();
+    const lines = (await registries.render(false)).body.split('\n').filter((l) => l.startsWith('thing_errors_total'));
+    expect(lines).toEqual([1, 2, 3].map((n) => `thing_errors_total{check="k",code="E${n}"} 1`));
+  });
+
   it('tells whether rendered label pairs say the given values, escapes included, without rendering them', () => {
     const cases: Array<[string[], string[]]> = [
       [[], []],
