@@ -125,9 +125,11 @@ export class HistoryStore {
       const t = Date.parse(result.startedAt);
       let slot = check.ips.get(ip);
       if (!slot) {
-        slot = { ip, ring: new SampleRing(this.capacity, phases, this.codes), last: lastOf(result) };
+        const last: LastResult = { ok: false, durationMs: 0, startedAt: '', error: null };
+        slot = { ip, ring: new SampleRing(this.capacity, phases, this.codes), last };
         check.ips.set(ip, slot);
-      } else setLast(slot.last, result);
+      }
+      setLast(slot.last, result);
       slot.ring.push(sampleOf(result, t, phases));
       const path = tracedPath(spec.name, ip, t, result);
       if (path) notePath(entry, path);
@@ -160,10 +162,6 @@ export class HistoryStore {
       routeChanges: entry.routeChanges,
     };
   }
-}
-
-function lastOf({ ok, durationMs, startedAt, error }: CheckResult): LastResult {
-  return { ok, durationMs, startedAt, error };
 }
 
 /**

@@ -43,7 +43,7 @@ export class OwnerSeries {
    * `accumulatingIndex` past SCAN_LIMIT.
    */
   private readonly accumulating: Series[] = [];
-  /** `<own labels>|<family index>` -> series, made when the owner passes SCAN_LIMIT and kept from then on. */
+  /** seriesKey -> series, made when the owner passes SCAN_LIMIT and kept from then on. */
   private accumulatingIndex: Map<string, Series> | undefined;
   /**
    * The latest update's gauges, in the order written, as three parallel arrays reused from update to
@@ -55,7 +55,7 @@ export class OwnerSeries {
   private readonly gaugeValues: number[] = [];
   private gauges = 0;
   /**
-   * During an update of more than SCAN_LIMIT gauges: `<own labels>|<family index>` -> index of a
+   * During an update of more than SCAN_LIMIT gauges: seriesKey -> index of a
    * gauge set in it. Smaller updates (a check's, about 10 gauges) find one by a scan instead: a
    * map per owner kept across updates cost 1.5 KB each (36 MB at 24,000 owners), and one cleared
    * per update made a new table that lived until the next update, long enough to be moved to the
@@ -96,11 +96,11 @@ export class OwnerSeries {
       i = this.gauges++;
       this.gaugeFamilies[i] = family;
       this.gaugeLabels[i] = rendered ?? this.gaugeLabelsFor(i, family.def.labels, labelValues);
-      if (this.gaugeIndex) this.gaugeIndex.set(`${this.gaugeLabels[i]}|${family.index}`, i);
+      if (this.gaugeIndex) this.gaugeIndex.set(seriesKey(this.gaugeLabels[i] ?? '', family), i);
       else if (this.gauges > SCAN_LIMIT) {
         this.gaugeIndex = new Map();
         for (let j = 0; j < this.gauges; j++)
-          this.gaugeIndex.set(`${this.gaugeLabels[j] ?? ''}|${this.gaugeFamilies[j]?.index ?? -1}`, j);
+          this.gaugeIndex.set(seriesKey(this.gaugeLabels[j] ?? '', this.gaugeFamilies[j] as Family), j);
       }
     }
     this.gaugeValues[i] = value;
@@ -146,7 +146,7 @@ export class OwnerSeries {
       for (; i < list.length; i++) {
         const one = list[i] as Series;
         if (keep(one.family.def.type, one.run === this.run, one.lastMs)) list[kept++] = one;
-        else this.accumulatingIndex?.delete(`${one.labels}|${one.family.index}`);
+        else this.accumulatingIndex?.delete(seriesKey(one.labels, one.family));
       }
     } finally {
       // A `keep` that threw keeps what it was not asked about, each series once.
@@ -211,7 +211,7 @@ export class OwnerSeries {
   private gaugeAt(family: Family, labelValues: readonly string[], rendered: string | undefined): number {
     const names = family.def.labels;
     if (this.gaugeIndex)
-      return this.gaugeIndex.get(`${rendered ?? labelPairs(names, labelValues)}|${family.index}`) ?? -1;
+      return this.gaugeIndex.get(seriesKey(rendered ?? labelPairs(names, labelValues), family)) ?? -1;
     for (let i = 0; i < this.gauges; i++)
       if (this.gaugeFamilies[i] === family && pairsMatch(this.gaugeLabels[i] ?? '', names, labelValues)) return i;
     return -1;
@@ -222,7 +222,7 @@ export class OwnerSeries {
     const names = family.def.labels;
     const rendered = this.accumulatingIndex ? labelPairs(names, labelValues) : undefined;
     let one: Series | undefined;
-    if (this.accumulatingIndex) one = this.accumulatingIndex.get(`${rendered}|${family.index}`);
+    if (this.accumulatingIndex) one = this.accumulatingIndex.get(seriesKey(rendered ?? '', family));
     else
       for (const s of this.accumulating)
         if (s.family === family && pairsMatch(s.labels, names, labelValues)) {
@@ -233,14 +233,19 @@ export class OwnerSeries {
       const buckets = family.def.type === 'histogram' ? new Float64Array(family.def.buckets?.length ?? 0) : undefined;
       one = new Series(family, rendered ?? labelPairs(names, labelValues), buckets);
       this.accumulating.push(one);
-      if (this.accumulatingIndex) this.accumulatingIndex.set(`${one.labels}|${family.index}`, one);
+      if (this.accumulatingIndex) this.accumulatingIndex.set(seriesKey(one.labels, family), one);
       else if (this.accumulating.length > SCAN_LIMIT)
-        this.accumulatingIndex = new Map(this.accumulating.map((s) => [`${s.labels}|${s.family.index}`, s]));
+        this.accumulatingIndex = new Map(this.accumulating.map((s) => [seriesKey(s.labels, s.family), s]));
     }
     one.run = this.run;
     one.lastMs = this.nowMs;
     return one;
   }
+}
+
+/** A series' key in an owner's maps: its own labels, rendered, and its family. */
+function seriesKey(labels: string, family: Family): string {
+  return `${labels}|${family.index}`;
 }
 
 /** Series an owner finds by scanning its own; past this many, through a map. */

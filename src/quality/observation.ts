@@ -28,22 +28,12 @@ export function observationOf(kind: string, target: string, result: CheckResult<
   const ip = result.ip || undefined;
   const ok = result.ok;
   const noRoute = result.error !== null && NO_ROUTE.has(result.error.code) ? true : undefined;
-  switch (kind) {
-    case 'https':
-      return {
-        t,
-        target,
-        ip,
-        ok,
-        noRoute,
-        httpRttMs: result.phasesMs.firstByte,
-        transportRttMs: result.phasesMs.connect,
-      };
-    case 'tcp':
-      return { t, target, ip, ok, noRoute, httpRttMs: undefined, transportRttMs: result.connectMs };
-    case 'icmp':
-      return { t, target, ip, ok, noRoute, httpRttMs: undefined, transportRttMs: result.rttMs?.median };
-    default:
-      return { t, target, ip, ok, noRoute, httpRttMs: undefined, transportRttMs: undefined };
-  }
+  let httpRttMs: number | undefined;
+  let transportRttMs: number | undefined;
+  if (kind === 'https') {
+    httpRttMs = result.phasesMs.firstByte;
+    transportRttMs = result.phasesMs.connect;
+  } else if (kind === 'tcp') transportRttMs = result.connectMs;
+  else if (kind === 'icmp') transportRttMs = result.rttMs?.median;
+  return { t, target, ip, ok, noRoute, httpRttMs, transportRttMs };
 }

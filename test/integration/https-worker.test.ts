@@ -12,7 +12,7 @@ import { systemClock } from '../../src/clock.js';
 import { abortedByDeadline, RunCancelled, RunDeadlineExceeded } from '../../src/errors.js';
 import { HttpsClient } from '../../src/net/http/https-client.js';
 import { HttpsFailure } from '../../src/net/http/https-failure.js';
-import type { HttpsRequest } from '../../src/net/http/https-exchange.js';
+import type { HttpsExchange, HttpsRequest } from '../../src/net/http/https-exchange.js';
 import { HttpsWorkerClient } from '../../src/net/http/https-worker-client.js';
 import { throwawayCertificate } from '../../src/net/http/throwaway-cert.js';
 
@@ -85,6 +85,23 @@ async function closedByTheWorker(index: number): Promise<void> {
   if (serverSide && !serverSide.destroyed && serverSide.readable) await once(serverSide, 'close');
 }
 
+/**
+ * An exchange with the silent server (it never handshakes) on a warmed worker, its run's signal
+ * aborted with `reason` after `ms`; `before` is the index of its connection among the server's.
+ */
+async function stoppedAfter(
+  ms: number,
+  reason: Error,
+): Promise<{ run: AbortController; exchange: Promise<HttpsExchange>; before: number }> {
+  const https = client();
+  await https.warmed;
+  const before = silentSockets.length;
+  const run = new AbortController();
+  const exchange = https.exchange(request(silentPort, '/', run.signal));
+  setTimeout(() => run.abort(reason), ms);
+  return { run, exchange, before };
+}
+
 /** Holds this thread for `ms`: an in-process client could not move meanwhile. */
 function blockThread(ms: number): void {
   const until = performance.now() + ms;
@@ -118,12 +135,7 @@ describe('HTTPS exchanges on a worker thread', () => {
   });
 
   it("fails at the run's deadline with the kind's code and phase, and closes the connection", async () => {
-    const https = client();
-    await https.warmed;
-    const before = silentSockets.length;
-    const run = new AbortController();
-    const exchange = https.exchange(request(silentPort, '/', run.signal));
-    setTimeout(() => run.abort(new RunDeadlineExceeded(300)), 300);
+    const { run, exchange, before } = await stoppedAfter(300, new RunDeadlineExceeded(300));
     const err = await exchange.then(
       () => undefined,
       (e: unknown) => e,
@@ -137,12 +149,7 @@ describe('HTTPS exchanges on a worker thread', () => {
   });
 
   it('reports a cancelled run as ABORTED at once, not as a fault of the target, and lets go of it', async () => {
-    const https = client();
-    await https.warmed;
-    const before = silentSockets.length;
-    const run = new AbortController();
-    const exchange = https.exchange(request(silentPort, '/', run.signal));
-    setTimeout(() => run.abort(new RunCancelled('the agent stops')), 200);
+    const { exchange, before } = await stoppedAfter(200, new RunCancelled('the agent stops'));
     const t0 = performance.now();
     await expect(exchange).rejects.toMatchObject({ code: 'ABORTED', phase: 'tls' });
     // The worker's answer, not the 2 s fallback (which would say phase connect).

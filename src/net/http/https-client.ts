@@ -11,6 +11,7 @@ import { hostPort, stripBrackets } from '../address.js';
 import { secureContextFor } from './secure-contexts.js';
 import { captureTls } from './tls-facts.js';
 import { HttpsFailure, stoppedFailure } from './https-failure.js';
+import { requestPort } from './https-exchange.js';
 import type { HttpsExchange, HttpsRequest } from './https-exchange.js';
 import { warmUpHttps } from './warm-up.js';
 import type { TlsFacts } from './tls-facts.js';
@@ -62,7 +63,7 @@ export class HttpsClient {
     const tls = (): TlsFacts | null => readTls?.() ?? null;
     let currentPhase = 'connect';
     const secure = req.url.protocol === 'https:';
-    const port = Number(req.url.port || (secure ? 443 : 80));
+    const port = requestPort(req.url);
     const host = stripBrackets(req.url.hostname);
     // Before the first stamp: a process's first context for these files takes a millisecond or two.
     const context = secure

@@ -22,6 +22,11 @@ export interface HttpsRequest {
   signal: AbortSignal;
 }
 
+/** The port a request connects to: the URL's own, else its scheme's. */
+export function requestPort(url: URL): number {
+  return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+}
+
 export interface HttpsExchange {
   status: number;
   httpVersion: string;

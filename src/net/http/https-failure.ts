@@ -1,5 +1,6 @@
 import { abortFailure, CheckFailure } from '../../errors.js';
 import { hostPort } from '../address.js';
+import { requestPort } from './https-exchange.js';
 import type { HttpsRequest } from './https-exchange.js';
 import type { TlsFacts } from './tls-facts.js';
 
@@ -21,7 +22,7 @@ export class HttpsFailure extends CheckFailure {
  */
 export function stoppedFailure(req: HttpsRequest, phase: string): CheckFailure {
   const secure = req.url.protocol === 'https:';
-  const where = hostPort(req.ip, Number(req.url.port || (secure ? 443 : 80)));
+  const where = hostPort(req.ip, requestPort(req.url));
   return abortFailure(
     req.signal,
     phase,

@@ -56,11 +56,11 @@ export class HttpsWorkerClient {
   }
 
   exchange(req: HttpsRequest): Promise<HttpsExchange> {
-    if (req.signal.aborted) return Promise.reject(new HttpsFailure(stoppedFailure(req, 'connect'), {}, null));
+    if (req.signal.aborted) return Promise.reject(withoutPhases(stoppedFailure(req, 'connect')));
     const worker = this.started();
     if (!worker)
       return Promise.reject(
-        new HttpsFailure(new CheckFailure('INTERNAL', this.cannotStart?.why ?? 'no HTTPS worker', 'connect'), {}, null),
+        withoutPhases(new CheckFailure('INTERNAL', this.cannotStart?.why ?? 'no HTTPS worker', 'connect')),
       );
     const id = this.nextId++;
     return new Promise<HttpsExchange>((resolve, reject) => {
@@ -68,7 +68,7 @@ export class HttpsWorkerClient {
       const onAbort = (): void => {
         worker.postMessage({ op: 'cancel', id, why: abortToWire(req.signal) } satisfies ToWorker);
         grace = setTimeout(
-          () => this.settle(id)?.reject(new HttpsFailure(stoppedFailure(req, 'connect'), {}, null)),
+          () => this.settle(id)?.reject(withoutPhases(stoppedFailure(req, 'connect'))),
           CANCEL_GRACE_MS,
         );
         grace.unref();
@@ -132,7 +132,7 @@ export class HttpsWorkerClient {
   private failAll(failure: CheckFailure): void {
     const held = [...this.pending.values()];
     this.pending.clear();
-    for (const pending of held) pending.reject(new HttpsFailure(failure, {}, null));
+    for (const pending of held) pending.reject(withoutPhases(failure));
   }
 
   /** The running worker, a new one, or none while a worker that died before it was ready backs off. */
@@ -173,4 +173,9 @@ export class HttpsWorkerClient {
     this.holdProcess();
     return worker;
   }
+}
+
+/** A failure of an exchange this thread knows no phase of (it never reached the worker, or its answer did not come). */
+function withoutPhases(failure: CheckFailure): HttpsFailure {
+  return new HttpsFailure(failure, {}, null);
 }
