@@ -2,6 +2,8 @@ import type { MetricDef } from './catalogue.js';
 import { labelPairs, pairsMatch } from './exposition-format.js';
 import type { Family } from './family.js';
 import { Series } from './family.js';
+import { SCAN_LIMIT } from './gauge-lines.js';
+import type { GaugeLines } from './gauge-lines.js';
 import type { LineWriter } from './line-writer.js';
 
 type MetricType = MetricDef['type'];
@@ -14,22 +16,33 @@ type MetricType = MetricDef['type'];
 export type KeepSeries = (type: MetricType, seen: boolean, lastMs: number) => boolean;
 
 /**
- * An owner's sample lines as bytes, family after family. `spans` lists only the families it has
- * lines in, as pairs (family index, end in `buf`) in family order; a family's lines start where
- * the pair before ends (the first at 0). A dense table of every family was a typed array per
- * owner, 61 offsets mostly equal: 470 bytes with its buffer, 11 MB at 24,000 owners.
+ * An owner's sample lines as bytes, family after family, without the identity labels, and where
+ * those go. `buf` holds, from 0, the lines; from `marksAt`, one 32-bit word per line, its mark
+ * (line-writer.ts: where in `buf` the identity labels go, and how); from `spansAt`, per family it
+ * has lines in, in family order, three words: the family's index, the end of its lines in `buf`
+ * and the end of their marks (a family's lines start where the one before ends, the first at 0).
  */
 export interface Rendered {
-  generation: number;
   buf: Buffer;
-  spans: number[];
+  marksAt: number;
+  spansAt: number;
+  /** Families it has lines in. */
+  spans: number;
   /** The series rendered (as `OwnerSeries.size` counts them). */
   size: number;
 }
 
+/** What an owner's updates are written with and rendered by: its store. */
+export interface OwnerHost {
+  /** The gauges of the update in progress (one store-wide). */
+  readonly gauges: GaugeLines;
+  render(owner: OwnerSeries): void;
+}
+
 /**
  * The series of one owner (a check, the target list): written in updates (`begin` ... `end`),
- * rendered to sample lines once per update, by the store, when the update ends.
+ * rendered to sample lines once per update, by the store, when the update ends. An update runs
+ * without a pause: the store has one set of gauge lines for whichever update is in progress.
  */
 export class OwnerSeries {
   /**
@@ -45,27 +58,12 @@ export class OwnerSeries {
   private readonly accumulating: Series[] = [];
   /** seriesKey -> series, made when the owner passes SCAN_LIMIT and kept from then on. */
   private accumulatingIndex: Map<string, Series> | undefined;
-  /**
-   * The latest update's gauges, in the order written, as three parallel arrays reused from update to
-   * update: a gauge object and its map entry per series cost a check of 13 series about 3 KB of heap,
-   * and gauges need no lookup across updates (kept only to render again when the identity changes).
-   */
-  private readonly gaugeFamilies: Family[] = [];
-  private readonly gaugeLabels: string[] = [];
-  private readonly gaugeValues: number[] = [];
+  /** Gauges of the last update ended (they live only as its lines). */
   private gauges = 0;
-  /**
-   * During an update of more than SCAN_LIMIT gauges: seriesKey -> index of a
-   * gauge set in it. Smaller updates (a check's, about 10 gauges) find one by a scan instead: a
-   * map per owner kept across updates cost 1.5 KB each (36 MB at 24,000 owners), and one cleared
-   * per update made a new table that lived until the next update, long enough to be moved to the
-   * old generation every time.
-   */
-  private gaugeIndex: Map<string, number> | undefined;
   private run = 0;
   private nowMs = 0;
 
-  constructor(private readonly render: (owner: OwnerSeries) => void) {}
+  constructor(private readonly host: OwnerHost) {}
 
   /** Series as Prometheus counts them: a histogram is a series per bucket (and +Inf), plus sum and count. */
   get size(): number {
@@ -74,12 +72,14 @@ export class OwnerSeries {
     return count;
   }
 
-  /** Starts an update at `nowMs` (what `KeepSeries` compares `lastMs` with); its gauges replace the last update's. */
+  /**
+   * Starts an update at `nowMs` (what `KeepSeries` compares `lastMs` with); its gauges replace the
+   * last update's. An update of another owner still open is abandoned (its owner keeps its last lines).
+   */
   begin(nowMs: number): this {
     this.run++;
     this.nowMs = nowMs;
-    this.gauges = 0;
-    this.gaugeIndex = undefined;
+    this.host.gauges.begin(this);
     return this;
   }
 
@@ -89,21 +89,7 @@ export class OwnerSeries {
    */
   set(family: Family, labelValues: readonly string[], value: number): this {
     checkSample(family, 'gauge', labelValues);
-    // A map lookup needs the labels rendered: then they are rendered once, for the lookup and the gauge.
-    const rendered = this.gaugeIndex ? labelPairs(family.def.labels, labelValues) : undefined;
-    let i = this.gaugeAt(family, labelValues, rendered);
-    if (i < 0) {
-      i = this.gauges++;
-      this.gaugeFamilies[i] = family;
-      this.gaugeLabels[i] = rendered ?? this.gaugeLabelsFor(i, family.def.labels, labelValues);
-      if (this.gaugeIndex) this.gaugeIndex.set(seriesKey(this.gaugeLabels[i] ?? '', family), i);
-      else if (this.gauges > SCAN_LIMIT) {
-        this.gaugeIndex = new Map();
-        for (let j = 0; j < this.gauges; j++)
-          this.gaugeIndex.set(seriesKey(this.gaugeLabels[j] ?? '', this.gaugeFamilies[j] as Family), j);
-      }
-    }
-    this.gaugeValues[i] = value;
+    this.updating().set(family, labelValues, value);
     return this;
   }
 
@@ -139,6 +125,7 @@ export class OwnerSeries {
 
   /** Ends the update: drops the counters and histograms `keep` refuses, then has the store render the rest. */
   end(keep: KeepSeries = () => true): void {
+    const gauges = this.updating();
     const list = this.accumulating;
     let kept = 0;
     let i = 0;
@@ -153,40 +140,40 @@ export class OwnerSeries {
       while (i < list.length) list[kept++] = list[i++] as Series;
       list.length = kept;
     }
-    for (const gaugeArray of [this.gaugeFamilies, this.gaugeLabels, this.gaugeValues]) gaugeArray.length = this.gauges;
-    this.gaugeIndex = undefined;
-    this.render(this);
-  }
-
-  /** Whether this owner has a series in the family. */
-  has(family: Family): boolean {
-    return this.gaugeFamilies.includes(family) || this.accumulating.some((one) => one.family === family);
+    this.gauges = gauges.size;
+    try {
+      this.host.render(this);
+    } finally {
+      gauges.end();
+    }
   }
 
   /**
    * Writes this owner's sample lines, family by family in index order (within a family, gauges in
    * the order set, then counters or histograms in the order first written), and after each family
-   * its index and the end of its lines in `out` into `spans`.
+   * its index, the end of its lines and the count of marks in `out` into `spans`. Called by the
+   * store while the update ends.
    */
   write(out: LineWriter, spans: number[]): void {
+    const gauges = this.host.gauges;
     // The families in order without sorting anything: an owner has series in a dozen at most.
     for (let index = this.nextFamily(-1); index >= 0; index = this.nextFamily(index)) {
-      for (let i = 0; i < this.gauges; i++) {
-        const family = this.gaugeFamilies[i];
-        if (family?.index === index) family.writeSample(out, this.gaugeLabels[i] ?? '', this.gaugeValues[i] ?? 0);
-      }
+      gauges.writeFamily(index, out);
       for (const one of this.accumulating) if (one.family.index === index) one.family.writeLines(out, one);
-      spans.push(index, out.length);
+      spans.push(index, out.length, out.markLength);
     }
+  }
+
+  /** The gauge lines of this owner's update, which must be the one in progress. */
+  private updating(): GaugeLines {
+    const gauges = this.host.gauges;
+    if (gauges.owner !== this) throw new TypeError('a series update must begin() before it is written or ended');
+    return gauges;
   }
 
   /** The smallest index of a family this owner has series in above `after`; -1 when none is. */
   private nextFamily(after: number): number {
-    let next = Infinity;
-    for (let i = 0; i < this.gauges; i++) {
-      const index = this.gaugeFamilies[i]?.index ?? -1;
-      if (index > after && index < next) next = index;
-    }
+    let next = this.host.gauges.nextFamily(after, Infinity);
     for (const one of this.accumulating) {
       const index = one.family.index;
       if (index > after && index < next) next = index;
@@ -194,31 +181,9 @@ export class OwnerSeries {
     return next === Infinity ? -1 : next;
   }
 
-  /**
-   * The rendered labels of gauge `i`: the string this slot held in the last update, or the previous
-   * gauge's in this one, when it says the same (no new string: a run sets the same gauges with the
-   * same labels as the run before, and several gauges of one IP share their labels, one string).
-   */
-  private gaugeLabelsFor(i: number, names: readonly string[], values: readonly string[]): string {
-    const last = this.gaugeLabels[i];
-    if (last !== undefined && pairsMatch(last, names, values)) return last;
-    const previous = i > 0 ? this.gaugeLabels[i - 1] : undefined;
-    if (previous !== undefined && pairsMatch(previous, names, values)) return previous;
-    return labelPairs(names, values);
-  }
-
-  /** Index of the gauge of `family` and `labelValues` (`rendered` while the map is in use) in this update, or -1. */
-  private gaugeAt(family: Family, labelValues: readonly string[], rendered: string | undefined): number {
-    const names = family.def.labels;
-    if (this.gaugeIndex)
-      return this.gaugeIndex.get(seriesKey(rendered ?? labelPairs(names, labelValues), family)) ?? -1;
-    for (let i = 0; i < this.gauges; i++)
-      if (this.gaugeFamilies[i] === family && pairsMatch(this.gaugeLabels[i] ?? '', names, labelValues)) return i;
-    return -1;
-  }
-
   /** The counter or histogram series of `family` and `labelValues`, created on first use, marked as written now. */
   private touch(family: Family, labelValues: readonly string[]): Series {
+    this.updating();
     const names = family.def.labels;
     const rendered = this.accumulatingIndex ? labelPairs(names, labelValues) : undefined;
     let one: Series | undefined;
@@ -247,9 +212,6 @@ export class OwnerSeries {
 function seriesKey(labels: string, family: Family): string {
   return `${labels}|${family.index}`;
 }
-
-/** Series an owner finds by scanning its own; past this many, through a map. */
-const SCAN_LIMIT = 32;
 
 /** Refuses a sample whose family is not of `type` or does not take that many label values (a bug). */
 function checkSample(family: Family, type: MetricType, labelValues: readonly string[]): void {

@@ -1,8 +1,9 @@
 import type { MetricDef } from './catalogue.js';
 import { Family } from './family.js';
-import { LineWriter } from './line-writer.js';
+import { GaugeLines } from './gauge-lines.js';
+import { LineWriter, markKind, markOffset } from './line-writer.js';
 import { OwnerSeries } from './owner-series.js';
-import type { Rendered } from './owner-series.js';
+import type { OwnerHost, Rendered } from './owner-series.js';
 import type { ChunkWriter, Pacer } from './scrape-chunks.js';
 
 export { Family } from './family.js';
@@ -16,28 +17,29 @@ const NEWLINE = Buffer.from('\n');
  *
  * prom-client renders every series on every scrape in one go: at 500,000 series that held the
  * event loop for seconds. Here each owner's sample lines are rendered once, when its update ends
- * (a check's run), and kept as bytes; a scrape only copies those bytes out, family by family,
- * yielding to the event loop between slices. The output is prom-client's, byte for byte.
+ * (a check's run), and kept as bytes; a scrape only copies those bytes out, family by family, with
+ * the identity labels put in where each line's mark says, yielding to the event loop between
+ * slices. The output is prom-client's, byte for byte.
  */
-export class SeriesStore {
+export class SeriesStore implements OwnerHost {
   private readonly families: Family[] = [];
   private readonly byName = new Map<string, Family>();
   private readonly owners = new Map<string, OwnerSeries>();
   private identity: Array<readonly [string, string]> = [];
   private identityKey = '[]';
-  /** Bumped when every rendering is out of date: new identity labels, a new family. */
-  private generation = 0;
   /** Series across owners, kept as owners render (a count per scrape walked every owner's series). */
   private total = 0;
   /** Scrapes writing now: while one is, a rendering it may hold is never written over. */
   private scrapes = 0;
   /** Where an owner's lines are written before they are copied to its own buffer. */
   private readonly scratch = new LineWriter();
+  private readonly spans: number[] = [];
+  readonly gauges = new GaugeLines();
 
   /**
    * The family of `def.name`, created on first use (families are written in creation order). Asked
-   * again with other help or label names, it is redefined in place: series written before keep their
-   * labels until they are swept. Counters must end in `_total` (both formats then share the lines).
+   * again with other help or label names, it is redefined in place: lines written before keep their
+   * labels until their owner's next update. Counters must end in `_total` (both formats then share the lines).
    */
   family(def: MetricDef): Family {
     const existing = this.byName.get(def.name);
@@ -47,7 +49,6 @@ export class SeriesStore {
       const family = new Family(def, this.families.length, this.identity);
       this.families.push(family);
       this.byName.set(def.name, family);
-      this.generation++;
       return family;
     }
     const old = existing.def;
@@ -55,22 +56,16 @@ export class SeriesStore {
       throw new TypeError(`${def.name} cannot change its type or buckets`);
     if (old.help === def.help && old.labels.join() === def.labels.join()) return existing;
     existing.redefine(def, this.identity);
-    for (const owner of this.owners.values()) {
-      if (!owner.has(existing)) continue;
-      this.total -= owner.rendered?.size ?? 0;
-      owner.rendered = undefined;
-    }
     return existing;
   }
 
-  /** The labels every series carries after its own (the agent's identity). A change re-renders all. */
+  /** The labels every series carries after its own (the agent's identity), from the next scrape on. */
   setIdentity(labels: Readonly<Record<string, string>>): void {
     const entries = Object.entries(labels);
     const key = JSON.stringify(entries);
     if (key === this.identityKey) return;
     this.identity = entries;
     this.identityKey = key;
-    this.generation++;
     for (const family of this.families) family.redefine(family.def, entries);
   }
 
@@ -78,7 +73,7 @@ export class SeriesStore {
   owner(key: string): OwnerSeries {
     let owner = this.owners.get(key);
     if (!owner) {
-      owner = new OwnerSeries((done) => this.render(done));
+      owner = new OwnerSeries(this);
       this.owners.set(key, owner);
     }
     return owner;
@@ -116,25 +111,23 @@ export class SeriesStore {
   }
 
   private async *write(openMetrics: boolean, pacer: Pacer, out: ChunkWriter): AsyncGenerator<Buffer> {
-    // Renderings out of date (new identity labels after a reload) are brought up to date in slices.
-    for (const owner of this.owners.values()) {
-      if (this.current(owner)) continue;
-      this.render(owner);
-      if (pacer.due()) await pacer.pause();
-    }
-    const snapshot = Array.from(this.owners.values(), (owner) => this.current(owner) ?? this.render(owner));
-    // Per owner, the place in its spans of the next family it has lines in: families go in order.
+    const snapshot: Rendered[] = [];
+    for (const owner of this.owners.values()) if (owner.rendered) snapshot.push(owner.rendered);
+    // The identity as the scrape began, should it change before the scrape ends.
+    const identities = this.families.map((family) => family.identity);
+    // Per owner, the next of its spans to write: families go in order.
     const next = new Uint32Array(snapshot.length);
     for (const family of this.families) {
       if (!openMetrics && family.index > 0) out.copy(NEWLINE);
       out.copy(family.header(openMetrics));
       const i = family.index;
+      const identity = identities[i] ?? family.identity;
       for (let k = 0; k < snapshot.length; k++) {
-        const { buf, spans } = snapshot[k] as Rendered;
+        const r = snapshot[k] as Rendered;
         const at = next[k] ?? 0;
-        if (spans[at] === i) {
-          out.copy(buf, at === 0 ? 0 : (spans[at - 1] ?? 0), spans[at + 1] ?? 0);
-          next[k] = at + 2;
+        if (at < r.spans && r.buf.readUInt32LE(r.spansAt + at * SPAN_BYTES) === i) {
+          writeSpan(out, r, at, identity);
+          next[k] = at + 1;
         }
         if (((k + 1) & 31) === 0 && pacer.due()) {
           yield* out.full();
@@ -146,41 +139,65 @@ export class SeriesStore {
     }
   }
 
-  private current(owner: OwnerSeries): Rendered | undefined {
-    const r = owner.rendered;
-    return r && r.generation === this.generation ? r : undefined;
-  }
-
   /**
    * Renders an owner's lines, every family's, into one buffer: the owner's last one when no scrape
    * is writing and the lines fit (with room to spare for values that grow a digit), else a new
    * one. A new buffer per update was 1,200 allocations a second of 1-3 KB outside V8's heap at
    * 12,000 checks, and the allocator's heap grew with the holes they left.
    */
-  private render(owner: OwnerSeries): Rendered {
+  render(owner: OwnerSeries): void {
     const last = owner.rendered;
     const reuse = this.scrapes === 0 && last !== undefined;
-    const spans = reuse ? last.spans : [];
+    const spans = this.spans;
     spans.length = 0;
     const out = this.scratch;
     out.reset();
     owner.write(out, spans);
-    const bytes = out.length;
+    const marksAt = (out.length + 3) & ~3;
+    const spansAt = marksAt + out.markLength * 4;
+    const bytes = spansAt + spans.length * 4;
     const buf = reuse && last.buf.length >= bytes ? last.buf : Buffer.allocUnsafeSlow(bytes + (bytes >> 3));
-    out.copyTo(buf);
+    out.copyTo(buf, marksAt);
+    for (let i = 0; i < spans.length; i++) buf.writeUInt32LE(spans[i] ?? 0, spansAt + i * 4);
     out.release();
     const size = owner.size;
-    this.total += size - (owner.rendered?.size ?? 0);
+    this.total += size - (last?.size ?? 0);
     if (reuse) {
       // In place: a new object per update would outlive the update and be promoted (as a map per
-      // update was: see OwnerSeries.gaugeIndex).
-      last.generation = this.generation;
+      // update was: see GaugeLines).
       last.buf = buf;
+      last.marksAt = marksAt;
+      last.spansAt = spansAt;
+      last.spans = spans.length / 3;
       last.size = size;
-      return last;
+      return;
     }
-    const rendered = { generation: this.generation, buf, spans, size };
-    owner.rendered = rendered;
-    return rendered;
+    owner.rendered = { buf, marksAt, spansAt, spans: spans.length / 3, size };
   }
+}
+
+/** A span: its family's index, the end of its lines, the end of its marks (32-bit words). */
+const SPAN_BYTES = 12;
+
+/** Span `at` of `r`: its lines, with `identity` (by mark kind) put in at each line's mark. */
+function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly Buffer[]): void {
+  const { buf, spansAt, marksAt } = r;
+  const start = at === 0 ? 0 : buf.readUInt32LE(spansAt + at * SPAN_BYTES - 8);
+  const end = buf.readUInt32LE(spansAt + at * SPAN_BYTES + 4);
+  const firstMark = at === 0 ? 0 : buf.readUInt32LE(spansAt + at * SPAN_BYTES - 4);
+  const endMark = buf.readUInt32LE(spansAt + at * SPAN_BYTES + 8);
+  if ((identity[0]?.length ?? 0) === 0) {
+    // No identity labels: the lines as they are, in one copy.
+    out.copy(buf, start, end);
+    return;
+  }
+  let from = start;
+  for (let m = firstMark; m < endMark; m++) {
+    const mark = buf.readUInt32LE(marksAt + m * 4);
+    const offset = markOffset(mark);
+    out.copy(buf, from, offset);
+    out.copy(identity[markKind(mark)] as Buffer);
+    from = offset;
+  }
+  out.copy(buf, from, end);
 }

@@ -225,16 +225,57 @@ describe('SeriesStore exposition', () => {
     );
   });
 
-  it('re-renders every cached line when the identity labels change, and only then', async () => {
-    const registries = new MetricRegistries({ processMetrics: false });
-    const g = registries.series.family(G as MetricDef);
+  it('writes the identity labels a scrape began with into every line, of every kind; a change shows from the next', async () => {
+    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
+    const store = registries.series;
+    const [g, c, h, bare] = [G, C, H, BARE].map((def) => store.family(def as MetricDef));
+    if (!g || !c || !h || !bare) throw new Error('families');
     registries.setDefaultLabels({ agent: 'old' });
-    registries.series.owner('c').begin(0).set(g, ['c', '192.0.2.1'], 1).end();
+    for (const owner of ['c', 'd'])
+      store
+        .owner(owner)
+        .begin(0)
+        .set(g, [owner, '192.0.2.1'], 1)
+        .set(bare, [], 2)
+        .inc(c, [owner, 'E'])
+        .observe(h, [owner], 0.5)
+        .end();
     expect((await registries.render(false)).body).toContain('probe_thing{check="c",ip="192.0.2.1",agent="old"} 1');
-    registries.setDefaultLabels({ agent: 'new', region: 'r' });
+    const scrape = registries.render(false);
+    setImmediate(() => registries.setDefaultLabels({ agent: 'new', region: 'r' }));
+    const during = (await scrape).body;
+    expect(during).not.toContain('agent="new"');
+    expect(during).toContain('thing_seconds_sum{agent="old",check="d"} 0.5');
+    const ids = 'agent="new",region="r"';
     const body = (await registries.render(false)).body;
-    expect(body).toContain('probe_thing{check="c",ip="192.0.2.1",agent="new",region="r"} 1');
+    for (const line of [
+      `probe_thing{check="c",ip="192.0.2.1",${ids}} 1`,
+      `thing_up{${ids}} 2`,
+      `thing_errors_total{check="d",code="E",${ids}} 1`,
+      `thing_seconds_bucket{le="1",${ids},check="c"} 1`,
+      `thing_seconds_count{${ids},check="d"} 1`,
+    ])
+      expect(body).toContain(`${line}\n`);
     expect(body).not.toContain('agent="old"');
+  });
+
+  it('refuses a write to an update that was not begun or that another owner abandoned; the owner keeps its last lines', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const store = registries.series;
+    const g = store.family(G as MetricDef);
+    const c = store.family(C as MetricDef);
+    store.owner('a').begin(0).set(g, ['a', '192.0.2.1'], 1).end();
+    const a = store.owner('a').begin(1).set(g, ['a', '192.0.2.1'], 2);
+    store.owner('b').begin(1).set(g, ['b', '192.0.2.2'], 3);
+    expect(() => a.set(g, ['a', '192.0.2.1'], 4)).toThrow(TypeError);
+    expect(() => a.inc(c, ['a', 'E'])).toThrow(TypeError);
+    expect(() => a.end()).toThrow(TypeError);
+    store.owner('b').end();
+    expect(() => store.owner('b').end()).toThrow(TypeError);
+    const body = (await registries.render(false)).body;
+    expect(body).toContain('probe_thing{check="a",ip="192.0.2.1"} 1\n');
+    expect(body).toContain('probe_thing{check="b",ip="192.0.2.2"} 3\n');
+    expect(body).not.toContain('thing_errors_total{');
   });
 
   it('lets the event loop run between slices and writes the series as they were when the scrape began', async () => {
