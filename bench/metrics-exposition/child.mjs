@@ -29,8 +29,9 @@ export async function child(engine, wanted) {
   gc();
   const mem = process.memoryUsage();
 
-  // The series count and a hash of the probe lines (both engines must agree), from one more scrape
-  // after the timed ones (its copy of the body and its lines would weigh on their GCs and RSS).
+  // The series count and a hash of the probe lines (both engines must agree), from a scrape before the
+  // timed ones, after the same runs in both (the timed scrapes record runs too, as many as each
+  // engine has scrapes: counters differ after them); its copy of the body is collected before them.
   const checkScrape = async () => {
     /** @type {Buffer[]} */
     const kept = [];
@@ -44,6 +45,8 @@ export async function child(engine, wanted) {
       gzip6Bytes: engine === 'ours' ? (await promisify(gzipCallback)(text, { level: 6 })).length : null,
     };
   };
+  const { series, probeLinesHash, gzip6Bytes } = await checkScrape();
+  gc();
   for (let k = 0; k < SCRAPES[engine].warmup; k++) await scrapeTo(sink(undefined).stream, k % 2 === 1);
 
   const scrapes = SCRAPES[engine][/** @type {Scale} */ (wanted)] ?? 3;
@@ -52,7 +55,6 @@ export async function child(engine, wanted) {
   // As in the agent, where every check runs between two scrapes: ours renders each owner then.
   const afterRuns = await measureScrapes(scrapeTo, true, scrapes, () => recordRuns(recorder, targets));
   const rssMB = process.memoryUsage().rss / MB;
-  const { series, probeLinesHash, gzip6Bytes } = await checkScrape();
   /** @type {ChildResult} */
   const result = {
     engine,
