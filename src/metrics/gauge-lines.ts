@@ -1,5 +1,6 @@
 import type { Family } from './family.js';
-import { LineWriter, markOffset } from './line-writer.js';
+import { markOffset } from './line-writer.js';
+import type { LineWriter } from './line-writer.js';
 
 /** Series found by a scan of an owner's own (gauges of an update, counters); past this many, through a map. */
 export const SCAN_LIMIT = 32;
@@ -14,7 +15,6 @@ export const SCAN_LIMIT = 32;
 export class GaugeLines {
   /** The update these lines are for (an owner): an update that is not the current one was abandoned. */
   owner: object | undefined;
-  readonly out = new LineWriter();
   /** Per gauge, in the order first set: its family, where its line starts and ends in `out`, its mark. */
   private families: Family[] = [];
   private starts = new Uint32Array(64);
@@ -23,6 +23,12 @@ export class GaugeLines {
   private gauges = 0;
   /** Past SCAN_LIMIT gauges: family index and name-and-labels bytes -> gauge. */
   private index: Map<string, number> | undefined;
+
+  /**
+   * `out`: where the lines are written, from its start at each update; the owner's rendering is
+   * written after them into the same writer, which copies a gauge's line within its own buffer.
+   */
+  constructor(private readonly out: LineWriter) {}
 
   /** Gauges set in this update (one per family and labels). */
   get size(): number {
@@ -59,11 +65,10 @@ export class GaugeLines {
     }
   }
 
-  /** Copies the lines of the gauges of the family at `index` into `to`, in the order first set. */
-  writeFamily(index: number, to: LineWriter): void {
+  /** Writes the lines of the gauges of the family at `index` again after all written, in the order first set. */
+  writeFamily(index: number): void {
     for (let i = 0; i < this.gauges; i++)
-      if (this.families[i]?.index === index)
-        to.line(this.out, this.starts[i] ?? 0, this.ends[i] ?? 0, this.marks[i] ?? 0);
+      if (this.families[i]?.index === index) this.out.line(this.starts[i] ?? 0, this.ends[i] ?? 0, this.marks[i] ?? 0);
   }
 
   /** The smallest index of a family with a gauge in this update above `after`; `bound` when none is smaller. */

@@ -151,14 +151,14 @@ export class OwnerSeries {
   /**
    * Writes this owner's sample lines, family by family in index order (within a family, gauges in
    * the order set, then counters or histograms in the order first written), and after each family
-   * its index, the end of its lines and the count of marks in `out` into `spans`. Called by the
-   * store while the update ends.
+   * its index, the end of its lines and the count of marks in `out` (as `out` counts them, the
+   * update's gauge lines included) into `spans`. Called by the store while the update ends.
    */
   write(out: LineWriter, spans: number[]): void {
     const gauges = this.host.gauges;
     // The families in order without sorting anything: an owner has series in a dozen at most.
     for (let index = this.nextFamily(-1); index >= 0; index = this.nextFamily(index)) {
-      gauges.writeFamily(index, out);
+      gauges.writeFamily(index);
       for (const one of this.accumulating) if (one.family.index === index) one.family.writeLines(out, one);
       spans.push(index, out.length, out.markLength);
     }

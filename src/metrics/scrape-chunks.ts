@@ -91,6 +91,30 @@ export class ChunkWriter {
     }
   }
 
+  /**
+   * The current chunk, with `bytes` free from `at` (a new chunk when this one has less), to be
+   * written directly and then `advance`d; undefined when `bytes` is more than a chunk holds.
+   */
+  reserve(bytes: number): Buffer | undefined {
+    if (bytes > this.pool.size) return undefined;
+    if (this.pos + bytes > this.pool.size) {
+      this.done.push(this.chunk.subarray(0, this.pos));
+      this.chunk = this.pool.take();
+      this.pos = 0;
+    }
+    return this.chunk;
+  }
+
+  /** Where the next byte goes in the current chunk. */
+  get at(): number {
+    return this.pos;
+  }
+
+  /** `bytes` were written into the reserved chunk from `at`. */
+  advance(bytes: number): void {
+    this.pos += bytes;
+  }
+
   /** The chunks filled so far (each handed out once). */
   full(): Buffer[] {
     return this.done.splice(0);

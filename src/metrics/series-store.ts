@@ -34,7 +34,7 @@ export class SeriesStore implements OwnerHost {
   /** Where an owner's lines are written before they are copied to its own buffer. */
   private readonly scratch = new LineWriter();
   private readonly spans: number[] = [];
-  readonly gauges = new GaugeLines();
+  readonly gauges = new GaugeLines(this.scratch);
 
   /**
    * The family of `def.name`, created on first use (families are written in creation order). Asked
@@ -150,15 +150,21 @@ export class SeriesStore implements OwnerHost {
     const reuse = this.scrapes === 0 && last !== undefined;
     const spans = this.spans;
     spans.length = 0;
+    // The update's gauge lines are at the writer's start: the rendering goes after them.
     const out = this.scratch;
-    out.reset();
+    const from = out.length;
+    const marksFrom = out.markLength;
     owner.write(out, spans);
-    const marksAt = (out.length + 3) & ~3;
-    const spansAt = marksAt + out.markLength * 4;
+    const marksAt = (out.length - from + 3) & ~3;
+    const spansAt = marksAt + (out.markLength - marksFrom) * 4;
     const bytes = spansAt + spans.length * 4;
     const buf = reuse && last.buf.length >= bytes ? last.buf : Buffer.allocUnsafeSlow(bytes + (bytes >> 3));
-    out.copyTo(buf, marksAt);
-    for (let i = 0; i < spans.length; i++) buf.writeUInt32LE(spans[i] ?? 0, spansAt + i * 4);
+    out.copyTo(buf, from, marksFrom, marksAt);
+    for (let i = 0; i < spans.length; i += 3) {
+      buf.writeUInt32LE(spans[i] ?? 0, spansAt + i * 4);
+      buf.writeUInt32LE((spans[i + 1] ?? 0) - from, spansAt + i * 4 + 4);
+      buf.writeUInt32LE((spans[i + 2] ?? 0) - marksFrom, spansAt + i * 4 + 8);
+    }
     out.release();
     const size = owner.size;
     this.total += size - (last?.size ?? 0);
@@ -191,6 +197,47 @@ function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly
     out.copy(buf, start, end);
     return;
   }
+  let added = 0;
+  for (let m = firstMark; m < endMark; m++) added += pieceAt(buf, marksAt, m, identity).length;
+  const chunk = out.reserve(end - start + added);
+  if (chunk === undefined) {
+    writeSpanInPieces(out, r, start, end, firstMark, endMark, identity);
+    return;
+  }
+  // One copy of the span's lines, then each identity spliced in, from the last mark back: the text
+  // after a mark moves right (within the chunk) by what goes in at it and before it. A range copied
+  // out of a buffer is a new view on Node 20 (Buffer#copy with offsets): one per span, not per line.
+  const base = out.at;
+  buf.copy(chunk, base, start, end);
+  let shift = added;
+  let next = end - start;
+  for (let m = endMark - 1; m >= firstMark; m--) {
+    const offset = markOffset(buf.readUInt32LE(marksAt + m * 4)) - start;
+    const piece = pieceAt(buf, marksAt, m, identity);
+    chunk.copyWithin(base + offset + shift, base + offset, base + next);
+    shift -= piece.length;
+    chunk.set(piece, base + offset + shift);
+    next = offset;
+  }
+  out.advance(end - start + added);
+}
+
+/** What goes in at mark `m`: the identity bytes of its kind. */
+function pieceAt(buf: Buffer, marksAt: number, m: number, identity: readonly Buffer[]): Buffer {
+  return identity[markKind(buf.readUInt32LE(marksAt + m * 4))] as Buffer;
+}
+
+/** A span larger than a chunk (a large owner's family), written piece by piece across chunks. */
+function writeSpanInPieces(
+  out: ChunkWriter,
+  r: Rendered,
+  start: number,
+  end: number,
+  firstMark: number,
+  endMark: number,
+  identity: readonly Buffer[],
+): void {
+  const { buf, marksAt } = r;
   let from = start;
   for (let m = firstMark; m < endMark; m++) {
     const mark = buf.readUInt32LE(marksAt + m * 4);

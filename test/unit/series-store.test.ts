@@ -225,7 +225,7 @@ describe('SeriesStore exposition', () => {
     );
   });
 
-  it('writes the identity labels a scrape began with into every line, of every kind; a change shows from the next', async () => {
+  it('writes the identity a scrape began with into every line of every kind; a change, from the next', async () => {
     const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
     const store = registries.series;
     const [g, c, h, bare] = [G, C, H, BARE].map((def) => store.family(def as MetricDef));
@@ -259,7 +259,7 @@ describe('SeriesStore exposition', () => {
     expect(body).not.toContain('agent="old"');
   });
 
-  it('refuses a write to an update that was not begun or that another owner abandoned; the owner keeps its last lines', async () => {
+  it('refuses writes to an update not begun or abandoned by another begin; its owner keeps its lines', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
     const store = registries.series;
     const g = store.family(G as MetricDef);
@@ -467,5 +467,25 @@ describe('scrape chunks', () => {
     expect(pool.take().buffer).not.toBe(written.buffer);
     pool.release(part);
     expect(pool.take().buffer).toBe(part.buffer);
+  });
+
+  it('reserves room in one chunk to be written directly, starting a new one when this one has too little', () => {
+    const out = new ChunkWriter(new ChunkPool(8));
+    out.copy(Buffer.from('abcde'));
+    expect(out.reserve(9)).toBeUndefined();
+    const same = out.reserve(3);
+    if (!same) throw new Error('room');
+    same.write('fgh', out.at);
+    out.advance(3);
+    const next = out.reserve(4);
+    if (!next) throw new Error('room');
+    expect(out.at).toBe(0);
+    next.write('ijkl', out.at);
+    out.advance(4);
+    const fresh = out.reserve(5);
+    if (!fresh) throw new Error('room');
+    fresh.write('mnopq', out.at);
+    out.advance(5);
+    expect(out.end().map(String)).toEqual(['abcdefgh', 'ijkl', 'mnopq']);
   });
 });
