@@ -47,7 +47,9 @@ export class GaugeLines {
     const out = this.out;
     const start = out.length;
     const keyEnd = family.writeGauge(out, labelValues, value);
-    let i = this.find(family, start, keyEnd);
+    // Past SCAN_LIMIT the gauge is found through the map, by a key made once for the lookup and the entry.
+    const key = this.index ? this.keyOf(family, start, keyEnd) : undefined;
+    let i = key === undefined ? this.scan(family, start, keyEnd) : (this.index?.get(key) ?? -1);
     const first = i < 0;
     if (first) {
       i = this.gauges++;
@@ -58,7 +60,7 @@ export class GaugeLines {
     this.ends[i] = out.length;
     this.marks[i] = out.lastMark;
     if (!first) return;
-    if (this.index) this.index.set(this.key(i), i);
+    if (key !== undefined) this.index?.set(key, i);
     else if (this.gauges > SCAN_LIMIT) {
       this.index = new Map();
       for (let j = 0; j < this.gauges; j++) this.index.set(this.key(j), j);
@@ -89,8 +91,7 @@ export class GaugeLines {
   }
 
   /** The gauge whose name and labels are `out`'s bytes [start, keyEnd), set earlier in this update, or -1. */
-  private find(family: Family, start: number, keyEnd: number): number {
-    if (this.index) return this.index.get(this.keyOf(family, start, keyEnd)) ?? -1;
+  private scan(family: Family, start: number, keyEnd: number): number {
     for (let i = 0; i < this.gauges; i++)
       if (this.families[i] === family && this.out.same(this.starts[i] ?? 0, this.keyEnd(i), start, keyEnd)) return i;
     return -1;

@@ -126,6 +126,18 @@ export class OwnerSeries {
   /** Ends the update: drops the counters and histograms `keep` refuses, then has the store render the rest. */
   end(keep: KeepSeries = () => true): void {
     const gauges = this.updating();
+    try {
+      this.sweep(keep);
+      this.gauges = gauges.size;
+      this.host.render(this);
+    } finally {
+      // Ended even when `keep` throws: the update's writer is released, and a second end() throws.
+      gauges.end();
+    }
+  }
+
+  /** Drops the counters and histograms `keep` refuses; when it throws, keeps what it was not asked about, each once. */
+  private sweep(keep: KeepSeries): void {
     const list = this.accumulating;
     let kept = 0;
     let i = 0;
@@ -136,15 +148,8 @@ export class OwnerSeries {
         else this.accumulatingIndex?.delete(seriesKey(one.labels, one.family));
       }
     } finally {
-      // A `keep` that threw keeps what it was not asked about, each series once.
       while (i < list.length) list[kept++] = list[i++] as Series;
       list.length = kept;
-    }
-    this.gauges = gauges.size;
-    try {
-      this.host.render(this);
-    } finally {
-      gauges.end();
     }
   }
 

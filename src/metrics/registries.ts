@@ -37,7 +37,7 @@ export class MetricRegistries {
     this.sliceMs = opts.sliceMs;
   }
 
-  /** Labels added to every series, after its own (the agent's identity). */
+  /** Labels added to every series (the agent's identity; SeriesStore.setIdentity says where in a line). */
   setDefaultLabels(labels: Record<string, string>): void {
     this.registry.setDefaultLabels(labels);
     this.series.setIdentity(labels);

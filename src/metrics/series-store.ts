@@ -39,7 +39,11 @@ export class SeriesStore implements OwnerHost {
   /**
    * The family of `def.name`, created on first use (families are written in creation order). Asked
    * again with other help or label names, it is redefined in place: lines written before keep their
-   * labels until their owner's next update. Counters must end in `_total` (both formats then share the lines).
+   * labels until their owner's next update, unless the new label names change which identity labels
+   * its lines carry (a label of its own now shadows one, or no longer does): those owners' lines go
+   * until their next update, since a scrape would put the new identity into lines of the old labels
+   * (a label twice, which fails the whole scrape, or one missing). Counters must end in `_total`
+   * (both formats then share the lines).
    */
   family(def: MetricDef): Family {
     const existing = this.byName.get(def.name);
@@ -55,11 +59,22 @@ export class SeriesStore implements OwnerHost {
     if (old.type !== def.type || (old.buckets ?? []).join() !== (def.buckets ?? []).join())
       throw new TypeError(`${def.name} cannot change its type or buckets`);
     if (old.help === def.help && old.labels.join() === def.labels.join()) return existing;
+    const identityBefore = existing.identity;
     existing.redefine(def, this.identity);
+    if (identityBefore.every((piece, kind) => existing.identity[kind]?.equals(piece))) return existing;
+    for (const owner of this.owners.values()) {
+      const r = owner.rendered;
+      if (!r || !hasSpan(r, existing.index)) continue;
+      this.total -= r.size;
+      owner.rendered = undefined;
+    }
     return existing;
   }
 
-  /** The labels every series carries after its own (the agent's identity), from the next scrape on. */
+  /**
+   * The labels every series carries (the agent's identity), from the next scrape on: after its own,
+   * except in a histogram's lines (after `le` in a bucket's, before its own in the sum's and count's).
+   */
   setIdentity(labels: Readonly<Record<string, string>>): void {
     const entries = Object.entries(labels);
     const key = JSON.stringify(entries);
@@ -79,9 +94,12 @@ export class SeriesStore implements OwnerHost {
     return owner;
   }
 
-  /** Removes every series of `key`. */
+  /** Removes every series of `key` (an update of it in progress is abandoned). */
   forget(key: string): void {
-    this.total -= this.owners.get(key)?.rendered?.size ?? 0;
+    const owner = this.owners.get(key);
+    if (!owner) return;
+    if (this.gauges.owner === owner) this.gauges.end();
+    this.total -= owner.rendered?.size ?? 0;
     this.owners.delete(key);
   }
 
@@ -151,6 +169,7 @@ export class SeriesStore implements OwnerHost {
    * 12,000 checks, and the allocator's heap grew with the holes they left.
    */
   render(owner: OwnerSeries): void {
+    if (this.gauges.owner !== owner) throw new TypeError('an owner is rendered while its update ends');
     const last = owner.rendered;
     const reuse = this.scrapes === 0 && last !== undefined;
     const spans = this.spans;
@@ -175,7 +194,7 @@ export class SeriesStore implements OwnerHost {
     this.total += size - (last?.size ?? 0);
     if (reuse) {
       // In place: a new object per update would outlive the update and be promoted (as a map per
-      // update was: see GaugeLines).
+      // owner cleared per update was).
       last.buf = buf;
       last.marksAt = marksAt;
       last.spansAt = spansAt;
@@ -189,6 +208,12 @@ export class SeriesStore implements OwnerHost {
 
 /** A span: its family's index, the end of its lines, the end of its marks (32-bit words). */
 const SPAN_BYTES = 12;
+
+/** Whether `r` has lines of the family at `index`. */
+function hasSpan(r: Rendered, index: number): boolean {
+  for (let at = 0; at < r.spans; at++) if (spanFamily(r, at) === index) return true;
+  return false;
+}
 
 /** The family of span `at` of `r`; -1 when it has no such span. */
 function spanFamily(r: Rendered, at: number): number {

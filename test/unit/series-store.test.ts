@@ -276,6 +276,34 @@ describe('SeriesStore exposition', () => {
     expect(body).toContain('probe_thing{check="a",ip="192.0.2.1"} 1\n');
     expect(body).toContain('probe_thing{check="b",ip="192.0.2.2"} 3\n');
     expect(body).not.toContain('thing_errors_total{');
+    // Forgetting an owner abandons its update: ending it then throws and counts nothing back.
+    const c2 = store.owner('c').begin(2).set(g, ['c', '192.0.2.3'], 1);
+    store.forget('c');
+    expect(() => c2.end()).toThrow(TypeError);
+    expect(store.seriesCount()).toBe(2);
+  });
+
+  it('drops lines whose identity a redefinition changed until their owner writes again; no label twice', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const store = registries.series;
+    registries.setDefaultLabels({ agent: 'A', region: 'R' });
+    const info = { name: 'thing_info', type: 'gauge', help: 'Info.', labels: ['target', 'region'] } as MetricDef;
+    const f = store.family(info);
+    for (const t of ['x', 'y']) store.owner(t).begin(0).set(f, [t, 'own'], 1).end();
+    expect(store.seriesCount()).toBe(2);
+    // Help only: the lines stay as they are.
+    store.family({ ...info, help: 'Other help.' });
+    expect((await registries.render(false)).body).toContain('thing_info{target="y",region="own",agent="A"} 1\n');
+    // `region` is no longer its own: the identity's region now goes on its lines; lines of the old labels go.
+    const g = store.family({ ...info, labels: ['target'] });
+    store.owner('x').begin(1).set(g, ['x'], 2).end();
+    const body = (await registries.render(false)).body;
+    expect(body).toContain('thing_info{target="x",agent="A",region="R"} 2\n');
+    expect(body).not.toContain('target="y"');
+    expect(store.seriesCount()).toBe(1);
+    store.owner('y').begin(2).set(g, ['y'], 3).end();
+    expect((await registries.render(false)).body).toContain('thing_info{target="y",agent="A",region="R"} 3\n');
+    expect(store.seriesCount()).toBe(2);
   });
 
   it('lets the event loop run between slices and writes the series as they were when the scrape began', async () => {
