@@ -94,9 +94,9 @@ export class Family {
 
   /**
    * A gauge's line, its labels written from `labelValues` (one per label name, in order) with no
-   * string made for them. Returns the end of what tells the series apart (name and own labels).
+   * string made for them. Its mark follows its name and own labels: what tells the series apart.
    */
-  writeGauge(out: LineWriter, labelValues: readonly string[], value: number): number {
+  writeGauge(out: LineWriter, labelValues: readonly string[], value: number): void {
     const { name, labelStarts } = this.parts;
     out.bytes(name);
     if (labelStarts.length > 0) {
@@ -107,9 +107,7 @@ export class Family {
         out.char(QUOTE);
       }
     }
-    const keyEnd = out.length;
     this.endLine(out, labelStarts.length > 0, value);
-    return keyEnd;
   }
 
   /**

@@ -46,7 +46,8 @@ export class GaugeLines {
   set(family: Family, labelValues: readonly string[], value: number): void {
     const out = this.out;
     const start = out.length;
-    const keyEnd = family.writeGauge(out, labelValues, value);
+    family.writeGauge(out, labelValues, value);
+    const keyEnd = markOffset(out.lastMark);
     // Past SCAN_LIMIT the gauge is found through the map, by a key made once for the lookup and the entry.
     const key = this.index ? this.keyOf(family, start, keyEnd) : undefined;
     let i = key === undefined ? this.scan(family, start, keyEnd) : (this.index?.get(key) ?? -1);

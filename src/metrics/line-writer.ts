@@ -23,6 +23,11 @@ export function markOffset(mark: number): number {
   return mark >>> 2;
 }
 
+/** The same mark for a line moved by `bytes` (negative: towards the start). */
+export function movedMark(mark: number, bytes: number): number {
+  return mark + bytes * 4;
+}
+
 export function markKind(mark: number): IdentityAt {
   return (mark & 3) as IdentityAt;
 }
@@ -122,7 +127,7 @@ export class LineWriter {
     const shift = this.at - start;
     this.buf.copyWithin(this.at, start, end);
     this.at += end - start;
-    this.mark(mark + shift * 4);
+    this.mark(movedMark(mark, shift));
   }
 
   /** Whether bytes [a, aEnd) and [b, bEnd) of what was written are the same. */
@@ -142,7 +147,7 @@ export class LineWriter {
   copyTo(target: Buffer, from: number, marksFrom: number, marksAt: number): void {
     this.buf.copy(target, 0, from, this.at);
     for (let i = marksFrom; i < this.markCount; i++)
-      target.writeUInt32LE((this.marks[i] ?? 0) - from * 4, marksAt + (i - marksFrom) * 4);
+      target.writeUInt32LE(movedMark(this.marks[i] ?? 0, -from), marksAt + (i - marksFrom) * 4);
   }
 
   private mark(mark: number): void {

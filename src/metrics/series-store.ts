@@ -144,11 +144,12 @@ export class SeriesStore implements OwnerHost {
       out.copy(family.header(openMetrics));
       const i = family.index;
       const identity = identities[i] ?? family.identity;
+      const longest = Math.max(...identity.map((piece) => piece.length));
       for (let k = 0; k < snapshot.length; k++) {
         if (nextFamily[k] === i) {
           const r = snapshot[k] as Rendered;
           const at = next[k] ?? 0;
-          writeSpan(out, r, at, identity);
+          writeSpan(out, r, at, identity, longest);
           next[k] = at + 1;
           nextFamily[k] = spanFamily(r, at + 1);
         }
@@ -184,10 +185,10 @@ export class SeriesStore implements OwnerHost {
     const bytes = spansAt + spans.length * 4;
     const buf = reuse && last.buf.length >= bytes ? last.buf : Buffer.allocUnsafeSlow(bytes + (bytes >> 3));
     out.copyTo(buf, from, marksFrom, marksAt);
-    for (let i = 0; i < spans.length; i += 3) {
-      buf.writeUInt32LE(spans[i] ?? 0, spansAt + i * 4);
-      buf.writeUInt32LE((spans[i + 1] ?? 0) - from, spansAt + i * 4 + 4);
-      buf.writeUInt32LE((spans[i + 2] ?? 0) - marksFrom, spansAt + i * 4 + 8);
+    for (let i = 0; i < spans.length; i += SPAN_WORDS) {
+      buf.writeUInt32LE(spans[i + SPAN_FAMILY] ?? 0, spansAt + (i + SPAN_FAMILY) * 4);
+      buf.writeUInt32LE((spans[i + SPAN_TEXT_END] ?? 0) - from, spansAt + (i + SPAN_TEXT_END) * 4);
+      buf.writeUInt32LE((spans[i + SPAN_MARKS_END] ?? 0) - marksFrom, spansAt + (i + SPAN_MARKS_END) * 4);
     }
     out.release();
     const size = owner.size;
@@ -198,16 +199,24 @@ export class SeriesStore implements OwnerHost {
       last.buf = buf;
       last.marksAt = marksAt;
       last.spansAt = spansAt;
-      last.spans = spans.length / 3;
+      last.spans = spans.length / SPAN_WORDS;
       last.size = size;
       return;
     }
-    owner.rendered = { buf, marksAt, spansAt, spans: spans.length / 3, size };
+    owner.rendered = { buf, marksAt, spansAt, spans: spans.length / SPAN_WORDS, size };
   }
 }
 
-/** A span: its family's index, the end of its lines, the end of its marks (32-bit words). */
-const SPAN_BYTES = 12;
+/** A span: its family's index, the end of its lines, the end of its marks (32-bit words, in this order). */
+const SPAN_FAMILY = 0;
+const SPAN_TEXT_END = 1;
+const SPAN_MARKS_END = 2;
+const SPAN_WORDS = 3;
+
+/** Word `field` of span `at` of `r`; a span's lines and marks start where the one before ends (the first at 0). */
+function spanWord(r: Rendered, at: number, field: number): number {
+  return at < 0 ? 0 : r.buf.readUInt32LE(r.spansAt + (at * SPAN_WORDS + field) * 4);
+}
 
 /** Whether `r` has lines of the family at `index`. */
 function hasSpan(r: Rendered, index: number): boolean {
@@ -217,17 +226,17 @@ function hasSpan(r: Rendered, index: number): boolean {
 
 /** The family of span `at` of `r`; -1 when it has no such span. */
 function spanFamily(r: Rendered, at: number): number {
-  return at < r.spans ? r.buf.readUInt32LE(r.spansAt + at * SPAN_BYTES) : -1;
+  return at < r.spans ? spanWord(r, at, SPAN_FAMILY) : -1;
 }
 
-/** Span `at` of `r`: its lines, with `identity` (by mark kind) put in at each line's mark. */
-function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly Buffer[]): void {
-  const { buf, spansAt, marksAt } = r;
-  const start = at === 0 ? 0 : buf.readUInt32LE(spansAt + at * SPAN_BYTES - 8);
-  const end = buf.readUInt32LE(spansAt + at * SPAN_BYTES + 4);
-  const firstMark = at === 0 ? 0 : buf.readUInt32LE(spansAt + at * SPAN_BYTES - 4);
-  const endMark = buf.readUInt32LE(spansAt + at * SPAN_BYTES + 8);
-  if ((identity[0]?.length ?? 0) === 0) {
+/** Span `at` of `r`: its lines, with `identity` (by mark kind; its longest piece `longest` bytes) at each mark. */
+function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly Buffer[], longest: number): void {
+  const { buf, marksAt } = r;
+  const start = spanWord(r, at - 1, SPAN_TEXT_END);
+  const end = spanWord(r, at, SPAN_TEXT_END);
+  const firstMark = spanWord(r, at - 1, SPAN_MARKS_END);
+  const endMark = spanWord(r, at, SPAN_MARKS_END);
+  if (longest === 0) {
     // No identity labels: the lines as they are, in one copy.
     out.copy(buf, start, end);
     return;
@@ -236,7 +245,7 @@ function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly
   // far end, then moved up segment by segment with each identity piece put in between: one copy out
   // of `buf` per span (a range copied out of a buffer is a new view on Node 20), not one per line.
   const bytes = end - start;
-  const room = bytes + (endMark - firstMark) * longest(identity);
+  const room = bytes + (endMark - firstMark) * longest;
   const chunk = out.reserve(room);
   if (chunk === undefined) {
     writeSpanInPieces(out, r, start, end, firstMark, endMark, identity);
@@ -259,13 +268,6 @@ function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly
   }
   chunk.copyWithin(to, staged + from, staged + bytes);
   out.advance(to + bytes - from - base);
-}
-
-/** The longest of the identity pieces. */
-function longest(identity: readonly Buffer[]): number {
-  let max = 0;
-  for (const piece of identity) max = Math.max(max, piece.length);
-  return max;
 }
 
 /** A span larger than a chunk (a large owner's family), written piece by piece across chunks. */
