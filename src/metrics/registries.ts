@@ -30,11 +30,14 @@ export class MetricRegistries {
   readonly registry = new Registry<PrometheusContentType>();
   readonly series = new SeriesStore();
   private readonly sliceMs: number | undefined;
+  private readonly restMs: number | undefined;
   private readonly chunks = new ChunkPool();
 
-  constructor(opts: { processMetrics?: boolean; sliceMs?: number } = {}) {
+  /** sliceMs, restMs: a scrape's pace (see Pacer; the defaults unless a test needs others). */
+  constructor(opts: { processMetrics?: boolean; sliceMs?: number; restMs?: number } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.sliceMs = opts.sliceMs;
+    this.restMs = opts.restMs;
   }
 
   /** Labels added to every series (the agent's identity; SeriesStore.setIdentity says where in a line). */
@@ -98,7 +101,7 @@ export class MetricRegistries {
    */
   async scrape(openMetrics: boolean): Promise<Scrape> {
     // prom-client's render counts toward the first slice: the loop gets no turn in between.
-    const pacer = new Pacer(this.sliceMs);
+    const pacer = new Pacer(this.sliceMs, this.restMs);
     const own = await this.registry.metrics();
     const ownEmpty = this.registry.getMetricsAsArray().length === 0;
     const store = this.series;

@@ -38,7 +38,7 @@ afterEach(async () => {
 
 /** A server whose store holds `owners` checks (about 100 bytes each), scraped in slices of 0 ms. */
 async function serve(owners: number): Promise<{ port: number; registries: MetricRegistries }> {
-  const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
+  const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0, restMs: 0 });
   registries.setDefaultLabels({ agent: 'a1' });
   const g = registries.series.family(GAUGE);
   for (let i = 0; i < owners; i++)
@@ -156,7 +156,7 @@ async function serveLimited(
   limits: Partial<WebServerConfig>,
   diagnose?: MetricsServerOptions['diagnose'],
 ): Promise<{ port: number }> {
-  const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
+  const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0, restMs: 0 });
   const server = await startMetricsServer({
     registries,
     listen: { host: '127.0.0.1', port: 0 },

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { MetricDef } from '../../src/metrics/catalogue.js';
 import { labelPairs, pairsMatch } from '../../src/metrics/exposition-format.js';
 import { openMetricsFromText } from '../../src/metrics/openmetrics.js';
-import { ChunkPool, ChunkWriter } from '../../src/metrics/scrape-chunks.js';
+import { ChunkPool, ChunkWriter, Pacer } from '../../src/metrics/scrape-chunks.js';
 import { MetricRegistries } from '../../src/metrics/registries.js';
+import { SeriesStore } from '../../src/metrics/series-store.js';
 
 const G = {
   name: 'probe_thing',
@@ -201,7 +202,7 @@ describe('SeriesStore exposition', () => {
   });
 
   it("writes an update into the owner's last buffer unless a scrape may hold it", async () => {
-    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
+    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0, restMs: 0 });
     const g = registries.series.family(G as MetricDef);
     const owner = registries.series.owner('a');
     owner.begin(0).set(g, ['a', '192.0.2.1'], 1).end();
@@ -226,7 +227,7 @@ describe('SeriesStore exposition', () => {
   });
 
   it('writes the identity a scrape began with into every line of every kind; a change, from the next', async () => {
-    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
+    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0, restMs: 0 });
     const store = registries.series;
     const [g, c, h, bare] = [G, C, H, BARE].map((def) => store.family(def as MetricDef));
     if (!g || !c || !h || !bare) throw new Error('families');
@@ -307,7 +308,7 @@ describe('SeriesStore exposition', () => {
   });
 
   it('lets the event loop run between slices and writes the series as they were when the scrape began', async () => {
-    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0 });
+    const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0, restMs: 0 });
     const g = registries.series.family(G as MetricDef);
     const c = registries.series.family(C as MetricDef);
     for (const owner of ['a', 'b'])
@@ -373,6 +374,46 @@ describe('SeriesStore exposition', () => {
     store.owner('small').begin(3).set(g, ['small', '192.0.2.1'], 1).end();
     pg.set({ check: 'small', ip: '192.0.2.1' }, 1);
     expect((await registries.render(false)).body).toBe(await registry.metrics());
+  });
+
+  it('pauses inside a span larger than a chunk and writes it as it was when the scrape began', async () => {
+    const store = new SeriesStore();
+    store.setIdentity(IDENTITY);
+    const g = store.family(G as MetricDef);
+    const owner = store.owner('big');
+    const LINES = 6000;
+    const update = (value: number): void => {
+      const u = owner.begin(value);
+      for (let i = 0; i < LINES; i++) u.set(g, ['big', `2001:db8::${i.toString(16)}`], value);
+      u.end();
+    };
+    update(1);
+    let pauses = 0;
+    class UpdatingPacer extends Pacer {
+      override async pause(): Promise<void> {
+        if (++pauses === 1) update(2);
+        await super.pause();
+      }
+    }
+    const pool = new ChunkPool();
+    const out = new ChunkWriter(pool);
+    const chunks: Buffer[] = [];
+    for await (const chunk of store.chunks(false, new UpdatingPacer(0, 0), out)) chunks.push(Buffer.from(chunk));
+    chunks.push(...out.end());
+    const body = Buffer.concat(chunks).toString();
+    expect(body.length).toBeGreaterThan(pool.size);
+    expect(pauses).toBeGreaterThan(LINES / 512);
+    const values = body
+      .split('\n')
+      .filter((line) => line.startsWith('probe_thing{'))
+      .map((line) => line.slice(line.lastIndexOf(' ') + 1));
+    expect(values).toEqual(Array.from({ length: LINES }, () => '1'));
+    const after = new ChunkWriter(pool);
+    const next: Buffer[] = [];
+    for await (const chunk of store.chunks(false, new Pacer(0, 0), after)) next.push(Buffer.from(chunk));
+    next.push(...after.end());
+    expect(Buffer.concat(next).toString()).toContain(`probe_thing{check="big",ip="2001:db8::0",agent=`);
+    expect(Buffer.concat(next).toString()).not.toMatch(/} 1\n/);
   });
 
   it('keeps each counter once when a keep rule throws halfway', async () => {
@@ -495,6 +536,14 @@ describe('scrape chunks', () => {
     expect(pool.take().buffer).not.toBe(written.buffer);
     pool.release(part);
     expect(pool.take().buffer).toBe(part.buffer);
+  });
+
+  it('rests between slices: a timer due within the rest runs before the next slice starts', async () => {
+    const ran: string[] = [];
+    setTimeout(() => ran.push('timer due in 1 ms'), 1);
+    await new Pacer(0, 2).pause();
+    ran.push('next slice');
+    expect(ran).toEqual(['timer due in 1 ms', 'next slice']);
   });
 
   it('reserves room in one chunk to be written directly, starting a new one when this one has too little', () => {

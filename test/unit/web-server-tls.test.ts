@@ -37,7 +37,7 @@ function tlsSection(clientAuth: string, extra = ''): string {
 async function serve(initial: WebConfig): Promise<{ port: number; use(config: WebConfig): void }> {
   let current = initial;
   const server = await startMetricsServer({
-    registries: new MetricRegistries({ processMetrics: false, sliceMs: 0 }),
+    registries: new MetricRegistries({ processMetrics: false, sliceMs: 0, restMs: 0 }),
     listen: { host: '127.0.0.1', port: 0 },
     isReady: () => true,
     webConfig: () => current,
