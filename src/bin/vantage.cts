@@ -15,14 +15,26 @@ import { requireWithCodeCache } from './code-cache.cjs';
 // lookups: median 0.70 ms with 8 threads, 1.04 with 16, 1.2 with 64).
 process.env.UV_THREADPOOL_SIZE ??= process.argv[2] === 'run' ? '64' : '8';
 
+/** Sets a V8 flag unless node's command line or NODE_OPTIONS names it (`--no-` form included): theirs wins. */
+function defaultV8Flag(name: string, flag: string): void {
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) =>
+    arg.replaceAll('_', '-').includes(name),
+  );
+  if (!given) setFlagsFromString(flag);
+}
+
 // V8 lets the old generation grow to two or three times its live size before a full collection:
 // an agent of 12,000 checks with about 150 MB live sat at 560-640 MB RSS. An agent's memory is a
 // budget (it shares a node with what it watches), so a full collection starts once the heap is 20 %
 // past what the last one left; the marking runs concurrently, and CPU per run did not measurably
-// change (bench/scale.mjs). A --heap-growing-percent in NODE_OPTIONS or on node's command line wins.
-const heapFlag = '--heap-growing-percent';
-if (![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes(heapFlag)))
-  setFlagsFromString(`${heapFlag}=20`);
+// change (bench/scale.mjs).
+defaultV8Flag('heap-growing-percent', '--heap-growing-percent=20');
+// V8 moves an allocation site's objects straight to the old generation once enough of them outlived
+// a scavenge; the agent's per-run objects that did (a run in flight at a scavenge) are mostly dead
+// within milliseconds, and once tenured filled the old generation with garbage that only a full
+// collection frees (with the 20 % growth above, often). Interleaved 2-minute runs of bench/scale.mjs,
+// Node 22: start lag p99 3.95-5.31 ms against 5.58-5.67, the same CPU within the noise.
+defaultV8Flag('allocation-site-pretenuring', '--no-allocation-site-pretenuring');
 
 for (const flag of REGEXP_ENGINE_FLAGS) setFlagsFromString(flag);
 
