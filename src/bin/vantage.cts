@@ -15,12 +15,14 @@ import { requireWithCodeCache } from './code-cache.cjs';
 // lookups: median 0.70 ms with 8 threads, 1.04 with 16, 1.2 with 64).
 process.env.UV_THREADPOOL_SIZE ??= process.argv[2] === 'run' ? '64' : '8';
 
-/** Sets a V8 flag unless node's command line or NODE_OPTIONS names it (`--no-` form included): theirs wins. */
+/**
+ * Sets a V8 flag unless node's command line names it (`--name`, `--no-name`, `--name=...`, with
+ * dashes or underscores): theirs wins. NODE_OPTIONS cannot carry these flags (node refuses V8 flags
+ * it does not list there and exits).
+ */
 function defaultV8Flag(name: string, flag: string): void {
-  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) =>
-    arg.replaceAll('_', '-').includes(name),
-  );
-  if (!given) setFlagsFromString(flag);
+  const named = new RegExp(`^--(no-)?${name}(=|$)`);
+  if (!process.execArgv.some((arg) => named.test(arg.replaceAll('_', '-')))) setFlagsFromString(flag);
 }
 
 // V8 lets the old generation grow to two or three times its live size before a full collection:

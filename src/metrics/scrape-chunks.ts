@@ -12,7 +12,7 @@ export const DEFAULT_SLICE_MS = 2;
  * agent's thread busy while zlib compressed its chunks on another and the scraper read them: on 2
  * cores the probes' thread was preempted 340-920 times a second during a scrape against about 100
  * over the minute, and a 1 ms timer ran more than 4 ms late 162 times a minute inside scrapes; with
- * 2 ms slices and 2 ms rests, 33 (bench/scale.mjs at 12,000 checks, Node 22, one run each). The
+ * 2 ms slices (4 before) and 2 ms rests, 33 (bench/scale.mjs at 12,000 checks, Node 22, one run each). The
  * slowest scrape of a minute took about as long (0.76-1.03 s against 0.74-0.96): it was waiting
  * for its reader and zlib as much as for this thread.
  */

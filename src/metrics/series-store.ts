@@ -153,13 +153,9 @@ export class SeriesStore implements OwnerHost {
           next[k] = at + 1;
           nextFamily[k] = spanFamily(r, at + 1);
         }
-        if (((k + 1) & 31) === 0 && pacer.due()) {
-          yield* out.full();
-          await pacer.pause();
-        }
+        if (((k + 1) & 31) === 0) yield* handOver(out, pacer);
       }
-      yield* out.full();
-      if (pacer.due()) await pacer.pause();
+      yield* handOver(out, pacer);
     }
   }
 
@@ -231,7 +227,8 @@ function spanFamily(r: Rendered, at: number): number {
 
 /**
  * Span `at` of `r`: its lines, with `identity` (by mark kind; its longest piece `longest` bytes) at
- * each mark. False, and nothing written, when the span with its identity is larger than a chunk.
+ * each mark. False, and nothing written, when the room that takes (the lines with the longest piece
+ * at every mark) is more than a chunk holds.
  */
 function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly Buffer[], longest: number): boolean {
   const { buf, marksAt } = r;
@@ -271,6 +268,17 @@ function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly
   return true;
 }
 
+/**
+ * Hands the reader the chunks filled so far and, when the slice is used up, rests: the rest's timer
+ * starts before the reader takes them, so a reader waiting for its socket or zlib to drain rests
+ * the loop at the same time instead of before it.
+ */
+async function* handOver(out: ChunkWriter, pacer: Pacer): AsyncGenerator<Buffer> {
+  const rest = pacer.due() ? pacer.pause() : undefined;
+  yield* out.full();
+  await rest;
+}
+
 /** Marks written between looks at the pacer in a large span (a look is a clock read). */
 const LARGE_SPAN_STEP = 256;
 
@@ -278,7 +286,8 @@ const LARGE_SPAN_STEP = 256;
  * Span `at` of `r` when it is larger than a chunk (one owner's family of thousands of lines, such as
  * the target list: 1.7 MB at 11,000 targets), piece by piece across chunks, pausing when the slice
  * is used up. In one go that list held the loop for 5 ms (Node 20 and 22), more than two slices.
- * The owner's buffer stays as it is while a scrape runs (an update renders into a new one).
+ * The owner's buffer stays as it is while a scrape runs: render() writes into it again only when no
+ * scrape is under way.
  */
 async function* writeLargeSpan(
   out: ChunkWriter,
@@ -289,17 +298,15 @@ async function* writeLargeSpan(
 ): AsyncGenerator<Buffer> {
   const { buf, marksAt } = r;
   let from = spanWord(r, at - 1, SPAN_TEXT_END);
+  const firstMark = spanWord(r, at - 1, SPAN_MARKS_END);
   const endMark = spanWord(r, at, SPAN_MARKS_END);
-  for (let m = spanWord(r, at - 1, SPAN_MARKS_END); m < endMark; m++) {
+  for (let m = firstMark; m < endMark; m++) {
     const mark = buf.readUInt32LE(marksAt + m * 4);
     const offset = markOffset(mark);
     out.copy(buf, from, offset);
     out.copy(identity[markKind(mark)] as Buffer);
     from = offset;
-    if (m % LARGE_SPAN_STEP === LARGE_SPAN_STEP - 1 && pacer.due()) {
-      yield* out.full();
-      await pacer.pause();
-    }
+    if ((m - firstMark) % LARGE_SPAN_STEP === LARGE_SPAN_STEP - 1) yield* handOver(out, pacer);
   }
   out.copy(buf, from, spanWord(r, at, SPAN_TEXT_END));
 }
