@@ -96,11 +96,7 @@ export class ChunkWriter {
       src.copy(this.chunk, this.pos, start, start + n);
       this.pos += n;
       start += n;
-      if (this.pos === size) {
-        this.done.push(this.chunk);
-        this.chunk = this.pool.take();
-        this.pos = 0;
-      }
+      if (this.pos === size) this.nextChunk();
     }
   }
 
@@ -110,11 +106,7 @@ export class ChunkWriter {
    */
   reserve(bytes: number): Buffer | undefined {
     if (bytes > this.pool.size) return undefined;
-    if (this.pos + bytes > this.pool.size) {
-      this.done.push(this.chunk.subarray(0, this.pos));
-      this.chunk = this.pool.take();
-      this.pos = 0;
-    }
+    if (this.pos + bytes > this.pool.size) this.nextChunk();
     return this.chunk;
   }
 
@@ -128,6 +120,11 @@ export class ChunkWriter {
     this.pos += bytes;
   }
 
+  /** Whether chunks are filled and not yet handed out. */
+  get filled(): boolean {
+    return this.done.length > 0;
+  }
+
   /** The chunks filled so far (each handed out once). */
   full(): Buffer[] {
     return this.done.splice(0);
@@ -139,5 +136,12 @@ export class ChunkWriter {
     else this.pool.release(this.chunk);
     this.pos = 0;
     return this.full();
+  }
+
+  /** The current chunk is done (cut to what was written): the next from the pool. */
+  private nextChunk(): void {
+    this.done.push(this.pos === this.chunk.length ? this.chunk : this.chunk.subarray(0, this.pos));
+    this.chunk = this.pool.take();
+    this.pos = 0;
   }
 }

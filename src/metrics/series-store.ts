@@ -153,7 +153,7 @@ export class SeriesStore implements OwnerHost {
           next[k] = at + 1;
           nextFamily[k] = spanFamily(r, at + 1);
         }
-        if (((k + 1) & 31) === 0) yield* handOver(out, pacer);
+        if (((k + 1) & 31) === 0 && (out.filled || pacer.due())) yield* handOver(out, pacer);
       }
       yield* handOver(out, pacer);
     }
