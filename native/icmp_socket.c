@@ -661,10 +661,14 @@ static napi_value js_set_dont_fragment(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   icmp_socket *sock = socket_call(env, info, 2, argv);
   if (sock == NULL) return NULL;
-  bool df = false;
-  CHECK(napi_get_value_bool(env, argv[1], &df));
-  if (sock->df == (int)df) return NULL;
-  int value = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+  // null: the kernel's default (IP_PMTUDISC_WANT: DF while the packet fits the route's MTU).
+  napi_valuetype type;
+  CHECK(napi_typeof(env, argv[1], &type));
+  bool on = false;
+  if (type != napi_null) CHECK(napi_get_value_bool(env, argv[1], &on));
+  int df = type == napi_null ? 2 : on;
+  if (sock->df == df) return NULL;
+  int value = df == 2 ? IP_PMTUDISC_WANT : df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
   int rc = sock->family == 4 ? setsockopt(sock->fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, sizeof value)
                              : setsockopt(sock->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &value, sizeof value);
   if (rc < 0) return throw_errno(env, "setsockopt(MTU_DISCOVER)", errno);

@@ -40,7 +40,9 @@ export async function throughput({
   const gc = soak ? exposeGc() : undefined;
   const eng = await warmEngine(choice);
   const targets = Array.from({ length: n }, (_, i) => loopbackTarget(i));
-  await warmUp(eng, targets, rate || 10_000, warmupMs, timeoutMs);
+  const warmCpu0 = process.cpuUsage();
+  const warmupSent = await warmUp(eng, targets, rate || 10_000, warmupMs, timeoutMs);
+  const warmCpu = process.cpuUsage(warmCpu0);
   /** @type {number[]} */
   const rtts = [];
   let replies = 0;
@@ -90,37 +92,19 @@ export async function throughput({
   };
   let windowMs;
   if (rate > 0) {
-    // Timers only decide when to send: every tick sends what is due by now, but never more than
-    // 100 ms worth at once: a stalled loop skips probes (counted as missed) instead of bursting.
-    // A tick every millisecond, or every 10 probes at low rates (the ticks themselves cost CPU).
-    const burstCap = Math.max(1, Math.ceil(rate / 10));
-    const tickMs = Math.max(1, Math.floor(10_000 / rate));
-    const total = Math.floor((durationMs * rate) / 1000);
-    let last = t0;
-    await new Promise((resolve) => {
-      const tick = () => {
-        const now = performance.now();
-        const gap = now - last;
-        last = now;
-        maxGapMs = Math.max(maxGapMs, gap);
-        w.maxGapMs = Math.max(w.maxGapMs, gap);
-        const elapsed = now - t0;
-        let due = Math.min(Math.floor((elapsed * rate) / 1000), total) - missed;
-        if (due - sent > burstCap) {
-          missed += due - sent - burstCap;
-          due = sent + burstCap;
-        }
-        while (sent < due) {
-          const address = targets[sent % n];
-          sent++;
-          eng.echo({ address, family: 4, timeoutMs }).then(record);
-        }
-        if (reportEveryMs > 0 && now - w.at >= reportEveryMs) closeWindow(now);
-        if (elapsed >= durationMs) resolve(undefined);
-        else setTimeout(tick, tickMs);
-      };
-      tick();
-    });
+    /** @param {Promise<any>} outcome */
+    const onProbe = (outcome) => {
+      sent++;
+      outcome.then(record);
+    };
+    /** @type {(now: number, gapMs: number, skipped: number) => void} */
+    const onTick = (now, gapMs, skipped) => {
+      maxGapMs = Math.max(maxGapMs, gapMs);
+      w.maxGapMs = Math.max(w.maxGapMs, gapMs);
+      missed += skipped;
+      if (reportEveryMs > 0 && now - w.at >= reportEveryMs) closeWindow(now);
+    };
+    await paced(eng, targets, rate, durationMs, timeoutMs, onProbe, onTick);
     windowMs = performance.now() - t0;
     while (settled < sent && performance.now() - t0 < durationMs + timeoutMs + 2000) await sleep(2);
     if (reportEveryMs > 0 && performance.now() - w.at > 50) closeWindow(performance.now());
@@ -159,6 +143,8 @@ export async function throughput({
     rssPeakMiB: rssPeak / 2 ** 20,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     rttUs: summarize(rtts),
+    /** What the warm-up cost (V8 compiles the hot paths in its first seconds). */
+    warmup: { sent: warmupSent, cpuS: (warmCpu.user + warmCpu.system) / 1e6 },
     engine: {
       /** @type {number} */
       sent: stats.sent - stats0.sent,
@@ -179,24 +165,73 @@ export async function throughput({
 }
 
 /**
- * Probes `targets` in turn at `rate` per second for `ms`, in 1 ms ticks, and waits for the answers.
+ * Probes `targets` in turn at `rate` per second for `ms` with the measured run's own driver (see
+ * paced), so what the measurement runs is compiled before it starts, and waits for the answers.
  * @param {any} eng
  * @param {string[]} targets
  * @param {number} rate
  * @param {number} ms
  * @param {number} timeoutMs
+ * @returns {Promise<number>} probes sent
  */
 async function warmUp(eng, targets, rate, ms, timeoutMs) {
   /** @type {Promise<unknown>[]} */
   const all = [];
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    const due = Math.floor(((performance.now() - t0) * rate) / 1000);
-    while (all.length < due)
-      all.push(eng.echo({ address: targets[all.length % targets.length], family: 4, timeoutMs }));
-    await sleep(1);
-  }
+  await paced(
+    eng,
+    targets,
+    rate,
+    ms,
+    timeoutMs,
+    (outcome) => all.push(outcome),
+    () => {},
+  );
   await Promise.all(all);
+  return all.length;
+}
+
+/**
+ * Sends `rate` probes/s over `targets` in turn for `durationMs`. Timers only decide when to send:
+ * every tick sends what is due by now, but never more than 100 ms worth at once: a stalled loop
+ * skips probes (passed to onTick) instead of bursting. A tick every millisecond, or every 10 probes
+ * at low rates (the ticks themselves cost CPU).
+ * @param {any} eng
+ * @param {string[]} targets
+ * @param {number} rate
+ * @param {number} durationMs
+ * @param {number} timeoutMs
+ * @param {(outcome: Promise<any>) => void} onProbe each probe's outcome, as it is sent
+ * @param {(now: number, gapMs: number, skipped: number) => void} onTick after each tick's sends
+ * @returns {Promise<void>} once the last probe is sent
+ */
+function paced(eng, targets, rate, durationMs, timeoutMs, onProbe, onTick) {
+  const burstCap = Math.max(1, Math.ceil(rate / 10));
+  const tickMs = Math.max(1, Math.floor(10_000 / rate));
+  const total = Math.floor((durationMs * rate) / 1000);
+  const t0 = performance.now();
+  let last = t0;
+  let sent = 0;
+  let missed = 0;
+  return new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      const elapsed = now - t0;
+      let due = Math.min(Math.floor((elapsed * rate) / 1000), total) - missed;
+      const skipped = Math.max(0, due - sent - burstCap);
+      missed += skipped;
+      due -= skipped;
+      while (sent < due) {
+        const address = targets[sent % targets.length];
+        sent++;
+        onProbe(eng.echo({ address, family: 4, timeoutMs }));
+      }
+      onTick(now, now - last, skipped);
+      last = now;
+      if (elapsed >= durationMs) resolve(undefined);
+      else setTimeout(tick, tickMs);
+    };
+    tick();
+  });
 }
 
 /** gc() without --expose-gc on the command line (the helper runner passes no node flags). */

@@ -45,6 +45,7 @@ function vantageRow(r, mode) {
     unmatched: r.engine.unmatched,
     missed: r.missed,
     outcomes: r.outcomes,
+    warmupCpuPer1k: r.warmup.sent > 0 ? (r.warmup.cpuS / r.warmup.sent) * 1000 : NaN,
   };
 }
 

@@ -19,7 +19,7 @@ import { BB_CONCURRENCY, BB_PROBES, DURATION_MS, RATE, TIME, TIMEOUT_MS } from '
  * @typedef {{
  *   tool: string, mode: string, targets: number, sent: number, received: number, seconds: number,
  *   cpuS: number, rssMiB: number, rttUs: Summary, nonPositiveRtts?: number, unmatched?: number,
- *   missed?: number, outcomes?: Record<string, number>,
+ *   missed?: number, outcomes?: Record<string, number>, warmupCpuPer1k?: number,
  * }} LoopbackRow
  */
 

@@ -38,8 +38,9 @@ function loopbackSection(raw) {
     'probes/s = probes sent / send window (fping and blackbox_exporter: / their whole run); ' +
       'loss = probes without an echo reply',
     'vantage: CPU = process.cpuUsage() of its process over the run (engine + the pacing loop), after ' +
-      `${fmt(WARMUP_MS / 1000, 0)} s at the same rate (the compiled engine a running agent has), ` +
-      "RSS = peak sampled every 100 ms (Node's own ~45 MiB included)",
+      `${fmt(WARMUP_MS / 1000, 0)} s at the same rate with the same pacing loop (the compiled engine a running ` +
+      'agent has: V8 compiles the hot paths over the first seconds, at 1,500/s over the first 10-12; ' +
+      "'warm-up CPU' is that warm-up's own cost), RSS = peak sampled every 100 ms (Node's own ~45 MiB included)",
     "fping: /usr/bin/time's %U + %S and %M (max RSS), RTTs from -C (us resolution below 1 ms); " +
       'blackbox_exporter: utime + stime from /proc/<pid>/stat over the run, VmHWM, ' +
       'RTT = probe_icmp_duration_seconds{phase="rtt"}',
@@ -72,6 +73,7 @@ function loopbackSection(raw) {
       'loss %',
       'CPU s',
       'CPU s / 1k probes',
+      'warm-up CPU s / 1k',
       'peak RSS MiB',
       'RTT p50 us',
       'RTT p99 us',
@@ -85,6 +87,7 @@ function loopbackSection(raw) {
       fmt(r.sent > 0 ? ((r.sent - r.received) / r.sent) * 100 : NaN, 2),
       fmt(r.cpuS, 2),
       fmt(per1k(r), 4),
+      r.warmupCpuPer1k === undefined ? '-' : fmt(r.warmupCpuPer1k, 4),
       fmt(r.rssMiB, 0),
       fmt(r.rttUs.p50, 1),
       fmt(r.rttUs.p99, 1),

@@ -71,4 +71,51 @@ describe.skipIf(!lab)('icmp check in the network lab', () => {
     expect(records.map((r) => r.ip).sort()).toEqual([...expected].sort());
     expect(records.every((r) => r.ok)).toBe(true);
   });
+
+  it('sends small echo requests with DF as Linux ping does, large ones without; dont_fragment: DF on all', async () => {
+    const ns = truth!.namespaces.hosts;
+    const target = truth!.hosts.main.v4;
+    // Counted where the requests arrive: DF set or not, by size (IP length up to 576 or more).
+    const table = 'df_count';
+    const rule = (df: '!=' | '==', len: '<=' | '>', name: string): string =>
+      `ip daddr ${target} icmp type echo-request ip frag-off & 0x4000 ${df} 0 ip length ${len} 576 ` +
+      `counter name ${name}`;
+    const load = async (): Promise<void> => {
+      const ruleset = `table inet ${table} {
+  counter small_df {}
+  counter small_no_df {}
+  counter large_df {}
+  counter large_no_df {}
+  chain count {
+    type filter hook prerouting priority -10; policy accept;
+    ${rule('!=', '<=', 'small_df')}
+    ${rule('==', '<=', 'small_no_df')}
+    ${rule('!=', '>', 'large_df')}
+    ${rule('==', '>', 'large_no_df')}
+  }
+}`;
+      await lab!.exec(ns, ['nft', 'delete', 'table', 'inet', table]);
+      const r = await lab!.exec(ns, ['sh', '-c', `printf '%s' "$0" | nft -f -`, ruleset]);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    const counts = async (): Promise<Record<string, number>> => {
+      const r = await lab!.exec(ns, ['nft', '-j', 'list', 'counters', 'table', 'inet', table]);
+      const out = JSON.parse(r.stdout) as { nftables: Array<{ counter?: { name: string; packets: number } }> };
+      return Object.fromEntries(out.nftables.flatMap((e) => (e.counter ? [[e.counter.name, e.counter.packets]] : [])));
+    };
+    try {
+      await load();
+      const ping = (...settings: string[]): Promise<IcmpRecord[]> =>
+        probe(target, '--count', '3', '--spacing', '10ms', ...settings);
+      expect((await ping())[0]).toMatchObject({ ok: true, received: 3 });
+      expect((await ping('--payload-size', '1000'))[0]).toMatchObject({ ok: true, received: 3 });
+      expect(await counts()).toEqual({ small_df: 3, small_no_df: 0, large_df: 0, large_no_df: 3 });
+      await load();
+      await ping('--dont-fragment', 'true');
+      await ping('--dont-fragment', 'true', '--payload-size', '1000');
+      expect(await counts()).toEqual({ small_df: 3, small_no_df: 0, large_df: 3, large_no_df: 0 });
+    } finally {
+      await lab!.exec(ns, ['nft', 'delete', 'table', 'inet', table]);
+    }
+  });
 });

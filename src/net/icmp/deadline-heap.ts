@@ -3,14 +3,14 @@ export class DeadlineHeap<T> {
   /** The values themselves, keyed by `deadline`: no wrapper object per value. */
   private readonly items: T[] = [];
 
-  constructor(private readonly deadline: (value: T) => bigint) {}
+  constructor(private readonly deadline: (value: T) => number) {}
 
   /** Deadlines held, settled ones not yet dropped included. */
   get size(): number {
     return this.items.length;
   }
 
-  peek(): bigint | undefined {
+  peek(): number | undefined {
     const top = this.items[0];
     return top === undefined ? undefined : this.deadline(top);
   }
@@ -34,7 +34,7 @@ export class DeadlineHeap<T> {
   }
 
   /** Removes and returns every value due at or before `now`, earliest first. */
-  popDue(now: bigint): T[] {
+  popDue(now: number): T[] {
     const due: T[] = [];
     while (this.items.length > 0 && this.deadline(this.items[0]!) <= now) due.push(this.pop()!);
     return due;

@@ -23,20 +23,32 @@ export class EchoTemplates {
   }
 }
 
+/** An address to ping: its canonical text and family (a v4-mapped IPv6 address is not pingable as such). */
+export interface ProbeAddress {
+  text: string;
+  family: IcmpFamily;
+  v4Mapped: boolean;
+}
+
 /**
- * canonicalIp's answers for the addresses probed (isIP's regular expressions per probe were 2 % of
- * the CPU). Bounded: an agent probes a bounded set of targets, but an address per probe must not
- * grow it.
+ * canonicalIp's answers for the addresses probed, with what the engine checks of them per probe
+ * (isIP's regular expressions per probe were 2 % of the CPU, and string searches per probe
+ * more). Bounded: an agent probes a bounded set of targets, but an address per probe must not grow it.
  */
 export class CanonicalAddresses {
-  private readonly known = new Map<string, string | undefined>();
+  private readonly known = new Map<string, ProbeAddress | undefined>();
 
-  of(text: string): string | undefined {
-    let ip = this.known.get(text);
-    if (ip === undefined && !this.known.has(text)) {
+  of(text: string): ProbeAddress | undefined {
+    let address = this.known.get(text);
+    if (address === undefined && !this.known.has(text)) {
       if (this.known.size >= CANONICAL_CACHE) this.known.clear();
-      this.known.set(text, (ip = canonicalIp(text)));
+      const ip = canonicalIp(text);
+      address =
+        ip === undefined
+          ? undefined
+          : { text: ip, family: ip.includes(':') ? 6 : 4, v4Mapped: ip.startsWith('::ffff:') };
+      this.known.set(text, address);
     }
-    return ip;
+    return address;
   }
 }

@@ -5,6 +5,12 @@ export interface FinishedProbe {
   onDuplicate?: (() => void) | undefined;
 }
 
+/** Sequence -> record number + 1 (0: not remembered) for one identifier, and how many it holds. */
+interface IdTable {
+  numbers: Int32Array;
+  count: number;
+}
+
 const MIN_CAPACITY = 256;
 /** Records are numbered modulo this (a multiple of every capacity), so numbers stay small integers. */
 const NUMBER_MASK = 2 ** 30 - 1;
@@ -23,7 +29,10 @@ const NUMBER_MASK = 2 ** 30 - 1;
  * probes/s that took a whole core and the engine fell behind (probes queued, then timed out).
  */
 export class FinishedProbes {
-  private readonly byId = new Map<number, { numbers: Int32Array; count: number }>();
+  private readonly byId = new Map<number, IdTable>();
+  /** The identifier looked up last and its table (nearly every lookup is for the same one). */
+  private lastId = -1;
+  private lastTable: IdTable | undefined;
   private keys = new Int32Array(MIN_CAPACITY);
   /** Monotonic ms at which each record is forgotten. */
   private forgetAtMs = new Float64Array(MIN_CAPACITY);
@@ -80,7 +89,7 @@ export class FinishedProbes {
     this.addresses[slot] = probe.address;
     this.duplicateHandlers[slot] = probe.onDuplicate;
     const id = key >>> 16;
-    let table = this.byId.get(id);
+    let table = this.table(id);
     if (!table) this.byId.set(id, (table = { numbers: new Int32Array(0x10000), count: 0 }));
     table.numbers[key & 0xffff] = n + 1;
     table.count++;
@@ -88,8 +97,18 @@ export class FinishedProbes {
   }
 
   private slotOf(key: number): number | undefined {
-    const n = (this.byId.get(key >>> 16)?.numbers[key & 0xffff] ?? 0) - 1;
+    const n = (this.table(key >>> 16)?.numbers[key & 0xffff] ?? 0) - 1;
     return n < 0 ? undefined : n & (this.keys.length - 1);
+  }
+
+  private table(id: number): IdTable | undefined {
+    if (id === this.lastId) return this.lastTable;
+    const table = this.byId.get(id);
+    if (table) {
+      this.lastId = id;
+      this.lastTable = table;
+    }
+    return table;
   }
 
   /** Forgets the records due by `nowMs`, oldest first. */
@@ -98,10 +117,14 @@ export class FinishedProbes {
       const slot = this.first & (this.keys.length - 1);
       if (this.forgetAtMs[slot]! > nowMs) break;
       const key = this.keys[slot]! >>> 0;
-      const table = this.byId.get(key >>> 16);
+      const table = this.table(key >>> 16);
       if (table && table.numbers[key & 0xffff] === this.first + 1) {
         table.numbers[key & 0xffff] = 0;
-        if (--table.count === 0) this.byId.delete(key >>> 16);
+        if (--table.count === 0) {
+          this.byId.delete(key >>> 16);
+          this.lastId = -1;
+          this.lastTable = undefined;
+        }
       }
       this.addresses[slot] = '';
       this.duplicateHandlers[slot] = undefined;

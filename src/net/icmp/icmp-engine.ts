@@ -7,6 +7,7 @@ import type { IcmpFamily, IcmpMessage } from './packet.js';
 import type { EchoOutcome, EchoRequest, IcmpEngineSizes, IcmpEngineStats, IcmpSocketMode } from './echo.js';
 import { CanonicalAddresses, EchoTemplates } from './echo-templates.js';
 import { FamilySocket } from './family-socket.js';
+import { InFlight } from './in-flight.js';
 import { ProbeKeys } from './probe-keys.js';
 
 interface Pending {
@@ -15,7 +16,8 @@ interface Pending {
   address: string;
   /** Wall-clock stamp right before sendmsg (the clock of the kernel's receive stamps); 0 while queued. */
   sentNs: bigint;
-  deadlineNs: bigint;
+  /** Monotonic ms. */
+  deadlineMs: number;
   resolve: (outcome: EchoOutcome) => void;
   /** The abort listener, when the request has a signal. */
   onAbort: (() => void) | undefined;
@@ -37,16 +39,16 @@ export class IcmpEngine {
   private readonly sockets: Partial<Record<IcmpFamily, FamilySocket>> = {};
   private mode: IcmpSocketMode = 'auto';
   private readonly warmups: Partial<Record<IcmpFamily, Promise<void>>> = {};
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new InFlight<Pending>();
   private readonly keys = new ProbeKeys((key) => this.pending.has(key));
-  private readonly deadlines = new DeadlineHeap<Pending>((entry) => entry.deadlineNs);
+  private readonly deadlines = new DeadlineHeap<Pending>((entry) => entry.deadlineMs);
   private readonly sendQueue: Pending[] = [];
   private readonly templates = new EchoTemplates();
   private readonly addresses = new CanonicalAddresses();
   /** Families whose warm-up echo is done (see echo()). */
   private readonly warm = new Set<IcmpFamily>();
   private cancelTimer: (() => void) | undefined;
-  private timerAt: bigint | undefined;
+  private timerAt: number | undefined;
   private flushScheduled = false;
   /** Probes sent in this event-loop turn (at most SEND_BURST). */
   private turnSends = 0;
@@ -90,20 +92,15 @@ export class IcmpEngine {
   echo(request: EchoRequest): Promise<EchoOutcome> {
     const address = this.warm.has(request.family) ? this.addresses.of(request.address) : undefined;
     // Warm and well-formed: straight to the queue (an await per probe was a promise and a microtask more).
-    if (
-      address &&
-      this.sockets[request.family] &&
-      (request.family === 6) === address.includes(':') &&
-      !address.startsWith('::ffff:')
-    )
-      return this.enqueue(request, address);
+    if (address && this.sockets[request.family] && address.family === request.family && !address.v4Mapped)
+      return this.enqueue(request, address.text);
     return this.echoCold(request);
   }
 
   private async echoCold(request: EchoRequest): Promise<EchoOutcome> {
     if (this.closed || request.signal?.aborted) return { status: 'aborted' };
     const address = this.addresses.of(request.address);
-    if (!address || (request.family === 6) !== address.includes(':') || address.startsWith('::ffff:')) {
+    if (!address || address.family !== request.family || address.v4Mapped) {
       return {
         status: 'failed',
         failure: new CheckFailure(
@@ -123,7 +120,7 @@ export class IcmpEngine {
       request.family === 4 ? '127.0.0.1' : '::1',
     ).then(() => void this.warm.add(request.family));
     await this.warmups[request.family];
-    return this.enqueue(request, address);
+    return this.enqueue(request, address.text);
   }
 
   /**
@@ -144,14 +141,14 @@ export class IcmpEngine {
   close(): void {
     this.closed = true;
     this.cancelTimer?.();
-    for (const entry of [...this.pending.values()]) this.settle(entry, { status: 'aborted' });
+    for (const entry of this.pending.values()) this.settle(entry, { status: 'aborted' });
     for (const family of [4, 6] as const) this.closeSocket(family);
   }
 
   private enqueue(request: EchoRequest, address: string): Promise<EchoOutcome> {
     if (this.closed || request.signal?.aborted) return Promise.resolve({ status: 'aborted' });
     const key = this.keys.allocate();
-    const now = this.clock.monotonicNs();
+    const nowMs = this.monotonicMs();
     return new Promise((resolve) => {
       const entry: Pending = {
         key,
@@ -159,7 +156,7 @@ export class IcmpEngine {
         address,
         sentNs: 0n,
         // Queueing counts against the timeout: a probe never waits longer than asked for.
-        deadlineNs: now + BigInt(Math.round(request.timeoutMs * 1e6)),
+        deadlineMs: nowMs + request.timeoutMs,
         resolve,
         onAbort: request.signal && (() => this.settle(entry, { status: 'aborted' })),
       };
@@ -179,8 +176,7 @@ export class IcmpEngine {
   /** Resolves a probe still pending (later outcomes for it are ignored) and remembers it as finished. */
   private settle(entry: Pending, outcome: EchoOutcome): void {
     const { key, request } = entry;
-    if (this.pending.get(key) !== entry) return;
-    this.pending.delete(key);
+    if (!this.pending.delete(key, entry)) return;
     if (entry.onAbort) request.signal?.removeEventListener('abort', entry.onAbort);
     const answered = outcome.status !== 'timeout' && outcome.status !== 'aborted' && outcome.status !== 'failed';
     this.keys.finish(
@@ -331,7 +327,7 @@ export class IcmpEngine {
       // The timer stays set for the deadline this answer made moot: moving it to the next one for
       // every answer (a clearTimeout and a setTimeout per reply) cost more than the wake-up it
       // saves (one per timeout period, see armTimer). None left in flight: nothing to wake for.
-      if (this.deadlines.peek() === entry.deadlineNs) this.dropSettledDeadlines();
+      if (this.deadlines.peek() === entry.deadlineMs) this.dropSettledDeadlines();
       if (this.pending.size === 0) this.stopTimer();
       return;
     }
@@ -349,6 +345,11 @@ export class IcmpEngine {
 
   private readonly isSettled = (entry: Pending): boolean => this.pending.get(entry.key) !== entry;
 
+  /** The engine's clock in ms: deadlines are compared as numbers (a bigint per compare in the heap was garbage). */
+  private monotonicMs(): number {
+    return Number(this.clock.monotonicNs()) / 1e6;
+  }
+
   private stopTimer(): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
@@ -364,7 +365,7 @@ export class IcmpEngine {
     if (next === undefined || (this.timerAt !== undefined && this.timerAt <= next)) return;
     this.cancelTimer?.();
     this.timerAt = next;
-    const delayMs = Math.max(0, Number(next - this.clock.monotonicNs()) / 1e6);
+    const delayMs = Math.max(0, next - this.monotonicMs());
     this.cancelTimer = this.clock.setTimer(Math.ceil(delayMs), () => {
       this.timerAt = undefined;
       this.cancelTimer = undefined;
@@ -373,7 +374,7 @@ export class IcmpEngine {
       // so a reply that arrived while the loop was busy counts as the reply it is.
       setImmediate(() => {
         for (const family of [4, 6] as const) this.sockets[family]?.read();
-        for (const entry of this.deadlines.popDue(this.clock.monotonicNs())) this.settle(entry, { status: 'timeout' });
+        for (const entry of this.deadlines.popDue(this.monotonicMs())) this.settle(entry, { status: 'timeout' });
         this.armTimer();
       });
     });

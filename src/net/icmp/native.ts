@@ -78,7 +78,11 @@ export interface NativeIcmp {
    * taken right before sendmsg. Throws errno errors (`code`).
    */
   send(handle: NativeHandle, data: Buffer, address: string, ttl: number, tos: number, source: string): bigint;
-  setDontFragment(handle: NativeHandle, dontFragment: boolean): void;
+  /**
+   * true: DF on every packet (IP_PMTUDISC_DO); false: never (IP_PMTUDISC_DONT); null: the kernel's
+   * default, DF while the packet fits the route's MTU (IP_PMTUDISC_WANT, as Linux ping sends).
+   */
+  setDontFragment(handle: NativeHandle, dontFragment: boolean | null): void;
   close(handle: NativeHandle): void;
 }
 

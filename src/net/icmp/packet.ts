@@ -85,38 +85,53 @@ export function readdressEcho(
   return packet;
 }
 
-/** The Internet checksum (RFC 1071) of `data` from byte `start` on. */
-export function inetChecksum(data: Buffer, start = 0): number {
+/** The Internet checksum (RFC 1071) of `data` from byte `start` to `end`. */
+export function inetChecksum(data: Buffer, start = 0, end = data.length): number {
   let sum = 0;
   let i = start;
-  for (; i + 1 < data.length; i += 2) sum += (data[i]! << 8) | data[i + 1]!;
-  if (i < data.length) sum += data[i]! << 8;
+  for (; i + 1 < end; i += 2) sum += (data[i]! << 8) | data[i + 1]!;
+  if (i < end) sum += data[i]! << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }
 
-/** Reads a received datagram (IPv4 with its IP header; IPv6 from the ICMPv6 header). */
-export function parseIcmp(family: IcmpFamily, data: Buffer, from: string, hopLimit: number): IcmpMessage | undefined {
-  // Where the ICMP message starts: read in place (a view per reply was garbage to collect).
-  let at = 0;
+/**
+ * Reads a received datagram (IPv4 with its IP header; IPv6 from the ICMPv6 header): `data` from
+ * `start` to `end`, read in place (a view per reply was garbage to collect).
+ */
+export function parseIcmp(
+  family: IcmpFamily,
+  data: Buffer,
+  from: string,
+  hopLimit: number,
+  start = 0,
+  end = data.length,
+): IcmpMessage | undefined {
+  let at = start;
   let ttl = hopLimit;
   if (family === 4) {
-    if (data.length < 20 || data[0]! >> 4 !== 4) return undefined;
-    at = (data[0]! & 0x0f) * 4;
-    if (at < 20 || data.length < at + 8) return undefined;
-    ttl = data[8]!;
+    if (end - start < 20 || data[start]! >> 4 !== 4) return undefined;
+    at = start + (data[start]! & 0x0f) * 4;
+    if (at < start + 20 || end < at + 8) return undefined;
+    ttl = data[start + 8]!;
     // Raw IPv4 sockets see datagrams before the kernel checks them: drop a corrupted one.
-    if (inetChecksum(data, at) !== 0) return undefined;
+    if (inetChecksum(data, at, end) !== 0) return undefined;
   }
-  if (data.length < at + 8) return undefined;
+  if (end < at + 8) return undefined;
   const type = data[at]!;
   const code = data[at + 1]!;
   if (type === ECHO_REPLY[family]) {
-    return { kind: 'echo-reply', id: data.readUInt16BE(at + 4), seq: data.readUInt16BE(at + 6), ttl, from };
+    return {
+      kind: 'echo-reply',
+      id: (data[at + 4]! << 8) | data[at + 5]!,
+      seq: (data[at + 6]! << 8) | data[at + 7]!,
+      ttl,
+      from,
+    };
   }
   const kind = (ERROR_TYPES[family] as Record<number, IcmpErrorKind | undefined>)[type];
   if (!kind) return undefined;
-  const quoted = quotedEcho(family, data.subarray(at + 8));
+  const quoted = quotedEcho(family, data.subarray(at + 8, end));
   if (!quoted) return undefined;
   return { kind, code, id: quoted.id, seq: quoted.seq, ttl, from, quotedDestination: quoted.destination };
 }
@@ -132,29 +147,19 @@ export function parseDatagram(
   from: string,
   ttl: number,
   error?: { type: number; code: number; destination: string },
+  start = 0,
+  end = data.length,
 ): IcmpMessage | undefined {
-  if (data.length < 8) return undefined;
+  if (end - start < 8) return undefined;
+  const id = (data[start + 4]! << 8) | data[start + 5]!;
+  const seq = (data[start + 6]! << 8) | data[start + 7]!;
   if (!error) {
-    if (data[0] !== ECHO_REPLY[family]) return undefined;
-    return {
-      kind: 'echo-reply',
-      id: data.readUInt16BE(4),
-      seq: data.readUInt16BE(6),
-      ttl,
-      from,
-    };
+    if (data[start] !== ECHO_REPLY[family]) return undefined;
+    return { kind: 'echo-reply', id, seq, ttl, from };
   }
   const kind = (ERROR_TYPES[family] as Record<number, IcmpErrorKind | undefined>)[error.type];
-  if (!kind || data[0] !== ECHO_REQUEST[family]) return undefined;
-  return {
-    kind,
-    code: error.code,
-    id: data.readUInt16BE(4),
-    seq: data.readUInt16BE(6),
-    ttl,
-    from,
-    quotedDestination: error.destination,
-  };
+  if (!kind || data[start] !== ECHO_REQUEST[family]) return undefined;
+  return { kind, code: error.code, id, seq, ttl, from, quotedDestination: error.destination };
 }
 
 /** The echo request quoted in an ICMP error: its IP header plus at least 8 bytes of ICMP. */

@@ -23,8 +23,10 @@ const RECENT_NS = 30_000_000_000n;
  */
 export class ProbeKeys {
   private readonly ids: number[] = [randomId()];
-  private readonly idSet = new Set(this.ids);
-  private readonly nextSeq = new Map<number, number>([[this.ids[0]!, 0]]);
+  /** The next sequence of each identifier in `ids`. */
+  private readonly nextSeqs: number[] = [0];
+  /** Where in `ids` the last key came from: tried first, so a key costs one look while it lasts. */
+  private current = 0;
   /** Finished probes in the order they finished (a key is never re-added while present). */
   private readonly finished = new FinishedProbes(RECENT_NS);
 
@@ -36,22 +38,23 @@ export class ProbeKeys {
   }
 
   ours(id: number): boolean {
-    return this.idSet.has(id);
+    return this.ids.includes(id);
   }
 
   allocate(): number {
-    for (const id of this.ids) {
-      const seq = this.nextSeq.get(id) ?? 0;
-      const key = id * 0x10000 + seq;
+    const count = this.ids.length;
+    for (let n = 0, i = this.current; n < count; n++, i = i + 1 === count ? 0 : i + 1) {
+      const seq = this.nextSeqs[i]!;
+      const key = this.ids[i]! * 0x10000 + seq;
       if (this.inUse(key) || this.finished.has(key)) continue;
-      this.nextSeq.set(id, (seq + 1) & 0xffff);
+      this.nextSeqs[i] = (seq + 1) & 0xffff;
+      this.current = i;
       return key;
     }
     let id = randomId();
-    while (this.idSet.has(id)) id = randomId();
-    this.ids.push(id);
-    this.idSet.add(id);
-    this.nextSeq.set(id, 1);
+    while (this.ids.includes(id)) id = randomId();
+    this.current = this.ids.push(id) - 1;
+    this.nextSeqs.push(1);
     return id * 0x10000;
   }
 
