@@ -40,9 +40,6 @@ export async function throughput({
   const gc = soak ? exposeGc() : undefined;
   const eng = await warmEngine(choice);
   const targets = Array.from({ length: n }, (_, i) => loopbackTarget(i));
-  const warmCpu0 = process.cpuUsage();
-  const warmupSent = await warmUp(eng, targets, rate || 10_000, warmupMs, timeoutMs);
-  const warmCpu = process.cpuUsage(warmCpu0);
   /** @type {number[]} */
   const rtts = [];
   let replies = 0;
@@ -53,9 +50,6 @@ export async function throughput({
   let settled = 0;
   let missed = 0;
   let maxGapMs = 0;
-  // memoryUsage.rss(): memoryUsage() also walks the heap spaces (10 times a second: 1 % of this process CPU).
-  let rssPeak = process.memoryUsage.rss();
-  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 100);
   /** @param {{ status: string, rttNs: bigint }} o */
   const record = (o) => {
     settled++;
@@ -65,9 +59,26 @@ export async function throughput({
       if (o.rttNs <= 0n) nonPositive++;
     } else outcomes[o.status] = (outcomes[o.status] ?? 0) + 1;
   };
-  const stats0 = eng.stats();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  // The warm-up is the first part of the same paced loop, with the same callbacks, and the
+  // measurement its last `durationMs` (from `mark`, counts taken as differences): a loop's end, a
+  // callback or a branch seen for the first time inside the measurement deoptimised the hot path
+  // and compiled it again there (6 % of the measured CPU).
+  const warm = { sent: 0, cpu: process.cpuUsage() };
+  /** What the counters held when the measurement began. */
+  let base = { sent: 0, settled: 0, replies: 0, nonPositive: 0, rtts: 0, outcomes: { ...outcomes } };
+  let t0 = performance.now();
+  let cpu0 = process.cpuUsage();
+  let stats0 = eng.stats();
+  // memoryUsage.rss(): memoryUsage() also walks the heap spaces (10 times a second: 1 % of this process CPU).
+  let rssPeak = process.memoryUsage.rss();
+  const start = performance.now();
+  let marked = false;
+  // The same timer marks the measurement's start: a timer callback new to the loop deoptimised
+  // Node's timer list code inside the measurement.
+  const rssTimer = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    if (!marked && rate > 0 && performance.now() - start >= warmupMs) mark();
+  }, 100);
   // Per-window figures for long runs: what was sent and answered, CPU, the longest loop stall.
   /** @type {Window[]} */
   const windows = [];
@@ -90,25 +101,42 @@ export async function throughput({
     process.stdout.write(`${JSON.stringify({ window: win })}\n`);
     w = { at: now, sent, received: replies, cpu: process.cpuUsage(), maxGapMs: 0 };
   };
+  const mark = () => {
+    marked = true;
+    warm.sent = sent;
+    warm.cpu = process.cpuUsage(warm.cpu);
+    base = { sent, settled, replies, nonPositive, rtts: rtts.length, outcomes: { ...outcomes } };
+    missed = 0;
+    maxGapMs = 0;
+    rssPeak = process.memoryUsage.rss();
+    stats0 = eng.stats();
+    cpu0 = process.cpuUsage();
+    t0 = performance.now();
+    w = { at: t0, sent, received: replies, cpu: process.cpuUsage(), maxGapMs: 0 };
+  };
+  /** @param {Promise<any>} outcome */
+  const onProbe = (outcome) => {
+    sent++;
+    outcome.then(record);
+  };
+  /** @type {(now: number, gapMs: number, skipped: number) => void} */
+  const onTick = (now, gapMs, skipped) => {
+    maxGapMs = Math.max(maxGapMs, gapMs);
+    w.maxGapMs = Math.max(w.maxGapMs, gapMs);
+    missed += skipped;
+    if (reportEveryMs > 0 && now - w.at >= reportEveryMs) closeWindow(now);
+  };
   let windowMs;
   if (rate > 0) {
-    /** @param {Promise<any>} outcome */
-    const onProbe = (outcome) => {
-      sent++;
-      outcome.then(record);
-    };
-    /** @type {(now: number, gapMs: number, skipped: number) => void} */
-    const onTick = (now, gapMs, skipped) => {
-      maxGapMs = Math.max(maxGapMs, gapMs);
-      w.maxGapMs = Math.max(w.maxGapMs, gapMs);
-      missed += skipped;
-      if (reportEveryMs > 0 && now - w.at >= reportEveryMs) closeWindow(now);
-    };
-    await paced(eng, targets, rate, durationMs, timeoutMs, onProbe, onTick);
+    if (warmupMs === 0) mark();
+    await paced(eng, targets, rate, warmupMs + durationMs, timeoutMs, onProbe, onTick);
     windowMs = performance.now() - t0;
     while (settled < sent && performance.now() - t0 < durationMs + timeoutMs + 2000) await sleep(2);
     if (reportEveryMs > 0 && performance.now() - w.at > 50) closeWindow(performance.now());
   } else {
+    await paced(eng, targets, 10_000, warmupMs, timeoutMs, onProbe, onTick);
+    while (settled < sent) await sleep(2);
+    mark();
     /** @param {string} address */
     const loop = async (address) => {
       while (performance.now() - t0 < durationMs) {
@@ -123,16 +151,18 @@ export async function throughput({
   const cpu = process.cpuUsage(cpu0);
   clearInterval(rssTimer);
   rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  const warmup = { sent: warm.sent, cpuS: (warm.cpu.user + warm.cpu.system) / 1e6 };
+  for (const [status, count] of Object.entries(base.outcomes)) outcomes[status] = (outcomes[status] ?? 0) - count;
   const stats = eng.stats();
   eng.close();
   return {
     targets: n,
     rate,
     durationMs,
-    sent,
-    received: replies,
-    outcomes,
-    nonPositiveRtts: nonPositive,
+    sent: sent - base.sent,
+    received: replies - base.replies,
+    outcomes: Object.fromEntries(Object.entries(outcomes).filter(([, count]) => count > 0)),
+    nonPositiveRtts: nonPositive - base.nonPositive,
     missed,
     maxLoopGapMs: maxGapMs,
     windows,
@@ -142,9 +172,9 @@ export async function throughput({
     cpuSystemS: cpu.system / 1e6,
     rssPeakMiB: rssPeak / 2 ** 20,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
-    rttUs: summarize(rtts),
+    rttUs: summarize(rtts.slice(base.rtts)),
     /** What the warm-up cost (V8 compiles the hot paths in its first seconds). */
-    warmup: { sent: warmupSent, cpuS: (warmCpu.user + warmCpu.system) / 1e6 },
+    warmup,
     engine: {
       /** @type {number} */
       sent: stats.sent - stats0.sent,
@@ -162,32 +192,6 @@ export async function throughput({
       socketKind: stats.socketKind[4],
     },
   };
-}
-
-/**
- * Probes `targets` in turn at `rate` per second for `ms` with the measured run's own driver (see
- * paced), so what the measurement runs is compiled before it starts, and waits for the answers.
- * @param {any} eng
- * @param {string[]} targets
- * @param {number} rate
- * @param {number} ms
- * @param {number} timeoutMs
- * @returns {Promise<number>} probes sent
- */
-async function warmUp(eng, targets, rate, ms, timeoutMs) {
-  /** @type {Promise<unknown>[]} */
-  const all = [];
-  await paced(
-    eng,
-    targets,
-    rate,
-    ms,
-    timeoutMs,
-    (outcome) => all.push(outcome),
-    () => {},
-  );
-  await Promise.all(all);
-  return all.length;
 }
 
 /**

@@ -37,6 +37,30 @@ export function ipv6FromBytes(bytes: Buffer): string {
   return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.len).join(':')}`;
 }
 
+/**
+ * Whether `text` is an IPv4 address in dotted decimal as isIP accepts it (four numbers 0-255, no
+ * leading zeros): then it is its own canonical text. A character scan: no regular expression, no
+ * table lookup.
+ */
+export function isIpv4Literal(text: string): boolean {
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || ++octets > 4) return false;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return false;
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return false;
+    } else return false;
+  }
+  return octets === 4;
+}
+
 /** The canonical text of an IP literal (RFC 5952 for IPv6), or undefined if it is not one. */
 export function canonicalIp(text: string): string | undefined {
   const family = isIP(text);

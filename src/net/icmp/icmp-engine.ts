@@ -1,5 +1,6 @@
 import type { Clock } from '../../clock.js';
 import { CheckFailure } from '../../errors.js';
+import { isIpv4Literal } from '../address.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { loadNativeIcmp } from './native.js';
 import type { NativeIcmp } from './native.js';
@@ -46,7 +47,7 @@ export class IcmpEngine {
   private readonly templates = new EchoTemplates();
   private readonly addresses = new CanonicalAddresses();
   /** Families whose warm-up echo is done (see echo()). */
-  private readonly warm = new Set<IcmpFamily>();
+  private readonly warm: Record<IcmpFamily, boolean> = { 4: false, 6: false };
   private cancelTimer: (() => void) | undefined;
   private timerAt: number | undefined;
   private flushScheduled = false;
@@ -90,10 +91,15 @@ export class IcmpEngine {
 
   /** Sends one echo request and resolves with what came back (never rejects). */
   echo(request: EchoRequest): Promise<EchoOutcome> {
-    const address = this.warm.has(request.family) ? this.addresses.of(request.address) : undefined;
-    // Warm and well-formed: straight to the queue (an await per probe was a promise and a microtask more).
-    if (address && this.sockets[request.family] && address.family === request.family && !address.v4Mapped)
-      return this.enqueue(request, address.text);
+    const { family } = request;
+    // Warm and well-formed: straight to the queue (an await per probe was a promise and a microtask
+    // more). A dotted quad is its own canonical text: a character scan, where the lookup in a table
+    // of every target missed the CPU's caches (2 % of a probe's cost at 10,000 targets).
+    if (this.warm[family] && this.sockets[family]) {
+      if (family === 4 && isIpv4Literal(request.address)) return this.enqueue(request, request.address);
+      const address = this.addresses.of(request.address);
+      if (address && address.family === family && !address.v4Mapped) return this.enqueue(request, address.text);
+    }
     return this.echoCold(request);
   }
 
@@ -118,7 +124,7 @@ export class IcmpEngine {
     this.warmups[request.family] ??= this.enqueue(
       { address: request.family === 4 ? '127.0.0.1' : '::1', family: request.family, timeoutMs: 200 },
       request.family === 4 ? '127.0.0.1' : '::1',
-    ).then(() => void this.warm.add(request.family));
+    ).then(() => void (this.warm[request.family] = true));
     await this.warmups[request.family];
     return this.enqueue(request, address.text);
   }
@@ -222,7 +228,7 @@ export class IcmpEngine {
     if (!open) return;
     delete this.sockets[family];
     delete this.warmups[family];
-    this.warm.delete(family);
+    this.warm[family] = false;
     open.close();
   }
 

@@ -66,23 +66,30 @@ export function readdressEcho(
   seq: number,
   constantChecksum: boolean,
 ): Buffer {
-  const oldId = packet.readUInt16BE(4);
-  const oldSeq = packet.readUInt16BE(6);
-  packet.writeUInt16BE(id & 0xffff, 4);
-  packet.writeUInt16BE(seq & 0xffff, 6);
+  // Byte by byte: Buffer's read and write methods were a property lookup each, per probe.
+  const oldId = (packet[4]! << 8) | packet[5]!;
+  const oldSeq = (packet[6]! << 8) | packet[7]!;
+  setWord(packet, 4, id);
+  setWord(packet, 6, seq);
   if (constantChecksum) {
     // Compensate identifier and sequence, so the checksum is the same for every probe, and for
     // every process too: a restart must not move the trace to another ECMP branch.
     const folded = (id & 0xffff) + (seq & 0xffff);
-    packet.writeUInt16BE(~((folded & 0xffff) + (folded >>> 16)) & 0xffff, 8);
+    setWord(packet, 8, ~((folded & 0xffff) + (folded >>> 16)));
   } else if (family === 4) {
-    let sum = (~packet.readUInt16BE(2) & 0xffff) + (~oldId & 0xffff) + (id & 0xffff) + (~oldSeq & 0xffff);
+    let sum = (~((packet[2]! << 8) | packet[3]!) & 0xffff) + (~oldId & 0xffff) + (id & 0xffff) + (~oldSeq & 0xffff);
     sum += seq & 0xffff;
     sum = (sum & 0xffff) + (sum >>> 16);
     sum = (sum & 0xffff) + (sum >>> 16);
-    packet.writeUInt16BE(~sum & 0xffff, 2);
+    setWord(packet, 2, ~sum);
   }
   return packet;
+}
+
+/** Writes the low 16 bits of `value` at `at`, big-endian. */
+function setWord(packet: Buffer, at: number, value: number): void {
+  packet[at] = (value >>> 8) & 0xff;
+  packet[at + 1] = value & 0xff;
 }
 
 /** The Internet checksum (RFC 1071) of `data` from byte `start` to `end`. */

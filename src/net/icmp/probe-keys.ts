@@ -6,10 +6,13 @@ export type { FinishedProbe } from './finished-probes.js';
 /**
  * A random identifier. It only has to differ from other pingers' on this host, not be unguessable:
  * Math.random, not node:crypto's randomInt, whose first call took 0.3-0.55 ms (it fills its
- * entropy cache) in every `vantage probe` that makes the engine.
+ * entropy cache) in every `vantage probe` that makes the engine. Below 0x8000, so every key
+ * (identifier << 16 | sequence) is a small integer to V8: a key past 2^31 is a heap number, and
+ * the first one deoptimised the engine's hot path, compiled again seconds after start-up whenever
+ * a new identifier crossed the line.
  */
 function randomId(): number {
-  return Math.floor(Math.random() * 0x10000);
+  return Math.floor(Math.random() * 0x8000);
 }
 
 /** After an answer or a timeout a key is remembered this long. */
