@@ -2,6 +2,7 @@
 // Issue 4's aims for the ICMP engine, judged against one run of bench/icmp.mjs.
 import { fmt } from '../lib/table.mjs';
 import { lastWindowEndS, worstFullWindowRate } from './loopback.mjs';
+import { per1k } from './peers.mjs';
 import { AIMS, DURATION_MS, RATE, TARGET_COUNTS } from './settings.mjs';
 
 /** @import { LoopbackRow } from './peers.mjs' */
@@ -24,11 +25,7 @@ import { AIMS, DURATION_MS, RATE, TARGET_COUNTS } from './settings.mjs';
  * @typedef {{ aim: string, measured: string, target: string, met: boolean | undefined }} Aim
  */
 
-/**
- * CPU seconds per 1,000 probes sent; NaN when none were.
- * @param {{ cpuS: number, sent: number }} r
- */
-export const per1k = (r) => (r.sent > 0 ? (r.cpuS / r.sent) * 1000 : NaN);
+export { per1k };
 /**
  * Probes sent per second.
  * @param {{ sent: number, seconds: number }} r
@@ -44,7 +41,7 @@ function throughputAims(raw) {
   /** @type {Aim[]} */
   const out = [];
   const lb = raw.loopback;
-  const paced = lb.filter((r) => r.tool === 'vantage' && r.mode === `paced ${fmt(RATE, 0)}/s`);
+  const paced = lb.filter((r) => r.tool === 'vantage' && r.mode.startsWith(`paced ${fmt(RATE, 0)}/s, median`));
   const max = lb.filter((r) => r.tool === 'vantage' && r.mode.startsWith('closed loop'));
   if (!paced.length) return out;
   const worstRate = Math.min(...paced.map(rate));

@@ -9,10 +9,11 @@ import { execHelper, icmpProbe } from '../lib/helpers.mjs';
 import { loopbackTarget } from '../lib/http.mjs';
 import { execTracked, stopChild } from '../lib/proc.mjs';
 import { fmt } from '../lib/table.mjs';
-import { blackboxLoad, fping } from './peers.mjs';
+import { blackboxLoad, fping, per1k } from './peers.mjs';
 import {
   BLACKBOX_ICMP_CONFIG,
   DURATION_MS,
+  PEER_ROUNDS,
   RATE,
   SUSTAINED,
   TARGET_COUNTS,
@@ -160,7 +161,19 @@ export function worstFullWindowRate(sustained) {
 }
 
 /**
- * Every tool over each of TARGET_COUNTS loopback targets, one after the other.
+ * The run with the median CPU per probe of a tool's runs, with every run's figure (roundsPer1k).
+ * @param {LoopbackRow[]} runs
+ * @returns {LoopbackRow}
+ */
+function medianRun(runs) {
+  const sorted = [...runs].sort((a, b) => per1k(a) - per1k(b));
+  const median = /** @type {LoopbackRow} */ (sorted[Math.floor((sorted.length - 1) / 2)]);
+  return { ...median, mode: `${median.mode}, median of ${runs.length}`, roundsPer1k: runs.map(per1k) };
+}
+
+/**
+ * Every tool over each of TARGET_COUNTS loopback targets, one after the other (Vantage paced and
+ * fping interleaved, PEER_ROUNDS times).
  * @param {string} dir a temporary directory for target lists and tool output
  * @param {{ fping: boolean, blackbox: boolean, unshare?: boolean }} have
  */
@@ -172,12 +185,20 @@ export async function loopbackThroughput(dir, have) {
     for (const n of TARGET_COUNTS) {
       const targetsFile = join(dir, `targets-${n}.txt`);
       await writeFile(targetsFile, `${Array.from({ length: n }, (_, i) => loopbackTarget(i)).join('\n')}\n`);
-      rows.push(await vantage(n, RATE, `paced ${fmt(RATE, 0)}/s`));
+      /** @type {LoopbackRow[]} */
+      const paced = [];
+      /** @type {LoopbackRow[]} */
+      const peer = [];
+      for (let round = 0; round < PEER_ROUNDS; round++) {
+        paced.push(await vantage(n, RATE, `paced ${fmt(RATE, 0)}/s`));
+        if (have.fping) peer.push(await fping(targetsFile, n, dir));
+      }
+      rows.push(medianRun(paced));
       rows.push(await vantage(n, 0, 'closed loop (max)'));
       if (have.unshare)
         for (const socket of /** @type {const} */ (['raw', 'datagram']))
           rows.push(await vantageUnshared(n, RATE, socket));
-      if (have.fping) rows.push(await fping(targetsFile, n, dir));
+      if (peer.length > 0) rows.push(medianRun(peer));
       if (bb) {
         const b = await blackboxLoad(bb, n);
         rows.push(b);

@@ -19,7 +19,7 @@ import { BB_CONCURRENCY, BB_PROBES, DURATION_MS, RATE, TIME, TIMEOUT_MS } from '
  * @typedef {{
  *   tool: string, mode: string, targets: number, sent: number, received: number, seconds: number,
  *   cpuS: number, rssMiB: number, rttUs: Summary, nonPositiveRtts?: number, unmatched?: number,
- *   missed?: number, outcomes?: Record<string, number>, warmupCpuPer1k?: number,
+ *   missed?: number, outcomes?: Record<string, number>, warmupCpuPer1k?: number, roundsPer1k?: number[],
  * }} LoopbackRow
  */
 
@@ -55,6 +55,12 @@ async function procMemMiB(pid) {
   const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
+
+/**
+ * CPU seconds per 1,000 probes sent; NaN when none were.
+ * @param {{ cpuS: number, sent: number }} r
+ */
+export const per1k = (r) => (r.sent > 0 ? (r.cpuS / r.sent) * 1000 : NaN);
 
 /**
  * fping over the `n` targets listed in `targetsFile` at the same offered rate as Vantage's paced

@@ -11,6 +11,7 @@ import {
   DURATION_MS,
   INFLIGHT_TARGETS,
   LOOPBACK_LOAD,
+  PEER_ROUNDS,
   RATE,
   WARMUP_MS,
 } from './settings.mjs';
@@ -47,6 +48,14 @@ function loopbackSection(raw) {
     ...(raw.have.fping ? [] : ['fping: not installed (apt-get install fping time)']),
     ...(raw.have.blackbox ? [] : ['blackbox_exporter: not installed (apt-get install prometheus-blackbox-exporter)']),
   ];
+  const rounds = lb.filter((r) => r.roundsPer1k);
+  if (rounds.length > 0)
+    notes.push(
+      `vantage paced and fping ran ${fmt(PEER_ROUNDS, 0)} times each, interleaved; a row is the median run. ` +
+        `CPU s / 1k of every run: ${rounds
+          .map((r) => `${r.tool} ${fmt(r.targets, 0)} ${(r.roundsPer1k ?? []).map((v) => fmt(v, 4)).join(' / ')}`)
+          .join('; ')}`,
+    );
   const neg = lb.filter((r) => (r.nonPositiveRtts ?? 0) > 0);
   if (neg.length > 0) {
     const each = neg.map((r) => `${fmt(r.nonPositiveRtts, 0)} of ${fmt(r.received, 0)} (${runOf(r)})`);

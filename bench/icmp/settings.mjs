@@ -12,6 +12,12 @@ export const DURATION_MS = 5000;
  */
 export const WARMUP_MS = 15_000;
 export const RATE = 10_000;
+/**
+ * Vantage's paced run and fping's, interleaved, this many times per target count; the table shows
+ * each tool's median run: the same command's CPU per probe moved by 20 % from run to run on this
+ * machine, so one run each could rank the two either way.
+ */
+export const PEER_ROUNDS = 3;
 export const TIMEOUT_MS = 1000;
 export const BB_PROBES = 5000;
 export const BB_CONCURRENCY = 100;
