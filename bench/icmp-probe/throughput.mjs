@@ -105,7 +105,15 @@ export async function throughput({
     marked = true;
     warm.sent = sent;
     warm.cpu = process.cpuUsage(warm.cpu);
-    base = { sent, settled, replies, nonPositive, rtts: rtts.length, outcomes: { ...outcomes } };
+    // Probes still in flight belong to the warm-up: their replies are not counted as the measurement's.
+    base = {
+      sent,
+      settled,
+      replies: replies + sent - settled,
+      nonPositive,
+      rtts: rtts.length,
+      outcomes: { ...outcomes },
+    };
     missed = 0;
     maxGapMs = 0;
     rssPeak = process.memoryUsage.rss();
