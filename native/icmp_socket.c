@@ -657,18 +657,21 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// sock->df besides 0 (never DF) and 1 (always): DF while the packet fits (-1: never set).
+#define DF_WHILE_IT_FITS 2
+
 static napi_value js_set_dont_fragment(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   icmp_socket *sock = socket_call(env, info, 2, argv);
   if (sock == NULL) return NULL;
-  // null: the kernel's default (IP_PMTUDISC_WANT: DF while the packet fits the route's MTU).
+  // null: DF while the packet fits the route's MTU (IP_PMTUDISC_WANT, what ping gets by default).
   napi_valuetype type;
   CHECK(napi_typeof(env, argv[1], &type));
   bool on = false;
   if (type != napi_null) CHECK(napi_get_value_bool(env, argv[1], &on));
-  int df = type == napi_null ? 2 : on;
+  int df = type == napi_null ? DF_WHILE_IT_FITS : on;
   if (sock->df == df) return NULL;
-  int value = df == 2 ? IP_PMTUDISC_WANT : df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+  int value = df == DF_WHILE_IT_FITS ? IP_PMTUDISC_WANT : df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
   int rc = sock->family == 4 ? setsockopt(sock->fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, sizeof value)
                              : setsockopt(sock->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &value, sizeof value);
   if (rc < 0) return throw_errno(env, "setsockopt(MTU_DISCOVER)", errno);

@@ -65,7 +65,7 @@ export async function throughput({
   // and compiled it again there (6 % of the measured CPU).
   const warm = { sent: 0, cpu: process.cpuUsage() };
   /** What the counters held when the measurement began. */
-  let base = { sent: 0, settled: 0, replies: 0, nonPositive: 0, rtts: 0, outcomes: { ...outcomes } };
+  let base = { sent: 0, replies: 0, nonPositive: 0, rtts: 0, outcomes: { ...outcomes } };
   let t0 = performance.now();
   let cpu0 = process.cpuUsage();
   let stats0 = eng.stats();
@@ -105,15 +105,8 @@ export async function throughput({
     marked = true;
     warm.sent = sent;
     warm.cpu = process.cpuUsage(warm.cpu);
-    // Probes still in flight belong to the warm-up: their replies are not counted as the measurement's.
-    base = {
-      sent,
-      settled,
-      replies: replies + sent - settled,
-      nonPositive,
-      rtts: rtts.length,
-      outcomes: { ...outcomes },
-    };
+    // Probes still in flight (a tick's worth at most) count as the measurement's: sent, and settled in it.
+    base = { sent: settled, replies, nonPositive, rtts: rtts.length, outcomes: { ...outcomes } };
     missed = 0;
     maxGapMs = 0;
     rssPeak = process.memoryUsage.rss();

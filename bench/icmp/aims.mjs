@@ -25,7 +25,6 @@ import { AIMS, DURATION_MS, RATE, TARGET_COUNTS } from './settings.mjs';
  * @typedef {{ aim: string, measured: string, target: string, met: boolean | undefined }} Aim
  */
 
-export { per1k };
 /**
  * Probes sent per second.
  * @param {{ sent: number, seconds: number }} r

@@ -46,7 +46,7 @@ function vantageRow(r, mode) {
     unmatched: r.engine.unmatched,
     missed: r.missed,
     outcomes: r.outcomes,
-    warmupCpuPer1k: r.warmup.sent > 0 ? (r.warmup.cpuS / r.warmup.sent) * 1000 : NaN,
+    warmupCpuPer1k: per1k(r.warmup),
   };
 }
 
@@ -166,7 +166,8 @@ export function worstFullWindowRate(sustained) {
  * @returns {LoopbackRow}
  */
 function medianRun(runs) {
-  const sorted = [...runs].sort((a, b) => per1k(a) - per1k(b));
+  // A run that sent nothing (NaN) sorts last.
+  const sorted = [...runs].sort((a, b) => (per1k(a) || Infinity) - (per1k(b) || Infinity));
   const median = /** @type {LoopbackRow} */ (sorted[Math.floor((sorted.length - 1) / 2)]);
   return { ...median, mode: `${median.mode}, median of ${runs.length}`, roundsPer1k: runs.map(per1k) };
 }

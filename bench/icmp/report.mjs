@@ -3,8 +3,9 @@
 // the aims, and the raw numbers for bench/results/latest.json.
 import { rounded } from '../lib/stats.mjs';
 import { fmt } from '../lib/table.mjs';
-import { aims, per1k, rate } from './aims.mjs';
+import { aims, rate } from './aims.mjs';
 import { worstFullWindowRate } from './loopback.mjs';
+import { per1k } from './peers.mjs';
 import {
   ACC_COUNT,
   ACC_INTERVAL_MS,

@@ -48,4 +48,17 @@ describe('FinishedProbes', () => {
     expect(finished.capacity).toBeLessThan(peak);
     expect(finished.capacity).toBe(256);
   });
+
+  it('finds an identifier again after its table was dropped while it was the last one looked up', () => {
+    const finished = new FinishedProbes(KEEP_NS);
+    const x = (seq: number): number => 0x0001 * 0x10000 + seq;
+    const y = (seq: number): number => 0x0002 * 0x10000 + seq;
+    finished.add(x(5), { answered: true, address: 'x' }, 0n);
+    finished.add(y(5), { answered: true, address: 'y' }, 20_000n * MS);
+    // Forgetting x(5) drops identifier 1's table, the one looked up last; x(6) then needs a new one.
+    finished.add(x(6), { answered: true, address: 'x' }, 31_000n * MS);
+    expect(finished.has(y(5))).toBe(true);
+    expect(finished.has(x(6))).toBe(true);
+    expect(finished.has(x(5))).toBe(false);
+  });
 });

@@ -1,3 +1,5 @@
+import { IdTables } from './id-tables.js';
+
 /** What is remembered of a finished probe, to recognise duplicates and late replies. */
 export interface FinishedProbe {
   answered: boolean;
@@ -9,6 +11,10 @@ export interface FinishedProbe {
 interface IdTable {
   numbers: Int32Array;
   count: number;
+}
+
+function emptyIdTable(): IdTable {
+  return { numbers: new Int32Array(0x10000), count: 0 };
 }
 
 const MIN_CAPACITY = 256;
@@ -29,10 +35,7 @@ const NUMBER_MASK = 2 ** 30 - 1;
  * probes/s that took a whole core and the engine fell behind (probes queued, then timed out).
  */
 export class FinishedProbes {
-  private readonly byId = new Map<number, IdTable>();
-  /** The identifier looked up last and its table (nearly every lookup is for the same one). */
-  private lastId = -1;
-  private lastTable: IdTable | undefined;
+  private readonly byId = new IdTables<IdTable>();
   private keys = new Int32Array(MIN_CAPACITY);
   /** Monotonic ms at which each record is forgotten. */
   private forgetAtMs = new Float64Array(MIN_CAPACITY);
@@ -89,26 +92,15 @@ export class FinishedProbes {
     this.addresses[slot] = probe.address;
     this.duplicateHandlers[slot] = probe.onDuplicate;
     const id = key >>> 16;
-    let table = this.table(id);
-    if (!table) this.byId.set(id, (table = { numbers: new Int32Array(0x10000), count: 0 }));
+    const table = this.byId.getOrCreate(id, emptyIdTable);
     table.numbers[key & 0xffff] = n + 1;
     table.count++;
     this.count++;
   }
 
   private slotOf(key: number): number | undefined {
-    const n = (this.table(key >>> 16)?.numbers[key & 0xffff] ?? 0) - 1;
+    const n = (this.byId.get(key >>> 16)?.numbers[key & 0xffff] ?? 0) - 1;
     return n < 0 ? undefined : n & (this.keys.length - 1);
-  }
-
-  private table(id: number): IdTable | undefined {
-    if (id === this.lastId) return this.lastTable;
-    const table = this.byId.get(id);
-    if (table) {
-      this.lastId = id;
-      this.lastTable = table;
-    }
-    return table;
   }
 
   /** Forgets the records due by `nowMs`, oldest first. */
@@ -117,14 +109,10 @@ export class FinishedProbes {
       const slot = this.first & (this.keys.length - 1);
       if (this.forgetAtMs[slot]! > nowMs) break;
       const key = this.keys[slot]! >>> 0;
-      const table = this.table(key >>> 16);
+      const table = this.byId.get(key >>> 16);
       if (table && table.numbers[key & 0xffff] === this.first + 1) {
         table.numbers[key & 0xffff] = 0;
-        if (--table.count === 0) {
-          this.byId.delete(key >>> 16);
-          this.lastId = -1;
-          this.lastTable = undefined;
-        }
+        if (--table.count === 0) this.byId.delete(key >>> 16);
       }
       this.addresses[slot] = '';
       this.duplicateHandlers[slot] = undefined;

@@ -79,8 +79,8 @@ export interface NativeIcmp {
    */
   send(handle: NativeHandle, data: Buffer, address: string, ttl: number, tos: number, source: string): bigint;
   /**
-   * true: DF on every packet (IP_PMTUDISC_DO); false: never (IP_PMTUDISC_DONT); null: the kernel's
-   * default, DF while the packet fits the route's MTU (IP_PMTUDISC_WANT, as Linux ping sends).
+   * true: DF on every packet (IP_PMTUDISC_DO); false: never (IP_PMTUDISC_DONT); null: DF while the
+   * packet fits the route's MTU (IP_PMTUDISC_WANT; see family-socket.ts for when).
    */
   setDontFragment(handle: NativeHandle, dontFragment: boolean | null): void;
   close(handle: NativeHandle): void;

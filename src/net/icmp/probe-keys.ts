@@ -9,7 +9,8 @@ export type { FinishedProbe } from './finished-probes.js';
  * entropy cache) in every `vantage probe` that makes the engine. Below 0x8000, so every key
  * (identifier << 16 | sequence) is a small integer to V8: a key past 2^31 is a heap number, and
  * the first one deoptimised the engine's hot path, compiled again seconds after start-up whenever
- * a new identifier crossed the line.
+ * a new identifier crossed the line. Half the space doubles the small chance that another raw-socket
+ * pinger on the host draws the same identifier (its replies then count as unmatched or late here).
  */
 function randomId(): number {
   return Math.floor(Math.random() * 0x8000);
