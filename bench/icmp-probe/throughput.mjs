@@ -63,7 +63,8 @@ export async function throughput({
   // measurement its last `durationMs` (from `mark`, counts taken as differences): a loop's end, a
   // callback or a branch seen for the first time inside the measurement deoptimised the hot path
   // and compiled it again there (6 % of the measured CPU).
-  const warm = { sent: 0, cpu: process.cpuUsage() };
+  const warmCpu0 = process.cpuUsage();
+  let warmCpu = { user: 0, system: 0 };
   /** What the counters held when the measurement began. */
   let base = { sent: 0, replies: 0, nonPositive: 0, rtts: 0, outcomes: { ...outcomes } };
   let t0 = performance.now();
@@ -103,8 +104,7 @@ export async function throughput({
   };
   const mark = () => {
     marked = true;
-    warm.sent = sent;
-    warm.cpu = process.cpuUsage(warm.cpu);
+    warmCpu = process.cpuUsage(warmCpu0);
     // Probes still in flight (a tick's worth at most) count as the measurement's: sent, and settled in it.
     base = { sent: settled, replies, nonPositive, rtts: rtts.length, outcomes: { ...outcomes } };
     missed = 0;
@@ -152,7 +152,8 @@ export async function throughput({
   const cpu = process.cpuUsage(cpu0);
   clearInterval(rssTimer);
   rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-  const warmup = { sent: warm.sent, cpuS: (warm.cpu.user + warm.cpu.system) / 1e6 };
+  // The warm-up's probes: those settled before the mark (see base).
+  const warmup = { sent: base.sent, cpuS: (warmCpu.user + warmCpu.system) / 1e6 };
   for (const [status, count] of Object.entries(base.outcomes)) outcomes[status] = (outcomes[status] ?? 0) - count;
   const stats = eng.stats();
   eng.close();

@@ -1,4 +1,4 @@
-import { canonicalIp } from '../address.js';
+import { canonicalIp, isIpv4Literal } from '../address.js';
 import { echoRequest, readdressEcho } from './packet.js';
 import type { IcmpFamily } from './packet.js';
 
@@ -23,22 +23,31 @@ export class EchoTemplates {
   }
 }
 
-/** An address to ping: its canonical text and family (a v4-mapped IPv6 address is not pingable as such). */
-export interface ProbeAddress {
+/** What is remembered of an address: its canonical text, family, and whether it is v4-mapped. */
+interface KnownAddress {
   text: string;
   family: IcmpFamily;
   v4Mapped: boolean;
 }
 
 /**
- * canonicalIp's answers for the addresses probed, with what the engine checks of them per probe
- * (isIP's regular expressions per probe were 2 % of the CPU, and string searches per probe
- * more). Bounded: an agent probes a bounded set of targets, but an address per probe must not grow it.
+ * The text to ping an address by: canonicalIp's answer, remembered for the addresses probed (isIP's
+ * regular expressions per probe were 2 % of the CPU, and string searches per probe more). A dotted
+ * quad is its own canonical text: a character scan, where the lookup in a table of every target
+ * missed the CPU's caches (2 % of a probe's cost at 10,000 targets). Bounded: an agent probes a
+ * bounded set of targets, but an address per probe must not grow it.
  */
 export class CanonicalAddresses {
-  private readonly known = new Map<string, ProbeAddress | undefined>();
+  private readonly known = new Map<string, KnownAddress | undefined>();
 
-  of(text: string): ProbeAddress | undefined {
+  /** `text`'s canonical form if it is an address of `family` to ping (not a v4-mapped IPv6 one). */
+  pingable(text: string, family: IcmpFamily): string | undefined {
+    if (family === 4 && isIpv4Literal(text)) return text;
+    const address = this.of(text);
+    return address && address.family === family && !address.v4Mapped ? address.text : undefined;
+  }
+
+  private of(text: string): KnownAddress | undefined {
     let address = this.known.get(text);
     if (address === undefined && !this.known.has(text)) {
       if (this.known.size >= CANONICAL_CACHE) this.known.clear();

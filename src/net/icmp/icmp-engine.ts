@@ -1,6 +1,5 @@
 import type { Clock } from '../../clock.js';
 import { CheckFailure } from '../../errors.js';
-import { isIpv4Literal } from '../address.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { loadNativeIcmp } from './native.js';
 import type { NativeIcmp } from './native.js';
@@ -92,21 +91,15 @@ export class IcmpEngine {
   /** Sends one echo request and resolves with what came back (never rejects). */
   echo(request: EchoRequest): Promise<EchoOutcome> {
     const { family } = request;
-    // Warm and well-formed: straight to the queue (an await per probe was a promise and a microtask
-    // more). A dotted quad is its own canonical text: a character scan, where the lookup in a table
-    // of every target missed the CPU's caches (2 % of a probe's cost at 10,000 targets).
-    if (this.warm[family] && this.sockets[family]) {
-      if (family === 4 && isIpv4Literal(request.address)) return this.enqueue(request, request.address);
-      const address = this.addresses.of(request.address);
-      if (address && address.family === family && !address.v4Mapped) return this.enqueue(request, address.text);
-    }
-    return this.echoCold(request);
+    // Warm and well-formed: straight to the queue (an await per probe was a promise and a microtask more).
+    const address = this.warm[family] && this.sockets[family] && this.addresses.pingable(request.address, family);
+    return address ? this.enqueue(request, address) : this.echoCold(request);
   }
 
   private async echoCold(request: EchoRequest): Promise<EchoOutcome> {
     if (this.closed || request.signal?.aborted) return { status: 'aborted' };
-    const address = this.addresses.of(request.address);
-    if (!address || address.family !== request.family || address.v4Mapped) {
+    const address = this.addresses.pingable(request.address, request.family);
+    if (!address) {
       return {
         status: 'failed',
         failure: new CheckFailure(
@@ -126,7 +119,7 @@ export class IcmpEngine {
       request.family === 4 ? '127.0.0.1' : '::1',
     ).then(() => void (this.warm[request.family] = true));
     await this.warmups[request.family];
-    return this.enqueue(request, address.text);
+    return this.enqueue(request, address);
   }
 
   /**
