@@ -22,10 +22,30 @@ export interface ExecutorDeps {
 }
 
 /**
- * One run of one check: run it, trace silent IPs, log results, emit a problem event per failed IP.
- * A run's child logger (check, kind and target bound) is made only when something logs through it:
- * runs rarely log, and one kept per check cost 490 bytes each (6 MB at 12,000 checks).
+ * A run's context. Its logger (check, kind and target bound) is made only when something logs
+ * through it: runs rarely log, and one kept per check cost 490 bytes each (6 MB at 12,000 checks).
+ * A class rather than a literal with a getter: the literal made an accessor, a closure and its
+ * scope per run, and a sampling profile of what outlived the scavenges put 40 % of the agent's
+ * promoted bytes (24 of 59 MB in 30 s at 12,000 checks) in the function that made them.
  */
+class CheckRunContext implements RunContext {
+  private child: Logger | undefined;
+
+  constructor(
+    readonly signal: AbortSignal,
+    readonly clock: Clock,
+    private readonly parent: Logger,
+    private readonly spec: Check['spec'],
+    readonly onProgress: ((done: number, total: number) => void) | undefined,
+  ) {}
+
+  get log(): Logger {
+    const { spec } = this;
+    return (this.child ??= this.parent.child({ check: spec.name, kind: spec.kind, target: spec.target.name }));
+  }
+}
+
+/** One run of one check: run it, trace silent IPs, log results, emit a problem event per failed IP. */
 export class CheckExecutor {
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -35,17 +55,7 @@ export class CheckExecutor {
     onProgress?: (done: number, total: number) => void,
   ): Promise<CheckResult[]> {
     const { spec } = check;
-    let child: Logger | undefined;
-    const log = (): Logger =>
-      (child ??= this.deps.log.child({ check: spec.name, kind: spec.kind, target: spec.target.name }));
-    const ctx: RunContext = {
-      signal,
-      clock: this.deps.clock,
-      get log() {
-        return log();
-      },
-      ...(onProgress ? { onProgress } : {}),
-    };
+    const ctx = new CheckRunContext(signal, this.deps.clock, this.deps.log, spec, onProgress);
     const results = await runCheck(check, ctx);
     const kind = this.deps.registry.get(spec.kind);
     if (kind && this.deps.trigger) await this.deps.trigger.attach(kind, results, signal);
@@ -56,7 +66,7 @@ export class CheckExecutor {
         emitProblem(this.deps.log, event);
         for (const sink of this.deps.sinks?.() ?? []) sink.send(event);
       } else if (result.ok && this.deps.log.isLevelEnabled('debug'))
-        log().debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
+        ctx.log.debug({ ip: result.ip, durationMs: result.durationMs, phasesMs: result.phasesMs }, 'check ok');
     }
     this.deps.finished?.(spec, results);
     return results;

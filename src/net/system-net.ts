@@ -63,11 +63,13 @@ export function systemNet(
   };
   let warmed: Promise<void> | undefined;
   const ready = (kinds?: readonly string[], hosts?: readonly string[]): Promise<void> => {
+    // Every run asks (runPerIp): only the first may build the set.
+    if (warmed) return warmed;
     const adapters = new Set(kinds ? kinds.flatMap((k) => ADAPTERS_OF_KIND[k] ?? ALL_ADAPTERS) : ALL_ADAPTERS);
     // A literal never reaches getaddrinfo: its warm-up (the libuv pool's threads, two lookups each) was
     // about 25 ms of a `probe tcp 127.0.0.1`.
     if (hosts && hosts.length > 0 && hosts.every((host) => isIP(host) !== 0)) adapters.delete('resolver');
-    warmed ??= Promise.all([...adapters].map((adapter) => warmUps[adapter]())).then(() => untilLoopQuiet(clock));
+    warmed = Promise.all([...adapters].map((adapter) => warmUps[adapter]())).then(() => untilLoopQuiet(clock));
     return warmed;
   };
   return {
