@@ -133,12 +133,13 @@ export class SeriesStore implements OwnerHost {
     for (const owner of this.owners.values()) if (owner.rendered) snapshot.push(owner.rendered);
     // The identity as the scrape began, should it change before the scrape ends.
     const identities = this.families.map((family) => family.identity);
-    // Per owner, the next of its spans to write and that span's family (-1 past the last): families
+    // Per owner, the next of its spans to write and that span's family (-1 past the last, UNREAD
+    // until the first family's pass reads it, inside the paced loop: read up front for 24,000
+    // owners, about 2.5 ms of buffers out of cache, it began every scrape with a block): families
     // go in order, and every owner is asked for every family (a read of the buffer per ask was a
     // tenth of a scrape's time on Node 20).
     const next = new Uint32Array(snapshot.length);
-    const nextFamily = new Int32Array(snapshot.length);
-    for (let k = 0; k < snapshot.length; k++) nextFamily[k] = spanFamily(snapshot[k] as Rendered, 0);
+    const nextFamily = new Int32Array(snapshot.length).fill(UNREAD);
     for (const family of this.families) {
       if (!openMetrics && family.index > 0) out.copy(NEWLINE);
       out.copy(family.header(openMetrics));
@@ -146,6 +147,7 @@ export class SeriesStore implements OwnerHost {
       const identity = identities[i] ?? family.identity;
       const longest = Math.max(...identity.map((piece) => piece.length));
       for (let k = 0; k < snapshot.length; k++) {
+        if (nextFamily[k] === UNREAD) nextFamily[k] = spanFamily(snapshot[k] as Rendered, 0);
         if (nextFamily[k] === i) {
           const r = snapshot[k] as Rendered;
           const at = next[k] ?? 0;
@@ -213,6 +215,9 @@ const SPAN_WORDS = 3;
 function spanWord(r: Rendered, at: number, field: number): number {
   return at < 0 ? 0 : r.buf.readUInt32LE(r.spansAt + (at * SPAN_WORDS + field) * 4);
 }
+
+/** nextFamily's value for an owner whose first span the scrape has not read yet. */
+const UNREAD = -2;
 
 /** Whether `r` has lines of the family at `index`. */
 function hasSpan(r: Rendered, index: number): boolean {

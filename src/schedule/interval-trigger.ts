@@ -1,5 +1,7 @@
 import type { Clock } from '../clock.js';
-import type { Trigger } from './trigger.js';
+import { TimerQueue } from './timer-queue.js';
+import type { RepeatingTimer } from './timer-queue.js';
+import type { Timers, Trigger } from './trigger.js';
 
 /** Firing this much early is accepted: re-arming would round up to a whole millisecond late. */
 const EARLY_TOLERANCE_NS = 1_000_000n;
@@ -11,7 +13,7 @@ const EARLY_TOLERANCE_NS = 1_000_000n;
  * interval) are reported, not replayed in a burst.
  */
 export class IntervalTrigger implements Trigger {
-  private cancel: (() => void) | undefined;
+  private timer: RepeatingTimer | undefined;
   private nextNs = 0n;
   private readonly intervalNs: bigint;
 
@@ -23,37 +25,40 @@ export class IntervalTrigger implements Trigger {
     this.intervalNs = BigInt(Math.round(intervalMs * 1e6));
   }
 
-  start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void, timers: Clock = this.clock): void {
+  start(
+    onFire: (plannedNs: bigint) => void,
+    onMissed: (slots: number) => void,
+    timers: Timers = new TimerQueue(this.clock),
+  ): void {
     const wall = this.clock.wallMs();
     const sinceSlot = (((wall - this.offsetMs) % this.intervalMs) + this.intervalMs) % this.intervalMs;
     const untilFirstMs = sinceSlot === 0 ? 0 : this.intervalMs - sinceSlot;
     this.nextNs = this.clock.monotonicNs() + BigInt(Math.round(untilFirstMs * 1e6));
-    const arm = (): void => {
-      const delayMs = Number(this.nextNs - this.clock.monotonicNs()) / 1e6;
-      this.cancel = timers.setTimer(delayMs, () => {
-        // libuv measures timers from a cached loop time, so they can fire a little before the
-        // monotonic clock reaches the slot: not due yet, wait again.
-        if (this.nextNs - this.clock.monotonicNs() > EARLY_TOLERANCE_NS) {
-          arm();
-          return;
-        }
-        const planned = this.nextNs;
-        this.nextNs += this.intervalNs;
-        const now = this.clock.monotonicNs();
-        if (this.nextNs <= now) {
-          const missed = (now - this.nextNs) / this.intervalNs + 1n;
-          this.nextNs += missed * this.intervalNs;
-          onMissed(Number(missed));
-        }
+    const timer = timers.repeating(() => {
+      // libuv measures timers from a cached loop time, so they can fire a little before the
+      // monotonic clock reaches the slot: not due yet, wait again.
+      if (this.nextNs - this.clock.monotonicNs() > EARLY_TOLERANCE_NS) {
         arm();
-        onFire(planned);
-      });
-    };
+        return;
+      }
+      const planned = this.nextNs;
+      this.nextNs += this.intervalNs;
+      const now = this.clock.monotonicNs();
+      if (this.nextNs <= now) {
+        const missed = (now - this.nextNs) / this.intervalNs + 1n;
+        this.nextNs += missed * this.intervalNs;
+        onMissed(Number(missed));
+      }
+      arm();
+      onFire(planned);
+    });
+    const arm = (): void => timer.set(Number(this.nextNs - this.clock.monotonicNs()) / 1e6);
+    this.timer = timer;
     arm();
   }
 
   stop(): void {
-    this.cancel?.();
-    this.cancel = undefined;
+    this.timer?.cancel();
+    this.timer = undefined;
   }
 }

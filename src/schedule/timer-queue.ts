@@ -8,6 +8,15 @@ interface Entry {
   seq: number;
   /** Undefined once run or cancelled. */
   fn: (() => void) | undefined;
+  /** In the heap (run or cancelled ones stay there until popped). */
+  queued: boolean;
+}
+
+/** A timer set again and again with one callback (an interval check's next slot). */
+export interface RepeatingTimer {
+  /** Runs the callback `ms` from now, instead of at the time set before if that has not come. */
+  set(ms: number): void;
+  cancel(): void;
 }
 
 /**
@@ -42,21 +51,53 @@ export class TimerQueue implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): () => void {
-    const entry: Entry = { at: this.nowMs() + Math.max(0, ms), seq: this.seq++, fn };
+    const entry: Entry = { at: 0, seq: 0, fn, queued: false };
+    this.add(entry, ms);
+    return () => this.drop(entry);
+  }
+
+  /**
+   * One entry for all the times a callback is set, where setTimer makes an entry, a cancel closure
+   * and the caller a callback each time: at 1,200 runs a second those lived an interval each, and
+   * were a quarter of what the agent's thread promoted to the old generation (a sampling heap
+   * profile of what outlived the scavenges). The entry is made again only when set while its last
+   * time is still in the heap.
+   */
+  repeating(fn: () => void): RepeatingTimer {
+    let entry: Entry | undefined;
+    return {
+      set: (ms) => {
+        if (entry) this.drop(entry);
+        if (!entry || entry.queued) entry = { at: 0, seq: 0, fn, queued: false };
+        entry.fn = fn;
+        this.add(entry, ms);
+      },
+      cancel: () => {
+        if (entry) this.drop(entry);
+      },
+    };
+  }
+
+  private add(entry: Entry, ms: number): void {
+    entry.at = this.nowMs() + Math.max(0, ms);
+    entry.seq = this.seq++;
     this.push(entry);
     this.live++;
     this.arm();
-    return () => {
-      if (!entry.fn) return;
-      entry.fn = undefined;
-      this.live--;
-      if (this.live === 0) {
-        // Nothing waits: no timer of ours may keep the process alive or a test's clock busy.
-        this.armed?.cancel();
-        this.armed = undefined;
-        this.heap = [];
-      }
-    };
+  }
+
+  /** Cancels `entry` unless it has run or was cancelled. */
+  private drop(entry: Entry): void {
+    if (!entry.fn) return;
+    entry.fn = undefined;
+    this.live--;
+    if (this.live === 0) {
+      // Nothing waits: no timer of ours may keep the process alive or a test's clock busy.
+      this.armed?.cancel();
+      this.armed = undefined;
+      for (const left of this.heap) left.queued = false;
+      this.heap = [];
+    }
   }
 
   private nowMs(): number {
@@ -99,6 +140,7 @@ export class TimerQueue implements Clock {
 
   private push(entry: Entry): void {
     const heap = this.heap;
+    entry.queued = true;
     heap.push(entry);
     let i = heap.length - 1;
     while (i > 0) {
@@ -113,6 +155,7 @@ export class TimerQueue implements Clock {
   private pop(): Entry | undefined {
     const heap = this.heap;
     const top = heap[0];
+    if (top) top.queued = false;
     const last = heap.pop();
     if (heap.length === 0 || !last) return top;
     let i = 0;

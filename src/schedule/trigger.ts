@@ -1,4 +1,7 @@
-import type { Clock } from '../clock.js';
+import type { TimerQueue } from './timer-queue.js';
+
+/** Where triggers wait: the scheduler's TimerQueue (one timer for every job) or one of their own. */
+export type Timers = Pick<TimerQueue, 'repeating'>;
 
 /** Decides when a job fires. `plannedNs` is the monotonic time the run was due. */
 export interface Trigger {
@@ -6,6 +9,6 @@ export interface Trigger {
    * Starts firing. `timers`, when given, is where to wait (the scheduler's TimerQueue: one timer for
    * every job); its clock is the trigger's own.
    */
-  start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void, timers?: Clock): void;
+  start(onFire: (plannedNs: bigint) => void, onMissed: (slots: number) => void, timers?: Timers): void;
   stop(): void;
 }

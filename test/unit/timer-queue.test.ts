@@ -89,4 +89,43 @@ describe('TimerQueue', () => {
     expect(ran).toEqual(['after', 'later']);
     expect(uncaught).toEqual([new Error('boom')]);
   });
+  it('runs a repeating timer at each time it is set, the last time set winning, none after cancel', async () => {
+    const clock = new FakeClock();
+    const timers = new TimerQueue(clock);
+    const start = clock.wallMs();
+    const ran: number[] = [];
+    let again = true;
+    const timer = timers.repeating(() => {
+      ran.push(clock.wallMs() - start);
+      // Set again from its own callback, as an interval trigger does.
+      if (again) timer.set(10);
+    });
+    timer.set(10);
+    await clock.advance(35);
+    expect(ran).toEqual([10, 20, 30]);
+    expect(timers.size).toBe(1);
+
+    // Set while its time is still in the heap: the new time replaces it.
+    timer.set(2);
+    timer.set(4);
+    expect(timers.size).toBe(1);
+    again = false;
+    await clock.advance(10);
+    expect(ran).toEqual([10, 20, 30, 39]);
+
+    timer.set(5);
+    timer.cancel();
+    expect(timers.size).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+    await clock.advance(10);
+    expect(ran).toHaveLength(4);
+
+    // Usable again after a cancel, beside one-off timers.
+    const other: string[] = [];
+    timers.setTimer(3, () => other.push('once'));
+    timer.set(1);
+    await clock.advance(5);
+    expect(ran).toEqual([10, 20, 30, 39, 56]);
+    expect(other).toEqual(['once']);
+  });
 });
