@@ -106,7 +106,7 @@ export class CheckSet {
 
   private async run(entry: Scheduled, signal: AbortSignal): Promise<void> {
     const { executor, recorder, agentMetrics } = this.deps;
-    agentMetrics.inFlight.inc();
+    agentMetrics.runStarted();
     try {
       const results = await executor.execute(entry.check, signal);
       // A run cancelled by a reload or shutdown says nothing about the target, and one whose check
@@ -117,7 +117,7 @@ export class CheckSet {
         this.deps.quality.record(entry.check.spec, results);
       }
     } finally {
-      agentMetrics.inFlight.dec();
+      agentMetrics.runEnded();
     }
   }
 }

@@ -35,7 +35,7 @@ export async function runPerIp<F extends object>(
 ): Promise<Array<CheckResult<F> | CoreResult>> {
   await net.ready?.();
   const runStartNs = ctx.clock.monotonicNs();
-  const base = baseResult(spec, ctx.clock.wallMs());
+  const startedAt = new Date(ctx.clock.wallMs()).toISOString();
   let addresses: ResolvedAddress[];
   const fromDnsCheck = net.addressBook?.lookup(spec.target.name, spec.settings.ip_family);
   try {
@@ -43,7 +43,7 @@ export async function runPerIp<F extends object>(
       fromDnsCheck?.addresses ?? (await net.resolver.resolve(spec.target.host, spec.settings.ip_family, ctx.signal));
   } catch (err) {
     const durationMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
-    return [failedBeforeProbe(base, durationMs, asFailure(err, 'resolve'))];
+    return [failedBeforeProbe(baseResult(spec, startedAt), durationMs, asFailure(err, 'resolve'))];
   }
   const resolveMs = elapsedMs(runStartNs, ctx.clock.monotonicNs());
   if (addresses.length === 0) {
@@ -52,16 +52,18 @@ export async function runPerIp<F extends object>(
       `${spec.target.host} resolved to no ${spec.settings.ip_family} address`,
       'resolve',
     );
-    return [failedBeforeProbe(base, resolveMs, error)];
+    return [failedBeforeProbe(baseResult(spec, startedAt), resolveMs, error)];
   }
   const selected = spec.settings.ips === 'all' ? addresses : addresses.slice(0, spec.settings.ips);
-  return Promise.all(
-    selected.map((address) => {
-      const ipBase = baseResult(spec, base.startedAt, address.address);
-      if (fromDnsCheck) ipBase.addressSource = fromDnsCheck.source;
-      return probe({ address, runStartNs, resolveMs }, ipBase);
-    }),
-  );
+  const probeOne = (address: ResolvedAddress): Promise<CheckResult<F>> => {
+    const ipBase = baseResult(spec, startedAt, address.address);
+    if (fromDnsCheck) ipBase.addressSource = fromDnsCheck.source;
+    return probe({ address, runStartNs, resolveMs }, ipBase);
+  };
+  // One address, the usual case: no array of promises and no Promise.all to wait on (every run).
+  const [only] = selected;
+  if (only && selected.length === 1) return [await probeOne(only)];
+  return Promise.all(selected.map(probeOne));
 }
 
 function failedBeforeProbe(base: CoreResult, resolveMs: number, failure: CheckFailure): CoreResult {

@@ -22,7 +22,8 @@ export class AgentMetrics {
   private readonly checksConfigured: Gauge;
   private readonly skipped: Family;
   private readonly lag: Histogram;
-  readonly inFlight: Gauge;
+  /** Runs started and not yet ended; vantage_runs_in_flight reads it at the scrape. */
+  private runsInFlight = 0;
   private readonly targetInfo: Family;
   private readonly egressInfo: Gauge;
   private readonly egressChanges: Counter;
@@ -39,7 +40,8 @@ export class AgentMetrics {
     this.checksConfigured = registries.gauge(AGENT_METRICS.checksConfigured);
     this.skipped = registries.series.family(AGENT_METRICS.skipped);
     this.lag = registries.histogram(AGENT_METRICS.schedulerLag);
-    this.inFlight = registries.gauge(AGENT_METRICS.inFlight);
+    // Read at the scrape: prom-client's inc() and dec() made a label hash each, twice a run.
+    registries.gauge(AGENT_METRICS.inFlight, (gauge) => gauge.set(this.runsInFlight));
     this.targetInfo = registries.series.family(AGENT_METRICS.targetInfo);
     this.egressInfo = registries.gauge(AGENT_METRICS.egressInfo);
     this.egressChanges = registries.counter(AGENT_METRICS.egressChanges);
@@ -137,6 +139,14 @@ export class AgentMetrics {
   /** The check left the config: its skip counters go (of every kind and reason). */
   forgetCheck(check: string, _kind?: string): void {
     this.registries.series.forget(skippedOwner(check));
+  }
+
+  runStarted(): void {
+    this.runsInFlight++;
+  }
+
+  runEnded(): void {
+    this.runsInFlight--;
   }
 
   schedulerLag(lagMs: number): void {

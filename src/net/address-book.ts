@@ -15,7 +15,8 @@ interface Entry {
  * both families), checks resolve as usual.
  */
 export class AddressBook {
-  private readonly entries = new Map<string, Entry>();
+  /** Per target, its entries by family (index 4 and 6): a lookup builds no key (every run of every check asks). */
+  private readonly entries = new Map<string, Array<Entry | undefined>>();
 
   constructor(private readonly nowMs: () => number) {}
 
@@ -23,18 +24,27 @@ export class AddressBook {
     const resolved = addresses
       .filter((a) => isIP(a) === family)
       .map((address): ResolvedAddress => ({ address, family }));
-    this.entries.set(`${family} ${target}`, { addresses: resolved, validUntilMs: this.nowMs() + validForMs, source });
+    let byFamily = this.entries.get(target);
+    if (!byFamily) this.entries.set(target, (byFamily = []));
+    byFamily[family] = { addresses: resolved, validUntilMs: this.nowMs() + validForMs, source };
   }
 
   /** Fresh addresses of `target` in `family`, with who found them; undefined when not known. */
   lookup(target: string, family: IpFamily): { addresses: ResolvedAddress[]; source: string } | undefined {
-    const families: Array<4 | 6> = family === 'any' ? [4, 6] : [family === 'ipv4' ? 4 : 6];
-    const found = families.map((f) => this.entries.get(`${f} ${target}`));
-    if (found.some((e) => !e || e.validUntilMs < this.nowMs())) return undefined;
-    const entries = found as Entry[];
+    const byFamily = this.entries.get(target);
+    if (!byFamily) return undefined;
+    const v4 = family === 'ipv6' ? undefined : this.fresh(byFamily[4]);
+    const v6 = family === 'ipv4' ? undefined : this.fresh(byFamily[6]);
+    // For `any`, both families must be fresh.
+    if (family === 'any' ? !v4 || !v6 : !v4 && !v6) return undefined;
+    const entries = [v4, v6].filter((e): e is Entry => e !== undefined);
     const addresses = entries.flatMap((e) => e.addresses);
     return addresses.length > 0
       ? { addresses, source: [...new Set(entries.map((e) => e.source))].join(', ') }
       : undefined;
+  }
+
+  private fresh(entry: Entry | undefined): Entry | undefined {
+    return entry && entry.validUntilMs >= this.nowMs() ? entry : undefined;
   }
 }

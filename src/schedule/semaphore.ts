@@ -5,6 +5,13 @@ export class Semaphore {
 
   constructor(private limit: number) {}
 
+  /** Takes a slot if one is free now (no promise made); false when the caller must acquire() and wait. */
+  tryAcquire(): boolean {
+    if (this.inUse >= this.limit) return false;
+    this.inUse++;
+    return true;
+  }
+
   acquire(): Promise<void> {
     if (this.inUse < this.limit) {
       this.inUse++;

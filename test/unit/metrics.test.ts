@@ -181,6 +181,16 @@ describe('ProbeRecorder', () => {
 });
 
 describe('AgentMetrics target info', () => {
+  it('counts the runs in flight at each scrape', async () => {
+    const registries = new MetricRegistries({ processMetrics: false });
+    const metrics = new AgentMetrics(registries, { version: '1.2.3' });
+    expect(await samples(registries, 'vantage_runs_in_flight')).toEqual(['vantage_runs_in_flight 0']);
+    metrics.runStarted();
+    metrics.runStarted();
+    metrics.runEnded();
+    expect(await samples(registries, 'vantage_runs_in_flight')).toEqual(['vantage_runs_in_flight 1']);
+  });
+
   it('carries each target with the union of target label names, re-created when they change', async () => {
     const registries = new MetricRegistries({ processMetrics: false });
     const metrics = new AgentMetrics(registries, { version: '1.2.3' });

@@ -201,8 +201,12 @@ describe('Scheduler', () => {
     scheduler.add(a.job);
     scheduler.add(b.job);
     await clock.advance(0);
-    const removed = scheduler.remove('a');
+    let removedYet = false;
+    const removed = scheduler.remove('a').then(() => (removedYet = true));
     expect(a.runs[0]!.signal.reason).toBeInstanceOf(RunCancelled);
+    await clock.advance(0);
+    // It waits for the run in flight to end.
+    expect(removedYet).toBe(false);
     a.runs[0]!.finish();
     b.runs[0]!.finish();
     await removed;

@@ -49,17 +49,13 @@ export class PingCheck implements Check<IcmpFields> {
         }),
       );
     }
-    const settled = await Promise.all(outcomes);
+    // One request, the usual case at scale: no Promise.all (every run).
+    const [one] = outcomes;
+    const settled = one && outcomes.length === 1 ? [await one] : await Promise.all(outcomes);
     const pingMs = elapsedMs(startNs, ctx.clock.monotonicNs());
-    const replies = settled.filter((o): o is Extract<EchoOutcome, { status: 'reply' }> => o.status === 'reply');
-    const otherAddress = settled.filter(
-      (o): o is Extract<EchoOutcome, { status: 'reply-other-address' }> => o.status === 'reply-other-address',
-    );
-    const failed = settled.find((o): o is Extract<EchoOutcome, { status: 'failed' }> => o.status === 'failed');
-    const icmpError = settled.find((o): o is Extract<EchoOutcome, { code: number }> => 'code' in o);
+    const { replies, otherAddress, failed, icmpError, aborted, sent } = tally(settled);
     // Requests the deadline cut short count as lost; a cancelled run reports ABORTED.
-    const cancelled = settled.some((o) => o.status === 'aborted') && !abortedByDeadline(ctx.signal);
-    const sent = settled.filter((o) => o.status !== 'failed').length;
+    const cancelled = aborted && !abortedByDeadline(ctx.signal);
     const rttsMs = replies.map((r) => Number(r.rttNs) / 1e6);
     const fields: IcmpFields = {
       sent,
@@ -93,6 +89,38 @@ export class PingCheck implements Check<IcmpFields> {
       phasesMs: { resolve: target.resolveMs, ping: pingMs },
     });
   }
+}
+
+type Reply = Extract<EchoOutcome, { status: 'reply' }>;
+type OtherAddressReply = Extract<EchoOutcome, { status: 'reply-other-address' }>;
+
+/** The outcomes of a run's requests sorted out in one pass (the first failure and ICMP error). */
+function tally(settled: readonly EchoOutcome[]): {
+  replies: Reply[];
+  otherAddress: OtherAddressReply[];
+  failed: Extract<EchoOutcome, { status: 'failed' }> | undefined;
+  icmpError: Extract<EchoOutcome, { code: number }> | undefined;
+  aborted: boolean;
+  sent: number;
+} {
+  const replies: Reply[] = [];
+  const otherAddress: OtherAddressReply[] = [];
+  let failed: Extract<EchoOutcome, { status: 'failed' }> | undefined;
+  let icmpError: Extract<EchoOutcome, { code: number }> | undefined;
+  let aborted = false;
+  let sent = 0;
+  for (const o of settled) {
+    if (o.status === 'failed') {
+      failed ??= o;
+      continue;
+    }
+    sent++;
+    if (o.status === 'reply') replies.push(o);
+    else if (o.status === 'reply-other-address') otherAddress.push(o);
+    else if (o.status === 'aborted') aborted = true;
+    else if ('code' in o) icmpError ??= o;
+  }
+  return { replies, otherAddress, failed, icmpError, aborted, sent };
 }
 
 function failureOf(

@@ -56,6 +56,18 @@ describe('runCheck', () => {
     expect(result?.error?.code).toBe(code);
   });
 
+  it('turns a check that throws before returning its promise into an INTERNAL record', async () => {
+    const check = checkOf(() => {
+      throw new RangeError('at once');
+    });
+    const [result] = await runCheck(check, {
+      signal: new AbortController().signal,
+      clock: new FakeClock(),
+      log: silent,
+    });
+    expect(result?.error).toEqual({ code: 'INTERNAL', message: 'at once', phase: 'run' });
+  });
+
   it('gives an INTERNAL record for a check that returned no result', async () => {
     const results = await runCheck(
       checkOf(async () => []),
@@ -123,6 +135,27 @@ describe('runCheck and a check that ignores its signal', () => {
         phase: 'run',
       },
     });
+  });
+
+  it('keeps the abandonment record and logs nothing more when the check fails after it', async () => {
+    const lines: string[] = [];
+    const log = createLogger(
+      'error',
+      new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) as never,
+    );
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    let fail: (err: Error) => void = () => undefined;
+    const late = checkOf(() => new Promise((_resolve, reject) => (fail = reject)));
+    const pending = runCheck(late, { signal: controller.signal, clock, log });
+    controller.abort(new RunDeadlineExceeded(5));
+    await clock.advance(ABANDON_GRACE_MS);
+    const [result] = await pending;
+    fail(new Error('too late'));
+    await clock.advance(0);
+    expect(result?.error?.code).toBe('TIMEOUT');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('abandoned');
   });
 
   it('leaves no timer behind when the check finishes in time', async () => {
