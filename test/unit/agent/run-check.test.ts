@@ -21,13 +21,16 @@ const checkOf = (run: Check['run']): Check => ({ spec, run });
 const throwing = (err: unknown): Check => checkOf(() => Promise.reject(err));
 const stuck = (): Check => checkOf(() => new Promise(() => undefined));
 
+/** A logger of errors whose lines land in `lines`. */
+function errorLog(): { lines: string[]; log: ReturnType<typeof createLogger> } {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
+  return { lines, log: createLogger('error', sink as never) };
+}
+
 describe('runCheck', () => {
   it('turns a throwing check into an INTERNAL record and logs it', async () => {
-    const lines: string[] = [];
-    const log = createLogger(
-      'error',
-      new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) as never,
-    );
+    const { lines, log } = errorLog();
     const clock = new FakeClock();
     const [result] = await runCheck(throwing(new TypeError('boom')), {
       signal: new AbortController().signal,
@@ -138,11 +141,7 @@ describe('runCheck and a check that ignores its signal', () => {
   });
 
   it('keeps the abandonment record and logs nothing more when the check fails after it', async () => {
-    const lines: string[] = [];
-    const log = createLogger(
-      'error',
-      new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) as never,
-    );
+    const { lines, log } = errorLog();
     const clock = new FakeClock();
     const controller = new AbortController();
     let fail: (err: Error) => void = () => undefined;
