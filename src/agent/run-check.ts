@@ -53,9 +53,17 @@ class GuardedRun {
       return;
     }
     running.then(
-      (results) => this.finish(results.length > 0 ? results : this.failed('INTERNAL', 'the check returned no result')),
+      (results) => this.returned(results),
       (err: unknown) => this.threw(err),
     );
+  }
+
+  /** Nothing may throw out of here: the promise `then` made is not awaited (an unhandled rejection ends Node). */
+  private returned(results: unknown): void {
+    if (!Array.isArray(results))
+      this.threw(new TypeError(`the check returned ${String(results)}, not a list of results`));
+    else if (results.length === 0) this.finish(this.failed('INTERNAL', 'the check returned no result'));
+    else this.finish(results as CheckResult[]);
   }
 
   /** The signal fired: the check has ABANDON_GRACE_MS to stop. */

@@ -15,8 +15,8 @@ interface Entry {
  * both families), checks resolve as usual.
  */
 export class AddressBook {
-  /** Per target, its entries by family (index 4 and 6): a lookup builds no key (every run of every check asks). */
-  private readonly entries = new Map<string, Array<Entry | undefined>>();
+  /** Per target, its entry of each family: a lookup builds no key (every run of every check asks). */
+  private readonly entries = new Map<string, { 4?: Entry; 6?: Entry }>();
 
   constructor(private readonly nowMs: () => number) {}
 
@@ -25,7 +25,7 @@ export class AddressBook {
       .filter((a) => isIP(a) === family)
       .map((address): ResolvedAddress => ({ address, family }));
     let byFamily = this.entries.get(target);
-    if (!byFamily) this.entries.set(target, (byFamily = []));
+    if (!byFamily) this.entries.set(target, (byFamily = {}));
     byFamily[family] = { addresses: resolved, validUntilMs: this.nowMs() + validForMs, source };
   }
 

@@ -13,10 +13,7 @@ export class Semaphore {
   }
 
   acquire(): Promise<void> {
-    if (this.inUse < this.limit) {
-      this.inUse++;
-      return Promise.resolve();
-    }
+    if (this.tryAcquire()) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

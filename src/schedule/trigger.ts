@@ -1,7 +1,9 @@
-import type { TimerQueue } from './timer-queue.js';
+import type { RepeatingTimer } from './timer-queue.js';
 
 /** Where triggers wait: the scheduler's TimerQueue (one timer for every job) or one of their own. */
-export type Timers = Pick<TimerQueue, 'repeating'>;
+export interface Timers {
+  repeating(fn: () => void): RepeatingTimer;
+}
 
 /** Decides when a job fires. `plannedNs` is the monotonic time the run was due. */
 export interface Trigger {

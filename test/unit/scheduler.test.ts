@@ -4,6 +4,7 @@ import { IntervalTrigger } from '../../src/schedule/interval-trigger.js';
 import { phaseOffsetMs } from '../../src/schedule/offset.js';
 import { Scheduler } from '../../src/schedule/scheduler.js';
 import type { Job, SkipReason } from '../../src/schedule/scheduler.js';
+import { TimerQueue } from '../../src/schedule/timer-queue.js';
 import { FakeClock, flushPromises } from '../helpers/fake-clock.js';
 
 const T0 = Date.UTC(2026, 0, 1); // a multiple of every interval used here
@@ -220,6 +221,23 @@ describe('Scheduler', () => {
 });
 
 describe('IntervalTrigger against early timers', () => {
+  it('does nothing once stopped by a callback due in the same turn', async () => {
+    const clock = new FakeClock(T0);
+    const timers = new TimerQueue(clock);
+    const trigger = new IntervalTrigger(clock, 1_000, 500);
+    const fired: number[] = [];
+    // Set first, so it runs first of the two due at 500 ms, after both were taken as due.
+    timers.setTimer(500, () => trigger.stop());
+    trigger.start(
+      () => fired.push(clock.wallMs() - T0),
+      () => undefined,
+      timers,
+    );
+    await clock.advance(3_000);
+    expect(fired).toEqual([]);
+    expect(timers.size).toBe(0);
+  });
+
   it('waits again when a timer fires before the slot, and never fires before it', async () => {
     const clock = new FakeClock(T0);
     // Timers that fire up to 2 ms early (half the delay for short ones), as libuv's can against hrtime.

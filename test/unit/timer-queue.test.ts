@@ -128,4 +128,19 @@ describe('TimerQueue', () => {
     expect(ran).toEqual([10, 20, 30, 39, 56]);
     expect(other).toEqual(['once']);
   });
+  it('moves a repeating timer set again while queued, without holding back what is due before it', async () => {
+    const clock = new FakeClock();
+    const timers = new TimerQueue(clock);
+    const start = clock.wallMs();
+    const ran: Array<[string, number]> = [];
+    const timer = timers.repeating(() => ran.push(['repeating', clock.wallMs() - start]));
+    timer.set(2);
+    timers.setTimer(5, () => ran.push(['once', clock.wallMs() - start]));
+    timer.set(10);
+    await clock.advance(20);
+    expect(ran).toEqual([
+      ['once', 5],
+      ['repeating', 10],
+    ]);
+  });
 });

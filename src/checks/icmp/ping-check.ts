@@ -93,20 +93,22 @@ export class PingCheck implements Check<IcmpFields> {
 
 type Reply = Extract<EchoOutcome, { status: 'reply' }>;
 type OtherAddressReply = Extract<EchoOutcome, { status: 'reply-other-address' }>;
+type Failed = Extract<EchoOutcome, { status: 'failed' }>;
+type IcmpErrorOutcome = Extract<EchoOutcome, { code: number }>;
 
 /** The outcomes of a run's requests sorted out in one pass (the first failure and ICMP error). */
 function tally(settled: readonly EchoOutcome[]): {
   replies: Reply[];
   otherAddress: OtherAddressReply[];
-  failed: Extract<EchoOutcome, { status: 'failed' }> | undefined;
-  icmpError: Extract<EchoOutcome, { code: number }> | undefined;
+  failed: Failed | undefined;
+  icmpError: IcmpErrorOutcome | undefined;
   aborted: boolean;
   sent: number;
 } {
   const replies: Reply[] = [];
   const otherAddress: OtherAddressReply[] = [];
-  let failed: Extract<EchoOutcome, { status: 'failed' }> | undefined;
-  let icmpError: Extract<EchoOutcome, { code: number }> | undefined;
+  let failed: Failed | undefined;
+  let icmpError: IcmpErrorOutcome | undefined;
   let aborted = false;
   let sent = 0;
   for (const o of settled) {

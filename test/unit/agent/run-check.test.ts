@@ -25,7 +25,7 @@ const stuck = (): Check => checkOf(() => new Promise(() => undefined));
 function errorLog(): { lines: string[]; log: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
   const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
-  return { lines, log: createLogger('error', sink as never) };
+  return { lines, log: createLogger('error', sink) };
 }
 
 describe('runCheck', () => {
@@ -69,6 +69,18 @@ describe('runCheck', () => {
       log: silent,
     });
     expect(result?.error).toEqual({ code: 'INTERNAL', message: 'at once', phase: 'run' });
+  });
+
+  it('turns a check that resolved to something other than a list into an INTERNAL record', async () => {
+    const { lines, log } = errorLog();
+    const check = checkOf(() => Promise.resolve(undefined as unknown as CheckResult[]));
+    const [result] = await runCheck(check, { signal: new AbortController().signal, clock: new FakeClock(), log });
+    expect(result?.error).toEqual({
+      code: 'INTERNAL',
+      message: 'the check returned undefined, not a list of results',
+      phase: 'run',
+    });
+    expect(lines.join('')).toContain('check threw');
   });
 
   it('gives an INTERNAL record for a check that returned no result', async () => {
