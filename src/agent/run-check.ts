@@ -63,7 +63,7 @@ class GuardedRun {
     if (!Array.isArray(results))
       this.threw(new TypeError(`the check returned ${String(results)}, not a list of results`));
     else if (results.length === 0) this.finish(this.failed('INTERNAL', 'the check returned no result'));
-    else this.finish(results as CheckResult[]);
+    else this.finish(results);
   }
 
   /** The signal fired: the check has ABANDON_GRACE_MS to stop. */

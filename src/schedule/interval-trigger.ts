@@ -35,8 +35,6 @@ export class IntervalTrigger implements Trigger {
     const untilFirstMs = sinceSlot === 0 ? 0 : this.intervalMs - sinceSlot;
     this.nextNs = this.clock.monotonicNs() + BigInt(Math.round(untilFirstMs * 1e6));
     const timer = timers.repeating(() => {
-      // Stopped (or started again) by a callback due in the same turn, after this one was taken as due.
-      if (this.timer !== timer) return;
       // libuv measures timers from a cached loop time, so they can fire a little before the
       // monotonic clock reaches the slot: not due yet, wait again.
       if (this.nextNs - this.clock.monotonicNs() > EARLY_TOLERANCE_NS) {

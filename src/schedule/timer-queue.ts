@@ -116,16 +116,19 @@ export class TimerQueue implements Clock {
 
   private fire(at: number): void {
     if (this.armed?.at === at) this.armed = undefined;
-    const due: Array<() => void> = [];
+    const due: Entry[] = [];
     const limit = this.nowMs() + EARLY_MS;
     while (this.heap.length > 0 && this.heap[0]!.at <= limit) {
       const entry = this.pop()!;
-      if (!entry.fn) continue;
-      due.push(entry.fn);
+      if (entry.fn) due.push(entry);
+    }
+    for (const entry of due) {
+      // Cancelled by a callback before it in this turn, or set again (queued once more): not now, as
+      // clearTimeout stops a Node timer due in the same turn.
+      const fn = entry.fn;
+      if (!fn || entry.queued) continue;
       entry.fn = undefined;
       this.live--;
-    }
-    for (const fn of due) {
       try {
         fn();
       } catch (err) {

@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { CheckExecutor } from '../../src/agent/check-executor.js';
 import type { Check, CheckSpec, RunContext } from '../../src/checks/check.js';
 import { builtinRegistry } from '../../src/checks/registry.js';
 import { systemClock } from '../../src/clock.js';
-import { createLogger } from '../../src/log.js';
+import type { Logger } from '../../src/log.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 const spec: CheckSpec = {
   name: 'web-tcp',
@@ -14,19 +14,6 @@ const spec: CheckSpec = {
   timeoutMs: 500,
   settings: {},
 };
-
-/** A logger whose JSON lines land in `lines`. */
-function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger('info', sink), lines };
-}
 
 /** A check that hands its context to `use` and passes. */
 function checkUsing(use: (ctx: RunContext) => void): Check {
@@ -51,7 +38,7 @@ function checkUsing(use: (ctx: RunContext) => void): Check {
   };
 }
 
-function executor(log: ReturnType<typeof createLogger>): CheckExecutor {
+function executor(log: Logger): CheckExecutor {
   return new CheckExecutor({
     clock: systemClock,
     log,
@@ -62,7 +49,7 @@ function executor(log: ReturnType<typeof createLogger>): CheckExecutor {
 
 describe('CheckExecutor', () => {
   it('gives a run a logger bound to its check, kind and target, made once and only when the run logs', async () => {
-    const { log, lines } = capturingLogger();
+    const { log, lines } = captureLog();
     const child = vi.spyOn(log, 'child');
     const run = executor(log);
 
@@ -90,7 +77,7 @@ describe('CheckExecutor', () => {
   });
 
   it('hands the run its signal, clock and progress callback', async () => {
-    const { log } = capturingLogger();
+    const { log } = captureLog();
     const signal = new AbortController().signal;
     const onProgress = (): void => undefined;
     let ctx: RunContext | undefined;

@@ -143,4 +143,20 @@ describe('TimerQueue', () => {
       ['repeating', 10],
     ]);
   });
+  it('does not run a timer that a callback due in the same turn cancelled or set again', async () => {
+    const clock = new FakeClock();
+    const timers = new TimerQueue(clock);
+    const start = clock.wallMs();
+    const ran: Array<[string, number]> = [];
+    const repeating = timers.repeating(() => ran.push(['repeating', clock.wallMs() - start]));
+    timers.setTimer(5, () => {
+      cancelLater();
+      repeating.set(10);
+    });
+    const cancelLater = timers.setTimer(5, () => ran.push(['cancelled', clock.wallMs() - start]));
+    repeating.set(5);
+    await clock.advance(20);
+    expect(ran).toEqual([['repeating', 15]]);
+    expect(timers.size).toBe(0);
+  });
 });

@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ABANDON_GRACE_MS, runCheck } from '../../../src/agent/run-check.js';
 import type { Check, CheckResult } from '../../../src/checks/check.js';
 import { RunCancelled, RunDeadlineExceeded } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
+import { captureLog } from '../../helpers/log-capture.js';
 
 const silent = createLogger('silent');
 
@@ -21,16 +21,9 @@ const checkOf = (run: Check['run']): Check => ({ spec, run });
 const throwing = (err: unknown): Check => checkOf(() => Promise.reject(err));
 const stuck = (): Check => checkOf(() => new Promise(() => undefined));
 
-/** A logger of errors whose lines land in `lines`. */
-function errorLog(): { lines: string[]; log: ReturnType<typeof createLogger> } {
-  const lines: string[] = [];
-  const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
-  return { lines, log: createLogger('error', sink) };
-}
-
 describe('runCheck', () => {
   it('turns a throwing check into an INTERNAL record and logs it', async () => {
-    const { lines, log } = errorLog();
+    const { lines, log } = captureLog('error');
     const clock = new FakeClock();
     const [result] = await runCheck(throwing(new TypeError('boom')), {
       signal: new AbortController().signal,
@@ -42,7 +35,7 @@ describe('runCheck', () => {
       check: 'web-tcp',
       error: { code: 'INTERNAL', message: 'boom', phase: 'run' },
     });
-    expect(lines.join('')).toContain('check threw');
+    expect(lines.map((line) => line['msg'])).toEqual(['check threw instead of returning a result']);
   });
 
   it.each([
@@ -72,7 +65,7 @@ describe('runCheck', () => {
   });
 
   it('turns a check that resolved to something other than a list into an INTERNAL record', async () => {
-    const { lines, log } = errorLog();
+    const { lines, log } = captureLog('error');
     const check = checkOf(() => Promise.resolve(undefined as unknown as CheckResult[]));
     const [result] = await runCheck(check, { signal: new AbortController().signal, clock: new FakeClock(), log });
     expect(result?.error).toEqual({
@@ -80,7 +73,7 @@ describe('runCheck', () => {
       message: 'the check returned undefined, not a list of results',
       phase: 'run',
     });
-    expect(lines.join('')).toContain('check threw');
+    expect(lines.map((line) => line['msg'])).toEqual(['check threw instead of returning a result']);
   });
 
   it('gives an INTERNAL record for a check that returned no result', async () => {
@@ -153,7 +146,7 @@ describe('runCheck and a check that ignores its signal', () => {
   });
 
   it('keeps the abandonment record and logs nothing more when the check fails after it', async () => {
-    const { lines, log } = errorLog();
+    const { lines, log } = captureLog('error');
     const clock = new FakeClock();
     const controller = new AbortController();
     let fail: (err: Error) => void = () => undefined;
@@ -166,7 +159,7 @@ describe('runCheck and a check that ignores its signal', () => {
     await clock.advance(0);
     expect(result?.error?.code).toBe('TIMEOUT');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('abandoned');
+    expect(lines[0]?.['msg']).toBe('check ignored its deadline and was abandoned');
   });
 
   it('leaves no timer behind when the check finishes in time', async () => {

@@ -1,19 +1,7 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SkippedRunsLog } from '../../../src/agent/skipped-runs-log.js';
-import { createLogger } from '../../../src/log.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
-
-function capture(): { lines: Array<Record<string, unknown>>; log: ReturnType<typeof createLogger> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, log: createLogger('info', sink) };
-}
+import { captureLog } from '../../helpers/log-capture.js';
 
 /** pino writes synchronously to a plain stream only after its own tick: let it. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -21,7 +9,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 describe('SkippedRunsLog', () => {
   it('logs the first skip at once and sums a storm into one line per window', async () => {
     const clock = new FakeClock();
-    const { lines, log } = capture();
+    const { lines, log } = captureLog();
     const skips = new SkippedRunsLog(log, clock, 10_000);
     skips.skipped('first', 'missed', 1);
     for (let i = 0; i < 5_000; i++) skips.skipped(`check-${i % 1_200}`, i % 2 === 0 ? 'missed' : 'overlap', 1);
@@ -53,7 +41,7 @@ describe('SkippedRunsLog', () => {
 
   it('reports what the open window holds when stopped, and leaves no timer', async () => {
     const clock = new FakeClock();
-    const { lines, log } = capture();
+    const { lines, log } = captureLog();
     const skips = new SkippedRunsLog(log, clock, 10_000);
     skips.skipped('a', 'missed', 1);
     skips.skipped('b', 'missed', 4);
