@@ -112,6 +112,8 @@ export async function run() {
     'bench: cores of the scraper (this process) and the target servers; others: of every other process on the ' +
       'machine (/proc/stat minus the agent and bench); the 2 cores are ' +
       `shared; max_concurrent_runs ${opts.maxConcurrent ?? 'left at the default (64)'}`,
+    `agent started as: ${agentCommand(opts)} run ` +
+      `(${opts.bare ? 'plain node: --bare' : "npm start's environment and Node flags"})`,
     `realtime vs monotonic clock drift during the run: at most ${fmt(Number(wire?.maxDriftNs ?? 0n) / 1000, 0)} µs ` +
       '(corrected)',
   ];
@@ -165,3 +167,12 @@ export function headline(raw) {
 }
 
 await runStandalone(import.meta.url, run);
+
+/**
+ * The agent's command line as a shell would write it: npm start's environment, node and its flags, the entry.
+ * @param {import('./scale/options.mjs').ScaleOptions} opts
+ */
+function agentCommand(opts) {
+  const env = Object.entries(opts.agentEnv).map(([name, value]) => `${name}=${value}`);
+  return [...env, 'node', ...opts.nodeArgs, opts.bin].join(' ');
+}

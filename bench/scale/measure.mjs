@@ -95,7 +95,7 @@ export async function measurePoint(config, durationMs, opts, { wire, serversPid,
     ...['run', '-c', config.file, '--listen', `${LOOPBACK}:${port}`, '--log-level', 'warn', '--no-watch'],
   ];
   const t0 = process.hrtime.bigint();
-  const child = spawnTracked(process.execPath, args);
+  const child = spawnTracked(process.execPath, args, { env: { ...process.env, ...opts.agentEnv } });
   let warnLines = 0;
   child.stdout?.on('data', (chunk) => {
     for (const c of String(chunk)) if (c === '\n') warnLines++;

@@ -10,7 +10,10 @@
 //   --max-concurrent-runs=N | SCALE_MAX_CONCURRENT   written into the config (default: the agent's)
 //   --per-check=0|1 | SCALE_PER_CHECK  live heap per check by kind and holder (default 1; quick 0)
 //   --bin=FILE | VANTAGE_BIN          another build's dist/bin/vantage.cjs (default this repo's)
-//   SCALE_NODE_ARGS="--heap-prof ..." node flags for the agent (profiling)
+//   --bare=0|1 | SCALE_BARE           start the agent with plain `node`, not as `npm start` does
+//                                     (its environment and Node flags: bench/lib/agent-runtime.mjs)
+//   SCALE_NODE_ARGS="--heap-prof ..." node flags for the agent (profiling), after npm start's
+import { agentRuntime } from '../lib/agent-runtime.mjs';
 import { VANTAGE_BIN } from '../lib/dist.mjs';
 
 export const AGENT_ID = 'scale';
@@ -60,6 +63,7 @@ export function parseDurationMs(text) {
  * @typedef {{
  *   quick: boolean, points: number[], durationMs: number, smallDurationMs: number, scrapeMs: number,
  *   maxConcurrent: number | undefined, bin: string, nodeArgs: string[], perCheck: boolean,
+ *   bare: boolean, agentEnv: Record<string, string>,
  * }} ScaleOptions
  */
 
@@ -91,6 +95,8 @@ export function scaleOptions(argv = process.argv.slice(2), env = process.env) {
     .sort((a, b) => a - b);
   if (points.length === 0) throw new Error('--points / SCALE_POINTS: no icmp target count between 1 and 64,000');
   const concurrency = get('max-concurrent-runs', 'SCALE_MAX_CONCURRENT');
+  const bare = ['1', 'true', 'yes'].includes(get('bare', 'SCALE_BARE') ?? '');
+  const runtime = bare ? { env: {}, nodeArgs: [] } : agentRuntime();
   return {
     quick,
     points,
@@ -100,6 +106,8 @@ export function scaleOptions(argv = process.argv.slice(2), env = process.env) {
     maxConcurrent: concurrency === undefined ? undefined : Number(concurrency),
     bin: get('bin', 'VANTAGE_BIN') ?? VANTAGE_BIN,
     perCheck: ['1', 'true', 'yes'].includes(get('per-check', 'SCALE_PER_CHECK') ?? (quick ? '0' : '1')),
-    nodeArgs: (env.SCALE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    nodeArgs: [...runtime.nodeArgs, ...(env.SCALE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')],
+    bare,
+    agentEnv: runtime.env,
   };
 }
