@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { agentRuntime, parseStartScript } from '../../bench/lib/agent-runtime.mjs';
@@ -19,6 +20,20 @@ describe('the agent process settings (npm start)', () => {
   it('caps the young generation and the allocator arenas', () => {
     expect(runtime.nodeArgs).toContain('--max-semi-space-size=4');
     expect(runtime.env).toEqual({ MALLOC_ARENA_MAX: '2' });
+  });
+
+  it('are settings this Node takes, and its young generation stays within the cap', () => {
+    // Allocates steadily with many objects alive, as a busy agent does, then prints V8's new space.
+    const probe =
+      'const kept = []; for (let i = 0; i < 4e6; i++) { kept.push({ i }); if (kept.length > 3e5) kept.length = 0; }' +
+      "process.stdout.write(String(require('node:v8').getHeapSpaceStatistics()" +
+      ".find((s) => s.space_name === 'new_space').space_size))";
+    const newSpace = (nodeArgs: string[]): number =>
+      Number(execFileSync(process.execPath, [...nodeArgs, '-e', probe], { env: { ...process.env, ...runtime.env } }));
+    const capped = 2 * 4 * 1024 * 1024;
+    expect(newSpace(runtime.nodeArgs)).toBeLessThanOrEqual(capped);
+    // Without the flag the same allocation grows it past the cap: the probe would notice a flag ignored.
+    expect(newSpace([])).toBeGreaterThan(capped);
   });
 
   it('are the image entrypoint and environment', () => {
