@@ -37,6 +37,15 @@ import { WireLag } from './scale/wire-lag.mjs';
  * } | { skipped: string }} ScaleRaw
  */
 
+/**
+ * The agent's command line as a shell would write it: npm start's environment, node and its flags, the entry.
+ * @param {import('./scale/options.mjs').ScaleOptions} opts
+ */
+function agentCommand(opts) {
+  const env = Object.entries(opts.agentEnv).map(([name, value]) => `${name}=${value}`);
+  return [...env, 'node', ...opts.nodeArgs, opts.bin].join(' ');
+}
+
 /** @returns {Promise<BenchResult<ScaleRaw>>} */
 export async function run() {
   const opts = scaleOptions();
@@ -167,12 +176,3 @@ export function headline(raw) {
 }
 
 await runStandalone(import.meta.url, run);
-
-/**
- * The agent's command line as a shell would write it: npm start's environment, node and its flags, the entry.
- * @param {import('./scale/options.mjs').ScaleOptions} opts
- */
-function agentCommand(opts) {
-  const env = Object.entries(opts.agentEnv).map(([name, value]) => `${name}=${value}`);
-  return [...env, 'node', ...opts.nodeArgs, opts.bin].join(' ');
-}

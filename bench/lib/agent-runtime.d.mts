@@ -1,4 +1,5 @@
-// Types of agent-runtime.mjs for the TypeScript tests (test/unit/agent-runtime.test.ts).
+// agent-runtime.mjs's types, for the TypeScript tests (test/unit/agent-runtime.test.ts) and for the
+// module itself (its JSDoc imports AgentRuntime from here: stated once).
 export interface AgentRuntime {
   env: Record<string, string>;
   nodeArgs: string[];

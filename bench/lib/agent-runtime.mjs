@@ -5,13 +5,11 @@
 // benchmark of the agent as deployed starts it the same way.
 import { readFileSync } from 'node:fs';
 
+/** @import { AgentRuntime } from './agent-runtime.mjs' */
+
 /**
  * The environment variables and Node flags of a start script of the form
  * `NAME=value ... node --flag ... <entry> <args>`.
- * @typedef {{ env: Record<string, string>, nodeArgs: string[] }} AgentRuntime
- */
-
-/**
  * @param {string} script
  * @returns {AgentRuntime}
  */

@@ -2,6 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { TimerQueue } from '../../src/schedule/timer-queue.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
+/** A queue on a fake clock, and `at(name)`: a callback noting its name and the ms since the start in `ran`. */
+function recordingQueue(): {
+  clock: FakeClock;
+  timers: TimerQueue;
+  ran: Array<[string, number]>;
+  at: (name: string) => () => void;
+} {
+  const clock = new FakeClock();
+  const timers = new TimerQueue(clock);
+  const start = clock.wallMs();
+  const ran: Array<[string, number]> = [];
+  return { clock, timers, ran, at: (name) => () => ran.push([name, clock.wallMs() - start]) };
+}
+
 describe('TimerQueue', () => {
   it('keeps one timer of its clock however many wait, and none once all are cancelled', async () => {
     const clock = new FakeClock();
@@ -15,10 +29,7 @@ describe('TimerQueue', () => {
   });
 
   it('runs callbacks in time order, then in the order they were set, each at its time', async () => {
-    const clock = new FakeClock();
-    const timers = new TimerQueue(clock);
-    const ran: Array<[string, number]> = [];
-    const at = (name: string) => () => ran.push([name, clock.wallMs() - Date.UTC(2026, 0, 1)]);
+    const { clock, timers, ran, at } = recordingQueue();
     timers.setTimer(30, at('c'));
     timers.setTimer(10, at('a'));
     timers.setTimer(20, at('b1'));
@@ -129,13 +140,10 @@ describe('TimerQueue', () => {
     expect(other).toEqual(['once']);
   });
   it('moves a repeating timer set again while queued, without holding back what is due before it', async () => {
-    const clock = new FakeClock();
-    const timers = new TimerQueue(clock);
-    const start = clock.wallMs();
-    const ran: Array<[string, number]> = [];
-    const timer = timers.repeating(() => ran.push(['repeating', clock.wallMs() - start]));
+    const { clock, timers, ran, at } = recordingQueue();
+    const timer = timers.repeating(at('repeating'));
     timer.set(2);
-    timers.setTimer(5, () => ran.push(['once', clock.wallMs() - start]));
+    timers.setTimer(5, at('once'));
     timer.set(10);
     await clock.advance(20);
     expect(ran).toEqual([
@@ -144,16 +152,13 @@ describe('TimerQueue', () => {
     ]);
   });
   it('does not run a timer that a callback due in the same turn cancelled or set again', async () => {
-    const clock = new FakeClock();
-    const timers = new TimerQueue(clock);
-    const start = clock.wallMs();
-    const ran: Array<[string, number]> = [];
-    const repeating = timers.repeating(() => ran.push(['repeating', clock.wallMs() - start]));
+    const { clock, timers, ran, at } = recordingQueue();
+    const repeating = timers.repeating(at('repeating'));
     timers.setTimer(5, () => {
       cancelLater();
       repeating.set(10);
     });
-    const cancelLater = timers.setTimer(5, () => ran.push(['cancelled', clock.wallMs() - start]));
+    const cancelLater = timers.setTimer(5, at('cancelled'));
     repeating.set(5);
     await clock.advance(20);
     expect(ran).toEqual([['repeating', 15]]);
