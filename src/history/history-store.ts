@@ -1,7 +1,7 @@
 import type { CheckResult, CheckSpec } from '../checks/check.js';
 import type { TraceHop } from '../checks/traceroute/trace.js';
 import type { HistorySettings } from './history-settings.js';
-import { SampleRing } from './sample-ring.js';
+import { RingPools, SampleRing } from './sample-ring.js';
 import type { Sample } from './sample-ring.js';
 
 /**
@@ -63,6 +63,7 @@ export interface TargetHistory {
 export class HistoryStore {
   private readonly targets = new Map<string, TargetEntry>();
   private readonly codes: string[] = [];
+  private readonly pools = new RingPools();
   private settings: HistorySettings;
   private configured: ReadonlySet<string> | undefined;
   /** Bytes of one sample in every configured check's ring (one IP each). */
@@ -98,10 +99,15 @@ export class HistoryStore {
     const targetNames = new Set(specs.map((s) => s.target.name));
     for (const [name, entry] of this.targets) {
       if (!targetNames.has(name)) {
+        for (const check of entry.checks.values()) freeRings(check);
         this.targets.delete(name);
         continue;
       }
-      for (const check of entry.checks.keys()) if (!this.configured.has(check)) entry.checks.delete(check);
+      for (const [checkName, check] of entry.checks)
+        if (!this.configured.has(checkName)) {
+          freeRings(check);
+          entry.checks.delete(checkName);
+        }
     }
   }
 
@@ -126,7 +132,7 @@ export class HistoryStore {
       let slot = check.ips.get(ip);
       if (!slot) {
         const last: LastResult = { ok: false, durationMs: 0, startedAt: '', error: null };
-        slot = { ip, ring: new SampleRing(this.capacity, phases, this.codes), last };
+        slot = { ip, ring: new SampleRing(this.capacity, phases, this.codes, this.pools), last };
         check.ips.set(ip, slot);
       }
       setLast(slot.last, result);
@@ -145,8 +151,9 @@ export class HistoryStore {
     for (const entry of this.targets.values())
       for (const check of entry.checks.values())
         for (const ip of check.ips.values()) {
-          const ring = new SampleRing(capacity, ip.ring.phaseNames, this.codes);
+          const ring = new SampleRing(capacity, ip.ring.phaseNames, this.codes, this.pools);
           for (const s of ip.ring.samples()) ring.push(s);
+          ip.ring.free();
           ip.ring = ring;
         }
   }
@@ -162,6 +169,11 @@ export class HistoryStore {
       routeChanges: entry.routeChanges,
     };
   }
+}
+
+/** Gives the rings of a check that leaves the store back to their pools. */
+function freeRings(check: CheckHistory): void {
+  for (const ip of check.ips.values()) ip.ring.free();
 }
 
 /**

@@ -1,3 +1,6 @@
+import { NO_ROOM, SlotPool } from '../slabs.js';
+import type { Place, Slab } from '../slabs.js';
+
 /** One result's key figures, as the pages draw them. */
 export interface Sample {
   /** Wall-clock start, ms since the epoch. */
@@ -19,19 +22,44 @@ export interface Sample {
 /** Figures per sample besides the phases: ms, lowMs, highMs, loss. */
 const FIGURES = 4;
 
+/** Slot pools by slot size: rings of one capacity and phase count share slabs (slabs.ts). */
+export class RingPools {
+  private readonly bySize = new Map<number, SlotPool>();
+
+  /** The pool of rings of `capacity` samples of `phases` phases. */
+  pool(capacity: number, phases: number): SlotPool {
+    const size = Math.ceil(SampleRing.bytes(capacity, phases) / 8) * 8;
+    let pool = this.bySize.get(size);
+    if (!pool) {
+      pool = new SlotPool(size);
+      this.bySize.set(size, pool);
+    }
+    return pool;
+  }
+}
+
 /**
  * The last `capacity` samples of one check and IP, in typed arrays rather than an object per sample
- * (360 samples of an https check took 23 KiB instead of 80 KiB: bench/history-memory.mjs). Three
- * views of one buffer, a row per sample: a typed array and its buffer cost about 200 bytes of their
- * own, which at 12,000 checks and eight columns was 20 MiB.
+ * (360 samples of an https check took 23 KiB instead of 80 KiB: bench/history-memory.mjs), a slot of
+ * a slab shared with the other rings of its size, a row per sample: a ring's own buffer and three
+ * views cost some 550 bytes besides its samples, 7 MB at 12,000 checks. `free` gives the slot
+ * back; a freed ring holds no samples and takes none.
  */
-export class SampleRing {
-  /** Wall-clock start per sample. */
-  private readonly t: Float64Array;
-  /** Per sample: ms, lowMs, highMs, loss, then the phases. */
-  private readonly figures: Float32Array;
-  /** Per sample: ok (0 or 1), then the failure code's index into `codes` plus one (0 when it passed). */
-  private readonly flags: Uint8Array;
+export class SampleRing implements Place {
+  buf = NO_ROOM;
+  base = 0;
+  room = 0;
+  slab: Slab | undefined;
+  slot = 0;
+  /** Where in the slab's doubles the start times are. */
+  private readonly tAt: number;
+  /** Where in the slab's floats the figures are: per sample ms, lowMs, highMs, loss, then the phases. */
+  private readonly figuresAt: number;
+  /**
+   * Where in the slab's bytes the flags are: per sample ok (0 or 1), then the failure code's index
+   * into `codes` plus one (0 when it passed).
+   */
+  private readonly flagsAt: number;
   private readonly stride: number;
   private next = 0;
   private count = 0;
@@ -42,12 +70,13 @@ export class SampleRing {
     readonly phaseNames: readonly string[],
     /** The shared table of failure codes (a bounded list, see errors.ts). */
     private readonly codes: string[],
+    pools: RingPools,
   ) {
     this.stride = FIGURES + phaseNames.length;
-    const buffer = new ArrayBuffer(SampleRing.bytes(capacity, phaseNames.length));
-    this.t = new Float64Array(buffer, 0, capacity);
-    this.figures = new Float32Array(buffer, capacity * 8, capacity * this.stride);
-    this.flags = new Uint8Array(buffer, capacity * (8 + 4 * this.stride), capacity * 2);
+    if (capacity > 0) pools.pool(capacity, phaseNames.length).take(this);
+    this.tAt = this.base / 8;
+    this.figuresAt = (this.base + capacity * 8) / 4;
+    this.flagsAt = this.base + capacity * (8 + 4 * this.stride);
   }
 
   /** The bytes of the samples of a ring of `capacity` with `phases` phases (what `history.max_bytes` counts). */
@@ -56,21 +85,29 @@ export class SampleRing {
   }
 
   get size(): number {
-    return this.count;
+    return this.slab === undefined ? 0 : this.count;
+  }
+
+  /** Gives the ring's slot back: another ring may have it next. */
+  free(): void {
+    this.slab?.pool.give(this);
   }
 
   push(s: Sample): void {
-    if (this.capacity === 0) return;
+    const slab = this.slab;
+    if (slab === undefined) return;
     const i = this.next;
-    this.t[i] = s.t;
-    const row = i * this.stride;
-    this.figures[row] = s.ms;
-    this.figures[row + 1] = s.lowMs;
-    this.figures[row + 2] = s.highMs;
-    this.figures[row + 3] = s.loss;
-    for (let k = 0; k < this.phaseNames.length; k++) this.figures[row + FIGURES + k] = s.phasesMs[k] ?? Number.NaN;
-    this.flags[2 * i] = s.ok ? 1 : 0;
-    this.flags[2 * i + 1] = s.code === undefined ? 0 : this.codeIndex(s.code) + 1;
+    slab.f64[this.tAt + i] = s.t;
+    const figures = slab.f32;
+    const row = this.figuresAt + i * this.stride;
+    figures[row] = s.ms;
+    figures[row + 1] = s.lowMs;
+    figures[row + 2] = s.highMs;
+    figures[row + 3] = s.loss;
+    for (let k = 0; k < this.phaseNames.length; k++) figures[row + FIGURES + k] = s.phasesMs[k] ?? Number.NaN;
+    const flags = this.buf;
+    flags[this.flagsAt + 2 * i] = s.ok ? 1 : 0;
+    flags[this.flagsAt + 2 * i + 1] = s.code === undefined ? 0 : this.codeIndex(s.code) + 1;
     this.next = (i + 1) % this.capacity;
     this.count = Math.min(this.count + 1, this.capacity);
   }
@@ -78,30 +115,33 @@ export class SampleRing {
   /** The samples, oldest first. */
   samples(): Sample[] {
     const out: Sample[] = [];
-    const start = (this.next - this.count + this.capacity) % this.capacity;
-    for (let n = 0; n < this.count; n++) out.push(this.at((start + n) % this.capacity));
+    const count = this.size;
+    const start = (this.next - count + this.capacity) % this.capacity;
+    for (let n = 0; n < count; n++) out.push(this.at((start + n) % this.capacity));
     return out;
   }
 
   /** The newest sample, if any. */
   last(): Sample | undefined {
-    return this.count === 0 ? undefined : this.at((this.next - 1 + this.capacity) % this.capacity);
+    return this.size === 0 ? undefined : this.at((this.next - 1 + this.capacity) % this.capacity);
   }
 
+  /** Sample `i` (the ring holds a slot: size > 0). */
   private at(i: number): Sample {
-    const row = i * this.stride;
-    const figure = (k: number): number => this.figures[row + k] ?? Number.NaN;
-    const codeIx = this.flags[2 * i + 1] ?? 0;
+    const slab = this.slab as Slab;
+    const row = this.figuresAt + i * this.stride;
+    const figure = (k: number): number => slab.f32[row + k] ?? Number.NaN;
+    const codeIx = this.buf[this.flagsAt + 2 * i + 1] ?? 0;
     const code = codeIx > 0 ? this.codes[codeIx - 1] : undefined;
     return {
-      t: this.t[i] ?? Number.NaN,
-      ok: this.flags[2 * i] === 1,
+      t: slab.f64[this.tAt + i] ?? Number.NaN,
+      ok: this.buf[this.flagsAt + 2 * i] === 1,
       ms: figure(0),
       lowMs: figure(1),
       highMs: figure(2),
       loss: figure(3),
       ...(code === undefined ? {} : { code }),
-      phasesMs: Array.from(this.figures.subarray(row + FIGURES, row + this.stride)),
+      phasesMs: Array.from(slab.f32.subarray(row + FIGURES, row + this.stride)),
     };
   }
 

@@ -141,13 +141,13 @@ export class LineWriter {
   }
 
   /**
-   * Copies what was written from byte `from` into `target` at 0, and the marks from the `marksFrom`th
-   * as 32-bit words at `marksAt`, each moved back by `from`.
+   * Copies what was written from byte `from` into `target` at `base`, and the marks from the
+   * `marksFrom`th as 32-bit words at `base + marksAt`, each moved back by `from`.
    */
-  copyTo(target: Buffer, from: number, marksFrom: number, marksAt: number): void {
-    this.buf.copy(target, 0, from, this.at);
+  copyTo(target: Buffer, base: number, from: number, marksFrom: number, marksAt: number): void {
+    this.buf.copy(target, base, from, this.at);
     for (let i = marksFrom; i < this.markCount; i++)
-      target.writeUInt32LE(movedMark(this.marks[i] ?? 0, -from), marksAt + (i - marksFrom) * 4);
+      target.writeUInt32LE(movedMark(this.marks[i] ?? 0, -from), base + marksAt + (i - marksFrom) * 4);
   }
 
   private mark(mark: number): void {

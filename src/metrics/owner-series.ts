@@ -5,6 +5,7 @@ import { Series } from './family.js';
 import { SCAN_LIMIT } from './gauge-lines.js';
 import type { GaugeLines } from './gauge-lines.js';
 import type { LineWriter } from './line-writer.js';
+import type { Place } from '../slabs.js';
 
 type MetricType = MetricDef['type'];
 
@@ -17,13 +18,13 @@ export type KeepSeries = (type: MetricType, seen: boolean, lastMs: number) => bo
 
 /**
  * An owner's sample lines as bytes, family after family, without the identity labels, and where
- * those go. `buf` holds, from 0, the lines; from `marksAt`, one 32-bit word per line, its mark
- * (line-writer.ts: where in `buf` the identity labels go, and how); from `spansAt`, per family it
- * has lines in, in family order, three words: the family's index, the end of its lines in `buf`
- * and the end of their marks (a family's lines start where the one before ends, the first at 0).
+ * those go: in `buf` from `base` (its place, see slabs.ts), the lines; from `base +
+ * marksAt`, one 32-bit word per line, its mark (line-writer.ts: where the identity labels go, as
+ * an offset from `base`, and how); from `base + spansAt`, per family it has lines in, in family
+ * order, three words: the family's index, the end of its lines and the end of their marks (offsets
+ * from `base` and counts; a family's lines start where the one before ends, the first at 0).
  */
-export interface Rendered {
-  buf: Buffer;
+export interface Rendered extends Place {
   marksAt: number;
   spansAt: number;
   /** Families it has lines in. */

@@ -3,6 +3,7 @@ import { Family } from './family.js';
 import { GaugeLines } from './gauge-lines.js';
 import { LineWriter, markKind, markOffset } from './line-writer.js';
 import { OwnerSeries } from './owner-series.js';
+import { noPlace, SizeClassPool } from '../slabs.js';
 import type { OwnerHost, Rendered } from './owner-series.js';
 import type { ChunkWriter, Pacer } from './scrape-chunks.js';
 
@@ -31,6 +32,10 @@ export class SeriesStore implements OwnerHost {
   private total = 0;
   /** Scrapes writing now: while one is, a rendering it may hold is never written over. */
   private scrapes = 0;
+  /** Where renderings live. */
+  private readonly slabs = new SizeClassPool();
+  /** Renderings replaced or dropped while a scrape may hold them: their room is given back when none does. */
+  private readonly held: Rendered[] = [];
   /** Where an owner's lines are written before they are copied to its own buffer. */
   private readonly scratch = new LineWriter();
   private readonly spans: number[] = [];
@@ -67,6 +72,7 @@ export class SeriesStore implements OwnerHost {
       if (!r || !hasSpan(r, existing.index)) continue;
       this.total -= r.size;
       owner.rendered = undefined;
+      this.release(r);
     }
     return existing;
   }
@@ -100,6 +106,7 @@ export class SeriesStore implements OwnerHost {
     if (!owner) return;
     if (this.gauges.owner === owner) this.gauges.end();
     this.total -= owner.rendered?.size ?? 0;
+    if (owner.rendered) this.release(owner.rendered);
     this.owners.delete(key);
   }
 
@@ -125,7 +132,14 @@ export class SeriesStore implements OwnerHost {
       yield* this.write(openMetrics, pacer, out);
     } finally {
       this.scrapes--;
+      if (this.scrapes === 0) for (let r = this.held.pop(); r !== undefined; r = this.held.pop()) this.slabs.give(r);
     }
+  }
+
+  /** Gives a rendering's room back, once no scrape may be writing it. */
+  private release(r: Rendered): void {
+    if (this.scrapes === 0) this.slabs.give(r);
+    else this.held.push(r);
   }
 
   private async *write(openMetrics: boolean, pacer: Pacer, out: ChunkWriter): AsyncGenerator<Buffer> {
@@ -162,15 +176,14 @@ export class SeriesStore implements OwnerHost {
   }
 
   /**
-   * Renders an owner's lines, every family's, into one buffer: the owner's last one when no scrape
-   * is writing and the lines fit (with room to spare for values that grow a digit), else a new
-   * one. A new buffer per update was 1,200 allocations a second of 1-3 KB outside V8's heap at
-   * 12,000 checks, and the allocator's heap grew with the holes they left.
+   * Renders an owner's lines, every family's, into its place: the owner's last one when no scrape
+   * is writing and the lines fit, else a new one (see slabs.ts). A new buffer per update
+   * was 1,200 allocations a second of 1-3 KB outside V8's heap at 12,000 checks, and the
+   * allocator's heap grew with the holes they left.
    */
   render(owner: OwnerSeries): void {
     if (this.gauges.owner !== owner) throw new TypeError('an owner is rendered while its update ends');
     const last = owner.rendered;
-    const reuse = this.scrapes === 0 && last !== undefined;
     const spans = this.spans;
     spans.length = 0;
     // The update's gauge lines are at the writer's start: the rendering goes after them.
@@ -181,27 +194,31 @@ export class SeriesStore implements OwnerHost {
     const marksAt = (out.length - from + 3) & ~3;
     const spansAt = marksAt + (out.markLength - marksFrom) * 4;
     const bytes = spansAt + spans.length * 4;
-    const buf = reuse && last.buf.length >= bytes ? last.buf : Buffer.allocUnsafeSlow(bytes + (bytes >> 3));
-    out.copyTo(buf, from, marksFrom, marksAt);
+    // In place when no scrape holds it: a new object per update would outlive the update and be
+    // promoted (as a map per owner cleared per update was).
+    const r: Rendered =
+      last !== undefined && this.scrapes === 0 ? last : { ...noPlace(), marksAt, spansAt, spans: 0, size: 0 };
+    if (r !== last && last !== undefined) this.release(last);
+    if (r !== last || r.room < bytes) {
+      this.slabs.give(r);
+      this.slabs.take(bytes, r);
+    }
+    const { buf, base } = r;
+    out.copyTo(buf, base, from, marksFrom, marksAt);
     for (let i = 0; i < spans.length; i += SPAN_WORDS) {
-      buf.writeUInt32LE(spans[i + SPAN_FAMILY] ?? 0, spansAt + (i + SPAN_FAMILY) * 4);
-      buf.writeUInt32LE((spans[i + SPAN_TEXT_END] ?? 0) - from, spansAt + (i + SPAN_TEXT_END) * 4);
-      buf.writeUInt32LE((spans[i + SPAN_MARKS_END] ?? 0) - marksFrom, spansAt + (i + SPAN_MARKS_END) * 4);
+      const at = base + spansAt + i * 4;
+      buf.writeUInt32LE(spans[i + SPAN_FAMILY] ?? 0, at + SPAN_FAMILY * 4);
+      buf.writeUInt32LE((spans[i + SPAN_TEXT_END] ?? 0) - from, at + SPAN_TEXT_END * 4);
+      buf.writeUInt32LE((spans[i + SPAN_MARKS_END] ?? 0) - marksFrom, at + SPAN_MARKS_END * 4);
     }
     out.release();
     const size = owner.size;
     this.total += size - (last?.size ?? 0);
-    if (reuse) {
-      // In place: a new object per update would outlive the update and be promoted (as a map per
-      // owner cleared per update was).
-      last.buf = buf;
-      last.marksAt = marksAt;
-      last.spansAt = spansAt;
-      last.spans = spans.length / SPAN_WORDS;
-      last.size = size;
-      return;
-    }
-    owner.rendered = { buf, marksAt, spansAt, spans: spans.length / SPAN_WORDS, size };
+    r.marksAt = marksAt;
+    r.spansAt = spansAt;
+    r.spans = spans.length / SPAN_WORDS;
+    r.size = size;
+    owner.rendered = r;
   }
 }
 
@@ -213,7 +230,7 @@ const SPAN_WORDS = 3;
 
 /** Word `field` of span `at` of `r`; a span's lines and marks start where the one before ends (the first at 0). */
 function spanWord(r: Rendered, at: number, field: number): number {
-  return at < 0 ? 0 : r.buf.readUInt32LE(r.spansAt + (at * SPAN_WORDS + field) * 4);
+  return at < 0 ? 0 : r.buf.readUInt32LE(r.base + r.spansAt + (at * SPAN_WORDS + field) * 4);
 }
 
 /** nextFamily's value for an owner whose first span the scrape has not read yet. */
@@ -236,14 +253,15 @@ function spanFamily(r: Rendered, at: number): number {
  * at every mark) is more than a chunk holds.
  */
 function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly Buffer[], longest: number): boolean {
-  const { buf, marksAt } = r;
+  const { buf, base } = r;
+  const marksAt = base + r.marksAt;
   const start = spanWord(r, at - 1, SPAN_TEXT_END);
   const end = spanWord(r, at, SPAN_TEXT_END);
   const firstMark = spanWord(r, at - 1, SPAN_MARKS_END);
   const endMark = spanWord(r, at, SPAN_MARKS_END);
   if (longest === 0) {
     // No identity labels: the lines as they are, in one copy.
-    out.copy(buf, start, end);
+    out.copy(buf, base + start, base + end);
     return true;
   }
   // Room for the lines with the longest identity piece at every mark; the lines are copied to its
@@ -253,10 +271,10 @@ function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly
   const room = bytes + (endMark - firstMark) * longest;
   const chunk = out.reserve(room);
   if (chunk === undefined) return false;
-  const base = out.at;
-  const staged = base + room - bytes;
-  buf.copy(chunk, staged, start, end);
-  let to = base;
+  const head = out.at;
+  const staged = head + room - bytes;
+  buf.copy(chunk, staged, base + start, base + end);
+  let to = head;
   let from = 0;
   for (let m = firstMark; m < endMark; m++) {
     const mark = buf.readUInt32LE(marksAt + m * 4);
@@ -269,7 +287,7 @@ function writeSpan(out: ChunkWriter, r: Rendered, at: number, identity: readonly
     from = offset;
   }
   chunk.copyWithin(to, staged + from, staged + bytes);
-  out.advance(to + bytes - from - base);
+  out.advance(to + bytes - from - head);
   return true;
 }
 
@@ -301,17 +319,18 @@ async function* writeLargeSpan(
   identity: readonly Buffer[],
   pacer: Pacer,
 ): AsyncGenerator<Buffer> {
-  const { buf, marksAt } = r;
+  const { buf, base } = r;
+  const marksAt = base + r.marksAt;
   let from = spanWord(r, at - 1, SPAN_TEXT_END);
   const firstMark = spanWord(r, at - 1, SPAN_MARKS_END);
   const endMark = spanWord(r, at, SPAN_MARKS_END);
   for (let m = firstMark; m < endMark; m++) {
     const mark = buf.readUInt32LE(marksAt + m * 4);
     const offset = markOffset(mark);
-    out.copy(buf, from, offset);
+    out.copy(buf, base + from, base + offset);
     out.copy(identity[markKind(mark)] as Buffer);
     from = offset;
     if ((m - firstMark) % LARGE_SPAN_STEP === LARGE_SPAN_STEP - 1) yield* handOver(out, pacer);
   }
-  out.copy(buf, from, spanWord(r, at, SPAN_TEXT_END));
+  out.copy(buf, base + from, base + spanWord(r, at, SPAN_TEXT_END));
 }

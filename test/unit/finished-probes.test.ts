@@ -7,13 +7,12 @@ const MS = 1_000_000n;
 describe('FinishedProbes', () => {
   it('remembers a probe for exactly its window, with what it was', () => {
     const finished = new FinishedProbes(KEEP_NS);
-    let duplicates = 0;
-    finished.add(7, { answered: true, address: '192.0.2.1', onDuplicate: () => duplicates++ }, 1000n * MS);
+    const duplicates = { count: 0 };
+    finished.add(7, { answered: true, address: '192.0.2.1', duplicates }, 1000n * MS);
     finished.add(8, { answered: false, address: '192.0.2.2' }, 2000n * MS);
     const seven = finished.get(7);
     expect(seven).toMatchObject({ answered: true, address: '192.0.2.1' });
-    seven?.onDuplicate?.();
-    expect(duplicates).toBe(1);
+    expect(seven?.duplicates).toBe(duplicates);
     expect(finished.get(8)).toEqual({ answered: false, address: '192.0.2.2' });
     finished.add(9, { answered: true, address: '192.0.2.3' }, 31_000n * MS - 1n);
     expect([finished.has(7), finished.has(8), finished.has(9)]).toEqual([true, true, true]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckResult, CheckSpec } from '../../src/checks/check.js';
 import { DEFAULT_HISTORY_MAX_BYTES } from '../../src/history/history-settings.js';
 import { HistoryStore } from '../../src/history/history-store.js';
-import { SampleRing } from '../../src/history/sample-ring.js';
+import { RingPools, SampleRing } from '../../src/history/sample-ring.js';
 
 const spec = (name: string, kind: string, target = 'web'): CheckSpec => ({
   name,
@@ -37,7 +37,7 @@ describe('SampleRing', () => {
     [3, 7, [4, 5, 6]],
     [1, 4, [3]],
   ])('capacity %i after %i pushes holds %j, oldest first', (capacity, pushes, expected) => {
-    const ring = new SampleRing(capacity, ['a'], []);
+    const ring = new SampleRing(capacity, ['a'], [], new RingPools());
     for (let i = 0; i < pushes; i++)
       ring.push({ t: i, ok: i % 2 === 0, ms: i, lowMs: i, highMs: i, loss: 0, phasesMs: [i * 2] });
     expect(ring.samples().map((s) => s.t)).toEqual(expected);
@@ -45,8 +45,42 @@ describe('SampleRing', () => {
     expect(ring.last()?.t).toBe(pushes - 1);
   });
 
+  it('shares slabs with rings of its size, unseen by them; freed, it keeps nothing, the next ring has its slot', () => {
+    const pools = new RingPools();
+    const codes: string[] = [];
+    const [a, b] = [new SampleRing(3, ['p', 'q'], codes, pools), new SampleRing(3, ['p', 'q'], codes, pools)];
+    expect(a.slab).toBe(b.slab);
+    const sample = (t: number, ok: boolean, code?: string) => ({
+      t,
+      ok,
+      ms: t + 0.5,
+      lowMs: t,
+      highMs: t + 1,
+      loss: ok ? 0 : 1,
+      phasesMs: [t * 2, t * 3],
+      ...(code ? { code } : {}),
+    });
+    for (let i = 0; i < 4; i++) {
+      a.push(sample(100 + i, true));
+      b.push(sample(200 + i, false, i % 2 ? 'E_ODD' : 'E_EVEN'));
+    }
+    expect(a.samples()).toEqual([101, 102, 103].map((t) => sample(t, true)));
+    expect(b.samples()).toEqual([201, 202, 203].map((t, i) => sample(t, false, i % 2 ? 'E_EVEN' : 'E_ODD')));
+
+    const [slab, base] = [b.slab, b.base];
+    b.free();
+    b.push(sample(300, true));
+    expect([b.size, b.samples(), b.last()]).toStrictEqual([0, [], undefined]);
+    const c = new SampleRing(3, ['p', 'q'], codes, pools);
+    expect([c.slab, c.base]).toStrictEqual([slab, base]);
+    expect(c.samples()).toEqual([]);
+    c.push(sample(400, true));
+    expect(c.samples()).toEqual([sample(400, true)]);
+    expect(a.last()).toEqual(sample(103, true));
+  });
+
   it('keeps nothing at capacity 0', () => {
-    const ring = new SampleRing(0, [], []);
+    const ring = new SampleRing(0, [], [], new RingPools());
     ring.push({ t: 1, ok: true, ms: 1, lowMs: 1, highMs: 1, loss: 0, phasesMs: [] });
     expect(ring.samples()).toEqual([]);
     expect(ring.last()).toBeUndefined();
@@ -85,6 +119,32 @@ describe('HistoryStore', () => {
     expect(store.target('other')).toBeUndefined();
     store.record(b, [result({}, 1)]);
     expect(store.target('other')).toBeUndefined();
+  });
+
+  it('gives back the rings of checks that leave and the rings a new size replaces', () => {
+    const store = new HistoryStore({ samples: 5, maxBytes: DEFAULT_HISTORY_MAX_BYTES }, phases);
+    const [a, b, c] = [spec('a', 'tcp'), spec('b', 'tcp', 'other'), spec('c', 'tcp', 'third')];
+    store.retain([a, b, c]);
+    for (const s of [a, b, c]) store.record(s, [result({}, 0)]);
+    const ring = (target: string) => store.target(target)!.checks[0]!.ips.get('198.18.0.1')!.ring;
+    const [ringA, ringB, ringC] = [ring('web'), ring('other'), ring('third')];
+    // b's target leaves; c's target stays but c leaves it (d takes its place).
+    const d = spec('d', 'tcp', 'third');
+    store.retain([a, d]);
+    expect([ringA.slab, ringB.slab, ringC.slab].map((slab) => slab !== undefined)).toEqual([true, false, false]);
+    store.record(d, [result({}, 7)]);
+    expect(
+      ring('third')
+        .samples()
+        .map((s) => s.ms),
+    ).toEqual([17]);
+    store.configure({ samples: 3, maxBytes: DEFAULT_HISTORY_MAX_BYTES });
+    expect(ringA.slab).toBeUndefined();
+    expect(
+      ring('web')
+        .samples()
+        .map((s) => s.ms),
+    ).toEqual([10]);
   });
 
   it('a new size keeps the newest samples', () => {

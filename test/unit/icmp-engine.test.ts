@@ -188,15 +188,15 @@ describe('IcmpEngine', () => {
     const clock = new FakeClock();
     const fake = fakeNative(clock);
     const engine = new IcmpEngine(clock, () => fake.native);
-    let duplicates = 0;
-    const probe = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000, onDuplicate: () => duplicates++ });
+    const duplicates = { count: 0 };
+    const probe = engine.echo({ address: '192.0.2.1', family: 4, timeoutMs: 1000, duplicates });
     await warm(clock, fake);
     const sent = fake.sent[1]!;
     const stranger = { ...sent, id: (sent.id + 1) & 0xffff };
     fake.deliver(4, [fake.reply4(stranger, 1)]);
     fake.deliver(4, [fake.reply4(sent, 2), fake.reply4(sent, 3), fake.reply4(sent, 4)]);
     expect(await probe).toMatchObject({ status: 'reply', rttNs: 2_000_000n });
-    expect(duplicates).toBe(2);
+    expect(duplicates.count).toBe(2);
     expect(engine.stats()).toMatchObject({ duplicates: 2, unmatched: 0, otherAddress: 0 });
   });
 

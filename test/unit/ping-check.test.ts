@@ -88,6 +88,30 @@ describe('ping check', () => {
     expect(result.rttMs).toEqual({ min: 10, avg: 20, median: 20, max: 30, stddev: Math.sqrt(200 / 3) });
   });
 
+  it('reports the duplicates the engine tallies for its probes, one tally per run', async () => {
+    const requests: EchoRequest[] = [];
+    let i = 0;
+    const dupNet = fakeNet({
+      resolver: { resolve: async (host) => [{ address: host, family: 4 }] },
+      icmp: {
+        echo: async (req) => {
+          requests.push(req);
+          // The engine adds one per further reply it sees to a finished probe.
+          if (req.duplicates && i++ < 2) req.duplicates.count++;
+          return reply(10);
+        },
+      },
+    });
+    const clock = new FakeClock();
+    const pending = icmpKind
+      .create(spec({ count: 3 }), dupNet)
+      .run({ signal: new AbortController().signal, clock, log });
+    for (let step = 0; step < 100; step++) await clock.advance(10);
+    const [result] = await pending;
+    expect(new Set(requests.map((r) => r.duplicates)).size).toBe(1);
+    expect(result).toMatchObject({ received: 3, duplicates: 2 });
+  });
+
   it.each([
     [[{ status: 'timeout' }], 'ICMP_NO_REPLY', /no reply from 192.0.2.1 to 1 echo request$/],
     [

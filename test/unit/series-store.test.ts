@@ -37,6 +37,15 @@ const HOSTILE = 'x"\\\ny é';
 const contentType = (openMetrics: boolean): RegistryContentType =>
   openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE;
 
+/** The store's Prometheus text, scraped at `pacer`'s pace into chunks of `pool`. */
+async function scrapeText(store: SeriesStore, pacer: Pacer, pool = new ChunkPool()): Promise<string> {
+  const out = new ChunkWriter(pool);
+  const chunks: Buffer[] = [];
+  for await (const chunk of store.chunks(false, pacer, out)) chunks.push(Buffer.from(chunk));
+  chunks.push(...out.end());
+  return Buffer.concat(chunks).toString();
+}
+
 /** The same series in the store, written in updates as the recorder writes them. */
 function storeScenario(registries: MetricRegistries): void {
   const store = registries.series;
@@ -201,29 +210,69 @@ describe('SeriesStore exposition', () => {
     expect(store.seriesCount()).toBe(2);
   });
 
-  it("writes an update into the owner's last buffer unless a scrape may hold it", async () => {
+  it("writes an update into the owner's last place unless a scrape may hold it", async () => {
     const registries = new MetricRegistries({ processMetrics: false, sliceMs: 0, restMs: 0 });
     const g = registries.series.family(G as MetricDef);
     const owner = registries.series.owner('a');
+    const place = (): [Buffer | undefined, number | undefined] => [owner.rendered?.buf, owner.rendered?.base];
     owner.begin(0).set(g, ['a', '192.0.2.1'], 1).end();
-    const first = owner.rendered?.buf;
+    const first = owner.rendered;
+    const firstPlace = place();
     owner.begin(1).set(g, ['a', '192.0.2.1'], 22).end();
-    expect(owner.rendered?.buf).toBe(first);
+    expect(owner.rendered).toBe(first);
+    expect(place()).toStrictEqual(firstPlace);
 
     const scrape = registries.render(false);
-    let during: Buffer | undefined;
+    let during: ReturnType<typeof place> | undefined;
     setImmediate(() => {
       owner.begin(2).set(g, ['a', '192.0.2.1'], 333).end();
-      during = owner.rendered?.buf;
+      during = place();
     });
     expect((await scrape).body).toContain('probe_thing{check="a",ip="192.0.2.1"} 22');
     expect(during).toBeDefined();
-    expect(during).not.toBe(first);
-    // Longer lines than the buffer holds get a new one; the bytes written are the new lines only.
+    expect(owner.rendered).not.toBe(first);
+    expect(during?.[0] === firstPlace[0] && during?.[1] === firstPlace[1]).toBe(false);
+    // Longer lines than the place holds get a new one; the bytes written are the new lines only.
     owner.begin(3).set(g, ['a', '192.0.2.1'], 1.2345678901234567).end();
     expect((await registries.render(false)).body).toContain(
       'probe_thing{check="a",ip="192.0.2.1"} 1.2345678901234567\n',
     );
+  });
+
+  it('lends no room a scrape may still write from, whoever asks for room during it', async () => {
+    const store = new SeriesStore();
+    store.setIdentity(IDENTITY);
+    const g = store.family(G as MetricDef);
+    const update = (name: string, value: number, ips = 1): void => {
+      const u = store.owner(name).begin(value);
+      for (let i = 0; i < ips; i++) u.set(g, [name, `192.0.2.${i}`], value);
+      u.end();
+    };
+    // Enough owners before the two that change for the scrape to pause before it reaches them.
+    for (let i = 0; i < 40; i++) update(`filler${i}`, i);
+    update('moves', 1);
+    update('going', 2);
+    const scrape = (pacer: Pacer): Promise<string> => scrapeText(store, pacer);
+    const before = await scrape(new Pacer(Number.POSITIVE_INFINITY, 0));
+    let pauses = 0;
+    class ChangingPacer extends Pacer {
+      override async pause(): Promise<void> {
+        if (++pauses === 1) {
+          update('moves', 3, 8);
+          store.forget('going');
+          // Owners of the size the two had: a slot given back at once would be theirs.
+          for (let i = 0; i < 8; i++) update(`new_${i}`, i);
+        }
+        await super.pause();
+      }
+    }
+    expect(await scrape(new ChangingPacer(0, 0))).toBe(before);
+    expect(pauses).toBeGreaterThan(1);
+    const after = await scrape(new Pacer(0, 0));
+    expect(after).toContain('probe_thing{check="moves",ip="192.0.2.7",agent=');
+    expect(after).not.toContain('check="going"');
+    expect(after).toContain('probe_thing{check="new_7",ip="192.0.2.0",agent=');
+    expect(after).toContain('probe_thing{check="filler0",ip="192.0.2.0",agent=');
   });
 
   it('writes the identity a scrape began with into every line of every kind; a change, from the next', async () => {
@@ -390,13 +439,7 @@ describe('SeriesStore exposition', () => {
     };
     update(1);
     const pool = new ChunkPool();
-    const scrape = async (pacer: Pacer): Promise<string> => {
-      const out = new ChunkWriter(pool);
-      const chunks: Buffer[] = [];
-      for await (const chunk of store.chunks(false, pacer, out)) chunks.push(Buffer.from(chunk));
-      chunks.push(...out.end());
-      return Buffer.concat(chunks).toString();
-    };
+    const scrape = (pacer: Pacer): Promise<string> => scrapeText(store, pacer, pool);
     const unpaused = await scrape(new Pacer(Number.POSITIVE_INFINITY, 0));
     let pauses = 0;
     class UpdatingPacer extends Pacer {

@@ -3,6 +3,11 @@
 import type { CheckFailure } from '../../errors.js';
 import type { IcmpErrorKind, IcmpFamily } from './packet.js';
 
+/** Duplicate replies counted for a caller (every probe of one ping run shares one). */
+export interface DuplicateTally {
+  count: number;
+}
+
 export interface EchoRequest {
   address: string;
   family: IcmpFamily;
@@ -18,8 +23,12 @@ export interface EchoRequest {
   /** How long to wait for an answer, from the moment the probe is asked for. */
   timeoutMs: number;
   signal?: AbortSignal;
-  /** Called for each further echo reply to this probe (a duplicate). */
-  onDuplicate?: () => void;
+  /**
+   * Counts each further echo reply to this probe (a duplicate). A tally, not a callback: the engine
+   * keeps it 30 s after the probe finishes, and a closure with its context per probe was about 100
+   * bytes more each (3 MB at 1,000 probes/s, a heap snapshot of the scale bench).
+   */
+  duplicates?: DuplicateTally;
   /** One ICMP checksum for every probe, whatever its identifier and sequence ("Paris" probing). */
   constantChecksum?: boolean;
   /**

@@ -1,10 +1,11 @@
+import type { DuplicateTally } from './echo.js';
 import { IdTables } from './id-tables.js';
 
 /** What is remembered of a finished probe, to recognise duplicates and late replies. */
 export interface FinishedProbe {
   answered: boolean;
   address: string;
-  onDuplicate?: (() => void) | undefined;
+  duplicates?: DuplicateTally | undefined;
 }
 
 /** Sequence -> record number + 1 (0: not remembered) for one identifier, and how many it holds. */
@@ -41,7 +42,7 @@ export class FinishedProbes {
   private forgetAtMs = new Float64Array(MIN_CAPACITY);
   private answered = new Uint8Array(MIN_CAPACITY);
   private addresses: string[] = new Array<string>(MIN_CAPACITY).fill('');
-  private duplicateHandlers: Array<(() => void) | undefined> = new Array<undefined>(MIN_CAPACITY).fill(undefined);
+  private tallies: Array<DuplicateTally | undefined> = new Array<undefined>(MIN_CAPACITY).fill(undefined);
   /** Number of the oldest record. */
   private first = 0;
   private count = 0;
@@ -68,11 +69,11 @@ export class FinishedProbes {
   get(key: number): FinishedProbe | undefined {
     const slot = this.slotOf(key);
     if (slot === undefined) return undefined;
-    const onDuplicate = this.duplicateHandlers[slot];
+    const duplicates = this.tallies[slot];
     return {
       answered: this.answered[slot] === 1,
       address: this.addresses[slot] ?? '',
-      ...(onDuplicate ? { onDuplicate } : {}),
+      ...(duplicates ? { duplicates } : {}),
     };
   }
 
@@ -90,7 +91,7 @@ export class FinishedProbes {
     this.forgetAtMs[slot] = nowMs + this.keepMs;
     this.answered[slot] = probe.answered ? 1 : 0;
     this.addresses[slot] = probe.address;
-    this.duplicateHandlers[slot] = probe.onDuplicate;
+    this.tallies[slot] = probe.duplicates;
     const id = key >>> 16;
     const table = this.byId.getOrCreate(id, emptyIdTable);
     table.numbers[key & 0xffff] = n + 1;
@@ -115,7 +116,7 @@ export class FinishedProbes {
         if (--table.count === 0) this.byId.delete(key >>> 16);
       }
       this.addresses[slot] = '';
-      this.duplicateHandlers[slot] = undefined;
+      this.tallies[slot] = undefined;
       this.first = (this.first + 1) & NUMBER_MASK;
       this.count--;
     }
@@ -130,7 +131,7 @@ export class FinishedProbes {
     const forgetAtMs = new Float64Array(capacity);
     const answered = new Uint8Array(capacity);
     const addresses = new Array<string>(capacity).fill('');
-    const handlers = new Array<(() => void) | undefined>(capacity).fill(undefined);
+    const tallies = new Array<DuplicateTally | undefined>(capacity).fill(undefined);
     const oldMask = this.keys.length - 1;
     for (let i = 0; i < this.count; i++) {
       const n = (this.first + i) & NUMBER_MASK;
@@ -140,12 +141,12 @@ export class FinishedProbes {
       forgetAtMs[to] = this.forgetAtMs[from]!;
       answered[to] = this.answered[from]!;
       addresses[to] = this.addresses[from] ?? '';
-      handlers[to] = this.duplicateHandlers[from];
+      tallies[to] = this.tallies[from];
     }
     this.keys = keys;
     this.forgetAtMs = forgetAtMs;
     this.answered = answered;
     this.addresses = addresses;
-    this.duplicateHandlers = handlers;
+    this.tallies = tallies;
   }
 }

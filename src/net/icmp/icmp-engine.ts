@@ -180,7 +180,7 @@ export class IcmpEngine {
     const answered = outcome.status !== 'timeout' && outcome.status !== 'aborted' && outcome.status !== 'failed';
     this.keys.finish(
       key,
-      { answered, address: entry.address, onDuplicate: request.onDuplicate },
+      { answered, address: entry.address, duplicates: request.duplicates },
       this.clock.monotonicNs(),
     );
     entry.resolve(outcome);
@@ -334,7 +334,7 @@ export class IcmpEngine {
     if (!finished || (finished.address !== about && message.kind !== 'echo-reply')) this.counters.unmatched++;
     else if (finished.answered && message.kind === 'echo-reply') {
       this.counters.duplicates++;
-      finished.onDuplicate?.();
+      if (finished.duplicates) finished.duplicates.count++;
     } else if (!finished.answered) this.counters.late++;
   }
 
