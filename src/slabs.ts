@@ -56,6 +56,16 @@ export class Slab {
     this.float32 ??= new Float32Array(this.buf.buffer, this.buf.byteOffset, this.buf.length >> 2);
     return this.float32;
   }
+
+  /** Doubles `[at, at + length)` of the slab, as a view of their own. */
+  float64s(at: number, length: number): Float64Array {
+    return new Float64Array(this.buf.buffer, this.buf.byteOffset + at * 8, length);
+  }
+
+  /** 16-bit unsigned integers `[at, at + length)` of the slab, as a view of their own. */
+  uint16s(at: number, length: number): Uint16Array {
+    return new Uint16Array(this.buf.buffer, this.buf.byteOffset + at * 2, length);
+  }
 }
 
 /** Slots of `slotBytes` (a multiple of 8, so any element type is aligned in every slot). */
@@ -74,8 +84,8 @@ export class SlotPool {
     return this.slabBytes;
   }
 
-  /** Points `into` at a free slot, cutting a new slab when none has one. */
-  take(into: Place): void {
+  /** Points `into` at a free slot, cutting a new slab when none has one; returns the slot's slab. */
+  take(into: Place): Slab {
     let slab = this.withRoom.at(-1);
     if (slab === undefined) {
       slab = new Slab(this, this.slotBytes);
@@ -89,6 +99,7 @@ export class SlotPool {
     into.room = this.slotBytes;
     into.slab = slab;
     into.slot = slot;
+    return slab;
   }
 
   /**
@@ -105,6 +116,22 @@ export class SlotPool {
     if (slab.free.length < slab.slots || this.withRoom.length === 1) return;
     this.withRoom.splice(this.withRoom.indexOf(slab), 1);
     this.slabBytes -= slab.buf.length;
+  }
+}
+
+/** Slot pools by slot size, made on first use: blocks of one size share slabs. */
+export class SlotPools {
+  private readonly bySize = new Map<number, SlotPool>();
+
+  /** The pool of slots for `bytes` (rounded up to a multiple of 8). */
+  of(bytes: number): SlotPool {
+    const size = Math.ceil(bytes / 8) * 8;
+    let pool = this.bySize.get(size);
+    if (!pool) {
+      pool = new SlotPool(size);
+      this.bySize.set(size, pool);
+    }
+    return pool;
   }
 }
 
@@ -138,7 +165,10 @@ export class SizeClassPool {
   take(bytes: number, into: Place): void {
     const want = bytes + (bytes >> 4);
     const pool = want > MAX_SLOT ? undefined : this.pools[classOf(want)];
-    if (pool !== undefined) return pool.take(into);
+    if (pool !== undefined) {
+      pool.take(into);
+      return;
+    }
     into.buf = Buffer.allocUnsafeSlow(bytes + (bytes >> 3));
     into.base = 0;
     into.room = into.buf.length;

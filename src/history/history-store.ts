@@ -1,7 +1,8 @@
 import type { CheckResult, CheckSpec } from '../checks/check.js';
 import type { TraceHop } from '../checks/traceroute/trace.js';
 import type { HistorySettings } from './history-settings.js';
-import { RingPools, SampleRing } from './sample-ring.js';
+import { SlotPools } from '../slabs.js';
+import { SampleRing } from './sample-ring.js';
 import type { Sample } from './sample-ring.js';
 
 /**
@@ -40,11 +41,16 @@ const ROUTE_CHANGES_KEPT = 32;
 interface TargetEntry {
   checks: Map<string, CheckHistory & { ips: Map<string, IpHistory> }>;
   trace?: TracedPath;
-  /** Each IP's last route hash, to tell a changed route. */
-  routeHashes: Map<string, string>;
-  /** When a route changed, oldest first. */
-  routeChanges: Array<{ t: number; ip: string }>;
+  /**
+   * Each IP's last route hash, to tell a changed route; made with the target's first traced path
+   * (a map per target that is never traced was 1.5 MB at 12,000 targets).
+   */
+  routeHashes?: Map<string, string>;
+  /** When a route changed, oldest first; made with the first change. */
+  routeChanges?: Array<{ t: number; ip: string }>;
 }
+
+const NO_ROUTE_CHANGES: ReadonlyArray<{ t: number; ip: string }> = [];
 
 export interface TargetHistory {
   target: string;
@@ -63,7 +69,7 @@ export interface TargetHistory {
 export class HistoryStore {
   private readonly targets = new Map<string, TargetEntry>();
   private readonly codes: string[] = [];
-  private readonly pools = new RingPools();
+  private readonly pools = new SlotPools();
   private settings: HistorySettings;
   private configured: ReadonlySet<string> | undefined;
   /** Bytes of one sample in every configured check's ring (one IP each). */
@@ -116,7 +122,7 @@ export class HistoryStore {
     if (this.configured && !this.configured.has(spec.name)) return;
     let entry = this.targets.get(spec.target.name);
     if (!entry) {
-      entry = { checks: new Map(), routeHashes: new Map(), routeChanges: [] };
+      entry = { checks: new Map() };
       this.targets.set(spec.target.name, entry);
     }
     let check = entry.checks.get(spec.name);
@@ -166,7 +172,7 @@ export class HistoryStore {
       target: name,
       checks: [...entry.checks.values()],
       ...(entry.trace ? { trace: entry.trace } : {}),
-      routeChanges: entry.routeChanges,
+      routeChanges: entry.routeChanges ?? NO_ROUTE_CHANGES,
     };
   }
 }
@@ -220,9 +226,11 @@ function tracedPath(check: string, ip: string, t: number, result: CheckResult): 
 
 function notePath(entry: TargetEntry, path: TracedPath): void {
   entry.trace = path;
+  entry.routeHashes ??= new Map();
   const previous = entry.routeHashes.get(path.ip);
   entry.routeHashes.set(path.ip, path.routeHash);
   if (previous === undefined || previous === path.routeHash) return;
+  entry.routeChanges ??= [];
   entry.routeChanges.push({ t: path.t, ip: path.ip });
   if (entry.routeChanges.length > ROUTE_CHANGES_KEPT) entry.routeChanges.shift();
 }

@@ -1,5 +1,5 @@
-import { NO_ROOM, SlotPool } from '../slabs.js';
-import type { Place, Slab } from '../slabs.js';
+import { NO_ROOM } from '../slabs.js';
+import type { Place, Slab, SlotPools } from '../slabs.js';
 
 /** One result's key figures, as the pages draw them. */
 export interface Sample {
@@ -21,22 +21,6 @@ export interface Sample {
 
 /** Figures per sample besides the phases: ms, lowMs, highMs, loss. */
 const FIGURES = 4;
-
-/** Slot pools by slot size: rings of one capacity and phase count share slabs (slabs.ts). */
-export class RingPools {
-  private readonly bySize = new Map<number, SlotPool>();
-
-  /** The pool of rings of `capacity` samples of `phases` phases. */
-  pool(capacity: number, phases: number): SlotPool {
-    const size = Math.ceil(SampleRing.bytes(capacity, phases) / 8) * 8;
-    let pool = this.bySize.get(size);
-    if (!pool) {
-      pool = new SlotPool(size);
-      this.bySize.set(size, pool);
-    }
-    return pool;
-  }
-}
 
 /**
  * The last `capacity` samples of one check and IP, in typed arrays rather than an object per sample
@@ -70,10 +54,10 @@ export class SampleRing implements Place {
     readonly phaseNames: readonly string[],
     /** The shared table of failure codes (a bounded list, see errors.ts). */
     private readonly codes: string[],
-    pools: RingPools,
+    pools: SlotPools,
   ) {
     this.stride = FIGURES + phaseNames.length;
-    if (capacity > 0) pools.pool(capacity, phaseNames.length).take(this);
+    if (capacity > 0) pools.of(SampleRing.bytes(capacity, phaseNames.length)).take(this);
     this.tAt = this.base / 8;
     this.figuresAt = (this.base + capacity * 8) / 4;
     this.flagsAt = this.base + capacity * (8 + 4 * this.stride);

@@ -3,7 +3,7 @@ import { Family } from './family.js';
 import { GaugeLines } from './gauge-lines.js';
 import { LineWriter, markKind, markOffset } from './line-writer.js';
 import { OwnerSeries } from './owner-series.js';
-import { noPlace, SizeClassPool } from '../slabs.js';
+import { NO_ROOM, SizeClassPool } from '../slabs.js';
 import type { OwnerHost, Rendered } from './owner-series.js';
 import type { ChunkWriter, Pacer } from './scrape-chunks.js';
 
@@ -195,9 +195,12 @@ export class SeriesStore implements OwnerHost {
     const spansAt = marksAt + (out.markLength - marksFrom) * 4;
     const bytes = spansAt + spans.length * 4;
     // In place when no scrape holds it: a new object per update would outlive the update and be
-    // promoted (as a map per owner cleared per update was).
+    // promoted (as a map per owner cleared per update was). A literal, not a spread of noPlace():
+    // a spread's fields past its first five went to a property array of their own (24,000 of them).
     const r: Rendered =
-      last !== undefined && this.scrapes === 0 ? last : { ...noPlace(), marksAt, spansAt, spans: 0, size: 0 };
+      last !== undefined && this.scrapes === 0
+        ? last
+        : { buf: NO_ROOM, base: 0, room: 0, slab: undefined, slot: 0, marksAt, spansAt, spans: 0, size: 0 };
     if (r !== last && last !== undefined) this.release(last);
     if (r !== last || r.room < bytes) {
       this.slabs.give(r);

@@ -1,3 +1,4 @@
+import { SlotPools } from '../slabs.js';
 import { agentClass, nextTrend } from './classify.js';
 import type { Estimate, QualityClass } from './classify.js';
 import { targetThresholds } from './quality-settings.js';
@@ -74,6 +75,8 @@ const SWEEP_STEP = 32;
  */
 export class QualityModel {
   private readonly targetStates = new Map<string, TargetState>();
+  /** Where the windows keep their observations. */
+  private readonly pools = new SlotPools();
   private agentEstimate: Estimate = { httpRttMs: null, transportRttMs: null, successRate: null, trend: 0 };
   private agentCls: QualityClass = 'unknown';
   private lastTick: number | undefined;
@@ -150,10 +153,15 @@ export class QualityModel {
   private expireOne(state: TargetState, now: number, changes: ClassChange[]): void {
     for (const [ip, tracker] of state.byIp ?? []) {
       if (tracker.window.expire(now)) tracker.evaluate(state.thresholds);
-      if (tracker.window.size === 0) state.byIp?.delete(ip);
+      if (tracker.window.size > 0) continue;
+      tracker.window.free();
+      state.byIp?.delete(ip);
     }
     if (!state.all.window.expire(now)) return;
-    if (state.all.window.size === 0) state.soleIp = undefined;
+    if (state.all.window.size === 0) {
+      state.soleIp = undefined;
+      state.all.window.free();
+    }
     const c = change(now, state.name, state.all.evaluate(state.thresholds), state.all);
     if (c) changes.push(c);
   }
@@ -233,6 +241,10 @@ export class QualityModel {
 
   /** The target left the config: its windows go. */
   forget(name: string): void {
+    const state = this.targetStates.get(name);
+    if (!state) return;
+    state.all.window.free();
+    for (const tracker of state.byIp?.values() ?? []) tracker.window.free();
     this.targetStates.delete(name);
   }
 
@@ -241,7 +253,7 @@ export class QualityModel {
     if (!state) {
       state = {
         name,
-        all: new Tracker(this.settings),
+        all: new Tracker(this.settings, this.pools),
         byIp: undefined,
         soleIp: undefined,
         noRoute: false,
@@ -269,7 +281,7 @@ export class QualityModel {
       state.byIp = new Map();
     }
     let tracker = state.byIp.get(ip);
-    if (!tracker) state.byIp.set(ip, (tracker = new Tracker(this.settings)));
+    if (!tracker) state.byIp.set(ip, (tracker = new Tracker(this.settings, this.pools)));
     tracker.window.expire(o.t);
     tracker.window.add(o.t, o.ok, http, transport);
     tracker.evaluate(state.thresholds);

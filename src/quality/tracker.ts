@@ -1,5 +1,6 @@
 import { nextTrend, targetClass } from './classify.js';
 import type { Estimate, QualityClass } from './classify.js';
+import type { SlotPools } from '../slabs.js';
 import type { Thresholds } from './quality-settings.js';
 import { ObservationWindow } from './window.js';
 import type { WindowSettings } from './window.js';
@@ -10,8 +11,8 @@ export class Tracker {
   estimate: Estimate = { httpRttMs: null, transportRttMs: null, successRate: null, trend: 0 };
   class: QualityClass = 'unknown';
 
-  constructor(settings: WindowSettings) {
-    this.window = new ObservationWindow(settings);
+  constructor(settings: WindowSettings, pools: SlotPools) {
+    this.window = new ObservationWindow(settings, pools);
   }
 
   /** Re-reads the figures, steps the trend on the new rate and returns the class it had before. */

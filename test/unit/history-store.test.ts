@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { CheckResult, CheckSpec } from '../../src/checks/check.js';
 import { DEFAULT_HISTORY_MAX_BYTES } from '../../src/history/history-settings.js';
 import { HistoryStore } from '../../src/history/history-store.js';
-import { RingPools, SampleRing } from '../../src/history/sample-ring.js';
+import { SampleRing } from '../../src/history/sample-ring.js';
+import { SlotPools } from '../../src/slabs.js';
 
 const spec = (name: string, kind: string, target = 'web'): CheckSpec => ({
   name,
@@ -37,7 +38,7 @@ describe('SampleRing', () => {
     [3, 7, [4, 5, 6]],
     [1, 4, [3]],
   ])('capacity %i after %i pushes holds %j, oldest first', (capacity, pushes, expected) => {
-    const ring = new SampleRing(capacity, ['a'], [], new RingPools());
+    const ring = new SampleRing(capacity, ['a'], [], new SlotPools());
     for (let i = 0; i < pushes; i++)
       ring.push({ t: i, ok: i % 2 === 0, ms: i, lowMs: i, highMs: i, loss: 0, phasesMs: [i * 2] });
     expect(ring.samples().map((s) => s.t)).toEqual(expected);
@@ -46,7 +47,7 @@ describe('SampleRing', () => {
   });
 
   it('shares slabs with rings of its size, unseen by them; freed, it keeps nothing, the next ring has its slot', () => {
-    const pools = new RingPools();
+    const pools = new SlotPools();
     const codes: string[] = [];
     const [a, b] = [new SampleRing(3, ['p', 'q'], codes, pools), new SampleRing(3, ['p', 'q'], codes, pools)];
     expect(a.slab).toBe(b.slab);
@@ -80,7 +81,7 @@ describe('SampleRing', () => {
   });
 
   it('keeps nothing at capacity 0', () => {
-    const ring = new SampleRing(0, [], [], new RingPools());
+    const ring = new SampleRing(0, [], [], new SlotPools());
     ring.push({ t: 1, ok: true, ms: 1, lowMs: 1, highMs: 1, loss: 0, phasesMs: [] });
     expect(ring.samples()).toEqual([]);
     expect(ring.last()).toBeUndefined();

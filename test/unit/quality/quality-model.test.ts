@@ -6,11 +6,15 @@ import type { Observation } from '../../../src/quality/quality-model.js';
 import { DEFAULT_QUALITY } from '../../../src/quality/quality-settings.js';
 import type { QualitySettings, Thresholds } from '../../../src/quality/quality-settings.js';
 import { ObservationWindow } from '../../../src/quality/window.js';
+import { SlotPools } from '../../../src/slabs.js';
 
 const MIN = 60_000;
 /** decay 0.5 per minute: an observation a minute older weighs half as much. */
 const window = (over: Partial<ConstructorParameters<typeof ObservationWindow>[0]> = {}) =>
-  new ObservationWindow({ maxAgeMs: 5 * MIN, maxSamples: 100, decay: 0.5, periodMs: MIN, minSamples: 1, ...over });
+  new ObservationWindow(
+    { maxAgeMs: 5 * MIN, maxSamples: 100, decay: 0.5, periodMs: MIN, minSamples: 1, ...over },
+    new SlotPools(),
+  );
 
 const figures = (w: ObservationWindow) => ({
   httpRttMs: w.httpRtt(),
@@ -146,6 +150,50 @@ describe('ObservationWindow figures', () => {
       expect(w.transportRtt()).toBe(median('transport'));
       expect(w.successRate()).toBeCloseTo(rate, 9);
     }
+  });
+
+  it('shared slabs: each window grows as if alone; a freed one is empty and takes observations again', () => {
+    const settings = { maxAgeMs: 5 * MIN, maxSamples: 37, decay: 0.5, periodMs: MIN, minSamples: 1 };
+    const shared = new SlotPools();
+    const [a, b] = [new ObservationWindow(settings, shared), new ObservationWindow(settings, shared)];
+    const [aloneA, aloneB] = [window({ maxSamples: 37 }), window({ maxSamples: 37 })];
+    const feed = (pairs: Array<[ObservationWindow, ObservationWindow]>, from: number, to: number): void => {
+      for (let i = from; i < to; i++)
+        for (const [k, pair] of pairs.entries())
+          for (const w of pair) w.add(i * 1_000, (i + k) % 3 > 0, 10 + ((i * 7 + k * 13) % 50), (i * 3 + k) % 40);
+    };
+    // Past 8, 16 and 32 slots: each growth moves a window to a larger slot and gives the old one back.
+    feed(
+      [
+        [a, aloneA],
+        [b, aloneB],
+      ],
+      0,
+      45,
+    );
+    expect(figures(a)).toEqual(figures(aloneA));
+    expect(figures(b)).toEqual(figures(aloneB));
+    expect(figures(a)).not.toEqual(figures(b));
+    b.free();
+    expect([b.size, b.httpRtt(), b.successRate()]).toEqual([0, null, null]);
+    const c = new ObservationWindow(settings, shared);
+    const aloneC = window({ maxSamples: 37 });
+    feed(
+      [
+        [c, aloneC],
+        [a, aloneA],
+        [b, aloneB],
+      ],
+      45,
+      90,
+    );
+    for (const [w, alone] of [
+      [a, aloneA],
+      [c, aloneC],
+    ] as const)
+      expect(figures(w)).toEqual(figures(alone));
+    // b took observations again after it was freed: only those.
+    expect(b.size).toBe(37);
   });
 
   it('clamps an observation older than the newest to the newest time', () => {
