@@ -98,6 +98,11 @@ export class ObservationWindow {
     return this.count;
   }
 
+  /** Observations it has room for before it grows. */
+  get slots(): number {
+    return this.cap;
+  }
+
   /** Whether any observation in the window succeeded. */
   get anyOk(): boolean {
     return this.okCount > 0;
@@ -174,9 +179,15 @@ export class ObservationWindow {
     this.count--;
   }
 
-  /** Doubles the slots (up to `maxSamples`), the oldest observation moving to slot 0. */
+  /**
+   * Grows the slots, the oldest observation moving to slot 0: at least doubled, and as many as the
+   * observations' pace says the window will hold (`maxAgeMs` over their mean spacing, two more),
+   * up to `maxSamples`. By doubling alone a target observed every 10 s grew at its 9th and 17th
+   * observations, the second at 160 s: 12,000 targets' windows added 8 MB to the RSS in the third
+   * minute, and each growth is a move to another slot.
+   */
   private grow(): void {
-    const cap = Math.min(this.settings.maxSamples, Math.max(FIRST_CAPACITY, this.cap * 2));
+    const cap = Math.min(this.settings.maxSamples, Math.max(FIRST_CAPACITY, this.cap * 2, this.expectedCount()));
     const old = { ...this.place };
     const slab = this.pools.of(windowBytes(cap)).take(this.place);
     const base = this.place.base;
@@ -196,6 +207,13 @@ export class ObservationWindow {
     this.sorted = sorted;
     this.head = 0;
     this.cap = cap;
+  }
+
+  /** What the window will hold at the pace of what it holds (0 before two observations at different times). */
+  private expectedCount(): number {
+    if (this.count < 2) return 0;
+    const span = this.at((this.head + this.count - 1) % this.cap, T) - this.at(this.head, T);
+    return span > 0 ? Math.ceil(this.settings.maxAgeMs / (span / (this.count - 1))) + 2 : 0;
   }
 
   private rebase(at: number): void {

@@ -152,6 +152,27 @@ describe('ObservationWindow figures', () => {
     }
   });
 
+  it('grows to what its pace says it will hold in one step, at most max_samples, else by doubling', () => {
+    const paced = (maxAgeMs: number, everyMs: number, n: number, maxSamples = 100): number[] => {
+      const w = window({ maxAgeMs, maxSamples });
+      const slots: number[] = [];
+      for (let i = 0; i < n; i++) {
+        w.expire(i * everyMs);
+        w.add(i * everyMs, true, 10, 1);
+        slots.push(w.slots);
+      }
+      return slots;
+    };
+    // Every 10 s for 5 minutes: 30 held; 8 slots, then 32 at the 9th observation, never more.
+    const tenSeconds = paced(5 * MIN, 10_000, 200);
+    expect(tenSeconds.slice(0, 9)).toEqual([8, 8, 8, 8, 8, 8, 8, 8, 32]);
+    expect(new Set(tenSeconds.slice(8))).toEqual(new Set([32]));
+    // An hour at 10 s would be 362: max_samples caps it.
+    expect(paced(60 * MIN, 10_000, 9).at(-1)).toBe(100);
+    // All at one time: no pace to go by, so doubling.
+    expect(paced(5 * MIN, 0, 17).slice(7)).toEqual([8, ...Array<number>(8).fill(16), 32]);
+  });
+
   it('shared slabs: each window grows as if alone; a freed one is empty and takes observations again', () => {
     const settings = { maxAgeMs: 5 * MIN, maxSamples: 37, decay: 0.5, periodMs: MIN, minSamples: 1 };
     const shared = new SlotPools();
