@@ -35,6 +35,7 @@ export class Slab {
   readonly free: number[] = [];
   private float64: Float64Array | undefined;
   private float32: Float32Array | undefined;
+  private uint16: Uint16Array | undefined;
 
   constructor(
     readonly pool: SlotPool,
@@ -57,14 +58,10 @@ export class Slab {
     return this.float32;
   }
 
-  /** Doubles `[at, at + length)` of the slab, as a view of their own. */
-  float64s(at: number, length: number): Float64Array {
-    return new Float64Array(this.buf.buffer, this.buf.byteOffset + at * 8, length);
-  }
-
-  /** 16-bit unsigned integers `[at, at + length)` of the slab, as a view of their own. */
-  uint16s(at: number, length: number): Uint16Array {
-    return new Uint16Array(this.buf.buffer, this.buf.byteOffset + at * 2, length);
+  /** The slab as 16-bit unsigned integers (a slot's first at base / 2). */
+  get u16(): Uint16Array {
+    this.uint16 ??= new Uint16Array(this.buf.buffer, this.buf.byteOffset, this.buf.length >> 1);
+    return this.uint16;
   }
 }
 

@@ -30,6 +30,7 @@ const FIGURES = 4;
  * back; a freed ring holds no samples and takes none.
  */
 export class SampleRing implements Place {
+  // Its slot, as the pool fills it in (a Place of its own would be an object more per ring).
   buf = NO_ROOM;
   base = 0;
   room = 0;

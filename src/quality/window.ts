@@ -21,21 +21,24 @@ const MAX_EXPONENT = 300;
 /** Slots a window starts with; they double as needed, up to `maxSamples`. */
 const FIRST_CAPACITY = 8;
 
-/** A slot's row in `rows`: time, weight, HTTP RTT, transport RTT, ok (0 or 1). */
+/** A window's columns of doubles, `cap` each, one after the other: time, weight, HTTP RTT, transport RTT. */
 const T = 0;
 const W = 1;
 const HTTP = 2;
 const TRANSPORT = 3;
-const OK = 4;
-const STRIDE = 5;
+const DOUBLES = 4;
 
-const NO_ROWS = new Float64Array(0);
-const NO_SORTED = new Uint16Array(0);
-
-/** Bytes of a window of `cap` slots: its rows, then its two sorted lists. */
+/**
+ * Bytes of a window of `cap` slots: its columns of doubles, then its two sorted lists (16-bit slot
+ * numbers), then a byte per slot saying whether the observation succeeded.
+ */
 function windowBytes(cap: number): number {
-  return cap * (STRIDE * 8 + 2 * 2);
+  return cap * (DOUBLES * 8 + 2 * 2 + 1);
 }
+
+const NO_DOUBLES = new Float64Array(0);
+const NO_SHORTS = new Uint16Array(0);
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * The observations of one target (or one IP) newer than `maxAgeMs`, at most `maxSamples`, with
@@ -46,11 +49,11 @@ function windowBytes(cap: number): number {
  * are therefore stored once, relative to a base time, and each RTT's slots are kept sorted by
  * value (on entry and eviction): an evaluation is one pass over at most `maxSamples` entries, with
  * no sorting and no `Math.pow`. Observations live in typed arrays used as a ring, not as objects:
- * 10,000 targets of 100 observations were 160 MB of small objects for the garbage collector. Two
- * arrays, a row per slot and the two sorted lists end to end, in one slot of a slab shared with
- * the windows of its size (slabs.ts): a typed array and its buffer cost about 180 bytes of their
- * own, and seven of them per target were 15 MB at 12,000 targets; a buffer per window, 5 MB more.
- * `free` gives the slot back.
+ * 10,000 targets of 100 observations were 160 MB of small objects for the garbage collector. The
+ * columns, the two sorted lists and the success bytes are one slot of a slab shared with the
+ * windows of its size (slabs.ts), read through the slab's views: a typed array and its buffer cost
+ * about 180 bytes of their own, and seven of them per target were 15 MB at 12,000 targets; a
+ * buffer per window 5 MB more, and a view each of its rows and lists 2 MB. `free` gives the slot back.
  */
 export class ObservationWindow {
   private cap = 0;
@@ -58,12 +61,21 @@ export class ObservationWindow {
   private head = 0;
   private count = 0;
   /**
-   * Per slot: T, W (`exp(growth * (t - base))`, the weight relative to the base time), HTTP and
-   * TRANSPORT (NaN where the observation has no valid RTT of that kind), OK.
+   * The slab's doubles; from `doublesAt`, per column `cap` of them: T, W (`exp(growth * (t -
+   * base))`, the weight relative to the base time), HTTP and TRANSPORT (NaN where the observation
+   * has no valid RTT of that kind).
    */
-  private rows: Float64Array = NO_ROWS;
-  /** Slots with an HTTP RTT ascending by it (`nHttp`) at [0, cap); with a transport RTT at [cap, 2 cap). */
-  private sorted: Uint16Array = NO_SORTED;
+  private doubles: Float64Array = NO_DOUBLES;
+  private doublesAt = 0;
+  /**
+   * The slab as 16-bit numbers; from `sortedAt`, the slots with an HTTP RTT ascending by it
+   * (`nHttp`), at `cap` further those with a transport RTT.
+   */
+  private shorts: Uint16Array = NO_SHORTS;
+  private sortedAt = 0;
+  /** The slab's bytes; from `okAt`, 1 per slot whose observation succeeded. */
+  private bytes: Uint8Array = NO_BYTES;
+  private okAt = 0;
   private nHttp = 0;
   private nTransport = 0;
   private okCount = 0;
@@ -71,7 +83,7 @@ export class ObservationWindow {
   /** ln(1/decay) per ms: weights grow with time at this rate. */
   private readonly growth: number;
 
-  /** Where `rows` and `sorted` live. */
+  /** The window's slot. */
   private readonly place = noPlace();
 
   constructor(
@@ -84,8 +96,9 @@ export class ObservationWindow {
   /** Gives the window's room back and empties it (it may take observations again). */
   free(): void {
     this.place.slab?.pool.give(this.place);
-    this.rows = NO_ROWS;
-    this.sorted = NO_SORTED;
+    this.doubles = NO_DOUBLES;
+    this.shorts = NO_SHORTS;
+    this.bytes = NO_BYTES;
     this.cap = 0;
     this.head = 0;
     this.count = 0;
@@ -118,13 +131,12 @@ export class ObservationWindow {
     else if (this.count === this.cap) this.grow();
     const slot = (this.head + this.count) % this.cap;
     this.count++;
-    const row = slot * STRIDE;
-    this.rows[row + T] = at;
-    this.rows[row + W] = Math.exp(this.growth * (at - this.base));
-    this.rows[row + OK] = ok ? 1 : 0;
+    this.set(slot, T, at);
+    this.set(slot, W, Math.exp(this.growth * (at - this.base)));
+    this.bytes[this.okAt + slot] = ok ? 1 : 0;
     if (ok) this.okCount++;
-    this.rows[row + HTTP] = httpRttMs ?? Number.NaN;
-    this.rows[row + TRANSPORT] = transportRttMs ?? Number.NaN;
+    this.set(slot, HTTP, httpRttMs ?? Number.NaN);
+    this.set(slot, TRANSPORT, transportRttMs ?? Number.NaN);
     if (httpRttMs !== undefined) this.nHttp = this.insert(0, this.nHttp, slot, HTTP);
     if (transportRttMs !== undefined) this.nTransport = this.insert(this.cap, this.nTransport, slot, TRANSPORT);
   }
@@ -161,18 +173,31 @@ export class ObservationWindow {
       const slot = (this.head + i) % this.cap;
       const w = this.at(slot, W);
       all += w;
-      if (this.at(slot, OK) === 1) ok += w;
+      if (this.succeeded(slot)) ok += w;
     }
     return ok / all;
   }
 
   private at(slot: number, column: number): number {
-    return this.rows[slot * STRIDE + column] ?? Number.NaN;
+    return this.doubles[this.doublesAt + column * this.cap + slot] ?? Number.NaN;
+  }
+
+  private set(slot: number, column: number, value: number): void {
+    this.doubles[this.doublesAt + column * this.cap + slot] = value;
+  }
+
+  private succeeded(slot: number): boolean {
+    return this.bytes[this.okAt + slot] === 1;
+  }
+
+  /** Entry `i` of the sorted lists (the transport list's first is entry `cap`). */
+  private sorted(i: number): number {
+    return this.shorts[this.sortedAt + i] ?? 0;
   }
 
   private evictOldest(): void {
     const slot = this.head;
-    if (this.at(slot, OK) === 1) this.okCount--;
+    if (this.succeeded(slot)) this.okCount--;
     if (!Number.isNaN(this.at(slot, HTTP))) this.nHttp = this.remove(0, this.nHttp, slot);
     if (!Number.isNaN(this.at(slot, TRANSPORT))) this.nTransport = this.remove(this.cap, this.nTransport, slot);
     this.head = (this.head + 1) % this.cap;
@@ -189,22 +214,29 @@ export class ObservationWindow {
   private grow(): void {
     const cap = Math.min(this.settings.maxSamples, Math.max(FIRST_CAPACITY, this.cap * 2, this.expectedCount()));
     const old = { ...this.place };
+    const [oldDoubles, oldCap, oldAt] = [this.doubles, this.cap, this.doublesAt];
+    const [oldShorts, oldSortedAt, oldBytes, oldOkAt] = [this.shorts, this.sortedAt, this.bytes, this.okAt];
     const slab = this.pools.of(windowBytes(cap)).take(this.place);
     const base = this.place.base;
-    const rows = slab.float64s(base / 8, cap * STRIDE);
+    this.doubles = slab.f64;
+    this.doublesAt = base / 8;
+    this.shorts = slab.u16;
+    this.sortedAt = (base + cap * DOUBLES * 8) / 2;
+    this.bytes = slab.buf;
+    this.okAt = base + cap * (DOUBLES * 8 + 2 * 2);
     for (let i = 0; i < this.count; i++) {
-      const from = ((this.head + i) % this.cap) * STRIDE;
-      rows.set(this.rows.subarray(from, from + STRIDE), i * STRIDE);
+      const from = (this.head + i) % oldCap;
+      for (let column = 0; column < DOUBLES; column++)
+        this.doubles[this.doublesAt + column * cap + i] = oldDoubles[oldAt + column * oldCap + from] ?? Number.NaN;
+      this.bytes[this.okAt + i] = oldBytes[oldOkAt + from] ?? 0;
     }
-    const sorted = slab.uint16s((base + cap * STRIDE * 8) / 2, 2 * cap);
     const remap = (from: number, to: number, n: number): void => {
-      for (let i = 0; i < n; i++) sorted[to + i] = ((this.sorted[from + i] ?? 0) - this.head + this.cap) % this.cap;
+      for (let i = 0; i < n; i++)
+        this.shorts[this.sortedAt + to + i] = ((oldShorts[oldSortedAt + from + i] ?? 0) - this.head + oldCap) % oldCap;
     };
     remap(0, 0, this.nHttp);
-    remap(this.cap, cap, this.nTransport);
+    remap(oldCap, cap, this.nTransport);
     old.slab?.pool.give(old);
-    this.rows = rows;
-    this.sorted = sorted;
     this.head = 0;
     this.cap = cap;
   }
@@ -219,8 +251,8 @@ export class ObservationWindow {
   private rebase(at: number): void {
     const scale = Math.exp(-this.growth * (at - this.base));
     for (let i = 0; i < this.count; i++) {
-      const row = ((this.head + i) % this.cap) * STRIDE + W;
-      this.rows[row] = (this.rows[row] ?? 0) * scale;
+      const slot = (this.head + i) % this.cap;
+      this.set(slot, W, this.at(slot, W) * scale);
     }
     this.base = at;
   }
@@ -228,13 +260,13 @@ export class ObservationWindow {
   /** The first value, ascending, at which the running weight reaches half the total. */
   private weightedMedian(from: number, n: number, column: number): number {
     let total = 0;
-    for (let i = 0; i < n; i++) total += this.at(this.sorted[from + i] ?? 0, W);
+    for (let i = 0; i < n; i++) total += this.at(this.sorted(from + i), W);
     const half = total / 2;
     let running = 0;
     let i = 0;
     // The running sum reaches the total at the last entry at the latest (same additions, same order).
-    while (i < n - 1 && (running += this.at(this.sorted[from + i] ?? 0, W)) < half) i++;
-    return this.at(this.sorted[from + i] ?? 0, column);
+    while (i < n - 1 && (running += this.at(this.sorted(from + i), W)) < half) i++;
+    return this.at(this.sorted(from + i), column);
   }
 
   /**
@@ -244,20 +276,22 @@ export class ObservationWindow {
    */
   private insert(from: number, n: number, slot: number, column: number): number {
     const v = this.at(slot, column);
-    const sorted = this.sorted;
+    const shorts = this.shorts;
+    const at = this.sortedAt + from;
     let i = n;
-    while (i > 0 && this.at(sorted[from + i - 1] ?? 0, column) > v) {
-      sorted[from + i] = sorted[from + i - 1] ?? 0;
+    while (i > 0 && this.at(shorts[at + i - 1] ?? 0, column) > v) {
+      shorts[at + i] = shorts[at + i - 1] ?? 0;
       i--;
     }
-    sorted[from + i] = slot;
+    shorts[at + i] = slot;
     return n + 1;
   }
 
   private remove(from: number, n: number, slot: number): number {
-    const i = this.sorted.subarray(from, from + n).indexOf(slot);
+    const at = this.sortedAt + from;
+    const i = this.shorts.subarray(at, at + n).indexOf(slot);
     if (i < 0) return n;
-    this.sorted.copyWithin(from + i, from + i + 1, from + n);
+    this.shorts.copyWithin(at + i, at + i + 1, at + n);
     return n - 1;
   }
 }

@@ -81,8 +81,10 @@ describe('SlotPool', () => {
     if (!slab) throw new Error('no slab');
     slab.f64[b.base / 8] = 1.5;
     slab.f32[b.base / 4 + 2] = 2.5;
+    slab.u16[b.base / 2 + 6] = 65_535;
     expect(b.buf.readDoubleLE(b.base)).toBe(1.5);
     expect(b.buf.readFloatLE(b.base + 8)).toBe(2.5);
+    expect(b.buf.readUInt16LE(b.base + 12)).toBe(65_535);
     expect(slab.f64).toBe(slab.f64);
   });
 
