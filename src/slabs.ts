@@ -132,7 +132,10 @@ export class SlotPools {
   }
 }
 
-/** The smallest slot, and each slot size the next's 1/RATIO: a block wastes 12.5 % of its slot at most. */
+/**
+ * The smallest slot, and each slot size RATIO times the one before, rounded up to 8 bytes (49 sizes
+ * to MAX_SLOT): a block wastes about an eighth of its slot at most, a little more among the smallest.
+ */
 const MIN_SLOT = 64;
 const RATIO = 1.125;
 /** Blocks larger than this (the target list: 1.7 MB at 11,000 targets) get a buffer of their own. */
