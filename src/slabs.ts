@@ -175,11 +175,11 @@ export class SizeClassPool {
     into.slab = undefined;
     into.slot = 0;
   }
+}
 
-  /** Gives `place`'s room back (nothing for a buffer of its own, or a place given back already). */
-  give(place: Place): void {
-    place.slab?.pool.give(place);
-  }
+/** Gives `place`'s slot back to the pool it came from (nothing for a buffer of its own, or a place given back already). */
+export function giveBack(place: Place): void {
+  place.slab?.pool.give(place);
 }
 
 /** The smallest size class of at least `bytes` (at most MAX_SLOT). */

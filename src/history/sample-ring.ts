@@ -1,4 +1,4 @@
-import { NO_ROOM } from '../slabs.js';
+import { giveBack, NO_ROOM } from '../slabs.js';
 import type { Place, Slab, SlotPools } from '../slabs.js';
 
 /** One result's key figures, as the pages draw them. */
@@ -75,7 +75,7 @@ export class SampleRing implements Place {
 
   /** Gives the ring's slot back: another ring may have it next. */
   free(): void {
-    this.slab?.pool.give(this);
+    giveBack(this);
   }
 
   push(s: Sample): void {

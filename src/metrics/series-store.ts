@@ -3,7 +3,7 @@ import { Family } from './family.js';
 import { GaugeLines } from './gauge-lines.js';
 import { LineWriter, markKind, markOffset } from './line-writer.js';
 import { OwnerSeries } from './owner-series.js';
-import { NO_ROOM, SizeClassPool } from '../slabs.js';
+import { giveBack, NO_ROOM, SizeClassPool } from '../slabs.js';
 import type { OwnerHost, Rendered } from './owner-series.js';
 import type { ChunkWriter, Pacer } from './scrape-chunks.js';
 
@@ -132,13 +132,13 @@ export class SeriesStore implements OwnerHost {
       yield* this.write(openMetrics, pacer, out);
     } finally {
       this.scrapes--;
-      if (this.scrapes === 0) for (let r = this.held.pop(); r !== undefined; r = this.held.pop()) this.slabs.give(r);
+      if (this.scrapes === 0) for (let r = this.held.pop(); r !== undefined; r = this.held.pop()) giveBack(r);
     }
   }
 
   /** Gives a rendering's room back, once no scrape may be writing it. */
   private release(r: Rendered): void {
-    if (this.scrapes === 0) this.slabs.give(r);
+    if (this.scrapes === 0) giveBack(r);
     else this.held.push(r);
   }
 
@@ -203,7 +203,7 @@ export class SeriesStore implements OwnerHost {
         : { buf: NO_ROOM, base: 0, room: 0, slab: undefined, slot: 0, marksAt, spansAt, spans: 0, size: 0 };
     if (r !== last && last !== undefined) this.release(last);
     if (r !== last || r.room < bytes) {
-      this.slabs.give(r);
+      giveBack(r);
       this.slabs.take(bytes, r);
     }
     const { buf, base } = r;

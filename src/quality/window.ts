@@ -1,4 +1,4 @@
-import { noPlace } from '../slabs.js';
+import { giveBack, noPlace } from '../slabs.js';
 import type { SlotPools } from '../slabs.js';
 
 /** The window's figures; null where there are fewer than `minSamples` observations of it. */
@@ -29,11 +29,14 @@ const TRANSPORT = 3;
 const DOUBLES = 4;
 
 /**
- * Bytes of a window of `cap` slots: its columns of doubles, then its two sorted lists (16-bit slot
- * numbers), then a byte per slot saying whether the observation succeeded.
+ * Where the parts of a window of `cap` slots start in its slot, in bytes: its columns of doubles at
+ * 0, its two sorted lists (16-bit slot numbers), a byte per slot saying whether the observation
+ * succeeded; and the slot's size.
  */
-function windowBytes(cap: number): number {
-  return cap * (DOUBLES * 8 + 2 * 2 + 1);
+function windowLayout(cap: number): { sorted: number; ok: number; bytes: number } {
+  const sorted = cap * DOUBLES * 8;
+  const ok = sorted + cap * 2 * 2;
+  return { sorted, ok, bytes: ok + cap };
 }
 
 const NO_DOUBLES = new Float64Array(0);
@@ -95,7 +98,7 @@ export class ObservationWindow {
 
   /** Gives the window's room back and empties it (it may take observations again). */
   free(): void {
-    this.place.slab?.pool.give(this.place);
+    giveBack(this.place);
     this.doubles = NO_DOUBLES;
     this.shorts = NO_SHORTS;
     this.bytes = NO_BYTES;
@@ -216,14 +219,15 @@ export class ObservationWindow {
     const old = { ...this.place };
     const [oldDoubles, oldCap, oldAt] = [this.doubles, this.cap, this.doublesAt];
     const [oldShorts, oldSortedAt, oldBytes, oldOkAt] = [this.shorts, this.sortedAt, this.bytes, this.okAt];
-    const slab = this.pools.of(windowBytes(cap)).take(this.place);
+    const layout = windowLayout(cap);
+    const slab = this.pools.of(layout.bytes).take(this.place);
     const base = this.place.base;
     this.doubles = slab.f64;
     this.doublesAt = base / 8;
     this.shorts = slab.u16;
-    this.sortedAt = (base + cap * DOUBLES * 8) / 2;
+    this.sortedAt = (base + layout.sorted) / 2;
     this.bytes = slab.buf;
-    this.okAt = base + cap * (DOUBLES * 8 + 2 * 2);
+    this.okAt = base + layout.ok;
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + i) % oldCap;
       for (let column = 0; column < DOUBLES; column++)
@@ -236,7 +240,7 @@ export class ObservationWindow {
     };
     remap(0, 0, this.nHttp);
     remap(oldCap, cap, this.nTransport);
-    old.slab?.pool.give(old);
+    giveBack(old);
     this.head = 0;
     this.cap = cap;
   }

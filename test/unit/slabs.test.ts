@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noPlace, SizeClassPool, SlotPool } from '../../src/slabs.js';
+import { giveBack, noPlace, SizeClassPool, SlotPool } from '../../src/slabs.js';
 import type { Place } from '../../src/slabs.js';
 
 function taken(pool: SizeClassPool, bytes: number): Place {
@@ -37,7 +37,7 @@ describe('SizeClassPool', () => {
     const first = taken(pool, 1000);
     const held = pool.heldBytes;
     expect(held).toBe(first.buf.length);
-    pool.give(first);
+    giveBack(first);
     expect(pool.heldBytes).toBe(held);
     const again = taken(pool, 1000);
     expect([again.buf, again.base]).toStrictEqual([first.buf, first.base]);
@@ -45,13 +45,13 @@ describe('SizeClassPool', () => {
     const slots = first.buf.length / first.room;
     const more = Array.from({ length: slots }, () => taken(pool, 1000));
     expect(pool.heldBytes).toBe(2 * held);
-    for (const p of more) pool.give(p);
+    for (const p of more) giveBack(p);
     // The second slab emptied while the first still had room: let go.
     expect(pool.heldBytes).toBe(held);
-    pool.give(again);
+    giveBack(again);
     expect(pool.heldBytes).toBe(held);
     // Given back twice: the slot is free once, so the slab's slots are handed out once each.
-    pool.give(again);
+    giveBack(again);
     const all = Array.from({ length: slots }, () => taken(pool, 1000));
     expect(new Set(all.map((p) => p.base)).size).toBe(slots);
     expect(pool.heldBytes).toBe(held);
@@ -64,7 +64,7 @@ describe('SizeClassPool', () => {
     expect([big.base, big.room]).toStrictEqual([0, big.buf.length]);
     expect(big.room).toBeGreaterThanOrEqual(100_000);
     expect(pool.heldBytes).toBe(0);
-    pool.give(big);
+    giveBack(big);
     expect(pool.heldBytes).toBe(0);
   });
 });
