@@ -177,7 +177,7 @@ export class SizeClassPool {
   }
 }
 
-/** Gives `place`'s slot back to the pool it came from (nothing for a buffer of its own, or a place given back already). */
+/** Gives `place`'s slot back to its pool (nothing for a buffer of its own, or a place given back already). */
 export function giveBack(place: Place): void {
   place.slab?.pool.give(place);
 }
