@@ -27,6 +27,8 @@ import type { MetricsServer } from '../web/server.js';
 import { WebConfigSource } from '../web/web-config-source.js';
 import { CheckExecutor } from './check-executor.js';
 import { CheckSet } from './check-set.js';
+import { setProbeThreadNice } from './probe-thread-priority.js';
+import type { ThreadNice } from './probe-thread-priority.js';
 import { ConfigReloader } from './config-reloader.js';
 import type { DiagnoseEndpoint } from './diagnose-endpoint.js';
 import { SkippedRunsLog } from './skipped-runs-log.js';
@@ -45,6 +47,8 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Watch the config file and reload on change (SIGHUP always reloads). Default true. */
   watch?: boolean;
+  /** The calling thread's nice, set to `probe_thread_nice` at start-up; left alone without it (in-process tests). */
+  threadNice?: ThreadNice;
 }
 
 /**
@@ -176,6 +180,8 @@ export class Agent {
   /** Loads the config (throws `ConfigError` if it is bad), serves metrics, then schedules checks. */
   async start(): Promise<ListenAddress> {
     const config = await this.reloader.load();
+    // Before the warm-ups: the HTTPS worker they start takes this thread's nice.
+    if (this.opts.threadNice) this.setThreadNice(config.probeThreadNice, this.opts.threadNice);
     // Identity labels from the first scrape on: one while the warm-ups and the first apply run would
     // otherwise return series without them, which a Prometheus stores as series of their own.
     this.registries.setDefaultLabels(identityLabels(config.agent));
@@ -323,6 +329,13 @@ export class Agent {
       wallMs: () => this.opts.clock.wallMs(),
       version: VERSION,
     };
+  }
+
+  private setThreadNice(want: number, thread: ThreadNice): void {
+    const { nice, denied } = setProbeThreadNice(want, thread);
+    this.agentMetrics.probeThreadNice(nice);
+    if (denied) this.opts.log.info({ code: denied.code, probe_thread_nice: want, nice }, denied.message);
+    else this.opts.log.info({ nice }, 'probe thread nice');
   }
 
   /**

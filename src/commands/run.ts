@@ -1,4 +1,5 @@
 import { Agent } from '../agent/agent.js';
+import { callingThreadNice } from '../agent/probe-thread-priority.js';
 import { builtinRegistry } from '../checks/registry.js';
 import { systemClock } from '../clock.js';
 import { parseListen } from '../config/agent-config.js';
@@ -50,6 +51,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     clock: systemClock,
     log,
     watch: !args.flags.has('no-watch'),
+    threadNice: callingThreadNice,
   });
   // Listen for stop signals before starting, so one that arrives during start-up still ends in a
   // clean shutdown instead of killing the process half-started.

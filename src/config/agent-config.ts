@@ -74,6 +74,8 @@ export interface AgentConfig {
   maxConcurrentRuns: number;
   /** `icmp_socket`: which ICMP sockets the engine opens (read at start-up). */
   icmpSocket: IcmpSocketMode;
+  /** `probe_thread_nice`: the scheduling thread's nice (read at start-up). */
+  probeThreadNice: number;
   /** Series the agent may expose before it warns (`series_budget`). */
   seriesBudget: number;
   triggeredTraceroute: TriggeredTracerouteConfig;

@@ -129,6 +129,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
     listen,
     maxConcurrentRuns: top.data.max_concurrent_runs,
     icmpSocket: top.data.icmp_socket,
+    probeThreadNice: top.data.probe_thread_nice,
     seriesBudget: top.data.series_budget,
     triggeredTraceroute: triggeredTraceroute(top.data.triggered_traceroute),
     eventSinks: top.data.events.sinks,

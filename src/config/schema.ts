@@ -152,6 +152,12 @@ export const configSchema = z.strictObject({
    * net.ipv4.ping_group_range, no capability) or `auto` (raw when permitted, else datagram). Default auto.
    */
   icmp_socket: z.enum(ICMP_SOCKET_MODES).default('auto'),
+  /**
+   * The nice of the thread that schedules and times the runs (and of the HTTPS worker it starts), set
+   * at start-up: below the agent's own it needs CAP_SYS_NICE, and without it the agent says so and
+   * keeps its nice. Default -10.
+   */
+  probe_thread_nice: z.number().int().min(-20).max(19).default(-10),
   /** Problem-event sinks besides stdout. */
   events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).prefault({}),
   egress: egressSchema.prefault({}),

@@ -28,6 +28,8 @@ export class AgentMetrics {
   private readonly egressInfo: Gauge;
   private readonly egressChanges: Counter;
   private readonly egressLookups: Counter;
+  /** Made when the agent sets its thread's nice (an agent in a test process leaves it alone). */
+  private threadNice: Gauge | undefined;
 
   constructor(
     private readonly registries: MetricRegistries,
@@ -46,6 +48,12 @@ export class AgentMetrics {
     this.egressInfo = registries.gauge(AGENT_METRICS.egressInfo);
     this.egressChanges = registries.counter(AGENT_METRICS.egressChanges);
     this.egressLookups = registries.counter(AGENT_METRICS.egressLookups);
+  }
+
+  /** The nice the probe thread runs at (set once, at start-up). */
+  probeThreadNice(nice: number): void {
+    this.threadNice ??= this.registries.gauge(AGENT_METRICS.probeThreadNice);
+    this.threadNice.set(nice);
   }
 
   /** Reads the ICMP engine's counters at every scrape. */

@@ -125,6 +125,14 @@ export const AGENT_METRICS = {
     help: 'Runs executing now; compare with max_concurrent_runs.',
     labels: [],
   },
+  probeThreadNice: {
+    name: 'vantage_probe_thread_nice',
+    type: 'gauge',
+    help:
+      'The nice of the thread that schedules and times the runs (probe_thread_nice when it could be set; see the ' +
+      'logs when not).',
+    labels: [],
+  },
   icmpAvailable: {
     name: 'vantage_icmp_available',
     type: 'gauge',

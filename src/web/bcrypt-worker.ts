@@ -4,12 +4,16 @@ import { Worker } from 'node:worker_threads';
 // bcrypt costs tens of milliseconds of CPU per check by design, and bcryptjs's asynchronous API
 // still runs on the calling thread in slices of up to 100 ms: a stream of wrong passwords would
 // then delay every probe's timers. One worker thread does them instead, one at a time in arrival
-// order (as exporter-toolkit holds a mutex around bcrypt), and the event loop stays the probes'.
+// order (as exporter-toolkit holds a mutex around bcrypt), and the event loop stays the probes'. It
+// runs at nice 19 (its thread's own): on a busy host a flood of passwords waits, not the probes.
 
 /** The worker's script: plain CommonJS, evaluated, so it runs from sources and from dist/ alike. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { setPriority } = require('node:os');
 const bcrypt = require(workerData.bcryptjs);
+// Background work: made by the agent's thread, it would run at that thread's raised priority.
+setPriority(19);
 parentPort.on('message', (m) => {
   try {
     const value = m.op === 'hash' ? bcrypt.hashSync(m.password, m.cost) : bcrypt.compareSync(m.password, m.hash);
