@@ -19,7 +19,7 @@ describe('the agent process settings (npm start)', () => {
 
   it('caps the young generation and the allocator arenas', () => {
     expect(runtime.nodeArgs).toContain('--max-semi-space-size=4');
-    expect(runtime.env).toEqual({ MALLOC_ARENA_MAX: '2' });
+    expect(runtime.env).toEqual({ MALLOC_ARENA_MAX: '1' });
   });
 
   it('are settings this Node takes, and its young generation stays within the cap', () => {
