@@ -111,6 +111,7 @@ export async function run() {
     headers: TREND_HEADERS,
     rows: done.map(({ run: r, figures }) => trendRow(r, figures)),
   });
+  const probeThreadNice = done.at(-1)?.run.scrapes.findLast((s) => s.exposition)?.exposition?.probeThreadNice;
   const notes = [
     "lag p50/p99: vantage_scheduler_lag_seconds (planned start -> run start, the agent's view), interpolated " +
       'in its buckets as histogram_quantile does; "> 5 ms %" is exact (a bucket bound)',
@@ -122,7 +123,8 @@ export async function run() {
       'machine (/proc/stat minus the agent and bench); the 2 cores are ' +
       `shared; max_concurrent_runs ${opts.maxConcurrent ?? 'left at the default (64)'}`,
     `agent started as: ${agentCommand(opts)} run ` +
-      `(${opts.bare ? 'plain node: --bare' : "npm start's environment and Node flags"})`,
+      `(${opts.bare ? 'plain node: --bare' : "npm start's environment and Node flags"}); its probe thread at nice ` +
+      `${probeThreadNice ?? '?'} (vantage_probe_thread_nice)`,
     `realtime vs monotonic clock drift during the run: at most ${fmt(Number(wire?.maxDriftNs ?? 0n) / 1000, 0)} µs ` +
       '(corrected)',
   ];

@@ -163,7 +163,7 @@ export function scrape(port) {
  *   series: number, seriesByKind: Record<string, number>, heapUsedBytes: number | undefined,
  *   lagBuckets: Array<[number, number]>, lagCount: number | undefined, skipped: Record<string, number>,
  *   runs: number | undefined, successByKind: Record<string, { ok: number, all: number }>,
- *   loopLagP99Sec: number | undefined, httpsTlsMs: number[], httpsRunMs: number[],
+ *   loopLagP99Sec: number | undefined, httpsTlsMs: number[], httpsRunMs: number[], probeThreadNice: number | undefined,
  * }} Exposition
  */
 
@@ -186,6 +186,7 @@ export function readExposition(body) {
     loopLagP99Sec: undefined,
     httpsTlsMs: [],
     httpsRunMs: [],
+    probeThreadNice: undefined,
   };
   /** @type {Map<number, number>} */
   const lag = new Map();
@@ -220,6 +221,8 @@ export function readExposition(body) {
       out.httpsRunMs.push(value() * 1000);
     } else if (line.startsWith('nodejs_heap_size_used_bytes')) {
       out.heapUsedBytes = line.includes('{') ? value() : plain();
+    } else if (line.startsWith('vantage_probe_thread_nice')) {
+      out.probeThreadNice = line.includes('{') ? value() : plain();
     } else if (line.startsWith('nodejs_eventloop_lag_p99_seconds')) {
       out.loopLagP99Sec = line.includes('{') ? value() : plain();
     }

@@ -32,8 +32,8 @@ export interface ProbeThreadNice {
  * once, at start-up. With 12,000 checks on 2 cores, runs planned while a scrape was served started
  * late because this thread waited for a core behind zlib, the scraper and other processes (its
  * runqueue wait was most of each late stretch), not because it was busy: at nice -10 their start-lag
- * p99 fell from 5.5-7.2 ms to 2.7 over 3-minute runs (bench/scale.mjs, Node 22). It uses about a
- * third of a core there, so it takes little from others; it only gets a core sooner.
+ * p99 fell from 5.5-7.2 ms to 2.7 over 3-minute runs (bench/scale.mjs, Node 22). It and the HTTPS
+ * worker use about a sixth of a core each there, so they take little from others; they get a core sooner.
  *
  * Threads made before the call (the libuv pool, V8's helpers) keep the agent's own nice; those the
  * thread makes after it take this one (the HTTPS worker, whose phases are timed too). A lower nice
