@@ -64,25 +64,23 @@ describe.skipIf(!root)('probe_thread_nice', () => {
   it('raises the probe thread and the HTTPS worker only; the bcrypt worker runs at 19', async () => {
     const web = tempConfig(`basic_auth_users:\n  prom: '${bcrypt.hashSync('pw', 4)}'\n`);
     configs.push(web);
-    {
-      const agent = start(config('probe_thread_nice: -7\n'), ['--web.config.file', web.file]);
-      const port = await agent.port();
-      const pid = agent.child.pid!;
-      const auth = { authorization: `Basic ${Buffer.from('prom:pw').toString('base64')}` };
-      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: auth })).text();
-      expect(gauge(body)).toBe(-7);
-      expect(agent.logs.find((l) => l.msg === 'probe thread nice')?.nice).toBe(-7);
-      const all = threads(pid);
-      const byNice = (nice: number): Thread[] => all.filter((t) => t.nice === nice);
-      // The main thread (tid = pid) and the HTTPS worker's thread, nothing else.
-      expect(byNice(-7).map((t) => t.tid)).toContain(String(pid));
-      expect(byNice(-7)).toHaveLength(2);
-      // The bcrypt worker answered the scrape's password check.
-      expect(byNice(19)).toHaveLength(1);
-      // Every other thread at 0: the libuv pool (64 threads for `run`; Node 20's are unnamed) and V8's.
-      expect(all.length - byNice(-7).length - byNice(19).length).toBe(byNice(0).length);
-      expect(byNice(0).length).toBeGreaterThanOrEqual(64);
-    }
+    const agent = start(config('probe_thread_nice: -7\n'), ['--web.config.file', web.file]);
+    const port = await agent.port();
+    const pid = agent.child.pid!;
+    const auth = { authorization: `Basic ${Buffer.from('prom:pw').toString('base64')}` };
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: auth })).text();
+    expect(gauge(body)).toBe(-7);
+    expect(agent.logs.find((l) => l.msg === 'probe thread nice')?.nice).toBe(-7);
+    const all = threads(pid);
+    const byNice = (nice: number): Thread[] => all.filter((t) => t.nice === nice);
+    // The main thread (tid = pid) and the HTTPS worker's thread, nothing else.
+    expect(byNice(-7).map((t) => t.tid)).toContain(String(pid));
+    expect(byNice(-7)).toHaveLength(2);
+    // The bcrypt worker answered the scrape's password check.
+    expect(byNice(19)).toHaveLength(1);
+    // Every other thread at 0: the libuv pool (64 threads for `run`; Node 20's are unnamed) and V8's.
+    expect(all.length - byNice(-7).length - byNice(19).length).toBe(byNice(0).length);
+    expect(byNice(0).length).toBeGreaterThanOrEqual(64);
   });
 
   it('without CAP_SYS_NICE keeps the nice it has, says how to allow it, and runs its checks', async () => {
