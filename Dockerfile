@@ -6,7 +6,7 @@
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
-# node-gyp compiles the ICMP addon (native/icmp_socket.c).
+# node-gyp compiles the addons (native/: C, and C++ for the one that calls V8).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -32,7 +32,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-COPY --from=build /src/build/Release/vantage_icmp.node ./build/Release/vantage_icmp.node
+# The addons (native/): ICMP sockets, TCP_INFO for the connect phase, V8's heap trim.
+COPY --from=build /src/build/Release/*.node ./build/Release/
 COPY config ./config
 # Nobody: nothing here needs root (see the top of this file for ICMP).
 USER 65534:65534

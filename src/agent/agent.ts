@@ -27,6 +27,8 @@ import type { MetricsServer } from '../web/server.js';
 import { WebConfigSource } from '../web/web-config-source.js';
 import { CheckExecutor } from './check-executor.js';
 import { CheckSet } from './check-set.js';
+import { HeapTrim } from './heap-trim.js';
+import type { HeapPressure } from './heap-trim.js';
 import { setProbeThreadNice } from './probe-thread-priority.js';
 import type { ThreadNice } from './probe-thread-priority.js';
 import { ConfigReloader } from './config-reloader.js';
@@ -49,6 +51,8 @@ export interface AgentOptions {
   watch?: boolean;
   /** The calling thread's nice, set to `probe_thread_nice` at start-up; left alone without it (in-process tests). */
   threadNice?: ThreadNice;
+  /** Asks this thread's V8 for memory-reducing GCs as `heap_trim` says; none without it (in-process tests). */
+  heapPressure?: HeapPressure;
 }
 
 /**
@@ -65,6 +69,7 @@ export class Agent {
   private readonly trigger: TraceTrigger;
   private readonly skippedLog: SkippedRunsLog;
   private readonly egress: EgressMonitor;
+  private readonly heapTrim: HeapTrim | undefined;
   /** Loaded on the first /diagnose (loadDiagnoseEndpoint): most agents never serve a report. */
   private diagnoseEndpoint: Promise<DiagnoseEndpoint> | undefined;
   /** The network-quality model, fed by every finished run; its read API is for pages and ranking. */
@@ -173,6 +178,10 @@ export class Agent {
       override: opts.webConfigFile,
       watch: opts.watch ?? true,
     });
+    if (opts.heapPressure) {
+      this.agentMetrics.heapTrimsEnabled();
+      this.heapTrim = new HeapTrim(clock, opts.heapPressure, () => this.agentMetrics.heapTrimmed());
+    }
     const icmpStats = net.icmp.stats?.bind(net.icmp);
     if (icmpStats) this.agentMetrics.watchIcmp(icmpStats);
   }
@@ -234,6 +243,7 @@ export class Agent {
     this.web.stop();
     await this.reloader.stop();
     this.egress.stop();
+    this.heapTrim?.stop();
     this.ranking.stop();
     // A load that failed was answered to its /diagnose requests already.
     void this.diagnoseEndpoint?.then(
@@ -278,6 +288,7 @@ export class Agent {
       for (const sink of old) void sink.close(5_000);
     }
     this.egress.reconfigure(config.egress);
+    this.heapTrim?.configure(config.heapTrim);
     this.quality.configure(config.quality);
     this.history.configure(config.history);
     this.ranking.configure(config.serverSets, config.checks);

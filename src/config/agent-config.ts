@@ -66,6 +66,12 @@ export interface DiagnoseEndpointConfig {
   count: number;
 }
 
+/** `heap_trim`, validated (see src/agent/heap-trim.ts). */
+export interface HeapTrimConfig {
+  enabled: boolean;
+  intervalMs: number;
+}
+
 /** A validated, frozen config. */
 export interface AgentConfig {
   file: string;
@@ -76,6 +82,8 @@ export interface AgentConfig {
   icmpSocket: IcmpSocketMode;
   /** `probe_thread_nice`: the scheduling thread's nice (read at start-up). */
   probeThreadNice: number;
+  /** `heap_trim`: when the agent asks V8 to give its pooled pages back. */
+  heapTrim: HeapTrimConfig;
   /** Series the agent may expose before it warns (`series_budget`). */
   seriesBudget: number;
   triggeredTraceroute: TriggeredTracerouteConfig;

@@ -130,6 +130,7 @@ function* build(data: unknown, report: Reporter, opts: LoadOptions): Steps<Omit<
     maxConcurrentRuns: top.data.max_concurrent_runs,
     icmpSocket: top.data.icmp_socket,
     probeThreadNice: top.data.probe_thread_nice,
+    heapTrim: { enabled: top.data.heap_trim.enabled, intervalMs: top.data.heap_trim.interval },
     seriesBudget: top.data.series_budget,
     triggeredTraceroute: triggeredTraceroute(top.data.triggered_traceroute),
     eventSinks: top.data.events.sinks,

@@ -122,6 +122,17 @@ export const egressSchema = z.strictObject({
   timeout: durationSchema.default(10_000),
 });
 
+/**
+ * Memory-reducing GCs the agent asks V8 for (src/agent/heap-trim.ts): the first 20 s after start,
+ * then every `interval`.
+ */
+export const heapTrimSchema = z.strictObject({
+  /** Ask at all. Default true. */
+  enabled: z.boolean().default(true),
+  /** Time between them. Default 5m. */
+  interval: durationSchema.default(300_000),
+});
+
 /** `GET /diagnose?target=NAME` on the metrics listener. */
 export const diagnoseEndpointSchema = z.strictObject({
   /** Serve it at all. Default false: a report sends real traffic, so it is opt-in. */
@@ -158,6 +169,7 @@ export const configSchema = z.strictObject({
    * keeps its nice. Default -10.
    */
   probe_thread_nice: z.number().int().min(-20).max(19).default(-10),
+  heap_trim: heapTrimSchema.prefault({}),
   /** Problem-event sinks besides stdout. */
   events: z.strictObject({ sinks: z.array(eventSinkSchema).default([]) }).prefault({}),
   egress: egressSchema.prefault({}),

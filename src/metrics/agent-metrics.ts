@@ -30,6 +30,8 @@ export class AgentMetrics {
   private readonly egressLookups: Counter;
   /** Made when the agent sets its thread's nice (an agent in a test process leaves it alone). */
   private threadNice: Gauge | undefined;
+  /** Made when the agent can trim its heap (an agent in a test process does not). */
+  private heapTrimCount: Counter | undefined;
 
   constructor(
     private readonly registries: MetricRegistries,
@@ -54,6 +56,15 @@ export class AgentMetrics {
   probeThreadNice(nice: number): void {
     this.threadNice ??= this.registries.gauge(AGENT_METRICS.probeThreadNice);
     this.threadNice.set(nice);
+  }
+
+  /** Exposes vantage_heap_trims_total (0 until the first trim). */
+  heapTrimsEnabled(): void {
+    this.heapTrimCount ??= this.registries.counter(AGENT_METRICS.heapTrims);
+  }
+
+  heapTrimmed(): void {
+    this.heapTrimCount?.inc();
   }
 
   /** Reads the ICMP engine's counters at every scrape. */

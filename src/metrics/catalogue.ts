@@ -133,6 +133,14 @@ export const AGENT_METRICS = {
       'logs when not).',
     labels: [],
   },
+  heapTrims: {
+    name: 'vantage_heap_trims_total',
+    type: 'counter',
+    help:
+      'Memory-reducing collections the agent asked V8 for (heap_trim), after which V8 gives the pages it ' +
+      'pooled back to the system.',
+    labels: [],
+  },
   icmpAvailable: {
     name: 'vantage_icmp_available',
     type: 'gauge',

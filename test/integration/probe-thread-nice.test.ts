@@ -1,29 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess, BIN, tempConfig } from '../helpers/agent-process.js';
+import { describe, expect, it } from 'vitest';
+import { agentFixture } from '../helpers/agent-fixture.js';
+import { BIN } from '../helpers/agent-process.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
 import { refusedListener } from '../helpers/tcp-servers.js';
-import type { Listener } from '../helpers/tcp-servers.js';
 
 // The agent's thread (and the HTTPS worker it starts) at probe_thread_nice; the libuv pool and V8's
 // helper threads at the agent's own nice; the bcrypt worker at 19. Read from /proc, as the kernel
 // schedules them.
 
 const root = process.getuid?.() === 0;
-const agents: AgentProcess[] = [];
-const configs: Array<{ remove(): void }> = [];
-let refused: Listener;
-
-beforeAll(async () => {
-  refused = await refusedListener();
-});
-afterEach(() => {
-  for (const a of agents.splice(0)) a.kill();
-  for (const c of configs.splice(0)) c.remove();
-});
-afterAll(async () => {
-  await refused?.close();
-});
+const fixture = agentFixture(refusedListener);
 
 interface Thread {
   tid: string;
@@ -42,17 +30,13 @@ function threads(pid: number): Thread[] {
 function config(extra = ''): string {
   return `${extra}targets:
   - name: web
-    url: https://127.0.0.1:${refused.port}/
+    url: https://127.0.0.1:${fixture.port()}/
     checks: [{kind: https, interval: 1s, timeout: 500ms}]
 `;
 }
 
 function start(text: string, args: string[] = [], command?: string[]): AgentProcess {
-  const cfg = tempConfig(text);
-  configs.push(cfg);
-  const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0', ...args], {}, command);
-  agents.push(agent);
-  return agent;
+  return fixture.start(text, args, command);
 }
 
 function gauge(body: string): number | undefined {
@@ -62,8 +46,7 @@ function gauge(body: string): number | undefined {
 
 describe.skipIf(!root)('probe_thread_nice', () => {
   it('raises the probe thread and the HTTPS worker only; the bcrypt worker runs at 19', async () => {
-    const web = tempConfig(`basic_auth_users:\n  prom: '${bcrypt.hashSync('pw', 4)}'\n`);
-    configs.push(web);
+    const web = fixture.file(`basic_auth_users:\n  prom: '${bcrypt.hashSync('pw', 4)}'\n`);
     const agent = start(config('probe_thread_nice: -7\n'), ['--web.config.file', web.file]);
     const port = await agent.port();
     const pid = agent.child.pid!;
