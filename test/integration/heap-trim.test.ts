@@ -48,7 +48,8 @@ describe('heap_trim', () => {
     await agent.port();
     await new Promise((r) => setTimeout(r, 5_000));
     expect(trims(await agent.scrape())).toBe(0);
-    // V8's own memory reducer may run one in an idle process, never one a second.
-    expect(reducing(agent)).toBeLessThanOrEqual(1);
+    // V8's own memory reducer may start in an idle process (8 s after a full collection, at most two
+    // in a row), never one a second.
+    expect(reducing(agent)).toBeLessThanOrEqual(2);
   });
 });
