@@ -16,6 +16,7 @@
       "target_name": "vantage_heap",
       "sources": ["native/heap_pressure.cc"],
       "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-Wl,-z,now"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]

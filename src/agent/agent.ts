@@ -51,8 +51,11 @@ export interface AgentOptions {
   watch?: boolean;
   /** The calling thread's nice, set to `probe_thread_nice` at start-up; left alone without it (in-process tests). */
   threadNice?: ThreadNice;
-  /** Asks this thread's V8 for memory-reducing GCs as `heap_trim` says; none without it (in-process tests). */
-  heapPressure?: HeapPressure;
+  /**
+   * Asks this thread's V8 for memory-reducing GCs as `heap_trim` says, or why it cannot (logged once
+   * if trims are enabled); no trims without it (in-process tests).
+   */
+  heapPressure?: HeapPressure | Error;
 }
 
 /**
@@ -179,8 +182,12 @@ export class Agent {
       watch: opts.watch ?? true,
     });
     if (opts.heapPressure) {
-      this.agentMetrics.heapTrimsEnabled();
-      this.heapTrim = new HeapTrim(clock, opts.heapPressure, () => this.agentMetrics.heapTrimmed());
+      if (!(opts.heapPressure instanceof Error)) this.agentMetrics.heapTrimsEnabled();
+      this.heapTrim = new HeapTrim(clock, opts.heapPressure, {
+        trimmed: () => this.agentMetrics.heapTrimmed(),
+        unavailable: (err) =>
+          log.warn({ code: 'HEAP_TRIM_UNAVAILABLE' }, `${err.message}; the agent runs without heap_trim`),
+      });
     }
     const icmpStats = net.icmp.stats?.bind(net.icmp);
     if (icmpStats) this.agentMetrics.watchIcmp(icmpStats);
@@ -209,6 +216,8 @@ export class Agent {
     // first run's timeout (checks also wait for them before their first stamp).
     await this.opts.net.ready?.(config.checks.map((c) => c.kind));
     await this.apply(config);
+    const trimMs = this.heapTrim?.started();
+    if (trimMs !== undefined) this.opts.log.info({ ms: Math.round(trimMs) }, 'heap trimmed after start-up');
     this.ranking.start();
     if (this.opts.watch ?? true) {
       this.stopWatching = watchConfigFile(

@@ -1,58 +1,101 @@
 import { createRequire } from 'node:module';
+import { elapsedMs } from '../clock.js';
 import type { Clock } from '../clock.js';
 import type { HeapTrimConfig } from '../config/agent-config.js';
 
-/** The addon in native/heap_pressure.cc: asks the calling thread's V8 isolate for a memory-reducing GC. */
+/** The addon in native/heap_pressure.cc: memory-pressure notifications to the calling thread's V8 isolate. */
 export interface HeapPressure {
+  /** An incremental memory-reducing mark-compact, unless a marking runs already (then nothing). */
   moderate(): void;
+  /** Memory-reducing full collections now, blocking (tens of ms at thousands of checks). */
+  critical(): void;
 }
 
 /**
- * The first trim comes this long after the agent starts (or one interval, when shorter): start-up's
- * garbage (the config read, every check built) is collected by then, and its pages are what a busy
- * agent's V8 would otherwise keep for good.
+ * The addon, or why it cannot be used: not built, or built for a Node whose V8 lacks what it calls
+ * (it is linked to fail at load then); either way `npm ci` or `npm run build:native` mends it.
  */
-export const FIRST_TRIM_AFTER_MS = 20_000;
-
-/** The addon, or why it cannot be loaded (not built: run `npm ci` or `npm run build:native`). */
 export function loadHeapPressure(): HeapPressure | Error {
+  let loaded: unknown;
   try {
     // Same depth from src/agent and dist/agent: the project root holds build/Release.
-    return createRequire(import.meta.url)('../../build/Release/vantage_heap.node') as HeapPressure;
+    loaded = createRequire(import.meta.url)('../../build/Release/vantage_heap.node');
   } catch (err) {
     return new Error(
-      `the heap addon is not built (${(err as Error).message.split('\n')[0]}): run npm ci or npm run build:native`,
+      `the heap addon cannot be loaded (${(err as Error).message.split('\n')[0]}): run npm ci or npm run build:native`,
     );
   }
+  if (!isHeapPressure(loaded))
+    return new Error('the heap addon lacks moderate() or critical(): run npm ci or npm run build:native');
+  return loaded;
+}
+
+function isHeapPressure(module: unknown): module is HeapPressure {
+  const exports = module as { moderate?: unknown; critical?: unknown } | null;
+  return typeof exports?.moderate === 'function' && typeof exports.critical === 'function';
+}
+
+/** What a HeapTrim reports. */
+export interface HeapTrimEvents {
+  trimmed(): void;
+  /** Trims are enabled and the addon could not be loaded: said once. */
+  unavailable(reason: Error): void;
 }
 
 /**
- * Gives V8's pooled pages back to the system now and then. On Node 22 (V8 12) the pages a
- * mark-compact frees stay committed in a pool until a memory-reducing GC, and V8 starts one only
- * when the allocation rate is low, which it never is at thousands of checks: the agent's RSS then
- * stays at the highest its heap ever was (bench/scale.mjs, 12,000 checks: 25-34 MB pooled at
- * minute 2, 69 MB just after start-up). Each trim is one incremental mark-compact that compacts
- * harder than most (its pause 5-23 ms there, against 3-21 for the others); it runs on the calling
- * thread's isolate only: the HTTPS worker's allocates little, and V8's own reducer trims it.
+ * Gives V8's pooled pages back to the system. On Node 22 (V8 12) the pages a mark-compact frees
+ * stay committed in a pool until a memory-reducing GC, and V8 starts one only when the allocation
+ * rate is low, which it never is at thousands of checks: the agent's RSS then stays at the highest
+ * its heap ever was (bench/scale.mjs, 12,000 checks: 68-69 MB pooled after start-up's peak, 25-34 MB
+ * for good from minute 1). So, once the first config has been applied (start-up's garbage, the
+ * config read and every check built, is dead then), one blocking collection that cannot be dropped,
+ * with the heap at its smallest: what grows after it is the heap's own growth. Then, every interval,
+ * an incremental one for whatever peak came later (a reload, an outage's retries); V8 drops one that
+ * comes while a marking runs, and the next interval tries again. Only the calling thread's isolate:
+ * the HTTPS worker's allocates little, and V8's own reducer trims it.
  */
 export class HeapTrim {
   private cancel: (() => void) | undefined;
   private intervalMs = 0;
-  private trimmedOnce = false;
+  private enabled = false;
+  private saidUnavailable = false;
+  private readonly pressure: HeapPressure | undefined;
+  private readonly unavailableReason: Error | undefined;
 
   constructor(
     private readonly clock: Clock,
-    private readonly pressure: HeapPressure,
-    private readonly trimmed: () => void,
-  ) {}
+    pressure: HeapPressure | Error,
+    private readonly events: HeapTrimEvents,
+  ) {
+    if (pressure instanceof Error) this.unavailableReason = pressure;
+    else this.pressure = pressure;
+  }
 
-  /** Starts, re-times or stops the trims; an unchanged config leaves the next one where it is. */
+  /**
+   * Starts, re-times or stops the periodic trims. An unchanged config leaves the next one where it
+   * is; a new interval counts from now.
+   */
   configure(config: HeapTrimConfig): void {
+    this.enabled = config.enabled;
+    if (this.unavailableReason) {
+      if (config.enabled && !this.saidUnavailable) this.events.unavailable(this.unavailableReason);
+      this.saidUnavailable ||= config.enabled;
+      return;
+    }
     const intervalMs = config.enabled ? config.intervalMs : 0;
     if (intervalMs === this.intervalMs) return;
     this.stop();
     this.intervalMs = intervalMs;
-    if (intervalMs > 0) this.arm(this.trimmedOnce ? intervalMs : Math.min(FIRST_TRIM_AFTER_MS, intervalMs));
+    if (intervalMs > 0) this.arm();
+  }
+
+  /** The start-up trim: call once the first config has been applied. Returns what it took (ms), if it ran. */
+  started(): number | undefined {
+    if (!this.enabled || !this.pressure) return undefined;
+    const startNs = this.clock.monotonicNs();
+    this.pressure.critical();
+    this.events.trimmed();
+    return elapsedMs(startNs, this.clock.monotonicNs());
   }
 
   stop(): void {
@@ -61,12 +104,11 @@ export class HeapTrim {
     this.intervalMs = 0;
   }
 
-  private arm(ms: number): void {
-    this.cancel = this.clock.setTimer(ms, () => {
-      this.pressure.moderate();
-      this.trimmedOnce = true;
-      this.trimmed();
-      this.arm(this.intervalMs);
+  private arm(): void {
+    this.cancel = this.clock.setTimer(this.intervalMs, () => {
+      this.arm();
+      this.pressure?.moderate();
+      this.events.trimmed();
     });
   }
 }

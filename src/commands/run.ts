@@ -43,9 +43,6 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError('--shutdown-timeout must be a duration like 10s, at most 10m');
   const webConfigFile = args.options.get('web.config.file');
   const log = createLogger(logLevel(args, 'info'));
-  const heapPressure = loadHeapPressure();
-  if (heapPressure instanceof Error)
-    log.warn({ code: 'HEAP_TRIM_UNAVAILABLE' }, `${heapPressure.message}; the agent runs without heap_trim`);
   const agent = new Agent({
     configFile,
     ...(listen ? { listen } : {}),
@@ -56,7 +53,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     log,
     watch: !args.flags.has('no-watch'),
     threadNice: callingThreadNice,
-    ...(heapPressure instanceof Error ? {} : { heapPressure }),
+    heapPressure: loadHeapPressure(),
   });
   // Listen for stop signals before starting, so one that arrives during start-up still ends in a
   // clean shutdown instead of killing the process half-started.

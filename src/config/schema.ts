@@ -123,14 +123,16 @@ export const egressSchema = z.strictObject({
 });
 
 /**
- * Memory-reducing GCs the agent asks V8 for (src/agent/heap-trim.ts): the first 20 s after start,
- * then every `interval`.
+ * Memory-reducing GCs the agent asks V8 for (src/agent/heap-trim.ts): one (blocking) when the first
+ * config has been applied, then an incremental one every `interval`.
  */
 export const heapTrimSchema = z.strictObject({
   /** Ask at all. Default true. */
   enabled: z.boolean().default(true),
-  /** Time between them. Default 5m. */
-  interval: durationSchema.default(300_000),
+  /** Time between them, at least 1s (each is a full collection). Default 5m. */
+  interval: durationSchema
+    .refine((ms) => ms >= 1_000, 'heap_trim.interval must be at least 1s: each trim is a full collection')
+    .default(300_000),
 });
 
 /** `GET /diagnose?target=NAME` on the metrics listener. */

@@ -137,8 +137,9 @@ export const AGENT_METRICS = {
     name: 'vantage_heap_trims_total',
     type: 'counter',
     help:
-      'Memory-reducing collections the agent asked V8 for (heap_trim), after which V8 gives the pages it ' +
-      'pooled back to the system.',
+      'Memory-pressure notifications the agent sent V8 (heap_trim: a critical one after start-up, then moderate ' +
+      "ones): each asks for a memory-reducing collection that gives V8's pooled pages back (V8 drops a moderate " +
+      'one while a marking runs).',
     labels: [],
   },
   icmpAvailable: {

@@ -122,6 +122,11 @@ targets:
       /max_concurrent_runs: Invalid input: expected number, received string/,
     ],
     [
+      'a heap trim more often than once a second',
+      'heap_trim: {interval: 500ms}\n',
+      /heap_trim\.interval: heap_trim\.interval must be at least 1s: each trim is a full collection/,
+    ],
+    [
       'an unknown kind',
       'targets: [{name: a, host: h, checks: [{kind: smtp}]}]\n',
       /targets\[0\]\.checks\[0\]\.kind: unknown check kind "smtp" \(known: tcp, icmp, traceroute, dns, https\)/,
