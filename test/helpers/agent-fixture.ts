@@ -2,12 +2,16 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { AgentProcess, tempConfig } from './agent-process.js';
 import type { Listener } from './tcp-servers.js';
 
+type TempFile = ReturnType<typeof tempConfig>;
+
 export interface AgentFixture {
   /** The listener's port (open from before the file's first test to after its last). */
   port(): number;
-  /** A temporary file with `text`, removed after the test. */
-  file(text: string): { file: string };
-  /** `vantage run` on a config of `text`, listening on a free loopback port; killed after the test. */
+  /** A temporary file with `text` (in a directory of its own), removed after the test. */
+  file(text: string): TempFile;
+  /** `vantage run -c FILE`, listening on a free loopback port; killed after the test. */
+  run(file: string, args?: string[], command?: string[]): AgentProcess;
+  /** `run` on a new file of `text`. */
   start(text: string, args?: string[], command?: string[]): AgentProcess;
 }
 
@@ -17,7 +21,7 @@ export interface AgentFixture {
  */
 export function agentFixture(open: () => Promise<Listener>): AgentFixture {
   const agents: AgentProcess[] = [];
-  const files: Array<{ remove(): void }> = [];
+  const files: TempFile[] = [];
   let listener: Listener | undefined;
   beforeAll(async () => {
     listener = await open();
@@ -29,10 +33,15 @@ export function agentFixture(open: () => Promise<Listener>): AgentFixture {
   afterAll(async () => {
     await listener?.close();
   });
-  const file = (text: string): { file: string } => {
+  const file = (text: string): TempFile => {
     const made = tempConfig(text);
     files.push(made);
     return made;
+  };
+  const run = (path: string, args: string[] = [], command?: string[]): AgentProcess => {
+    const agent = AgentProcess.start(['run', '-c', path, '--listen', '127.0.0.1:0', ...args], {}, command);
+    agents.push(agent);
+    return agent;
   };
   return {
     port() {
@@ -40,10 +49,7 @@ export function agentFixture(open: () => Promise<Listener>): AgentFixture {
       return listener.port;
     },
     file,
-    start(text, args = [], command) {
-      const agent = AgentProcess.start(['run', '-c', file(text).file, '--listen', '127.0.0.1:0', ...args], {}, command);
-      agents.push(agent);
-      return agent;
-    },
+    run,
+    start: (text, args, command) => run(file(text).file, args, command),
   };
 }

@@ -1,31 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess, tempConfig, vantage } from '../helpers/agent-process.js';
+import { describe, expect, it } from 'vitest';
+import { agentFixture } from '../helpers/agent-fixture.js';
+import { vantage } from '../helpers/agent-process.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
 import { openListener } from '../helpers/tcp-servers.js';
-import type { Listener } from '../helpers/tcp-servers.js';
 
 // Issue 12, defects 5 and 8: config files that are not files, never end, or expand without bound.
 
-let open: Listener;
-const agents: AgentProcess[] = [];
-const configs: Array<{ remove(): void }> = [];
-
-beforeAll(async () => {
-  open = await openListener();
-});
-afterEach(() => {
-  for (const a of agents.splice(0)) a.kill();
-  for (const c of configs.splice(0)) c.remove();
-});
-afterAll(async () => {
-  await open?.close();
-});
+const fixture = agentFixture(openListener);
 
 function config(checkName: string): string {
   return (
     `agent: {id: a1}\ntargets:\n  - name: up\n    host: 127.0.0.1\n    checks: [{kind: tcp, name: ${checkName}, ` +
-    `port: ${open.port}, interval: 1s, timeout: 500ms}]\n`
+    `port: ${fixture.port()}, interval: 1s, timeout: 500ms}]\n`
   );
 }
 
@@ -42,11 +30,8 @@ function aliasBomb(): string {
 const BOMB_AT = { line: 7, col: 8 };
 
 function startAgent(text: string, args: string[] = []) {
-  const cfg = tempConfig(text);
-  configs.push(cfg);
-  const agent = AgentProcess.start(['run', '-c', cfg.file, '--listen', '127.0.0.1:0', '--no-watch', ...args]);
-  agents.push(agent);
-  return { agent, cfg };
+  const cfg = fixture.file(text);
+  return { agent: fixture.run(cfg.file, ['--no-watch', ...args]), cfg };
 }
 
 const reloadOk = (body: string): number | undefined => {
@@ -95,8 +80,7 @@ describe('config files that are not regular files', () => {
   }, 30_000);
 
   it('a config symlinked to /dev/zero is refused by validate (exit 2, 1:1) without reading it', async () => {
-    const cfg = tempConfig('');
-    configs.push(cfg);
+    const cfg = fixture.file('');
     rmSync(cfg.file);
     symlinkSync('/dev/zero', cfg.file);
     const { code, stderr } = await vantage(['validate', '-c', cfg.file]);
@@ -119,8 +103,7 @@ describe('config files that are not regular files', () => {
   }, 30_000);
 
   it('a config larger than 16 MiB is refused at 1:1 with the bound in the message', async () => {
-    const cfg = tempConfig('');
-    configs.push(cfg);
+    const cfg = fixture.file('');
     truncateSync(cfg.file, 16 * 1024 * 1024 + 1);
     const { code, stderr } = await vantage(['validate', '-c', cfg.file]);
     expect(code).toBe(2);
@@ -134,8 +117,7 @@ describe('a YAML alias bomb', () => {
     'alias bomb?): write the repeated parts out, or alias fewer and smaller pieces';
 
   it.each([['validate'], ['run']])('is a located config problem for %s: exit 2, FILE:LINE:COL', async (command) => {
-    const cfg = tempConfig(`${aliasBomb()}${config('x').replace('agent: {id: a1}\n', '')}`);
-    configs.push(cfg);
+    const cfg = fixture.file(`${aliasBomb()}${config('x').replace('agent: {id: a1}\n', '')}`);
     const args = command === 'run' ? ['--listen', '127.0.0.1:0'] : [];
     const { code, stderr } = await vantage([command, '-c', cfg.file, ...args]);
     expect(code).toBe(2);
